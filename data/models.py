@@ -1,0 +1,542 @@
+"""SQLAlchemy models of the whole domain.
+
+Documents (CPF, CNPJ, CAEPF, CNS, CEP) are text, money is `Money` (integer cents),
+timestamps are UTC-aware. Constraints live in the schema so that every channel is held
+to them, whatever the service code does.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from data.types import Money, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RELATIONSHIP_CODES = (1, 3, 4, 6, 8, 10)
+BENEFICIARY_STATUSES = ("active", "inactive")
+MOVEMENT_KINDS = ("inclusion", "exclusion", "update", "reactivation", "transfer", "plan_change")
+CHANNELS = ("individual", "batch", "retroactive")
+BATCH_STATUSES = ("received", "checking", "applying", "done", "done_with_refusals", "refused")
+BATCH_LINE_STATUSES = ("pending", "accepted", "refused", "warning", "applied")
+INVOICE_STATUSES = ("open", "paid", "cancelled")
+BOLETO_STATUSES = ("active", "replaced", "paid", "cancelled")
+PROTOCOL_STATUSES = ("open", "in_analysis", "answered", "closed")
+USER_ROLES = ("account_manager", "master", "user")
+USER_STATUSES = ("pending", "active", "inactive")
+DOCUMENT_TYPES = ("CNPJ", "CAEPF")
+
+
+def _in(column: str, values: tuple[Any, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime(), Decimal: Money()}
+
+
+class Operator(Base):
+    """The dental plan operator that runs the portal."""
+
+    __tablename__ = "operator"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    ans_registration: Mapped[str] = mapped_column(String(6))
+    cnpj: Mapped[str] = mapped_column(String(14))
+    bank_code: Mapped[str] = mapped_column(String(3), default="001")
+    pix_key: Mapped[str] = mapped_column(String(77))
+    city: Mapped[str] = mapped_column(String(60))
+    card_prefix: Mapped[str] = mapped_column(String(4), default="0001")
+    protocol_template: Mapped[str] = mapped_column(
+        String(80), default="{ans}{date:%Y%m%d}{seq:06d}"
+    )
+    protocol_deadline_days: Mapped[int] = mapped_column(Integer, default=7)
+
+
+class EconomicGroup(Base):
+    __tablename__ = "economic_group"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Company(Base):
+    """A client company (stipulator) and its contract settings."""
+
+    __tablename__ = "company"
+    __table_args__ = (
+        CheckConstraint(_in("document_type", DOCUMENT_TYPES), name="document_type"),
+        CheckConstraint("cutoff_day BETWEEN 1 AND 31", name="cutoff_day"),
+        CheckConstraint("due_day BETWEEN 1 AND 31", name="due_day"),
+        CheckConstraint("retroactive_months BETWEEN 1 AND 12", name="retroactive_months"),
+        CheckConstraint(_in("status", ("active", "inactive")), name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operator.id"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("economic_group.id"), index=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    document: Mapped[str] = mapped_column(String(14), index=True)
+    document_type: Mapped[str] = mapped_column(String(5))
+    name: Mapped[str] = mapped_column(String(200))
+    trade_name: Mapped[str | None] = mapped_column(String(200))
+    street: Mapped[str | None] = mapped_column(String(200))
+    number: Mapped[str | None] = mapped_column(String(20))
+    complement: Mapped[str | None] = mapped_column(String(100))
+    neighbourhood: Mapped[str | None] = mapped_column(String(100))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    cep: Mapped[str | None] = mapped_column(String(8))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    contract_start: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    cutoff_day: Mapped[int] = mapped_column(Integer, default=20)
+    due_day: Mapped[int] = mapped_column(Integer, default=10)
+    retroactive_months: Mapped[int] = mapped_column(Integer, default=3)
+    # Percentages with 2 places, stored like money (integer hundredths).
+    fine_pct: Mapped[Decimal] = mapped_column(default=Decimal("2.00"))
+    monthly_interest_pct: Mapped[Decimal] = mapped_column(default=Decimal("1.00"))
+    overdue_update_limit_days: Mapped[int] = mapped_column(Integer, default=59)
+    dependents_follow_holder: Mapped[bool] = mapped_column(Boolean, default=True)
+    # relationship code -> {"allowed": bool, "max_age": int|None, "student_max_age": int|None}
+    eligibility: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    group: Mapped[EconomicGroup | None] = relationship()
+    contracted_plans: Mapped[list[ContractedPlan]] = relationship(back_populates="company")
+
+
+class AccountManagerCompany(Base):
+    """The portfolio of an account manager."""
+
+    __tablename__ = "account_manager_company"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), primary_key=True)
+
+
+class Plan(Base):
+    __tablename__ = "plan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operator.id"))
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    ans_registration: Mapped[str] = mapped_column(String(12), unique=True)
+    segment: Mapped[str] = mapped_column(String(60))
+    coverage_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    general_conditions: Mapped[str] = mapped_column(Text, default="")
+
+
+class PriceTable(Base):
+    """Prices of a plan by age band (RN 63/2003) for a validity period."""
+
+    __tablename__ = "price_table"
+    __table_args__ = (UniqueConstraint("plan_id", "valid_from"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    bands: Mapped[list[PriceBand]] = relationship(
+        back_populates="table", order_by="PriceBand.band", cascade="all, delete-orphan"
+    )
+
+
+class PriceBand(Base):
+    __tablename__ = "price_band"
+    __table_args__ = (
+        UniqueConstraint("price_table_id", "band"),
+        CheckConstraint("band BETWEEN 1 AND 10", name="band"),
+        CheckConstraint("price >= 0", name="price"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    price_table_id: Mapped[int] = mapped_column(ForeignKey("price_table.id"))
+    band: Mapped[int] = mapped_column(Integer)
+    min_age: Mapped[int] = mapped_column(Integer)
+    max_age: Mapped[int | None] = mapped_column(Integer)
+    price: Mapped[Decimal] = mapped_column()
+    table: Mapped[PriceTable] = relationship(back_populates="bands")
+
+
+class ContractedPlan(Base):
+    __tablename__ = "contracted_plan"
+    __table_args__ = (UniqueConstraint("company_id", "plan_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    company: Mapped[Company] = relationship(back_populates="contracted_plans")
+    plan: Mapped[Plan] = relationship()
+
+
+class Beneficiary(Base):
+    """A covered person: holder (relationship 1) or dependent of a holder."""
+
+    __tablename__ = "beneficiary"
+    __table_args__ = (
+        CheckConstraint(_in("relationship_code", RELATIONSHIP_CODES), name="relationship_code"),
+        CheckConstraint(_in("status", BENEFICIARY_STATUSES), name="status"),
+        CheckConstraint(_in("sex", ("M", "F")), name="sex"),
+        CheckConstraint(
+            "(relationship_code = 1 AND holder_id IS NULL) OR "
+            "(relationship_code <> 1 AND holder_id IS NOT NULL)",
+            name="holder_link",
+        ),
+        CheckConstraint(
+            "(status = 'inactive') = (exclusion_date IS NOT NULL)", name="exclusion_date"
+        ),
+        # One active enrolment per CPF per company.
+        Index(
+            "uq_beneficiary_active_cpf",
+            "company_id",
+            "cpf",
+            unique=True,
+            sqlite_where=text("status = 'active' AND cpf IS NOT NULL"),
+            postgresql_where=text("status = 'active' AND cpf IS NOT NULL"),
+        ),
+        Index("ix_beneficiary_company_status", "company_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    card_number: Mapped[str] = mapped_column(String(20), unique=True)
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    relationship_code: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    cpf: Mapped[str | None] = mapped_column(String(11), index=True)
+    cns: Mapped[str | None] = mapped_column(String(15))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))
+    mother_name: Mapped[str] = mapped_column(String(200))
+    marital_status: Mapped[str | None] = mapped_column(String(20))
+    is_student: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    cep: Mapped[str | None] = mapped_column(String(8))
+    street: Mapped[str | None] = mapped_column(String(200))
+    number: Mapped[str | None] = mapped_column(String(20))
+    complement: Mapped[str | None] = mapped_column(String(100))
+    neighbourhood: Mapped[str | None] = mapped_column(String(100))
+    municipality: Mapped[str | None] = mapped_column(String(100))
+    municipality_ibge: Mapped[str | None] = mapped_column(String(7))
+    state: Mapped[str | None] = mapped_column(String(2))
+    admission_date: Mapped[date | None] = mapped_column(Date)
+    effective_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    exclusion_date: Mapped[date | None] = mapped_column(Date)
+    exclusion_reason: Mapped[str | None] = mapped_column(String(40))
+    stay_until: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+    holder: Mapped[Beneficiary | None] = relationship(remote_side=[id])
+    plan: Mapped[Plan] = relationship()
+
+
+class Counter(Base):
+    """Named counters for numbers that must not race (card numbers, protocols).
+
+    A service takes the row with SELECT ... FOR UPDATE (PostgreSQL) or inside the
+    write transaction (SQLite) and increments it.
+    """
+
+    __tablename__ = "counter"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Protocol(Base):
+    __tablename__ = "protocol"
+    __table_args__ = (
+        CheckConstraint(_in("status", PROTOCOL_STATUSES), name="status"),
+        Index("ix_protocol_company_opened", "company_id", "opened_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    opened_at: Mapped[datetime] = mapped_column()
+    deadline: Mapped[date] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column()
+    opened_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    events: Mapped[list[ProtocolEvent]] = relationship(
+        back_populates="protocol", order_by="ProtocolEvent.at"
+    )
+
+
+class ProtocolEvent(Base):
+    __tablename__ = "protocol_event"
+    __table_args__ = (CheckConstraint(_in("status", PROTOCOL_STATUSES), name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_id: Mapped[int] = mapped_column(ForeignKey("protocol.id"), index=True)
+    at: Mapped[datetime] = mapped_column()
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    status: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(Text, default="")
+    protocol: Mapped[Protocol] = relationship(back_populates="events")
+
+
+class BatchFile(Base):
+    __tablename__ = "batch_file"
+    __table_args__ = (
+        CheckConstraint(_in("status", BATCH_STATUSES), name="status"),
+        Index("ix_batch_file_company_hash", "company_id", "content_hash"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    received_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    total_lines: Mapped[int] = mapped_column(Integer, default=0)
+    accepted_lines: Mapped[int] = mapped_column(Integer, default=0)
+    refused_lines: Mapped[int] = mapped_column(Integer, default=0)
+    warning_lines: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class BatchLine(Base):
+    __tablename__ = "batch_line"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "line_number"),
+        CheckConstraint(_in("status", BATCH_LINE_STATUSES), name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch_file.id"))
+    line_number: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    message: Mapped[str | None] = mapped_column(Text)
+    movement_id: Mapped[int | None] = mapped_column(ForeignKey("movement.id"))
+
+
+class Movement(Base):
+    """One accepted change to the set of beneficiaries (SIB: inclusão, retificação...)."""
+
+    __tablename__ = "movement"
+    __table_args__ = (
+        CheckConstraint(_in("kind", MOVEMENT_KINDS), name="kind"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        Index("ix_movement_company_received", "company_id", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(15))
+    channel: Mapped[str] = mapped_column(String(12))
+    effective_date: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column()
+    billing_month: Mapped[date] = mapped_column(Date)
+    is_retroactive: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    protocol_id: Mapped[int | None] = mapped_column(ForeignKey("protocol.id"))
+    from_company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
+    old_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
+    new_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Invoice(Base):
+    """What a company owes for a billing month ("competência")."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("company_id", "billing_month"),
+        CheckConstraint(_in("status", INVOICE_STATUSES), name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    billing_month: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column()
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    issued_at: Mapped[datetime] = mapped_column()
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    lines: Mapped[list[InvoiceLine]] = relationship(back_populates="invoice")
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_line"
+    __table_args__ = (
+        CheckConstraint(
+            _in("kind", ("monthly", "retroactive", "plan_change_difference")), name="kind"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    reference_month: Mapped[date] = mapped_column(Date)
+    age_band: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(25), default="monthly")
+    movement_id: Mapped[int | None] = mapped_column(ForeignKey("movement.id"))
+    amount: Mapped[Decimal] = mapped_column()
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class Boleto(Base):
+    __tablename__ = "boleto"
+    __table_args__ = (CheckConstraint(_in("status", BOLETO_STATUSES), name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column()
+    fine: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    interest: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    our_number: Mapped[str] = mapped_column(String(20))
+    barcode: Mapped[str] = mapped_column(String(44))
+    typed_line: Mapped[str] = mapped_column(String(47))
+    pix_payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    issued_at: Mapped[datetime] = mapped_column()
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("boleto.id"))
+
+
+class Payment(Base):
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint(_in("method", ("boleto", "pix", "transfer")), name="method"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    boleto_id: Mapped[int | None] = mapped_column(ForeignKey("boleto.id"))
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column()
+    method: Mapped[str] = mapped_column(String(10))
+
+
+class Provider(Base):
+    """A dentist or clinic of the operator's network."""
+
+    __tablename__ = "provider"
+    __table_args__ = (Index("ix_provider_state_city", "state", "city"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    cro: Mapped[str] = mapped_column(String(12))
+    cro_state: Mapped[str] = mapped_column(String(2))
+    specialties: Mapped[list[str]] = mapped_column(JSON, default=list)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    street: Mapped[str] = mapped_column(String(200))
+    neighbourhood: Mapped[str] = mapped_column(String(100))
+    city: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(2))
+    cep: Mapped[str] = mapped_column(String(8))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+
+
+class UtilizationEvent(Base):
+    """A dental procedure a beneficiary used (TUSS code)."""
+
+    __tablename__ = "utilization_event"
+    __table_args__ = (Index("ix_utilization_company_date", "company_id", "event_date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"))
+    event_date: Mapped[date] = mapped_column(Date)
+    tuss_code: Mapped[str] = mapped_column(String(8))
+    procedure_name: Mapped[str] = mapped_column(String(200))
+    procedure_group: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column()
+
+
+class User(Base):
+    """A person who logs in: account manager, company master or company user."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint(_in("role", USER_ROLES), name="role"),
+        CheckConstraint(_in("status", USER_STATUSES), name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_code: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cpf: Mapped[str | None] = mapped_column(String(11))
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    password_hash: Mapped[str | None] = mapped_column(String(100))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+    last_login_at: Mapped[datetime | None] = mapped_column()
+    company: Mapped[Company | None] = relationship()
+
+
+class PasswordResetToken(Base):
+    __tablename__ = "password_reset_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class OutboxEmail(Base):
+    """E-mail kept for delivery (or shown on the demo outbox page without SMTP)."""
+
+    __tablename__ = "outbox_email"
+    __table_args__ = (
+        CheckConstraint(_in("status", ("outbox", "sent", "failed")), name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(10), default="outbox")
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
+
+
+class AuditRecord(Base):
+    """Who changed what, when, with the before and after."""
+
+    __tablename__ = "audit_record"
+    __table_args__ = (Index("ix_audit_company_at", "company_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column()
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(40))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

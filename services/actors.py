@@ -1,0 +1,71 @@
+"""Who is acting, what they may do, and on which companies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from services.rules.errors import DomainError
+
+
+class Role(StrEnum):
+    ACCOUNT_MANAGER = "account_manager"
+    MASTER = "master"
+    USER = "user"
+
+
+class Permission(StrEnum):
+    MOVEMENTS = "movements"
+    FINANCE = "finance"
+    REPORTS = "reports"
+    PROTOCOLS = "protocols"
+    USER_ADMIN = "user_admin"
+    # LGPD: see CPF and birth date unmasked in lists and exports.
+    PERSONAL_DATA = "personal_data"
+
+
+PERMISSION_LABELS: dict[Permission, str] = {
+    Permission.MOVEMENTS: "Movimentação cadastral",
+    Permission.FINANCE: "Financeiro",
+    Permission.REPORTS: "Relatórios",
+    Permission.PROTOCOLS: "Protocolos",
+    Permission.USER_ADMIN: "Administração de usuários",
+    Permission.PERSONAL_DATA: "Dados pessoais completos (LGPD)",
+}
+
+ALL_PERMISSIONS = frozenset(Permission)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The logged-in user as the services see it."""
+
+    user_id: int
+    user_code: str
+    name: str
+    role: Role
+    permissions: frozenset[Permission]
+    company_ids: frozenset[int]
+    home_company_id: int | None = None
+    email: str = ""
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_account_manager(self) -> bool:
+        return self.role is Role.ACCOUNT_MANAGER
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def can_see_company(self, company_id: int | None) -> bool:
+        return company_id is not None and company_id in self.company_ids
+
+    def require(self, permission: Permission | None, company_id: int | None) -> None:
+        """Refuse unless the actor has `permission` on `company_id`."""
+        if not self.can_see_company(company_id):
+            raise DomainError("Você não tem acesso a esta empresa.")
+        if permission is not None and not self.can(permission):
+            raise DomainError(
+                f"Seu usuário não tem permissão para {PERMISSION_LABELS[permission]}. "
+                "Peça ao usuário master da empresa."
+            )

@@ -1,0 +1,39 @@
+"""Business refusals raised by the domain rules and the services.
+
+A ``DomainError`` carries a Portuguese message that is safe to show to the
+user, and optionally the name of the form field it concerns. Anything that is
+not a ``DomainError`` is a bug (see ARCHITECTURE.md, "How a use case looks").
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A business rule refused the request; ``message`` is shown to the user as is."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message: str = message
+        self.field: str | None = field
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"DomainError({self.message!r}, field={self.field!r})"
+
+
+class FieldErrors(DomainError):
+    """Several fields refused at once, so a form can show each message next to its field.
+
+    ``errors`` maps field name -> Portuguese message; the summary message lists them.
+    """
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors: dict[str, str] = dict(errors)
+        first_field = next(iter(self.errors), None)
+        summary = "Corrija os campos indicados: " + "; ".join(self.errors.values())
+        super().__init__(summary, first_field)
+
+    def __repr__(self) -> str:
+        return f"FieldErrors({self.errors!r})"
