@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_sender: str = "portal@sorriso.example"
     smtp_starttls: bool = True
-    # Show the "Caixa de saída" page (demo outbox) to every user.
-    show_outbox: bool = True
+    # Show the "Caixa de saída" page (demo outbox, holds reset links!): demos only.
+    show_outbox: bool = False
     dev_mode: bool = False
 
 

@@ -10,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+SessionFactory = sessionmaker[Session]
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

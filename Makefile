@@ -1,0 +1,55 @@
+# Portal Empresa: `make run` serves the portal on demo data, `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DB     := instance/portal.db
+PORT   ?= 8501
+
+.PHONY: run test venv test-deps chromium lint seed clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+test-deps: $(VENV)/.test-installed
+
+# Debian's Chromium drives the end-to-end tests (Playwright does not download a browser).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)) >/dev/null; \
+	  else \
+	    echo "chromium is missing: install Debian's package 'chromium' (sudo apt-get install chromium)"; \
+	  fi; \
+	fi
+
+$(DB): | $(VENV)/.installed
+	$(BIN)/portal-seed --database-url sqlite:///$(abspath $(DB))
+
+seed: $(VENV)/.installed
+	$(BIN)/portal-seed --database-url sqlite:///$(abspath $(DB)) --reset
+
+run: $(VENV)/.installed $(DB)
+	PORTAL_SHOW_OUTBOX=true $(BIN)/streamlit run streamlit_app.py \
+	  --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+lint: test-deps
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: test-deps chromium lint
+	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; \
+	exit $$status
+
+clean:
+	rm -rf $(VENV) instance/*.db* *.egg-info

@@ -1,0 +1,113 @@
+"""Login through streamlit-authenticator's widget and cookie, credentials in our database.
+
+The library keeps credentials in a dict or YAML file; here its model's `login` is
+replaced by one that asks `services.access`, so the bcrypt hashes, the lockout and
+the neutral message live in the database and the service, and the library keeps
+doing what it is good at: the form, the signed re-authentication cookie, logout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+import streamlit_authenticator as stauth
+
+from components.context import clear_actor, new_uow, now_utc, set_actor
+from config import get_settings
+from services import access
+from services.actors import Actor
+from services.rules.errors import DomainError
+
+LOGIN_ERROR_KEY = "login_error"
+FIELDS = {
+    "Form name": "Entrar no Portal Empresa",
+    "Username": "Código de usuário",
+    "Password": "Senha",
+    "Login": "Entrar",
+}
+
+
+def _accept(model: Any, actor: Actor) -> None:
+    model.credentials["usernames"][actor.user_code] = {
+        "email": actor.email,
+        "first_name": actor.name,
+        "last_name": "",
+        "roles": [actor.role.value],
+        "logged_in": True,
+    }
+    st.session_state["email"] = actor.email
+    st.session_state["name"] = actor.name
+    st.session_state["roles"] = [actor.role.value]
+    st.session_state["username"] = actor.user_code
+    st.session_state["authentication_status"] = True
+    st.session_state.pop(LOGIN_ERROR_KEY, None)
+    set_actor(actor)
+
+
+def _make_login(model: Any) -> Any:
+    def login(
+        username: str | None,
+        password: str | None,
+        max_concurrent_users: int | None = None,
+        max_login_attempts: int | None = None,
+        token: dict[str, Any] | None = None,
+        single_session: bool = False,
+        callback: Any = None,
+    ) -> bool | None:
+        if username:
+            try:
+                actor = access.auth_login(
+                    uow=new_uow(), user_code=username, password=password or "", now=now_utc()
+                )
+            except DomainError as exc:
+                st.session_state["authentication_status"] = False
+                st.session_state[LOGIN_ERROR_KEY] = exc.message
+                return False
+            _accept(model, actor)
+            return True
+        if token and token.get("username"):
+            found = access.actor_for_user(uow=new_uow(), user_code=str(token["username"]))
+            if found is not None:
+                _accept(model, found)
+        return None
+
+    return login
+
+
+def authenticator() -> stauth.Authenticate:
+    """One authenticator per browser session, wired to the database."""
+    auth = st.session_state.get("_authenticator")
+    if auth is None:
+        settings = get_settings()
+        auth = stauth.Authenticate(
+            {"usernames": {}},
+            settings.cookie_name,
+            settings.cookie_key,
+            settings.session_idle_minutes / (24 * 60),
+            auto_hash=False,
+            login_sleep_time=0,
+        )
+        model = auth.authentication_controller.authentication_model
+        model.login = _make_login(model)
+        st.session_state["_authenticator"] = auth
+    return auth
+
+
+def login_form() -> None:
+    """The login widget; shows the neutral message after a refusal."""
+    authenticator().login(location="main", fields=FIELDS, key="login")
+    if st.session_state.get("authentication_status") is False:
+        st.error(st.session_state.get(LOGIN_ERROR_KEY, access.NEUTRAL_LOGIN_MESSAGE))
+
+
+def restore_from_cookie() -> None:
+    """Log the browser back in from the signed cookie, if it has a valid one."""
+    authenticator().login(location="unrendered", key="login")
+
+
+def logout() -> None:
+    auth = authenticator()
+    auth.authentication_controller.logout()
+    auth.cookie_controller.delete_cookie()
+    clear_actor()

@@ -1,0 +1,108 @@
+"""Who is logged in and which company is in context; the login guard of every page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import streamlit as st
+
+from config import get_settings
+from data.db import SessionFactory, make_engine, make_session_factory, upgrade_to_head
+from data.uow import UnitOfWork
+from services.actors import Actor, Permission
+from services.companies import CompanySummary, company_list_for_actor
+
+ACTOR_KEY = "actor"
+COMPANY_KEY = "company_id"
+LAST_SEEN_KEY = "last_seen"
+
+
+@st.cache_resource(show_spinner=False)
+def _session_factory(url: str) -> SessionFactory:
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    return make_session_factory(engine)
+
+
+def session_factory() -> SessionFactory:
+    return _session_factory(get_settings().database_url)
+
+
+def new_uow(company_id: int | None = None) -> UnitOfWork:
+    return UnitOfWork(session_factory(), company_id)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Context:
+    actor: Actor
+    company: CompanySummary
+    companies: list[CompanySummary]
+
+    @property
+    def company_id(self) -> int:
+        return self.company.id
+
+    def uow(self) -> UnitOfWork:
+        return new_uow(self.company.id)
+
+    def can(self, permission: Permission) -> bool:
+        return self.actor.can(permission)
+
+
+def current_actor() -> Actor | None:
+    return st.session_state.get(ACTOR_KEY)
+
+
+def set_actor(actor: Actor) -> None:
+    st.session_state[ACTOR_KEY] = actor
+    st.session_state[LAST_SEEN_KEY] = now_utc()
+    if st.session_state.get(COMPANY_KEY) not in actor.company_ids:
+        st.session_state[COMPANY_KEY] = actor.home_company_id
+
+
+def clear_actor() -> None:
+    for key in (ACTOR_KEY, COMPANY_KEY, LAST_SEEN_KEY, "companies"):
+        st.session_state.pop(key, None)
+
+
+def session_expired() -> bool:
+    """True (and the session is cleared) after the configured inactivity."""
+    last = st.session_state.get(LAST_SEEN_KEY)
+    now = now_utc()
+    idle = timedelta(minutes=get_settings().session_idle_minutes)
+    if last is not None and now - last > idle:
+        return True
+    st.session_state[LAST_SEEN_KEY] = now
+    return False
+
+
+def companies_of(actor: Actor) -> list[CompanySummary]:
+    cached = st.session_state.get("companies")
+    if cached is None or cached[0] != actor.user_id:
+        cached = (actor.user_id, company_list_for_actor(uow=new_uow(), actor=actor))
+        st.session_state["companies"] = cached
+    return cached[1]
+
+
+def get_context(permission: Permission | None = None) -> Context:
+    """Login guard: the page stops here unless someone is logged in (and may use it)."""
+    actor = current_actor()
+    if actor is None:
+        st.info("Faça login para usar o Portal Empresa.")
+        st.stop()
+    companies = companies_of(actor)
+    if not companies:
+        st.warning("Seu usuário não tem empresas vinculadas. Fale com o seu gestor de contas.")
+        st.stop()
+    by_id = {c.id: c for c in companies}
+    company = by_id.get(st.session_state.get(COMPANY_KEY)) or companies[0]
+    st.session_state[COMPANY_KEY] = company.id
+    if permission is not None and not actor.can(permission):
+        st.error("Seu usuário não tem permissão para esta área. Peça ao usuário master.")
+        st.stop()
+    return Context(actor=actor, company=company, companies=companies)

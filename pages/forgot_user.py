@@ -1,0 +1,30 @@
+"""Acesso > Esqueci meu usuário: the user code(s) sent to the registered e-mail."""
+
+import streamlit as st
+
+from components.context import new_uow, now_utc
+from components.errors import user_errors
+from services import access
+
+st.title("Esqueci meu usuário")
+st.write("Informe o código da empresa, o CNPJ/CAEPF e o e-mail cadastrado. "
+         "Enviaremos o seu código de usuário para esse e-mail.")
+with st.form("forgot_user"):
+    company_code = st.text_input("Código da empresa *", max_chars=10)
+    document = st.text_input("CNPJ / CAEPF *", max_chars=18)
+    email = st.text_input("E-mail *", max_chars=254)
+    submitted = st.form_submit_button("Enviar código de usuário", type="primary")
+if submitted:
+    if not (company_code.strip() and document.strip() and email.strip()):
+        st.error("Preencha o código da empresa, o CNPJ/CAEPF e o e-mail.")
+    else:
+        with user_errors():
+            access.user_code_reminder(
+                uow=new_uow(), company_code=company_code, document=document, email=email,
+                now=now_utc(),
+            )
+            st.success(
+                "Se os dados conferirem com o cadastro, o código de usuário será enviado "
+                "para o e-mail informado."
+            )
+st.page_link("pages/login.py", label="Voltar", icon="⬅️")

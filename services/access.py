@@ -1,0 +1,668 @@
+"""Access: login with lockout, first access, password reset, user code reminder.
+
+Nothing here tells a visitor whether an account exists: login failures share one
+message, and the "forgot" flows always answer the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import bcrypt
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from config import get_settings
+from data.models import AccountManagerCompany, Company, Counter, Operator, PasswordResetToken, User
+from data.uow import UnitOfWork
+from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
+from services.audit import audit_record
+from services.mail import send_email
+from services.rules.documents import (
+    DocumentType,
+    is_valid_caepf,
+    is_valid_cnpj,
+    is_valid_company_document,
+    is_valid_email,
+    normalize_document,
+)
+from services.rules.errors import DomainError, FieldErrors
+from services.rules.passwords import password_problems
+
+NEUTRAL_LOGIN_MESSAGE = (
+    "Código de usuário ou senha inválidos. Após 5 tentativas sem sucesso o acesso "
+    "fica bloqueado por 15 minutos."
+)
+PAIR_MISMATCH_MESSAGE = "Código da empresa e CNPJ/CAEPF não conferem com o nosso cadastro."
+FIRST_ACCESS_DONE_MESSAGE = (
+    "Esta empresa já fez o primeiro acesso. Use 'Esqueci meu usuário' para recuperar o código."
+)
+USER_MISMATCH_MESSAGE = "Dados não conferem com o cadastro do usuário."
+USER_ALREADY_ACTIVE_MESSAGE = "Este usuário já fez o primeiro acesso."
+USER_INACTIVE_MESSAGE = "Este usuário está inativo. Procure o usuário master da empresa."
+INVALID_RESET_MESSAGE = (
+    "Link de redefinição inválido ou expirado. Peça um novo em 'Esqueci minha senha'."
+)
+
+# Tests lower this for speed; production hashes use cost 12.
+BCRYPT_ROUNDS = 12
+MAX_FAILED_ATTEMPTS = 5
+LOCK_DURATION = timedelta(minutes=15)
+RESET_TOKEN_VALIDITY = timedelta(minutes=30)
+USER_CODE_COUNTER = "user_code"
+# Company users get 6-digit codes starting with "1".
+FIRST_COMPANY_USER_CODE = 100000
+LAST_COMPANY_USER_CODE = 199999
+# bcrypt only reads the first 72 bytes (bcrypt 5 refuses longer input).
+_BCRYPT_MAX_BYTES = 72
+
+_dummy_hashes: dict[int, str] = {}
+
+
+@dataclass(frozen=True)
+class FirstAccessResult:
+    user_code: str
+    name: str
+
+
+# ---------------------------------------------------------------- passwords
+
+
+def _password_bytes(password: str) -> bytes:
+    return password.encode("utf-8")[:_BCRYPT_MAX_BYTES]
+
+
+def hash_password(password: str) -> str:
+    """The bcrypt hash of `password` (cost BCRYPT_ROUNDS)."""
+    salt = bcrypt.gensalt(rounds=BCRYPT_ROUNDS)
+    return bcrypt.hashpw(_password_bytes(password), salt).decode("ascii")
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """True when `password` matches the bcrypt `password_hash`; False for a missing hash."""
+    if not password_hash:
+        return False
+    try:
+        return bcrypt.checkpw(_password_bytes(password), password_hash.encode("ascii"))
+    except ValueError:
+        return False
+
+
+def _dummy_hash() -> str:
+    """A hash to check against when there is no user, so timing reveals nothing."""
+    if BCRYPT_ROUNDS not in _dummy_hashes:
+        _dummy_hashes[BCRYPT_ROUNDS] = hash_password(secrets.token_urlsafe(16))
+    return _dummy_hashes[BCRYPT_ROUNDS]
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- actors
+
+
+def _actor_from_user(session: Session, user: User) -> Actor:
+    role = Role(user.role)
+    if role is Role.ACCOUNT_MANAGER:
+        portfolio = session.scalars(
+            select(Company.id)
+            .join(AccountManagerCompany, AccountManagerCompany.company_id == Company.id)
+            .where(AccountManagerCompany.user_id == user.id)
+            .order_by(Company.code)
+        ).all()
+        return Actor(
+            user_id=user.id,
+            user_code=user.user_code,
+            name=user.name,
+            role=role,
+            permissions=ALL_PERMISSIONS,
+            company_ids=frozenset(portfolio),
+            home_company_id=portfolio[0] if portfolio else None,
+            email=user.email,
+        )
+    company_ids: set[int] = set()
+    if user.company_id is not None:
+        company_ids.add(user.company_id)
+        group_id = session.scalar(select(Company.group_id).where(Company.id == user.company_id))
+        if group_id is not None:
+            company_ids.update(
+                session.scalars(select(Company.id).where(Company.group_id == group_id)).all()
+            )
+    if role is Role.MASTER:
+        permissions = ALL_PERMISSIONS
+    else:
+        valid = {p.value for p in Permission}
+        permissions = frozenset(Permission(p) for p in (user.permissions or []) if p in valid)
+    return Actor(
+        user_id=user.id,
+        user_code=user.user_code,
+        name=user.name,
+        role=role,
+        permissions=permissions,
+        company_ids=frozenset(company_ids),
+        home_company_id=user.company_id,
+        email=user.email,
+    )
+
+
+def _is_locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+# ---------------------------------------------------------------- login
+
+
+def auth_login(*, uow: UnitOfWork, user_code: str, password: str, now: datetime) -> Actor:
+    """Log in by user code and password; 5 failures in a row lock the user for 15 minutes."""
+    code = user_code.strip()
+    with uow:
+        session = uow.session
+        user = session.scalars(
+            select(User).where(User.user_code == code).with_for_update()
+        ).one_or_none()
+        if user is None:
+            verify_password(password, _dummy_hash())
+            raise DomainError(NEUTRAL_LOGIN_MESSAGE)
+        password_ok = verify_password(password, user.password_hash or _dummy_hash())
+        if user.password_hash is None:
+            password_ok = False
+        if _is_locked(user, now):
+            # Refused without touching the row, so the lock is not extended.
+            raise DomainError(NEUTRAL_LOGIN_MESSAGE)
+        if user.locked_until is not None:
+            # The lock expired: a fresh series of attempts starts.
+            user.locked_until = None
+            user.failed_attempts = 0
+        if not password_ok or user.status != "active":
+            user.failed_attempts = (user.failed_attempts or 0) + 1
+            if user.failed_attempts >= MAX_FAILED_ATTEMPTS:
+                user.locked_until = now + LOCK_DURATION
+                audit_record(
+                    session,
+                    user_id=user.id,
+                    company_id=user.company_id,
+                    action="login_locked",
+                    entity="user",
+                    entity_id=user.id,
+                    before=None,
+                    after={
+                        "failed_attempts": user.failed_attempts,
+                        "locked_until": user.locked_until,
+                    },
+                    now=now,
+                )
+            uow.commit()
+            raise DomainError(NEUTRAL_LOGIN_MESSAGE)
+        user.failed_attempts = 0
+        user.last_login_at = now
+        audit_record(
+            session,
+            user_id=user.id,
+            company_id=user.company_id,
+            action="login",
+            entity="user",
+            entity_id=user.id,
+            before=None,
+            after={"last_login_at": now},
+            now=now,
+        )
+        actor = _actor_from_user(session, user)
+        uow.commit()
+        return actor
+
+
+def actor_for_user(*, uow: UnitOfWork, user_code: str, now: datetime | None = None) -> Actor | None:
+    """The actor of an active, unlocked user (re-authentication from the login cookie)."""
+    now = now or datetime.now(UTC)
+    with uow:
+        user = uow.session.scalars(
+            select(User).where(User.user_code == user_code.strip())
+        ).one_or_none()
+        if user is None or user.status != "active" or _is_locked(user, now):
+            return None
+        return _actor_from_user(uow.session, user)
+
+
+# ---------------------------------------------------------------- user codes
+
+
+def user_code_next(session: Session) -> str:
+    """A new company user code from the locked counter row (never count + 1)."""
+    counter = session.scalars(
+        select(Counter).where(Counter.name == USER_CODE_COUNTER).with_for_update()
+    ).one_or_none()
+    if counter is None:
+        existing = session.scalars(
+            select(User.user_code).where(User.user_code.like("1_____"))
+        ).all()
+        start = max([int(c) for c in existing if c.isdigit()] + [FIRST_COMPANY_USER_CODE])
+        try:
+            with session.begin_nested():
+                session.add(Counter(name=USER_CODE_COUNTER, value=start))
+        except IntegrityError:
+            pass  # created meanwhile by another transaction: take that one
+        counter = session.scalars(
+            select(Counter).where(Counter.name == USER_CODE_COUNTER).with_for_update()
+        ).one()
+    while True:
+        counter.value += 1
+        if counter.value > LAST_COMPANY_USER_CODE:
+            raise DomainError("Não há mais códigos de usuário disponíveis. Contate a operadora.")
+        code = f"{counter.value:06d}"
+        taken = session.scalar(select(func.count()).where(User.user_code == code))
+        if not taken:
+            session.flush()
+            return code
+
+
+# ---------------------------------------------------------------- field checks
+
+
+def _email_problem(email: str) -> str | None:
+    if not email.strip():
+        return "Informe o e-mail."
+    if not is_valid_email(email.strip()):
+        return "E-mail inválido: confira o endereço informado (exemplo: nome@empresa.com.br)."
+    return None
+
+
+def _password_field_errors(
+    errors: dict[str, str], password: str, confirmation: str, user_code: str = ""
+) -> None:
+    problems = password_problems(password, user_code=user_code)
+    if problems:
+        errors["password"] = " ".join(problems)
+    if not confirmation:
+        errors["confirmation"] = "Repita a senha no campo de confirmação."
+    elif confirmation != password:
+        errors["confirmation"] = "A confirmação não é igual à senha."
+
+
+def _company_document_problem(document: str, document_type: str) -> str | None:
+    if document_type not in {t.value for t in DocumentType}:
+        return "Escolha o tipo de documento: CNPJ ou CAEPF."
+    if not normalize_document(document):
+        return f"Informe o {document_type} da empresa."
+    if not is_valid_company_document(document, document_type):
+        if document_type == DocumentType.CNPJ:
+            return "CNPJ inválido: confira os 14 caracteres informados."
+        return "CAEPF inválido: confira os 14 dígitos informados."
+    return None
+
+
+# ---------------------------------------------------------------- first access
+
+
+def first_access_company(
+    *,
+    uow: UnitOfWork,
+    company_code: str,
+    email: str,
+    document: str,
+    document_type: str,
+    password: str,
+    confirmation: str,
+    now: datetime,
+) -> FirstAccessResult:
+    """Create the company's master user (first access by company code + CNPJ/CAEPF)."""
+    errors: dict[str, str] = {}
+    code = company_code.strip()
+    if not code:
+        errors["company_code"] = "Informe o código da empresa."
+    if problem := _email_problem(email):
+        errors["email"] = problem
+    doc_type = document_type.strip().upper()
+    if problem := _company_document_problem(document, doc_type):
+        errors["document"] = problem
+    _password_field_errors(errors, password, confirmation)
+    if errors:
+        raise FieldErrors(errors)
+    doc = normalize_document(document)
+    with uow:
+        session = uow.session
+        company = session.scalars(
+            select(Company).where(Company.code == code).with_for_update()
+        ).one_or_none()
+        if (
+            company is None
+            or company.document != doc
+            or company.document_type != doc_type
+            or company.status != "active"
+        ):
+            raise DomainError(PAIR_MISMATCH_MESSAGE)
+        has_master = session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.company_id == company.id, User.role == Role.MASTER.value)
+        )
+        if has_master:
+            raise DomainError(FIRST_ACCESS_DONE_MESSAGE)
+        user_code = user_code_next(session)
+        if problems := password_problems(password, user_code=user_code):
+            raise FieldErrors({"password": " ".join(problems)})
+        name = (company.contact_name or "").strip() or company.name
+        user = User(
+            user_code=user_code,
+            name=name,
+            email=email.strip(),
+            role=Role.MASTER.value,
+            permissions=sorted(p.value for p in ALL_PERMISSIONS),
+            company_id=company.id,
+            status="active",
+            password_hash=hash_password(password),
+            failed_attempts=0,
+            created_at=now,
+        )
+        session.add(user)
+        session.flush()
+        audit_record(
+            session,
+            user_id=user.id,
+            company_id=company.id,
+            action="first_access_company",
+            entity="user",
+            entity_id=user.id,
+            before=None,
+            after={
+                "user_code": user_code,
+                "role": user.role,
+                "email": user.email,
+                "status": user.status,
+            },
+            now=now,
+        )
+        send_email(
+            session,
+            to=user.email,
+            subject="Portal Empresa: seu código de usuário",
+            body=(
+                f"Olá, {name}.\n\n"
+                f"O primeiro acesso da empresa {company.name} ao Portal Empresa foi "
+                "concluído.\n"
+                f"Seu código de usuário é {user_code}.\n\n"
+                "Guarde este código: o login é sempre feito com o código de usuário e a "
+                "senha que você cadastrou.\n\n"
+                f"{get_settings().base_url}\n"
+            ),
+            now=now,
+        )
+        uow.commit()
+        return FirstAccessResult(user_code=user_code, name=name)
+
+
+def first_access_user(
+    *,
+    uow: UnitOfWork,
+    user_code: str,
+    document: str,
+    email: str,
+    password: str,
+    confirmation: str,
+    now: datetime,
+) -> FirstAccessResult:
+    """Activate a user created by a master, who sets its own password."""
+    errors: dict[str, str] = {}
+    code = user_code.strip()
+    if not code:
+        errors["user_code"] = "Informe o código de usuário."
+    if not normalize_document(document):
+        errors["document"] = "Informe o CNPJ ou o CAEPF da empresa."
+    elif not (is_valid_cnpj(document) or is_valid_caepf(document)):
+        errors["document"] = "CNPJ/CAEPF inválido: confira os 14 caracteres informados."
+    if problem := _email_problem(email):
+        errors["email"] = problem
+    _password_field_errors(errors, password, confirmation, user_code=code)
+    if errors:
+        raise FieldErrors(errors)
+    doc = normalize_document(document)
+    with uow:
+        session = uow.session
+        user = session.scalars(
+            select(User).where(User.user_code == code).with_for_update()
+        ).one_or_none()
+        company = (
+            session.get(Company, user.company_id)
+            if user is not None and user.company_id is not None
+            else None
+        )
+        if (
+            user is None
+            or company is None
+            or company.document != doc
+            or user.email.strip().casefold() != email.strip().casefold()
+        ):
+            raise DomainError(USER_MISMATCH_MESSAGE)
+        if user.status == "active":
+            raise DomainError(USER_ALREADY_ACTIVE_MESSAGE)
+        if user.status != "pending":
+            raise DomainError(USER_INACTIVE_MESSAGE)
+        user.password_hash = hash_password(password)
+        user.status = "active"
+        user.failed_attempts = 0
+        user.locked_until = None
+        audit_record(
+            session,
+            user_id=user.id,
+            company_id=user.company_id,
+            action="first_access_user",
+            entity="user",
+            entity_id=user.id,
+            before={"status": "pending"},
+            after={"status": "active"},
+            now=now,
+        )
+        uow.commit()
+        return FirstAccessResult(user_code=user.user_code, name=user.name)
+
+
+# ---------------------------------------------------------------- forgot password
+
+
+def _document_matches_user(session: Session, user: User, doc: str) -> bool:
+    if user.role == Role.ACCOUNT_MANAGER.value:
+        return bool(session.scalar(select(func.count()).where(Operator.cnpj == doc)))
+    if user.company_id is None:
+        return False
+    company_doc = session.scalar(select(Company.document).where(Company.id == user.company_id))
+    return company_doc == doc
+
+
+def password_reset_request(
+    *, uow: UnitOfWork, user_code: str, document: str, now: datetime, base_url: str
+) -> None:
+    """E-mail a single-use reset link (30 minutes) when code + CNPJ match; silent otherwise."""
+    doc = normalize_document(document)
+    code = user_code.strip()
+    if not code or not doc:
+        return None
+    with uow:
+        session = uow.session
+        user = session.scalars(
+            select(User).where(User.user_code == code).with_for_update()
+        ).one_or_none()
+        if (
+            user is None
+            or user.status != "active"
+            or not _document_matches_user(session, user, doc)
+        ):
+            return None
+        for old in session.scalars(
+            select(PasswordResetToken).where(
+                PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)
+            )
+        ):
+            old.used_at = now
+        token = secrets.token_urlsafe(32)
+        session.add(
+            PasswordResetToken(
+                user_id=user.id,
+                token_hash=_token_hash(token),
+                created_at=now,
+                expires_at=now + RESET_TOKEN_VALIDITY,
+            )
+        )
+        link = f"{base_url.rstrip('/')}/?reset={token}"
+        minutes = int(RESET_TOKEN_VALIDITY.total_seconds() // 60)
+        send_email(
+            session,
+            to=user.email,
+            subject="Portal Empresa: redefinição de senha",
+            body=(
+                f"Olá, {user.name}.\n\n"
+                f"Recebemos um pedido para redefinir a senha do usuário {user.user_code}.\n"
+                f"Para criar uma nova senha, abra o link abaixo em até {minutes} minutos. "
+                "Ele só pode ser usado uma vez.\n\n"
+                f"{link}\n\n"
+                "Se você não fez este pedido, ignore este e-mail: sua senha continua a mesma.\n"
+            ),
+            now=now,
+        )
+        audit_record(
+            session,
+            user_id=user.id,
+            company_id=user.company_id,
+            action="password_reset_request",
+            entity="user",
+            entity_id=user.id,
+            before=None,
+            after={"expires_at": now + RESET_TOKEN_VALIDITY},
+            now=now,
+        )
+        uow.commit()
+    return None
+
+
+def password_reset_confirm(
+    *, uow: UnitOfWork, token: str, password: str, confirmation: str, now: datetime
+) -> str:
+    """Set a new password from a reset link; returns the user code."""
+    with uow:
+        session = uow.session
+        row = session.scalars(
+            select(PasswordResetToken)
+            .where(PasswordResetToken.token_hash == _token_hash(token.strip()))
+            .with_for_update()
+        ).one_or_none()
+        user = session.get(User, row.user_id) if row is not None else None
+        if (
+            row is None
+            or user is None
+            or row.used_at is not None
+            or row.expires_at <= now
+            or user.status != "active"
+        ):
+            raise DomainError(INVALID_RESET_MESSAGE)
+        errors: dict[str, str] = {}
+        _password_field_errors(errors, password, confirmation, user_code=user.user_code)
+        if errors:
+            raise FieldErrors(errors)
+        user.password_hash = hash_password(password)
+        user.failed_attempts = 0
+        user.locked_until = None
+        row.used_at = now
+        audit_record(
+            session,
+            user_id=user.id,
+            company_id=user.company_id,
+            action="password_reset",
+            entity="user",
+            entity_id=user.id,
+            before=None,
+            after={"password": "redefinida"},
+            now=now,
+        )
+        uow.commit()
+        return user.user_code
+
+
+# ---------------------------------------------------------------- forgot user code
+
+
+def user_code_reminder(
+    *, uow: UnitOfWork, company_code: str, document: str, email: str, now: datetime
+) -> None:
+    """E-mail the user code(s) registered with that e-mail in that company; silent otherwise."""
+    code = company_code.strip()
+    doc = normalize_document(document)
+    address = email.strip()
+    if not code or not doc or not address:
+        return None
+    with uow:
+        session = uow.session
+        company = session.scalars(
+            select(Company).where(Company.code == code, Company.document == doc)
+        ).one_or_none()
+        if company is None:
+            return None
+        users = session.scalars(
+            select(User)
+            .where(
+                User.company_id == company.id,
+                User.status.in_(("active", "pending")),
+                func.lower(User.email) == address.lower(),
+            )
+            .order_by(User.user_code)
+        ).all()
+        if not users:
+            return None
+        lines = "\n".join(f"- {u.user_code} ({u.name})" for u in users)
+        send_email(
+            session,
+            to=users[0].email,
+            subject="Portal Empresa: seu código de usuário",
+            body=(
+                f"Olá.\n\nEstes são os códigos de usuário cadastrados com este e-mail na "
+                f"empresa {company.name}:\n\n{lines}\n\n"
+                "O login no Portal Empresa é sempre feito com o código de usuário e a senha.\n"
+                "Se você não fez este pedido, ignore este e-mail.\n"
+            ),
+            now=now,
+        )
+        uow.commit()
+    return None
+
+
+# ---------------------------------------------------------------- change password
+
+
+def password_change(
+    *, uow: UnitOfWork, actor: Actor, current: str, new: str, confirmation: str, now: datetime
+) -> None:
+    """Change the logged-in user's own password (current one required)."""
+    with uow:
+        session = uow.session
+        user = session.get(User, actor.user_id, with_for_update=True)
+        if user is None or user.status != "active":
+            raise DomainError("Usuário não encontrado ou inativo.")
+        errors: dict[str, str] = {}
+        if not verify_password(current, user.password_hash):
+            errors["current"] = "A senha atual não confere."
+        problems = password_problems(new, user_code=user.user_code)
+        if problems:
+            errors["new"] = " ".join(problems)
+        elif new == current:
+            errors["new"] = "A nova senha deve ser diferente da senha atual."
+        if not confirmation:
+            errors["confirmation"] = "Repita a nova senha no campo de confirmação."
+        elif confirmation != new:
+            errors["confirmation"] = "A confirmação não é igual à nova senha."
+        if errors:
+            raise FieldErrors(errors)
+        user.password_hash = hash_password(new)
+        audit_record(
+            session,
+            user_id=user.id,
+            company_id=user.company_id,
+            action="password_change",
+            entity="user",
+            entity_id=user.id,
+            before=None,
+            after={"password": "alterada"},
+            now=now,
+        )
+        uow.commit()

@@ -1,0 +1,165 @@
+"""Home page: important dates of the contract and the provider network search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from data.models import Company, Invoice, Protocol, Provider
+from data.uow import UnitOfWork
+from services.actors import Actor
+from services.rules.retroactive import cutoff_date, next_due_date, retroactive_dates
+
+SOON_DAYS = 10
+
+
+@dataclass(frozen=True)
+class ProtocolDue:
+    number: str
+    subject: str
+    status: str
+    deadline: date
+
+
+@dataclass(frozen=True)
+class ImportantDates:
+    today: date
+    cutoff_day: int
+    cutoff: date
+    cutoff_passed: bool
+    next_due: date
+    next_open_invoice_due: date | None
+    open_invoices: int
+    overdue_invoices: int
+    retroactive_dates: list[date]
+    protocols_due: list[ProtocolDue]
+
+
+def important_dates(
+    *, uow: UnitOfWork, actor: Actor, company_id: int, today: date
+) -> ImportantDates:
+    """This month's cut-off, the next due date, the retroactive dates open today and
+    the protocol deadlines due in the next days, for the company in context."""
+    actor.require(None, company_id)
+    with uow:
+        company = uow.session.get(Company, company_id)
+        assert company is not None
+        inv = uow.session.execute(
+            select(
+                func.min(Invoice.due_date).filter(Invoice.due_date >= today),
+                func.count().filter(Invoice.due_date >= today),
+                func.count().filter(Invoice.due_date < today),
+            ).where(Invoice.company_id == company_id, Invoice.status == "open")
+        ).one()
+        protocols = uow.session.execute(
+            select(Protocol.number, Protocol.subject, Protocol.status, Protocol.deadline)
+            .where(
+                Protocol.company_id == company_id,
+                Protocol.status.in_(("open", "in_analysis")),
+                Protocol.deadline <= today + timedelta(days=SOON_DAYS),
+            )
+            .order_by(Protocol.deadline, Protocol.number)
+            .limit(10)
+        ).all()
+        cutoff = cutoff_date(today.year, today.month, company.cutoff_day)
+        return ImportantDates(
+            today=today,
+            cutoff_day=company.cutoff_day,
+            cutoff=cutoff,
+            cutoff_passed=today > cutoff,
+            next_due=next_due_date(today, company.due_day),
+            next_open_invoice_due=inv[0],
+            open_invoices=int(inv[1] or 0),
+            overdue_invoices=int(inv[2] or 0),
+            retroactive_dates=retroactive_dates(today, company.retroactive_months),
+            protocols_due=[ProtocolDue(*row) for row in protocols],
+        )
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    states: list[str]
+    cities: dict[str, list[str]]
+    neighbourhoods: dict[tuple[str, str], list[str]]
+    specialties: list[str]
+
+
+def provider_filter_options(*, uow: UnitOfWork) -> NetworkOptions:
+    """The values each network search filter can take."""
+    with uow:
+        rows = uow.session.execute(
+            select(Provider.state, Provider.city, Provider.neighbourhood, Provider.specialties)
+        ).all()
+    cities: dict[str, set[str]] = {}
+    hoods: dict[tuple[str, str], set[str]] = {}
+    specialties: set[str] = set()
+    for state, city, hood, specs in rows:
+        cities.setdefault(state, set()).add(city)
+        hoods.setdefault((state, city), set()).add(hood)
+        specialties.update(specs or [])
+    return NetworkOptions(
+        states=sorted(cities),
+        cities={k: sorted(v) for k, v in cities.items()},
+        neighbourhoods={k: sorted(v) for k, v in hoods.items()},
+        specialties=sorted(specialties),
+    )
+
+
+NETWORK_COLUMNS = [
+    "Nome", "Tipo", "CRO", "Especialidades", "Endereço", "Bairro", "Cidade", "UF", "CEP",
+    "Telefone", "latitude", "longitude",
+]
+
+
+def provider_search(
+    *,
+    uow: UnitOfWork,
+    specialty: str | None = None,
+    state: str | None = None,
+    city: str | None = None,
+    neighbourhood: str | None = None,
+    name: str | None = None,
+    limit: int = 500,
+) -> pd.DataFrame:
+    """Dentists and clinics of the network matching every filter given."""
+    query = select(Provider).order_by(Provider.name)
+    if state:
+        query = query.where(Provider.state == state)
+    if city:
+        query = query.where(Provider.city == city)
+    if neighbourhood:
+        query = query.where(Provider.neighbourhood == neighbourhood)
+    if name and name.strip():
+        query = query.where(func.lower(Provider.name).contains(name.strip().lower()))
+    with uow:
+        providers = uow.session.scalars(query).all()
+        rows = [
+            [
+                p.name,
+                "Clínica" if p.kind == "clinic" else "Dentista",
+                f"CRO-{p.cro_state} {p.cro}",
+                ", ".join(p.specialties),
+                p.street,
+                p.neighbourhood,
+                p.city,
+                p.state,
+                f"{p.cep[:5]}-{p.cep[5:]}",
+                p.phone or "",
+                p.latitude,
+                p.longitude,
+            ]
+            for p in providers
+            if not specialty or specialty in (p.specialties or [])
+        ][:limit]
+    return pd.DataFrame(rows, columns=NETWORK_COLUMNS)
+
+
+PROTOCOL_STATUS_LABELS = {
+    "open": "Aberto",
+    "in_analysis": "Em análise",
+    "answered": "Respondido",
+    "closed": "Encerrado",
+}

@@ -1,0 +1,86 @@
+"""Portal Empresa: the frame. Login gate, navigation by role, company switcher."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import auth, navigation
+from components.context import COMPANY_KEY, companies_of, current_actor, session_expired
+from config import get_settings
+from services.actors import Actor
+
+st.set_page_config(page_title="Portal Empresa · Sorriso", page_icon="🦷", layout="wide")
+
+PUBLIC_PAGES = [
+    ("login", "pages/login.py", "Entrar", "🔐", "entrar"),
+    ("first_access", "pages/first_access.py", "Meu primeiro acesso", "🆕", "primeiro-acesso"),
+    ("forgot_password", "pages/forgot_password.py", "Esqueci minha senha", "🔑", "esqueci-senha"),
+    ("forgot_user", "pages/forgot_user.py", "Esqueci meu usuário", "🪪", "esqueci-usuario"),
+    ("reset_password", "pages/reset_password.py", "Redefinir senha", "🔁", "redefinir-senha"),
+]
+
+
+def _public_pages(default: str) -> list[st.Page]:
+    return [
+        st.Page(path, title=title, icon=icon, url_path=url, default=key == default)
+        for key, path, title, icon, url in PUBLIC_PAGES
+    ]
+
+
+OUTBOX = st.Page("pages/outbox.py", title="Caixa de saída", icon="📬", url_path="caixa-de-saida")
+
+
+def _logged_in_pages(actor: Actor) -> dict[str, list[st.Page]]:
+    groups: dict[str, list[st.Page]] = {}
+    for spec in navigation.pages_for(actor):
+        groups.setdefault(spec.area, []).append(
+            st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path,
+                    default=spec.path == "pages/home.py")
+        )
+    if get_settings().show_outbox:
+        groups["Demonstração"] = [OUTBOX]
+    return groups
+
+
+def _sidebar(actor: Actor) -> None:
+    companies = companies_of(actor)
+    with st.sidebar:
+        role = {"account_manager": "Gestor de contas", "master": "Usuário master",
+                "user": "Usuário"}[actor.role.value]
+        st.markdown(f"**{actor.name}**  \n{role} · código {actor.user_code}")
+        if companies:
+            ids = [c.id for c in companies]
+            labels = {c.id: c.label for c in companies}
+            current = st.session_state.get(COMPANY_KEY)
+            st.selectbox(
+                "Empresa em contexto",
+                ids,
+                index=ids.index(current) if current in ids else 0,
+                format_func=labels.__getitem__,
+                key=COMPANY_KEY,
+                disabled=len(ids) == 1,
+                help="Troca empresa: todas as páginas passam a mostrar só esta empresa.",
+            )
+        if st.button("Sair", icon="🚪", width="stretch"):
+            auth.logout()
+            st.rerun()
+
+
+if current_actor() is None:
+    auth.restore_from_cookie()
+elif session_expired():
+    auth.logout()
+    st.session_state["expired"] = True
+    st.rerun()
+
+actor = current_actor()
+if actor is None:
+    # The reset link in the e-mail is base_url/?reset=TOKEN: open the reset form.
+    pages = _public_pages("reset_password" if "reset" in st.query_params else "login")
+    if get_settings().show_outbox:
+        pages.append(OUTBOX)
+    nav = st.navigation(pages)
+else:
+    _sidebar(actor)
+    nav = st.navigation(_logged_in_pages(actor))
+nav.run()

@@ -1,0 +1,132 @@
+"""End-to-end fixtures: the portal served on a free port over a fresh demo database,
+and headless Debian Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _chromium() -> str | None:
+    return os.environ.get("PORTAL_CHROMIUM") or shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from data.demo import seed_demo
+
+    from data.db import make_engine
+
+    path = tmp_path_factory.mktemp("e2e") / "portal.db"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    seed_demo(engine, companies=8, beneficiaries=600)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def portal_url(demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "PORTAL_DATABASE_URL": demo_db,
+        "PORTAL_SHOW_OUTBOX": "true",
+        "PORTAL_BASE_URL": base,
+    }
+    log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"the portal did not start: see {log.name}")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    executable = _chromium()
+    if executable is None:
+        pytest.fail("Chromium not found: install Debian's 'chromium' package (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, portal_url: str):  # noqa: ANN001 - Playwright's Browser
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR")
+    context.set_default_timeout(20_000)
+    pg = context.new_page()
+    pg.goto(portal_url)
+    yield pg
+    context.close()
+
+
+def shot(page, name: str) -> None:  # noqa: ANN001
+    """Save a README screenshot of the current page."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+@pytest.fixture(scope="session")
+def demo_company_without_master(demo_db: str) -> tuple[str, str]:
+    """Company 10004 of the demo has no users: code and CNPJ for its first access."""
+    from sqlalchemy import select
+
+    from data.db import make_engine
+    from data.models import Company
+
+    engine = make_engine(demo_db)
+    with engine.connect() as conn:
+        doc = conn.execute(select(Company.document).where(Company.code == "10004")).scalar_one()
+    engine.dispose()
+    return "10004", doc

@@ -1,0 +1,775 @@
+"""Access: login and lockout, first access, password reset, user code reminder."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import ColumnElement, func, select
+
+from config import Settings
+from data.models import (
+    AccountManagerCompany,
+    AuditRecord,
+    Company,
+    Counter,
+    EconomicGroup,
+    Operator,
+    OutboxEmail,
+    PasswordResetToken,
+    User,
+)
+from data.uow import UnitOfWork
+from services import access, mail
+from services.actors import ALL_PERMISSIONS, Permission, Role
+from services.audit import audit_record
+from services.rules.documents import caepf_check_digits, cnpj_check_digits, format_cnpj
+from services.rules.errors import DomainError, FieldErrors
+
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+PASSWORD = "Sorriso@2025"
+NEW_PASSWORD = "Dentes#Novos9"
+BASE_URL = "https://portal.example"
+
+
+def cnpj(base: str) -> str:
+    return base + cnpj_check_digits(base)
+
+
+def caepf(base: str) -> str:
+    return base + caepf_check_digits(base)
+
+
+OPERATOR_CNPJ = cnpj("334455660001")
+CNPJ_A = cnpj("112223330001")
+CNPJ_B = cnpj("112223330002")
+CNPJ_C = cnpj("987654320001")
+CNPJ_E = cnpj("123456780001")
+CAEPF_D = caepf("529982247001")
+
+
+@dataclass(frozen=True)
+class World:
+    company_a: int
+    company_b: int
+    company_c: int
+    company_d: int
+    company_e: int
+    manager_id: int
+
+
+@pytest.fixture(autouse=True)
+def fast_hashes_and_no_smtp(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(access, "BCRYPT_ROUNDS", 4)
+    values: dict[str, Any] = {"_env_file": None, "smtp_host": "", "base_url": BASE_URL}
+    settings = Settings(**values)
+    monkeypatch.setattr(mail, "get_settings", lambda: settings)
+    monkeypatch.setattr(access, "get_settings", lambda: settings)
+
+
+def _company(operator: Operator, code: str, document: str, **kw: object) -> Company:
+    values: dict[str, object] = {
+        "document_type": "CNPJ",
+        "name": f"Empresa {code}",
+        "contract_start": date(2024, 1, 1),
+    }
+    values.update(kw)
+    return Company(operator_id=operator.id, code=code, document=document, **values)
+
+
+def _user(code: str, role: str, company: Company | None, **kw: object) -> User:
+    values: dict[str, object] = {
+        "name": f"Pessoa {code}",
+        "email": f"u{code}@example.com.br",
+        "status": "active",
+        "password_hash": access.hash_password(PASSWORD),
+        "permissions": [],
+        "failed_attempts": 0,
+        "created_at": NOW - timedelta(days=30),
+    }
+    values.update(kw)
+    return User(user_code=code, role=role, company_id=company.id if company else None, **values)
+
+
+@pytest.fixture
+def world(uow: UnitOfWork) -> World:
+    """Operator, a group with companies A and B, C apart, D (CAEPF) and E without users."""
+    with uow:
+        s = uow.session
+        operator = Operator(
+            name="Sorriso Odonto",
+            ans_registration="123456",
+            cnpj=OPERATOR_CNPJ,
+            pix_key="pix@sorriso.example",
+            city="São Paulo",
+        )
+        group = EconomicGroup(name="Grupo Alfa")
+        s.add_all([operator, group])
+        s.flush()
+        a = _company(operator, "1001", CNPJ_A, group_id=group.id, contact_name="Ana RH")
+        b = _company(operator, "1002", CNPJ_B, group_id=group.id)
+        c = _company(operator, "2001", CNPJ_C)
+        d = _company(operator, "3001", CAEPF_D, document_type="CAEPF", name="Fazenda Boa Vista")
+        e = _company(operator, "4001", CNPJ_E, name="Estrela Ltda")
+        s.add_all([a, b, c, d, e])
+        s.flush()
+        manager = _user("900001", "account_manager", None)
+        s.add_all(
+            [
+                manager,
+                _user("100001", "master", a, permissions=sorted(ALL_PERMISSIONS)),
+                _user("100002", "user", a, permissions=["movements", "reports", "bogus"]),
+                _user(
+                    "100003",
+                    "user",
+                    b,
+                    status="pending",
+                    password_hash=None,
+                    email="Pedro@Beta.com.br",
+                    permissions=["finance"],
+                ),
+                _user("100004", "user", a, status="inactive"),
+                _user("100005", "master", c, permissions=sorted(ALL_PERMISSIONS)),
+            ]
+        )
+        s.flush()
+        s.add_all(
+            [
+                AccountManagerCompany(user_id=manager.id, company_id=c.id),
+                AccountManagerCompany(user_id=manager.id, company_id=a.id),
+            ]
+        )
+        uow.commit()
+        return World(a.id, b.id, c.id, d.id, e.id, manager.id)
+
+
+def _user_row(uow: UnitOfWork, code: str) -> User:
+    with uow:
+        user = uow.session.scalars(select(User).where(User.user_code == code)).one()
+        uow.session.expunge(user)
+        return user
+
+
+def _count(uow: UnitOfWork, model: type[Any], *where: ColumnElement[bool]) -> int:
+    with uow:
+        return uow.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def _audit_actions(uow: UnitOfWork) -> list[str]:
+    with uow:
+        return list(uow.session.scalars(select(AuditRecord.action).order_by(AuditRecord.id)))
+
+
+def _login_message(uow: UnitOfWork, code: str, password: str, now: datetime = NOW) -> str:
+    with pytest.raises(DomainError) as err:
+        access.auth_login(uow=uow, user_code=code, password=password, now=now)
+    return err.value.message
+
+
+# ---------------------------------------------------------------- passwords
+
+
+def test_hash_password_verifies_only_the_same_password() -> None:
+    hashed = access.hash_password(PASSWORD)
+    assert hashed.startswith("$2b$04$")
+    assert access.verify_password(PASSWORD, hashed)
+    assert not access.verify_password(NEW_PASSWORD, hashed)
+    assert not access.verify_password(PASSWORD, None)
+    assert not access.verify_password(PASSWORD, "not-a-hash")
+
+
+def test_passwords_longer_than_72_bytes_do_not_break_hashing() -> None:
+    long_password = "Aa1@" * 30
+    assert access.verify_password(long_password, access.hash_password(long_password))
+
+
+# ---------------------------------------------------------------- login
+
+
+def test_login_with_the_right_password_returns_the_actor(uow: UnitOfWork, world: World) -> None:
+    actor = access.auth_login(uow=uow, user_code=" 100001 ", password=PASSWORD, now=NOW)
+    assert actor.user_code == "100001"
+    assert actor.role is Role.MASTER
+    assert actor.home_company_id == world.company_a
+    user = _user_row(uow, "100001")
+    assert user.last_login_at == NOW
+    assert user.failed_attempts == 0
+    assert "login" in _audit_actions(uow)
+
+
+def test_wrong_password_and_unknown_user_give_exactly_the_same_message(
+    uow: UnitOfWork, world: World
+) -> None:
+    wrong_password = _login_message(uow, "100001", "Errada@123")
+    unknown_user = _login_message(uow, "199999", PASSWORD)
+    assert wrong_password == unknown_user == access.NEUTRAL_LOGIN_MESSAGE
+
+
+def test_a_failed_login_is_counted_even_though_it_is_refused(uow: UnitOfWork, world: World) -> None:
+    _login_message(uow, "100001", "Errada@123")
+    assert _user_row(uow, "100001").failed_attempts == 1
+
+
+def test_the_sixth_attempt_is_refused_even_with_the_right_password_until_15_minutes_pass(
+    uow: UnitOfWork, world: World
+) -> None:
+    for minute in range(5):
+        _login_message(uow, "100001", "Errada@123", NOW + timedelta(minutes=minute))
+    locked_at = NOW + timedelta(minutes=4)
+    user = _user_row(uow, "100001")
+    assert user.failed_attempts == 5
+    assert user.locked_until == locked_at + timedelta(minutes=15)
+
+    message = _login_message(uow, "100001", PASSWORD, locked_at + timedelta(minutes=10))
+    assert message == access.NEUTRAL_LOGIN_MESSAGE
+    assert _user_row(uow, "100001").locked_until == locked_at + timedelta(minutes=15)
+    assert (
+        access.actor_for_user(uow=uow, user_code="100001", now=locked_at + timedelta(minutes=10))
+        is None
+    )
+
+    later = locked_at + timedelta(minutes=15, seconds=1)
+    actor = access.auth_login(uow=uow, user_code="100001", password=PASSWORD, now=later)
+    assert actor.user_code == "100001"
+    user = _user_row(uow, "100001")
+    assert (user.failed_attempts, user.locked_until) == (0, None)
+    assert "login_locked" in _audit_actions(uow)
+
+
+def test_after_the_lock_expires_a_wrong_password_starts_a_new_count(
+    uow: UnitOfWork, world: World
+) -> None:
+    for _ in range(5):
+        _login_message(uow, "100001", "Errada@123")
+    _login_message(uow, "100001", "Errada@123", NOW + timedelta(minutes=16))
+    user = _user_row(uow, "100001")
+    assert (user.failed_attempts, user.locked_until) == (1, None)
+
+
+@pytest.mark.parametrize("code", ["100003", "100004"], ids=["pending", "inactive"])
+def test_pending_and_inactive_users_cannot_log_in(uow: UnitOfWork, world: World, code: str) -> None:
+    assert _login_message(uow, code, PASSWORD) == access.NEUTRAL_LOGIN_MESSAGE
+
+
+def test_actor_for_user_returns_only_active_unlocked_users(uow: UnitOfWork, world: World) -> None:
+    assert access.actor_for_user(uow=uow, user_code="100001", now=NOW) is not None
+    assert access.actor_for_user(uow=uow, user_code="100003", now=NOW) is None
+    assert access.actor_for_user(uow=uow, user_code="100004", now=NOW) is None
+    assert access.actor_for_user(uow=uow, user_code="000000", now=NOW) is None
+
+
+# ---------------------------------------------------------------- actors
+
+
+def test_a_master_sees_every_company_of_its_economic_group(uow: UnitOfWork, world: World) -> None:
+    actor = access.auth_login(uow=uow, user_code="100001", password=PASSWORD, now=NOW)
+    assert actor.company_ids == {world.company_a, world.company_b}
+    assert actor.permissions == ALL_PERMISSIONS
+    assert not actor.can_see_company(world.company_c)
+
+
+def test_a_master_of_another_company_does_not_see_the_group(uow: UnitOfWork, world: World) -> None:
+    actor = access.auth_login(uow=uow, user_code="100005", password=PASSWORD, now=NOW)
+    assert actor.company_ids == {world.company_c}
+    with pytest.raises(DomainError):
+        actor.require(None, world.company_a)
+
+
+def test_a_company_user_has_its_stored_permissions_on_the_group(
+    uow: UnitOfWork, world: World
+) -> None:
+    actor = access.auth_login(uow=uow, user_code="100002", password=PASSWORD, now=NOW)
+    assert actor.role is Role.USER
+    assert actor.permissions == {Permission.MOVEMENTS, Permission.REPORTS}
+    assert actor.company_ids == {world.company_a, world.company_b}
+
+
+def test_an_account_manager_sees_its_portfolio_and_starts_on_the_first_by_code(
+    uow: UnitOfWork, world: World
+) -> None:
+    actor = access.auth_login(uow=uow, user_code="900001", password=PASSWORD, now=NOW)
+    assert actor.is_account_manager
+    assert actor.company_ids == {world.company_a, world.company_c}
+    assert actor.home_company_id == world.company_a
+    assert actor.permissions == ALL_PERMISSIONS
+
+
+# ---------------------------------------------------------------- first access: company
+
+
+def _first_access_company(uow: UnitOfWork, **overrides: str) -> access.FirstAccessResult:
+    values = {
+        "company_code": "4001",
+        "email": "rh@estrela.com.br",
+        "document": "12.345.678/0001-95",
+        "document_type": "CNPJ",
+        "password": PASSWORD,
+        "confirmation": PASSWORD,
+    }
+    values.update(overrides)
+    return access.first_access_company(uow=uow, now=NOW, **values)
+
+
+def test_first_access_of_a_company_creates_its_master_and_then_login_works(
+    uow: UnitOfWork, world: World
+) -> None:
+    result = _first_access_company(uow)
+    assert result == access.FirstAccessResult(user_code="100006", name="Estrela Ltda")
+    master = _user_row(uow, "100006")
+    assert (master.role, master.status, master.company_id) == ("master", "active", world.company_e)
+    assert set(master.permissions) == {p.value for p in Permission}
+    actor = access.auth_login(uow=uow, user_code="100006", password=PASSWORD, now=NOW)
+    assert actor.role is Role.MASTER
+    welcome = mail.outbox_list(uow=uow, to="rh@estrela.com.br")
+    assert len(welcome) == 1 and "100006" in welcome[0].body
+    assert "first_access_company" in _audit_actions(uow)
+
+
+def test_first_access_uses_the_contact_name_when_the_company_has_one(
+    uow: UnitOfWork, world: World
+) -> None:
+    with uow:
+        uow.session.get_one(Company, world.company_e).contact_name = "Eva Souza"
+        uow.commit()
+    assert _first_access_company(uow).name == "Eva Souza"
+
+
+def test_first_access_of_a_caepf_company_checks_the_caepf_digits(
+    uow: UnitOfWork, world: World
+) -> None:
+    result = _first_access_company(
+        uow,
+        company_code="3001",
+        document=CAEPF_D,
+        document_type="CAEPF",
+        email="dono@fazenda.com.br",
+    )
+    assert result.user_code == "100006"
+    assert _user_row(uow, "100006").company_id == world.company_d
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"document": "12.345.678/0001-96"}, "document"),
+        ({"document": ""}, "document"),
+        ({"document_type": "CAEPF"}, "document"),
+        ({"email": "rh@estrela"}, "email"),
+        ({"email": ""}, "email"),
+        ({"password": "fraca", "confirmation": "fraca"}, "password"),
+        ({"confirmation": "Sorriso@2026"}, "confirmation"),
+        ({"company_code": "  "}, "company_code"),
+    ],
+    ids=[
+        "cnpj-check-digit",
+        "no-document",
+        "cnpj-is-not-a-caepf",
+        "bad-email",
+        "no-email",
+        "weak-password",
+        "different-confirmation",
+        "no-company-code",
+    ],
+)
+def test_first_access_of_a_company_refuses_each_bad_field(
+    uow: UnitOfWork, world: World, overrides: dict[str, str], field: str
+) -> None:
+    with pytest.raises(FieldErrors) as err:
+        _first_access_company(uow, **overrides)
+    assert set(err.value.errors) == {field}
+    assert _count(uow, User) == 6
+
+
+def test_first_access_of_a_company_reports_every_bad_field_at_once(
+    uow: UnitOfWork, world: World
+) -> None:
+    with pytest.raises(FieldErrors) as err:
+        _first_access_company(
+            uow,
+            company_code="",
+            email="x",
+            document="11111111111111",
+            password="abc",
+            confirmation="abd",
+        )
+    assert set(err.value.errors) == {
+        "company_code",
+        "email",
+        "document",
+        "password",
+        "confirmation",
+    }
+    assert "maiúscula" in err.value.errors["password"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"company_code": "9999"}, {"document": CNPJ_C}, {"company_code": "2001"}],
+    ids=["unknown-code", "document-of-another-company", "code-of-another-company"],
+)
+def test_first_access_with_a_code_and_document_that_do_not_match_does_not_say_which(
+    uow: UnitOfWork, world: World, overrides: dict[str, str]
+) -> None:
+    with pytest.raises(DomainError) as err:
+        _first_access_company(uow, **overrides)
+    assert err.value.message == access.PAIR_MISMATCH_MESSAGE
+    assert _count(uow, User) == 6
+
+
+def test_first_access_of_a_company_that_already_has_a_master_is_refused(
+    uow: UnitOfWork, world: World
+) -> None:
+    with pytest.raises(DomainError) as err:
+        _first_access_company(uow, company_code="1001", document=CNPJ_A)
+    assert err.value.message == access.FIRST_ACCESS_DONE_MESSAGE
+    _first_access_company(uow)
+    with pytest.raises(DomainError, match="já fez o primeiro acesso"):
+        _first_access_company(uow)
+    assert _count(uow, OutboxEmail) == 1
+
+
+def test_new_user_codes_come_from_the_counter_and_never_repeat(
+    uow: UnitOfWork, world: World
+) -> None:
+    first = _first_access_company(uow)
+    second = _first_access_company(
+        uow, company_code="3001", document=CAEPF_D, document_type="CAEPF"
+    )
+    assert (first.user_code, second.user_code) == ("100006", "100007")
+    with uow:
+        assert uow.session.get_one(Counter, "user_code").value == 100007
+
+
+# ---------------------------------------------------------------- first access: user
+
+
+def _first_access_user(uow: UnitOfWork, **overrides: str) -> access.FirstAccessResult:
+    values = {
+        "user_code": "100003",
+        "document": CNPJ_B,
+        "email": "pedro@beta.com.br",
+        "password": PASSWORD,
+        "confirmation": PASSWORD,
+    }
+    values.update(overrides)
+    return access.first_access_user(uow=uow, now=NOW, **values)
+
+
+def test_first_access_of_a_user_activates_it_and_then_login_works(
+    uow: UnitOfWork, world: World
+) -> None:
+    result = _first_access_user(uow)
+    assert result == access.FirstAccessResult(user_code="100003", name="Pessoa 100003")
+    assert _user_row(uow, "100003").status == "active"
+    actor = access.auth_login(uow=uow, user_code="100003", password=PASSWORD, now=NOW)
+    assert actor.permissions == {Permission.FINANCE}
+    assert "first_access_user" in _audit_actions(uow)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"email": "outro@beta.com.br"}, {"document": CNPJ_A}, {"user_code": "199999"}],
+    ids=["other-email", "document-of-another-company", "unknown-code"],
+)
+def test_first_access_of_a_user_with_data_that_do_not_match_gets_one_neutral_message(
+    uow: UnitOfWork, world: World, overrides: dict[str, str]
+) -> None:
+    with pytest.raises(DomainError) as err:
+        _first_access_user(uow, **overrides)
+    assert err.value.message == access.USER_MISMATCH_MESSAGE
+    assert _user_row(uow, "100003").status == "pending"
+
+
+def test_first_access_of_a_user_checks_each_field(uow: UnitOfWork, world: World) -> None:
+    with pytest.raises(FieldErrors) as err:
+        _first_access_user(
+            uow,
+            document="11222333000180",
+            email="pedro",
+            password="100003Aa@",
+            confirmation="x",
+        )
+    assert set(err.value.errors) == {"document", "email", "password", "confirmation"}
+    assert "código do usuário" in err.value.errors["password"]
+
+
+def test_first_access_of_a_user_that_is_already_active_is_refused(
+    uow: UnitOfWork, world: World
+) -> None:
+    with pytest.raises(DomainError) as err:
+        _first_access_user(uow, user_code="100002", document=CNPJ_A, email="u100002@example.com.br")
+    assert err.value.message == access.USER_ALREADY_ACTIVE_MESSAGE
+
+
+# ---------------------------------------------------------------- password reset
+
+
+def _reset_tokens_in_mail(uow: UnitOfWork, to: str) -> list[str]:
+    bodies = [m.body for m in mail.outbox_list(uow=uow, to=to)]
+    return [t for b in bodies for t in re.findall(r"\?reset=(\S+)", b)]
+
+
+def _request_reset(uow: UnitOfWork, now: datetime = NOW, **kw: str) -> str | None:
+    values = {"user_code": "100001", "document": CNPJ_A}
+    values.update(kw)
+    access.password_reset_request(uow=uow, now=now, base_url=BASE_URL, **values)
+    tokens = _reset_tokens_in_mail(uow, "u100001@example.com.br")
+    return tokens[0] if tokens else None
+
+
+def test_password_reset_sends_a_link_that_sets_a_new_password(
+    uow: UnitOfWork, world: World
+) -> None:
+    token = _request_reset(uow)
+    assert token is not None
+    body = mail.outbox_list(uow=uow)[0].body
+    assert f"{BASE_URL}/?reset={token}" in body
+    with uow:
+        stored = uow.session.scalars(select(PasswordResetToken)).one()
+        assert stored.token_hash != token and len(stored.token_hash) == 64
+        assert stored.expires_at == NOW + timedelta(minutes=30)
+
+    code = access.password_reset_confirm(
+        uow=uow,
+        token=token,
+        password=NEW_PASSWORD,
+        confirmation=NEW_PASSWORD,
+        now=NOW + timedelta(minutes=5),
+    )
+    assert code == "100001"
+    access.auth_login(uow=uow, user_code="100001", password=NEW_PASSWORD, now=NOW)
+    assert _login_message(uow, "100001", PASSWORD) == access.NEUTRAL_LOGIN_MESSAGE
+    assert {"password_reset_request", "password_reset"} <= set(_audit_actions(uow))
+
+
+def test_password_reset_works_for_an_account_manager_with_the_operator_cnpj(
+    uow: UnitOfWork, world: World
+) -> None:
+    access.password_reset_request(
+        uow=uow, user_code="900001", document=OPERATOR_CNPJ, now=NOW, base_url=BASE_URL
+    )
+    assert _reset_tokens_in_mail(uow, "u900001@example.com.br")
+
+
+def test_a_used_reset_link_is_refused(uow: UnitOfWork, world: World) -> None:
+    token = _request_reset(uow)
+    assert token is not None
+    access.password_reset_confirm(
+        uow=uow, token=token, password=NEW_PASSWORD, confirmation=NEW_PASSWORD, now=NOW
+    )
+    with pytest.raises(DomainError) as err:
+        access.password_reset_confirm(
+            uow=uow, token=token, password="Outra#Senha1", confirmation="Outra#Senha1", now=NOW
+        )
+    assert err.value.message == access.INVALID_RESET_MESSAGE
+
+
+def test_a_reset_link_older_than_30_minutes_is_refused(uow: UnitOfWork, world: World) -> None:
+    token = _request_reset(uow)
+    assert token is not None
+    with pytest.raises(DomainError, match="inválido ou expirado"):
+        access.password_reset_confirm(
+            uow=uow,
+            token=token,
+            password=NEW_PASSWORD,
+            confirmation=NEW_PASSWORD,
+            now=NOW + timedelta(minutes=31),
+        )
+    assert access.verify_password(PASSWORD, _user_row(uow, "100001").password_hash)
+
+
+def test_an_unknown_reset_token_is_refused(uow: UnitOfWork, world: World) -> None:
+    with pytest.raises(DomainError, match="inválido ou expirado"):
+        access.password_reset_confirm(
+            uow=uow,
+            token="nao-existe",
+            password=NEW_PASSWORD,
+            confirmation=NEW_PASSWORD,
+            now=NOW,
+        )
+
+
+def test_a_new_reset_request_invalidates_the_older_link(uow: UnitOfWork, world: World) -> None:
+    older = _request_reset(uow)
+    access.password_reset_request(
+        uow=uow,
+        user_code="100001",
+        document=CNPJ_A,
+        now=NOW + timedelta(minutes=2),
+        base_url=BASE_URL,
+    )
+    newer = _reset_tokens_in_mail(uow, "u100001@example.com.br")[0]
+    assert older is not None and newer != older
+    with pytest.raises(DomainError, match="inválido ou expirado"):
+        access.password_reset_confirm(
+            uow=uow, token=older, password=NEW_PASSWORD, confirmation=NEW_PASSWORD, now=NOW
+        )
+    access.password_reset_confirm(
+        uow=uow,
+        token=newer,
+        password=NEW_PASSWORD,
+        confirmation=NEW_PASSWORD,
+        now=NOW + timedelta(minutes=3),
+    )
+
+
+def test_reset_confirm_checks_the_password_policy_and_keeps_the_link_usable(
+    uow: UnitOfWork, world: World
+) -> None:
+    token = _request_reset(uow)
+    assert token is not None
+    with pytest.raises(FieldErrors) as err:
+        access.password_reset_confirm(
+            uow=uow, token=token, password="fraca", confirmation="outra", now=NOW
+        )
+    assert set(err.value.errors) == {"password", "confirmation"}
+    access.password_reset_confirm(
+        uow=uow, token=token, password=NEW_PASSWORD, confirmation=NEW_PASSWORD, now=NOW
+    )
+
+
+def test_a_reset_unlocks_a_locked_user(uow: UnitOfWork, world: World) -> None:
+    for _ in range(5):
+        _login_message(uow, "100001", "Errada@123")
+    token = _request_reset(uow)
+    assert token is not None
+    access.password_reset_confirm(
+        uow=uow, token=token, password=NEW_PASSWORD, confirmation=NEW_PASSWORD, now=NOW
+    )
+    assert access.auth_login(uow=uow, user_code="100001", password=NEW_PASSWORD, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("code", "document"),
+    [
+        ("199999", CNPJ_A),
+        ("100001", CNPJ_B),
+        ("100003", CNPJ_B),
+        ("100004", CNPJ_A),
+        ("900001", CNPJ_A),
+    ],
+    ids=[
+        "unknown-user",
+        "document-of-another-company",
+        "pending-user",
+        "inactive-user",
+        "manager-without-operator-cnpj",
+    ],
+)
+def test_a_reset_request_that_does_not_match_writes_nothing_and_says_nothing(
+    uow: UnitOfWork, world: World, code: str, document: str
+) -> None:
+    access.password_reset_request(
+        uow=uow, user_code=code, document=document, now=NOW, base_url=BASE_URL
+    )
+    assert _count(uow, PasswordResetToken) == 0
+    assert _count(uow, OutboxEmail) == 0
+
+
+# ---------------------------------------------------------------- user code reminder
+
+
+def test_the_user_code_reminder_mails_the_codes_when_all_three_match(
+    uow: UnitOfWork, world: World
+) -> None:
+    access.user_code_reminder(
+        uow=uow,
+        company_code="1002",
+        document=format_cnpj(CNPJ_B),
+        email="PEDRO@beta.com.br",
+        now=NOW,
+    )
+    sent = mail.outbox_list(uow=uow)
+    assert len(sent) == 1
+    assert sent[0].to_address == "Pedro@Beta.com.br"
+    assert "100003" in sent[0].body
+
+
+@pytest.mark.parametrize(
+    ("company_code", "document", "email"),
+    [
+        ("1001", CNPJ_B, "pedro@beta.com.br"),
+        ("1002", CNPJ_A, "pedro@beta.com.br"),
+        ("1002", CNPJ_B, "outro@beta.com.br"),
+        ("1001", CNPJ_A, "u100004@example.com.br"),
+    ],
+    ids=["wrong-company-code", "wrong-document", "wrong-email", "inactive-user"],
+)
+def test_the_user_code_reminder_sends_nothing_unless_all_three_match(
+    uow: UnitOfWork, world: World, company_code: str, document: str, email: str
+) -> None:
+    access.user_code_reminder(
+        uow=uow, company_code=company_code, document=document, email=email, now=NOW
+    )
+    assert _count(uow, OutboxEmail) == 0
+
+
+# ---------------------------------------------------------------- change password
+
+
+def test_a_user_changes_its_own_password(uow: UnitOfWork, world: World) -> None:
+    actor = access.auth_login(uow=uow, user_code="100002", password=PASSWORD, now=NOW)
+    access.password_change(
+        uow=uow,
+        actor=actor,
+        current=PASSWORD,
+        new=NEW_PASSWORD,
+        confirmation=NEW_PASSWORD,
+        now=NOW,
+    )
+    assert access.verify_password(NEW_PASSWORD, _user_row(uow, "100002").password_hash)
+    assert "password_change" in _audit_actions(uow)
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "confirmation", "fields"),
+    [
+        ("Errada@123", NEW_PASSWORD, NEW_PASSWORD, {"current"}),
+        (PASSWORD, "fraca", "fraca", {"new"}),
+        (PASSWORD, PASSWORD, PASSWORD, {"new"}),
+        (PASSWORD, NEW_PASSWORD, "Outra#Senha1", {"confirmation"}),
+    ],
+    ids=["wrong-current", "weak-new", "same-as-current", "different-confirmation"],
+)
+def test_a_password_change_is_refused_field_by_field(
+    uow: UnitOfWork, world: World, current: str, new: str, confirmation: str, fields: set[str]
+) -> None:
+    actor = access.auth_login(uow=uow, user_code="100002", password=PASSWORD, now=NOW)
+    with pytest.raises(FieldErrors) as err:
+        access.password_change(
+            uow=uow, actor=actor, current=current, new=new, confirmation=confirmation, now=NOW
+        )
+    assert set(err.value.errors) == fields
+    assert access.verify_password(PASSWORD, _user_row(uow, "100002").password_hash)
+
+
+# ---------------------------------------------------------------- audit
+
+
+def test_audit_records_store_json_safe_before_and_after(uow: UnitOfWork, world: World) -> None:
+    with uow:
+        audit_record(
+            uow.session,
+            user_id=world.manager_id,
+            company_id=world.company_a,
+            action="company_update",
+            entity="company",
+            entity_id=world.company_a,
+            before={"cutoff": date(2025, 1, 20), "fine": Decimal("2.00")},
+            after={"at": NOW, "roles": {Role.MASTER}, "nested": [{"v": Decimal("1.5")}]},
+            now=NOW,
+        )
+        uow.commit()
+    with uow:
+        row = uow.session.scalars(select(AuditRecord)).one()
+        assert row.entity_id == str(world.company_a)
+        assert row.before == {"cutoff": "2025-01-20", "fine": "2.00"}
+        assert row.after == {
+            "at": "2025-03-10T12:00:00+00:00",
+            "roles": ["master"],
+            "nested": [{"v": "1.5"}],
+        }

@@ -1,0 +1,45 @@
+"""Password composition rule (operator's access policy, LGPD art. 46)."""
+
+import pytest
+
+from services.rules.passwords import password_problems
+
+
+@pytest.mark.parametrize("password", ["Sorriso@2026", "Aa1!aaaa", "Dente Forte#9", "Ção1234$"])
+def test_strong_password_has_no_problem(password: str) -> None:
+    assert password_problems(password) == []
+
+
+@pytest.mark.parametrize(
+    ("password", "fragment"),
+    [
+        ("Sor@26a", "8 caracteres"),
+        ("sorriso@2026", "maiúscula"),
+        ("SORRISO@2026", "minúscula"),
+        ("Sorriso@abcd", "número"),
+        ("Sorriso2026", "símbolo"),
+        ("Sorriso 2026", "símbolo"),  # a space is not a symbol
+    ],
+)
+def test_weak_password_gets_exactly_one_problem(password: str, fragment: str) -> None:
+    problems = password_problems(password)
+    assert len(problems) == 1
+    assert fragment in problems[0]
+
+
+def test_empty_password_lists_every_problem() -> None:
+    assert len(password_problems("")) == 5
+
+
+@pytest.mark.parametrize(
+    ("password", "user_code"),
+    [("Rh.Empresa1", "rh.empresa"), ("X!1ab12345678", "12345678"), ("MARIA@2026a", "maria")],
+)
+def test_password_may_not_contain_the_user_code(password: str, user_code: str) -> None:
+    assert password_problems(password, user_code=user_code) == [
+        "A senha não pode conter o código do usuário."
+    ]
+
+
+def test_blank_user_code_is_ignored() -> None:
+    assert password_problems("Sorriso@2026", user_code="  ") == []
