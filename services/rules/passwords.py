@@ -24,6 +24,9 @@ def password_problems(password: str, *, user_code: str = "") -> list[str]:
         problems.append("A senha deve ter pelo menos um número.")
     if not any(not ch.isalnum() and not ch.isspace() for ch in password):
         problems.append("A senha deve ter pelo menos um símbolo (por exemplo @, #, !).")
+    if password != password.strip():
+        # The login form trims what is typed, so such a password could never be used.
+        problems.append("A senha não pode começar nem terminar com espaço.")
     code = user_code.strip()
     if code and code.casefold() in password.casefold():
         problems.append("A senha não pode conter o código do usuário.")

@@ -43,3 +43,10 @@ def test_password_may_not_contain_the_user_code(password: str, user_code: str) -
 
 def test_blank_user_code_is_ignored() -> None:
     assert password_problems("Sorriso@2026", user_code="  ") == []
+
+
+def test_a_password_with_spaces_around_it_is_refused_because_login_trims_them():
+    from services.rules.passwords import password_problems
+
+    assert "A senha não pode começar nem terminar com espaço." in password_problems(" Sorriso@2026")
+    assert password_problems("Sorriso@2026") == []

@@ -27,6 +27,9 @@ def test_the_rules_package_has_modules() -> None:
         "card_numbers",
         "retroactive",
         "eligibility",
+        "money",
+        "boleto",
+        "pix",
     }
 
 

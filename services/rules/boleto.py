@@ -1,0 +1,223 @@
+"""Boleto de pagamento (bank collection slip): barcode, typed line and ITF bars.
+
+Source: FEBRABAN's layout of the bank collection barcode ("código de barras
+do boleto de pagamento", the layout every bank's boleto specification
+reproduces), covering bank boletos only (not the 48-digit "arrecadação"
+bills of utilities and taxes, whose first digit is 8):
+
+- Barcode, 44 digits: bank (3) + currency (1, 9 = real) + general check digit
+  (1) + due-date factor (4) + amount in cents (10) + the bank's free field (25).
+  General check digit: mod 11 over the other 43 digits with weights 2..9
+  cycling from the right; 11 - (sum % 11), and 0, 10 or 11 become 1.
+- Typed line ("linha digitável"), 47 digits: field 1 = bank + currency +
+  free[0:5] + DV; field 2 = free[5:15] + DV; field 3 = free[15:25] + DV;
+  field 4 = the general check digit; field 5 = factor + amount. The field DVs
+  are mod 10 with weights 2, 1, 2, ... from the right, summing the digits of
+  each product; DV = (10 - sum % 10) % 10.
+- Due-date factor: days since 1997-10-07 (1000 = 2000-07-03, 9999 =
+  2025-02-21); FEBRABAN restarted it at 1000 on 2025-02-22, and it cycles
+  every 9000 days from then on.
+- The barcode symbology is Interleaved 2 of 5 (ITF, ISO/IEC 16390): start
+  bar-space-bar-space narrow, stop wide bar-narrow space-narrow bar; FEBRABAN
+  prints wide elements at 3 times the narrow width.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+FACTOR_BASE = date(1997, 10, 7)
+FIRST_FACTOR_DATE = date(2000, 7, 3)  # factor 1000
+FACTOR_RESTART = date(2025, 2, 22)  # factor back to 1000
+FACTOR_CYCLE_DAYS = 9000  # factors 1000..9999
+BARCODE_LENGTH = 44
+TYPED_LINE_LENGTH = 47
+FREE_FIELD_LENGTH = 25
+MAX_AMOUNT = Decimal("99999999.99")  # 10 digits of cents
+AGREEMENT_DIGITS = 8
+OUR_NUMBER_DIGITS = 17
+_TYPED_LINE_PUNCTUATION = str.maketrans("", "", " .-\t\n")
+_ITF_DIGITS = (  # wide (True) / narrow (False) for each digit's 5 elements
+    "nnwwn",
+    "wnnnw",
+    "nwnnw",
+    "wwnnn",
+    "nnwnw",
+    "wnwnn",
+    "nwwnn",
+    "nnnww",
+    "wnnwn",
+    "nwnwn",
+)
+
+
+def _is_digits(text: str, length: int | None = None) -> bool:
+    return text.isascii() and text.isdigit() and (length is None or len(text) == length)
+
+
+def due_date_factor(d: date) -> int:
+    """FEBRABAN due-date factor of ``d`` (1000..9999, restarted at 1000 on 2025-02-22)."""
+    if d < FIRST_FACTOR_DATE:
+        raise ValueError(f"Data anterior ao fator de vencimento 1000 (03/07/2000): {d}.")
+    # 1000 + days since 2000-07-03, modulo the cycle, is the days since 1997-10-07
+    # up to 2025-02-21 (9999) and the restart at 1000 on 2025-02-22.
+    return 1000 + (d - FIRST_FACTOR_DATE).days % FACTOR_CYCLE_DAYS
+
+
+def due_date_from_factor(factor: int, reference: date) -> date:
+    """The date with ``factor`` nearest to ``reference`` (the factor repeats every 9000 days)."""
+    if not 1000 <= factor <= 9999:
+        raise ValueError(f"Fator de vencimento fora de 1000..9999: {factor}.")
+    start = max(reference, FIRST_FACTOR_DATE)
+    ahead = start + timedelta(days=(factor - due_date_factor(start)) % FACTOR_CYCLE_DAYS)
+    behind = ahead - timedelta(days=FACTOR_CYCLE_DAYS)
+    if behind >= FIRST_FACTOR_DATE and reference - behind <= ahead - reference:
+        return behind
+    return ahead
+
+
+def mod10(digits: str) -> str:
+    """Mod-10 check digit of a typed-line field (weights 2, 1, 2, ... from the right)."""
+    if not _is_digits(digits):
+        raise ValueError("O campo deve conter apenas dígitos.")
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        product = int(char) * (2 if i % 2 == 0 else 1)
+        total += product // 10 + product % 10
+    return str((10 - total % 10) % 10)
+
+
+def barcode_check_digit(digits43: str) -> str:
+    """General check digit (mod 11, weights 2..9 from the right; 0, 10 and 11 become 1)."""
+    if not _is_digits(digits43, BARCODE_LENGTH - 1):
+        raise ValueError("O cálculo do dígito geral exige 43 dígitos.")
+    total = sum(int(char) * (2 + i % 8) for i, char in enumerate(reversed(digits43)))
+    result = 11 - total % 11
+    return "1" if result in (0, 10, 11) else str(result)
+
+
+def barcode(
+    bank: str,
+    due_date: date,
+    amount: Decimal,
+    free_field: str,
+    currency: str = "9",
+) -> str:
+    """The 44-digit barcode of a boleto; ``amount`` in reais with whole cents."""
+    if not _is_digits(bank, 3):
+        raise ValueError("O código do banco deve ter 3 dígitos.")
+    if not _is_digits(currency, 1):
+        raise ValueError("O código da moeda deve ter 1 dígito.")
+    if not _is_digits(free_field, FREE_FIELD_LENGTH):
+        raise ValueError("O campo livre deve ter 25 dígitos.")
+    if not isinstance(amount, Decimal | int) or isinstance(amount, bool):
+        raise TypeError("O valor do boleto deve ser Decimal.")
+    value = Decimal(amount)
+    if (
+        not value.is_finite()
+        or not 0 <= value <= MAX_AMOUNT
+        or value != value.quantize(Decimal("0.01"))
+    ):
+        raise ValueError(f"Valor do boleto inválido: {amount}.")
+    cents = f"{int(value * 100):010d}"
+    body = f"{bank}{currency}{due_date_factor(due_date):04d}{cents}{free_field}"
+    return body[:4] + barcode_check_digit(body) + body[4:]
+
+
+def is_valid_barcode(code: str) -> bool:
+    """44 digits whose general check digit is right."""
+    if not _is_digits(code, BARCODE_LENGTH):
+        return False
+    return code[4] == barcode_check_digit(code[:4] + code[5:])
+
+
+def typed_line(code: str) -> str:
+    """The 47-digit typed line of a valid 44-digit barcode (digits only)."""
+    if not is_valid_barcode(code):
+        raise ValueError("Código de barras inválido.")
+    free = code[19:44]
+    field1 = code[0:4] + free[0:5]
+    field2 = free[5:15]
+    field3 = free[15:25]
+    return (
+        field1
+        + mod10(field1)
+        + field2
+        + mod10(field2)
+        + field3
+        + mod10(field3)
+        + code[4]
+        + code[5:19]
+    )
+
+
+def _typed_digits(line: str) -> str:
+    return line.translate(_TYPED_LINE_PUNCTUATION)
+
+
+def format_typed_line(line: str) -> str:
+    """``line`` shown as "00190.00009 01234.567004 00000.321117 2 13140000080400"."""
+    digits = _typed_digits(line)
+    if not _is_digits(digits, TYPED_LINE_LENGTH):
+        raise ValueError("A linha digitável deve ter 47 dígitos.")
+    return (
+        f"{digits[0:5]}.{digits[5:10]} {digits[10:15]}.{digits[15:21]} "
+        f"{digits[21:26]}.{digits[26:32]} {digits[32]} {digits[33:47]}"
+    )
+
+
+def _rebuilt_barcode(digits: str) -> str:
+    return digits[0:4] + digits[32] + digits[33:47] + digits[4:9] + digits[10:20] + digits[21:31]
+
+
+def is_valid_typed_line(line: str) -> bool:
+    """47 digits (spaces, dots and hyphens ignored) with right field and general check digits."""
+    digits = _typed_digits(line)
+    if not _is_digits(digits, TYPED_LINE_LENGTH):
+        return False
+    fields = ((digits[0:9], digits[9]), (digits[10:20], digits[20]), (digits[21:31], digits[31]))
+    if any(mod10(body) != dv for body, dv in fields):
+        return False
+    return is_valid_barcode(_rebuilt_barcode(digits))
+
+
+def barcode_from_typed_line(line: str) -> str:
+    """The 44-digit barcode behind a valid typed line."""
+    if not is_valid_typed_line(line):
+        raise ValueError("Linha digitável inválida.")
+    return _rebuilt_barcode(_typed_digits(line))
+
+
+def itf_pattern(code: str, wide: int = 3) -> list[tuple[bool, int]]:
+    """Interleaved 2 of 5 elements of ``code``, start and stop included.
+
+    Each element is ``(is_bar, width)`` with width in narrow units (1 or
+    ``wide``); elements alternate bar, space, ..., starting and ending with a
+    bar, so a PDF can draw them left to right without a barcode library.
+    """
+    if not _is_digits(code) or not code or len(code) % 2:
+        raise ValueError("O ITF exige uma quantidade par de dígitos.")
+    if wide < 2:
+        raise ValueError("A barra larga deve ter ao menos 2 unidades.")
+    elements: list[tuple[bool, int]] = [(True, 1), (False, 1), (True, 1), (False, 1)]
+    for i in range(0, len(code), 2):
+        bars, spaces = _ITF_DIGITS[int(code[i])], _ITF_DIGITS[int(code[i + 1])]
+        for bar, space in zip(bars, spaces, strict=True):
+            elements.append((True, wide if bar == "w" else 1))
+            elements.append((False, wide if space == "w" else 1))
+    elements += [(True, wide), (False, 1), (True, 1)]
+    return elements
+
+
+def simple_free_field(agreement: str, our_number: str) -> str:
+    """The operator's own 25-digit free field: agreement (8) + our number (17), zero-padded.
+
+    Not a bank's layout: the operator's own, for banks that let the beneficiary
+    fill the free field; a bank with its own layout needs its own function.
+    """
+    if not _is_digits(agreement) or len(agreement) > AGREEMENT_DIGITS:
+        raise ValueError(f"O convênio deve ter até {AGREEMENT_DIGITS} dígitos.")
+    if not _is_digits(our_number) or len(our_number) > OUR_NUMBER_DIGITS:
+        raise ValueError(f"O nosso número deve ter até {OUR_NUMBER_DIGITS} dígitos.")
+    return agreement.zfill(AGREEMENT_DIGITS) + our_number.zfill(OUR_NUMBER_DIGITS)
