@@ -16,7 +16,7 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{DEFAULT_SQLITE}"
     # Secret that signs the login cookie; change it in production.
-    cookie_key: str = "troque-esta-chave-em-producao"
+    cookie_key: str = "troque-esta-chave-em-producao-portal-empresa-2026"
     cookie_name: str = "portal_empresa_auth"
     cookie_expiry_days: float = 0.5
     # Minutes of inactivity after which a session must log in again.

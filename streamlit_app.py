@@ -12,30 +12,63 @@ from services.actors import Actor
 st.set_page_config(page_title="Portal Empresa · Sorriso", page_icon="🦷", layout="wide")
 
 PUBLIC_PAGES = [
-    ("login", "pages/login.py", "Entrar", "🔐", "entrar"),
-    ("first_access", "pages/first_access.py", "Meu primeiro acesso", "🆕", "primeiro-acesso"),
-    ("forgot_password", "pages/forgot_password.py", "Esqueci minha senha", "🔑", "esqueci-senha"),
-    ("forgot_user", "pages/forgot_user.py", "Esqueci meu usuário", "🪪", "esqueci-usuario"),
-    ("reset_password", "pages/reset_password.py", "Redefinir senha", "🔁", "redefinir-senha"),
+    ("login", "pages/login.py", "Entrar", ":material/login:", "entrar"),
+    (
+        "first_access",
+        "pages/first_access.py",
+        "Meu primeiro acesso",
+        ":material/person_add:",
+        "primeiro-acesso",
+    ),
+    (
+        "forgot_password",
+        "pages/forgot_password.py",
+        "Esqueci minha senha",
+        ":material/key:",
+        "esqueci-senha",
+    ),
+    (
+        "forgot_user",
+        "pages/forgot_user.py",
+        "Esqueci meu usuário",
+        ":material/badge:",
+        "esqueci-usuario",
+    ),
+    (
+        "reset_password",
+        "pages/reset_password.py",
+        "Redefinir senha",
+        ":material/lock_reset:",
+        "redefinir-senha",
+    ),
 ]
 
 
 def _public_pages(default: str) -> list[st.Page]:
+    """The access pages; "Redefinir senha" only when opened from the e-mailed link."""
     return [
         st.Page(path, title=title, icon=icon, url_path=url, default=key == default)
         for key, path, title, icon, url in PUBLIC_PAGES
+        if key != "reset_password" or default == "reset_password"
     ]
 
 
-OUTBOX = st.Page("pages/outbox.py", title="Caixa de saída", icon="📬", url_path="caixa-de-saida")
+OUTBOX = st.Page(
+    "pages/outbox.py", title="Caixa de saída", icon=":material/outbox:", url_path="caixa-de-saida"
+)
 
 
 def _logged_in_pages(actor: Actor) -> dict[str, list[st.Page]]:
     groups: dict[str, list[st.Page]] = {}
     for spec in navigation.pages_for(actor):
         groups.setdefault(spec.area, []).append(
-            st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path,
-                    default=spec.path == "pages/home.py")
+            st.Page(
+                spec.path,
+                title=spec.title,
+                icon=spec.icon,
+                url_path=spec.url_path,
+                default=spec.path == "pages/home.py",
+            )
         )
     if get_settings().show_outbox:
         groups["Demonstração"] = [OUTBOX]
@@ -45,25 +78,37 @@ def _logged_in_pages(actor: Actor) -> dict[str, list[st.Page]]:
 def _sidebar(actor: Actor) -> None:
     companies = companies_of(actor)
     with st.sidebar:
-        role = {"account_manager": "Gestor de contas", "master": "Usuário master",
-                "user": "Usuário"}[actor.role.value]
+        role = {
+            "account_manager": "Gestor de contas",
+            "master": "Usuário master",
+            "user": "Usuário",
+        }[actor.role.value]
         st.markdown(f"**{actor.name}**  \n{role} · código {actor.user_code}")
         if companies:
             ids = [c.id for c in companies]
             labels = {c.id: c.label for c in companies}
             current = st.session_state.get(COMPANY_KEY)
+
+            def switch() -> None:
+                st.session_state[COMPANY_KEY] = st.session_state["company_switcher"]
+
             st.selectbox(
                 "Empresa em contexto",
                 ids,
                 index=ids.index(current) if current in ids else 0,
                 format_func=labels.__getitem__,
-                key=COMPANY_KEY,
+                key="company_switcher",
+                on_change=switch,
                 disabled=len(ids) == 1,
                 help="Troca empresa: todas as páginas passam a mostrar só esta empresa.",
             )
-        if st.button("Sair", icon="🚪", width="stretch"):
-            auth.logout()
-            st.rerun()
+        st.button(
+            "Sair",
+            icon=":material/logout:",
+            width="stretch",
+            key="logout_button",
+            on_click=auth.logout,
+        )
 
 
 if current_actor() is None:

@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from components.context import clear_actor, new_uow, now_utc, set_actor
+from components.context import clear_actor, current_actor, new_uow, now_utc, set_actor
 from config import get_settings
 from services import access
 from services.actors import Actor
@@ -97,6 +97,9 @@ def authenticator() -> stauth.Authenticate:
 def login_form() -> None:
     """The login widget; shows the neutral message after a refusal."""
     authenticator().login(location="main", fields=FIELDS, key="login")
+    if current_actor() is not None:
+        # Logged in: rebuild the navigation with the user's areas.
+        st.rerun()
     if st.session_state.get("authentication_status") is False:
         st.error(st.session_state.get(LOGIN_ERROR_KEY, access.NEUTRAL_LOGIN_MESSAGE))
 

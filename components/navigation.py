@@ -22,7 +22,7 @@ class PageSpec:
 
 
 PAGES: list[PageSpec] = [
-    PageSpec("pages/home.py", "Página inicial", "🏠", "inicio", "Início"),
+    PageSpec("pages/home.py", "Página inicial", ":material/home:", "inicio", "Início"),
 ]
 
 

@@ -12,9 +12,7 @@ profile = st.radio("Perfil", ["Empresa", "Usuário"], horizontal=True, key="fa_p
 
 done = st.session_state.get("fa_done")
 if done:
-    st.success(
-        f"Primeiro acesso concluído, {done[1]}. Seu **código de usuário** é **{done[0]}**."
-    )
+    st.success(f"Primeiro acesso concluído, {done[1]}. Seu **código de usuário** é **{done[0]}**.")
     st.info("Lembre-se: use sempre o código de usuário para fazer login.")
     if st.button("Ir para o login", type="primary"):
         del st.session_state["fa_done"]
@@ -35,12 +33,15 @@ with st.form(f"first_access_{profile}"):
     if profile == "Empresa":
         doc_type = st.radio("Tipo de documento", ["CNPJ", "CAEPF"], horizontal=True)
     document = st.text_input(
-        "CNPJ / CAEPF *", max_chars=18, placeholder="00.000.000/0000-00",
+        "CNPJ / CAEPF *",
+        max_chars=18,
+        placeholder="00.000.000/0000-00",
         help="Com ou sem pontuação. O CNPJ pode ter letras (CNPJ alfanumérico).",
     )
     slots.add("document")
     password = st.text_input(
-        "Senha *", type="password",
+        "Senha *",
+        type="password",
         help="Mínimo de 8 caracteres, com letra maiúscula, minúscula, número e símbolo.",
     )
     slots.add("password")
@@ -52,16 +53,26 @@ if submitted:
     with user_errors(slots):
         if profile == "Empresa":
             result = access.first_access_company(
-                uow=new_uow(), company_code=code, email=email, document=document,
-                document_type=doc_type, password=password, confirmation=confirmation,
+                uow=new_uow(),
+                company_code=code,
+                email=email,
+                document=document,
+                document_type=doc_type,
+                password=password,
+                confirmation=confirmation,
                 now=now_utc(),
             )
         else:
             result = access.first_access_user(
-                uow=new_uow(), user_code=code, document=document, email=email,
-                password=password, confirmation=confirmation, now=now_utc(),
+                uow=new_uow(),
+                user_code=code,
+                document=document,
+                email=email,
+                password=password,
+                confirmation=confirmation,
+                now=now_utc(),
             )
         st.session_state["fa_done"] = (result.user_code, result.name)
         st.rerun()
 
-st.page_link("pages/login.py", label="Voltar", icon="⬅️")
+st.page_link("pages/login.py", label="Voltar", icon=":material/arrow_back:")

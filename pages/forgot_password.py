@@ -8,8 +8,10 @@ from config import get_settings
 from services import access
 
 st.title("Esqueci minha senha")
-st.write("Informe o código de usuário e o CNPJ/CAEPF da empresa. "
-         "Enviaremos um link para criar uma nova senha, válido por 30 minutos e uma única vez.")
+st.write(
+    "Informe o código de usuário e o CNPJ/CAEPF da empresa. "
+    "Enviaremos um link para criar uma nova senha, válido por 30 minutos e uma única vez."
+)
 with st.form("forgot_password"):
     user_code = st.text_input("Código de usuário *", max_chars=10)
     document = st.text_input("CNPJ / CAEPF *", max_chars=18)
@@ -20,11 +22,14 @@ if submitted:
     else:
         with user_errors():
             access.password_reset_request(
-                uow=new_uow(), user_code=user_code, document=document, now=now_utc(),
+                uow=new_uow(),
+                user_code=user_code,
+                document=document,
+                now=now_utc(),
                 base_url=get_settings().base_url,
             )
             st.success(
                 "Se os dados conferirem com o cadastro, você receberá em instantes um e-mail "
                 "com o link para criar uma nova senha."
             )
-st.page_link("pages/login.py", label="Voltar", icon="⬅️")
+st.page_link("pages/login.py", label="Voltar", icon=":material/arrow_back:")

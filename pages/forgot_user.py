@@ -7,8 +7,10 @@ from components.errors import user_errors
 from services import access
 
 st.title("Esqueci meu usuário")
-st.write("Informe o código da empresa, o CNPJ/CAEPF e o e-mail cadastrado. "
-         "Enviaremos o seu código de usuário para esse e-mail.")
+st.write(
+    "Informe o código da empresa, o CNPJ/CAEPF e o e-mail cadastrado. "
+    "Enviaremos o seu código de usuário para esse e-mail."
+)
 with st.form("forgot_user"):
     company_code = st.text_input("Código da empresa *", max_chars=10)
     document = st.text_input("CNPJ / CAEPF *", max_chars=18)
@@ -20,11 +22,14 @@ if submitted:
     else:
         with user_errors():
             access.user_code_reminder(
-                uow=new_uow(), company_code=company_code, document=document, email=email,
+                uow=new_uow(),
+                company_code=company_code,
+                document=document,
+                email=email,
                 now=now_utc(),
             )
             st.success(
                 "Se os dados conferirem com o cadastro, o código de usuário será enviado "
                 "para o e-mail informado."
             )
-st.page_link("pages/login.py", label="Voltar", icon="⬅️")
+st.page_link("pages/login.py", label="Voltar", icon=":material/arrow_back:")

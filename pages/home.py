@@ -28,13 +28,13 @@ with shortcut_col:
         st.page_link(spec.path, label=spec.shortcut or spec.title, icon=spec.icon)
 
 st.subheader("Datas importantes")
-dates = home.important_dates(uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id,
-                             today=today)
+dates = home.important_dates(uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id, today=today)
 c1, c2, c3 = st.columns(3)
 c1.metric(
-    "Data de corte deste mês", fmt_date(dates.cutoff),
+    "Data de corte deste mês",
+    fmt_date(dates.cutoff),
     help=f"Dia {dates.cutoff_day} do contrato. Movimentações recebidas até a data de corte "
-         "entram na fatura do mês seguinte; depois dela, na fatura subsequente.",
+    "entram na fatura do mês seguinte; depois dela, na fatura subsequente.",
 )
 c1.caption(("Já passou" if dates.cutoff_passed else fmt_weekday(dates.cutoff)).capitalize())
 c2.metric("Próximo vencimento de fatura", fmt_date(dates.next_open_invoice_due or dates.next_due))
@@ -48,13 +48,17 @@ if dates.protocols_due:
     st.markdown("**Protocolos com prazo nos próximos dias**")
     st.dataframe(
         [
-            {"Protocolo": p.number, "Assunto": p.subject,
-             "Situação": home.PROTOCOL_STATUS_LABELS.get(p.status, p.status),
-             "Prazo": fmt_date(p.deadline),
-             "": "⚠️ vencido" if p.deadline < today else ""}
+            {
+                "Protocolo": p.number,
+                "Assunto": p.subject,
+                "Situação": home.PROTOCOL_STATUS_LABELS.get(p.status, p.status),
+                "Prazo": fmt_date(p.deadline),
+                "": "⚠️ vencido" if p.deadline < today else "",
+            }
             for p in dates.protocols_due
         ],
-        hide_index=True, width="stretch",
+        hide_index=True,
+        width="stretch",
     )
 else:
     st.caption("Nenhum protocolo com prazo nos próximos dias.")
@@ -85,7 +89,8 @@ else:
     st.caption(f"{len(found)} prestador(es) encontrado(s)")
     list_tab, map_tab = st.tabs(["Lista", "Mapa"])
     with list_tab:
-        st.dataframe(found.drop(columns=["latitude", "longitude"]), hide_index=True,
-                     width="stretch")
+        st.dataframe(
+            found.drop(columns=["latitude", "longitude"]), hide_index=True, width="stretch"
+        )
     with map_tab:
         st.plotly_chart(charts.provider_map(found), width="stretch")

@@ -5,7 +5,7 @@ import streamlit as st
 from components import auth
 from config import get_settings
 
-st.title("🦷 Portal Empresa")
+st.title("Portal Empresa")
 st.caption("Sorriso Odontologia · beneficiários, faturas e solicitações da sua empresa")
 if st.session_state.pop("expired", False):
     st.warning("Sua sessão expirou por inatividade. Entre de novo.")
@@ -16,9 +16,9 @@ with left:
     st.caption("Lembre-se: o login é sempre pelo **código de usuário**, não pelo CNPJ.")
 with right:
     st.subheader("Precisa de ajuda?")
-    st.page_link("pages/first_access.py", label="Meu primeiro acesso", icon="🆕")
-    st.page_link("pages/forgot_password.py", label="Esqueci minha senha", icon="🔑")
-    st.page_link("pages/forgot_user.py", label="Esqueci meu usuário", icon="🪪")
+    st.page_link("pages/first_access.py", label="Meu primeiro acesso", icon=":material/person_add:")
+    st.page_link("pages/forgot_password.py", label="Esqueci minha senha", icon=":material/key:")
+    st.page_link("pages/forgot_user.py", label="Esqueci meu usuário", icon=":material/badge:")
     if get_settings().show_outbox:
         with st.expander("Contas de demonstração"):
             st.markdown(

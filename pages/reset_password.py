@@ -10,13 +10,14 @@ st.title("Redefinir senha")
 token = st.query_params.get("reset", "")
 if not token:
     st.info("Abra o link enviado por e-mail em 'Esqueci minha senha'.")
-    st.page_link("pages/forgot_password.py", label="Esqueci minha senha", icon="🔑")
+    st.page_link("pages/forgot_password.py", label="Esqueci minha senha", icon=":material/key:")
     st.stop()
 
 slots = FieldSlots()
 with st.form("reset_password"):
     password = st.text_input(
-        "Nova senha *", type="password",
+        "Nova senha *",
+        type="password",
         help="Mínimo de 8 caracteres, com letra maiúscula, minúscula, número e símbolo.",
     )
     slots.add("password")
@@ -26,9 +27,12 @@ with st.form("reset_password"):
 if submitted:
     with user_errors(slots):
         user_code = access.password_reset_confirm(
-            uow=new_uow(), token=token, password=password, confirmation=confirmation,
+            uow=new_uow(),
+            token=token,
+            password=password,
+            confirmation=confirmation,
             now=now_utc(),
         )
         st.success(f"Senha alterada. Entre com o código de usuário {user_code} e a nova senha.")
         st.query_params.clear()
-st.page_link("pages/login.py", label="Ir para o login", icon="⬅️")
+st.page_link("pages/login.py", label="Ir para o login", icon=":material/arrow_back:")

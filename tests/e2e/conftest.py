@@ -37,9 +37,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from data.demo import seed_demo
-
     from data.db import make_engine
+    from data.demo import seed_demo
 
     path = tmp_path_factory.mktemp("e2e") / "portal.db"
     url = f"sqlite:///{path}"

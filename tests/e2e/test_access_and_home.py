@@ -14,14 +14,18 @@ pytestmark = pytest.mark.e2e
 
 
 def login(page: Page, user_code: str, password: str = "Sorriso@2026") -> None:
-    page.get_by_label("Código de usuário").fill(user_code)
+    field = page.get_by_label("Código de usuário")
+    expect(field).to_have_count(1)  # stale elements of the previous run are gone
+    field.fill(user_code)
     page.get_by_label("Senha", exact=True).fill(password)
     page.get_by_role("button", name="Entrar").click()
 
 
 def choose(page: Page, label: str, option: str) -> None:
     """Pick an option of a Streamlit selectbox by its label."""
-    page.get_by_label(label).click()
+    box = page.get_by_role("combobox", name=label)
+    expect(box).to_be_enabled()
+    box.click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -43,12 +47,14 @@ def test_master_logs_in_sees_dates_searches_network_switches_company_and_logs_ou
     shot(page, "network_search")
 
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_label("Empresa em contexto").click()
+    sidebar.get_by_role("combobox", name="Empresa em contexto").click()
     page.get_by_role("option", name=re.compile(r"^10002 · ")).click()
     expect(page.get_by_text(re.compile(r"^10002 · .*(CNPJ|CAEPF)"))).to_be_visible()
 
     sidebar.get_by_role("button", name="Sair").click()
-    expect(page.get_by_text("Entrar no Portal Empresa")).to_be_visible()
+    expect(page.get_by_label("Código de usuário")).to_have_count(1)
+    page.reload()
+    expect(page.get_by_label("Código de usuário")).to_have_count(1)  # the cookie is gone
 
 
 def test_wrong_password_shows_the_neutral_message(page: Page):
@@ -62,16 +68,16 @@ def test_a_new_company_does_its_first_access_and_logs_in_with_the_new_user_code(
     code, cnpj = demo_company_without_master
     page.get_by_role("link", name="Meu primeiro acesso").first.click()
     expect(page.get_by_role("heading", name="Meu primeiro acesso")).to_be_visible()
-    page.get_by_label("Código da empresa *").fill(code)
-    page.get_by_label("E-mail *").fill("rh@padaria.example.com.br")
-    page.get_by_label("CNPJ / CAEPF *").fill("00.000.000/0000-00")
-    page.get_by_label("Senha *", exact=True).fill("Nova@Senha1")
-    page.get_by_label("Confirme sua senha *").fill("Nova@Senha1")
+    page.get_by_role("textbox", name="Código da empresa *", exact=True).fill(code)
+    page.get_by_role("textbox", name="E-mail *", exact=True).fill("rh@padaria.example.com.br")
+    page.get_by_role("textbox", name="CNPJ / CAEPF *", exact=True).fill("00.000.000/0000-00")
+    page.get_by_role("textbox", name="Senha *", exact=True).fill("Nova@Senha1")
+    page.get_by_role("textbox", name="Confirme sua senha *", exact=True).fill("Nova@Senha1")
     page.get_by_role("button", name="Cadastrar").click()
     expect(page.get_by_text("CNPJ inválido").first).to_be_visible()
     shot(page, "first_access")
 
-    page.get_by_label("CNPJ / CAEPF *").fill(cnpj)
+    page.get_by_role("textbox", name="CNPJ / CAEPF *", exact=True).fill(cnpj)
     page.get_by_role("button", name="Cadastrar").click()
     success = page.get_by_text(re.compile(r"Seu código de usuário é \d+"))
     expect(success).to_be_visible()

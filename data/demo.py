@@ -1,0 +1,1653 @@
+"""Deterministic demo data: a whole dental plan operator in one command (`portal-seed`).
+
+The same `seed` and the same `today` give the same rows, byte for byte (the bcrypt salt
+of the demo password comes from the seed too). Names, streets and e-mails come from
+pools drawn once from Faker('pt_BR') and combined with `random.Random(seed)`, so a
+million beneficiaries cost no Faker call each.
+
+Rows are written with SQLAlchemy Core `insert()` executemany in chunks, with ids
+assigned here; every chunk flushes all pending tables in foreign-key order, so memory
+stays bounded. Documents (CPF, CNPJ, CAEPF, CNS), card numbers, protocol numbers and
+business days are computed by small local helpers that follow the formats of
+`services.rules` (the data layer may not import services); the tests check them with
+`services.rules`.
+
+Simplifications, on purpose:
+- Price tables: three yearly periods starting on May 1 (the current one, the previous
+  one and the one before it), ~9% adjustment each, so that all 24 invoiced months have
+  a table.
+- Invoices: one per company and billing month for the last 24 months. A beneficiary
+  is charged a whole month M ("monthly" line) when the effective date falls in M or
+  before and the exclusion date, if any, is after the first day of M; the price is the
+  plan's table valid on the first day of M for the age band on that day. The amount is
+  the exact sum of those prices. With more than 50,000 beneficiaries, lines are written
+  only for the last 3 months and older amounts are computed with the same logic
+  without storing the lines. No boletos: finance issues them on demand.
+- Movements: an inclusion for every beneficiary who became effective in the last 12
+  months and an exclusion for every inactive one; no audit records.
+- Utilization: on average `utilization_per_beneficiary` procedures per beneficiary in
+  the last 24 months, spread by active months; costs are scaled per company so that
+  the loss ratio (utilization / premiums) lands between about 40% and 90%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import math
+import random
+import sys
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import Any
+
+import bcrypt
+from faker import Faker
+from sqlalchemy import Engine, Table, delete, func, insert, select, text
+from sqlalchemy.engine import Connection
+
+from data.db import make_engine, upgrade_to_head
+from data.models import (
+    AccountManagerCompany,
+    Base,
+    Beneficiary,
+    Company,
+    ContractedPlan,
+    Counter,
+    EconomicGroup,
+    Invoice,
+    InvoiceLine,
+    Movement,
+    Operator,
+    Payment,
+    Plan,
+    PriceBand,
+    PriceTable,
+    Protocol,
+    ProtocolEvent,
+    Provider,
+    User,
+    UtilizationEvent,
+)
+
+DEMO_PASSWORD = "Sorriso@2026"
+BCRYPT_COST = 12
+CHUNK = 5_000
+LINES_FOR_ALL_MONTHS_UP_TO = 50_000
+INVOICE_MONTHS = 24
+ANS_REGISTRATION = "421839"
+CARD_PREFIX = "0001"
+OPERATOR_NAME = "Sorriso Odontologia S.A."
+ALL_PERMISSIONS = sorted(
+    ["movements", "finance", "reports", "protocols", "user_admin", "personal_data"]
+)
+CENT = Decimal("0.01")
+
+# ---------------------------------------------------------------- reference data
+
+# name, state, IBGE code, DDD, CEP ranges (first 5 digits), latitude, longitude,
+# neighbourhoods, weight (how many people/providers live there)
+_CITY_ROWS: tuple[tuple[str, str, str, str, tuple[int, int], float, float, str, int], ...] = (
+    ("São Paulo", "SP", "3550308", "11", (1000, 5999), -23.5505, -46.6333,
+     "Pinheiros|Moema|Tatuapé|Santana|Vila Mariana|Perdizes|Itaim Bibi|Mooca|Lapa|"
+     "Butantã|Ipiranga|Jabaquara|Vila Madalena|Bela Vista|Liberdade", 30),
+    ("Campinas", "SP", "3509502", "19", (13000, 13139), -22.9099, -47.0626,
+     "Cambuí|Taquaral|Barão Geraldo|Centro|Jardim Chapadão", 5),
+    ("Santos", "SP", "3548500", "13", (11000, 11099), -23.9608, -46.3336,
+     "Gonzaga|Boqueirão|Ponta da Praia|Embaré|Aparecida", 3),
+    ("São Bernardo do Campo", "SP", "3548708", "11", (9600, 9899), -23.6914, -46.5646,
+     "Centro|Rudge Ramos|Baeta Neves|Nova Petrópolis", 3),
+    ("Ribeirão Preto", "SP", "3543402", "16", (14000, 14114), -21.1775, -47.8103,
+     "Centro|Jardim Irajá|Alto da Boa Vista|Ribeirânia", 3),
+    ("Guarulhos", "SP", "3518800", "11", (7000, 7399), -23.4538, -46.5333,
+     "Centro|Vila Galvão|Macedo|Bonsucesso", 3),
+    ("Osasco", "SP", "3534401", "11", (6000, 6299), -23.5329, -46.7917,
+     "Centro|Presidente Altino|Vila Yara|Jardim Veloso", 2),
+    ("Rio de Janeiro", "RJ", "3304557", "21", (20000, 23799), -22.9068, -43.1729,
+     "Copacabana|Tijuca|Botafogo|Barra da Tijuca|Méier|Leblon|Ipanema|Flamengo|"
+     "Campo Grande|Madureira", 14),
+    ("Niterói", "RJ", "3303302", "21", (24000, 24399), -22.8832, -43.1034,
+     "Icaraí|Centro|Santa Rosa|São Francisco", 3),
+    ("Belo Horizonte", "MG", "3106200", "31", (30000, 31999), -19.9167, -43.9345,
+     "Savassi|Funcionários|Pampulha|Buritis|Lourdes|Castelo|Barreiro", 8),
+    ("Uberlândia", "MG", "3170206", "34", (38400, 38419), -18.9186, -48.2772,
+     "Centro|Santa Mônica|Tibery|Saraiva", 2),
+    ("Juiz de Fora", "MG", "3136702", "32", (36000, 36099), -21.7642, -43.3496,
+     "Centro|São Mateus|Granbery|Cascatinha", 2),
+    ("Curitiba", "PR", "4106902", "41", (80000, 82999), -25.4284, -49.2733,
+     "Batel|Água Verde|Centro|Bigorrilho|Portão|Boa Vista|Cabral", 6),
+    ("Londrina", "PR", "4113700", "43", (86000, 86099), -23.3045, -51.1696,
+     "Centro|Gleba Palhano|Jardim Higienópolis", 2),
+    ("Porto Alegre", "RS", "4314902", "51", (90000, 91999), -30.0346, -51.2177,
+     "Moinhos de Vento|Menino Deus|Petrópolis|Bom Fim|Cidade Baixa|Tristeza", 6),
+    ("Caxias do Sul", "RS", "4305108", "54", (95000, 95124), -29.1678, -51.1794,
+     "Centro|São Pelegrino|Exposição", 2),
+    ("Salvador", "BA", "2927408", "71", (40000, 42599), -12.9777, -38.5016,
+     "Barra|Pituba|Rio Vermelho|Itaigara|Graça|Brotas|Imbuí", 6),
+    ("Feira de Santana", "BA", "2910800", "75", (44000, 44099), -12.2664, -38.9663,
+     "Centro|Kalilândia|Santa Mônica", 2),
+    ("Recife", "PE", "2611606", "81", (50000, 52999), -8.0476, -34.8770,
+     "Boa Viagem|Casa Forte|Graças|Espinheiro|Madalena|Torre", 5),
+    ("Olinda", "PE", "2609600", "81", (53000, 53299), -8.0089, -34.8553,
+     "Carmo|Casa Caiada|Bairro Novo", 2),
+    ("Brasília", "DF", "5300108", "61", (70000, 72799), -15.7939, -47.8828,
+     "Asa Sul|Asa Norte|Lago Sul|Sudoeste|Águas Claras|Taguatinga", 6),
+    ("Florianópolis", "SC", "4205407", "48", (88000, 88099), -27.5954, -48.5480,
+     "Centro|Trindade|Agronômica|Lagoa da Conceição|Estreito", 3),
+    ("Joinville", "SC", "4209102", "47", (89200, 89239), -26.3045, -48.8487,
+     "Centro|América|Atiradores|Glória", 2),
+    ("Blumenau", "SC", "4202404", "47", (89000, 89099), -26.9194, -49.0661,
+     "Centro|Velha|Vila Nova|Garcia", 2),
+    ("Goiânia", "GO", "5208707", "62", (74000, 74899), -16.6869, -49.2648,
+     "Setor Bueno|Setor Marista|Setor Oeste|Jardim Goiás|Setor Central", 4),
+    ("Anápolis", "GO", "5201108", "62", (75000, 75159), -16.3281, -48.9530,
+     "Centro|Jundiaí|Jardim Alexandrina", 1),
+)
+
+
+@dataclass(frozen=True)
+class _City:
+    name: str
+    state: str
+    ibge: str
+    ddd: str
+    cep_range: tuple[int, int]
+    lat: float
+    lon: float
+    neighbourhoods: tuple[str, ...]
+    weight: int
+
+
+CITIES: tuple[_City, ...] = tuple(
+    _City(n, st, ibge, ddd, cep, lat, lon, tuple(nb.split("|")), w)
+    for n, st, ibge, ddd, cep, lat, lon, nb, w in _CITY_ROWS
+)
+
+_STREET_NAMES = (
+    "das Flores", "dos Andradas", "XV de Novembro", "Sete de Setembro", "Barão de Mauá",
+    "Tiradentes", "Marechal Deodoro", "Dom Pedro II", "Santos Dumont", "Getúlio Vargas",
+    "Rui Barbosa", "José Bonifácio", "Duque de Caxias", "Princesa Isabel", "Frei Caneca",
+    "Voluntários da Pátria", "das Palmeiras", "dos Ipês", "São João", "Santo Antônio",
+    "Brasil", "Paraná", "Bahia", "Minas Gerais", "Amazonas", "da Independência",
+    "da República", "Castro Alves", "Machado de Assis", "Monteiro Lobato",
+    "Cecília Meireles", "Carlos Gomes", "Oswaldo Cruz", "Vital Brasil", "Anita Garibaldi",
+    "Bento Gonçalves", "Osvaldo Aranha", "Padre Anchieta", "Benjamin Constant",
+    "Floriano Peixoto", "Quintino Bocaiúva", "Joaquim Nabuco", "das Acácias",
+    "dos Bandeirantes", "Senador Feijó", "Conselheiro Furtado", "Visconde de Pirajá",
+)
+_STREET_KINDS = ("Rua", "Rua", "Rua", "Rua", "Avenida", "Avenida", "Travessa", "Alameda")
+_HONORIFICS_M = ("", "", "", "Professor ", "Doutor ", "Coronel ", "Padre ", "Engenheiro ")
+_HONORIFICS_F = ("", "", "", "Professora ", "Doutora ", "Dona ")
+_MAIL_DOMAINS = (
+    "gmail.com", "gmail.com", "gmail.com", "hotmail.com", "outlook.com", "yahoo.com.br",
+    "uol.com.br", "bol.com.br", "terra.com.br",
+)
+_SECTORS = (
+    "Engenharia", "Comércio de Alimentos", "Consultoria Empresarial", "Metalúrgica",
+    "Farmacêutica", "Construções", "Têxtil", "Educação", "Hotelaria", "Transportes",
+    "Informática", "Supermercados", "Autopeças", "Contabilidade", "Indústria Química",
+    "Serviços Médicos", "Embalagens", "Móveis", "Calçados", "Agronegócios",
+)
+MARITAL_SINGLE = ("Solteiro(a)", "Solteiro(a)", "Solteiro(a)", "Divorciado(a)", "Viúvo(a)")
+MARITAL_COUPLE = ("Casado(a)", "Casado(a)", "União estável")
+HOLDER_EXCLUSION_REASONS = ("demissao", "pedido", "aposentadoria", "outros", "obito")
+HOLDER_EXCLUSION_WEIGHTS = (55, 20, 8, 12, 5)
+SPECIALTIES = (
+    "Clínica geral", "Ortodontia", "Endodontia", "Periodontia", "Implantodontia",
+    "Odontopediatria", "Prótese dentária", "Cirurgia bucomaxilofacial",
+    "Radiologia odontológica", "Estomatologia",
+)
+COVERAGE_LABELS = (
+    "Prevenção", "Dentística", "Endodontia", "Periodontia", "Cirurgia", "Prótese",
+    "Ortodontia", "Radiologia", "Urgência",
+)
+
+# TUSS (terminologia unificada da saúde suplementar), dental procedures:
+# code, name, group, typical cost (R$), relative frequency, "c" child only / "a" adult only
+PROCEDURES: tuple[tuple[str, str, str, str, float, str], ...] = (
+    ("81000065", "Consulta odontológica inicial", "Diagnóstico", "60.00", 14, ""),
+    ("81000030", "Consulta odontológica", "Diagnóstico", "45.00", 8, ""),
+    ("81000049", "Consulta odontológica de urgência", "Urgência", "70.00", 5, ""),
+    ("81000057", "Consulta odontológica de urgência 24 hs", "Urgência", "95.00", 1.5, ""),
+    ("85200174", "Curativo endodôntico em situação de urgência", "Urgência", "80.00", 1.5,
+     ""),
+    ("81000421", "Radiografia periapical", "Radiologia", "18.00", 10, ""),
+    ("81000375", "Radiografia interproximal - bite-wing", "Radiologia", "18.00", 4, ""),
+    ("81000405", "Radiografia panorâmica de mandíbula/maxila (ortopantomografia)",
+     "Radiologia", "55.00", 4, ""),
+    ("81000294", "Levantamento radiográfico (exame radiodôntico)", "Radiologia", "90.00",
+     1, ""),
+    ("84000198", "Profilaxia: polimento coronário", "Prevenção", "40.00", 12, ""),
+    ("84000090", "Aplicação tópica de flúor", "Prevenção", "25.00", 6, ""),
+    ("84000074", "Aplicação de selante de fóssulas e fissuras", "Prevenção", "35.00", 2.5,
+     "c"),
+    ("84000163", "Controle de biofilme (placa bacteriana)", "Prevenção", "30.00", 3, ""),
+    ("84000139", "Atividade educativa em saúde bucal", "Prevenção", "20.00", 2, ""),
+    ("85100196", "Restauração em resina fotopolimerizável 1 face", "Dentística", "75.00",
+     8, ""),
+    ("85100200", "Restauração em resina fotopolimerizável 2 faces", "Dentística", "95.00",
+     5, ""),
+    ("85100218", "Restauração em resina fotopolimerizável 3 faces", "Dentística", "115.00",
+     2, ""),
+    ("85100137", "Restauração em ionômero de vidro - 1 face", "Dentística", "55.00", 2, ""),
+    ("85100099", "Restauração de amálgama - 1 face", "Dentística", "55.00", 1.5, ""),
+    ("85300047", "Raspagem supra-gengival", "Periodontia", "45.00", 4, "a"),
+    ("85300039", "Raspagem sub-gengival/alisamento radicular", "Periodontia", "65.00", 2,
+     "a"),
+    ("85300098", "Manutenção periodontal", "Periodontia", "55.00", 1.5, "a"),
+    ("85200166", "Tratamento endodôntico unirradicular", "Endodontia", "280.00", 1.5, ""),
+    ("85200140", "Tratamento endodôntico birradicular", "Endodontia", "360.00", 1, "a"),
+    ("85200158", "Tratamento endodôntico multirradicular", "Endodontia", "470.00", 0.8,
+     "a"),
+    ("85200042", "Pulpotomia", "Endodontia", "90.00", 0.8, ""),
+    ("82000875", "Exodontia simples de permanente", "Cirurgia", "95.00", 2.5, "a"),
+    ("83000089", "Exodontia simples de decíduo", "Cirurgia", "60.00", 2, "c"),
+    ("82000859", "Exodontia de raiz residual", "Cirurgia", "100.00", 0.8, "a"),
+    ("82001286", "Remoção de dentes inclusos / impactados", "Cirurgia", "320.00", 0.5, "a"),
+    ("85400157", "Coroa total metalo cerâmica", "Prótese", "650.00", 0.4, "a"),
+    ("85400220", "Núcleo metálico fundido", "Prótese", "180.00", 0.3, "a"),
+    ("85400408", "Prótese total", "Prótese", "850.00", 0.2, "a"),
+    ("86000098", "Aparelho ortodôntico fixo metálico", "Ortodontia", "650.00", 0.3, ""),
+    ("86000357", "Manutenção de aparelho ortodôntico - aparelho fixo", "Ortodontia",
+     "110.00", 2.5, ""),
+)
+
+# code, name, ANS registration, coverage groups, band-1 price of the current table
+PLANS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
+    ("ODT-ESS", "Sorriso Essencial", "483920191",
+     ("Prevenção", "Dentística", "Endodontia", "Periodontia", "Cirurgia", "Radiologia",
+      "Urgência"), "29.90"),
+    ("ODT-PLUS", "Sorriso Plus", "483921199",
+     ("Prevenção", "Dentística", "Endodontia", "Periodontia", "Cirurgia", "Prótese",
+      "Radiologia", "Urgência"), "44.90"),
+    ("ODT-ORTO", "Sorriso Orto", "483922187",
+     ("Prevenção", "Dentística", "Endodontia", "Periodontia", "Cirurgia", "Ortodontia",
+      "Radiologia", "Urgência"), "59.90"),
+    ("ODT-PREM", "Sorriso Premium", "483923175", COVERAGE_LABELS, "86.90"),
+)
+# Price of each band relative to band 1 (RN 63/2003: last <= 6x first; increase 7->10
+# not above increase 1->7; never decreasing).
+BAND_FACTORS = (
+    Decimal("1.00"), Decimal("1.05"), Decimal("1.10"), Decimal("1.15"), Decimal("1.22"),
+    Decimal("1.30"), Decimal("1.38"), Decimal("1.46"), Decimal("1.55"), Decimal("1.65"),
+)
+AGE_BANDS: tuple[tuple[int, int | None], ...] = (
+    (0, 18), (19, 23), (24, 28), (29, 33), (34, 38), (39, 43), (44, 48), (49, 53),
+    (54, 58), (59, None),
+)
+_BAND_UPPERS = [upper for _, upper in AGE_BANDS if upper is not None]
+# Yearly adjustment from the older table to the newer one (current first).
+ADJUSTMENTS = (Decimal("1.092"), Decimal("1.087"))
+
+REQUEST_SUBJECTS: tuple[tuple[str, str, str, str], ...] = (
+    ("invoice", "Dúvida sobre fatura",
+     "Solicitamos o detalhamento da fatura de competência {month}, que veio com valor "
+     "diferente do esperado.",
+     "A diferença corresponde à mudança de faixa etária de beneficiários e às inclusões "
+     "do período; o demonstrativo detalhado está disponível no portal."),
+    ("card", "Segunda via de carteirinha",
+     "Beneficiário perdeu a carteirinha e precisa da segunda via.",
+     "Segunda via emitida; a carteirinha digital já está disponível no aplicativo."),
+    ("contract", "Alteração contratual",
+     "Gostaríamos de avaliar a inclusão de um novo plano no contrato da empresa.",
+     "Proposta de aditivo contratual enviada ao e-mail do contato da empresa."),
+    ("registration", "Atualização de dados cadastrais da empresa",
+     "Mudamos de endereço e de telefone de contato; pedimos a atualização do cadastro.",
+     "Dados cadastrais atualizados conforme solicitado."),
+    ("invoice", "Segunda via de boleto",
+     "Precisamos da segunda via do boleto da fatura de competência {month}.",
+     "Segunda via disponível em Financeiro > Segunda via de boleto."),
+    ("network", "Dúvida sobre rede credenciada",
+     "Há dentistas credenciados para ortodontia perto da nossa unidade?",
+     "Enviamos a relação de prestadores de ortodontia da região; a busca de rede do "
+     "portal mostra todos."),
+    ("card", "Carteirinha com nome incorreto",
+     "O nome de um dependente saiu com erro de grafia na carteirinha.",
+     "Nome corrigido e nova carteirinha emitida."),
+)
+
+GENERAL_CONDITIONS = """\
+CONDIÇÕES GERAIS DO PLANO {name} (Registro ANS nº {ans})
+
+1. Objeto. O plano {name} é um plano privado de assistência odontológica coletivo \
+empresarial, contratado pela empresa estipulante em favor dos seus empregados e \
+respectivos dependentes, na segmentação odontológica, com abrangência geográfica \
+nacional e cobertura dos procedimentos do Rol de Procedimentos e Eventos em Saúde da \
+ANS vigente à época do evento.
+
+2. Coberturas. Estão cobertos os grupos de procedimentos: {coverage}. Os \
+procedimentos são realizados exclusivamente pela rede credenciada da operadora, \
+mediante apresentação da carteirinha e de documento de identidade.
+
+3. Carências. Urgências e emergências: 24 horas. Demais procedimentos: até 180 dias. \
+Não há carência para contratos com 30 ou mais participantes quando a inclusão é \
+solicitada em até 30 dias da celebração do contrato ou da admissão do empregado \
+(RN 195/2009, consolidada na RN 557/2022).
+
+4. Inclusões e exclusões. As movimentações cadastrais são feitas pela estipulante no \
+Portal Empresa. Dependentes admitidos: cônjuge ou companheiro(a), filhos e enteados \
+conforme os limites de idade do contrato. A exclusão produz efeitos a partir da \
+comunicação à operadora, vedada a exclusão retroativa.
+
+5. Mensalidades. O valor é cobrado por beneficiário, conforme a faixa etária \
+(RN 63/2003), e reajustado anualmente no aniversário do contrato. O pagamento em atraso \
+sujeita a estipulante a multa de 2% e juros de mora de 1% ao mês, calculados pro rata \
+die.
+"""
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _mod11(values: Sequence[int], weights: Sequence[int]) -> int:
+    remainder = sum(v * w for v, w in zip(values, weights, strict=True)) % 11
+    return 0 if remainder < 2 else 11 - remainder
+
+
+_CNPJ_W1 = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+_CNPJ_W2 = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def cpf_with_check_digits(base9: str) -> str:
+    """The 11-digit CPF whose first 9 digits are `base9`."""
+    values = [int(ch) for ch in base9]
+    d1 = _mod11(values, range(10, 1, -1))
+    d2 = _mod11([*values, d1], range(11, 1, -1))
+    return f"{base9}{d1}{d2}"
+
+
+def _cnpj_digits(base12: str) -> tuple[int, int]:
+    values = [ord(ch) - 48 for ch in base12.upper()]
+    d1 = _mod11(values, _CNPJ_W1)
+    d2 = _mod11([*values, d1], _CNPJ_W2)
+    return d1, d2
+
+
+def cnpj_with_check_digits(base12: str) -> str:
+    """The 14-character CNPJ (numeric or alphanumeric) with base `base12`."""
+    d1, d2 = _cnpj_digits(base12)
+    return f"{base12.upper()}{d1}{d2}"
+
+
+def caepf_with_check_digits(base12: str) -> str:
+    """The 14-digit CAEPF with base `base12` (9 digits of the owner's CPF + sequence)."""
+    d1, d2 = _cnpj_digits(base12)
+    return f"{base12}{(10 * d1 + d2 + 12) % 100:02d}"
+
+
+def provisional_cns(rng: random.Random) -> str:
+    """A provisional CNS (first digit 7, 8 or 9; sum of digit * (15 - i) is 0 mod 11)."""
+    while True:
+        digits = [rng.choice((7, 8, 9))] + [rng.randrange(10) for _ in range(13)]
+        last = -sum(d * (15 - i) for i, d in enumerate(digits)) % 11
+        if last < 10:
+            return "".join(map(str, digits)) + str(last)
+
+
+def card_number(prefix: str, sequence: int) -> str:
+    """Prefix (4) + sequence (11) + mod-11 digit, as `services.rules.card_numbers`."""
+    body = f"{prefix.zfill(4)}{sequence:011d}"
+    total = sum(int(ch) * (2 + i % 8) for i, ch in enumerate(reversed(body)))
+    result = 11 - total % 11
+    return body + ("0" if result >= 10 else str(result))
+
+
+def protocol_number(ans: str, day: date, sequence: int) -> str:
+    """ANS registration (6) + AAAAMMDD + daily sequence (6), the default template."""
+    return f"{ans.zfill(6)}{day:%Y%m%d}{sequence:06d}"
+
+
+def _easter(year: int) -> date:
+    a = year % 19
+    b, c = divmod(year, 100)
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    el = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * el) // 451
+    month, day = divmod(h + el - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+@lru_cache(maxsize=64)
+def _holidays(year: int) -> frozenset[date]:
+    """National holidays plus Carnival and Corpus Christi (banks closed)."""
+    days = {date(year, m, d) for m, d in ((1, 1), (4, 21), (5, 1), (9, 7), (10, 12),
+                                          (11, 2), (11, 15), (12, 25))}
+    if year >= 2024:
+        days.add(date(year, 11, 20))
+    easter = _easter(year)
+    days.update(easter + timedelta(days=n) for n in (-48, -47, -2, 60))
+    return frozenset(days)
+
+
+def is_business_day(d: date) -> bool:
+    return d.weekday() < 5 and d not in _holidays(d.year)
+
+
+def add_business_days(d: date, n: int) -> date:
+    """The n-th business day after `d` (moved to a business day first)."""
+    while not is_business_day(d):
+        d += timedelta(days=1)
+    for _ in range(n):
+        d += timedelta(days=1)
+        while not is_business_day(d):
+            d += timedelta(days=1)
+    return d
+
+
+def age_on(birth: date, on: date) -> int:
+    return on.year - birth.year - int((on.month, on.day) < (birth.month, birth.day))
+
+
+def age_band(age: int) -> int:
+    return bisect.bisect_left(_BAND_UPPERS, age) + 1
+
+
+def _month_index(d: date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _month_start(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _days_in_month(index: int) -> int:
+    return (_month_start(index + 1) - _month_start(index)).days
+
+
+def _slug(s: str) -> str:
+    ascii_ = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in ascii_.lower() if ch.isalnum())
+
+
+def _money(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def _cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value(ROUND_HALF_UP))
+
+
+def _at(d: date, rng: random.Random, earliest_hour: int = 11) -> datetime:
+    """A business-hours instant of `d` (Brasília 08:00-18:59 is 11:00-21:59 UTC)."""
+    return datetime(d.year, d.month, d.day, rng.randint(earliest_hour, 21),
+                    rng.randrange(60), rng.randrange(60), tzinfo=UTC)
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def price_table_cents(band1: Decimal, adjustments_back: int) -> list[int]:
+    """Prices (cents) of the 10 bands for a table `adjustments_back` periods old."""
+    base = band1
+    for factor in ADJUSTMENTS[:adjustments_back]:
+        base = (base / factor).quantize(CENT, ROUND_HALF_UP)
+    return [_cents((base * f).quantize(CENT, ROUND_HALF_UP)) for f in BAND_FACTORS]
+
+
+# ---------------------------------------------------------------- summary
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """How many rows of each kind the demo wrote."""
+
+    companies: int
+    economic_groups: int
+    plans: int
+    price_tables: int
+    users: int
+    providers: int
+    beneficiaries: int
+    active_beneficiaries: int
+    movements: int
+    protocols: int
+    protocol_events: int
+    invoices: int
+    invoice_lines: int
+    payments: int
+    utilization_events: int
+
+    def line(self) -> str:
+        return (
+            f"{self.companies} empresas, {self.beneficiaries} beneficiários "
+            f"({self.active_beneficiaries} ativos), {self.users} usuários, "
+            f"{self.providers} prestadores, {self.movements} movimentações, "
+            f"{self.protocols} protocolos, {self.invoices} faturas "
+            f"({self.invoice_lines} linhas, {self.payments} pagamentos), "
+            f"{self.utilization_events} utilizações"
+        )
+
+
+# ---------------------------------------------------------------- writer
+
+
+_INSERT_ORDER: tuple[type[Base], ...] = (
+    Operator, EconomicGroup, Company, Plan, PriceTable, PriceBand, ContractedPlan, User,
+    AccountManagerCompany, Provider, Beneficiary, Protocol, ProtocolEvent, Movement,
+    Invoice, InvoiceLine, Payment, UtilizationEvent, Counter,
+)
+
+
+class _Writer:
+    """Buffers rows per table; a full buffer flushes every table in foreign-key order."""
+
+    def __init__(self, conn: Connection, chunk: int) -> None:
+        self.conn = conn
+        self.chunk = chunk
+        self.tables: dict[str, Table] = {
+            m.__tablename__: m.__table__ for m in _INSERT_ORDER  # type: ignore[misc]
+        }
+        self.buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in self.tables}
+        self.counts: dict[str, int] = dict.fromkeys(self.tables, 0)
+        self.ids: dict[str, int] = dict.fromkeys(self.tables, 0)
+
+    def next_id(self, table: str) -> int:
+        self.ids[table] += 1
+        return self.ids[table]
+
+    def add(self, table: str, row: dict[str, Any]) -> None:
+        buffer = self.buffers[table]
+        buffer.append(row)
+        if len(buffer) >= self.chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        for name, table in self.tables.items():
+            buffer = self.buffers[name]
+            if buffer:
+                self.conn.execute(insert(table), buffer)
+                self.counts[name] += len(buffer)
+                buffer.clear()
+        self.conn.commit()
+
+
+# ---------------------------------------------------------------- generator
+
+
+@dataclass
+class _CompanyInfo:
+    id: int
+    code: str
+    index: int
+    city: _City
+    contract_start: date
+    due_day: int
+    cutoff_day: int
+    plan_ids: list[int]
+    plan_weights: list[float]
+    parents_allowed: bool
+    actor_ids: list[int]
+    fine_pct: Decimal
+    interest_pct: Decimal
+    loss_ratio: float
+    target: int = 0
+
+
+# (id, plan_id, birth, effective, exclusion or None, state, is_child)
+_Record = tuple[int, int, date, date, date | None, str, bool]
+
+
+class _Demo:
+    def __init__(
+        self,
+        writer: _Writer,
+        *,
+        companies: int,
+        beneficiaries: int,
+        seed: int,
+        today: date,
+        utilization: float,
+        progress: Callable[[str], None],
+    ) -> None:
+        self.w = writer
+        self.n_companies = companies
+        self.n_beneficiaries = beneficiaries
+        self.today = today
+        self.yesterday = today - timedelta(days=1)
+        self.utilization = utilization
+        self.progress = progress
+        self.rng = random.Random(seed)
+        self.cpf_offset = self.rng.randrange(10**9)
+        self.cpf_count = 0
+        self.cur_idx = _month_index(today)
+        self.first_idx = self.cur_idx - INVOICE_MONTHS + 1
+        self.window_start = _month_start(self.first_idx)
+        self.write_all_lines = beneficiaries <= LINES_FOR_ALL_MONTHS_UP_TO
+        self.protocol_seq: dict[date, int] = {}
+        self.active = 0
+        self.manager_id = 0
+        self.operator_id = 0
+        self._contacts: dict[int, tuple[str, str, date]] = {}
+        self._movement_protocols = 0
+        self._active_months = 0
+        self._expected_cost = 0.0
+        self._city_cum = list(_cumulative(c.weight for c in CITIES))
+        self._cities_by_state: dict[str, list[_City]] = {}
+        for city in CITIES:
+            self._cities_by_state.setdefault(city.state, []).append(city)
+        self._pools(seed)
+
+    # ------------------------------------------------------------ pools
+
+    def _pools(self, seed: int) -> None:
+        fake = Faker("pt_BR")
+        fake.seed_instance(seed)
+        self.male = _unique(fake.first_name_male() for _ in range(2000))
+        self.female = _unique(fake.first_name_female() for _ in range(2000))
+        self.last = _unique(
+            n for n in (fake.last_name() for _ in range(3000)) if " " not in n
+        )
+        rng = self.rng
+        streets: list[str] = []
+        for _ in range(2000):
+            kind = rng.choice(_STREET_KINDS)
+            if rng.random() < 0.35:
+                streets.append(f"{kind} {rng.choice(_STREET_NAMES)}")
+            else:
+                male = rng.random() < 0.7
+                first = rng.choice(self.male if male else self.female)
+                title = rng.choice(_HONORIFICS_M if male else _HONORIFICS_F)
+                streets.append(f"{kind} {title}{first} {rng.choice(self.last)}")
+        self.streets = _unique(streets)
+
+    # ------------------------------------------------------------ people bits
+
+    def cpf(self) -> str:
+        """A new valid CPF, never repeated in this run (affine bijection on 9 digits)."""
+        self.cpf_count += 1
+        base = (self.cpf_count * 387_420_489 + self.cpf_offset) % 10**9
+        digits = f"{base:09d}"
+        if len(set(digits)) == 1:  # 111.111.111-11 and friends are invalid
+            digits = f"{(base + 1) % 10**9:09d}"
+        return cpf_with_check_digits(digits)
+
+    def person_name(self, sex: str, surname: str | None = None) -> str:
+        rng = self.rng
+        first = rng.choice(self.male if sex == "M" else self.female)
+        parts = [first]
+        if rng.random() < 0.25:
+            parts.append(rng.choice(self.male if sex == "M" else self.female))
+        if rng.random() < 0.6:
+            parts.append(rng.choice(self.last))
+        parts.append(surname or rng.choice(self.last))
+        return " ".join(parts)
+
+    def email(self, name: str) -> str:
+        rng = self.rng
+        words = [_slug(p) for p in name.split()]
+        user = f"{words[0]}.{words[-1]}"
+        if rng.random() < 0.6:
+            user += str(rng.randint(1, 999))
+        return f"{user}@{rng.choice(_MAIL_DOMAINS)}"
+
+    def mobile(self, city: _City) -> str:
+        return f"{city.ddd}9{self.rng.randint(6000, 9999)}{self.rng.randrange(10000):04d}"
+
+    def landline(self, city: _City) -> str:
+        return f"{city.ddd}{self.rng.randint(2000, 3999)}{self.rng.randrange(10000):04d}"
+
+    def pick_city(self) -> _City:
+        x = self.rng.random() * self._city_cum[-1]
+        return CITIES[bisect.bisect_right(self._city_cum, x)]
+
+    def address(self, city: _City) -> dict[str, Any]:
+        rng = self.rng
+        lo, hi = city.cep_range
+        complement = None
+        if rng.random() < 0.35:
+            complement = f"Apto {rng.randint(1, 24)}{rng.randint(1, 4):02d}"
+        return {
+            "cep": f"{rng.randint(lo, hi):05d}{rng.randrange(1000):03d}",
+            "street": rng.choice(self.streets),
+            "number": str(rng.randint(1, 3500)),
+            "complement": complement,
+            "neighbourhood": rng.choice(city.neighbourhoods),
+        }
+
+    def bcrypt_hash(self) -> str:
+        # A salt drawn from the seed keeps the run reproducible; the last character
+        # carries only 2 significant bits in bcrypt's encoding.
+        alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+        salt = "".join(self.rng.choice(alphabet) for _ in range(21)) + self.rng.choice(".Oeu")
+        prefix = f"$2b${BCRYPT_COST:02d}$".encode()
+        return bcrypt.hashpw(DEMO_PASSWORD.encode(), prefix + salt.encode()).decode()
+
+    # ------------------------------------------------------------ run
+
+    def run(self) -> None:
+        self.password_hash = self.bcrypt_hash()
+        self.progress("Operadora, planos e tabelas de preço")
+        self.operator()
+        self.plans()
+        self.progress(f"Empresas: {self.n_companies}")
+        self.companies()
+        self.users()
+        self.progress("Rede credenciada")
+        self.providers()
+        self.distribute()
+        done = 0
+        next_report = 0
+        for info in self.company_infos:
+            records = self.beneficiaries_of(info)
+            premium = self.invoices_of(info, records)
+            self.utilization_of(info, records, premium)
+            self.requests_of(info)
+            done += len(records)
+            if done >= next_report or info is self.company_infos[-1]:
+                self.progress(f"Beneficiários: {done}/{self.n_beneficiaries}")
+                next_report = done + max(10_000, self.n_beneficiaries // 20)
+        self.counters()
+        self.w.flush()
+
+    # ------------------------------------------------------------ operator and plans
+
+    def operator(self) -> None:
+        rng = self.rng
+        self.operator_cnpj = cnpj_with_check_digits(f"{rng.randint(10**7, 10**8 - 1)}0001")
+        self.operator_id = self.w.next_id("operator")
+        self.w.add("operator", {
+            "id": self.operator_id, "name": OPERATOR_NAME,
+            "ans_registration": ANS_REGISTRATION, "cnpj": self.operator_cnpj,
+            "bank_code": "001", "pix_key": self.operator_cnpj, "city": "São Paulo",
+            "card_prefix": CARD_PREFIX, "protocol_template": "{ans}{date:%Y%m%d}{seq:06d}",
+            "protocol_deadline_days": 7,
+        })
+
+    def plans(self) -> None:
+        today = self.today
+        may = date(today.year, 5, 1)
+        current_from = may if today >= may else date(today.year - 1, 5, 1)
+        # (valid_from, valid_to, adjustments back from the current table)
+        self.periods = [
+            (date(current_from.year - 2, 5, 1), date(current_from.year - 1, 4, 30), 2),
+            (date(current_from.year - 1, 5, 1), date(current_from.year, 4, 30), 1),
+            (current_from, None, 0),
+        ]
+        # price (cents) by plan id -> period index -> band - 1
+        self.prices: dict[int, list[list[int]]] = {}
+        self.expected_cost: dict[tuple[int, bool], float] = {}
+        self.catalog: dict[tuple[int, bool], tuple[list[float], list[int]]] = {}
+        self.plan_ids: list[int] = []
+        for code, name, ans, coverage, band1 in PLANS:
+            plan_id = self.w.next_id("plan")
+            self.plan_ids.append(plan_id)
+            self.w.add("plan", {
+                "id": plan_id, "operator_id": self.operator_id, "code": code, "name": name,
+                "ans_registration": ans, "segment": "Odontológico",
+                "coverage_groups": list(coverage),
+                "general_conditions": GENERAL_CONDITIONS.format(
+                    name=name, ans=ans, coverage=", ".join(coverage)
+                ),
+            })
+            tables = []
+            for valid_from, valid_to, back in self.periods:
+                cents = price_table_cents(Decimal(band1), back)
+                tables.append(cents)
+                table_id = self.w.next_id("price_table")
+                self.w.add("price_table", {
+                    "id": table_id, "plan_id": plan_id, "valid_from": valid_from,
+                    "valid_to": valid_to,
+                })
+                for band, ((lo, hi), price) in enumerate(zip(AGE_BANDS, cents, strict=True)):
+                    self.w.add("price_band", {
+                        "id": self.w.next_id("price_band"), "price_table_id": table_id,
+                        "band": band + 1, "min_age": lo, "max_age": hi,
+                        "price": _money(price),
+                    })
+            self.prices[plan_id] = tables
+            for child in (False, True):
+                indices = [
+                    i for i, p in enumerate(PROCEDURES)
+                    if (p[2] in coverage or p[2] == "Diagnóstico")
+                    and p[5] != ("a" if child else "c")
+                ]
+                cum = list(_cumulative(PROCEDURES[i][4] for i in indices))
+                self.catalog[(plan_id, child)] = (cum, indices)
+                self.expected_cost[(plan_id, child)] = sum(
+                    PROCEDURES[i][4] * float(PROCEDURES[i][3]) for i in indices
+                ) / cum[-1]
+        # month index -> period index for every invoiced month
+        self.month_period: dict[int, int] = {}
+        for idx in range(self.first_idx, self.cur_idx + 1):
+            start = _month_start(idx)
+            self.month_period[idx] = max(
+                i for i, (valid_from, _, _) in enumerate(self.periods) if valid_from <= start
+            )
+
+    # ------------------------------------------------------------ companies
+
+    def companies(self) -> None:
+        rng = self.rng
+        groups = ("Grupo Horizonte", "Grupo Atlântico", "Grupo Ipê")
+        group_ids = []
+        for name in groups:
+            gid = self.w.next_id("economic_group")
+            group_ids.append(gid)
+            self.w.add("economic_group", {"id": gid, "name": name})
+        group_of = {1: 0, 2: 0, 3: 0, 5: 1, 6: 1, 7: 2, 8: 2}
+        fixed = {
+            1: ("Horizonte Logística Ltda.", "Horizonte Log", "São Paulo"),
+            2: ("Horizonte Transportes Ltda.", "Horizonte Transportes", "Campinas"),
+            3: ("Horizonte Armazéns Gerais Ltda.", "Horizonte Armazéns", "Guarulhos"),
+            4: ("Padaria e Confeitaria Pão Dourado Ltda.", "Pão Dourado", "São Paulo"),
+            5: ("Atlântico Tecnologia S.A.", "Atlântico Tech", "Rio de Janeiro"),
+            6: ("Atlântico Serviços de TI Ltda.", "Atlântico Serviços", "Niterói"),
+            7: ("", "Fazenda Ipê Amarelo", "Ribeirão Preto"),
+            8: ("Ipê Agroindustrial Ltda.", "Ipê Agro", "Ribeirão Preto"),
+        }
+        by_name = {c.name: c for c in CITIES}
+        used_docs: set[str] = set()
+        self.company_infos: list[_CompanyInfo] = []
+        for index in range(1, self.n_companies + 1):
+            code = str(10000 + index)
+            company_id = self.w.next_id("company")
+            if index in fixed:
+                legal, trade, city_name = fixed[index]
+                city = by_name[city_name]
+            else:
+                surname = rng.choice(self.last)
+                sector = rng.choice(_SECTORS)
+                suffix = rng.choice(("Ltda.", "Ltda.", "S.A.", "Eireli", "Ltda. ME"))
+                legal = f"{surname} {sector} {suffix}"
+                trade = f"{surname} {sector}"
+                city = self.pick_city()
+            document_type = "CNPJ"
+            if index == 7:
+                owner_sex = "M"
+                owner = self.person_name(owner_sex)
+                legal = f"{owner} ({trade})"
+                document = caepf_with_check_digits(f"{self.cpf()[:9]}001")
+                document_type = "CAEPF"
+            elif index == 5:
+                while True:
+                    root = "".join(
+                        rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(8)
+                    )
+                    if sum(ch.isalpha() for ch in root) >= 3:
+                        break
+                document = cnpj_with_check_digits(f"{root}0001")
+            else:
+                document = cnpj_with_check_digits(f"{rng.randint(10**7, 10**8 - 1)}0001")
+            while document in used_docs:
+                document = cnpj_with_check_digits(f"{rng.randint(10**7, 10**8 - 1)}0001")
+            used_docs.add(document)
+            years = rng.randint(3, 9) if index != 1 else 6
+            contract_start = date(self.today.year - years, rng.randint(1, 12), 1)
+            due_day = 10 if index == 1 else rng.choice((5, 10, 10, 15, 20))
+            parents_allowed = index == 1 or rng.random() < 0.4
+            contact_sex = rng.choice("MF")
+            contact = self.person_name(contact_sex)
+            domain = _slug(trade)[:24] + ".com.br"
+            contact_email = f"rh@{domain}" if index == 1 else (
+                f"{_slug(contact.split()[0])}.{_slug(contact.split()[-1])}@{domain}"
+            )
+            self.w.add("company", {
+                "id": company_id, "operator_id": self.operator_id,
+                "group_id": group_ids[group_of[index]] if index in group_of else None,
+                "code": code, "document": document, "document_type": document_type,
+                "name": legal, "trade_name": trade, **self.address(city),
+                "city": city.name, "state": city.state, "contact_name": contact,
+                "contact_email": contact_email, "phone": self.landline(city),
+                "contract_start": contract_start, "status": "active", "cutoff_day": 20,
+                "due_day": due_day, "retroactive_months": 3, "fine_pct": Decimal("2.00"),
+                "monthly_interest_pct": Decimal("1.00"), "overdue_update_limit_days": 59,
+                "dependents_follow_holder": True,
+                "eligibility": {
+                    "3": {"allowed": True, "max_age": None, "student_max_age": None},
+                    "4": {"allowed": True, "max_age": 21, "student_max_age": 24},
+                    "6": {"allowed": True, "max_age": 21, "student_max_age": 24},
+                    "8": {"allowed": parents_allowed, "max_age": None,
+                          "student_max_age": None},
+                    "10": {"allowed": False, "max_age": None, "student_max_age": None},
+                },
+            })
+            if index == 1:
+                chosen = self.plan_ids[:3]  # Premium not contracted: a refusal to demo
+            else:
+                chosen = sorted(rng.sample(self.plan_ids, rng.choice((2, 2, 3))))
+            weights = [{1: 5.0, 2: 3.0, 3: 1.5, 4: 1.0}[self.plan_ids.index(p) + 1]
+                       for p in chosen]
+            for plan_id in chosen:
+                self.w.add("contracted_plan", {
+                    "id": self.w.next_id("contracted_plan"), "company_id": company_id,
+                    "plan_id": plan_id, "start_date": contract_start, "end_date": None,
+                })
+            self.company_infos.append(_CompanyInfo(
+                id=company_id, code=code, index=index, city=city,
+                contract_start=contract_start, due_day=due_day, cutoff_day=20,
+                plan_ids=chosen, plan_weights=weights, parents_allowed=parents_allowed,
+                actor_ids=[], fine_pct=Decimal("2.00"), interest_pct=Decimal("1.00"),
+                loss_ratio=0.72 if index == 1 else rng.uniform(0.4, 0.9),
+            ))
+            self._contacts[company_id] = (contact, contact_email, contract_start)
+
+    # ------------------------------------------------------------ users
+
+    def users(self) -> None:
+        rng = self.rng
+        created = datetime(self.today.year - 6, 1, 15, 13, 0, tzinfo=UTC)
+        last_login = _at(self.yesterday, rng)
+
+        def user(code: str, name: str, email: str, role: str, permissions: list[str],
+                 company_id: int | None, status: str = "active",
+                 at: datetime = created) -> int:
+            uid = self.w.next_id("app_user")
+            self.w.add("app_user", {
+                "id": uid, "user_code": code, "name": name, "cpf": self.cpf(),
+                "email": email, "role": role, "permissions": sorted(permissions),
+                "company_id": company_id, "status": status,
+                "password_hash": self.password_hash if status == "active" else None,
+                "failed_attempts": 0, "locked_until": None, "created_at": at,
+                "last_login_at": last_login if status == "active" else None,
+            })
+            return uid
+
+        self.manager_id = user(
+            "900001", "Mariana Albuquerque Prado", "mariana.prado@sorrisoodonto.com.br",
+            "account_manager", ALL_PERMISSIONS, None,
+        )
+        self.max_user_code = 100003
+        for info in self.company_infos:
+            contact, contact_email, start = self._contacts[info.id]
+            at = datetime(start.year, start.month, start.day, 14, 0, tzinfo=UTC)
+            self.w.add("account_manager_company",
+                       {"user_id": self.manager_id, "company_id": info.id})
+            if info.index == 1:
+                master = user("100001", contact, contact_email, "master", ALL_PERMISSIONS,
+                              info.id, at=at)
+                helper = user("100002", "Rafael Nogueira Campos",
+                              "rafael.campos@horizontelog.com.br", "user",
+                              ["movements", "reports"], info.id, at=at + timedelta(days=40))
+                user("100003", "Juliana Teixeira Ramos", "juliana.ramos@horizontelog.com.br",
+                     "user", ["finance", "protocols"], info.id, status="pending",
+                     at=_at(self.today - timedelta(days=3), rng))
+                info.actor_ids = [master, master, helper]
+            elif info.index == 4:
+                info.actor_ids = [self.manager_id]  # no users: first access still to do
+            else:
+                code = 100010 + info.index
+                self.max_user_code = max(self.max_user_code, code)
+                info.actor_ids = [
+                    user(str(code), contact, contact_email, "master", ALL_PERMISSIONS,
+                         info.id, at=at)
+                ]
+
+    # ------------------------------------------------------------ providers
+
+    def providers(self) -> None:
+        rng = self.rng
+        self.providers_by_state: dict[str, list[int]] = {}
+        self.provider_ids: list[int] = []
+        for _ in range(300):
+            city = self.pick_city()
+            pid = self.w.next_id("provider")
+            neighbourhood = rng.choice(city.neighbourhoods)
+            if rng.random() < 0.7:
+                sex = rng.choice("MF")
+                name = ("Dr. " if sex == "M" else "Dra. ") + self.person_name(sex)
+                kind = "dentist"
+                specialties = ["Clínica geral"] if rng.random() < 0.6 else []
+                specialties += rng.sample(SPECIALTIES[1:], rng.randint(1, 2))
+            else:
+                kind = "clinic"
+                surname = rng.choice(self.last)
+                name = rng.choice((
+                    f"Clínica Odontológica {surname}", f"OdontoCenter {neighbourhood}",
+                    f"Instituto {surname} de Odontologia", f"Sorriso Vivo {neighbourhood}",
+                    f"Clínica {surname} & {rng.choice(self.last)} Odontologia",
+                ))
+                specialties = ["Clínica geral", *rng.sample(SPECIALTIES[1:], rng.randint(2, 5))]
+            address = self.address(city)
+            self.w.add("provider", {
+                "id": pid, "name": name, "kind": kind,
+                "cro": str(rng.randint(1000, 129999)), "cro_state": city.state,
+                "specialties": specialties, "phone": self.landline(city),
+                "street": address["street"] + ", " + address["number"],
+                "neighbourhood": neighbourhood, "city": city.name, "state": city.state,
+                "cep": address["cep"],
+                "latitude": round(city.lat + rng.gauss(0, 0.025), 6),
+                "longitude": round(city.lon + rng.gauss(0, 0.025), 6),
+            })
+            self.provider_ids.append(pid)
+            self.providers_by_state.setdefault(city.state, []).append(pid)
+
+    # ------------------------------------------------------------ beneficiaries
+
+    def distribute(self) -> None:
+        """Skewed company sizes; 10001 gets about 20% (at least 300) with few companies."""
+        rng = self.rng
+        total = self.n_beneficiaries
+        infos = self.company_infos
+        weights = [rng.lognormvariate(0, 1.1) for _ in infos]
+        floor = 5 if total >= 5 * len(infos) else 0
+        first = 0
+        if infos:
+            share = round(total * 0.2) if len(infos) <= 20 else round(
+                total * weights[0] / sum(weights)
+            )
+            first = min(max(300, share), total - floor * (len(infos) - 1))
+            first = max(first, 0)
+        rest = total - first - floor * (len(infos) - 1)
+        others = weights[1:]
+        raw = [rest * w / sum(others) for w in others] if others else []
+        counts = [math.floor(x) for x in raw]
+        leftover = rest - sum(counts)
+        order = sorted(range(len(raw)), key=lambda i: raw[i] - counts[i], reverse=True)
+        for i in order[:leftover]:
+            counts[i] += 1
+        targets = [first] + [c + floor for c in counts]
+        if len(infos) == 1:
+            targets = [total]
+        for info, n in zip(infos, targets, strict=True):
+            info.target = n
+
+    def beneficiaries_of(self, info: _CompanyInfo) -> list[_Record]:
+        rng = self.rng
+        records: list[_Record] = []
+        self._movement_protocols = rng.randint(1, 4)
+        remaining = info.target
+        while remaining > 0:
+            family = self.family(info, remaining)
+            remaining -= len(family)
+            for row in family:
+                records.append((
+                    row["id"], row["plan_id"], row["birth_date"], row["effective_date"],
+                    row["exclusion_date"], row["state"], age_on(row["birth_date"],
+                                                                self.today) < 13,
+                ))
+        return records
+
+    def family(self, info: _CompanyInfo, limit: int) -> list[dict[str, Any]]:
+        """A holder and dependents (at most `limit` people), written as they are made."""
+        rng = self.rng
+        today = self.today
+        start = info.contract_start
+        span = (self.yesterday - start).days
+        city = info.city
+        if rng.random() > 0.75:
+            same_state = self._cities_by_state[city.state]
+            city = rng.choice(same_state) if rng.random() < 0.6 else self.pick_city()
+        address = self.address(city)
+        plan_id = rng.choices(info.plan_ids, weights=info.plan_weights)[0]
+        holder_age = int(rng.triangular(18, 64, 33))
+        holder_sex = rng.choice("MF")
+        surname = rng.choice(self.last)
+        holder_name = self.person_name(holder_sex, surname)
+        holder_birth = self._birth(holder_age)
+        if rng.random() < 0.3:
+            effective = start
+            admission = start - timedelta(days=rng.randint(0, 3000))
+        else:
+            effective = start + timedelta(days=rng.randint(0, span))
+            admission = effective - timedelta(days=rng.randint(0, 30))
+        adult_from = date(holder_birth.year + 18, holder_birth.month, 1)
+        if admission < adult_from:
+            admission = adult_from
+        if effective < admission:
+            effective = admission
+        if effective > self.yesterday:
+            effective = self.yesterday
+        tenure_years = (today - effective).days / 365.25
+        exclusion: date | None = None
+        reason: str | None = None
+        if rng.random() < min(0.2, 0.005 + 0.02 * tenure_years):
+            first_day = effective + timedelta(days=30)
+            if first_day < self.yesterday:
+                exclusion = first_day + timedelta(
+                    days=rng.randint(0, (self.yesterday - first_day).days)
+                )
+                reason = rng.choices(HOLDER_EXCLUSION_REASONS, HOLDER_EXCLUSION_WEIGHTS)[0]
+        end = exclusion or self.yesterday
+        has_spouse = rng.random() < (0.25 if holder_age < 26 else 0.6)
+        marital = rng.choice(MARITAL_COUPLE if has_spouse else MARITAL_SINGLE)
+        if holder_age < 23 and not has_spouse:
+            marital = "Solteiro(a)"
+        mother_of_holder = self.person_name("F")
+        members: list[dict[str, Any]] = []
+        holder = self.member(
+            info, plan_id, None, 1, holder_name, holder_sex, holder_birth, mother_of_holder,
+            marital, address, city, effective, admission, exclusion, reason,
+        )
+        members.append(holder)
+        spouse_name = None
+        spouse_sex = "F" if holder_sex == "M" else "M"
+        if rng.random() < 0.03:
+            spouse_sex = holder_sex
+        if has_spouse and len(members) < limit:
+            spouse_age = max(18, min(85, holder_age + int(rng.gauss(0, 4))))
+            spouse_name = self.person_name(spouse_sex)
+            spouse_birth = self._birth(spouse_age)
+            self._append(members, self.dependent(
+                info, holder, 3, spouse_name, spouse_sex, spouse_birth,
+                self.person_name("F"), marital, address, city, effective, end, exclusion,
+            ))
+        mother = holder_name if holder_sex == "F" else (
+            spouse_name if spouse_name and spouse_sex == "F" else self.person_name("F")
+        )
+        max_child_age = min(24, holder_age - 18)
+        if max_child_age >= 0:
+            n_children = rng.choices((0, 1, 2, 3), (35, 30, 25, 10))[0]
+            for _ in range(n_children):
+                if len(members) >= limit:
+                    break
+                child_sex = rng.choice("MF")
+                birth = self._birth(rng.randint(0, max_child_age))
+                self._append(members, self.dependent(
+                    info, holder, 4, self.person_name(child_sex, surname), child_sex,
+                    birth, mother, "Solteiro(a)", address, city, effective, end, exclusion,
+                ))
+        if has_spouse and rng.random() < 0.06 and len(members) < limit:
+            child_sex = rng.choice("MF")
+            birth = self._birth(rng.randint(1, 20))
+            self._append(members, self.dependent(
+                info, holder, 6, self.person_name(child_sex), child_sex, birth,
+                spouse_name or self.person_name("F"), "Solteiro(a)", address, city,
+                effective, end, exclusion,
+            ))
+        if (info.parents_allowed and rng.random() < 0.03 and holder_age + 22 <= 90
+                and len(members) < limit):
+            parent_sex = rng.choice("MF")
+            parent_age = min(92, holder_age + rng.randint(22, 35))
+            self._append(members, self.dependent(
+                info, holder, 8,
+                mother_of_holder if parent_sex == "F" else self.person_name("M", surname),
+                parent_sex, self._birth(parent_age), self.person_name("F"),
+                rng.choice(MARITAL_COUPLE + ("Viúvo(a)",)), address, city, effective, end,
+                exclusion,
+            ))
+        for row in members:
+            self.finish(info, row)
+        return members
+
+    @staticmethod
+    def _append(members: list[dict[str, Any]], member: dict[str, Any]) -> None:
+        if member:
+            members.append(member)
+
+    def _birth(self, age: int) -> date:
+        days = int(age * 365.25) + self.rng.randint(1, 364)
+        birth = self.today - timedelta(days=days)
+        return birth
+
+    def dependent(
+        self, info: _CompanyInfo, holder: dict[str, Any], relationship: int, name: str,
+        sex: str, birth: date, mother: str, marital: str, address: dict[str, Any],
+        city: _City, holder_effective: date, end: date, holder_exclusion: date | None,
+    ) -> dict[str, Any]:
+        rng = self.rng
+        low = max(holder_effective, birth)
+        if low > end:
+            return {}
+        effective = low if rng.random() < 0.7 else low + timedelta(
+            days=rng.randint(0, (end - low).days)
+        )
+        exclusion = holder_exclusion
+        reason = None
+        if holder_exclusion is not None:
+            reason = holder["exclusion_reason"]
+            if reason == "obito":
+                reason = "outros"
+        elif rng.random() < 0.03 and effective + timedelta(days=30) < self.yesterday:
+            first_day = effective + timedelta(days=30)
+            exclusion = first_day + timedelta(
+                days=rng.randint(0, (self.yesterday - first_day).days)
+            )
+            reason = rng.choice(("pedido", "outros"))
+        if relationship in (4, 6) and exclusion is None:
+            age = age_on(birth, self.today)
+            if age > 24:
+                return {}
+        return self.member(
+            info, holder["plan_id"], holder["id"], relationship, name, sex, birth, mother,
+            marital, address, city, effective, None, exclusion, reason,
+        )
+
+    def member(
+        self, info: _CompanyInfo, plan_id: int, holder_id: int | None, relationship: int,
+        name: str, sex: str, birth: date, mother: str, marital: str,
+        address: dict[str, Any], city: _City, effective: date, admission: date | None,
+        exclusion: date | None, reason: str | None,
+    ) -> dict[str, Any]:
+        rng = self.rng
+        bid = self.w.next_id("beneficiary")
+        age = age_on(birth, self.today)
+        adult = age >= 18
+        has_cpf = relationship == 1 or adult or rng.random() < 0.8
+        return {
+            "id": bid, "company_id": info.id, "plan_id": plan_id,
+            "card_number": card_number(CARD_PREFIX, bid), "holder_id": holder_id,
+            "relationship_code": relationship, "name": name,
+            "cpf": self.cpf() if has_cpf else None,
+            "cns": provisional_cns(rng) if rng.random() < 0.35 else None,
+            "birth_date": birth, "sex": sex, "mother_name": mother,
+            "marital_status": marital if adult else "Solteiro(a)",
+            "is_student": relationship in (4, 6) and age > 21,
+            "email": self.email(name) if (relationship == 1 and rng.random() < 0.9)
+            or (relationship != 1 and adult and rng.random() < 0.4) else None,
+            "phone": self.mobile(city) if adult and rng.random() < 0.9 else None,
+            **address,
+            "municipality": city.name, "municipality_ibge": city.ibge, "state": city.state,
+            "admission_date": admission, "effective_date": effective,
+            "status": "inactive" if exclusion else "active",
+            "exclusion_date": exclusion, "exclusion_reason": reason, "stay_until": None,
+        }
+
+    def finish(self, info: _CompanyInfo, row: dict[str, Any]) -> None:
+        """Timestamps, movements and (a few) movement protocols of a new beneficiary."""
+        rng = self.rng
+        effective = row["effective_date"]
+        received = max(
+            effective - timedelta(days=rng.randint(0, 7)), info.contract_start, row["birth_date"]
+        )
+        created = _at(received, rng)
+        exclusion = row["exclusion_date"]
+        # No retroactive exclusion: it takes effect on the day the operator is told.
+        updated = _at(exclusion, rng) if exclusion is not None else created
+        if updated < created:
+            updated = created
+        self.w.add("beneficiary", {**row, "created_at": created, "updated_at": updated})
+        if row["status"] == "active":
+            self.active += 1
+        channel = "batch" if rng.random() < 0.3 else "individual"
+        if effective >= self.today - timedelta(days=365):
+            self.movement(info, row, "inclusion", channel, effective, created)
+        if exclusion is not None:
+            self.movement(info, row, "exclusion", "individual", exclusion, updated)
+
+    def movement(self, info: _CompanyInfo, row: dict[str, Any], kind: str, channel: str,
+                 effective: date, received_at: datetime) -> None:
+        rng = self.rng
+        received = received_at.date()
+        months_ahead = 1 if received.day <= info.cutoff_day else 2
+        billing_month = _month_start(_month_index(received) + months_ahead)
+        actor = rng.choice(info.actor_ids)
+        protocol_id = None
+        if self._movement_protocols > 0 and received >= self.today - timedelta(days=30):
+            self._movement_protocols -= 1
+            subject = ("Inclusão de beneficiário" if kind == "inclusion"
+                       else "Exclusão de beneficiário")
+            description = f"{row['name']} — carteirinha {row['card_number']}."
+            protocol_id = self.protocol(
+                info, "movement", subject, description, received_at, actor,
+                answer="Movimentação registrada e aceita.", answer_after_hours=0,
+            )
+        self.w.add("movement", {
+            "id": self.w.next_id("movement"), "company_id": info.id,
+            "beneficiary_id": row["id"], "kind": kind, "channel": channel,
+            "effective_date": effective, "received_at": received_at,
+            "billing_month": billing_month, "is_retroactive": False,
+            "actor_user_id": actor, "protocol_id": protocol_id, "from_company_id": None,
+            "old_plan_id": None, "new_plan_id": None,
+            "reason": row["exclusion_reason"] if kind == "exclusion" else None,
+            "before": None, "after": None,
+        })
+
+    # ------------------------------------------------------------ invoices
+
+    def _span(self, rec: _Record) -> tuple[int, int]:
+        """Invoiced month indices [first, end) of a beneficiary inside the window."""
+        _, _, _, effective, exclusion, _, _ = rec
+        first = max(_month_index(effective), self.first_idx)
+        if exclusion is None:
+            end = self.cur_idx + 1
+        else:
+            end = min(_month_index(exclusion) + (1 if exclusion.day > 1 else 0),
+                      self.cur_idx + 1)
+        return first, end
+
+    def _price(self, plan_id: int, birth: date, idx: int) -> tuple[int, int]:
+        start = _month_start(idx)
+        age = max(0, age_on(birth, start)) if birth <= start else 0
+        band = age_band(age)
+        return band, self.prices[plan_id][self.month_period[idx]][band - 1]
+
+    def invoices_of(self, info: _CompanyInfo, records: list[_Record]) -> int:
+        """Write the company's 24 invoices (lines, payments); return the premiums (cents)."""
+        rng = self.rng
+        amounts = [0] * INVOICE_MONTHS
+        active_months = 0
+        expected = 0.0
+        for rec in records:
+            first, end = self._span(rec)
+            if end <= first:
+                continue
+            active_months += end - first
+            expected += (end - first) * self.expected_cost[(rec[1], rec[6])]
+            for idx in range(first, end):
+                amounts[idx - self.first_idx] += self._price(rec[1], rec[2], idx)[1]
+        self._active_months = active_months
+        self._expected_cost = expected
+        line_from = self.first_idx if self.write_all_lines else self.cur_idx - 2
+        invoice_ids: dict[int, int] = {}
+        for k, cents in enumerate(amounts):
+            if cents == 0:
+                continue
+            idx = self.first_idx + k
+            month = _month_start(idx)
+            due = date(month.year, month.month, min(info.due_day, _days_in_month(idx)))
+            issued = min(due - timedelta(days=10), self.yesterday)
+            months_ago = self.cur_idx - idx
+            if months_ago >= 2:
+                paid = True
+            elif months_ago == 1:
+                paid = info.index != 1 and rng.random() < 0.75
+            else:
+                paid = False
+            invoice_id = self.w.next_id("invoice")
+            invoice_ids[idx] = invoice_id
+            amount = _money(cents)
+            paid_on = None
+            payment_amount = amount
+            if paid:
+                if rng.random() < 0.05 and months_ago >= 2:
+                    paid_on = min(due + timedelta(days=rng.randint(6, 40)), self.yesterday)
+                    days = (paid_on - due).days
+                    fine = (amount * info.fine_pct / 100).quantize(CENT, ROUND_HALF_UP)
+                    interest = (amount * info.interest_pct / 100 * days / 30).quantize(
+                        CENT, ROUND_HALF_UP
+                    )
+                    payment_amount = amount + fine + interest
+                else:
+                    paid_on = min(due - timedelta(days=rng.randint(0, 5)), self.yesterday)
+            self.w.add("invoice", {
+                "id": invoice_id, "company_id": info.id, "billing_month": month,
+                "due_date": due, "amount": amount, "status": "paid" if paid else "open",
+                "issued_at": _at(issued, rng), "paid_on": paid_on,
+            })
+            if paid and paid_on is not None:
+                self.w.add("payment", {
+                    "id": self.w.next_id("payment"), "invoice_id": invoice_id,
+                    "boleto_id": None, "paid_on": paid_on, "amount": payment_amount,
+                    "method": "boleto" if rng.random() < 0.7 else "pix",
+                })
+        for rec in records:
+            first, end = self._span(rec)
+            for idx in range(max(first, line_from), end):
+                band, cents = self._price(rec[1], rec[2], idx)
+                self.w.add("invoice_line", {
+                    "id": self.w.next_id("invoice_line"), "invoice_id": invoice_ids[idx],
+                    "beneficiary_id": rec[0], "plan_id": rec[1],
+                    "reference_month": _month_start(idx), "age_band": band,
+                    "kind": "monthly", "movement_id": None, "amount": _money(cents),
+                })
+        return sum(amounts)
+
+    # ------------------------------------------------------------ utilization
+
+    def utilization_of(self, info: _CompanyInfo, records: list[_Record], premium: int) -> None:
+        rng = self.rng
+        if not records or self._active_months == 0 or self.utilization <= 0:
+            return
+        per_month = self.utilization * len(records) / self._active_months
+        expected_reais = per_month * self._expected_cost
+        scale = info.loss_ratio * premium / 100 / expected_reais if expected_reais else 1.0
+        scale = min(4.0, max(0.5, scale))
+        all_providers = self.provider_ids
+        for rec in records:
+            first, end = self._span(rec)
+            if end <= first:
+                continue
+            count = _poisson(rng, per_month * (end - first))
+            if count == 0:
+                continue
+            bid, plan_id, _, effective, exclusion, state, child = rec
+            low = max(effective, self.window_start)
+            high = min((exclusion - timedelta(days=1)) if exclusion else self.yesterday,
+                       self.yesterday)
+            if high < low:
+                continue
+            span = (high - low).days
+            local = self.providers_by_state.get(state) or all_providers
+            favourite = rng.choice(local)
+            cum, indices = self.catalog[(plan_id, child)]
+            total_weight = cum[-1]
+            while count > 0:
+                visit = min(count, rng.choice((1, 1, 2, 2, 3)))
+                count -= visit
+                day = low + timedelta(days=rng.randint(0, span))
+                provider = favourite if rng.random() < 0.75 else rng.choice(local)
+                for _ in range(visit):
+                    pick = bisect.bisect_right(cum, rng.random() * total_weight)
+                    proc = PROCEDURES[indices[pick]]
+                    cost = float(proc[3]) * scale * (0.85 + 0.3 * rng.random())
+                    self.w.add("utilization_event", {
+                        "id": self.w.next_id("utilization_event"), "company_id": info.id,
+                        "beneficiary_id": bid, "provider_id": provider, "event_date": day,
+                        "tuss_code": proc[0], "procedure_name": proc[1],
+                        "procedure_group": proc[2], "amount": _money(round(cost * 100)),
+                    })
+
+    # ------------------------------------------------------------ protocols
+
+    def protocol(
+        self, info: _CompanyInfo, kind: str, subject: str, description: str,
+        opened_at: datetime, user_id: int | None, *, answer: str,
+        answer_after_hours: float | None = None, target_status: str = "closed",
+    ) -> int:
+        """One protocol with its history; statuses never run past yesterday."""
+        rng = self.rng
+        opened_on = opened_at.date()
+        seq = self.protocol_seq.get(opened_on, 0) + 1
+        self.protocol_seq[opened_on] = seq
+        pid = self.w.next_id("protocol")
+        deadline = add_business_days(opened_on, 7)
+        limit = datetime(self.yesterday.year, self.yesterday.month, self.yesterday.day,
+                         23, 0, tzinfo=UTC)
+        steps: list[tuple[datetime, str, str, int | None]] = [
+            (opened_at, "open", "Protocolo aberto pelo portal.", user_id)
+        ]
+        order = ("open", "in_analysis", "answered", "closed")
+        if answer_after_hours is not None:
+            answered_at = opened_at + timedelta(hours=answer_after_hours, minutes=2)
+        else:
+            analysis_day = add_business_days(opened_on, 1)
+            steps.append((_at(analysis_day, rng), "in_analysis",
+                          "Em análise pela equipe de atendimento.", self.manager_id))
+            answer_day = add_business_days(opened_on, rng.randint(2, 6))
+            answered_at = _at(answer_day, rng)
+        steps.append((answered_at, "answered", answer, self.manager_id))
+        steps.append((answered_at + timedelta(days=rng.randint(1, 3)), "closed",
+                      "Protocolo encerrado.", user_id))
+        steps = [s for s in steps if s[0] <= limit
+                 and order.index(s[1]) <= order.index(target_status)]
+        steps.sort(key=lambda s: s[0])
+        status = steps[-1][1]
+        self.w.add("protocol", {
+            "id": pid, "company_id": info.id,
+            "number": protocol_number(ANS_REGISTRATION, opened_on, seq), "kind": kind,
+            "subject": subject, "description": description, "status": status,
+            "opened_at": opened_at, "deadline": deadline,
+            "closed_at": steps[-1][0] if status == "closed" else None,
+            "opened_by_user_id": user_id,
+        })
+        for at, step_status, note, who in steps:
+            self.w.add("protocol_event", {
+                "id": self.w.next_id("protocol_event"), "protocol_id": pid, "at": at,
+                "user_id": who, "status": step_status, "note": note,
+            })
+        return pid
+
+    def requests_of(self, info: _CompanyInfo) -> None:
+        rng = self.rng
+        count = rng.randint(4, 16)
+        opener = info.actor_ids[0]
+        for n in range(count):
+            kind, subject, question, answer = rng.choice(REQUEST_SUBJECTS)
+            if n < 2:
+                # Opened 3 to 6 business days ago and still unanswered: deadline soon.
+                back = rng.randint(3, 6)
+                day = self.today
+                while back > 0:
+                    day -= timedelta(days=1)
+                    if is_business_day(day):
+                        back -= 1
+                target = "in_analysis" if n == 0 else "open"
+            else:
+                day = self.today - timedelta(days=rng.randint(8, 330))
+                target = "closed" if rng.random() < 0.75 else "answered"
+            day = max(day, info.contract_start)
+            month = _month_start(_month_index(day) - 1)
+            self.protocol(
+                info, kind, subject, question.format(month=f"{month:%m/%Y}"),
+                _at(day, rng), opener, answer=answer, target_status=target,
+            )
+
+    # ------------------------------------------------------------ counters
+
+    def counters(self) -> None:
+        self.w.add("counter", {"name": "card_number", "value": self.w.ids["beneficiary"]})
+        self.w.add("counter", {"name": "user_code", "value": self.max_user_code})
+        for day, seq in sorted(self.protocol_seq.items()):
+            self.w.add("counter", {"name": f"protocol:{day:%Y%m%d}", "value": seq})
+
+
+def _cumulative(values: Iterable[float]) -> Iterable[float]:
+    total = 0.0
+    for v in values:
+        total += v
+        yield total
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    if lam <= 0:
+        return 0
+    if lam > 30:
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    limit = math.exp(-lam)
+    k = 0
+    p = rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def _reset(conn: Connection) -> None:
+    tables = list(reversed(Base.metadata.sorted_tables))
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            conn.execute(delete(table))
+    conn.commit()
+
+
+def _sync_sequences(conn: Connection) -> None:
+    """PostgreSQL: move each id sequence past the ids written here."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in Base.metadata.sorted_tables:
+        if "id" not in table.c or not table.c.id.primary_key:
+            continue
+        conn.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"
+        ))
+    conn.commit()
+
+
+def seed_demo(
+    engine: Engine,
+    *,
+    companies: int = 8,
+    beneficiaries: int = 3000,
+    seed: int = 2026,
+    today: date | None = None,
+    reset: bool = False,
+    utilization_per_beneficiary: float = 4.0,
+    progress: Callable[[str], None] | None = None,
+) -> DemoSummary:
+    """Fill the database with a reproducible demo world (same seed and today, same rows)."""
+    if not 1 <= companies <= 50_000:
+        raise ValueError("companies must be between 1 and 50,000")
+    if beneficiaries < 0 or beneficiaries > 10_000_000:
+        raise ValueError("beneficiaries must be between 0 and 10,000,000")
+    report = progress or (lambda _message: None)
+    upgrade_to_head(engine)
+    with engine.connect() as conn:
+        has_data = conn.execute(select(func.count()).select_from(Operator)).scalar_one()
+        conn.commit()
+        if has_data and not reset:
+            raise RuntimeError("database already has data; use --reset")
+        if reset:
+            report("Apagando os dados existentes")
+            _reset(conn)
+        writer = _Writer(conn, CHUNK)
+        demo = _Demo(
+            writer, companies=companies, beneficiaries=beneficiaries, seed=seed,
+            today=today or date.today(), utilization=utilization_per_beneficiary,
+            progress=report,
+        )
+        demo.run()
+        _sync_sequences(conn)
+    c = writer.counts
+    return DemoSummary(
+        companies=c["company"], economic_groups=c["economic_group"], plans=c["plan"],
+        price_tables=c["price_table"], users=c["app_user"], providers=c["provider"],
+        beneficiaries=c["beneficiary"], active_beneficiaries=demo.active,
+        movements=c["movement"], protocols=c["protocol"],
+        protocol_events=c["protocol_event"], invoices=c["invoice"],
+        invoice_lines=c["invoice_line"], payments=c["payment"],
+        utilization_events=c["utilization_event"],
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`portal-seed`: create the demo database."""
+    parser = argparse.ArgumentParser(
+        prog="portal-seed", description="Cria os dados de demonstração do Portal Empresa."
+    )
+    parser.add_argument("--database-url", default=None,
+                        help="URL do banco (padrão: PORTAL_DATABASE_URL ou instance/portal.db)")
+    parser.add_argument("--companies", type=int, default=8)
+    parser.add_argument("--beneficiaries", type=int, default=3000,
+                        help="total de beneficiários (até 1.000.000 para benchmarks)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--reset", action="store_true",
+                        help="apaga todos os dados antes de criar a demonstração")
+    parser.add_argument("--utilization-per-beneficiary", type=float, default=4.0)
+    args = parser.parse_args(argv)
+    url = args.database_url
+    if url is None:
+        from config import get_settings
+
+        url = get_settings().database_url
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        print(f"[{time.perf_counter() - started:7.1f}s] {message}", file=sys.stderr,
+              flush=True)
+
+    engine = make_engine(url)
+    try:
+        summary = seed_demo(
+            engine, companies=args.companies, beneficiaries=args.beneficiaries,
+            seed=args.seed, reset=args.reset,
+            utilization_per_beneficiary=args.utilization_per_beneficiary,
+            progress=progress,
+        )
+    except RuntimeError as exc:
+        print(f"portal-seed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"Demo criada em {time.perf_counter() - started:.1f} s: {summary.line()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

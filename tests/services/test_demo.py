@@ -1,0 +1,409 @@
+"""Demo data (`portal-seed`): a small world on SQLite and PostgreSQL, reproducible and valid."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from data.db import make_engine, upgrade_to_head
+from data.demo import DemoSummary, main, seed_demo
+from data.models import (
+    AccountManagerCompany,
+    Base,
+    Beneficiary,
+    Company,
+    ContractedPlan,
+    Counter,
+    EconomicGroup,
+    Invoice,
+    InvoiceLine,
+    Operator,
+    Payment,
+    Plan,
+    PriceBand,
+    PriceTable,
+    Protocol,
+    ProtocolEvent,
+    User,
+    UtilizationEvent,
+)
+
+TODAY = date(2026, 11, 26)
+SMALL = {"companies": 8, "beneficiaries": 400, "seed": 2026, "today": TODAY}
+ALL_PERMISSIONS = ["finance", "movements", "personal_data", "protocols", "reports", "user_admin"]
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> tuple[Engine, DemoSummary]:
+    return engine, seed_demo(engine, **SMALL)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    """One seeded SQLite database shared by the read-only checks below."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    seed_demo(engine, **SMALL)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def _digest(engine: Engine) -> dict[str, str]:
+    digests = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            rows = conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+            digests[table.name] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    return digests
+
+
+# ---------------------------------------------------------------- both databases
+
+
+def test_a_small_world_is_seeded_and_the_summary_counts_its_rows(
+    seeded: tuple[Engine, DemoSummary],
+) -> None:
+    engine, summary = seeded
+    with Session(engine) as session:
+
+        def count(model: type[Base]) -> int:
+            return session.scalar(select(func.count()).select_from(model)) or 0
+
+        assert count(Operator) == 1
+        assert count(EconomicGroup) == summary.economic_groups == 3
+        assert count(Company) == summary.companies == 8
+        assert count(Plan) == summary.plans == 4
+        assert count(Beneficiary) == summary.beneficiaries == 400
+        assert count(Invoice) == summary.invoices == 8 * 24
+        assert count(InvoiceLine) == summary.invoice_lines > 0
+        assert count(Payment) == summary.payments > 0
+        assert count(UtilizationEvent) == summary.utilization_events > 0
+        assert count(Protocol) == summary.protocols >= 8 * 5
+        assert count(ProtocolEvent) == summary.protocol_events
+        active = session.scalar(
+            select(func.count()).where(Beneficiary.status == "active")
+        )
+        assert active == summary.active_beneficiaries
+        assert 0.8 <= active / 400 <= 0.95
+        mismatched = session.execute(
+            select(Invoice.id)
+            .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+            .group_by(Invoice.id, Invoice.amount)
+            .having(func.sum(InvoiceLine.amount) != Invoice.amount)
+        ).all()
+        assert mismatched == []
+
+
+def test_new_rows_after_seeding_get_fresh_ids(seeded: tuple[Engine, DemoSummary]) -> None:
+    engine, summary = seeded
+    with Session(engine) as session:
+        group = EconomicGroup(name="Grupo Novo")
+        session.add(group)
+        session.flush()
+        assert group.id == summary.economic_groups + 1
+        session.rollback()
+
+
+def test_seeding_twice_without_reset_is_refused_and_reset_starts_over(
+    seeded: tuple[Engine, DemoSummary],
+) -> None:
+    engine, first = seeded
+    with pytest.raises(RuntimeError, match="already has data"):
+        seed_demo(engine, **SMALL)  # type: ignore[arg-type]
+    again = seed_demo(engine, **SMALL, reset=True)  # type: ignore[arg-type]
+    assert again == first
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Beneficiary)) == 400
+
+
+# ---------------------------------------------------------------- reproducibility
+
+
+def test_the_same_seed_and_day_give_the_same_rows(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    other = make_engine(f"sqlite:///{tmp_path / 'twin.db'}")
+    different = make_engine(f"sqlite:///{tmp_path / 'different.db'}")
+    try:
+        upgrade_to_head(other)
+        seed_demo(sqlite_engine, **SMALL)  # type: ignore[arg-type]
+        seed_demo(other, **SMALL)  # type: ignore[arg-type]
+        seed_demo(different, **{**SMALL, "seed": 7})  # type: ignore[arg-type]
+        assert _digest(sqlite_engine) == _digest(other)
+        assert _digest(sqlite_engine)["beneficiary"] != _digest(different)["beneficiary"]
+    finally:
+        other.dispose()
+        different.dispose()
+
+
+# ---------------------------------------------------------------- content
+
+
+def test_every_document_number_is_valid_and_cpfs_are_unique(world: Session) -> None:
+    from services.rules.documents import (
+        is_valid_cep,
+        is_valid_cnpj,
+        is_valid_cns,
+        is_valid_company_document,
+        is_valid_cpf,
+        is_valid_email,
+    )
+
+    operator = world.scalars(select(Operator)).one()
+    assert is_valid_cnpj(operator.cnpj)
+    companies = world.scalars(select(Company)).all()
+    for company in companies:
+        assert is_valid_company_document(company.document, company.document_type), company.code
+        assert len(company.document) == 14
+        assert company.cep is not None and is_valid_cep(company.cep)
+        assert company.contact_email is not None and is_valid_email(company.contact_email)
+    by_code = {c.code: c for c in companies}
+    assert by_code["10007"].document_type == "CAEPF"
+    assert not by_code["10005"].document.isdigit()  # alphanumeric CNPJ
+    assert by_code["10004"].document_type == "CNPJ" and by_code["10004"].document.isdigit()
+
+    people = world.execute(
+        select(Beneficiary.cpf, Beneficiary.cns, Beneficiary.cep, Beneficiary.email)
+    ).all()
+    users = world.scalars(select(User.cpf)).all()
+    cpfs = [p.cpf for p in people if p.cpf] + [c for c in users if c]
+    assert all(is_valid_cpf(c) for c in cpfs)
+    assert len(set(cpfs)) == len(cpfs)
+    cns = [p.cns for p in people if p.cns]
+    assert cns and all(is_valid_cns(c) for c in cns)
+    assert all(p.cep and is_valid_cep(p.cep) for p in people)
+    assert all(is_valid_email(p.email) for p in people if p.email)
+
+
+def test_cpf_is_present_for_holders_and_adults(world: Session) -> None:
+    from services.rules.age_bands import age_on
+
+    for b in world.scalars(select(Beneficiary)):
+        if b.relationship_code == 1 or age_on(b.birth_date, TODAY) >= 18:
+            assert b.cpf, b.id
+
+
+def test_card_and_protocol_numbers_follow_the_rules(world: Session) -> None:
+    from services.rules.card_numbers import card_number, is_valid_card_number
+    from services.rules.protocols import protocol_deadline, protocol_number
+
+    cards = world.execute(select(Beneficiary.id, Beneficiary.card_number)).all()
+    assert all(card == card_number("0001", bid) for bid, card in cards)
+    assert all(is_valid_card_number(card) for _, card in cards)
+    counter = world.get(Counter, "card_number")
+    assert counter is not None and counter.value == max(bid for bid, _ in cards)
+
+    last_seq: dict[str, int] = defaultdict(int)
+    for p in world.scalars(select(Protocol)):
+        opened = p.opened_at.date()
+        seq = int(p.number[-6:])
+        assert p.number == protocol_number("421839", opened, seq)
+        assert p.deadline == protocol_deadline(opened, 7)
+        last_seq[f"protocol:{opened:%Y%m%d}"] = max(last_seq[f"protocol:{opened:%Y%m%d}"], seq)
+        statuses = [e.status for e in p.events]
+        assert statuses[0] == "open" and statuses[-1] == p.status
+        assert (p.closed_at is not None) == (p.status == "closed")
+    for name, value in last_seq.items():
+        row = world.get(Counter, name)
+        assert row is not None and row.value == value
+
+
+def test_the_demo_accounts_have_the_right_roles_and_permissions(world: Session) -> None:
+    from services.access import verify_password
+
+    users = {u.user_code: u for u in world.scalars(select(User))}
+    companies = {c.code: c for c in world.scalars(select(Company))}
+    manager = users["900001"]
+    assert manager.role == "account_manager" and manager.company_id is None
+    assert manager.permissions == ALL_PERMISSIONS
+    portfolio = world.scalars(
+        select(AccountManagerCompany.company_id).where(
+            AccountManagerCompany.user_id == manager.id
+        )
+    ).all()
+    assert sorted(portfolio) == sorted(c.id for c in companies.values())
+
+    master = users["100001"]
+    assert master.role == "master" and master.company_id == companies["10001"].id
+    assert master.permissions == ALL_PERMISSIONS
+    assert master.email == companies["10001"].contact_email
+    assert verify_password("Sorriso@2026", master.password_hash)
+    assert verify_password("Sorriso@2026", manager.password_hash)
+
+    helper = users["100002"]
+    assert helper.role == "user" and helper.company_id == companies["10001"].id
+    assert helper.permissions == ["movements", "reports"]
+    assert verify_password("Sorriso@2026", helper.password_hash)
+
+    pending = users["100003"]
+    assert pending.status == "pending" and pending.password_hash is None
+
+    assert not [u for u in users.values() if u.company_id == companies["10004"].id]
+    masters = {u.company_id for u in users.values() if u.role == "master"}
+    assert masters == {c.id for code, c in companies.items() if code != "10004"}
+    assert all(len(code) == 6 and code.isdigit() for code in users)
+    assert all(u.failed_attempts == 0 for u in users.values())
+
+
+def test_price_tables_are_legal_and_cover_every_invoiced_month(world: Session) -> None:
+    from services.rules.age_bands import AGE_BANDS, check_price_table
+
+    for plan in world.scalars(select(Plan)):
+        tables = world.scalars(
+            select(PriceTable).where(PriceTable.plan_id == plan.id).order_by(PriceTable.valid_from)
+        ).all()
+        assert tables[-1].valid_to is None
+        for older, newer in zip(tables, tables[1:], strict=False):
+            assert older.valid_to == newer.valid_from - timedelta(days=1)
+            assert newer.valid_from.month == 5 and newer.valid_from.day == 1
+        assert tables[0].valid_from <= date(2024, 12, 1)
+        for table in tables:
+            prices = [band.price for band in table.bands]
+            assert check_price_table(prices) == [], (plan.code, table.valid_from)
+            assert [(b.min_age, b.max_age) for b in table.bands] == AGE_BANDS
+            assert all(Decimal("20") <= p <= Decimal("150") for p in prices)
+            assert all(p == p.quantize(Decimal("0.01")) for p in prices)
+
+
+def test_invoice_lines_are_priced_by_the_table_and_age_band_of_their_month(
+    world: Session,
+) -> None:
+    from services.rules.age_bands import age_band, age_on
+
+    prices = {
+        (t.plan_id, t.valid_from, t.valid_to, b.band): b.price
+        for t, b in world.execute(select(PriceTable, PriceBand).join(PriceBand)).all()
+    }
+    rows = world.execute(
+        select(InvoiceLine, Beneficiary.birth_date, Invoice.billing_month)
+        .join(Beneficiary, Beneficiary.id == InvoiceLine.beneficiary_id)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .limit(3000)
+    ).all()
+    assert rows
+    for line, birth, month in rows:
+        assert line.reference_month == month and month.day == 1
+        assert line.age_band == age_band(age_on(birth, month) if birth <= month else 0)
+        (price,) = [
+            p for (plan, start, end, band), p in prices.items()
+            if plan == line.plan_id and band == line.age_band and start <= month
+            and (end is None or month <= end)
+        ]
+        assert line.amount == price
+
+
+def test_invoices_are_paid_except_the_last_months(world: Session) -> None:
+    company = world.scalars(select(Company).where(Company.code == "10001")).one()
+    invoices = world.scalars(
+        select(Invoice).where(Invoice.company_id == company.id).order_by(Invoice.billing_month)
+    ).all()
+    assert len(invoices) == 24
+    assert invoices[-1].billing_month == date(2026, 11, 1)
+    assert invoices[-1].status == "open"
+    assert invoices[-2].status == "open" and invoices[-2].due_date < TODAY  # overdue
+    assert all(i.status == "paid" and i.paid_on is not None for i in invoices[:-2])
+    for invoice in invoices:
+        assert invoice.due_date == invoice.billing_month.replace(day=company.due_day)
+    payments = world.execute(select(Payment, Invoice).join(Invoice)).all()
+    assert payments
+    for payment, invoice in payments:
+        assert payment.paid_on == invoice.paid_on
+        if payment.paid_on <= invoice.due_date:
+            assert payment.amount == invoice.amount
+        else:
+            assert payment.amount > invoice.amount
+
+
+def test_beneficiaries_respect_the_contract_and_the_holder_links(world: Session) -> None:
+    from services.rules.age_bands import age_on
+
+    companies = {c.id: c for c in world.scalars(select(Company))}
+    contracted = defaultdict(set)
+    for cp in world.scalars(select(ContractedPlan)):
+        contracted[cp.company_id].add(cp.plan_id)
+    premium = world.scalars(select(Plan.id).where(Plan.code == "ODT-PREM")).one()
+    first = next(c for c in companies.values() if c.code == "10001")
+    assert len(contracted[first.id]) == 3 and premium not in contracted[first.id]
+    assert all(len(plans) in (2, 3) for plans in contracted.values())
+
+    people = {b.id: b for b in world.scalars(select(Beneficiary))}
+    assert sum(b.company_id == first.id for b in people.values()) >= 300
+    for b in people.values():
+        company = companies[b.company_id]
+        assert b.plan_id in contracted[b.company_id]
+        assert company.contract_start <= b.effective_date < TODAY
+        assert b.effective_date >= b.birth_date
+        if b.status == "inactive":
+            assert b.exclusion_date is not None and b.effective_date <= b.exclusion_date < TODAY
+            assert b.exclusion_reason in ("demissao", "aposentadoria", "pedido", "obito", "outros")
+        if b.relationship_code == 1:
+            continue
+        holder = people[b.holder_id]  # type: ignore[index]
+        assert holder.relationship_code == 1
+        assert (holder.company_id, holder.plan_id) == (b.company_id, b.plan_id)
+        if b.status == "active":
+            assert holder.status == "active"
+            rule = company.eligibility[str(b.relationship_code)]
+            assert rule["allowed"]
+            if rule["max_age"] is not None:
+                limit = rule["student_max_age"] if b.is_student else rule["max_age"]
+                assert age_on(b.birth_date, TODAY) <= limit
+
+
+def test_utilization_happens_while_active_and_gives_a_plausible_loss_ratio(
+    world: Session,
+) -> None:
+    people = {
+        b.id: (b.effective_date, b.exclusion_date)
+        for b in world.scalars(select(Beneficiary))
+    }
+    for event in world.scalars(select(UtilizationEvent)):
+        effective, exclusion = people[event.beneficiary_id]
+        assert effective <= event.event_date < (exclusion or TODAY)
+        assert len(event.tuss_code) == 8 and event.amount > 0
+    first = world.scalars(select(Company.id).where(Company.code == "10001")).one()
+    premium = world.scalar(select(func.sum(Invoice.amount)).where(Invoice.company_id == first))
+    cost = world.scalar(
+        select(func.sum(UtilizationEvent.amount)).where(UtilizationEvent.company_id == first)
+    )
+    assert premium and cost
+    assert 0.35 <= cost / premium <= 1.0
+
+
+def test_protocol_deadlines_due_soon_exist_for_the_demo_company(world: Session) -> None:
+    first = world.scalars(select(Company.id).where(Company.code == "10001")).one()
+    soon = world.scalars(
+        select(Protocol).where(
+            Protocol.company_id == first,
+            Protocol.status.in_(("open", "in_analysis")),
+            Protocol.deadline >= TODAY,
+            Protocol.deadline <= TODAY + timedelta(days=10),
+        )
+    ).all()
+    assert soon
+
+
+# ---------------------------------------------------------------- command line
+
+
+def test_the_command_prints_a_summary_and_refuses_to_seed_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    args = ["--database-url", url, "--companies", "4", "--beneficiaries", "60"]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert "4 empresas, 60 beneficiários" in out
+    assert "Beneficiários: 60/60" in err
+    assert main(args) == 1
+    assert "--reset" in capsys.readouterr().err
+    assert main([*args, "--reset"]) == 0

@@ -1,0 +1,102 @@
+"""Home services on both databases: important dates, network search, company scope."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from data.db import make_session_factory
+from data.demo import seed_demo
+from data.models import Company, Protocol, Provider
+from data.uow import UnitOfWork
+from services import access, home
+from services.companies import company_contract, company_list_for_actor
+from services.rules.errors import DomainError
+
+TODAY = date(2026, 11, 26)
+
+
+@pytest.fixture
+def world(engine):
+    seed_demo(engine, companies=8, beneficiaries=200, today=TODAY)
+    return UnitOfWork(make_session_factory(engine))
+
+
+def _actor(uow: UnitOfWork, code: str):
+    actor = access.actor_for_user(uow=uow, user_code=code)
+    assert actor is not None
+    return actor
+
+
+def _company_id(uow: UnitOfWork, code: str) -> int:
+    with uow:
+        return uow.session.scalars(select(Company.id).where(Company.code == code)).one()
+
+
+def test_important_dates_follow_the_contract_and_the_protocols(world):
+    actor = _actor(world, "100001")
+    company_id = _company_id(world, "10001")
+    dates = home.important_dates(uow=world, actor=actor, company_id=company_id, today=TODAY)
+    with world:
+        company = world.session.get(Company, company_id)
+        cutoff_day, due_day = company.cutoff_day, company.due_day
+        due_soon = world.session.scalars(
+            select(Protocol.number).where(
+                Protocol.company_id == company_id,
+                Protocol.status.in_(("open", "in_analysis")),
+                Protocol.deadline <= date(2026, 12, 6),
+            )
+        ).all()
+    assert dates.cutoff == date(2026, 11, cutoff_day)
+    assert dates.cutoff_passed is (TODAY.day > cutoff_day)
+    assert dates.retroactive_dates == [date(2026, 11, 1), date(2026, 10, 1), date(2026, 9, 1)]
+    expected_due = date(2026, 11, due_day) if due_day >= 26 else date(2026, 12, due_day)
+    assert dates.next_due == expected_due
+    assert sorted(p.number for p in dates.protocols_due) == sorted(due_soon)[:10]
+
+
+def test_a_company_user_never_reaches_a_company_outside_its_group(world):
+    actor = _actor(world, "100001")
+    outsider = _company_id(world, "10004")
+    with pytest.raises(DomainError):
+        home.important_dates(uow=world, actor=actor, company_id=outsider, today=TODAY)
+    with pytest.raises(DomainError):
+        company_contract(uow=world, actor=actor, company_id=outsider)
+    codes = [c.code for c in company_list_for_actor(uow=world, actor=actor)]
+    assert codes == ["10001", "10002", "10003"]
+
+
+def test_the_account_manager_sees_the_whole_portfolio(world):
+    actor = _actor(world, "900001")
+    assert len(company_list_for_actor(uow=world, actor=actor)) == 8
+
+
+def test_network_search_applies_every_filter(world):
+    with world:
+        p = world.session.scalars(select(Provider).order_by(Provider.id)).first()
+        sample = Provider(name=p.name, specialties=list(p.specialties), state=p.state,
+                          city=p.city, neighbourhood=p.neighbourhood)
+        total = len(world.session.scalars(select(Provider.id)).all())
+    everyone = home.provider_search(uow=world)
+    assert len(everyone) == total
+    found = home.provider_search(
+        uow=world,
+        specialty=sample.specialties[0],
+        state=sample.state,
+        city=sample.city,
+        neighbourhood=sample.neighbourhood,
+        name=sample.name.split()[-1],
+    )
+    assert sample.name in set(found["Nome"])
+    assert set(found["UF"]) == {sample.state}
+    assert all(sample.specialties[0] in s for s in found["Especialidades"])
+    assert home.provider_search(uow=world, name="zz-nobody-zz").empty
+
+
+def test_network_filter_options_list_states_cities_and_specialties(world):
+    options = home.provider_filter_options(uow=world)
+    assert len(options.states) >= 5
+    assert all(options.cities[s] for s in options.states)
+    assert "Ortodontia" in options.specialties
