@@ -1,11 +1,13 @@
 """The portal's areas and pages: one registry for the menu and the home shortcuts.
 
-A page is listed only once it is built; a user sees only what its permissions allow.
+A page is listed only once its script exists (no menu entry for an area not built yet);
+a user sees only what its permissions and role allow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from services.actors import Actor, Permission
 
@@ -19,15 +21,64 @@ class PageSpec:
     area: str
     permission: Permission | None = None
     shortcut: str | None = None  # label on the home page's "Atalhos"
+    account_manager_only: bool = False
+
+    @property
+    def built(self) -> bool:
+        return (ROOT / self.path).exists()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+MOV = "Movimentação cadastral"
+FIN = "Financeiro"
+REP = "Relatórios"
+P = Permission
 
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/home.py", "Página inicial", ":material/home:", "inicio", "Início"),
+    PageSpec("pages/movements_individual.py", "Cadastro individual", ":material/person_add:",
+             "cadastro-individual", MOV, P.MOVEMENTS, "Incluir beneficiário"),
+    PageSpec("pages/movements_retroactive.py", "Cadastro retroativo", ":material/history:",
+             "cadastro-retroativo", MOV, P.MOVEMENTS),
+    PageSpec("pages/batch_start.py", "Cadastro em lote", ":material/upload_file:",
+             "cadastro-em-lote", MOV, P.MOVEMENTS, "Enviar arquivo de movimentação"),
+    PageSpec("pages/batch_track.py", "Acompanhar lotes", ":material/fact_check:",
+             "acompanhar-lotes", MOV, P.MOVEMENTS),
+    PageSpec("pages/support_files.py", "Arquivos de apoio", ":material/folder_open:",
+             "arquivos-de-apoio", MOV, P.MOVEMENTS),
+    PageSpec("pages/invoices.py", "Faturas", ":material/receipt_long:", "faturas", FIN,
+             P.FINANCE),
+    PageSpec("pages/boleto.py", "2ª via de boleto", ":material/barcode:", "segunda-via", FIN,
+             P.FINANCE, "2ª via de boleto"),
+    PageSpec("pages/overdue_update.py", "Atualização de faturas vencidas", ":material/update:",
+             "faturas-vencidas", FIN, P.FINANCE),
+    PageSpec("pages/payment_status.py", "Situação de pagamentos", ":material/payments:",
+             "situacao-pagamentos", FIN, P.FINANCE),
+    PageSpec("pages/billing_reports.py", "Relatórios de faturamento", ":material/bar_chart:",
+             "relatorios-faturamento", FIN, P.FINANCE),
+    PageSpec("pages/billing_run.py", "Faturamento mensal", ":material/calculate:",
+             "faturamento-mensal", FIN, P.FINANCE, account_manager_only=True),
+    PageSpec("pages/protocols.py", "Protocolos", ":material/confirmation_number:",
+             "protocolos", "Protocolos", P.PROTOCOLS),
+    PageSpec("pages/report_active.py", "Beneficiários ativos", ":material/groups:",
+             "beneficiarios-ativos", REP, P.REPORTS, "Relatório de ativos"),
+    PageSpec("pages/report_inactive.py", "Beneficiários inativos", ":material/group_off:",
+             "beneficiarios-inativos", REP, P.REPORTS),
+    PageSpec("pages/report_utilization.py", "Utilização", ":material/monitoring:",
+             "utilizacao", REP, P.REPORTS),
+    PageSpec("pages/portfolio_analysis.py", "Análise da carteira", ":material/query_stats:",
+             "analise-carteira", REP, P.REPORTS, account_manager_only=True),
 ]
 
 
 def pages_for(actor: Actor) -> list[PageSpec]:
-    return [p for p in PAGES if p.permission is None or actor.can(p.permission)]
+    return [
+        p for p in PAGES
+        if p.built
+        and (p.permission is None or actor.can(p.permission))
+        and (not p.account_manager_only or actor.is_account_manager)
+    ]
 
 
 def areas_for(actor: Actor) -> dict[str, list[PageSpec]]:
