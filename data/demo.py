@@ -285,28 +285,28 @@ _BAND_UPPERS = [upper for _, upper in AGE_BANDS if upper is not None]
 ADJUSTMENTS = (Decimal("1.092"), Decimal("1.087"))
 
 REQUEST_SUBJECTS: tuple[tuple[str, str, str, str], ...] = (
-    ("invoice", "Dúvida sobre fatura",
+    ("invoice_question", "Dúvida sobre fatura",
      "Solicitamos o detalhamento da fatura de competência {month}, que veio com valor "
      "diferente do esperado.",
      "A diferença corresponde à mudança de faixa etária de beneficiários e às inclusões "
      "do período; o demonstrativo detalhado está disponível no portal."),
-    ("card", "Segunda via de carteirinha",
+    ("card_copy", "Segunda via de carteirinha",
      "Beneficiário perdeu a carteirinha e precisa da segunda via.",
      "Segunda via emitida; a carteirinha digital já está disponível no aplicativo."),
     ("contract", "Alteração contratual",
      "Gostaríamos de avaliar a inclusão de um novo plano no contrato da empresa.",
      "Proposta de aditivo contratual enviada ao e-mail do contato da empresa."),
-    ("registration", "Atualização de dados cadastrais da empresa",
+    ("other", "Atualização de dados cadastrais da empresa",
      "Mudamos de endereço e de telefone de contato; pedimos a atualização do cadastro.",
      "Dados cadastrais atualizados conforme solicitado."),
-    ("invoice", "Segunda via de boleto",
+    ("invoice_question", "Segunda via de boleto",
      "Precisamos da segunda via do boleto da fatura de competência {month}.",
      "Segunda via disponível em Financeiro > Segunda via de boleto."),
-    ("network", "Dúvida sobre rede credenciada",
+    ("other", "Dúvida sobre rede credenciada",
      "Há dentistas credenciados para ortodontia perto da nossa unidade?",
      "Enviamos a relação de prestadores de ortodontia da região; a busca de rede do "
      "portal mostra todos."),
-    ("card", "Carteirinha com nome incorreto",
+    ("card_copy", "Carteirinha com nome incorreto",
      "O nome de um dependente saiu com erro de grafia na carteirinha.",
      "Nome corrigido e nova carteirinha emitida."),
 )
@@ -1278,7 +1278,7 @@ class _Demo:
                        else "Exclusão de beneficiário")
             description = f"{row['name']} — carteirinha {row['card_number']}."
             protocol_id = self.protocol(
-                info, "movement", subject, description, received_at, actor,
+                info, kind, subject, description, received_at, actor,
                 answer="Movimentação registrada e aceita.", answer_after_hours=0,
             )
         self.w.add("movement", {
@@ -1640,12 +1640,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             utilization_per_beneficiary=args.utilization_per_beneficiary,
             progress=progress,
         )
+        with engine.connect() as conn:
+            first_access = conn.execute(
+                select(Company.code, Company.document).where(Company.code == "10004")
+            ).first()
     except RuntimeError as exc:
         print(f"portal-seed: {exc}", file=sys.stderr)
         return 1
     finally:
         engine.dispose()
     print(f"Demo criada em {time.perf_counter() - started:.1f} s: {summary.line()}")
+    print("Contas de demonstração (senha Sorriso@2026): 900001 gestor de contas, "
+          "100001 master da empresa 10001, 100002 usuário (movimentação e relatórios), "
+          "100003 usuário pendente de primeiro acesso.")
+    if first_access is not None:
+        print(f"Primeiro acesso de empresa: código {first_access[0]}, CNPJ {first_access[1]}.")
     return 0
 
 
