@@ -1,0 +1,956 @@
+"""The one path every movement takes, whatever the channel: check on a snapshot, then apply.
+
+- `Snapshot` holds what the rules need about a company (contract, contracted plans,
+  beneficiaries, active CPFs), loaded with a few set-based queries: everything for a
+  batch file, only the rows involved for an individual form.
+- `check_*` functions apply the rules of `services.rules.movements` to one request and
+  return a `Change` (what to write), updating the snapshot so that the next request (the
+  next line of a file) sees it; a refusal raises `DomainError` and leaves it untouched.
+- `apply_changes` writes changes in bulk (SQLAlchemy Core executemany, RETURNING ids):
+  beneficiaries, movements, protocols and their events, audit records. Each chunk runs in
+  a savepoint; if it fails at write time (a race with another session) the chunk is
+  redone line by line, each in its own savepoint, so a failing line changes nothing and
+  the others stay applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from data.models import (
+    AuditRecord,
+    Beneficiary,
+    Company,
+    ContractedPlan,
+    Movement,
+    Plan,
+    Protocol,
+    ProtocolEvent,
+)
+from services.audit import json_safe
+from services.numbering import counter_take, local_date, operator
+from services.rules.card_numbers import card_number as make_card_number
+from services.rules.documents import only_digits
+from services.rules.eligibility import Relationship
+from services.rules.errors import DomainError, FieldErrors
+from services.rules.movements import (
+    EXCLUSION_REASONS,
+    MOVEMENT_LABELS,
+    Channel,
+    HolderView,
+    MovementKind,
+    PersonData,
+    changed_fields,
+    check_dependent_link,
+    check_effective_date,
+    check_exclusion_reason,
+    check_plan_contracted,
+    clean_person,
+    merge_update,
+    stay_until,
+)
+from services.rules.protocols import protocol_deadline, protocol_number
+from services.rules.retroactive import movement_billing_month
+
+CPF_TAKEN = "Este CPF já tem cadastro ativo nesta empresa (um só vínculo ativo por CPF)."
+PERSON_FIELDS = tuple(PersonData.__dataclass_fields__)
+CHUNK = 2000
+
+
+# ---------------------------------------------------------------- snapshot
+
+
+@dataclass
+class Benef:
+    """A beneficiary as the rules see it; `key` is the card number, or "new:N"."""
+
+    key: str
+    id: int | None
+    company_id: int
+    plan_id: int
+    holder_key: str | None
+    relationship: int
+    status: str
+    person: PersonData
+    effective_date: date
+    exclusion_date: date | None = None
+    exclusion_reason: str | None = None
+    card: str | None = None  # issued when a new beneficiary is written
+
+    @property
+    def is_holder(self) -> bool:
+        return self.relationship == Relationship.HOLDER
+
+
+@dataclass
+class CompanyView:
+    id: int
+    code: str
+    name: str
+    group_id: int | None
+    eligibility: Mapping[str, Any]
+    retroactive_months: int
+    cutoff_day: int
+    contract_start: date
+    dependents_follow_holder: bool
+    contracted: dict[int, str]
+    plan_codes: dict[str, int]
+
+
+@dataclass
+class Snapshot:
+    company: CompanyView
+    by_key: dict[str, Benef] = field(default_factory=dict)
+    active_cpf: dict[str, str] = field(default_factory=dict)  # cpf -> key
+    dependents: dict[str, list[str]] = field(default_factory=dict)  # holder key -> keys
+    targets: dict[int, CompanyView] = field(default_factory=dict)  # group companies
+    target_cpfs: dict[int, set[str]] = field(default_factory=dict)
+    _new: int = 0
+
+    def new_key(self) -> str:
+        self._new += 1
+        return f"new:{self._new}"
+
+    def add(self, b: Benef) -> None:
+        self.by_key[b.key] = b
+        if b.status == "active" and b.person.cpf:
+            self.active_cpf[b.person.cpf] = b.key
+        if b.holder_key:
+            self.dependents.setdefault(b.holder_key, []).append(b.key)
+
+    def release_cpf(self, b: Benef) -> None:
+        if b.person.cpf and self.active_cpf.get(b.person.cpf) == b.key:
+            del self.active_cpf[b.person.cpf]
+
+    def set_status(self, b: Benef, status: str) -> None:
+        self.release_cpf(b)
+        b.status = status
+        if status == "active" and b.person.cpf:
+            self.active_cpf[b.person.cpf] = b.key
+
+    def set_person(self, b: Benef, person: PersonData) -> None:
+        active = b.status == "active"
+        if active:
+            self.set_status(b, "inactive")
+        b.person = person
+        if active:
+            self.set_status(b, "active")
+
+    def find(self, card: str | None, field: str = "card_number") -> Benef:
+        digits = only_digits(card or "")
+        if not digits:
+            raise DomainError("Informe o número da carteirinha.", field)
+        found = self.by_key.get(digits)
+        if found is None or found.company_id != self.company.id:
+            raise DomainError("Carteirinha não encontrada nesta empresa: confira o número.", field)
+        return found
+
+    def active_dependents(self, holder: Benef) -> list[Benef]:
+        return [
+            self.by_key[k]
+            for k in self.dependents.get(holder.key, [])
+            if self.by_key[k].status == "active" and self.by_key[k].company_id == holder.company_id
+        ]
+
+    def holder_view(self, holder: Benef) -> HolderView:
+        spouse = any(d.relationship == Relationship.SPOUSE for d in self.active_dependents(holder))
+        return HolderView(
+            id=holder.id or 0,
+            card_number=holder.key,
+            name=holder.person.name,
+            status=holder.status,
+            plan_id=holder.plan_id,
+            company_id=holder.company_id,
+            has_active_spouse=spouse,
+            address=holder.person,
+        )
+
+
+def _company_view(session: Session, company: Company) -> CompanyView:
+    plans = session.execute(
+        select(Plan.id, Plan.name, Plan.code)
+        .join(ContractedPlan, ContractedPlan.plan_id == Plan.id)
+        .where(ContractedPlan.company_id == company.id, ContractedPlan.end_date.is_(None))
+    ).all()
+    return CompanyView(
+        id=company.id,
+        code=company.code,
+        name=company.name,
+        group_id=company.group_id,
+        eligibility=company.eligibility or {},
+        retroactive_months=company.retroactive_months,
+        cutoff_day=company.cutoff_day,
+        contract_start=company.contract_start,
+        dependents_follow_holder=company.dependents_follow_holder,
+        contracted={pid: name for pid, name, _code in plans},
+        plan_codes={code.upper(): pid for pid, _name, code in plans},
+    )
+
+
+def _benef(row: Beneficiary, cards: Mapping[int, str]) -> Benef:
+    return Benef(
+        key=row.card_number,
+        id=row.id,
+        company_id=row.company_id,
+        plan_id=row.plan_id,
+        holder_key=cards.get(row.holder_id) if row.holder_id else None,
+        relationship=row.relationship_code,
+        status=row.status,
+        person=PersonData(**{f: getattr(row, f) for f in PERSON_FIELDS}),
+        effective_date=row.effective_date,
+        exclusion_date=row.exclusion_date,
+        exclusion_reason=row.exclusion_reason,
+        card=row.card_number,
+    )
+
+
+def load_snapshot(
+    session: Session,
+    company_id: int,
+    *,
+    cards: Iterable[str] | None = None,
+    cpfs: Iterable[str] | None = None,
+    lock: bool = False,
+) -> Snapshot:
+    """The company's state: all beneficiaries (batch) or only those `cards`/`cpfs` touch,
+    with their holders and dependents (individual forms)."""
+    company = session.get(Company, company_id)
+    if company is None:
+        raise DomainError("Empresa não encontrada.")
+    snap = Snapshot(company=_company_view(session, company))
+    query = select(Beneficiary).where(Beneficiary.company_id == company_id)
+    if cards is not None or cpfs is not None:
+        card_list = [only_digits(c) for c in (cards or []) if only_digits(c or "")]
+        cpf_list = [c for c in (cpfs or []) if c]
+        seeds = select(Beneficiary.id).where(
+            Beneficiary.company_id == company_id,
+            or_(Beneficiary.card_number.in_(card_list), Beneficiary.cpf.in_(cpf_list)),
+        )
+        holders = select(Beneficiary.holder_id).where(Beneficiary.id.in_(seeds))
+        family = or_(
+            Beneficiary.id.in_(seeds),
+            Beneficiary.id.in_(holders),
+            Beneficiary.holder_id.in_(seeds),
+            Beneficiary.holder_id.in_(holders),
+        )
+        query = query.where(family)
+    if lock:
+        query = query.with_for_update()
+    rows = session.scalars(query.order_by(Beneficiary.id)).all()
+    cards_by_id = {r.id: r.card_number for r in rows}
+    missing = {r.holder_id for r in rows if r.holder_id and r.holder_id not in cards_by_id}
+    if missing:
+        cards_by_id.update(
+            session.execute(
+                select(Beneficiary.id, Beneficiary.card_number).where(Beneficiary.id.in_(missing))
+            )
+            .tuples()
+            .all()
+        )
+    for row in rows:
+        snap.add(_benef(row, cards_by_id))
+    return snap
+
+
+def _load_target(session: Session, snap: Snapshot, target_id: int) -> CompanyView:
+    if target_id not in snap.targets:
+        company = session.get(Company, target_id)
+        if company is None:
+            raise DomainError("Empresa de destino não encontrada.", "target_company")
+        snap.targets[target_id] = _company_view(session, company)
+        snap.target_cpfs[target_id] = set(
+            session.scalars(
+                select(Beneficiary.cpf).where(
+                    Beneficiary.company_id == target_id,
+                    Beneficiary.status == "active",
+                    Beneficiary.cpf.is_not(None),
+                )
+            ).all()
+        )
+    return snap.targets[target_id]
+
+
+# ---------------------------------------------------------------- changes
+
+
+@dataclass
+class Step:
+    """One beneficiary's part of a change."""
+
+    benef: Benef
+    insert: bool
+    values: dict[str, Any]  # columns to write
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+    movement: dict[str, Any] = field(default_factory=dict)  # reason, plan ids, from company
+
+
+@dataclass
+class Change:
+    kind: MovementKind
+    channel: Channel
+    effective: date
+    subject: str
+    steps: list[Step]
+    stay_months: int | None = 0
+    stay_until: date | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InclusionRequest:
+    person: PersonData
+    relationship_code: int = Relationship.HOLDER
+    plan_id: int | None = None  # holders; dependents follow the holder's plan
+    holder_card: str | None = None  # dependents: holder's card number...
+    holder_cpf: str | None = None  # ...or CPF of an active holder (earlier line of a file)
+    effective_date: date | None = None
+    channel: Channel = Channel.INDIVIDUAL
+
+
+def _effective(
+    snap: Snapshot, kind: MovementKind, channel: Channel, effective: date | None, today: date
+) -> date:
+    return check_effective_date(
+        kind=kind,
+        channel=channel,
+        effective=effective,
+        today=today,
+        retroactive_months=snap.company.retroactive_months,
+        contract_start=snap.company.contract_start,
+    )
+
+
+def _find_holder(snap: Snapshot, card: str | None, cpf: str | None) -> Benef | None:
+    if card and only_digits(card):
+        b = snap.by_key.get(only_digits(card))
+        return b if b is not None and b.is_holder else None
+    if cpf and only_digits(cpf):
+        key = snap.active_cpf.get(only_digits(cpf).zfill(11))
+        b = snap.by_key.get(key) if key else None
+        return b if b is not None and b.is_holder else None
+    return None
+
+
+def check_include(snap: Snapshot, req: InclusionRequest, today: date) -> Change:
+    """Inclusion of a holder, or of a dependent of an active holder."""
+    rel = req.relationship_code
+    if rel not in {r.value for r in Relationship}:
+        raise FieldErrors({"relationship_code": "Parentesco inválido."})
+    errors: dict[str, str] = {}
+    holder = (
+        None if rel == Relationship.HOLDER else _find_holder(snap, req.holder_card, req.holder_cpf)
+    )
+    person: PersonData | None = None
+    try:
+        person = clean_person(
+            req.person,
+            relationship=rel,
+            today=today,
+            holder_address=holder.person if holder else None,
+        )
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+    try:
+        effective = _effective(snap, MovementKind.INCLUSION, req.channel, req.effective_date, today)
+    except DomainError as exc:
+        errors["effective_date"] = exc.message
+        effective = today
+    plan_id: int | None = None
+    try:
+        if rel == Relationship.HOLDER:
+            plan_id = check_plan_contracted(req.plan_id, snap.company.contracted)
+        elif person is not None:
+            check_dependent_link(
+                relationship=rel,
+                holder=snap.holder_view(holder) if holder else None,
+                company_id=snap.company.id,
+                birth_date=person.birth_date,  # type: ignore[arg-type]
+                is_student=person.is_student,
+                eligibility=snap.company.eligibility,
+                on=effective,
+            )
+            plan_id = holder.plan_id if holder else None
+    except DomainError as exc:
+        errors[exc.field or "plan"] = exc.message
+    if person is not None and person.cpf and person.cpf in snap.active_cpf:
+        errors["cpf"] = CPF_TAKEN
+    if errors:
+        raise FieldErrors(errors)
+    assert person is not None and plan_id is not None
+    b = Benef(
+        key=snap.new_key(),
+        id=None,
+        company_id=snap.company.id,
+        plan_id=plan_id,
+        holder_key=holder.key if holder else None,
+        relationship=rel,
+        status="active",
+        person=person,
+        effective_date=effective,
+    )
+    snap.add(b)
+    values = {
+        **person.as_dict(),
+        "plan_id": plan_id,
+        "relationship_code": rel,
+        "effective_date": effective,
+        "status": "active",
+    }
+    step = Step(
+        b,
+        True,
+        values,
+        None,
+        {**values, "holder_card": holder.key if holder else None},
+        {"new_plan_id": plan_id},
+    )
+    return Change(MovementKind.INCLUSION, req.channel, effective, person.name, [step])
+
+
+def exclusion_targets(snap: Snapshot, b: Benef) -> list[Benef]:
+    """The beneficiary and the active dependents an exclusion takes with it."""
+    if b.is_holder and snap.company.dependents_follow_holder:
+        return [b, *snap.active_dependents(b)]
+    return [b]
+
+
+def check_exclude(
+    snap: Snapshot,
+    *,
+    card_number: str,
+    reason: str,
+    effective_date: date | None,
+    today: date,
+    dependents_confirmed: bool,
+    contributed: bool = False,
+    contribution_months: int = 0,
+    channel: Channel = Channel.INDIVIDUAL,
+) -> Change:
+    """Exclusion (never retroactive); a holder takes its dependents, after confirmation."""
+    check_exclusion_reason(reason)
+    effective = _effective(snap, MovementKind.EXCLUSION, channel, effective_date, today)
+    b = snap.find(card_number)
+    if b.status != "active":
+        raise DomainError(f"{b.person.name} já está inativo(a).", "card_number")
+    targets = exclusion_targets(snap, b)
+    if len(targets) > 1 and not dependents_confirmed:
+        names = ", ".join(d.person.name for d in targets[1:])
+        raise DomainError(
+            f"A exclusão do titular exclui também os dependentes: {names}. "
+            "Confirme para continuar.",
+            "dependents_confirmed",
+        )
+    months, until = (0, None)
+    if b.is_holder:
+        months, until = stay_until(reason, contributed, contribution_months, effective)
+    steps = []
+    for t in targets:
+        why = reason if t is b else "perda_elegibilidade"
+        values = {
+            "status": "inactive",
+            "exclusion_date": effective,
+            "exclusion_reason": why,
+            "stay_until": until if t is b else None,
+        }
+        steps.append(
+            Step(
+                t,
+                False,
+                values,
+                {"status": "active", "exclusion_date": None, "exclusion_reason": None},
+                {
+                    **values,
+                    "contributed": contributed,
+                    "contribution_months": contribution_months,
+                    "stay_months": months if t is b else 0,
+                },
+                {"reason": why},
+            )
+        )
+        snap.set_status(t, "inactive")
+        t.exclusion_date, t.exclusion_reason = effective, why
+    return Change(
+        MovementKind.EXCLUSION,
+        channel,
+        effective,
+        f"{b.person.name} ({EXCLUSION_REASONS[reason]})",
+        steps,
+        stay_months=months,
+        stay_until=until,
+    )
+
+
+def check_update(
+    snap: Snapshot,
+    *,
+    card_number: str,
+    changes: Mapping[str, Any],
+    today: date,
+    channel: Channel = Channel.INDIVIDUAL,
+) -> Change:
+    """Correction of basic data, effective at once."""
+    if channel is Channel.RETROACTIVE:
+        raise DomainError("Alteração cadastral não pode ser retroativa.", "effective_date")
+    b = snap.find(card_number)
+    before = b.person
+    holder = snap.by_key.get(b.holder_key) if b.holder_key else None
+    after = clean_person(merge_update(before, changes), relationship=b.relationship, today=today)
+    diff = changed_fields(before, after)
+    if not diff:
+        raise DomainError("Nenhum dado foi alterado.")
+    if (
+        b.status == "active"
+        and after.cpf
+        and after.cpf != before.cpf
+        and (snap.active_cpf.get(after.cpf) not in (None, b.key))
+    ):
+        raise FieldErrors({"cpf": CPF_TAKEN})
+    if (
+        holder is not None
+        and b.status == "active"
+        and ("birth_date" in diff or "is_student" in diff)
+    ):
+        check_dependent_link(
+            relationship=b.relationship,
+            holder=snap.holder_view(holder),
+            company_id=snap.company.id,
+            birth_date=after.birth_date,  # type: ignore[arg-type]
+            is_student=after.is_student,
+            eligibility=snap.company.eligibility,
+            on=today,
+        )
+    snap.set_person(b, after)
+    step = Step(
+        b,
+        False,
+        {k: v[1] for k, v in diff.items()},
+        {k: v[0] for k, v in diff.items()},
+        {k: v[1] for k, v in diff.items()},
+    )
+    return Change(MovementKind.UPDATE, channel, today, b.person.name, [step], changes=diff)
+
+
+def check_reactivate(
+    snap: Snapshot,
+    *,
+    card_number: str,
+    effective_date: date | None,
+    today: date,
+    changes: Mapping[str, Any] | None = None,
+    channel: Channel = Channel.INDIVIDUAL,
+) -> Change:
+    """An inactive beneficiary comes back with the same card number."""
+    effective = _effective(snap, MovementKind.REACTIVATION, channel, effective_date, today)
+    b = snap.find(card_number)
+    if b.status == "active":
+        raise DomainError(f"{b.person.name} já está ativo(a).", "card_number")
+    person = clean_person(
+        merge_update(b.person, changes or {}), relationship=b.relationship, today=today
+    )
+    if person.cpf and person.cpf in snap.active_cpf:
+        raise FieldErrors({"cpf": CPF_TAKEN})
+    plan_id = b.plan_id
+    if b.is_holder:
+        check_plan_contracted(plan_id, snap.company.contracted)
+    else:
+        holder = snap.by_key.get(b.holder_key or "")
+        check_dependent_link(
+            relationship=b.relationship,
+            holder=snap.holder_view(holder) if holder else None,
+            company_id=snap.company.id,
+            birth_date=person.birth_date,  # type: ignore[arg-type]
+            is_student=person.is_student,
+            eligibility=snap.company.eligibility,
+            on=effective,
+        )
+        plan_id = holder.plan_id if holder else plan_id
+    diff = changed_fields(b.person, person)
+    before = {
+        "status": b.status,
+        "exclusion_date": b.exclusion_date,
+        "exclusion_reason": b.exclusion_reason,
+        "effective_date": b.effective_date,
+        "plan_id": b.plan_id,
+        **{k: v[0] for k, v in diff.items()},
+    }
+    values = {
+        "status": "active",
+        "exclusion_date": None,
+        "exclusion_reason": None,
+        "stay_until": None,
+        "effective_date": effective,
+        "plan_id": plan_id,
+        **{k: v[1] for k, v in diff.items()},
+    }
+    snap.set_person(b, person)
+    snap.set_status(b, "active")
+    b.plan_id, b.effective_date, b.exclusion_date, b.exclusion_reason = (
+        plan_id,
+        effective,
+        None,
+        None,
+    )
+    step = Step(b, False, values, before, values, {"new_plan_id": plan_id})
+    return Change(
+        MovementKind.REACTIVATION, channel, effective, b.person.name, [step], changes=diff
+    )
+
+
+def check_transfer(
+    session: Session,
+    snap: Snapshot,
+    *,
+    card_number: str,
+    target_company_id: int,
+    today: date,
+    plan_id: int | None = None,
+    effective_date: date | None = None,
+    channel: Channel = Channel.INDIVIDUAL,
+) -> Change:
+    """A holder and its dependents move to another company of the same group."""
+    effective = _effective(snap, MovementKind.TRANSFER, channel, effective_date, today)
+    target = _load_target(session, snap, target_company_id)
+    if target.id == snap.company.id:
+        raise DomainError("Escolha uma empresa diferente da atual.", "target_company")
+    if snap.company.group_id is None or target.group_id != snap.company.group_id:
+        raise DomainError(
+            "Transferência só entre empresas do mesmo grupo econômico.", "target_company"
+        )
+    b = snap.find(card_number)
+    if not b.is_holder:
+        raise DomainError("Transfira o titular: os dependentes vão junto com ele.", "card_number")
+    if b.status != "active":
+        raise DomainError(f"{b.person.name} está inativo(a): reative antes.", "card_number")
+    new_plan = check_plan_contracted(
+        plan_id if plan_id is not None else b.plan_id, target.contracted
+    )
+    moving = [b, *snap.active_dependents(b)]
+    taken = snap.target_cpfs[target.id]
+    for m in moving:
+        if m.person.cpf and m.person.cpf in taken:
+            raise DomainError(
+                f"{m.person.name} já tem cadastro ativo na empresa de destino.", "card_number"
+            )
+    steps = []
+    for m in moving:
+        before = {"company_id": m.company_id, "plan_id": m.plan_id}
+        values = {"company_id": target.id, "plan_id": new_plan}
+        steps.append(
+            Step(
+                m,
+                False,
+                values,
+                before,
+                values,
+                {
+                    "from_company_id": snap.company.id,
+                    "old_plan_id": m.plan_id,
+                    "new_plan_id": new_plan,
+                },
+            )
+        )
+        snap.release_cpf(m)  # no longer active in this company
+        m.company_id, m.plan_id = target.id, new_plan
+        if m.person.cpf:
+            taken.add(m.person.cpf)
+    return Change(
+        MovementKind.TRANSFER,
+        channel,
+        effective,
+        f"{b.person.name} para {target.code} · {target.name}",
+        steps,
+    )
+
+
+def check_change_plan(
+    snap: Snapshot,
+    *,
+    card_number: str,
+    plan_id: int | None,
+    today: date,
+    effective_date: date | None = None,
+    channel: Channel = Channel.INDIVIDUAL,
+) -> Change:
+    """A holder's plan changes; the active dependents follow."""
+    effective = _effective(snap, MovementKind.PLAN_CHANGE, channel, effective_date, today)
+    b = snap.find(card_number)
+    if not b.is_holder:
+        raise DomainError(
+            "A alteração de plano é feita no titular; os dependentes acompanham.", "card_number"
+        )
+    if b.status != "active":
+        raise DomainError(f"{b.person.name} está inativo(a).", "card_number")
+    new_plan = check_plan_contracted(plan_id, snap.company.contracted)
+    if new_plan == b.plan_id:
+        raise DomainError("O titular já está neste plano: escolha outro.", "plan")
+    steps = []
+    for m in [b, *snap.active_dependents(b)]:
+        steps.append(
+            Step(
+                m,
+                False,
+                {"plan_id": new_plan},
+                {"plan_id": m.plan_id},
+                {"plan_id": new_plan},
+                {"old_plan_id": m.plan_id, "new_plan_id": new_plan},
+            )
+        )
+        m.plan_id = new_plan
+    return Change(MovementKind.PLAN_CHANGE, channel, effective, b.person.name, steps)
+
+
+# ---------------------------------------------------------------- apply
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one change became: protocol number and the beneficiaries touched."""
+
+    protocol_number: str
+    affected: list[tuple[int, str, str, int]]  # id, name, card number, relationship
+
+
+@dataclass
+class Applier:
+    """Writes changes for one company, actor and moment, in bulk."""
+
+    session: Session
+    snapshot: Snapshot
+    user_id: int | None
+    now: datetime
+
+    @property
+    def company(self) -> CompanyView:
+        return self.snapshot.company
+
+    def apply(self, changes: list[Change]) -> list[Applied]:
+        """Write `changes` (all or nothing for this list)."""
+        if not changes:
+            return []
+        s = self.session
+        op = operator(s)
+        today = local_date(self.now)
+        billing_month = movement_billing_month(today, self.company.cutoff_day)
+        # New beneficiaries: card numbers from the counter, holders before dependents.
+        inserts = [st for c in changes for st in c.steps if st.insert]
+        if inserts:
+            first = counter_take(s, "card_number", len(inserts))
+            for seq, st in enumerate(inserts, start=first):
+                st.benef.card = make_card_number(op.card_prefix, seq)
+            self._insert_beneficiaries([st for st in inserts if st.benef.is_holder])
+            self._insert_beneficiaries([st for st in inserts if not st.benef.is_holder])
+        self._update_beneficiaries([st for c in changes for st in c.steps if not st.insert])
+        # Protocols: one per change, numbered in a block of today's sequence.
+        first_seq = counter_take(s, f"protocol:{today:%Y%m%d}", len(changes))
+        deadline = protocol_deadline(today, op.protocol_deadline_days)
+        protocol_rows = []
+        for i, c in enumerate(changes):
+            label = MOVEMENT_LABELS[c.kind]
+            names = ", ".join(f"{st.benef.person.name} ({self._card(st.benef)})" for st in c.steps)
+            protocol_rows.append(
+                {
+                    "company_id": self.company.id,
+                    "number": protocol_number(
+                        op.ans_registration, today, first_seq + i, op.protocol_template
+                    ),
+                    "kind": c.kind.value,
+                    "subject": f"{label}: {c.subject}"[:200],
+                    "description": f"{label} ({c.channel.value}) com vigência em "
+                    f"{c.effective:%d/%m/%Y}: {names}",
+                    "status": "closed",
+                    "opened_at": self.now,
+                    "deadline": deadline,
+                    "closed_at": self.now,
+                    "opened_by_user_id": self.user_id,
+                }
+            )
+        protocol_ids = s.scalars(
+            insert(Protocol).returning(Protocol.id, sort_by_parameter_order=True),
+            protocol_rows,
+        ).all()
+        events = []
+        for pid, c in zip(protocol_ids, changes, strict=True):
+            label = MOVEMENT_LABELS[c.kind]
+            events.append(
+                {
+                    "protocol_id": pid,
+                    "at": self.now,
+                    "user_id": self.user_id,
+                    "status": "open",
+                    "note": "Protocolo aberto.",
+                }
+            )
+            events.append(
+                {
+                    "protocol_id": pid,
+                    "at": self.now,
+                    "user_id": self.user_id,
+                    "status": "closed",
+                    "note": f"{label} registrada. Vigência {c.effective:%d/%m/%Y}.",
+                }
+            )
+        s.execute(insert(ProtocolEvent), events)
+        movements, audits = [], []
+        for pid, c in zip(protocol_ids, changes, strict=True):
+            for st in c.steps:
+                b = st.benef
+                movements.append(
+                    {
+                        "company_id": b.company_id,
+                        "beneficiary_id": b.id,
+                        "kind": c.kind.value,
+                        "channel": c.channel.value,
+                        "effective_date": c.effective,
+                        "received_at": self.now,
+                        "billing_month": billing_month,
+                        "is_retroactive": c.channel is Channel.RETROACTIVE,
+                        "actor_user_id": self.user_id,
+                        "protocol_id": pid,
+                        "from_company_id": st.movement.get("from_company_id"),
+                        "old_plan_id": st.movement.get("old_plan_id"),
+                        "new_plan_id": st.movement.get("new_plan_id"),
+                        "reason": st.movement.get("reason"),
+                        "before": json_safe(st.before),
+                        "after": json_safe(st.after),
+                    }
+                )
+                audits.append(
+                    {
+                        "at": self.now,
+                        "user_id": self.user_id,
+                        "company_id": b.company_id,
+                        "action": f"movement_{c.kind.value}",
+                        "entity": "beneficiary",
+                        "entity_id": str(b.id),
+                        "before": json_safe(st.before),
+                        "after": json_safe(st.after),
+                    }
+                )
+        s.execute(insert(Movement), movements)
+        s.execute(insert(AuditRecord), audits)
+        return [
+            Applied(
+                row["number"],
+                [
+                    (st.benef.id, st.benef.person.name, self._card(st.benef), st.benef.relationship)
+                    for st in c.steps
+                ],
+            )
+            for row, c in zip(protocol_rows, changes, strict=True)
+        ]
+
+    @staticmethod
+    def _card(b: Benef) -> str:
+        return b.card or b.key
+
+    def _insert_beneficiaries(self, steps: list[Step]) -> None:
+        if not steps:
+            return
+        rows = []
+        for st in steps:
+            b = st.benef
+            holder_id = None
+            if b.holder_key:
+                holder_id = self.snapshot.by_key[b.holder_key].id
+                if holder_id is None:
+                    raise DomainError("O titular desta linha não foi aplicado.", "holder")
+            rows.append(
+                {
+                    **st.values,
+                    "company_id": b.company_id,
+                    "card_number": self._card(b),
+                    "holder_id": holder_id,
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                }
+            )
+        ids = self.session.scalars(
+            insert(Beneficiary).returning(Beneficiary.id, sort_by_parameter_order=True), rows
+        ).all()
+        for st, new_id in zip(steps, ids, strict=True):
+            st.benef.id = new_id
+
+    def _update_beneficiaries(self, steps: list[Step]) -> None:
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for st in steps:
+            values = {**st.values, "updated_at": self.now}
+            groups.setdefault(tuple(sorted(values)), []).append({"id": st.benef.id, **values})
+        for rows in groups.values():
+            self.session.execute(update(Beneficiary), rows)
+
+
+def apply_one(
+    session: Session, snap: Snapshot, change: Change, user_id: int | None, now: datetime
+) -> Applied:
+    """Write one change (the individual forms), turning a race into a clear refusal."""
+    applier = Applier(session, snap, user_id, now)
+    try:
+        with session.begin_nested():
+            (applied,) = applier.apply([change])
+    except IntegrityError as exc:
+        if "cpf" in str(exc.orig).lower():
+            raise FieldErrors({"cpf": CPF_TAKEN}) from None
+        raise DomainError(
+            "Outra movimentação alterou este cadastro ao mesmo tempo. Tente de novo."
+        ) from None
+    return applied
+
+
+def apply_many(
+    session: Session,
+    snap: Snapshot,
+    changes: list[tuple[int, Change]],
+    user_id: int | None,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> dict[int, Applied | DomainError]:
+    """Write many changes (a batch file) in chunks; a chunk that fails at write time is
+    redone line by line, so only the failing lines are refused."""
+    results: dict[int, Applied | DomainError] = {}
+    applier = Applier(session, snap, user_id, now)
+    done = 0
+    for start in range(0, len(changes), CHUNK):
+        chunk = changes[start : start + CHUNK]
+        try:
+            with session.begin_nested():
+                applied = applier.apply([c for _, c in chunk])
+            results.update(zip([n for n, _ in chunk], applied, strict=True))
+        except (IntegrityError, DomainError):
+            _forget_new_ids([c for _, c in chunk])
+            for line, c in chunk:
+                try:
+                    with session.begin_nested():
+                        (one,) = applier.apply([c])
+                    results[line] = one
+                except IntegrityError as exc:
+                    _forget_new_ids([c])
+                    results[line] = DomainError(
+                        CPF_TAKEN
+                        if "cpf" in str(exc.orig).lower()
+                        else "Conflito ao gravar esta linha: outra movimentação alterou o "
+                        "cadastro ao mesmo tempo."
+                    )
+                except DomainError as exc:
+                    _forget_new_ids([c])
+                    results[line] = exc
+        done += len(chunk)
+        if progress:
+            progress(done)
+    return results
+
+
+def _forget_new_ids(changes: list[Change]) -> None:
+    """After a rolled-back write, new beneficiaries have no row (nor card) any more."""
+    for c in changes:
+        for st in c.steps:
+            if st.insert:
+                st.benef.id = None
+                st.benef.card = None
