@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -220,6 +221,7 @@ class Beneficiary(Base):
             postgresql_where=text("status = 'active' AND cpf IS NOT NULL"),
         ),
         Index("ix_beneficiary_company_status", "company_id", "status"),
+        Index("ix_beneficiary_company_dates", "company_id", "effective_date", "exclusion_date"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
@@ -323,6 +325,8 @@ class BatchFile(Base):
     refused_lines: Mapped[int] = mapped_column(Integer, default=0)
     warning_lines: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text)
+    # The file as received: to apply after the check, resume, and rebuild the result file.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class BatchLine(Base):
@@ -462,7 +466,26 @@ class UtilizationEvent(Base):
     """A dental procedure a beneficiary used (TUSS code)."""
 
     __tablename__ = "utilization_event"
-    __table_args__ = (Index("ix_utilization_company_date", "company_id", "event_date"),)
+    __table_args__ = (
+        Index("ix_utilization_company_date", "company_id", "event_date"),
+        Index(
+            "ix_utilization_report",
+            "company_id",
+            "event_date",
+            "procedure_group",
+            "tuss_code",
+            "provider_id",
+            "beneficiary_id",
+            "amount",
+        ),
+        Index(
+            "ix_utilization_company_beneficiary",
+            "company_id",
+            "beneficiary_id",
+            "event_date",
+            "amount",
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), index=True)

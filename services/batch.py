@@ -1,0 +1,525 @@
+"""Batch movements: a file of many lines, checked whole, then applied line by line's rules.
+
+- `batch_receive` reads the file (`services.batch_files`), records it, and checks every
+  line on one snapshot of the company with the same `check_*` functions the individual
+  forms use (lines may depend on earlier lines: a holder and then its dependents).
+  Nothing is applied; the same file (content hash) sent before is flagged.
+- `batch_apply` re-checks the accepted lines on a fresh snapshot and writes them in
+  chunks; each chunk commits together with its lines' status, so a batch interrupted
+  half way resumes where it stopped and never applies a line twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from data.models import BatchFile, BatchLine, Company, User
+from data.uow import UnitOfWork
+from services.actors import Actor, Permission
+from services.audit import audit_record, json_safe
+from services.batch_files import (
+    LINE,
+    BatchFileError,
+    BatchLineData,
+    ParsedBatch,
+    parse_batch_file,
+    result_csv,
+    result_xlsx,
+)
+from services.batch_layout import MAX_LINES
+from services.movement_engine import (
+    CPF_TAKEN,
+    Applier,
+    Change,
+    InclusionRequest,
+    Snapshot,
+    check_exclude,
+    check_include,
+    check_reactivate,
+    check_transfer,
+    check_update,
+    load_snapshot,
+)
+from services.numbering import local_date
+from services.rules.eligibility import Relationship
+from services.rules.errors import DomainError, FieldErrors
+from services.rules.movements import Channel, MovementKind
+
+CHUNK = 2000
+STATUS_LABELS = {
+    "received": "Recebido",
+    "checking": "Em conferência",
+    "applying": "Aplicando",
+    "done": "Concluído",
+    "done_with_refusals": "Concluído com recusas",
+    "refused": "Recusado",
+}
+LINE_STATUS_LABELS = {
+    "pending": "Pendente",
+    "accepted": "Aceita",
+    "warning": "Aceita com aviso",
+    "refused": "Recusada",
+    "applied": "Aplicada",
+}
+
+
+@dataclass(frozen=True)
+class LineResult:
+    line_number: int
+    status: str
+    message: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    id: int
+    file_name: str
+    received_at: datetime
+    user_name: str
+    status: str
+    status_label: str
+    total_lines: int
+    accepted_lines: int
+    refused_lines: int
+    warning_lines: int
+    message: str | None
+
+
+@dataclass(frozen=True)
+class BatchCheck:
+    batch: BatchSummary
+    lines: list[LineResult]
+    duplicate_of: BatchSummary | None
+
+
+# ---------------------------------------------------------------- line -> change
+
+
+def _plan_id(snap: Snapshot, value: Any) -> int | None:
+    if not value:
+        return None
+    code = str(value).split(" - ")[0].strip().upper()
+    return snap.company.plan_codes.get(code, -1)
+
+
+def _target(session: Session, actor: Actor, code: Any) -> int:
+    target = session.scalars(select(Company.id).where(Company.code == str(code or ""))).first()
+    if target is None or not actor.can_see_company(target):
+        raise DomainError("Empresa de destino não encontrada: confira o código.", "target_company")
+    return target
+
+
+def check_line(
+    session: Session, snap: Snapshot, actor: Actor, line: BatchLineData, today: date
+) -> Change:
+    """The same rules as the individual forms, for one line of a file."""
+    if line.problems:
+        raise DomainError(line.problem_message())
+    v = line.values
+    effective = v.get("data_vigencia") if isinstance(v.get("data_vigencia"), date) else None
+    card = str(v.get("carteirinha") or "")
+    if line.kind is MovementKind.INCLUSION:
+        rel = line.relationship_code or Relationship.HOLDER
+        return check_include(
+            snap,
+            InclusionRequest(
+                person=line.person(),
+                relationship_code=rel,
+                plan_id=_plan_id(snap, v.get("codigo_plano"))
+                if rel == Relationship.HOLDER
+                else None,
+                holder_card=str(v.get("carteirinha_titular") or "") or None,
+                holder_cpf=str(v.get("cpf_titular") or "") or None,
+                effective_date=effective,
+                channel=Channel.BATCH,
+            ),
+            today,
+        )
+    if line.kind is MovementKind.EXCLUSION:
+        # The line itself is the company's confirmation that dependents go too.
+        return check_exclude(
+            snap,
+            card_number=card,
+            reason=str(v.get("motivo_exclusao") or ""),
+            effective_date=effective,
+            today=today,
+            dependents_confirmed=True,
+            channel=Channel.BATCH,
+        )
+    if line.kind is MovementKind.UPDATE:
+        return check_update(
+            snap, card_number=card, changes=line.changes(), today=today, channel=Channel.BATCH
+        )
+    if line.kind is MovementKind.REACTIVATION:
+        return check_reactivate(
+            snap,
+            card_number=card,
+            effective_date=effective,
+            today=today,
+            changes=line.changes(),
+            channel=Channel.BATCH,
+        )
+    if line.kind is MovementKind.TRANSFER:
+        return check_transfer(
+            session,
+            snap,
+            card_number=card,
+            target_company_id=_target(session, actor, v.get("codigo_empresa_destino")),
+            plan_id=_plan_id(snap, v.get("codigo_plano")),
+            effective_date=effective,
+            today=today,
+            channel=Channel.BATCH,
+        )
+    raise DomainError("Tipo de movimentação inválido nesta linha.", "tipo_movimento")
+
+
+def _refusal(exc: DomainError) -> tuple[str, str | None]:
+    if isinstance(exc, FieldErrors):
+        return "; ".join(exc.errors.values()), next(iter(exc.errors), None)
+    return exc.message, exc.field
+
+
+# ---------------------------------------------------------------- reads
+
+
+def _summary(b: BatchFile, user_name: str) -> BatchSummary:
+    return BatchSummary(
+        b.id,
+        b.file_name,
+        b.received_at,
+        user_name,
+        b.status,
+        STATUS_LABELS[b.status],
+        b.total_lines,
+        b.accepted_lines,
+        b.refused_lines,
+        b.warning_lines,
+        b.message,
+    )
+
+
+def _get(session: Session, company_id: int, batch_id: int) -> BatchFile:
+    b = session.scalars(
+        select(BatchFile).where(BatchFile.id == batch_id, BatchFile.company_id == company_id)
+    ).one_or_none()
+    if b is None:
+        raise DomainError("Lote não encontrado nesta empresa.")
+    return b
+
+
+def batch_list(*, uow: UnitOfWork, actor: Actor, limit: int = 200) -> list[BatchSummary]:
+    """Every batch the company sent, newest first."""
+    actor.require(Permission.MOVEMENTS, uow.company_id)
+    with uow:
+        rows = uow.session.execute(
+            select(BatchFile, User.name)
+            .join(User, BatchFile.user_id == User.id)
+            .where(BatchFile.company_id == uow.company_id)
+            .order_by(BatchFile.received_at.desc(), BatchFile.id.desc())
+            .limit(limit)
+        ).all()
+        return [_summary(b, name) for b, name in rows]
+
+
+def batch_lines(*, uow: UnitOfWork, actor: Actor, batch_id: int) -> list[LineResult]:
+    """The status of every line of one batch."""
+    actor.require(Permission.MOVEMENTS, uow.company_id)
+    with uow:
+        assert uow.company_id is not None
+        _get(uow.session, uow.company_id, batch_id)
+        rows = uow.session.execute(
+            select(BatchLine.line_number, BatchLine.status, BatchLine.message)
+            .where(BatchLine.batch_id == batch_id)
+            .order_by(BatchLine.line_number)
+        ).all()
+        return [LineResult(n, s, m or "") for n, s, m in rows]
+
+
+# ---------------------------------------------------------------- receive and check
+
+
+def batch_receive(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    file_name: str,
+    content: bytes,
+    now: datetime,
+    max_lines: int = MAX_LINES,
+) -> BatchCheck:
+    """Record a file and check every line; nothing is applied. A file refused as a whole
+    is recorded as refused and its reason raised as `BatchFileError`."""
+    actor.require(Permission.MOVEMENTS, uow.company_id)
+    with uow:
+        session = uow.session
+        assert uow.company_id is not None
+        snap = load_snapshot(session, uow.company_id)
+        try:
+            parsed = parse_batch_file(
+                file_name, content, max_lines=max_lines, plan_codes=list(snap.company.plan_codes)
+            )
+        except BatchFileError as exc:
+            session.add(
+                BatchFile(
+                    company_id=uow.company_id,
+                    user_id=actor.user_id,
+                    file_name=file_name[:255],
+                    content_hash="",
+                    status="refused",
+                    received_at=now,
+                    finished_at=now,
+                    message=exc.message,
+                )
+            )
+            uow.commit()
+            raise
+        previous = session.execute(
+            select(BatchFile, User.name)
+            .join(User, BatchFile.user_id == User.id)
+            .where(
+                BatchFile.company_id == uow.company_id,
+                BatchFile.content_hash == parsed.content_hash,
+                BatchFile.status != "refused",
+            )
+            .order_by(BatchFile.id.desc())
+        ).first()
+        results = _check_all(session, snap, actor, parsed, local_date(now))
+        batch = BatchFile(
+            company_id=uow.company_id,
+            user_id=actor.user_id,
+            file_name=file_name[:255],
+            content_hash=parsed.content_hash,
+            status="received",
+            received_at=now,
+            content=content,
+            total_lines=len(results),
+            accepted_lines=sum(r.status in ("accepted", "warning") for r in results),
+            refused_lines=sum(r.status == "refused" for r in results),
+            warning_lines=sum(r.status == "warning" for r in results),
+            message="Conferido: aguardando confirmação para aplicar as linhas aceitas.",
+        )
+        session.add(batch)
+        session.flush()
+        raw = {line.line_number: line.raw for line in parsed.lines}
+        for start in range(0, len(results), 5000):
+            session.execute(
+                insert(BatchLine),
+                [
+                    {
+                        "batch_id": batch.id,
+                        "line_number": r.line_number,
+                        "data": raw[r.line_number],
+                        "status": r.status,
+                        "message": r.message,
+                    }
+                    for r in results[start : start + 5000]
+                ],
+            )
+        audit_record(
+            session,
+            user_id=actor.user_id,
+            company_id=uow.company_id,
+            action="batch_receive",
+            entity="batch_file",
+            entity_id=batch.id,
+            before=None,
+            after={"file_name": file_name, "lines": len(results), "hash": parsed.content_hash},
+            now=now,
+        )
+        uow.commit()
+        user_name = session.scalar(select(User.name).where(User.id == actor.user_id)) or ""
+        return BatchCheck(
+            _summary(batch, user_name),
+            results,
+            _summary(previous[0], previous[1]) if previous else None,
+        )
+
+
+def _check_all(
+    session: Session, snap: Snapshot, actor: Actor, parsed: ParsedBatch, today: date
+) -> list[LineResult]:
+    results = []
+    for line in parsed.lines:
+        try:
+            check_line(session, snap, actor, line, today)
+        except DomainError as exc:
+            message, field = _refusal(exc)
+            if line.problems:
+                field = next((c for c in line.problems if c != LINE), None)
+            results.append(LineResult(line.line_number, "refused", message, field))
+            continue
+        if line.warnings:
+            results.append(LineResult(line.line_number, "warning", "; ".join(line.warnings)))
+        else:
+            results.append(LineResult(line.line_number, "accepted", ""))
+    return results
+
+
+# ---------------------------------------------------------------- apply
+
+
+@dataclass(frozen=True)
+class BatchApplyResult:
+    batch: BatchSummary
+    applied: int
+    refused: int
+
+
+def batch_apply(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    batch_id: int,
+    now: datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> BatchApplyResult:
+    """Apply the accepted lines not yet applied (a resumed batch continues where it
+    stopped, and a line is never applied twice)."""
+    actor.require(Permission.MOVEMENTS, uow.company_id)
+    with uow:
+        session = uow.session
+        assert uow.company_id is not None
+        batch = _get(session, uow.company_id, batch_id)
+        if batch.status in ("done", "done_with_refusals", "refused"):
+            raise DomainError("Este lote já foi processado.")
+        snap = load_snapshot(session, uow.company_id)
+        parsed = parse_batch_file(
+            batch.file_name, batch.content or b"", plan_codes=list(snap.company.plan_codes)
+        )
+        pending = dict(
+            session.execute(
+                select(BatchLine.line_number, BatchLine.id).where(
+                    BatchLine.batch_id == batch.id, BatchLine.status.in_(("accepted", "warning"))
+                )
+            )
+            .tuples()
+            .all()
+        )
+        batch.status = "applying"
+        uow.commit()
+        today = local_date(now)
+        lines = [line for line in parsed.lines if line.line_number in pending]
+        applier = Applier(session, snap, actor.user_id, now)
+        total, done = len(lines), 0
+        for start in range(0, total, CHUNK):
+            chunk = lines[start : start + CHUNK]
+            _apply_chunk(session, snap, actor, applier, chunk, pending, today)
+            uow.commit()  # the chunk and its lines' status together
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+        counts = dict(
+            session.execute(
+                select(BatchLine.status, func.count())
+                .where(BatchLine.batch_id == batch.id)
+                .group_by(BatchLine.status)
+            )
+            .tuples()
+            .all()
+        )
+        refused = counts.get("refused", 0)
+        batch.status = "done_with_refusals" if refused else "done"
+        batch.accepted_lines = counts.get("applied", 0)
+        batch.refused_lines = refused
+        batch.finished_at = now
+        batch.message = f"{batch.accepted_lines} linha(s) aplicada(s), {refused} recusada(s)."
+        audit_record(
+            session,
+            user_id=actor.user_id,
+            company_id=uow.company_id,
+            action="batch_apply",
+            entity="batch_file",
+            entity_id=batch.id,
+            before=None,
+            after={"applied": batch.accepted_lines, "refused": refused},
+            now=now,
+        )
+        uow.commit()
+        user_name = session.scalar(select(User.name).where(User.id == batch.user_id)) or ""
+        return BatchApplyResult(_summary(batch, user_name), batch.accepted_lines, refused)
+
+
+def _apply_chunk(
+    session: Session,
+    snap: Snapshot,
+    actor: Actor,
+    applier: Applier,
+    chunk: list[BatchLineData],
+    pending: dict[int, int],
+    today: date,
+) -> None:
+    """Check the lines again on the current snapshot and write the valid ones; a line
+    that fails at write time is redone alone, so it changes nothing and the others stay."""
+    checked: list[tuple[BatchLineData, Change]] = []
+    statuses: list[dict[str, Any]] = []
+    for line in chunk:
+        try:
+            checked.append((line, check_line(session, snap, actor, line, today)))
+        except DomainError as exc:
+            statuses.append(
+                {"id": pending[line.line_number], "status": "refused", "message": _refusal(exc)[0]}
+            )
+    try:
+        with session.begin_nested():
+            applied = applier.apply([c for _, c in checked])
+        done = list(zip(checked, applied, strict=True))
+    except (IntegrityError, DomainError):
+        done = []
+        for line, change in checked:
+            try:
+                with session.begin_nested():
+                    (one,) = applier.apply([change])
+                done.append(((line, change), one))
+            except (IntegrityError, DomainError) as exc:
+                for st in change.steps:
+                    if st.insert:
+                        st.benef.id = st.benef.card = None
+                message = (
+                    _refusal(exc)[0]
+                    if isinstance(exc, DomainError)
+                    else CPF_TAKEN
+                    if "cpf" in str(exc.orig).lower()
+                    else "Conflito ao gravar: outra movimentação alterou o cadastro."
+                )
+                statuses.append(
+                    {"id": pending[line.line_number], "status": "refused", "message": message}
+                )
+    for (line, _change), one in done:
+        cards = ", ".join(card for _id, _name, card, _rel in one.affected)
+        statuses.append(
+            {
+                "id": pending[line.line_number],
+                "status": "applied",
+                "message": f"Protocolo {one.protocol_number}; carteirinha {cards}",
+            }
+        )
+    if statuses:
+        session.execute(update(BatchLine), statuses)
+
+
+def batch_result_file(*, uow: UnitOfWork, actor: Actor, batch_id: int, fmt: str = "xlsx") -> bytes:
+    """The uploaded lines plus status and message columns (refused cells highlighted)."""
+    actor.require(Permission.MOVEMENTS, uow.company_id)
+    with uow:
+        assert uow.company_id is not None
+        batch = _get(uow.session, uow.company_id, batch_id)
+        rows = uow.session.execute(
+            select(BatchLine.line_number, BatchLine.status, BatchLine.message)
+            .where(BatchLine.batch_id == batch.id)
+            .order_by(BatchLine.line_number)
+        ).all()
+        file_name, content = batch.file_name, batch.content or b""
+    parsed = parse_batch_file(file_name, content)
+    statuses = [(n, LINE_STATUS_LABELS[s], m or "") for n, s, m in rows]
+    return result_xlsx(parsed, statuses) if fmt == "xlsx" else result_csv(parsed, statuses)
+
+
+__all__ = ["BatchFileError", "json_safe"]
