@@ -7,10 +7,9 @@ million beneficiaries cost no Faker call each.
 
 Rows are written with SQLAlchemy Core `insert()` executemany in chunks, with ids
 assigned here; every chunk flushes all pending tables in foreign-key order, so memory
-stays bounded. Documents (CPF, CNPJ, CAEPF, CNS), card numbers, protocol numbers and
-business days are computed by small local helpers that follow the formats of
-`services.rules` (the data layer may not import services); the tests check them with
-`services.rules`.
+stays bounded. Documents (CPF, CNPJ, CAEPF), card numbers, protocol numbers and business days come
+from the pure rules in `services.rules` (stdlib only, so the data layer may use them:
+see the import-linter contract's `ignore_imports`).
 
 Simplifications, on purpose:
 - Price tables: three yearly periods starting on May 1 (the current one, the previous
@@ -43,7 +42,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from typing import Any
 
 import bcrypt
@@ -74,6 +72,10 @@ from data.models import (
     User,
     UtilizationEvent,
 )
+from services.rules.calendar import add_business_days, is_business_day
+from services.rules.card_numbers import card_number
+from services.rules.documents import caepf_check_digits, cnpj_check_digits, cpf_check_digits
+from services.rules.protocols import protocol_number as rules_protocol_number
 
 DEMO_PASSWORD = "Sorriso@2026"
 BCRYPT_COST = 12
@@ -344,40 +346,19 @@ die.
 # ---------------------------------------------------------------- small helpers
 
 
-def _mod11(values: Sequence[int], weights: Sequence[int]) -> int:
-    remainder = sum(v * w for v, w in zip(values, weights, strict=True)) % 11
-    return 0 if remainder < 2 else 11 - remainder
-
-
-_CNPJ_W1 = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
-_CNPJ_W2 = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
-
-
 def cpf_with_check_digits(base9: str) -> str:
     """The 11-digit CPF whose first 9 digits are `base9`."""
-    values = [int(ch) for ch in base9]
-    d1 = _mod11(values, range(10, 1, -1))
-    d2 = _mod11([*values, d1], range(11, 1, -1))
-    return f"{base9}{d1}{d2}"
-
-
-def _cnpj_digits(base12: str) -> tuple[int, int]:
-    values = [ord(ch) - 48 for ch in base12.upper()]
-    d1 = _mod11(values, _CNPJ_W1)
-    d2 = _mod11([*values, d1], _CNPJ_W2)
-    return d1, d2
+    return base9 + cpf_check_digits(base9)
 
 
 def cnpj_with_check_digits(base12: str) -> str:
     """The 14-character CNPJ (numeric or alphanumeric) with base `base12`."""
-    d1, d2 = _cnpj_digits(base12)
-    return f"{base12.upper()}{d1}{d2}"
+    return base12.upper() + cnpj_check_digits(base12.upper())
 
 
 def caepf_with_check_digits(base12: str) -> str:
     """The 14-digit CAEPF with base `base12` (9 digits of the owner's CPF + sequence)."""
-    d1, d2 = _cnpj_digits(base12)
-    return f"{base12}{(10 * d1 + d2 + 12) % 100:02d}"
+    return base12 + caepf_check_digits(base12)
 
 
 def provisional_cns(rng: random.Random) -> str:
@@ -389,58 +370,8 @@ def provisional_cns(rng: random.Random) -> str:
             return "".join(map(str, digits)) + str(last)
 
 
-def card_number(prefix: str, sequence: int) -> str:
-    """Prefix (4) + sequence (11) + mod-11 digit, as `services.rules.card_numbers`."""
-    body = f"{prefix.zfill(4)}{sequence:011d}"
-    total = sum(int(ch) * (2 + i % 8) for i, ch in enumerate(reversed(body)))
-    result = 11 - total % 11
-    return body + ("0" if result >= 10 else str(result))
-
-
 def protocol_number(ans: str, day: date, sequence: int) -> str:
-    """ANS registration (6) + AAAAMMDD + daily sequence (6), the default template."""
-    return f"{ans.zfill(6)}{day:%Y%m%d}{sequence:06d}"
-
-
-def _easter(year: int) -> date:
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    el = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * el) // 451
-    month, day = divmod(h + el - 7 * m + 114, 31)
-    return date(year, month, day + 1)
-
-
-@lru_cache(maxsize=64)
-def _holidays(year: int) -> frozenset[date]:
-    """National holidays plus Carnival and Corpus Christi (banks closed)."""
-    days = {date(year, m, d) for m, d in ((1, 1), (4, 21), (5, 1), (9, 7), (10, 12),
-                                          (11, 2), (11, 15), (12, 25))}
-    if year >= 2024:
-        days.add(date(year, 11, 20))
-    easter = _easter(year)
-    days.update(easter + timedelta(days=n) for n in (-48, -47, -2, 60))
-    return frozenset(days)
-
-
-def is_business_day(d: date) -> bool:
-    return d.weekday() < 5 and d not in _holidays(d.year)
-
-
-def add_business_days(d: date, n: int) -> date:
-    """The n-th business day after `d` (moved to a business day first)."""
-    while not is_business_day(d):
-        d += timedelta(days=1)
-    for _ in range(n):
-        d += timedelta(days=1)
-        while not is_business_day(d):
-            d += timedelta(days=1)
-    return d
+    return rules_protocol_number(ans, day, sequence)
 
 
 def age_on(birth: date, on: date) -> int:
