@@ -14,7 +14,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from data.models import Counter, Operator
-from services.rules.card_numbers import card_number
 from services.rules.protocols import protocol_deadline, protocol_number
 
 BRT = ZoneInfo("America/Sao_Paulo")
@@ -45,13 +44,6 @@ def operator(session: Session) -> Operator:
     if op is None:
         raise RuntimeError("no operator configured")
     return op
-
-
-def card_numbers_issue(session: Session, count: int = 1) -> list[str]:
-    """New card numbers (prefix + sequence + check digit), never reused."""
-    prefix = operator(session).card_prefix
-    first = counter_take(session, "card_number", count)
-    return [card_number(prefix, seq) for seq in range(first, first + count)]
 
 
 def protocol_number_issue(session: Session, now: datetime) -> tuple[str, date]:
