@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -348,6 +348,8 @@ def check_include(snap: Snapshot, req: InclusionRequest, today: date) -> Change:
     holder = (
         None if rel == Relationship.HOLDER else _find_holder(snap, req.holder_card, req.holder_cpf)
     )
+    if rel != Relationship.HOLDER and holder is None:
+        errors["holder"] = "Informe a carteirinha (ou o CPF) de um titular ativo desta empresa."
     person: PersonData | None = None
     try:
         person = clean_person(
@@ -488,6 +490,12 @@ def check_exclude(
     )
 
 
+def _requested(before: PersonData, cleaned: PersonData, changes: Mapping[str, Any]) -> PersonData:
+    """Only the fields the request sent change (in their cleaned form); the rest of the
+    stored register stays as it is."""
+    return replace(before, **{f: getattr(cleaned, f) for f in changes})
+
+
 def check_update(
     snap: Snapshot,
     *,
@@ -502,7 +510,11 @@ def check_update(
     b = snap.find(card_number)
     before = b.person
     holder = snap.by_key.get(b.holder_key) if b.holder_key else None
-    after = clean_person(merge_update(before, changes), relationship=b.relationship, today=today)
+    after = _requested(
+        before,
+        clean_person(merge_update(before, changes), relationship=b.relationship, today=today),
+        changes,
+    )
     diff = changed_fields(before, after)
     if not diff:
         raise DomainError("Nenhum dado foi alterado.")
@@ -552,8 +564,12 @@ def check_reactivate(
     b = snap.find(card_number)
     if b.status == "active":
         raise DomainError(f"{b.person.name} já está ativo(a).", "card_number")
-    person = clean_person(
-        merge_update(b.person, changes or {}), relationship=b.relationship, today=today
+    person = _requested(
+        b.person,
+        clean_person(
+            merge_update(b.person, changes or {}), relationship=b.relationship, today=today
+        ),
+        changes or {},
     )
     if person.cpf and person.cpf in snap.active_cpf:
         raise FieldErrors({"cpf": CPF_TAKEN})

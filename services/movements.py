@@ -190,9 +190,13 @@ def _run(
     with uow:
         actor.require(Permission.MOVEMENTS, uow.company_id)
         assert uow.company_id is not None
-        snap = load_snapshot(
-            uow.session, uow.company_id, cards=[c for c in cards if c], cpfs=cpfs, lock=True
-        )
+        touched = {"cards": [c for c in cards if c], "cpfs": cpfs}
+        # Wait for, then hold, the rows this request touches (the holder's row above all)...
+        load_snapshot(uow.session, uow.company_id, **touched, lock=True)
+        # ...and read them again: on PostgreSQL (READ COMMITTED) the locking query misses
+        # rows another session committed while this one waited (a spouse or a dependent
+        # just included), so two sessions could each add a spouse to the same holder.
+        snap = load_snapshot(uow.session, uow.company_id, **touched)
         today = local_date(now)
         change = check(uow.session, snap, today)
         applied = apply_one(uow.session, snap, change, actor.user_id, now)
@@ -307,6 +311,8 @@ def movement_reactivate(
 ) -> MovementResult:
     """Bring an inactive beneficiary back with the same card number (data may be edited)."""
     with uow:
+        # Scope and permission first: nobody may probe another company's card numbers.
+        actor.require(Permission.MOVEMENTS, uow.company_id)
         found = _by_card(uow.session, uow.company_id or 0, card_number) if uow.company_id else None
         own_cpf = found.cpf if found is not None else None
     return _run(

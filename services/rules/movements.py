@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -203,6 +204,14 @@ class PersonData:
 
 
 ADDRESS_FIELDS = ("cep", "street", "number", "complement", "neighbourhood", "municipality", "state")
+# Free-text address fields and their maximum lengths (the register's column sizes).
+TEXT_LIMITS = {
+    "street": 200,
+    "number": 20,
+    "complement": 100,
+    "neighbourhood": 100,
+    "municipality": 100,
+}
 
 
 def _blank(value: str | None) -> str | None:
@@ -210,6 +219,17 @@ def _blank(value: str | None) -> str | None:
         return None
     value = " ".join(str(value).split())
     return value or None
+
+
+def _check_text(value: str | None, field: str, errors: dict[str, str]) -> None:
+    """Free text fits its column and has no control characters (NUL, escapes...)."""
+    if value is None:
+        return
+    limit = TEXT_LIMITS[field]
+    if len(value) > limit:
+        errors[field] = f"{FIELD_LABELS[field]}: no máximo {limit} caracteres."
+    elif any(unicodedata.category(ch).startswith("C") for ch in value):
+        errors[field] = f"{FIELD_LABELS[field]}: use só letras, números e pontuação."
 
 
 def _person_name(value: str, field: str, label: str, errors: dict[str, str]) -> str:
@@ -284,6 +304,8 @@ def clean_person(
             errors["cep"] = exc.message
     elif not is_valid_cep(address["cep"] or ""):
         errors["cep"] = "Informe o CEP (8 dígitos) do endereço (SIB/ANS)."
+    for text_field in TEXT_LIMITS:
+        _check_text(address[text_field], text_field, errors)
     if not address["municipality"]:
         errors["municipality"] = "Informe o município do endereço (SIB/ANS)."
     state = (address["state"] or "").upper()

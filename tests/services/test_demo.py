@@ -89,9 +89,7 @@ def test_a_small_world_is_seeded_and_the_summary_counts_its_rows(
         assert count(UtilizationEvent) == summary.utilization_events > 0
         assert count(Protocol) == summary.protocols >= 8 * 5
         assert count(ProtocolEvent) == summary.protocol_events
-        active = session.scalar(
-            select(func.count()).where(Beneficiary.status == "active")
-        )
+        active = session.scalar(select(func.count()).where(Beneficiary.status == "active"))
         assert active == summary.active_beneficiaries
         assert 0.8 <= active / 400 <= 0.95
         mismatched = session.execute(
@@ -128,9 +126,7 @@ def test_seeding_twice_without_reset_is_refused_and_reset_starts_over(
 # ---------------------------------------------------------------- reproducibility
 
 
-def test_the_same_seed_and_day_give_the_same_rows(
-    sqlite_engine: Engine, tmp_path: Path
-) -> None:
+def test_the_same_seed_and_day_give_the_same_rows(sqlite_engine: Engine, tmp_path: Path) -> None:
     other = make_engine(f"sqlite:///{tmp_path / 'twin.db'}")
     different = make_engine(f"sqlite:///{tmp_path / 'different.db'}")
     try:
@@ -226,9 +222,7 @@ def test_the_demo_accounts_have_the_right_roles_and_permissions(world: Session) 
     assert manager.role == "account_manager" and manager.company_id is None
     assert manager.permissions == ALL_PERMISSIONS
     portfolio = world.scalars(
-        select(AccountManagerCompany.company_id).where(
-            AccountManagerCompany.user_id == manager.id
-        )
+        select(AccountManagerCompany.company_id).where(AccountManagerCompany.user_id == manager.id)
     ).all()
     assert sorted(portfolio) == sorted(c.id for c in companies.values())
 
@@ -294,8 +288,11 @@ def test_invoice_lines_are_priced_by_the_table_and_age_band_of_their_month(
         assert line.reference_month == month and month.day == 1
         assert line.age_band == age_band(age_on(birth, month) if birth <= month else 0)
         (price,) = [
-            p for (plan, start, end, band), p in prices.items()
-            if plan == line.plan_id and band == line.age_band and start <= month
+            p
+            for (plan, start, end, band), p in prices.items()
+            if plan == line.plan_id
+            and band == line.age_band
+            and start <= month
             and (end is None or month <= end)
         ]
         assert line.amount == price
@@ -363,8 +360,7 @@ def test_utilization_happens_while_active_and_gives_a_plausible_loss_ratio(
     world: Session,
 ) -> None:
     people = {
-        b.id: (b.effective_date, b.exclusion_date)
-        for b in world.scalars(select(Beneficiary))
+        b.id: (b.effective_date, b.exclusion_date) for b in world.scalars(select(Beneficiary))
     }
     for event in world.scalars(select(UtilizationEvent)):
         effective, exclusion = people[event.beneficiary_id]

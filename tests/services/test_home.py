@@ -76,8 +76,13 @@ def test_the_account_manager_sees_the_whole_portfolio(world):
 def test_network_search_applies_every_filter(world):
     with world:
         p = world.session.scalars(select(Provider).order_by(Provider.id)).first()
-        sample = Provider(name=p.name, specialties=list(p.specialties), state=p.state,
-                          city=p.city, neighbourhood=p.neighbourhood)
+        sample = Provider(
+            name=p.name,
+            specialties=list(p.specialties),
+            state=p.state,
+            city=p.city,
+            neighbourhood=p.neighbourhood,
+        )
         total = len(world.session.scalars(select(Provider.id)).all())
     everyone = home.provider_search(uow=world)
     assert len(everyone) == total
