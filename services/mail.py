@@ -31,12 +31,28 @@ class OutboxMessage:
     status: str
 
 
-def _deliver(settings: Settings | Any, to: str, subject: str, body: str) -> None:
+# An attachment: file name, content and MIME type ("application/pdf").
+Attachment = tuple[str, bytes, str]
+
+
+def _deliver(
+    settings: Settings | Any,
+    to: str,
+    subject: str,
+    body: str,
+    attachment: Attachment | None = None,
+) -> None:
     message = EmailMessage()
     message["From"] = settings.smtp_sender
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
+    if attachment is not None:
+        name, content, mime = attachment
+        maintype, _, subtype = mime.partition("/")
+        message.add_attachment(
+            content, maintype=maintype, subtype=subtype or "octet-stream", filename=name
+        )
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()
@@ -53,14 +69,17 @@ def send_email(
     body: str,
     now: datetime,
     settings: Settings | Any | None = None,
+    attachment: Attachment | None = None,
 ) -> None:
-    """Send an e-mail (or keep it in the outbox) and record it in the caller's transaction."""
+    """Send an e-mail (or keep it in the outbox) and record it in the caller's transaction.
+
+    The outbox keeps an attachment's name, not its content."""
     settings = settings or get_settings()
     status = "outbox"
     sent_at: datetime | None = None
     if settings.smtp_host:
         try:
-            _deliver(settings, to, subject, body)
+            _deliver(settings, to, subject, body, attachment)
         except Exception as exc:  # a mail server problem must never reach the user
             log.error("SMTP delivery to %s failed: %s", to, exc)
             status = "failed"
@@ -75,6 +94,7 @@ def send_email(
             created_at=now,
             sent_at=sent_at,
             status=status,
+            attachment_name=attachment[0][:200] if attachment is not None else None,
         )
     )
 

@@ -30,6 +30,7 @@ def test_the_rules_package_has_modules() -> None:
         "money",
         "boleto",
         "pix",
+        "billing",
     }
 
 

@@ -1,0 +1,100 @@
+"""Financeiro > Relatórios de faturamento: by month, plan and beneficiary, with downloads."""
+
+import streamlit as st
+
+from components import charts
+from components.context import get_context, now_utc
+from components.errors import user_errors
+from components.fmt import fmt_money, fmt_month
+from services import billing
+from services.actors import Permission
+
+ctx = get_context(Permission.FINANCE)
+st.title("Relatórios de faturamento")
+st.caption(ctx.company.label)
+
+options = billing.billing_report_options(uow=ctx.uow(), actor=ctx.actor)
+if not options.months:
+    st.info("Esta empresa ainda não tem faturas.")
+    st.stop()
+months = options.months
+c1, c2, c3 = st.columns([1, 1, 2])
+start = c1.selectbox(
+    "De (competência)",
+    months,
+    index=months.index(options.default_start),
+    format_func=fmt_month,
+    key="report_start",
+)
+end = c2.selectbox(
+    "Até (competência)", months, index=len(months) - 1, format_func=fmt_month, key="report_end"
+)
+plan_names = {p.id: p.name for p in options.plans}
+plans = c3.multiselect(
+    "Planos",
+    list(plan_names),
+    format_func=plan_names.__getitem__,
+    placeholder="Todos os planos",
+    key="report_plans",
+)
+report = None
+with user_errors():
+    report = billing.billing_report(
+        uow=ctx.uow(), actor=ctx.actor, start=start, end=end, plan_ids=plans or None
+    )
+if report is None:
+    st.stop()
+
+st.metric("Total faturado no período", fmt_money(report.total))
+generated_at = now_utc()
+stem = f"faturamento_{ctx.company.code}_{report.start:%Y-%m}_{report.end:%Y-%m}"
+st.download_button(
+    "Baixar relatório completo (xlsx)",
+    data=lambda: billing.billing_report_download(
+        report, "xlsx", company_label=ctx.company.label, generated_at=generated_at
+    ),
+    file_name=f"{stem}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    on_click="ignore",
+    icon=":material/download:",
+)
+
+
+def _money_table(df):  # noqa: ANN001, ANN202 - formatting for display only
+    shown = df.copy()
+    for column in shown.columns:
+        if column in ("Mensalidades", "Retroativos e diferenças", "Total"):
+            shown[column] = [fmt_money(v) for v in shown[column]]
+        if column == "Competência":
+            shown[column] = [f"{m:%m/%Y}" for m in shown[column]]
+    return shown
+
+
+def _csv_button(view: str) -> None:
+    st.download_button(
+        "Baixar CSV",
+        data=lambda: billing.billing_report_download(
+            report, "csv", company_label=ctx.company.label, generated_at=generated_at, view=view
+        ),
+        file_name=f"{stem}_{view}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        key=f"report_csv_{view}",
+    )
+
+
+tab_month, tab_plan, tab_person = st.tabs(["Por mês", "Por plano", "Por beneficiário"])
+with tab_month:
+    if report.by_month.empty:
+        st.info("Nada faturado no período com esses filtros.")
+    else:
+        st.plotly_chart(charts.billing_by_month(report.by_month), width="stretch")
+        st.dataframe(_money_table(report.by_month), hide_index=True, width="stretch")
+        _csv_button("month")
+with tab_plan:
+    st.dataframe(_money_table(report.by_plan), hide_index=True, width="stretch")
+    _csv_button("plan")
+with tab_person:
+    st.dataframe(_money_table(report.by_beneficiary), hide_index=True, width="stretch")
+    _csv_button("beneficiary")

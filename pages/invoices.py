@@ -1,0 +1,94 @@
+"""Financeiro > Faturas: the invoices of a year, their chart, each one's lines, downloads."""
+
+import streamlit as st
+
+from components import charts
+from components.context import get_context, now_utc
+from components.fmt import fmt_date, fmt_money, fmt_month, today_local
+from services import billing
+from services.actors import Permission
+
+ctx = get_context(Permission.FINANCE)
+today = today_local()
+st.title("Faturas")
+st.caption(ctx.company.label)
+
+years = billing.invoice_years(uow=ctx.uow(), actor=ctx.actor)
+if not years:
+    st.info("Esta empresa ainda não tem faturas.")
+    st.stop()
+year = st.selectbox("Ano", years, key="invoices_year")
+invoices = billing.invoice_list(uow=ctx.uow(), actor=ctx.actor, today=today, year=year)
+if not invoices:
+    st.info(f"Não há faturas em {year}.")
+    st.stop()
+
+st.dataframe(
+    [
+        {
+            "Competência": f"{inv.billing_month:%m/%Y}",
+            "Vencimento": fmt_date(inv.due_date),
+            "Valor": fmt_money(inv.amount),
+            "Situação": inv.status_label,
+            "Pago em": fmt_date(inv.paid_on) if inv.paid_on else "",
+        }
+        for inv in invoices
+    ],
+    hide_index=True,
+    width="stretch",
+)
+st.plotly_chart(charts.invoices_by_month(invoices), width="stretch", key="invoices_chart")
+
+st.subheader("Detalhe da fatura")
+by_id = {inv.id: inv for inv in reversed(invoices)}
+chosen = st.selectbox(
+    "Fatura",
+    list(by_id),
+    format_func=lambda i: (
+        f"{fmt_month(by_id[i].billing_month)} · {fmt_money(by_id[i].amount)} · "
+        f"{by_id[i].status_label}"
+    ),
+    key="invoices_detail",
+)
+detail = billing.invoice_detail(uow=ctx.uow(), actor=ctx.actor, invoice_id=chosen, today=today)
+inv = detail.invoice
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Valor da fatura", fmt_money(inv.amount))
+c2.metric("Mensalidades", fmt_money(detail.monthly_total))
+c3.metric("Retroativos e ajustes", fmt_money(detail.adjustments_total))
+c4.metric("Beneficiários", f"{detail.beneficiaries:,}".replace(",", "."))
+st.caption(
+    f"Competência {inv.billing_month:%m/%Y} · vencimento {fmt_date(inv.due_date)} · "
+    f"{inv.status_label}" + (f" em {fmt_date(inv.paid_on)}" if inv.paid_on else "")
+)
+lines = detail.lines.assign(
+    **{
+        "Competência de referência": [
+            f"{d:%m/%Y}" for d in detail.lines["Competência de referência"]
+        ],
+        "Valor": [fmt_money(v) for v in detail.lines["Valor"]],
+    }
+)
+st.dataframe(lines, hide_index=True, width="stretch", height=360)
+
+generated_at = now_utc()
+stem = f"fatura_{ctx.company.code}_{inv.billing_month:%Y-%m}"
+d1, d2, _ = st.columns([1, 1, 2])
+d1.download_button(
+    "Baixar planilha (xlsx)",
+    data=lambda: billing.invoice_download(detail, "xlsx", generated_at=generated_at),
+    file_name=f"{stem}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    on_click="ignore",
+    icon=":material/download:",
+)
+d2.download_button(
+    "Baixar CSV",
+    data=lambda: billing.invoice_download(detail, "csv", generated_at=generated_at),
+    file_name=f"{stem}.csv",
+    mime="text/csv",
+    on_click="ignore",
+    icon=":material/download:",
+)
+if inv.payable:
+    st.page_link("pages/boleto.py", label="2ª via do boleto", icon=":material/barcode:")

@@ -1,0 +1,82 @@
+"""Financeiro > Situação de pagamentos: what was paid, what is open or overdue, totals."""
+
+import streamlit as st
+
+from components.context import get_context
+from components.fmt import fmt_date, fmt_money, today_local
+from services import billing, payments
+from services.actors import Permission
+
+ctx = get_context(Permission.FINANCE)
+today = today_local()
+st.title("Situação de pagamentos")
+st.caption(ctx.company.label)
+
+ALL = "Todos"
+years = billing.invoice_years(uow=ctx.uow(), actor=ctx.actor)
+year = st.selectbox("Ano (competência)", [ALL, *years], key="payments_year")
+status = payments.payment_status(
+    uow=ctx.uow(), actor=ctx.actor, today=today, year=None if year == ALL else year
+)
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Pago", fmt_money(status.paid_total), help=f"{len(status.paid)} pagamento(s)")
+c2.metric("A vencer", fmt_money(status.open_total), help=f"{len(status.open)} fatura(s)")
+c3.metric("Vencido", fmt_money(status.overdue_total), help=f"{len(status.overdue)} fatura(s)")
+
+st.subheader("Vencidas")
+if status.overdue:
+    st.dataframe(
+        [
+            {
+                "Competência": f"{r.billing_month:%m/%Y}",
+                "Vencimento": fmt_date(r.due_date),
+                "Valor": fmt_money(r.amount),
+            }
+            for r in status.overdue
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    st.page_link(
+        "pages/overdue_update.py", label="Atualizar fatura vencida", icon=":material/update:"
+    )
+else:
+    st.caption("Nenhuma fatura vencida.")
+
+st.subheader("Em aberto")
+if status.open:
+    st.dataframe(
+        [
+            {
+                "Competência": f"{r.billing_month:%m/%Y}",
+                "Vencimento": fmt_date(r.due_date),
+                "Valor": fmt_money(r.amount),
+            }
+            for r in status.open
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    st.page_link("pages/boleto.py", label="2ª via de boleto", icon=":material/barcode:")
+else:
+    st.caption("Nenhuma fatura a vencer.")
+
+st.subheader("Pagas")
+if status.paid:
+    st.dataframe(
+        [
+            {
+                "Competência": f"{p.billing_month:%m/%Y}",
+                "Vencimento": fmt_date(p.due_date),
+                "Pago em": fmt_date(p.paid_on),
+                "Valor pago": fmt_money(p.amount),
+                "Meio": p.method_label,
+            }
+            for p in status.paid
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.caption("Nenhum pagamento no período.")

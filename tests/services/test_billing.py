@@ -1,0 +1,737 @@
+"""Billing on both databases: the monthly run over a small hand-made world with exact
+amounts, invoices and their lines, downloads and billing reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from data.db import make_session_factory
+from data.models import (
+    AccountManagerCompany,
+    AuditRecord,
+    Beneficiary,
+    Company,
+    Invoice,
+    InvoiceLine,
+    Movement,
+    Operator,
+    Payment,
+    Plan,
+    PriceBand,
+    PriceTable,
+    User,
+)
+from data.uow import UnitOfWork
+from services import billing
+from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
+from services.rules.age_bands import AGE_BANDS
+from services.rules.errors import DomainError
+
+NOW = datetime(2025, 9, 2, 13, 0, tzinfo=UTC)
+JUL, AUG, SEP = date(2025, 7, 1), date(2025, 8, 1), date(2025, 9, 1)
+D = Decimal
+
+# Band k (1..10) prices: base + step * (k - 1); the new tables start on 2025-06-01.
+PRICES = {
+    ("A", "old"): (D("90.10"), D("5.00")),
+    ("A", "new"): (D("100.10"), D("5.00")),
+    ("B", "old"): (D("140.35"), D("8.00")),
+    ("B", "new"): (D("150.35"), D("8.00")),
+}
+
+
+def price(plan: str, table: str, band: int) -> Decimal:
+    base, step = PRICES[(plan, table)]
+    return base + step * (band - 1)
+
+
+@dataclass
+class World:
+    uow: UnitOfWork
+    manager: Actor
+    master: Actor
+    company_id: int
+    other_company_id: int
+    plan_a: int
+    plan_b: int
+    ids: dict[str, int]
+
+    def company_uow(self, company_id: int | None = None) -> UnitOfWork:
+        return self.uow.for_company(company_id or self.company_id)
+
+
+def _at(d: date, hour: int = 15) -> datetime:
+    return datetime(d.year, d.month, d.day, hour, 0, tzinfo=UTC)
+
+
+def _person(
+    session: Session,
+    company_id: int,
+    plan_id: int,
+    name: str,
+    birth: date,
+    effective: date,
+    exclusion: date | None = None,
+) -> Beneficiary:
+    b = Beneficiary(
+        company_id=company_id,
+        plan_id=plan_id,
+        card_number=f"0001{abs(hash(name)) % 10**12:012d}",
+        relationship_code=1,
+        name=name,
+        birth_date=birth,
+        sex="F",
+        mother_name="Maria da Silva",
+        effective_date=effective,
+        status="inactive" if exclusion else "active",
+        exclusion_date=exclusion,
+        exclusion_reason="pedido" if exclusion else None,
+        created_at=_at(effective),
+        updated_at=_at(effective),
+    )
+    session.add(b)
+    session.flush()
+    return b
+
+
+def _movement(
+    session: Session,
+    b: Beneficiary,
+    kind: str,
+    effective: date,
+    received: date,
+    billing_month: date,
+    old_plan: int | None = None,
+    new_plan: int | None = None,
+) -> Movement:
+    m = Movement(
+        company_id=b.company_id,
+        beneficiary_id=b.id,
+        kind=kind,
+        channel="retroactive" if effective < received else "individual",
+        effective_date=effective,
+        received_at=_at(received),
+        billing_month=billing_month,
+        is_retroactive=effective < received,
+        old_plan_id=old_plan,
+        new_plan_id=new_plan,
+    )
+    session.add(m)
+    session.flush()
+    return m
+
+
+def _tables(session: Session, plan: Plan, letter: str) -> None:
+    for table, valid_from, valid_to in (
+        ("old", date(2024, 6, 1), date(2025, 5, 31)),
+        ("new", date(2025, 6, 1), None),
+    ):
+        t = PriceTable(plan_id=plan.id, valid_from=valid_from, valid_to=valid_to)
+        for band, (low, high) in enumerate(AGE_BANDS, start=1):
+            t.bands.append(
+                PriceBand(band=band, min_age=low, max_age=high, price=price(letter, table, band))
+            )
+        session.add(t)
+
+
+def build_world(engine) -> World:  # noqa: ANN001
+    """Company 20001 with five people whose July-September 2025 invoices are known:
+
+    - Alice (plan A, born 1996-07-20): band 3 in July, band 4 from August (turns 29).
+    - Bob (A, born 1980-01-10, band 7): included on 2025-07-25, after the cut-off
+      day (20), so his inclusion lands on September's invoice.
+    - Carla (A, born 1985-05-05, band 6): retroactive inclusion effective 2025-05-01
+      received 2025-06-10, billed in July: May (old table) and June catch-up lines.
+    - Dan (born 1970-02-02, band 9): plan A -> B effective 2025-07-01, received
+      2025-07-15, billed in August: July at A, August at B plus July's difference.
+    - Eva (A, born 2000-12-12, band 3): excluded on 2025-07-15: charged for July only.
+    Company 20002 (another company of the portfolio) has Hugo on plan B.
+    """
+    factory = make_session_factory(engine)
+    with factory() as session:
+        op = Operator(
+            name="Sorriso Odontologia S.A.",
+            ans_registration="421839",
+            cnpj="11222333000181",
+            bank_code="001",
+            pix_key="11222333000181",
+            city="São Paulo",
+        )
+        session.add(op)
+        session.flush()
+        plan_a = Plan(
+            operator_id=op.id,
+            code="A",
+            name="Sorriso Essencial",
+            ans_registration="111",
+            segment="Odontológico",
+        )
+        plan_b = Plan(
+            operator_id=op.id,
+            code="B",
+            name="Sorriso Premium",
+            ans_registration="222",
+            segment="Odontológico",
+        )
+        session.add_all([plan_a, plan_b])
+        session.flush()
+        _tables(session, plan_a, "A")
+        _tables(session, plan_b, "B")
+        companies = []
+        for code, due_day in (("20001", 10), ("20002", 31)):
+            c = Company(
+                operator_id=op.id,
+                code=code,
+                document="11444777000161",
+                document_type="CNPJ",
+                name=f"Empresa {code} Ltda.",
+                contract_start=date(2024, 1, 1),
+                cutoff_day=20,
+                due_day=due_day,
+                contact_email=f"rh@{code}.com.br",
+            )
+            session.add(c)
+            companies.append(c)
+        session.flush()
+        manager = User(
+            user_code="900001",
+            name="Gestora",
+            email="g@sorriso.com.br",
+            role="account_manager",
+            permissions=sorted(ALL_PERMISSIONS),
+            status="active",
+            created_at=NOW,
+        )
+        master = User(
+            user_code="100001",
+            name="Master",
+            email="m@20001.com.br",
+            role="master",
+            permissions=sorted(ALL_PERMISSIONS),
+            company_id=companies[0].id,
+            status="active",
+            created_at=NOW,
+        )
+        session.add_all([manager, master])
+        session.flush()
+        for c in companies:
+            session.add(AccountManagerCompany(user_id=manager.id, company_id=c.id))
+        cid = companies[0].id
+        alice = _person(session, cid, plan_a.id, "Alice Souza", date(1996, 7, 20), date(2025, 1, 1))
+        bob = _person(session, cid, plan_a.id, "Bob Lima", date(1980, 1, 10), date(2025, 7, 25))
+        _movement(session, bob, "inclusion", date(2025, 7, 25), date(2025, 7, 25), SEP)
+        carla = _person(session, cid, plan_a.id, "Carla Dias", date(1985, 5, 5), date(2025, 5, 1))
+        _movement(session, carla, "inclusion", date(2025, 5, 1), date(2025, 6, 10), JUL)
+        dan = _person(session, cid, plan_b.id, "Dan Rocha", date(1970, 2, 2), date(2024, 1, 1))
+        _movement(
+            session,
+            dan,
+            "plan_change",
+            JUL,
+            date(2025, 7, 15),
+            AUG,
+            old_plan=plan_a.id,
+            new_plan=plan_b.id,
+        )
+        eva = _person(
+            session,
+            cid,
+            plan_a.id,
+            "Eva Nunes",
+            date(2000, 12, 12),
+            date(2024, 3, 1),
+            exclusion=date(2025, 7, 15),
+        )
+        _movement(session, eva, "exclusion", date(2025, 7, 15), date(2025, 7, 15), SEP)
+        hugo = _person(
+            session, companies[1].id, plan_b.id, "Hugo Reis", date(1990, 3, 3), date(2024, 2, 1)
+        )
+        session.commit()
+        ids = {
+            "alice": alice.id,
+            "bob": bob.id,
+            "carla": carla.id,
+            "dan": dan.id,
+            "eva": eva.id,
+            "hugo": hugo.id,
+        }
+        company_ids = frozenset(c.id for c in companies)
+        manager_actor = Actor(
+            manager.id,
+            "900001",
+            "Gestora",
+            Role.ACCOUNT_MANAGER,
+            frozenset(ALL_PERMISSIONS),
+            company_ids,
+        )
+        master_actor = Actor(
+            master.id,
+            "100001",
+            "Master",
+            Role.MASTER,
+            frozenset(ALL_PERMISSIONS),
+            frozenset({cid}),
+            cid,
+        )
+        return World(
+            UnitOfWork(factory),
+            manager_actor,
+            master_actor,
+            cid,
+            companies[1].id,
+            plan_a.id,
+            plan_b.id,
+            ids,
+        )
+
+
+@pytest.fixture
+def world(engine) -> World:  # noqa: ANN001
+    return build_world(engine)
+
+
+def run(w: World, month: date, company_ids: list[int] | None = None) -> billing.BillingRunResult:
+    return billing.billing_run(
+        uow=w.company_uow(),
+        actor=w.manager,
+        billing_month=month,
+        company_ids=[w.company_id] if company_ids is None else company_ids,
+        now=NOW,
+    )
+
+
+def lines_of(w: World, month: date, company_id: int | None = None) -> set[tuple]:
+    with w.uow as uow:
+        rows = uow.session.execute(
+            select(
+                InvoiceLine.beneficiary_id,
+                InvoiceLine.kind,
+                InvoiceLine.reference_month,
+                InvoiceLine.plan_id,
+                InvoiceLine.age_band,
+                InvoiceLine.amount,
+            )
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(
+                Invoice.company_id == (company_id or w.company_id), Invoice.billing_month == month
+            )
+        ).all()
+    return {tuple(r) for r in rows}
+
+
+def invoice_of(w: World, month: date, company_id: int | None = None) -> Invoice:
+    with w.uow as uow:
+        inv = uow.session.scalars(
+            select(Invoice).where(
+                Invoice.company_id == (company_id or w.company_id), Invoice.billing_month == month
+            )
+        ).one()
+        uow.session.expunge(inv)
+        return inv
+
+
+# ---------------------------------------------------------------- the billing run
+
+
+def test_july_charges_the_month_the_retroactive_inclusion_and_the_old_plan(world: World):
+    result = run(world, JUL)
+    i = world.ids
+    a, b = world.plan_a, world.plan_b
+    assert lines_of(world, JUL) == {
+        (i["alice"], "monthly", JUL, a, 3, price("A", "new", 3)),
+        (i["carla"], "monthly", JUL, a, 6, price("A", "new", 6)),
+        (i["carla"], "retroactive", date(2025, 5, 1), a, 6, price("A", "old", 6)),
+        (i["carla"], "retroactive", date(2025, 6, 1), a, 6, price("A", "new", 6)),
+        # Dan's change to B reaches billing only in August: July is still plan A.
+        (i["dan"], "monthly", JUL, a, 9, price("A", "new", 9)),
+        (i["eva"], "monthly", JUL, a, 3, price("A", "new", 3)),
+    }
+    assert all(b != line[3] for line in lines_of(world, JUL))
+    inv = invoice_of(world, JUL)
+    assert inv.amount == D("725.60")
+    assert (inv.due_date, inv.status) == (date(2025, 7, 10), "open")
+    [billed] = result.billed
+    assert (billed.amount, billed.lines, result.total, result.lines) == (
+        D("725.60"),
+        6,
+        D("725.60"),
+        6,
+    )
+
+
+def test_a_retroactive_inclusion_of_two_months_gets_two_catch_up_lines(world: World):
+    run(world, JUL)
+    carla = sorted(
+        (line[2], line[5])
+        for line in lines_of(world, JUL)
+        if line[0] == world.ids["carla"] and line[1] == "retroactive"
+    )
+    assert carla == [(date(2025, 5, 1), D("115.10")), (date(2025, 6, 1), D("125.10"))]
+
+
+def test_an_inclusion_after_the_cut_off_is_billed_whole_on_the_invoice_after_next(world: World):
+    for month in (JUL, AUG, SEP):
+        run(world, month)
+    bob = world.ids["bob"]
+    assert not [line for line in lines_of(world, JUL) | lines_of(world, AUG) if line[0] == bob]
+    assert sorted(
+        (line[1], line[2], line[5]) for line in lines_of(world, SEP) if line[0] == bob
+    ) == [
+        ("monthly", SEP, D("130.10")),
+        ("retroactive", JUL, D("130.10")),
+        ("retroactive", AUG, D("130.10")),
+    ]
+
+
+def test_a_plan_change_bills_the_new_price_and_the_difference_of_the_months_missed(
+    world: World,
+):
+    run(world, JUL)
+    run(world, AUG)
+    dan = world.ids["dan"]
+    assert {line for line in lines_of(world, AUG) if line[0] == dan} == {
+        (dan, "monthly", AUG, world.plan_b, 9, price("B", "new", 9)),
+        (
+            dan,
+            "plan_change_difference",
+            JUL,
+            world.plan_b,
+            9,
+            price("B", "new", 9) - price("A", "new", 9),
+        ),
+    }
+    assert price("B", "new", 9) - price("A", "new", 9) == D("74.25")
+
+
+def test_an_excluded_beneficiary_is_not_charged_the_month_after_the_exclusion(world: World):
+    run(world, JUL)
+    run(world, AUG)
+    eva = world.ids["eva"]
+    assert [line[1] for line in lines_of(world, JUL) if line[0] == eva] == ["monthly"]
+    assert not [line for line in lines_of(world, AUG) if line[0] == eva]
+
+
+def test_each_month_is_priced_with_the_age_band_of_its_first_day(world: World):
+    run(world, JUL)
+    run(world, AUG)
+    alice = world.ids["alice"]
+    assert [line[4] for line in lines_of(world, JUL) if line[0] == alice] == [3]
+    assert [line[4] for line in lines_of(world, AUG) if line[0] == alice] == [4]
+
+
+def test_three_months_of_invoices_reconcile_to_the_cent(world: World):
+    expected = {JUL: D("725.60"), AUG: D("528.80"), SEP: D("844.85")}
+    for month, amount in expected.items():
+        result = run(world, month)
+        assert result.total == amount
+        inv = invoice_of(world, month)
+        assert inv.amount == amount == sum((line[5] for line in lines_of(world, month)), D(0))
+    with world.uow as uow:
+        stored = uow.session.scalar(
+            select(func.sum(Invoice.amount)).where(Invoice.company_id == world.company_id)
+        )
+        line_sum = uow.session.scalar(select(func.sum(InvoiceLine.amount)))
+    assert stored == line_sum == D("2099.25")
+
+
+def test_running_again_for_the_same_month_skips_the_company_and_duplicates_nothing(
+    world: World,
+):
+    first = run(world, JUL)
+    with world.uow as uow:
+        before = uow.session.scalar(select(func.count()).select_from(InvoiceLine))
+    again = run(world, JUL)
+    assert again.billed == [] and again.total == D("0.00")
+    [skipped] = again.skipped
+    assert (skipped.company_id, skipped.reason) == (
+        world.company_id,
+        "Já faturada para a competência 07/2025.",
+    )
+    with world.uow as uow:
+        assert uow.session.scalar(select(func.count()).select_from(InvoiceLine)) == before
+        assert uow.session.scalar(select(func.count()).select_from(Invoice)) == 1
+    assert first.billed[0].invoice_id == invoice_of(world, JUL).id
+
+
+def test_the_portfolio_run_bills_every_company_and_reports_the_ones_already_invoiced(
+    world: World,
+):
+    run(world, JUL)
+    progress: list[tuple[float, str]] = []
+    result = billing.billing_run(
+        uow=world.company_uow(),
+        actor=world.manager,
+        billing_month=date(2025, 7, 18),
+        company_ids=None,
+        now=NOW,
+        progress=lambda f, m: progress.append((f, m)),
+    )
+    assert [b.company_id for b in result.billed] == [world.other_company_id]
+    assert [s.company_id for s in result.skipped] == [world.company_id]
+    hugo = invoice_of(world, JUL, world.other_company_id)
+    # Hugo, born 1990-03-03, is 35 (band 5) on plan B; due day 31 clamps to July 31.
+    assert (hugo.amount, hugo.due_date) == (price("B", "new", 5), date(2025, 7, 31))
+    fractions = [f for f, _ in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    with world.uow as uow:
+        audited = set(
+            uow.session.scalars(
+                select(AuditRecord.company_id).where(AuditRecord.action == "invoice_issue")
+            )
+        )
+    assert audited == {world.company_id, world.other_company_id}
+
+
+def test_only_account_managers_run_billing_and_only_on_their_companies(world: World):
+    with pytest.raises(DomainError, match="gestor de contas"):
+        billing.billing_run(
+            uow=world.company_uow(),
+            actor=world.master,
+            billing_month=JUL,
+            company_ids=[world.company_id],
+            now=NOW,
+        )
+    with pytest.raises(DomainError, match="não tem acesso"):
+        billing.billing_run(
+            uow=world.company_uow(),
+            actor=world.manager,
+            billing_month=JUL,
+            company_ids=[world.company_id, 999_999],
+            now=NOW,
+        )
+    with world.uow as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Invoice)) == 0
+
+
+def test_a_plan_without_a_price_table_refuses_that_company_and_bills_the_others(world: World):
+    with world.uow as uow:
+        uow.session.execute(
+            PriceBand.__table__.delete().where(
+                PriceBand.price_table_id.in_(
+                    select(PriceTable.id).where(PriceTable.plan_id == world.plan_b)
+                )
+            )
+        )
+        uow.session.execute(PriceTable.__table__.delete().where(PriceTable.plan_id == world.plan_b))
+        uow.commit()
+    result = run(world, JUL, [world.company_id, world.other_company_id])
+    assert [b.company_id for b in result.billed] == [world.company_id]
+    [skipped] = result.skipped
+    assert skipped.company_id == world.other_company_id
+    assert "Sem tabela de preço vigente para o plano Sorriso Premium em 07/2025" in skipped.reason
+
+
+def test_a_company_without_anyone_to_bill_gets_no_invoice(world: World):
+    with world.uow as uow:
+        uow.session.execute(
+            Beneficiary.__table__.update()
+            .where(Beneficiary.id == world.ids["hugo"])
+            .values(status="inactive", exclusion_date=date(2025, 6, 1))
+        )
+        uow.commit()
+    result = run(world, JUL, [world.other_company_id])
+    assert result.billed == []
+    assert result.skipped[0].reason == "Nenhum beneficiário a faturar nesta competência."
+
+
+def test_billing_month_options_offer_next_month_first():
+    assert billing.billing_month_options(date(2025, 12, 15)) == [
+        date(2026, 1, 1),
+        date(2025, 12, 1),
+        date(2026, 2, 1),
+        date(2025, 11, 1),
+        date(2025, 10, 1),
+    ]
+
+
+# ---------------------------------------------------------------- invoices
+
+
+def _billed_world(w: World) -> None:
+    for month in (JUL, AUG, SEP):
+        run(w, month)
+    with w.uow as uow:
+        jul = uow.session.scalars(
+            select(Invoice).where(Invoice.billing_month == JUL, Invoice.company_id == w.company_id)
+        ).one()
+        jul.status, jul.paid_on = "paid", date(2025, 7, 9)
+        uow.session.add(
+            Payment(invoice_id=jul.id, paid_on=jul.paid_on, amount=jul.amount, method="pix")
+        )
+        uow.commit()
+
+
+def test_invoices_of_a_year_show_paid_overdue_and_open(world: World):
+    _billed_world(world)
+    rows = billing.invoice_list(
+        uow=world.company_uow(), actor=world.master, today=date(2025, 9, 5), year=2025
+    )
+    assert [(r.billing_month, r.status, r.amount) for r in rows] == [
+        (JUL, "paid", D("725.60")),
+        (AUG, "overdue", D("528.80")),
+        (SEP, "open", D("844.85")),
+    ]
+    assert [r.status_label for r in rows] == ["Paga", "Vencida", "Em aberto"]
+    assert billing.invoice_years(uow=world.company_uow(), actor=world.master) == [2025]
+    assert (
+        billing.invoice_list(
+            uow=world.company_uow(), actor=world.master, today=date(2025, 9, 5), year=2024
+        )
+        == []
+    )
+
+
+def test_invoice_detail_lists_every_charge_and_adjustment(world: World):
+    _billed_world(world)
+    sep = invoice_of(world, SEP)
+    detail = billing.invoice_detail(
+        uow=world.company_uow(), actor=world.master, invoice_id=sep.id, today=date(2025, 9, 5)
+    )
+    assert list(detail.lines.columns) == billing.LINE_COLUMNS
+    assert (detail.monthly_total, detail.adjustments_total) == (D("584.65"), D("260.20"))
+    assert detail.monthly_total + detail.adjustments_total == detail.invoice.amount
+    assert detail.beneficiaries == 4
+    bob = detail.lines[detail.lines["Beneficiário"] == "Bob Lima"]
+    assert list(bob["Tipo"]) == ["Mensalidade", "Retroativo", "Retroativo"]
+    assert list(bob["Faixa etária"]) == ["44 a 48"] * 3
+    assert list(bob["Competência de referência"]) == [SEP, JUL, AUG]
+    assert list(bob["Valor"]) == [D("130.10")] * 3
+
+
+def test_an_invoice_of_another_company_is_not_found(world: World):
+    run(world, JUL, [world.other_company_id])
+    other = invoice_of(world, JUL, world.other_company_id)
+    with pytest.raises(DomainError, match="não encontrada"):
+        billing.invoice_detail(
+            uow=world.company_uow(), actor=world.master, invoice_id=other.id, today=date(2025, 9, 5)
+        )
+    with pytest.raises(DomainError, match="não tem acesso"):
+        billing.invoice_list(
+            uow=world.company_uow(world.other_company_id),
+            actor=world.master,
+            today=date(2025, 9, 5),
+        )
+
+
+def test_a_user_without_finance_permission_is_refused(world: World):
+    no_finance = Actor(
+        world.master.user_id,
+        "100001",
+        "Master",
+        Role.USER,
+        frozenset({Permission.MOVEMENTS}),
+        frozenset({world.company_id}),
+    )
+    with pytest.raises(DomainError, match="Financeiro"):
+        billing.invoice_years(uow=world.company_uow(), actor=no_finance)
+
+
+def _rename(w: World, who: str, name: str) -> None:
+    with w.uow as uow:
+        uow.session.execute(
+            Beneficiary.__table__.update().where(Beneficiary.id == w.ids[who]).values(name=name)
+        )
+        uow.commit()
+
+
+def test_invoice_downloads_neutralise_formulas_and_keep_money_as_numbers(world: World):
+    _billed_world(world)
+    _rename(world, "bob", '=HYPERLINK("http://x","Bob")')
+    _rename(world, "alice", "+Alice")
+    sep = invoice_of(world, SEP)
+    detail = billing.invoice_detail(
+        uow=world.company_uow(), actor=world.master, invoice_id=sep.id, today=date(2025, 9, 5)
+    )
+    book = load_workbook(io.BytesIO(billing.invoice_download(detail, "xlsx", generated_at=NOW)))
+    sheet = book.active
+    cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert not [c for c in cells if c.data_type == "f"]
+    names = {c.value for c in cells if isinstance(c.value, str) and "Bob" in c.value}
+    assert names == {'\'=HYPERLINK("http://x","Bob")'}
+    assert "'+Alice" in {c.value for c in cells}
+    money_cells = [c for c in cells if c.number_format == "#,##0.00"]
+    assert sum((D(str(c.value)) for c in money_cells), D(0)) == D("844.85")
+    assert sheet["A4"].value == "Competência" and sheet["B4"].value == "09/2025"
+
+    text = billing.invoice_download(detail, "csv", generated_at=NOW).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0] == ["Fatura", f"nº {sep.id}"]
+    header = rows.index(billing.LINE_COLUMNS)
+    body = rows[header + 1 :]
+    assert len(body) == len(detail.lines)
+    assert all(not row[0].startswith(("=", "+", "-", "@")) for row in body)
+    assert {row[0] for row in body} >= {"'+Alice", '\'=HYPERLINK("http://x","Bob")'}
+    total = sum(D(row[-1].replace(",", ".")) for row in body)
+    assert total == D("844.85")
+    assert [row[5] for row in body if "Bob" in row[0]] == ["09/2025", "07/2025", "08/2025"]
+
+
+# ---------------------------------------------------------------- reports
+
+
+def test_billing_report_by_month_plan_and_beneficiary_add_up(world: World):
+    _billed_world(world)
+    uow, actor = world.company_uow(), world.master
+    options = billing.billing_report_options(uow=uow, actor=actor)
+    assert options.months == [JUL, AUG, SEP]
+    assert options.default_start == JUL
+    assert {p.name for p in options.plans} == {"Sorriso Essencial", "Sorriso Premium"}
+    report = billing.billing_report(uow=uow, actor=actor, start=JUL, end=SEP)
+    assert report.total == D("2099.25")
+    assert list(report.by_month["Total"]) == [D("725.60"), D("528.80"), D("844.85")]
+    assert list(report.by_month["Retroativos e diferenças"]) == [
+        D("240.20"),
+        D("74.25"),
+        D("260.20"),
+    ]
+    assert list(report.by_month["Beneficiários"]) == [4, 3, 4]
+    assert sum(report.by_plan["Total"], D(0)) == report.total
+    assert sum(report.by_beneficiary["Total"], D(0)) == report.total
+    premium = report.by_plan[report.by_plan["Plano"] == "Sorriso Premium"]
+    assert list(premium["Total"]) == [D("74.25") + 2 * price("B", "new", 9)]
+
+    only_a = billing.billing_report(
+        uow=uow, actor=actor, start=AUG, end=AUG, plan_ids=[world.plan_a]
+    )
+    assert only_a.plan_filter == "Sorriso Essencial"
+    assert only_a.total == D("240.20")  # Alice 115.10 + Carla 125.10
+
+    with pytest.raises(DomainError, match="mês final"):
+        billing.billing_report(uow=uow, actor=actor, start=SEP, end=JUL)
+
+
+def test_report_downloads_state_the_period_and_filters_first(world: World):
+    _billed_world(world)
+    report = billing.billing_report(
+        uow=world.company_uow(), actor=world.master, start=JUL, end=SEP, plan_ids=[world.plan_b]
+    )
+    text = billing.billing_report_download(
+        report, "csv", company_label="20001 · Empresa", generated_at=NOW, view="plan"
+    ).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0] == ["Relatório de faturamento", "20001 · Empresa"]
+    assert rows[1] == ["Período (competência)", "07/2025 a 09/2025"]
+    assert rows[2] == ["Planos", "Sorriso Premium"]
+    assert rows[3] == ["Visão", "Por plano"]
+    assert ["Plano", "Beneficiários", "Lançamentos", "Total"] in rows
+    book = load_workbook(
+        io.BytesIO(
+            billing.billing_report_download(
+                report, "xlsx", company_label="20001 · Empresa", generated_at=NOW
+            )
+        )
+    )
+    assert book.sheetnames == ["Por mês", "Por plano", "Por beneficiário"]
+    for sheet in book.worksheets:
+        assert sheet["A2"].value == "Período (competência)"
+        assert sheet["B2"].value == "07/2025 a 09/2025"
+        assert sheet["B3"].value == "Sorriso Premium"
