@@ -127,5 +127,5 @@ if actor is None:
     nav = st.navigation(pages)
 else:
     _sidebar(actor)
-    nav = st.navigation(_logged_in_pages(actor))
+    nav = st.navigation(_logged_in_pages(actor), expanded=True)
 nav.run()

@@ -41,6 +41,7 @@ from services.rules.documents import only_digits
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError, FieldErrors
 from services.rules.movements import (
+    CHANNEL_LABELS,
     EXCLUSION_REASONS,
     MOVEMENT_LABELS,
     Channel,
@@ -779,7 +780,7 @@ class Applier:
                     ),
                     "kind": c.kind.value,
                     "subject": f"{label}: {c.subject}"[:200],
-                    "description": f"{label} ({c.channel.value}) com vigência em "
+                    "description": f"{label} ({CHANNEL_LABELS[c.channel].lower()}) com vigência em "
                     f"{c.effective:%d/%m/%Y}: {names}",
                     "status": "closed",
                     "opened_at": self.now,

@@ -8,11 +8,11 @@ writes nothing (the unit of work rolls back).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from data.models import Beneficiary, Company, ContractedPlan, Plan
@@ -434,7 +434,7 @@ def beneficiary_search(
         term = (text or "").strip()
         digits = only_digits(term)
         if term:
-            conditions = [Beneficiary.name.contains(term.upper())]
+            conditions = [func.upper(Beneficiary.name).contains(term.upper())]
             if digits:
                 conditions += [Beneficiary.card_number.contains(digits), Beneficiary.cpf == digits]
             query = query.where(or_(*conditions))
@@ -451,9 +451,14 @@ def beneficiary_detail(*, uow: UnitOfWork, actor: Actor, card_number: str) -> Be
         dependents = uow.session.scalars(
             select(Beneficiary).where(Beneficiary.holder_id == b.id).order_by(Beneficiary.id)
         ).all()
+        person = _person_of(b)
+        if person.cpf and not actor.can(Permission.PERSONAL_DATA):
+            # LGPD: without the personal-data permission the CPF is shown masked; a form
+            # that keeps it unchanged sends nothing for it.
+            person = replace(person, cpf=mask_cpf(person.cpf))
         return BeneficiaryDetail(
             row=_rows(uow.session, [b])[0],
-            person=_person_of(b),
+            person=person,
             plan_id=b.plan_id,
             holder_name=holder.name if holder else None,
             dependents=_rows(uow.session, list(dependents)),

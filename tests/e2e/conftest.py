@@ -105,6 +105,11 @@ def page(browser, portal_url: str):  # noqa: ANN001 - Playwright's Browser
     context.set_default_timeout(20_000)
     pg = context.new_page()
     pg.goto(portal_url)
+    # A fresh server's first run imports the whole app (several seconds under load):
+    # wait for the login form before the test starts counting its own timeouts.
+    from playwright.sync_api import expect
+
+    expect(pg.get_by_text("Entrar no Portal Empresa")).to_be_visible(timeout=60_000)
     yield pg
     context.close()
 

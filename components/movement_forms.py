@@ -1,0 +1,804 @@
+"""Forms of the beneficiary movements, shared by "Cadastro individual" and "Cadastro retroativo".
+
+Each `*_form` renders its widgets and returns a request dataclass on submit (None
+otherwise); the page calls the service inside `user_errors(slots)`, then `remember()`
+keeps the result in the session (it survives reruns) and starts a fresh form, and
+`show_last()` shows it. The rules stay in the services: these forms only collect input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from typing import Any
+
+import streamlit as st
+
+from components.context import Context, new_uow
+from components.errors import FieldSlots
+from components.fmt import fmt_date, fmt_month, today_local
+from components.virtual_card import virtual_card_png
+from services import movements
+from services.movements import BeneficiaryRow, InclusionRequest, MovementOptions, MovementResult
+from services.rules.card_numbers import format_card_number
+from services.rules.documents import mask_cpf
+from services.rules.eligibility import Relationship
+from services.rules.movements import (
+    EXCLUSION_REASONS,
+    FIELD_LABELS,
+    MARITAL_STATUSES,
+    MAX_FUTURE_DAYS,
+    MOVEMENT_LABELS,
+    SEXES,
+    STATES,
+    STAY_REASONS,
+    Channel,
+    MovementKind,
+    PersonData,
+    stay_until,
+)
+
+MIN_BIRTH = date(1900, 1, 1)
+STUDENT_RELATIONSHIPS = (Relationship.CHILD, Relationship.STEPCHILD)
+STAY_EXPLANATION = (
+    "Pela Lei 9.656/1998 (arts. 30 e 31), o titular que contribuía com o pagamento do "
+    "plano pode continuar nele: **demitido sem justa causa**, por 1/3 do tempo de "
+    "contribuição (mínimo de 6 e máximo de 24 meses); **aposentado** com 10 anos ou mais "
+    "de contribuição, por tempo indeterminado, e com menos, 1 ano para cada ano de "
+    "contribuição."
+)
+
+
+# ---------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True)
+class ExclusionRequest:
+    card_number: str
+    reason: str
+    effective_date: date
+    dependents_confirmed: bool
+    contributed: bool
+    contribution_months: int
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    card_number: str
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReactivationRequest:
+    card_number: str
+    effective_date: date
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    card_number: str
+    target_company_id: int
+    plan_id: int | None
+    effective_date: date
+
+
+@dataclass(frozen=True)
+class PlanChangeRequest:
+    card_number: str
+    plan_id: int
+    effective_date: date
+
+
+@dataclass(frozen=True)
+class Done:
+    """The last accepted movement of one form, kept in the session."""
+
+    company_id: int
+    result: MovementResult
+    card_png: bytes | None = None
+    target_label: str | None = None
+
+
+# ---------------------------------------------------------------- session
+
+
+def _nonce(key: str) -> int:
+    return int(st.session_state.get(f"{key}__nonce", 0))
+
+
+def remember(ctx: Context, key: str, result: MovementResult, **extra: Any) -> None:
+    """Keep the result for `show_last`, start a fresh form and rerun."""
+    st.session_state[f"{key}__done"] = Done(ctx.company_id, result, **extra)
+    st.session_state[f"{key}__nonce"] = _nonce(key) + 1
+    st.rerun()
+
+
+def show_last(ctx: Context, key: str) -> None:
+    """The last accepted movement of this form (for the company in context)."""
+    done: Done | None = st.session_state.get(f"{key}__done")
+    if done is not None and done.company_id == ctx.company_id:
+        with st.container(border=True):
+            show_result(done)
+
+
+# ---------------------------------------------------------------- pickers
+
+
+def beneficiary_picker(
+    ctx: Context,
+    *,
+    key: str,
+    label: str = "Beneficiário *",
+    status: str | None = None,
+    holders_only: bool = False,
+) -> BeneficiaryRow | None:
+    """Search by name, card number or CPF, then choose one; None when nothing matches."""
+    text = st.text_input(
+        f"Buscar {'titular' if holders_only else 'beneficiário'} (nome, carteirinha ou CPF)",
+        key=f"{key}_search",
+        placeholder="Digite parte do nome, a carteirinha ou o CPF",
+    )
+    rows = movements.beneficiary_search(
+        uow=ctx.uow(), actor=ctx.actor, text=text, status=status, holders_only=holders_only
+    )
+    if not rows:
+        st.info("Nenhum beneficiário encontrado com essa busca.")
+        return None
+    by_card = {r.card_number: r for r in rows}
+    card = st.selectbox(
+        label,
+        list(by_card),
+        format_func=lambda c: by_card[c].label,
+        key=f"{key}_pick",
+        help="Mostra até 50 resultados; refine a busca para achar outros.",
+    )
+    return by_card.get(card) if card else None
+
+
+# ---------------------------------------------------------------- person fields
+
+
+def _text(value: str) -> str | None:
+    value = value.strip()
+    return value or None
+
+
+def person_fields(
+    slots: FieldSlots,
+    *,
+    key: str,
+    relationship: int,
+    initial: PersonData | None = None,
+) -> PersonData:
+    """Every SIB field of a person (inside a form); a slot under each for its message."""
+    p = initial or PersonData()
+    holder = relationship == Relationship.HOLDER
+    today = today_local()
+
+    def text(field: str, label: str, **kwargs: Any) -> str:
+        value = st.text_input(label, value=getattr(p, field) or "", key=f"{key}_{field}", **kwargs)
+        slots.add(field)
+        return value
+
+    def choice(field: str, label: str, options: list[str], **kwargs: Any) -> str | None:
+        current = getattr(p, field)
+        value = st.selectbox(
+            label,
+            options,
+            index=options.index(current) if current in options else None,
+            placeholder="Escolha",
+            key=f"{key}_{field}",
+            **kwargs,
+        )
+        slots.add(field)
+        return value
+
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        name = text("name", "Nome completo *", max_chars=200)
+    with c2:
+        cpf = text(
+            "cpf",
+            "CPF *" if holder else "CPF",
+            max_chars=14,
+            placeholder="000.000.000-00",
+            help="Obrigatório para titulares e dependentes a partir de 18 anos.",
+        )
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        birth = st.date_input(
+            "Data de nascimento *",
+            value=p.birth_date,
+            min_value=MIN_BIRTH,
+            max_value=today,
+            format="DD/MM/YYYY",
+            key=f"{key}_birth_date",
+        )
+        slots.add("birth_date")
+    with c2:
+        sex = choice("sex", "Sexo *", list(SEXES), format_func=SEXES.__getitem__)
+    with c3:
+        marital = choice("marital_status", "Estado civil", list(MARITAL_STATUSES))
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        mother = text("mother_name", "Nome da mãe *", max_chars=200)
+    with c2:
+        cns = text(
+            "cns",
+            "CNS",
+            max_chars=18,
+            placeholder="000 0000 0000 0000",
+            help="Cartão Nacional de Saúde (opcional).",
+        )
+    student = p.is_student
+    if relationship in STUDENT_RELATIONSHIPS:
+        student = st.checkbox(
+            "Estudante",
+            value=p.is_student,
+            key=f"{key}_is_student",
+            help="Filhos e enteados estudantes podem ficar no plano até a idade limite "
+            "para estudantes do contrato.",
+        )
+        slots.add("is_student")
+    c1, c2 = st.columns(2)
+    with c1:
+        email = text("email", "E-mail", max_chars=254, placeholder="nome@empresa.com.br")
+    with c2:
+        phone = text("phone", "Telefone", max_chars=16, placeholder="(11) 91234-5678")
+
+    st.markdown("**Endereço**")
+    if not holder:
+        st.caption("Em branco = endereço do titular.")
+    c1, c2, c3 = st.columns([1, 3, 1])
+    with c1:
+        cep = text("cep", "CEP" if not holder else "CEP *", max_chars=9, placeholder="00000-000")
+    with c2:
+        street = text("street", "Logradouro", max_chars=200)
+    with c3:
+        number = text("number", "Número", max_chars=20)
+    c1, c2 = st.columns(2)
+    with c1:
+        complement = text("complement", "Complemento", max_chars=100)
+    with c2:
+        neighbourhood = text("neighbourhood", "Bairro", max_chars=100)
+    c1, c2 = st.columns([3, 1])
+    with c1:
+        municipality = text("municipality", "Município" if not holder else "Município *")
+    with c2:
+        state = choice("state", "UF" if not holder else "UF *", STATES)
+
+    admission = p.admission_date
+    if holder:
+        admission = st.date_input(
+            "Data de admissão *",
+            value=p.admission_date,
+            min_value=MIN_BIRTH,
+            max_value=today + timedelta(days=MAX_FUTURE_DAYS),
+            format="DD/MM/YYYY",
+            key=f"{key}_admission_date",
+            help="Data de admissão do titular na empresa.",
+        )
+        slots.add("admission_date")
+    return PersonData(
+        name=name.strip(),
+        cpf=_text(cpf),
+        cns=_text(cns),
+        birth_date=birth,
+        sex=sex or "",
+        mother_name=mother.strip(),
+        marital_status=marital,
+        is_student=bool(student),
+        email=_text(email),
+        phone=_text(phone),
+        cep=_text(cep),
+        street=_text(street),
+        number=_text(number),
+        complement=_text(complement),
+        neighbourhood=_text(neighbourhood),
+        municipality=_text(municipality),
+        state=state,
+        admission_date=admission,
+    )
+
+
+def person_changes(before: PersonData, after: PersonData) -> dict[str, Any]:
+    """The fields the user changed in a prefilled form (blank and None are the same)."""
+
+    def norm(value: Any) -> Any:
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    return {
+        f.name: getattr(after, f.name)
+        for f in fields(PersonData)
+        if norm(getattr(after, f.name)) != norm(getattr(before, f.name))
+    }
+
+
+def _effective_input(slots: FieldSlots, *, key: str, effective: date | None, label: str) -> date:
+    """A date from today on (individual channel) or the fixed retroactive date."""
+    if effective is not None:
+        st.markdown(f"**{label}:** {fmt_date(effective)} (retroativa)")
+        slots.add("effective_date")
+        return effective
+    today = today_local()
+    chosen = st.date_input(
+        f"{label} *",
+        value=today,
+        min_value=today,
+        max_value=today + timedelta(days=MAX_FUTURE_DAYS),
+        format="DD/MM/YYYY",
+        key=f"{key}_effective",
+    )
+    slots.add("effective_date")
+    return chosen
+
+
+def _channel(effective: date | None) -> Channel:
+    return Channel.RETROACTIVE if effective is not None else Channel.INDIVIDUAL
+
+
+def _rows_table(rows: list[BeneficiaryRow]) -> None:
+    st.dataframe(
+        [
+            {
+                "Nome": r.name,
+                "Carteirinha": format_card_number(r.card_number),
+                "Parentesco": r.relationship_label,
+                "Plano": r.plan_name,
+            }
+            for r in rows
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+# ---------------------------------------------------------------- inclusion
+
+
+def inclusion_form(
+    ctx: Context,
+    slots: FieldSlots,
+    options: MovementOptions,
+    *,
+    key: str,
+    effective: date | None = None,
+) -> InclusionRequest | None:
+    """Holder (with plan) or dependent (of an active holder); the request on submit."""
+    kind = st.radio(
+        "Tipo de beneficiário", ["Titular", "Dependente"], horizontal=True, key=f"{key}_kind"
+    )
+    relationship = Relationship.HOLDER
+    holder: BeneficiaryRow | None = None
+    if kind == "Dependente":
+        holder = beneficiary_picker(
+            ctx, key=f"{key}_holder", label="Titular *", status="active", holders_only=True
+        )
+        slots.add("holder")
+        relationship = st.selectbox(
+            "Parentesco *",
+            [r for r in Relationship if r is not Relationship.HOLDER],
+            format_func=lambda r: r.label,
+            key=f"{key}_relationship",
+        )
+        slots.add("relationship_code")
+        if holder is not None:
+            st.caption(f"O dependente entra no plano do titular: {holder.plan_name}.")
+    plans = {p.id: p for p in options.plans}
+    form_key = f"{key}_{kind}_{int(relationship)}_{_nonce(key)}"
+    with st.form(form_key):
+        plan_id = None
+        if relationship == Relationship.HOLDER:
+            plan_id = st.selectbox(
+                "Plano *",
+                list(plans),
+                index=None,
+                format_func=lambda i: plans[i].label,
+                placeholder="Escolha o plano",
+                key=f"{form_key}_plan",
+            )
+            slots.add("plan")
+        person = person_fields(slots, key=form_key, relationship=relationship)
+        chosen = _effective_input(
+            slots, key=form_key, effective=effective, label="Data de vigência"
+        )
+        submitted = st.form_submit_button("Incluir beneficiário", type="primary")
+    if not submitted:
+        return None
+    return InclusionRequest(
+        person=person,
+        relationship_code=int(relationship),
+        plan_id=plan_id,
+        holder_card=holder.card_number if holder else None,
+        effective_date=chosen,
+        channel=_channel(effective),
+    )
+
+
+def virtual_card(ctx: Context, result: MovementResult, options: MovementOptions) -> bytes:
+    """The PNG card of the first beneficiary of an inclusion or reactivation."""
+    detail = movements.beneficiary_detail(
+        uow=ctx.uow(), actor=ctx.actor, card_number=result.card_number
+    )
+    plan = next((p for p in options.plans if p.id == detail.plan_id), None)
+    return virtual_card_png(
+        name=detail.row.name,
+        card_number=detail.row.card_number,
+        plan_name=plan.name if plan else detail.row.plan_name,
+        company_name=ctx.company.name,
+        ans_registration=plan.ans_registration if plan else "—",
+        effective_date=result.effective_date,
+    )
+
+
+# ---------------------------------------------------------------- exclusion
+
+
+def exclusion_form(ctx: Context, slots: FieldSlots, *, key: str) -> ExclusionRequest | None:
+    """Beneficiary, reason and date; the dependents it takes and the legal stay."""
+    row = beneficiary_picker(ctx, key=f"{key}_who", status="active")
+    slots.add("card_number")
+    if row is None:
+        return None
+    nonce = f"{key}_{row.card_number}_{_nonce(key)}"
+    c1, c2 = st.columns(2)
+    with c1:
+        reason = st.selectbox(
+            "Motivo da exclusão *",
+            list(EXCLUSION_REASONS),
+            index=None,
+            format_func=EXCLUSION_REASONS.__getitem__,
+            placeholder="Escolha o motivo",
+            key=f"{nonce}_reason",
+        )
+        slots.add("reason")
+    with c2:
+        today = today_local()
+        effective = st.date_input(
+            "Data da exclusão *",
+            value=today,
+            min_value=today,
+            max_value=today + timedelta(days=MAX_FUTURE_DAYS),
+            format="DD/MM/YYYY",
+            key=f"{nonce}_date",
+            help="A exclusão não pode ser retroativa (RN 561/2022): hoje ou uma data futura.",
+        )
+        slots.add("effective_date")
+    preview = movements.exclusion_preview(
+        uow=ctx.uow(), actor=ctx.actor, card_number=row.card_number
+    )
+    dependents = preview[1:]
+    confirmed = False
+    if dependents:
+        st.warning(f"A exclusão do titular exclui também {len(dependents)} dependente(s) ativo(s):")
+        _rows_table(dependents)
+        confirmed = st.checkbox(
+            "Confirmo a exclusão dos dependentes listados", key=f"{nonce}_confirm"
+        )
+        slots.add("dependents_confirmed")
+    contributed, months = False, 0
+    if row.relationship_code == Relationship.HOLDER and reason in STAY_REASONS:
+        st.info(STAY_EXPLANATION)
+        contributed = (
+            st.radio(
+                "O titular contribuía com o pagamento do plano?",
+                ["Não", "Sim"],
+                horizontal=True,
+                key=f"{nonce}_contributed",
+            )
+            == "Sim"
+        )
+        if contributed:
+            months = int(
+                st.number_input(
+                    "Por quantos meses contribuiu?",
+                    min_value=0,
+                    max_value=600,
+                    value=12,
+                    step=1,
+                    key=f"{nonce}_months",
+                )
+            )
+            slots.add("contribution_months")
+        # A preview only: the service recomputes the stay when it registers the exclusion.
+        stay_months, until = stay_until(reason, contributed, months, effective)
+        if stay_months is None:
+            st.caption("Pela lei, poderá permanecer no plano por tempo indeterminado.")
+        elif until is not None:
+            st.caption(
+                f"Pela lei, poderá permanecer no plano por {stay_months} meses, "
+                f"até {fmt_date(until)}."
+            )
+        else:
+            st.caption("Sem direito a permanência no plano.")
+    if not st.button("Excluir", type="primary", key=f"{nonce}_submit"):
+        return None
+    return ExclusionRequest(
+        card_number=row.card_number,
+        reason=reason or "",
+        effective_date=effective,
+        dependents_confirmed=confirmed,
+        contributed=contributed,
+        contribution_months=months,
+    )
+
+
+# ---------------------------------------------------------------- update
+
+
+def update_form(ctx: Context, slots: FieldSlots, *, key: str) -> UpdateRequest | None:
+    """The register prefilled; only the changed fields are sent."""
+    row = beneficiary_picker(ctx, key=f"{key}_who")
+    slots.add("card_number")
+    if row is None:
+        return None
+    detail = movements.beneficiary_detail(
+        uow=ctx.uow(), actor=ctx.actor, card_number=row.card_number
+    )
+    form_key = f"{key}_{row.card_number}_{_nonce(key)}"
+    with st.form(form_key):
+        person = person_fields(
+            slots, key=form_key, relationship=row.relationship_code, initial=detail.person
+        )
+        submitted = st.form_submit_button("Salvar alterações", type="primary")
+    if not submitted:
+        return None
+    changes = person_changes(detail.person, person)
+    if not changes:
+        st.error("Nenhum dado foi alterado: mude ao menos um campo antes de salvar.")
+        return None
+    return UpdateRequest(row.card_number, changes)
+
+
+# ---------------------------------------------------------------- reactivation
+
+
+def reactivation_form(
+    ctx: Context, slots: FieldSlots, *, key: str, effective: date | None = None
+) -> ReactivationRequest | None:
+    """An inactive beneficiary with its stored data, optionally edited first."""
+    row = beneficiary_picker(ctx, key=f"{key}_who", status="inactive")
+    slots.add("card_number")
+    if row is None:
+        return None
+    detail = movements.beneficiary_detail(
+        uow=ctx.uow(), actor=ctx.actor, card_number=row.card_number
+    )
+    p = detail.person
+    reason = EXCLUSION_REASONS.get(detail.exclusion_reason or "", detail.exclusion_reason or "—")
+    st.dataframe(
+        [
+            {"Dado": "Nome", "Valor": p.name},
+            {"Dado": "CPF", "Valor": row.cpf_masked},
+            {"Dado": "Data de nascimento", "Valor": fmt_date(p.birth_date)},
+            {"Dado": "Parentesco", "Valor": row.relationship_label},
+            {"Dado": "Titular", "Valor": detail.holder_name or "—"},
+            {"Dado": "Plano", "Valor": row.plan_name},
+            {"Dado": "Carteirinha", "Valor": format_card_number(row.card_number)},
+            {"Dado": "Excluído(a) em", "Valor": fmt_date(row.exclusion_date)},
+            {"Dado": "Motivo da exclusão", "Valor": reason},
+            {"Dado": "Município/UF", "Valor": f"{p.municipality or '—'}/{p.state or '—'}"},
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    form_key = f"{key}_{row.card_number}_{_nonce(key)}"
+    edit = st.checkbox("Editar dados antes de reativar", key=f"{form_key}_edit")
+    with st.form(f"{form_key}_form"):
+        person = p
+        if edit:
+            person = person_fields(
+                slots, key=form_key, relationship=row.relationship_code, initial=p
+            )
+        chosen = _effective_input(
+            slots, key=form_key, effective=effective, label="Data de reativação"
+        )
+        submitted = st.form_submit_button("Reativar", type="primary")
+    if not submitted:
+        return None
+    return ReactivationRequest(row.card_number, chosen, person_changes(p, person))
+
+
+# ---------------------------------------------------------------- transfer
+
+
+def transfer_form(
+    ctx: Context, slots: FieldSlots, options: MovementOptions, *, key: str
+) -> TransferRequest | None:
+    """An active holder (with its dependents) to another company of the same group."""
+    if not options.transfer_targets:
+        st.info(
+            "Esta empresa não tem empresas do mesmo grupo econômico no seu acesso: "
+            "não há para onde transferir."
+        )
+        return None
+    row = beneficiary_picker(
+        ctx, key=f"{key}_who", label="Titular *", status="active", holders_only=True
+    )
+    slots.add("card_number")
+    if row is None:
+        return None
+    detail = movements.beneficiary_detail(
+        uow=ctx.uow(), actor=ctx.actor, card_number=row.card_number
+    )
+    targets = dict(options.transfer_targets)
+    nonce = f"{key}_{row.card_number}_{_nonce(key)}"
+    target = st.selectbox(
+        "Empresa de destino *",
+        list(targets),
+        format_func=targets.__getitem__,
+        key=f"{nonce}_target",
+    )
+    slots.add("target_company")
+    target_plans = movements.movement_options(
+        uow=new_uow(target), actor=ctx.actor, today=today_local()
+    ).plans
+    by_id = {p.id: p for p in target_plans}
+    plan_id = st.selectbox(
+        "Plano na empresa de destino",
+        [None, *by_id],
+        format_func=lambda i: (
+            f"Manter o plano atual ({row.plan_name})" if i is None else by_id[i].label
+        ),
+        key=f"{nonce}_plan_{target}",
+    )
+    slots.add("plan")
+    effective = _effective_input(slots, key=nonce, effective=None, label="Data da transferência")
+    going = [d for d in detail.dependents if d.status == "active"]
+    if going:
+        st.caption("Os dependentes ativos vão junto com o titular:")
+        _rows_table(going)
+    if not st.button("Transferir", type="primary", key=f"{nonce}_submit"):
+        return None
+    return TransferRequest(row.card_number, target, plan_id, effective)
+
+
+# ---------------------------------------------------------------- plan change
+
+
+def plan_change_form(
+    ctx: Context,
+    slots: FieldSlots,
+    options: MovementOptions,
+    *,
+    key: str,
+    effective: date | None = None,
+) -> PlanChangeRequest | None:
+    """An active holder's new plan; the active dependents follow."""
+    row = beneficiary_picker(
+        ctx, key=f"{key}_who", label="Titular *", status="active", holders_only=True
+    )
+    slots.add("card_number")
+    if row is None:
+        return None
+    detail = movements.beneficiary_detail(
+        uow=ctx.uow(), actor=ctx.actor, card_number=row.card_number
+    )
+    others = {p.id: p for p in options.plans if p.id != detail.plan_id}
+    st.markdown(f"**Plano atual:** {row.plan_name}")
+    if not others:
+        st.info("A empresa não tem outro plano contratado para onde alterar.")
+        return None
+    nonce = f"{key}_{row.card_number}_{_nonce(key)}"
+    plan_id = st.selectbox(
+        "Novo plano *",
+        list(others),
+        index=None,
+        format_func=lambda i: others[i].label,
+        placeholder="Escolha o novo plano",
+        key=f"{nonce}_plan",
+    )
+    slots.add("plan")
+    chosen = _effective_input(slots, key=nonce, effective=effective, label="Data de vigência")
+    going = [d for d in detail.dependents if d.status == "active"]
+    if going:
+        st.caption("Os dependentes ativos acompanham o titular no novo plano:")
+        _rows_table(going)
+    if not st.button("Alterar plano", type="primary", key=f"{nonce}_submit"):
+        return None
+    if plan_id is None:
+        slots.show({"plan": "Escolha o novo plano."})
+        return None
+    return PlanChangeRequest(row.card_number, plan_id, chosen)
+
+
+# ---------------------------------------------------------------- results
+
+
+def fmt_value(field: str, value: Any) -> str:
+    """A register value as the user reads it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Sim" if value else "Não"
+    if isinstance(value, date):
+        return fmt_date(value)
+    if field == "sex":
+        return SEXES.get(value, value)
+    if field == "cpf":
+        return mask_cpf(value) if len(str(value)) == 11 else str(value)
+    return str(value)
+
+
+def show_result(done: Done) -> None:
+    """Success message, protocol and what changed, for any movement."""
+    r = done.result
+    label = MOVEMENT_LABELS[r.kind]
+    first = r.affected[0]
+    card = format_card_number(first.card_number)
+    if r.kind is MovementKind.INCLUSION:
+        st.success(
+            f"{label} registrada: **{first.name}**. Carteirinha nº **{card}**. "
+            f"Protocolo nº **{r.protocol_number}**."
+        )
+    elif r.kind is MovementKind.REACTIVATION:
+        st.success(
+            f"{label} registrada: **{first.name}** volta com a mesma carteirinha nº "
+            f"**{card}**. Protocolo nº **{r.protocol_number}**."
+        )
+    else:
+        st.success(f"{label} registrada. Protocolo nº **{r.protocol_number}**.")
+    st.caption(
+        f"Vigência em {fmt_date(r.effective_date)} · entra na fatura de "
+        f"{fmt_month(r.billing_month)}."
+    )
+    if r.effective_date < today_local() and r.kind is not MovementKind.EXCLUSION:
+        st.caption(
+            "Cobrança retroativa: os meses desde a vigência serão cobrados nas próximas faturas."
+        )
+    if r.kind is MovementKind.UPDATE:
+        st.dataframe(
+            [
+                {
+                    "Campo": FIELD_LABELS.get(f, f),
+                    "Antes": fmt_value(f, before),
+                    "Depois": fmt_value(f, after),
+                }
+                for f, (before, after) in r.changes.items()
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+    elif len(r.affected) > 1 or r.kind is not MovementKind.INCLUSION:
+        caption = {
+            MovementKind.EXCLUSION: "Excluídos",
+            MovementKind.TRANSFER: "Transferidos",
+            MovementKind.PLAN_CHANGE: "Com o novo plano",
+        }.get(r.kind, "Beneficiários")
+        st.markdown(f"**{caption}**")
+        st.dataframe(
+            [
+                {
+                    "Nome": a.name,
+                    "Carteirinha": a.card_formatted,
+                    "Parentesco": Relationship(a.relationship_code).label,
+                }
+                for a in r.affected
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+    if r.kind is MovementKind.EXCLUSION:
+        if r.stay_months is None:
+            st.info(
+                "O titular pode permanecer no plano por tempo indeterminado (Lei 9.656, art. 31)."
+            )
+        elif r.stay_until is not None:
+            st.info(
+                f"O titular pode permanecer no plano por {r.stay_months} meses, até "
+                f"{fmt_date(r.stay_until)} (Lei 9.656, arts. 30/31)."
+            )
+    if done.target_label:
+        st.caption(f"Empresa de destino: {done.target_label}.")
+    if done.card_png is not None:
+        c1, c2 = st.columns([2, 1])
+        c1.image(done.card_png, caption="Carteirinha virtual", width=428)
+        c2.download_button(
+            "Baixar carteirinha virtual (PNG)",
+            data=done.card_png,
+            file_name=f"carteirinha_{first.card_number}.png",
+            mime="image/png",
+            icon=":material/download:",
+            key=f"card_download_{first.card_number}_{r.protocol_number}",
+        )
