@@ -4,19 +4,23 @@
   line on one snapshot of the company with the same `check_*` functions the individual
   forms use (lines may depend on earlier lines: a holder and then its dependents).
   Nothing is applied; the same file (content hash) sent before is flagged.
-- `batch_apply` re-checks the accepted lines on a fresh snapshot and writes them in
-  chunks; each chunk commits together with its lines' status, so a batch interrupted
-  half way resumes where it stopped and never applies a line twice.
+  Each line's cleaned values are kept in batch_line.data (the file itself in
+  batch_file.content, for the result file).
+- `batch_apply` re-checks the accepted lines (read back from batch_line, not parsed
+  again) on a fresh snapshot and writes them in chunks; each chunk commits together with
+  its lines' status, so a batch interrupted half way resumes where it stopped, and a
+  chunk first locks the batch and makes sure its lines are still to apply, so two
+  applications at once (two tabs, the command line) never apply a line twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,12 +32,11 @@ from services.batch_files import (
     LINE,
     BatchFileError,
     BatchLineData,
-    ParsedBatch,
     parse_batch_file,
     result_csv,
     result_xlsx,
 )
-from services.batch_layout import MAX_LINES
+from services.batch_layout import COLUMNS, MAX_LINES, MOVEMENT_CODES
 from services.movement_engine import (
     CPF_TAKEN,
     Applier,
@@ -68,6 +71,13 @@ LINE_STATUS_LABELS = {
     "refused": "Recusada",
     "applied": "Aplicada",
 }
+# Lines are written with Core (one executemany per chunk): ORM bulk mode costs more here.
+_LINES = cast(Table, BatchLine.__table__)
+_SET_STATUS = (
+    update(_LINES)
+    .where(_LINES.c.id == bindparam("line_id"))
+    .values(status=bindparam("new_status"), message=bindparam("new_message"))
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,8 @@ def check_line(
     if line.problems:
         raise DomainError(line.problem_message())
     v = line.values
-    effective = v.get("data_vigencia") if isinstance(v.get("data_vigencia"), date) else None
+    given = v.get("data_vigencia")
+    effective = given if isinstance(given, date) else None
     card = str(v.get("carteirinha") or "")
     if line.kind is MovementKind.INCLUSION:
         rel = line.relationship_code or Relationship.HOLDER
@@ -185,6 +196,28 @@ def _refusal(exc: DomainError) -> tuple[str, str | None]:
     if isinstance(exc, FieldErrors):
         return "; ".join(exc.errors.values()), next(iter(exc.errors), None)
     return exc.message, exc.field
+
+
+TARGETED_MAX_KEYS = 40_000
+
+
+def snapshot_for(session: Session, company_id: int, lines: list[BatchLineData]) -> Snapshot:
+    """The company's state as the file's lines need it: only the beneficiaries their
+    cards and CPFs touch (with families), or everything when the file touches many."""
+    cards: list[str] = []
+    cpfs: set[str] = set()
+    for line in lines:
+        v = line.values
+        cards += [str(v[c]) for c in ("carteirinha", "carteirinha_titular") if v.get(c)]
+        cpfs.update(str(v[c]) for c in ("cpf", "cpf_titular") if v.get(c))
+    if len(cards) + len(cpfs) > TARGETED_MAX_KEYS:
+        return load_snapshot(session, company_id)
+    snap = load_snapshot(session, company_id, cards=cards, cpfs=sorted(cpfs))
+    # A reactivated beneficiary's own CPF must not be active again under another card.
+    own = {b.person.cpf for b in snap.by_key.values() if b.person.cpf} - cpfs
+    if own:
+        snap = load_snapshot(session, company_id, cards=cards, cpfs=sorted(cpfs | own))
+    return snap
 
 
 # ---------------------------------------------------------------- reads
@@ -261,10 +294,13 @@ def batch_receive(
     with uow:
         session = uow.session
         assert uow.company_id is not None
-        snap = load_snapshot(session, uow.company_id)
+        company_only = load_snapshot(session, uow.company_id, cards=[], cpfs=[])
         try:
             parsed = parse_batch_file(
-                file_name, content, max_lines=max_lines, plan_codes=list(snap.company.plan_codes)
+                file_name,
+                content,
+                max_lines=max_lines,
+                plan_codes=list(company_only.company.plan_codes),
             )
         except BatchFileError as exc:
             session.add(
@@ -291,38 +327,43 @@ def batch_receive(
             )
             .order_by(BatchFile.id.desc())
         ).first()
-        results = _check_all(session, snap, actor, parsed, local_date(now))
+        content_hash, lines = parsed.content_hash, parsed.lines
+        snap = snapshot_for(session, uow.company_id, lines)
+        del parsed  # the lines are freed chunk by chunk below, as the snapshot grows
         batch = BatchFile(
             company_id=uow.company_id,
             user_id=actor.user_id,
             file_name=file_name[:255],
-            content_hash=parsed.content_hash,
+            content_hash=content_hash,
             status="received",
             received_at=now,
             content=content,
-            total_lines=len(results),
-            accepted_lines=sum(r.status in ("accepted", "warning") for r in results),
-            refused_lines=sum(r.status == "refused" for r in results),
-            warning_lines=sum(r.status == "warning" for r in results),
+            total_lines=len(lines),
             message="Conferido: aguardando confirmação para aplicar as linhas aceitas.",
         )
         session.add(batch)
         session.flush()
-        raw = {line.line_number: line.raw for line in parsed.lines}
-        for start in range(0, len(results), 5000):
+        today = local_date(now)
+        results: list[LineResult] = []
+        for chunk in _drain(lines, CHUNK):
+            checked = _check_all(session, snap, actor, chunk, today)
             session.execute(
-                insert(BatchLine),
+                insert(_LINES),
                 [
                     {
                         "batch_id": batch.id,
                         "line_number": r.line_number,
-                        "data": raw[r.line_number],
+                        "data": _stored(line),
                         "status": r.status,
                         "message": r.message,
                     }
-                    for r in results[start : start + 5000]
+                    for line, r in zip(chunk, checked, strict=True)
                 ],
             )
+            results += checked
+        batch.accepted_lines = sum(r.status in ("accepted", "warning") for r in results)
+        batch.refused_lines = sum(r.status == "refused" for r in results)
+        batch.warning_lines = sum(r.status == "warning" for r in results)
         audit_record(
             session,
             user_id=actor.user_id,
@@ -331,7 +372,7 @@ def batch_receive(
             entity="batch_file",
             entity_id=batch.id,
             before=None,
-            after={"file_name": file_name, "lines": len(results), "hash": parsed.content_hash},
+            after={"file_name": file_name, "lines": len(results), "hash": content_hash},
             now=now,
         )
         uow.commit()
@@ -343,11 +384,41 @@ def batch_receive(
         )
 
 
+_DATE_COLUMNS = frozenset(c.name for c in COLUMNS if c.kind == "date")
+
+
+def _stored(line: BatchLineData) -> dict[str, Any]:
+    """The line's cleaned values, as JSON (batch_line.data): applying reads them back
+    instead of parsing the file again. The file as sent stays in batch_file.content."""
+    return {
+        c: v.isoformat() if isinstance(v, date) else v
+        for c, v in line.values.items()
+        if v is not None
+    }
+
+
+def _restored(number: int, data: dict[str, Any]) -> BatchLineData:
+    """An accepted line from `_stored` (accepted lines had no parsing problem)."""
+    values = {c: date.fromisoformat(v) if c in _DATE_COLUMNS else v for c, v in data.items()}
+    code = values.get("tipo_movimento")
+    return BatchLineData(
+        number, MOVEMENT_CODES.get(code) if isinstance(code, str) else None, values, raw={}
+    )
+
+
+def _drain(lines: list[BatchLineData], size: int) -> Iterator[list[BatchLineData]]:
+    """Chunks of `lines`, taken out of the list as they go: with no other reference to
+    them, the lines already done are freed (a 100,000-line file is ~350 MB parsed)."""
+    lines.reverse()
+    while lines:
+        yield [lines.pop() for _ in range(min(size, len(lines)))]
+
+
 def _check_all(
-    session: Session, snap: Snapshot, actor: Actor, parsed: ParsedBatch, today: date
+    session: Session, snap: Snapshot, actor: Actor, lines: list[BatchLineData], today: date
 ) -> list[LineResult]:
     results = []
-    for line in parsed.lines:
+    for line in lines:
         try:
             check_line(session, snap, actor, line, today)
         except DomainError as exc:
@@ -390,27 +461,23 @@ def batch_apply(
         batch = _get(session, uow.company_id, batch_id)
         if batch.status in ("done", "done_with_refusals", "refused"):
             raise DomainError("Este lote já foi processado.")
-        snap = load_snapshot(session, uow.company_id)
-        parsed = parse_batch_file(
-            batch.file_name, batch.content or b"", plan_codes=list(snap.company.plan_codes)
-        )
-        pending = dict(
-            session.execute(
-                select(BatchLine.line_number, BatchLine.id).where(
-                    BatchLine.batch_id == batch.id, BatchLine.status.in_(("accepted", "warning"))
-                )
-            )
-            .tuples()
-            .all()
-        )
+        pending: dict[int, int] = {}  # line number -> batch_line id
+        lines: list[BatchLineData] = []
+        for line_id, number, data in session.execute(  # streamed: one row at a time
+            select(_LINES.c.id, _LINES.c.line_number, _LINES.c.data)
+            .where(_LINES.c.batch_id == batch.id, _LINES.c.status.in_(("accepted", "warning")))
+            .order_by(_LINES.c.line_number)
+        ):
+            pending[number] = line_id
+            lines.append(_restored(number, data))
+        snap = snapshot_for(session, uow.company_id, lines)
         batch.status = "applying"
         uow.commit()
         today = local_date(now)
-        lines = [line for line in parsed.lines if line.line_number in pending]
         applier = Applier(session, snap, actor.user_id, now)
         total, done = len(lines), 0
-        for start in range(0, total, CHUNK):
-            chunk = lines[start : start + CHUNK]
+        for chunk in _drain(lines, CHUNK):
+            _claim(session, batch.id, [pending[line.line_number] for line in chunk])
             _apply_chunk(session, snap, actor, applier, chunk, pending, today)
             uow.commit()  # the chunk and its lines' status together
             done += len(chunk)
@@ -421,9 +488,7 @@ def batch_apply(
                 select(BatchLine.status, func.count())
                 .where(BatchLine.batch_id == batch.id)
                 .group_by(BatchLine.status)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         refused = counts.get("refused", 0)
         batch.status = "done_with_refusals" if refused else "done"
@@ -447,6 +512,27 @@ def batch_apply(
         return BatchApplyResult(_summary(batch, user_name), batch.accepted_lines, refused)
 
 
+def _status(line_id: int, status: str, message: str) -> dict[str, Any]:
+    return {"line_id": line_id, "new_status": status, "new_message": message}
+
+
+def _claim(session: Session, batch_id: int, line_ids: list[int]) -> None:
+    """Lock the batch for this chunk and make sure its lines are still to apply: a second
+    "Retomar aplicação" of the same batch (another tab, the command line) stops here
+    instead of applying a line twice."""
+    session.execute(select(BatchFile.id).where(BatchFile.id == batch_id).with_for_update())
+    taken = session.scalar(
+        select(func.count())
+        .select_from(_LINES)
+        .where(_LINES.c.id.in_(line_ids), _LINES.c.status.not_in(("accepted", "warning")))
+    )
+    if taken:
+        raise DomainError(
+            "Este lote está sendo aplicado em outra sessão: acompanhe o andamento em "
+            "Acompanhar lotes."
+        )
+
+
 def _apply_chunk(
     session: Session,
     snap: Snapshot,
@@ -464,9 +550,7 @@ def _apply_chunk(
         try:
             checked.append((line, check_line(session, snap, actor, line, today)))
         except DomainError as exc:
-            statuses.append(
-                {"id": pending[line.line_number], "status": "refused", "message": _refusal(exc)[0]}
-            )
+            statuses.append(_status(pending[line.line_number], "refused", _refusal(exc)[0]))
     try:
         with session.begin_nested():
             applied = applier.apply([c for _, c in checked])
@@ -489,20 +573,18 @@ def _apply_chunk(
                     if "cpf" in str(exc.orig).lower()
                     else "Conflito ao gravar: outra movimentação alterou o cadastro."
                 )
-                statuses.append(
-                    {"id": pending[line.line_number], "status": "refused", "message": message}
-                )
+                statuses.append(_status(pending[line.line_number], "refused", message))
     for (line, _change), one in done:
         cards = ", ".join(card for _id, _name, card, _rel in one.affected)
         statuses.append(
-            {
-                "id": pending[line.line_number],
-                "status": "applied",
-                "message": f"Protocolo {one.protocol_number}; carteirinha {cards}",
-            }
+            _status(
+                pending[line.line_number],
+                "applied",
+                f"Protocolo {one.protocol_number}; carteirinha {cards}",
+            )
         )
     if statuses:
-        session.execute(update(BatchLine), statuses)
+        session.execute(_SET_STATUS, statuses)
 
 
 def batch_result_file(*, uow: UnitOfWork, actor: Actor, batch_id: int, fmt: str = "xlsx") -> bytes:
@@ -511,6 +593,11 @@ def batch_result_file(*, uow: UnitOfWork, actor: Actor, batch_id: int, fmt: str 
     with uow:
         assert uow.company_id is not None
         batch = _get(uow.session, uow.company_id, batch_id)
+        if batch.status == "refused":
+            # Nothing of the file was kept: there are no lines to report on.
+            raise DomainError(
+                f"Lote recusado por inteiro, sem arquivo de resultado: {batch.message}"
+            )
         rows = uow.session.execute(
             select(BatchLine.line_number, BatchLine.status, BatchLine.message)
             .where(BatchLine.batch_id == batch.id)

@@ -106,9 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         def progress(done: int, total: int) -> None:
             print(f"aplicando: {done}/{total}", file=sys.stderr)
 
-        result = batch.batch_apply(
-            uow=uow, actor=actor, batch_id=checked.batch.id, now=now, progress=progress
-        )
+        try:
+            result = batch.batch_apply(
+                uow=uow, actor=actor, batch_id=checked.batch.id, now=now, progress=progress
+            )
+        except DomainError as exc:
+            return _fail(exc.message)
         accepted, refused = result.applied, result.refused
     print(f"accepted={accepted} refused={refused}")
     return 0

@@ -63,6 +63,7 @@ from services.rules.retroactive import movement_billing_month
 CPF_TAKEN = "Este CPF já tem cadastro ativo nesta empresa (um só vínculo ativo por CPF)."
 PERSON_FIELDS = tuple(PersonData.__dataclass_fields__)
 CHUNK = 2000
+KEY_CHUNK = 2000  # cards/CPFs per lookup query (SQLite caps bound parameters)
 
 
 # ---------------------------------------------------------------- snapshot
@@ -195,20 +196,48 @@ def _company_view(session: Session, company: Company) -> CompanyView:
     )
 
 
-def _benef(row: Beneficiary, cards: Mapping[int, str]) -> Benef:
+_BASE_COLUMNS = (
+    "id",
+    "card_number",
+    "company_id",
+    "plan_id",
+    "holder_id",
+    "relationship_code",
+    "status",
+    "effective_date",
+    "exclusion_date",
+    "exclusion_reason",
+)
+_SNAPSHOT_COLUMNS = [getattr(Beneficiary, c) for c in (*_BASE_COLUMNS, *PERSON_FIELDS)]
+
+
+def _benef(row: Any, cards: Mapping[int, str]) -> Benef:
+    (
+        id_,
+        card,
+        company_id,
+        plan_id,
+        holder_id,
+        rel,
+        status,
+        effective,
+        excl_date,
+        excl_reason,
+        *person,
+    ) = row
     return Benef(
-        key=row.card_number,
-        id=row.id,
-        company_id=row.company_id,
-        plan_id=row.plan_id,
-        holder_key=cards.get(row.holder_id) if row.holder_id else None,
-        relationship=row.relationship_code,
-        status=row.status,
-        person=PersonData(**{f: getattr(row, f) for f in PERSON_FIELDS}),
-        effective_date=row.effective_date,
-        exclusion_date=row.exclusion_date,
-        exclusion_reason=row.exclusion_reason,
-        card=row.card_number,
+        key=card,
+        id=id_,
+        company_id=company_id,
+        plan_id=plan_id,
+        holder_key=cards.get(holder_id) if holder_id else None,
+        relationship=rel,
+        status=status,
+        person=PersonData(*person),
+        effective_date=effective,
+        exclusion_date=excl_date,
+        exclusion_reason=excl_reason,
+        card=card,
     )
 
 
@@ -226,34 +255,45 @@ def load_snapshot(
     if company is None:
         raise DomainError("Empresa não encontrada.")
     snap = Snapshot(company=_company_view(session, company))
-    query = select(Beneficiary).where(Beneficiary.company_id == company_id)
-    if cards is not None or cpfs is not None:
+    # Plain columns, not ORM objects: a big batch loads every beneficiary of the company.
+    query = select(*_SNAPSHOT_COLUMNS).where(Beneficiary.company_id == company_id)
+    if cards is None and cpfs is None:
+        if lock:
+            query = query.with_for_update()
+        rows = session.execute(query.order_by(Beneficiary.id)).all()
+    else:
         card_list = [only_digits(c) for c in (cards or []) if only_digits(c or "")]
         cpf_list = [c for c in (cpfs or []) if c]
-        seeds = select(Beneficiary.id).where(
-            Beneficiary.company_id == company_id,
-            or_(Beneficiary.card_number.in_(card_list), Beneficiary.cpf.in_(cpf_list)),
-        )
-        holders = select(Beneficiary.holder_id).where(Beneficiary.id.in_(seeds))
-        family = or_(
-            Beneficiary.id.in_(seeds),
-            Beneficiary.id.in_(holders),
-            Beneficiary.holder_id.in_(seeds),
-            Beneficiary.holder_id.in_(holders),
-        )
-        query = query.where(family)
-    if lock:
-        query = query.with_for_update()
-    rows = session.scalars(query.order_by(Beneficiary.id)).all()
-    cards_by_id = {r.id: r.card_number for r in rows}
-    missing = {r.holder_id for r in rows if r.holder_id and r.holder_id not in cards_by_id}
+        # The rows the keys name (index lookups), then their families: holders and dependents.
+        family: set[int] = set()
+        for column, values in ((Beneficiary.card_number, card_list), (Beneficiary.cpf, cpf_list)):
+            for start in range(0, len(values), KEY_CHUNK):
+                for id_, holder_id in session.execute(
+                    select(Beneficiary.id, Beneficiary.holder_id).where(
+                        Beneficiary.company_id == company_id,
+                        column.in_(values[start : start + KEY_CHUNK]),
+                    )
+                ):
+                    family.add(id_)
+                    if holder_id:
+                        family.add(holder_id)
+        found: dict[int, Any] = {}
+        members = sorted(family)
+        for start in range(0, len(members), KEY_CHUNK):
+            part = members[start : start + KEY_CHUNK]
+            rows_query = query.where(or_(Beneficiary.id.in_(part), Beneficiary.holder_id.in_(part)))
+            if lock:
+                rows_query = rows_query.with_for_update()
+            found.update((row[0], row) for row in session.execute(rows_query))
+        rows = [found[k] for k in sorted(found)]
+    cards_by_id = {r[0]: r[1] for r in rows}
+    missing = {r[4] for r in rows if r[4] and r[4] not in cards_by_id}
     if missing:
         cards_by_id.update(
-            session.execute(
+            (id_, card)
+            for id_, card in session.execute(
                 select(Beneficiary.id, Beneficiary.card_number).where(Beneficiary.id.in_(missing))
             )
-            .tuples()
-            .all()
         )
     for row in rows:
         snap.add(_benef(row, cards_by_id))
@@ -789,10 +829,16 @@ class Applier:
                     "opened_by_user_id": self.user_id,
                 }
             )
-        protocol_ids = s.scalars(
-            insert(Protocol).returning(Protocol.id, sort_by_parameter_order=True),
-            protocol_rows,
-        ).all()
+        # Core inserts; ids come back unordered in a few statements, matched by number.
+        protocol_table = Protocol.__table__
+        by_number = dict(
+            (number, id_)
+            for id_, number in s.execute(
+                insert(protocol_table).returning(protocol_table.c.id, protocol_table.c.number),
+                protocol_rows,
+            )
+        )
+        protocol_ids = [by_number[row["number"]] for row in protocol_rows]
         events = []
         for pid, c in zip(protocol_ids, changes, strict=True):
             label = MOVEMENT_LABELS[c.kind]
@@ -814,11 +860,12 @@ class Applier:
                     "note": f"{label} registrada. Vigência {c.effective:%d/%m/%Y}.",
                 }
             )
-        s.execute(insert(ProtocolEvent), events)
+        s.execute(insert(ProtocolEvent.__table__), events)
         movements, audits = [], []
         for pid, c in zip(protocol_ids, changes, strict=True):
             for st in c.steps:
                 b = st.benef
+                before, after = json_safe(st.before), json_safe(st.after)
                 movements.append(
                     {
                         "company_id": b.company_id,
@@ -835,8 +882,8 @@ class Applier:
                         "old_plan_id": st.movement.get("old_plan_id"),
                         "new_plan_id": st.movement.get("new_plan_id"),
                         "reason": st.movement.get("reason"),
-                        "before": json_safe(st.before),
-                        "after": json_safe(st.after),
+                        "before": before,
+                        "after": after,
                     }
                 )
                 audits.append(
@@ -847,12 +894,12 @@ class Applier:
                         "action": f"movement_{c.kind.value}",
                         "entity": "beneficiary",
                         "entity_id": str(b.id),
-                        "before": json_safe(st.before),
-                        "after": json_safe(st.after),
+                        "before": before,
+                        "after": after,
                     }
                 )
-        s.execute(insert(Movement), movements)
-        s.execute(insert(AuditRecord), audits)
+        s.execute(insert(Movement.__table__), movements)
+        s.execute(insert(AuditRecord.__table__), audits)
         return [
             Applied(
                 row["number"],
@@ -889,11 +936,15 @@ class Applier:
                     "updated_at": self.now,
                 }
             )
-        ids = self.session.scalars(
-            insert(Beneficiary).returning(Beneficiary.id, sort_by_parameter_order=True), rows
-        ).all()
-        for st, new_id in zip(steps, ids, strict=True):
-            st.benef.id = new_id
+        table = Beneficiary.__table__
+        by_card = dict(
+            (card, id_)
+            for id_, card in self.session.execute(
+                insert(table).returning(table.c.id, table.c.card_number), rows
+            )
+        )
+        for st in steps:
+            st.benef.id = by_card[self._card(st.benef)]
 
     def _update_beneficiaries(self, steps: list[Step]) -> None:
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}

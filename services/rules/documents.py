@@ -53,18 +53,22 @@ class DocumentType(StrEnum):
 # ---------------------------------------------------------------- normalising
 
 
+_NOT_DIGITS = re.compile(r"[^0-9]+")
+_PUNCTUATION_AND_SPACE = re.compile(r"[./\-\s]+")
+
+
 def only_digits(s: str) -> str:
     """Keep only the ASCII digits 0-9 of ``s``."""
-    return "".join(ch for ch in s if ch in _DIGITS)
+    return _NOT_DIGITS.sub("", s)
 
 
 def normalize_document(s: str) -> str:
     """Drop the punctuation ``.``, ``/``, ``-`` and all whitespace, and upper-case."""
-    return "".join(ch for ch in s if ch not in "./-" and not ch.isspace()).upper()
+    return _PUNCTUATION_AND_SPACE.sub("", s).upper()
 
 
 def _is_digits(s: str, length: int) -> bool:
-    return len(s) == length and all(ch in _DIGITS for ch in s)
+    return len(s) == length and s.isascii() and s.isdigit()
 
 
 def _normalized(value: object) -> str:

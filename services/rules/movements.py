@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import calendar as _calendar
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -228,7 +227,7 @@ def _check_text(value: str | None, field: str, errors: dict[str, str]) -> None:
     limit = TEXT_LIMITS[field]
     if len(value) > limit:
         errors[field] = f"{FIELD_LABELS[field]}: no máximo {limit} caracteres."
-    elif any(unicodedata.category(ch).startswith("C") for ch in value):
+    elif not value.isprintable():  # control and format characters (NUL, escapes...)
         errors[field] = f"{FIELD_LABELS[field]}: use só letras, números e pontuação."
 
 

@@ -269,8 +269,8 @@ def test_a_value_outside_the_named_columns_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["31/12/1990", "1990-12-31", "31-12-1990", "31.12.1990", "1990-12-31 00:00:00",
-             "31121990"]
+    "text",
+    ["31/12/1990", "1990-12-31", "31-12-1990", "31.12.1990", "1990-12-31 00:00:00", "31121990"],
 )
 def test_dates_as_text_are_converted(text: str) -> None:
     line = only_line(csv_file([{**HOLDER, "data_nascimento": text}]), "lote.csv")
@@ -285,8 +285,8 @@ def test_dates_as_excel_serials_and_date_cells_are_converted() -> None:
     ]
     parsed = parse_batch_file("lote.xlsx", xlsx(lines))
     assert [line.values["data_nascimento"] for line in parsed.lines] == [date(1990, 12, 31)] * 2
-    assert "data convertida do número do Excel (33238 = 31/12/1990)" in (
-        parsed.lines[0].warnings[0]
+    assert (
+        "data convertida do número do Excel (33238 = 31/12/1990)" in (parsed.lines[0].warnings[0])
     )
 
 
@@ -330,7 +330,13 @@ def test_a_cpf_in_scientific_notation_is_refused_saying_the_digits_were_lost() -
 
 
 def test_a_cep_and_a_card_that_lost_leading_zeros_are_completed() -> None:
-    line = only_line(xlsx([{**HOLDER, "cep": 1310100}, ]))
+    line = only_line(
+        xlsx(
+            [
+                {**HOLDER, "cep": 1310100},
+            ]
+        )
+    )
     assert line.values["cep"] == "01310100"
     card = only_line(xlsx([{**EXCLUSION, "carteirinha": int(EXAMPLE_CARD)}]))
     assert card.values["carteirinha"] == EXAMPLE_CARD
@@ -359,8 +365,9 @@ def test_the_same_cpf_included_twice_is_refused_on_the_second_line() -> None:
 def test_an_unknown_choice_is_refused_with_the_allowed_values() -> None:
     line = only_line(xlsx([{**HOLDER, "sexo": "X", "tipo_movimento": "INCLUIR"}]))
     assert line.problems["sexo"] == "Valor inválido (X): use um destes: M, F."
-    assert "INCLUSAO, EXCLUSAO, ALTERACAO, REATIVACAO, TRANSFERENCIA" in (
-        line.problems["tipo_movimento"]
+    assert (
+        "INCLUSAO, EXCLUSAO, ALTERACAO, REATIVACAO, TRANSFERENCIA"
+        in (line.problems["tipo_movimento"])
     )
     assert line.kind is None
 
@@ -395,8 +402,11 @@ def test_choices_accept_codes_labels_and_dropdown_text(column: str, typed: Any, 
         ({**EXCLUSION, "carteirinha": None}, "carteirinha", "obrigatório em EXCLUSAO"),
         ({**HOLDER, "data_admissao": None}, "data_admissao", "INCLUSAO de titular"),
         ({**HOLDER, "nome": None}, "nome", "obrigatório em INCLUSAO"),
-        ({"tipo_movimento": "TRANSFERENCIA", "carteirinha": EXAMPLE_CARD},
-         "codigo_empresa_destino", "obrigatório em TRANSFERENCIA"),
+        (
+            {"tipo_movimento": "TRANSFERENCIA", "carteirinha": EXAMPLE_CARD},
+            "codigo_empresa_destino",
+            "obrigatório em TRANSFERENCIA",
+        ),
         ({"tipo_movimento": None, "carteirinha": EXAMPLE_CARD}, "tipo_movimento", "Preencha"),
     ],
 )
@@ -416,9 +426,15 @@ def test_a_dependent_needs_its_holders_card_or_cpf() -> None:
 
 
 def test_a_dependent_before_its_holder_in_the_file_is_refused() -> None:
-    dependent = {"tipo_movimento": "INCLUSAO", "nome": "JOAO DA SILVA", "sexo": "M",
-                 "data_nascimento": "10/05/2015", "nome_mae": "MARIA DA SILVA",
-                 "parentesco": "4", "cpf_titular": HOLDER["cpf"]}
+    dependent = {
+        "tipo_movimento": "INCLUSAO",
+        "nome": "JOAO DA SILVA",
+        "sexo": "M",
+        "data_nascimento": "10/05/2015",
+        "nome_mae": "MARIA DA SILVA",
+        "parentesco": "4",
+        "cpf_titular": HOLDER["cpf"],
+    }
     parsed = parse_batch_file("lote.xlsx", xlsx([dependent, HOLDER]))
     assert "incluído na linha 3, depois do dependente" in parsed.lines[0].problems["cpf_titular"]
     ordered = parse_batch_file("lote.xlsx", xlsx([HOLDER, dependent]))
@@ -450,8 +466,7 @@ def test_a_latin1_csv_with_semicolons_is_read() -> None:
 
 
 def test_a_utf8_csv_with_bom_and_commas_is_read() -> None:
-    content = b"\xef\xbb\xbf" + csv_file([{**HOLDER, "nome": "JOSÉ DA CONCEIÇÃO"}],
-                                          delimiter=",")
+    content = b"\xef\xbb\xbf" + csv_file([{**HOLDER, "nome": "JOSÉ DA CONCEIÇÃO"}], delimiter=",")
     line = only_line(content, "LOTE.CSV")
     assert line.values["nome"] == "JOSÉ DA CONCEIÇÃO"
     assert line.values["cep"] == "01310100" and not line.problems
@@ -481,7 +496,10 @@ def test_the_sample_csv_fixture_parses_without_problems() -> None:
 def test_the_parsed_line_gives_the_person_for_the_rules() -> None:
     person = only_line(xlsx([HOLDER])).person()
     assert (person.name, person.cpf, person.birth_date, person.state) == (
-        "MARIA DA SILVA", "52998224725", date(1985, 3, 15), "SP"
+        "MARIA DA SILVA",
+        "52998224725",
+        date(1985, 3, 15),
+        "SP",
     )
 
 
@@ -517,7 +535,9 @@ def test_the_template_round_trips_through_the_parser() -> None:
         "modelo.xlsx", _template_filled_with_its_examples(), plan_codes=[c for c, _ in PLANS]
     )
     assert [line.kind for line in parsed.lines] == [
-        MovementKind.INCLUSION, MovementKind.INCLUSION, MovementKind.EXCLUSION
+        MovementKind.INCLUSION,
+        MovementKind.INCLUSION,
+        MovementKind.EXCLUSION,
     ]
     assert [line.problems for line in parsed.lines] == [{}, {}, {}]
     assert parsed.lines[1].values["cpf_titular"] == parsed.lines[0].values["cpf"]
@@ -540,10 +560,18 @@ def test_the_template_has_dropdowns_hidden_lists_text_columns_and_a_guide() -> N
     ws = wb["Movimentacoes"]
     assert ws.freeze_panes == "A2" and ws["A1"].font.bold
     validated = {str(dv.sqref).split(":")[0] for dv in ws.data_validations.dataValidation}
-    letters = {c.name: chr(ord("A") + i) if i < 26 else "A" + chr(ord("A") + i - 26)
-               for i, c in enumerate(COLUMNS)}
-    for column in ("tipo_movimento", "parentesco", "sexo", "codigo_plano", "estado_civil",
-                   "motivo_exclusao"):
+    letters = {
+        c.name: chr(ord("A") + i) if i < 26 else "A" + chr(ord("A") + i - 26)
+        for i, c in enumerate(COLUMNS)
+    }
+    for column in (
+        "tipo_movimento",
+        "parentesco",
+        "sexo",
+        "codigo_plano",
+        "estado_civil",
+        "motivo_exclusao",
+    ):
         assert f"{letters[column]}2" in validated, column
     assert ws.column_dimensions[letters["cpf"]].number_format == "@"
     assert ws.column_dimensions[letters["data_nascimento"]].number_format == "dd/mm/yyyy"
@@ -565,8 +593,17 @@ def test_the_layout_downloads_as_csv_and_xlsx() -> None:
 
 @pytest.mark.parametrize(
     ("value", "safe"),
-    [("=1+1", "'=1+1"), ("+5511", "'+5511"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
-     ("\tx", "'\tx"), ("\rx", "'\rx"), ("MARIA", "MARIA"), ("", ""), ("a=b", "a=b")],
+    [
+        ("=1+1", "'=1+1"),
+        ("+5511", "'+5511"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("MARIA", "MARIA"),
+        ("", ""),
+        ("a=b", "a=b"),
+    ],
 )
 def test_neutralise_disarms_formula_triggers(value: str, safe: str) -> None:
     assert neutralise(value) == safe
@@ -587,8 +624,11 @@ def _parsed_for_result() -> ParsedBatch:
     def as_text(ws: Any) -> None:
         ws["C3"].data_type = "s"  # text that looks like a formula, not a formula
 
-    lines = [HOLDER, {**HOLDER, "cpf": "12345678909", "nome": "=HYPERLINK(\"x\")",
-                      "sexo": "X"}, EXCLUSION]
+    lines = [
+        HOLDER,
+        {**HOLDER, "cpf": "12345678909", "nome": '=HYPERLINK("x")', "sexo": "X"},
+        EXCLUSION,
+    ]
     return parse_batch_file("lote.xlsx", xlsx(lines, setup=as_text))
 
 
@@ -612,7 +652,7 @@ def test_the_result_xlsx_has_a_status_column_and_highlights_the_refused_cells() 
     assert ws.cell(4, col["carteirinha"]).fill.fgColor.rgb == red
     assert ws.cell(4, col["carteirinha"]).value == EXAMPLE_CARD  # kept as text, with zeros
     name = ws.cell(3, col["nome"])
-    assert name.value == "'=HYPERLINK(\"x\")" and name.data_type == "s"
+    assert name.value == '\'=HYPERLINK("x")' and name.data_type == "s"
 
 
 def test_a_line_refused_by_parsing_gets_its_problems_when_no_status_is_given() -> None:
@@ -629,7 +669,7 @@ def test_the_result_csv_is_semicolon_utf8_with_bom_and_neutralised() -> None:
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][-2:] == ["status", "mensagem"]
     nome = rows[0].index("nome")
-    assert rows[2][nome] == "'=HYPERLINK(\"x\")"
+    assert rows[2][nome] == '\'=HYPERLINK("x")'
     assert rows[3][-2:] == ["recusada", "'=erro"]
     assert rows[1][rows[0].index("cpf")] == "52998224725"
 
@@ -650,7 +690,9 @@ def test_a_100000_line_file_parses_in_a_few_seconds() -> None:
     started, cpu = time.perf_counter(), time.process_time()
     parsed = parse_batch_file("grande.xlsx", content)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(f"\n100,000 lines, {len(content) / 1e6:.1f} MB xlsx: parsed in {elapsed:.2f} s "
-          f"({cpu:.2f} s CPU)")
+    print(
+        f"\n100,000 lines, {len(content) / 1e6:.1f} MB xlsx: parsed in {elapsed:.2f} s "
+        f"({cpu:.2f} s CPU)"
+    )
     assert len(parsed.lines) == 100_000
     assert not any(line.problems for line in parsed.lines)

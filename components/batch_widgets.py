@@ -1,0 +1,141 @@
+"""Widgets of the batch pages (Cadastro em lote, Acompanhar lotes, Arquivos de apoio)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from components.context import Context, now_utc
+from components.errors import user_errors
+from components.fmt import fmt_datetime, today_local
+from services import batch, movements
+from services.batch import BatchApplyResult, BatchSummary, LineResult
+from services.batch_files import template_xlsx
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The statuses that let a batch be applied (again): checked and never applied, or
+# interrupted half way.
+RESUMABLE = ("received", "applying")
+
+
+def template_download(ctx: Context, *, key: str) -> None:
+    """The company's template (its contracted plans in the drop-down list)."""
+
+    def build() -> bytes:
+        options = movements.movement_options(uow=ctx.uow(), actor=ctx.actor, today=today_local())
+        return template_xlsx([(p.code, p.name) for p in options.plans], ctx.company.code)
+
+    st.download_button(
+        "Baixar modelo (xlsx)",
+        data=build,
+        file_name=f"modelo_movimentacao_{ctx.company.code}.xlsx",
+        mime=XLSX,
+        on_click="ignore",
+        icon=":material/download:",
+        key=key,
+    )
+
+
+def summary_metrics(b: BatchSummary) -> None:
+    """Total, accepted, accepted with warnings and refused lines of a batch."""
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Linhas no arquivo", _count(b.total_lines))
+    c2.metric(
+        "Aceitas" if b.status in RESUMABLE else "Aplicadas",
+        _count(b.accepted_lines),
+        help="Inclui as aceitas com aviso." if b.status in RESUMABLE else None,
+    )
+    c3.metric("Com aviso", _count(b.warning_lines))
+    c4.metric("Recusadas", _count(b.refused_lines))
+
+
+def lines_table(lines: Sequence[LineResult], *, key: str) -> None:
+    """Every line with its status and message, filtered by status."""
+    present = [s for s in batch.LINE_STATUS_LABELS if any(r.status == s for r in lines)]
+    chosen = st.multiselect(
+        "Mostrar linhas",
+        present,
+        format_func=batch.LINE_STATUS_LABELS.__getitem__,
+        placeholder="Todas",
+        key=f"{key}_filter",
+    )
+    wanted = set(chosen or present)
+    shown = [r for r in lines if r.status in wanted]
+    frame = pd.DataFrame(
+        {
+            "Linha": [r.line_number for r in shown],
+            "Status": [batch.LINE_STATUS_LABELS[r.status] for r in shown],
+            "Mensagem": [r.message for r in shown],
+        }
+    )
+    st.caption(f"{_count(len(shown))} de {_count(len(lines))} linha(s)")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height=min(420, 38 + 35 * max(1, len(shown))),
+        column_config={
+            "Linha": st.column_config.NumberColumn(width="small", format="%d"),
+            "Status": st.column_config.TextColumn(width="medium"),
+            "Mensagem": st.column_config.TextColumn(width="large"),
+        },
+        key=f"{key}_table",
+    )
+
+
+def result_downloads(ctx: Context, b: BatchSummary, *, key: str) -> None:
+    """The result file (the file's lines plus status and message), xlsx and csv."""
+    stem = f"resultado_lote_{b.id}"
+    c1, c2 = st.columns(2)
+
+    def build(fmt: str) -> Callable[[], bytes]:
+        return lambda: batch.batch_result_file(
+            uow=ctx.uow(), actor=ctx.actor, batch_id=b.id, fmt=fmt
+        )
+
+    for column, fmt, mime in ((c1, "xlsx", XLSX), (c2, "csv", "text/csv")):
+        column.download_button(
+            f"Baixar resultado ({fmt})",
+            data=build(fmt),
+            file_name=f"{stem}.{fmt}",
+            mime=mime,
+            on_click="ignore",
+            icon=":material/download:",
+            key=f"{key}_{fmt}",
+            width="stretch",
+        )
+
+
+def apply_with_progress(ctx: Context, batch_id: int) -> BatchApplyResult | None:
+    """Apply the accepted lines with a progress bar; None when refused (message shown)."""
+    bar = st.progress(0.0, text="Aplicando as linhas aceitas...")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"{_count(done)} de {_count(total)}")
+
+    result = None
+    with user_errors():
+        result = batch.batch_apply(
+            uow=ctx.uow(), actor=ctx.actor, batch_id=batch_id, now=now_utc(), progress=progress
+        )
+    bar.empty()
+    return result
+
+
+def applied_message(result: BatchApplyResult) -> str:
+    b = result.batch
+    return (
+        f"Lote {b.id} aplicado: {_count(result.applied)} linha(s) aplicada(s) e "
+        f"{_count(result.refused)} recusada(s). Cada linha aplicada tem o seu protocolo; "
+        "baixe o arquivo de resultado para conferir."
+    )
+
+
+def batch_label(b: BatchSummary) -> str:
+    return f"Lote {b.id} · {fmt_datetime(b.received_at)} · {b.file_name} · {b.status_label}"
+
+
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", ".")

@@ -1,0 +1,121 @@
+"""Movimentação cadastral > Cadastro em lote: send a file, see every line's status, apply
+the accepted lines and download the result file."""
+
+import streamlit as st
+
+from components import batch_widgets as bw
+from components.context import get_context, now_utc
+from components.errors import user_errors
+from components.fmt import fmt_datetime
+from services import batch
+from services.actors import Permission
+from services.batch_layout import MAX_BYTES, MAX_LINES
+
+STATE = "batch_current"  # company, uploaded file, check (BatchCheck), result (after apply)
+BATCH_ID = "batch_id"  # the batch in progress, also preselected in "Acompanhar lotes"
+
+ctx = get_context(Permission.MOVEMENTS)
+st.title("Cadastro em lote")
+st.caption(
+    f"{ctx.company.label} · inclusão, exclusão, alteração, reativação e transferência de "
+    "muitos beneficiários em um só arquivo, com as mesmas regras do cadastro individual."
+)
+
+c1, c2 = st.columns([1, 2], vertical_alignment="center")
+with c1:
+    bw.template_download(ctx, key="batch_template")
+c2.page_link(
+    "pages/support_files.py",
+    label="Arquivos de apoio: layout do arquivo e guia de preenchimento",
+    icon=":material/folder_open:",
+)
+
+nonce = st.session_state.get("batch_upload_nonce", 0)
+uploaded = st.file_uploader(
+    "Arquivo de movimentação (.xlsx ou .csv)",
+    type=["xlsx", "csv"],
+    key=f"batch_upload_{nonce}",
+    help=f"Até {MAX_LINES:,} linhas e {MAX_BYTES // (1024 * 1024)} MB por arquivo.".replace(
+        ",", "."
+    ),
+)
+if st.button("Conferir arquivo", disabled=uploaded is None, key="batch_check"):
+    st.session_state.pop(STATE, None)
+    with user_errors(), st.spinner("Conferindo as linhas do arquivo..."):
+        # A file refused as a whole raises BatchFileError: user_errors shows its reason.
+        check = batch.batch_receive(
+            uow=ctx.uow(),
+            actor=ctx.actor,
+            file_name=uploaded.name,
+            content=uploaded.getvalue(),
+            now=now_utc(),
+        )
+        st.session_state[STATE] = {
+            "company_id": ctx.company_id,
+            "file_id": uploaded.file_id,
+            "check": check,
+            "result": None,
+        }
+        st.session_state[BATCH_ID] = check.batch.id
+
+current = st.session_state.get(STATE)
+if current is None or current["company_id"] != ctx.company_id:
+    st.stop()
+if uploaded is not None and uploaded.file_id != current["file_id"]:
+    st.info("Outro arquivo escolhido: clique em **Conferir arquivo** para ver as linhas dele.")
+    st.stop()
+
+check = current["check"]
+b = check.batch
+result = current["result"]
+
+if result is None:
+    st.subheader(f"Conferência do lote {b.id} · {b.file_name}")
+    bw.summary_metrics(b)
+    bw.lines_table(check.lines, key="batch_check_lines")
+    bw.result_downloads(ctx, b, key="batch_check_file")
+    if b.accepted_lines == 0:
+        st.error(
+            "Nenhuma linha foi aceita. Corrija as linhas recusadas (a mensagem de cada uma diz "
+            "o que acertar; no arquivo de resultado as células em vermelho) e envie de novo."
+        )
+        st.stop()
+    confirmed = True
+    dup = check.duplicate_of
+    if dup is not None:
+        st.warning(
+            f"Este mesmo arquivo já foi enviado em {fmt_datetime(dup.received_at)} "
+            f"(lote {dup.id}, {dup.status_label.lower()}, por {dup.user_name}). Aplicar de "
+            "novo pode repetir movimentações: confira em Acompanhar lotes.",
+            icon=":material/content_copy:",
+        )
+        confirmed = st.checkbox("Enviar mesmo assim", key=f"batch_duplicate_ok_{b.id}")
+    if b.refused_lines:
+        st.caption(
+            "As linhas recusadas não são aplicadas: corrija-as e envie só elas em outro arquivo."
+        )
+    n = b.accepted_lines
+    label = "Aplicar 1 linha aceita" if n == 1 else f"Aplicar {n:,} linhas aceitas"
+    if st.button(
+        label.replace(",", "."), type="primary", disabled=not confirmed, key="batch_apply"
+    ):
+        applied = bw.apply_with_progress(ctx, b.id)
+        if applied is not None:
+            current["result"] = applied
+            st.rerun()
+    st.stop()
+
+st.success(bw.applied_message(result), icon=":material/task_alt:")
+bw.summary_metrics(result.batch)
+bw.result_downloads(ctx, result.batch, key="batch_result_file")
+with user_errors():
+    lines = batch.batch_lines(uow=ctx.uow(), actor=ctx.actor, batch_id=result.batch.id)
+    bw.lines_table(lines, key="batch_result_lines")
+
+
+def _another_file() -> None:
+    st.session_state.pop(STATE, None)
+    st.session_state["batch_upload_nonce"] = nonce + 1
+
+
+st.button("Enviar outro arquivo", on_click=_another_file, key="batch_another")

@@ -1,0 +1,91 @@
+"""Movimentação cadastral > Acompanhar lotes: every batch sent, its status and counts, the
+status of its lines and its result file; an interrupted batch can be resumed."""
+
+import streamlit as st
+
+from components import batch_widgets as bw
+from components.context import get_context
+from components.errors import user_errors
+from components.fmt import fmt_datetime
+from services import batch
+from services.actors import Permission
+
+ctx = get_context(Permission.MOVEMENTS)
+st.title("Acompanhar lotes")
+st.caption(f"{ctx.company.label} · os arquivos enviados em Cadastro em lote, do mais recente.")
+
+rows = batch.batch_list(uow=ctx.uow(), actor=ctx.actor)
+if not rows:
+    st.info("Nenhum lote enviado por esta empresa ainda.")
+    st.page_link("pages/batch_start.py", label="Enviar um arquivo", icon=":material/upload_file:")
+    st.stop()
+
+st.dataframe(
+    [
+        {
+            "Lote": b.id,
+            "Enviado em": fmt_datetime(b.received_at),
+            "Por": b.user_name,
+            "Arquivo": b.file_name,
+            "Status": b.status_label,
+            "Linhas": b.total_lines,
+            "Aceitas / aplicadas": b.accepted_lines,
+            "Com aviso": b.warning_lines,
+            "Recusadas": b.refused_lines,
+        }
+        for b in rows
+    ],
+    hide_index=True,
+    width="stretch",
+    column_config={"Lote": st.column_config.NumberColumn(format="%d")},
+)
+
+by_id = {b.id: b for b in rows}
+ids = list(by_id)
+current = st.session_state.get("batch_id")
+chosen = st.selectbox(
+    "Ver lote",
+    ids,
+    index=ids.index(current) if current in by_id else None,
+    format_func=lambda i: bw.batch_label(by_id[i]),
+    placeholder="Escolha um lote para ver as linhas",
+    key="track_batch",
+)
+if chosen is None:
+    st.stop()
+st.session_state["batch_id"] = chosen
+b = by_id[chosen]
+
+resumed = st.session_state.get("track_resumed")
+if resumed and resumed[0] == chosen:
+    st.success(resumed[1], icon=":material/task_alt:")
+
+with st.container(border=True):
+    st.subheader(f"Lote {b.id} · {b.file_name}")
+    st.caption(f"Enviado em {fmt_datetime(b.received_at)} por {b.user_name} · {b.status_label}")
+    if b.status == "refused":
+        st.error(f"Arquivo recusado por inteiro: {b.message or 'sem motivo registrado.'}")
+        st.stop()
+    if b.message:
+        st.markdown(b.message)
+    bw.summary_metrics(b)
+    if b.status == "applying" or (b.status == "received" and b.accepted_lines):
+        st.warning(
+            "Este lote foi conferido e as linhas aceitas ainda não foram aplicadas."
+            if b.status == "received"
+            else "A aplicação deste lote foi interrompida antes do fim.",
+            icon=":material/pending_actions:",
+        )
+        st.caption(
+            "Retomar aplica só as linhas aceitas que faltam, conferidas de novo com o cadastro "
+            "de hoje: nenhuma linha é aplicada duas vezes."
+        )
+        if st.button("Retomar aplicação", type="primary", key=f"track_resume_{b.id}"):
+            applied = bw.apply_with_progress(ctx, b.id)
+            if applied is not None:
+                st.session_state["track_resumed"] = (b.id, bw.applied_message(applied))
+                st.rerun()
+    bw.result_downloads(ctx, b, key=f"track_file_{b.id}")
+    with user_errors():
+        lines = batch.batch_lines(uow=ctx.uow(), actor=ctx.actor, batch_id=b.id)
+        bw.lines_table(lines, key=f"track_lines_{b.id}")

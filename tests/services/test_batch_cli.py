@@ -1,0 +1,114 @@
+"""`portal-batch`: the batch movements from the command line (SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+import data.demo
+from config import get_settings
+from data.models import BatchFile, Beneficiary
+from services import batch_cli
+from tests.services.movements_support import World, make_world, new_cpf
+from tests.services.test_batch import holder_line, xlsx
+
+
+@pytest.fixture
+def world(sqlite_engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setattr(data.demo, "BCRYPT_COST", 4)
+    w = make_world(sqlite_engine)
+    monkeypatch.setenv("PORTAL_DATABASE_URL", sqlite_engine.url.render_as_string(False))
+    get_settings.cache_clear()
+    yield w
+    get_settings.cache_clear()
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str], str]:
+    status = batch_cli.main(list(args))
+    out, err = capsys.readouterr()
+    return status, out.splitlines(), err
+
+
+def beneficiaries(w: World) -> int:
+    with w.factory() as s:
+        return s.scalar(select(func.count()).select_from(Beneficiary)) or 0
+
+
+def test_a_mixed_file_is_applied_and_the_last_line_counts_accepted_and_refused(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    file = tmp_path / "lote.xlsx"
+    file.write_bytes(xlsx([holder_line(world), holder_line(world), holder_line(world, "1234")]))
+    before = beneficiaries(world)
+    status, out, err = run(capsys, str(file), "--company", "10001", "--user", "100001")
+    assert status == 0, err
+    assert out[-1] == "accepted=2 refused=1"
+    assert "linha 4:" in err and "aplicando: 2/2" in err
+    assert beneficiaries(world) == before + 2
+    with world.factory() as s:
+        assert s.scalars(select(BatchFile.status)).one() == "done_with_refusals"
+
+
+def test_a_file_refused_as_a_whole_exits_with_status_2(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    file = tmp_path / "lote.txt"
+    file.write_text("tipo_movimento;cpf\nINCLUSAO;52998224725\n")
+    status, out, err = run(capsys, str(file), "--company", "10001", "--user", "100001")
+    assert status == 2
+    assert out[-1] == "accepted=0 refused=0"
+    assert "arquivo recusado: Formato de arquivo não aceito" in err
+
+
+def test_check_only_applies_nothing(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    file = tmp_path / "lote.xlsx"
+    file.write_bytes(xlsx([holder_line(world, new_cpf()), holder_line(world, "1234")]))
+    before = beneficiaries(world)
+    status, out, _ = run(
+        capsys, str(file), "--company", "10001", "--user", "100001", "--check-only"
+    )
+    assert status == 0
+    assert out[-1] == "accepted=1 refused=1"
+    assert beneficiaries(world) == before
+    with world.factory() as s:
+        assert s.scalars(select(BatchFile.status)).one() == "received"
+
+
+def test_template_writes_the_companys_template(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    target = tmp_path / "modelo.xlsx"
+    status, _, err = run(capsys, "--template", str(target), "--company", "10001")
+    assert status == 0, err
+    book = load_workbook(target)
+    assert book.sheetnames[0] == "Movimentacoes" and "Instrucoes" in book.sheetnames
+    assert book["Movimentacoes"]["A1"].value == "tipo_movimento"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--company", "99999", "--user", "100001"], "empresa 99999 não encontrada"),
+        (["--company", "10001", "--user", "999999"], "usuário 999999 não encontrado"),
+        (["--company", "10005", "--user", "100001"], "não tem acesso a esta empresa"),
+        (["--company", "10001"], "informe o arquivo e --user"),
+    ],
+)
+def test_wrong_company_or_user_exit_with_status_2_and_say_why(
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+):
+    file = tmp_path / "lote.xlsx"
+    file.write_bytes(xlsx([holder_line(world)]))
+    status, _, err = run(capsys, str(file), *args)
+    assert status == 2
+    assert message in err
