@@ -120,6 +120,7 @@ def apply_with_progress(ctx: Context, batch_id: int) -> BatchApplyResult | None:
         result = batch.batch_apply(
             uow=ctx.uow(), actor=ctx.actor, batch_id=batch_id, now=now_utc(), progress=progress
         )
+        st.cache_data.clear()  # reports show the new beneficiaries at once
     bar.empty()
     return result
 

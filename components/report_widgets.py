@@ -1,0 +1,587 @@
+"""Report widgets: filters and a period picker that return values, cached report
+loaders, tables, chart clicks, and downloads (xlsx and csv whose first rows state the
+report, the company, the period and the filters applied).
+
+Cached loaders key on the company id(s), the user id and whether the user sees personal
+data, with a ttl: one company's (or one user's) numbers never serve another.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from components import charts
+from components.context import Context, new_uow, now_utc
+from components.fmt import BRT, MONTHS, fmt_date, fmt_money
+from services import analytics, reports
+from services.actors import Actor, Permission
+from services.reports import (
+    INACTIVE,
+    BeneficiaryFilters,
+    BeneficiaryOptions,
+    Period,
+    UtilizationSelection,
+)
+
+TTL = 300
+ALL = "Todos"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt_month_short(d: date) -> str:
+    return f"{MONTHS[d.month - 1][:3]}/{d.year}"
+
+
+def fmt_period(period: Period) -> str:
+    last_day = period.end_exclusive - timedelta(days=1)
+    return f"{fmt_date(period.start)} a {fmt_date(last_day)}"
+
+
+def fmt_int(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def fmt_pct(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".") + "%"
+
+
+# ---------------------------------------------------------------- cached loaders
+
+
+def _personal(actor: Actor) -> bool:
+    return actor.can(Permission.PERSONAL_DATA)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def _beneficiary_options(company_id: int, user_id: int, _actor: Actor) -> BeneficiaryOptions:
+    return reports.beneficiary_options(uow=new_uow(company_id), actor=_actor)
+
+
+def beneficiary_options(ctx: Context) -> BeneficiaryOptions:
+    return _beneficiary_options(ctx.company_id, ctx.actor.user_id, ctx.actor)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def _beneficiary_report(
+    company_id: int, user_id: int, personal: bool, status: str, filters: BeneficiaryFilters,
+    today: date, _actor: Actor,
+) -> reports.BeneficiaryReport:
+    return reports.beneficiary_report(
+        uow=new_uow(company_id), actor=_actor, status=status, filters=filters, today=today
+    )
+
+
+def beneficiary_report(
+    ctx: Context, *, status: str, filters: BeneficiaryFilters, today: date
+) -> reports.BeneficiaryReport:
+    return _beneficiary_report(ctx.company_id, ctx.actor.user_id, _personal(ctx.actor), status,
+                               filters, today, ctx.actor)
+
+
+def _ids(company_ids: Sequence[int] | None) -> tuple[int, ...] | None:
+    return None if company_ids is None else tuple(sorted(company_ids))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def _overview(
+    company_id: int | None, company_ids: tuple[int, ...] | None, user_id: int, period: Period,
+    _actor: Actor,
+) -> reports.UtilizationOverview:
+    return reports.utilization_overview(
+        uow=new_uow(company_id), actor=_actor, period=period, company_ids=company_ids
+    )
+
+
+def _scope_key(ctx: Context, company_ids: Sequence[int] | None) -> int | None:
+    # The company in context matters only when no portfolio companies are given.
+    return ctx.company_id if company_ids is None else None
+
+
+def utilization_overview(
+    ctx: Context, period: Period, company_ids: Sequence[int] | None = None
+) -> reports.UtilizationOverview:
+    """Company in context, or the chosen portfolio companies when `company_ids` is given."""
+    return _overview(_scope_key(ctx, company_ids), _ids(company_ids), ctx.actor.user_id,
+                     period, ctx.actor)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=128)
+def _detail(
+    kind: str, company_id: int | None, company_ids: tuple[int, ...] | None, user_id: int,
+    personal: bool, period: Period, selection: UtilizationSelection, top: int, _actor: Actor,
+) -> pd.DataFrame:
+    uow = new_uow(company_id)
+    if kind == "procedure":
+        return reports.utilization_by_procedure(
+            uow=uow, actor=_actor, period=period, selection=selection, company_ids=company_ids
+        )
+    if kind == "provider":
+        return reports.utilization_by_provider(uow=uow, actor=_actor, period=period,
+                                               selection=selection, top=top,
+                                               company_ids=company_ids)
+    return reports.utilization_by_beneficiary(uow=uow, actor=_actor, period=period,
+                                              selection=selection, top=top,
+                                              company_ids=company_ids)
+
+
+def utilization_detail(
+    ctx: Context, kind: str, period: Period, selection: UtilizationSelection, *, top: int = 10,
+    company_ids: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """By TUSS procedure ("procedure"), top providers ("provider") or top beneficiaries
+    ("beneficiary", masked unless allowed) under the chart selection."""
+    return _detail(kind, _scope_key(ctx, company_ids), _ids(company_ids), ctx.actor.user_id,
+                   _personal(ctx.actor), period, selection, top, ctx.actor)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
+def _portfolio_companies(
+    company_ids: tuple[int, ...], user_id: int, _actor: Actor
+) -> list[analytics.PortfolioCompany]:
+    return analytics.portfolio_companies(uow=new_uow(), actor=_actor)
+
+
+def portfolio_companies(ctx: Context) -> list[analytics.PortfolioCompany]:
+    return _portfolio_companies(tuple(sorted(ctx.actor.company_ids)), ctx.actor.user_id,
+                                ctx.actor)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
+def _lives(
+    company_ids: tuple[int, ...], user_id: int, period: Period, today: date, _actor: Actor
+) -> pd.DataFrame:
+    return analytics.portfolio_lives(
+        uow=new_uow(), actor=_actor, period=period, company_ids=company_ids, today=today
+    )
+
+
+def portfolio_lives(
+    ctx: Context, period: Period, company_ids: Sequence[int], today: date
+) -> pd.DataFrame:
+    return _lives(tuple(sorted(company_ids)), ctx.actor.user_id, period, today, ctx.actor)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
+def _compare(
+    company_ids: tuple[int, ...], user_id: int, series: tuple[analytics.CompareSeries, ...],
+    _actor: Actor,
+) -> pd.DataFrame:
+    return analytics.utilization_compare(uow=new_uow(), actor=_actor, series=list(series))
+
+
+def utilization_compare(
+    ctx: Context, series: Sequence[analytics.CompareSeries]
+) -> pd.DataFrame:
+    ids = tuple(sorted({cid for s in series for cid in s.company_ids}))
+    return _compare(ids, ctx.actor.user_id, tuple(series), ctx.actor)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
+def _pivot(
+    company_ids: tuple[int, ...], user_id: int, request: analytics.PivotRequest,
+    _actor: Actor,
+) -> analytics.PivotResult:
+    return analytics.utilization_pivot(uow=new_uow(), actor=_actor, request=request)
+
+
+def utilization_pivot(ctx: Context, request: analytics.PivotRequest) -> analytics.PivotResult:
+    return _pivot(tuple(sorted(request.company_ids)), ctx.actor.user_id, request, ctx.actor)
+
+
+# ---------------------------------------------------------------- filters
+
+
+def period_picker(
+    today: date, *, key: str, label: str = "Período", default_months: int = 12,
+    default: Period | None = None,
+) -> Period:
+    """Whole months of the last two years; by default the last 12 complete months."""
+    months = reports.report_months(today=today)
+    chosen = default or Period.last(default_months, today=today)
+    first, last = st.select_slider(
+        label, options=months, value=(chosen.first_month, chosen.last_month),
+        format_func=fmt_month_short, key=key,
+        help="Meses inteiros; o mês atual ainda está em andamento.",
+    )
+    return Period(first, last)
+
+
+def _date_range(label: str, *, key: str, container: Any) -> tuple[date | None, date | None]:
+    value = container.date_input(label, value=(), format="DD/MM/YYYY", key=key)
+    if isinstance(value, date):
+        return value, value
+    picked = tuple(value or ())
+    if len(picked) == 2:
+        return picked[0], picked[1]
+    if len(picked) == 1:
+        return picked[0], None
+    return None, None
+
+
+def beneficiary_filters(
+    options: BeneficiaryOptions, *, status: str, key: str
+) -> BeneficiaryFilters:
+    """The filters of the active/inactive reports, as one value."""
+    with st.expander("Filtros", expanded=True):
+        c1, c2, c3 = st.columns(3)
+        plans = c1.multiselect("Plano", list(options.plans), format_func=options.plans.get,
+                               key=f"{key}_plans", placeholder=ALL)
+        kind = c2.selectbox("Titular ou dependente", [ALL, "Titulares", "Dependentes"],
+                            key=f"{key}_kind")
+        relationships = c3.multiselect(
+            "Parentesco", list(options.relationships), format_func=options.relationships.get,
+            key=f"{key}_relationships", placeholder=ALL,
+        )
+        c4, c5, c6 = st.columns(3)
+        bands = c4.multiselect("Faixa etária", list(options.age_bands),
+                               format_func=options.age_bands.get, key=f"{key}_bands",
+                               placeholder=ALL)
+        eff_from, eff_to = _date_range("Início de vigência (de/até)", key=f"{key}_effective",
+                                       container=c5)
+        search = c6.text_input("Nome ou número da carteirinha", key=f"{key}_search")
+        exc_from = exc_to = None
+        reasons: list[str] = []
+        if status == INACTIVE:
+            c7, c8 = st.columns(2)
+            exc_from, exc_to = _date_range("Data de exclusão (de/até)", key=f"{key}_exclusion",
+                                           container=c7)
+            reasons = c8.multiselect(
+                "Motivo da exclusão", list(options.exclusion_reasons),
+                format_func=options.exclusion_reasons.get, key=f"{key}_reasons",
+                placeholder=ALL,
+            )
+    return BeneficiaryFilters(
+        plan_ids=tuple(plans),
+        holders={"Titulares": True, "Dependentes": False}.get(kind),
+        relationships=tuple(relationships),
+        age_bands=tuple(bands),
+        effective_from=eff_from,
+        effective_to=eff_to,
+        exclusion_from=exc_from,
+        exclusion_to=exc_to,
+        exclusion_reasons=tuple(reasons),
+        search=search.strip(),
+    )
+
+
+def describe_beneficiary_filters(f: BeneficiaryFilters, options: BeneficiaryOptions) -> str:
+    """The filters in words, for the screen and the downloaded file ("Nenhum" if none)."""
+    parts = []
+    if f.plan_ids:
+        parts.append("Plano: " + ", ".join(options.plans.get(p, str(p)) for p in f.plan_ids))
+    if f.holders is not None:
+        parts.append("Somente " + ("titulares" if f.holders else "dependentes"))
+    if f.relationships:
+        parts.append("Parentesco: " + ", ".join(
+            options.relationships.get(r, str(r)) for r in f.relationships))
+    if f.age_bands:
+        parts.append("Faixa etária: " + ", ".join(
+            options.age_bands.get(b, str(b)) for b in f.age_bands))
+    if f.effective_from or f.effective_to:
+        parts.append(f"Início de vigência: {_range_text(f.effective_from, f.effective_to)}")
+    if f.exclusion_from or f.exclusion_to:
+        parts.append(f"Exclusão: {_range_text(f.exclusion_from, f.exclusion_to)}")
+    if f.exclusion_reasons:
+        parts.append("Motivo: " + ", ".join(
+            options.exclusion_reasons.get(r, r) for r in f.exclusion_reasons))
+    if f.search:
+        parts.append(f"Nome ou carteirinha contém: {f.search}")
+    return "; ".join(parts) if parts else "Nenhum"
+
+
+def _range_text(start: date | None, end: date | None) -> str:
+    if start and end:
+        return f"{fmt_date(start)} a {fmt_date(end)}"
+    if start:
+        return f"a partir de {fmt_date(start)}"
+    return f"até {fmt_date(end)}"
+
+
+def describe_selection(selection: UtilizationSelection) -> str:
+    parts = []
+    if selection.month:
+        parts.append(f"Mês: {selection.month:%m/%Y}")
+    if selection.procedure_group:
+        parts.append(f"Grupo: {selection.procedure_group}")
+    if selection.tuss_code:
+        parts.append(f"Procedimento TUSS: {selection.tuss_code}")
+    return "; ".join(parts) if parts else "Nenhum"
+
+
+# ---------------------------------------------------------------- chart clicks
+
+
+def clicked(event: Any, *, axis: str = "x") -> str | None:
+    """The key of the bar clicked in a chart drawn with on_select="rerun" (its
+    customdata, or else its category on `axis`); None when nothing is selected."""
+    if not event:
+        return None
+    selection = event.get("selection") if isinstance(event, dict) else event.selection
+    points = (selection or {}).get("points") or []
+    if not points:
+        return None
+    point = points[0]
+    data = point.get("customdata")
+    if isinstance(data, list | tuple):
+        data = data[0] if data else None
+    value = data if data not in (None, "") else point.get(axis)
+    return None if value is None else str(value)
+
+
+# ---------------------------------------------------------------- tables
+
+
+def show_table(df: pd.DataFrame, *, key: str | None = None, height: int | str = "auto") -> Any:
+    """A sortable table: money and counts in pt-BR, dates dd/mm/aaaa."""
+    config: dict[str, Any] = {}
+    for column in df.columns:
+        series = df[column]
+        sample = next((v for v in series if v is not None and v == v), None)
+        if isinstance(sample, Decimal | float):
+            # the step fixes the decimals shown: 1.234,50 rather than 1.234,5
+            config[column] = st.column_config.NumberColumn(format="localized", step=0.01)
+        elif isinstance(sample, int) and not isinstance(sample, bool):
+            config[column] = st.column_config.NumberColumn(format="localized", step=1)
+        elif isinstance(sample, date):
+            config[column] = st.column_config.DateColumn(format="DD/MM/YYYY")
+    return st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key,
+                        height=height)
+
+
+# ---------------------------------------------------------------- downloads
+
+
+@dataclass(frozen=True)
+class ExportHeader:
+    """What the first rows of a downloaded file say."""
+
+    title: str
+    lines: tuple[tuple[str, str], ...]
+
+
+def export_header(
+    title: str, *, scope: str, period: str, filters: str, actor: Actor,
+    personal_data: bool | None = None,
+) -> ExportHeader:
+    lines = [("Empresa", scope), ("Período", period), ("Filtros", filters)]
+    if personal_data is not None:
+        lines.append((
+            "Dados pessoais",
+            "CPF e data de nascimento completos (usuário com permissão)" if personal_data
+            else "CPF e data de nascimento mascarados (LGPD)",
+        ))
+    generated = now_utc().astimezone(BRT).strftime("%d/%m/%Y %H:%M")
+    lines.append(("Gerado em", f"{generated} por {actor.name} (código {actor.user_code})"))
+    return ExportHeader(title, tuple(lines))
+
+
+def neutralise(value: str) -> str:
+    """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
+    if value and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _xlsx_value(value: Any) -> tuple[Any, str | None]:
+    if value is None or (isinstance(value, float) and value != value):
+        return None, None
+    if isinstance(value, bool):
+        return ("Sim" if value else "Não"), None
+    if isinstance(value, Decimal):
+        return value, "#,##0.00"
+    if isinstance(value, int):
+        return value, "#,##0"
+    if isinstance(value, float):
+        return value, "#,##0.00"
+    if isinstance(value, datetime):
+        return value.astimezone(BRT).replace(tzinfo=None), "DD/MM/YYYY HH:MM"
+    if isinstance(value, date):
+        return value, "DD/MM/YYYY"
+    if hasattr(value, "item"):  # numpy scalar
+        return _xlsx_value(value.item())
+    return neutralise(str(value)), None
+
+
+def to_xlsx(df: pd.DataFrame, header: ExportHeader, *, sheet: str = "Relatório") -> bytes:
+    """The header rows, a blank row, the column names and one row per table row."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet[:31])
+    bold = Font(bold=True)
+
+    def text_cell(value: str, *, strong: bool = False) -> WriteOnlyCell:
+        cell = WriteOnlyCell(ws, value=neutralise(value))
+        if strong:
+            cell.font = bold
+        return cell
+
+    ws.append([text_cell(header.title, strong=True)])
+    for label, value in header.lines:
+        ws.append([text_cell(label, strong=True), text_cell(value)])
+    ws.append([])
+    ws.append([text_cell(str(c), strong=True) for c in df.columns])
+    for row in df.itertuples(index=False, name=None):
+        cells = []
+        for raw in row:
+            value, number_format = _xlsx_value(raw)
+            cell = WriteOnlyCell(ws, value=value)
+            if number_format:
+                cell.number_format = number_format
+            cells.append(cell)
+        ws.append(cells)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _csv_value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return "Sim" if value else "Não"
+    if isinstance(value, Decimal | float):
+        return f"{value:.2f}".replace(".", ",")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(BRT).strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if hasattr(value, "item"):
+        return _csv_value(value.item())
+    return neutralise(str(value))
+
+
+def to_csv(df: pd.DataFrame, header: ExportHeader) -> bytes:
+    """Semicolon-separated, decimal comma, UTF-8 with BOM (opens right in Excel pt-BR)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([neutralise(header.title)])
+    for label, value in header.lines:
+        writer.writerow([neutralise(label), neutralise(value)])
+    writer.writerow([])
+    writer.writerow([neutralise(str(c)) for c in df.columns])
+    for row in df.itertuples(index=False, name=None):
+        writer.writerow([_csv_value(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def download_buttons(
+    df: pd.DataFrame, header: ExportHeader, *, file_stem: str, key: str,
+    extra: Callable[[], None] | None = None,
+) -> None:
+    """Excel and CSV buttons; the files are built only when clicked."""
+    row = st.container(horizontal=True)
+    row.download_button(
+        "Baixar Excel", data=lambda: to_xlsx(df, header), file_name=f"{file_stem}.xlsx",
+        mime=XLSX_MIME, key=f"{key}_xlsx", icon=":material/download:", on_click="ignore",
+        width="content", help="Baixar estes dados em Excel (.xlsx)",
+    )
+    row.download_button(
+        "Baixar CSV", data=lambda: to_csv(df, header), file_name=f"{file_stem}.csv",
+        mime="text/csv", key=f"{key}_csv", icon=":material/download:", on_click="ignore",
+        width="content", help="Baixar estes dados em CSV (separado por ponto e vírgula)",
+    )
+    if extra is not None:
+        with row:
+            extra()
+
+
+def chart_download(fig: Any, *, file_stem: str, key: str, label: str = "Baixar gráfico"
+                   ) -> None:
+    """The chart as an interactive HTML file, built when clicked."""
+    st.download_button(
+        label, data=lambda: fig.to_html(include_plotlyjs="cdn", full_html=True),
+        file_name=f"{file_stem}.html", mime="text/html", key=key, width="content",
+        icon=":material/download:", on_click="ignore",
+        help="Baixar o gráfico interativo (abre no navegador)",
+    )
+
+
+# ---------------------------------------------------------------- utilization
+
+
+def utilization_metrics(summary: reports.UtilizationSummary) -> None:
+    """The headline figures of a period, two rows of three."""
+    m = st.columns(3)
+    m[0].metric("Procedimentos", fmt_int(summary.procedures))
+    m[1].metric("Custo", fmt_money(summary.cost))
+    m[2].metric("Beneficiários atendidos", fmt_int(summary.beneficiaries_using))
+    m = st.columns(3)
+    m[0].metric("Custo por beneficiário atendido", fmt_money(summary.cost_per_beneficiary))
+    m[1].metric("Faturado no período", fmt_money(summary.premiums))
+    m[2].metric("Sinistralidade", fmt_pct(summary.loss_ratio),
+                help="Custo da utilização ÷ valor faturado nas faturas dos mesmos meses.")
+
+
+# ---------------------------------------------------------------- beneficiary reports
+
+
+def beneficiary_report_view(ctx: Context, *, status: str, today: date) -> None:
+    """The body of the active and inactive reports: filters, totals, charts, the list and
+    its downloads (the same rows as on screen, masked under the same rule)."""
+    active = status != INACTIVE
+    options = beneficiary_options(ctx)
+    filters = beneficiary_filters(options, status=status, key=f"rep_{status}")
+    report = beneficiary_report(ctx, status=status, filters=filters, today=today)
+    described = describe_beneficiary_filters(filters, options)
+    st.caption(f"Filtros aplicados: {described}")
+
+    noun = "ativos" if active else "inativos"
+    c1, c2, c3 = st.columns(3)
+    c1.metric(f"Beneficiários {noun}", fmt_int(report.total))
+    c2.metric("Titulares", fmt_int(report.holders))
+    c3.metric("Dependentes", fmt_int(report.dependents))
+    if report.total == 0:
+        st.info(f"Nenhum beneficiário {noun[:-1]} com esses filtros. Tente tirar algum filtro.")
+        return
+
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Por plano**")
+        st.plotly_chart(
+            charts.bar_chart(list(report.by_plan["Plano"]), list(report.by_plan["Beneficiários"]),
+                             value_label="Beneficiários", horizontal=True, height=260),
+            key=f"rep_{status}_plan_chart",
+        )
+        st.markdown("**Titulares e dependentes**")
+        st.plotly_chart(charts.holders_and_dependents(report.by_relationship),
+                        key=f"rep_{status}_rel_chart")
+    with right:
+        st.markdown("**Pirâmide etária por sexo**")
+        st.plotly_chart(charts.age_pyramid(report.pyramid), key=f"rep_{status}_pyramid")
+        st.markdown("**Inclusões e exclusões por mês**")
+        st.plotly_chart(charts.inclusions_and_exclusions(report.flow),
+                        key=f"rep_{status}_flow_chart")
+        st.caption("Últimos 12 meses, beneficiários ativos e inativos que atendem aos filtros.")
+
+    st.subheader("Lista de beneficiários")
+    if not report.personal_data:
+        st.caption("CPF e data de nascimento mascarados (LGPD): seu usuário não tem a "
+                   "permissão de dados pessoais completos.")
+    show_table(report.table, key=f"rep_{status}_table")
+    header = export_header(
+        f"Relatório de beneficiários {noun}",
+        scope=f"{ctx.company.label} ({ctx.company.document_type} "
+              f"{ctx.company.document_formatted})",
+        period=f"Posição em {fmt_date(report.today)}",
+        filters=described, actor=ctx.actor, personal_data=report.personal_data,
+    )
+    download_buttons(report.table, header, file_stem=f"beneficiarios_{noun}_{ctx.company.code}",
+                     key=f"rep_{status}_download")
