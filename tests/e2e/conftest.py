@@ -102,7 +102,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser, portal_url: str):  # noqa: ANN001 - Playwright's Browser
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR")
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(30_000)
     pg = context.new_page()
     pg.goto(portal_url)
     # A fresh server's first run imports the whole app (several seconds under load):

@@ -26,6 +26,8 @@ def choose(page: Page, label: str, option: str) -> None:
     box = page.get_by_role("combobox", name=label)
     expect(box).to_be_enabled()
     box.click()
+    # Long option lists are virtualised: typing filters them down to the one wanted.
+    page.keyboard.type(option)
     page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -47,7 +49,10 @@ def test_master_logs_in_sees_dates_searches_network_switches_company_and_logs_ou
     shot(page, "network_search")
 
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_role("combobox", name="Empresa em contexto").click()
+    switcher = sidebar.get_by_role("combobox", name="Empresa em contexto")
+    switcher.scroll_into_view_if_needed()
+    switcher.click()
+    page.keyboard.type("10002")
     page.get_by_role("option", name=re.compile(r"^10002 · ")).click()
     expect(page.get_by_text(re.compile(r"^10002 · .*(CNPJ|CAEPF)"))).to_be_visible()
 

@@ -78,7 +78,7 @@ def test_a_batch_file_goes_from_the_template_to_the_active_report(page: Page, tm
     log_in(page, "100001")
     go(page, "Cadastro em lote")
 
-    with page.expect_download() as template:
+    with page.expect_download(timeout=60_000) as template:
         page.get_by_role("button", name="Baixar modelo (xlsx)").click()
     assert template.value.suggested_filename == "modelo_movimentacao_10001.xlsx"
     template.value.save_as(tmp_path / "modelo.xlsx")
@@ -104,7 +104,7 @@ def test_a_batch_file_goes_from_the_template_to_the_active_report(page: Page, tm
     batch_id = re.search(r"Lote (\d+) aplicado", done.inner_text()).group(1)
     settle(page)
 
-    with page.expect_download() as result:
+    with page.expect_download(timeout=60_000) as result:
         page.get_by_role("button", name="Baixar resultado (xlsx)").click()
     assert result.value.suggested_filename == f"resultado_lote_{batch_id}.xlsx"
     result.value.save_as(tmp_path / "resultado.xlsx")

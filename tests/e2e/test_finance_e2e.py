@@ -53,7 +53,7 @@ def test_master_sees_last_years_invoices_and_gets_the_boleto_pdf_typed_line_and_
     open_page(page, "2ª via de boleto", "2ª via de boleto")
     download_button = page.get_by_role("button", name="Baixar boleto em PDF")
     expect(download_button).to_be_visible()
-    with page.expect_download() as info:
+    with page.expect_download(timeout=60_000) as info:
         download_button.click()
     pdf_path = tmp_path / info.value.suggested_filename
     info.value.save_as(pdf_path)

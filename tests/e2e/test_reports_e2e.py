@@ -56,7 +56,7 @@ def test_the_active_report_filtered_by_plan_downloads_the_rows_on_screen(page: P
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=WAIT)
     shot(page, "report_active")
 
-    with page.expect_download() as download:
+    with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Baixar Excel", exact=True).click()
     path = Path(download.value.path())
     assert download.value.suggested_filename == "beneficiarios_ativos_10001.xlsx"
@@ -96,7 +96,7 @@ def test_a_click_on_a_procedure_group_filters_the_procedures_table(page: Page):
     page.wait_for_timeout(300)
     shot(page, "utilization")
 
-    with page.expect_download() as download:
+    with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Baixar CSV", exact=True).nth(2).click()
     assert download.value.suggested_filename == "utilizacao_procedimentos_10001.csv"
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
