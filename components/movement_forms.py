@@ -14,8 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from components.context import Context, new_uow
-from components.errors import FieldSlots
+from components.context import Context, new_uow, now_utc
+from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_date, fmt_month, today_local
 from components.virtual_card import virtual_card_png
 from services import movements
@@ -803,3 +803,75 @@ def show_result(done: Done) -> None:
             icon=":material/download:",
             key=f"card_download_{first.card_number}_{r.protocol_number}",
         )
+
+
+# ---------------------------------------------------------------- sections shared by pages
+
+
+def inclusion_section(
+    ctx: Context,
+    slots: FieldSlots,
+    options: MovementOptions,
+    *,
+    key: str,
+    effective: date | None = None,
+) -> None:
+    """The last inclusion, the form, and the inclusion itself (individual or retroactive)."""
+    show_last(ctx, key)
+    request = inclusion_form(ctx, slots, options, key=key, effective=effective)
+    if request is not None:
+        with user_errors(slots):
+            result = movements.movement_include(
+                uow=ctx.uow(), actor=ctx.actor, request=request, now=now_utc()
+            )
+            remember(ctx, key, result, card_png=virtual_card(ctx, result, options))
+
+
+def plan_change_section(
+    ctx: Context,
+    slots: FieldSlots,
+    options: MovementOptions,
+    *,
+    key: str,
+    effective: date | None = None,
+) -> None:
+    """The last plan change, the form, and the change (individual or retroactive)."""
+    show_last(ctx, key)
+    change = plan_change_form(ctx, slots, options, key=key, effective=effective)
+    if change is not None:
+        with user_errors(slots):
+            result = movements.movement_change_plan(
+                uow=ctx.uow(),
+                actor=ctx.actor,
+                card_number=change.card_number,
+                plan_id=change.plan_id,
+                effective_date=change.effective_date,
+                now=now_utc(),
+                channel=_channel(effective),
+            )
+            remember(ctx, key, result)
+
+
+def reactivation_section(
+    ctx: Context,
+    slots: FieldSlots,
+    options: MovementOptions,
+    *,
+    key: str,
+    effective: date | None = None,
+) -> None:
+    """The last reactivation, the form, and the reactivation (individual or retroactive)."""
+    show_last(ctx, key)
+    reactivation = reactivation_form(ctx, slots, key=key, effective=effective)
+    if reactivation is not None:
+        with user_errors(slots):
+            result = movements.movement_reactivate(
+                uow=ctx.uow(),
+                actor=ctx.actor,
+                card_number=reactivation.card_number,
+                effective_date=reactivation.effective_date,
+                changes=reactivation.changes,
+                now=now_utc(),
+                channel=_channel(effective),
+            )
+            remember(ctx, key, result, card_png=virtual_card(ctx, result, options))

@@ -8,7 +8,6 @@ from components.errors import FieldSlots, user_errors
 from components.fmt import today_local
 from services import movements
 from services.actors import Permission
-from services.rules.movements import Channel
 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Cadastro individual")
@@ -28,15 +27,7 @@ slots = FieldSlots()
 # Only the open tab runs: each form queries the database.
 if tabs["Inclusão"].open:
     with tabs["Inclusão"]:
-        forms.show_last(ctx, "ind_inclusion")
-        request = forms.inclusion_form(ctx, slots, options, key="ind_inclusion")
-        if request is not None:
-            with user_errors(slots):
-                result = movements.movement_include(
-                    uow=ctx.uow(), actor=ctx.actor, request=request, now=now_utc()
-                )
-                card = forms.virtual_card(ctx, result, options)
-                forms.remember(ctx, "ind_inclusion", result, card_png=card)
+        forms.inclusion_section(ctx, slots, options, key="ind_inclusion")
 
 if tabs["Exclusão"].open:
     with tabs["Exclusão"]:
@@ -74,20 +65,7 @@ if tabs["Alteração cadastral"].open:
 
 if tabs["Reativação"].open:
     with tabs["Reativação"]:
-        forms.show_last(ctx, "ind_reactivation")
-        reactivation = forms.reactivation_form(ctx, slots, key="ind_reactivation")
-        if reactivation is not None:
-            with user_errors(slots):
-                result = movements.movement_reactivate(
-                    uow=ctx.uow(),
-                    actor=ctx.actor,
-                    card_number=reactivation.card_number,
-                    effective_date=reactivation.effective_date,
-                    changes=reactivation.changes,
-                    now=now_utc(),
-                )
-                card = forms.virtual_card(ctx, result, options)
-                forms.remember(ctx, "ind_reactivation", result, card_png=card)
+        forms.reactivation_section(ctx, slots, options, key="ind_reactivation")
 
 if tabs["Transferência"].open:
     with tabs["Transferência"]:
@@ -109,17 +87,4 @@ if tabs["Transferência"].open:
 
 if tabs["Alteração de plano"].open:
     with tabs["Alteração de plano"]:
-        forms.show_last(ctx, "ind_plan")
-        change = forms.plan_change_form(ctx, slots, options, key="ind_plan")
-        if change is not None:
-            with user_errors(slots):
-                result = movements.movement_change_plan(
-                    uow=ctx.uow(),
-                    actor=ctx.actor,
-                    card_number=change.card_number,
-                    plan_id=change.plan_id,
-                    effective_date=change.effective_date,
-                    now=now_utc(),
-                    channel=Channel.INDIVIDUAL,
-                )
-                forms.remember(ctx, "ind_plan", result)
+        forms.plan_change_section(ctx, slots, options, key="ind_plan")
