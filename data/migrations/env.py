@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -22,7 +24,9 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    # From the command line (`alembic upgrade head`): the portal's own database setting.
+    url = os.environ.get("PORTAL_DATABASE_URL") or config.get_main_option("sqlalchemy.url")
+    engine = create_engine(url)
     with engine.connect() as conn:
         context.configure(
             connection=conn,
