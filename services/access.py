@@ -13,15 +13,15 @@ from datetime import UTC, datetime, timedelta
 
 import bcrypt
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config import get_settings
-from data.models import AccountManagerCompany, Company, Counter, Operator, PasswordResetToken, User
+from data.models import AccountManagerCompany, Company, Operator, PasswordResetToken, User
 from data.uow import UnitOfWork
 from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
 from services.audit import audit_record
 from services.mail import send_email
+from services.numbering import counter_take
 from services.rules.documents import (
     DocumentType,
     is_valid_caepf,
@@ -233,30 +233,15 @@ def actor_for_user(*, uow: UnitOfWork, user_code: str, now: datetime | None = No
 
 def user_code_next(session: Session) -> str:
     """A new company user code from the locked counter row (never count + 1)."""
-    counter = session.scalars(
-        select(Counter).where(Counter.name == USER_CODE_COUNTER).with_for_update()
-    ).one_or_none()
-    if counter is None:
-        existing = session.scalars(
-            select(User.user_code).where(User.user_code.like("1_____"))
-        ).all()
-        start = max([int(c) for c in existing if c.isdigit()] + [FIRST_COMPANY_USER_CODE])
-        try:
-            with session.begin_nested():
-                session.add(Counter(name=USER_CODE_COUNTER, value=start))
-        except IntegrityError:
-            pass  # created meanwhile by another transaction: take that one
-        counter = session.scalars(
-            select(Counter).where(Counter.name == USER_CODE_COUNTER).with_for_update()
-        ).one()
+    existing = session.scalars(select(User.user_code).where(User.user_code.like("1_____"))).all()
+    # Where the counter does not exist yet, it starts after the highest code in use.
+    start = max([int(c) for c in existing if c.isdigit()] + [FIRST_COMPANY_USER_CODE])
     while True:
-        counter.value += 1
-        if counter.value > LAST_COMPANY_USER_CODE:
+        value = counter_take(session, USER_CODE_COUNTER, start=start)
+        if value > LAST_COMPANY_USER_CODE:
             raise DomainError("Não há mais códigos de usuário disponíveis. Contate a operadora.")
-        code = f"{counter.value:06d}"
-        taken = session.scalar(select(func.count()).where(User.user_code == code))
-        if not taken:
-            session.flush()
+        code = f"{value:06d}"
+        if not session.scalar(select(func.count()).where(User.user_code == code)):
             return code
 
 
