@@ -35,7 +35,7 @@ from data.models import (
     ProtocolEvent,
 )
 from services.audit import json_safe
-from services.numbering import counter_take, local_date, operator
+from services.numbering import counter_take, local_date, operator, protocol_numbers_issue
 from services.rules.card_numbers import card_number as make_card_number
 from services.rules.documents import only_digits
 from services.rules.eligibility import Relationship
@@ -57,7 +57,6 @@ from services.rules.movements import (
     merge_update,
     stay_until,
 )
-from services.rules.protocols import protocol_deadline, protocol_number
 from services.rules.retroactive import movement_billing_month
 
 CPF_TAKEN = "Este CPF já tem cadastro ativo nesta empresa (um só vínculo ativo por CPF)."
@@ -806,18 +805,15 @@ class Applier:
             self._insert_beneficiaries([st for st in inserts if not st.benef.is_holder])
         self._update_beneficiaries([st for c in changes for st in c.steps if not st.insert])
         # Protocols: one per change, numbered in a block of today's sequence.
-        first_seq = counter_take(s, f"protocol:{today:%Y%m%d}", len(changes))
-        deadline = protocol_deadline(today, op.protocol_deadline_days)
+        numbers, deadline = protocol_numbers_issue(s, self.now, len(changes))
         protocol_rows = []
-        for i, c in enumerate(changes):
+        for number, c in zip(numbers, changes, strict=True):
             label = MOVEMENT_LABELS[c.kind]
             names = ", ".join(f"{st.benef.person.name} ({self._card(st.benef)})" for st in c.steps)
             protocol_rows.append(
                 {
                     "company_id": self.company.id,
-                    "number": protocol_number(
-                        op.ans_registration, today, first_seq + i, op.protocol_template
-                    ),
+                    "number": number,
                     "kind": c.kind.value,
                     "subject": f"{label}: {c.subject}"[:200],
                     "description": f"{label} ({CHANNEL_LABELS[c.channel].lower()}) com vigência em "

@@ -46,10 +46,22 @@ def operator(session: Session) -> Operator:
     return op
 
 
-def protocol_number_issue(session: Session, now: datetime) -> tuple[str, date]:
-    """A new protocol number for today and its answer deadline (RN 623/2024)."""
+def protocol_numbers_issue(
+    session: Session, now: datetime, count: int = 1
+) -> tuple[list[str], date]:
+    """`count` new protocol numbers for today, in a block of the daily sequence, and their
+    answer deadline (RN 623/2024)."""
     op = operator(session)
     day = local_date(now)
-    seq = counter_take(session, f"protocol:{day:%Y%m%d}")
-    number = protocol_number(op.ans_registration, day, seq, op.protocol_template)
-    return number, protocol_deadline(day, op.protocol_deadline_days)
+    first = counter_take(session, f"protocol:{day:%Y%m%d}", count)
+    numbers = [
+        protocol_number(op.ans_registration, day, seq, op.protocol_template)
+        for seq in range(first, first + count)
+    ]
+    return numbers, protocol_deadline(day, op.protocol_deadline_days)
+
+
+def protocol_number_issue(session: Session, now: datetime) -> tuple[str, date]:
+    """A new protocol number for today and its answer deadline."""
+    (number,), deadline = protocol_numbers_issue(session, now)
+    return number, deadline
