@@ -109,7 +109,10 @@ def page(browser, portal_url: str):  # noqa: ANN001 - Playwright's Browser
     # wait for the login form before the test starts counting its own timeouts.
     from playwright.sync_api import expect
 
-    expect(pg.get_by_text("Entrar no Portal Empresa")).to_be_visible(timeout=60_000)
+    # The cookie component answers with a second run: wait until one form is left.
+    expect(pg.get_by_text("Entrar no Portal Empresa")).to_have_count(1, timeout=60_000)
+    pg.wait_for_timeout(1_000)  # the cookie component's rerun comes right after mounting
+    expect(pg.get_by_label("Código de usuário")).to_have_count(1, timeout=30_000)
     yield pg
     context.close()
 

@@ -36,7 +36,7 @@ def settle(page: Page) -> None:
 
 def log_in(page: Page, user_code: str) -> None:
     """Log in once the first runs are over (they can briefly show the form twice)."""
-    expect(page.get_by_text("Entrar no Portal Empresa")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Entrar no Portal Empresa")).to_have_count(1, timeout=30_000)
     settle(page)
     expect(page.get_by_role("button", name="Entrar")).to_have_count(1)
     login(page, user_code)
