@@ -51,7 +51,7 @@ if dates.protocols_due:
             {
                 "Protocolo": p.number,
                 "Assunto": p.subject,
-                "Situação": home.PROTOCOL_STATUS_LABELS.get(p.status, p.status),
+                "Situação": p.status_label,
                 "Prazo": fmt_date(p.deadline),
                 "": "⚠️ vencido" if p.deadline < today else "",
             }

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from data.models import BatchFile, BatchLine, Company, User
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
-from services.audit import audit_record, json_safe
+from services.audit import audit_record
 from services.batch_files import (
     LINE,
     BatchFileError,
@@ -609,4 +609,4 @@ def batch_result_file(*, uow: UnitOfWork, actor: Actor, batch_id: int, fmt: str 
     return result_xlsx(parsed, statuses) if fmt == "xlsx" else result_csv(parsed, statuses)
 
 
-__all__ = ["BatchFileError", "json_safe"]
+__all__ = ["BatchFileError"]  # re-exported: callers catch it from here

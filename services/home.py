@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from data.models import Company, Invoice, Protocol, Provider
 from data.uow import UnitOfWork
 from services.actors import Actor
+from services.protocols import STATUS_LABELS
 from services.rules.retroactive import cutoff_date, next_due_date, retroactive_dates
 
 SOON_DAYS = 10
@@ -22,6 +23,10 @@ class ProtocolDue:
     subject: str
     status: str
     deadline: date
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
 
 
 @dataclass(frozen=True)
@@ -156,10 +161,3 @@ def provider_search(
         ][:limit]
     return pd.DataFrame(rows, columns=NETWORK_COLUMNS)
 
-
-PROTOCOL_STATUS_LABELS = {
-    "open": "Aberto",
-    "in_analysis": "Em análise",
-    "answered": "Respondido",
-    "closed": "Encerrado",
-}
