@@ -111,10 +111,26 @@ def page(browser, portal_url: str):  # noqa: ANN001 - Playwright's Browser
 
     # The cookie component answers with a second run: wait until one form is left.
     expect(pg.get_by_text("Entrar no Portal Empresa")).to_have_count(1, timeout=60_000)
-    pg.wait_for_timeout(1_000)  # the cookie component's rerun comes right after mounting
+    wait_idle(pg)  # the cookie component's rerun comes right after mounting
     expect(pg.get_by_label("Código de usuário")).to_have_count(1, timeout=30_000)
     yield pg
     context.close()
+
+
+def wait_idle(page, settle_ms: int = 700, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
+    """Wait until the app's script has stopped running and stays stopped for `settle_ms`.
+
+    Streamlit marks its root element with the script's run state; a rerun that starts
+    while a test types (the cookie component answers a moment after it mounts) would
+    otherwise replace what was typed."""
+    idle = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        idle.wait_for(state="attached", timeout=timeout_ms)
+        page.wait_for_timeout(settle_ms)
+        if idle.count() == 1:
+            return
+    raise AssertionError("the app kept running: it never became idle")
 
 
 def shot(page, name: str) -> None:  # noqa: ANN001

@@ -8,16 +8,20 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
 
 def login(page: Page, user_code: str, password: str = "Sorriso@2026") -> None:
+    wait_idle(page)  # no rerun may arrive between typing and submitting
     field = page.get_by_label("Código de usuário")
     expect(field).to_have_count(1)  # stale elements of the previous run are gone
     field.fill(user_code)
-    page.get_by_label("Senha", exact=True).fill(password)
+    secret = page.get_by_label("Senha", exact=True)
+    secret.fill(password)
+    expect(field).to_have_value(user_code)
+    expect(secret).to_have_value(password)
     page.get_by_role("button", name="Entrar").click()
 
 
