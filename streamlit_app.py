@@ -117,6 +117,8 @@ elif session_expired():
     auth.logout()
     st.session_state["expired"] = True
     st.rerun()
+elif not auth.refresh(current_actor()):  # type: ignore[arg-type]
+    st.rerun()
 
 actor = current_actor()
 if actor is None:

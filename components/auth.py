@@ -20,6 +20,7 @@ from services.actors import Actor
 from services.rules.errors import DomainError
 
 LOGIN_ERROR_KEY = "login_error"
+SESSION_ENDED_KEY = "session_ended"
 FIELDS = {
     "Form name": "Entrar no Portal Empresa",
     "Username": "Código de usuário",
@@ -29,7 +30,10 @@ FIELDS = {
 
 
 def _accept(model: Any, actor: Actor) -> None:
-    model.credentials["usernames"][actor.user_code] = {
+    # The library signs st.session_state["username"] into the login cookie: it carries
+    # the session epoch too, so a cookie of an ended session logs nobody back in.
+    token = access.session_token(actor)
+    model.credentials["usernames"][token] = {
         "email": actor.email,
         "first_name": actor.name,
         "last_name": "",
@@ -39,7 +43,7 @@ def _accept(model: Any, actor: Actor) -> None:
     st.session_state["email"] = actor.email
     st.session_state["name"] = actor.name
     st.session_state["roles"] = [actor.role.value]
-    st.session_state["username"] = actor.user_code
+    st.session_state["username"] = token
     st.session_state["authentication_status"] = True
     st.session_state.pop(LOGIN_ERROR_KEY, None)
     set_actor(actor)
@@ -67,7 +71,7 @@ def _make_login(model: Any) -> Any:
             _accept(model, actor)
             return True
         if token and token.get("username"):
-            found = access.actor_for_user(uow=new_uow(), user_code=str(token["username"]))
+            found = access.actor_from_session_token(uow=new_uow(), token=str(token["username"]))
             if found is not None:
                 _accept(model, found)
         return None
@@ -107,6 +111,27 @@ def login_form() -> None:
 def restore_from_cookie() -> None:
     """Log the browser back in from the signed cookie, if it has a valid one."""
     authenticator().login(location="unrendered", key="login")
+
+
+def refresh(actor: Actor) -> bool:
+    """Reload the logged-in actor from the database; False (and logged out) when its
+    session has ended: user inactivated, or the password changed in another session."""
+    fresh = access.actor_refresh(uow=new_uow(), actor=actor)
+    if fresh is None:
+        logout()
+        st.session_state[SESSION_ENDED_KEY] = True
+        return False
+    if fresh != actor:
+        set_actor(fresh)
+    return True
+
+
+def keep_session(actor: Actor) -> None:
+    """After the user's own password change: this session goes on with the new epoch
+    (and a new login cookie); every other session of the user has ended."""
+    model = authenticator().authentication_controller.authentication_model
+    _accept(model, actor)
+    authenticator().cookie_controller.set_cookie()
 
 
 def logout() -> None:

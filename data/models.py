@@ -519,6 +519,12 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
     last_login_at: Mapped[datetime | None] = mapped_column()
+    # Raised when the password changes or the user is inactivated: every session and
+    # login cookie carrying an older value ends at its next step.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # bcrypt hashes of the previous passwords (newest first), so none of the last
+    # three is chosen again.
+    password_history: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     company: Mapped[Company | None] = relationship()
 
 

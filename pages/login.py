@@ -4,11 +4,14 @@ import streamlit as st
 
 from components import auth
 from config import get_settings
+from services.access import SESSION_ENDED_MESSAGE
 
 st.title("Portal Empresa")
 st.caption("Sorriso Odontologia · beneficiários, faturas e solicitações da sua empresa")
 if st.session_state.pop("expired", False):
     st.warning("Sua sessão expirou por inatividade. Entre de novo.")
+if st.session_state.pop(auth.SESSION_ENDED_KEY, False):
+    st.warning(SESSION_ENDED_MESSAGE)
 
 left, right = st.columns([3, 2], gap="large")
 with left:

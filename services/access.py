@@ -124,6 +124,7 @@ def _actor_from_user(session: Session, user: User) -> Actor:
             company_ids=frozenset(portfolio),
             home_company_id=portfolio[0] if portfolio else None,
             email=user.email,
+            session_epoch=user.session_epoch or 0,
         )
     company_ids: set[int] = set()
     if user.company_id is not None:
@@ -147,6 +148,7 @@ def _actor_from_user(session: Session, user: User) -> Actor:
         company_ids=frozenset(company_ids),
         home_company_id=user.company_id,
         email=user.email,
+        session_epoch=user.session_epoch or 0,
     )
 
 
@@ -216,8 +218,20 @@ def auth_login(*, uow: UnitOfWork, user_code: str, password: str, now: datetime)
         return actor
 
 
+SESSION_ENDED_MESSAGE = (
+    "Sua sessão foi encerrada: a senha foi alterada ou o usuário foi inativado. "
+    "Entre novamente."
+)
+_SESSION_SEPARATOR = ":"
+
+
+def session_token(actor: Actor) -> str:
+    """What the login cookie carries: the user code and the session epoch."""
+    return f"{actor.user_code}{_SESSION_SEPARATOR}{actor.session_epoch}"
+
+
 def actor_for_user(*, uow: UnitOfWork, user_code: str, now: datetime | None = None) -> Actor | None:
-    """The actor of an active, unlocked user (re-authentication from the login cookie)."""
+    """The actor of an active, unlocked user, by user code (command line, tests)."""
     now = now or datetime.now(UTC)
     with uow:
         user = uow.session.scalars(
@@ -226,6 +240,45 @@ def actor_for_user(*, uow: UnitOfWork, user_code: str, now: datetime | None = No
         if user is None or user.status != "active" or _is_locked(user, now):
             return None
         return _actor_from_user(uow.session, user)
+
+
+def actor_from_session_token(
+    *, uow: UnitOfWork, token: str, now: datetime | None = None
+) -> Actor | None:
+    """Re-authentication from the login cookie, which carries `session_token(actor)`.
+
+    A cookie from a session that has since been ended (older epoch), or one without an
+    epoch, logs nobody in.
+    """
+    code, sep, epoch = token.strip().partition(_SESSION_SEPARATOR)
+    if not sep or not epoch.isdigit():
+        return None
+    actor = actor_for_user(uow=uow, user_code=code, now=now)
+    if actor is None or actor.session_epoch != int(epoch):
+        return None
+    return actor
+
+
+def actor_refresh(*, uow: UnitOfWork, actor: Actor) -> Actor | None:
+    """The actor as the database has it now, or None when its session has ended.
+
+    Called on every step of a logged-in session: an inactivated user, or one whose
+    password changed in another session, is out at once; changed permissions and
+    portfolios take effect at once.
+    """
+    with uow:
+        user = uow.session.get(User, actor.user_id)
+        if (
+            user is None
+            or user.status != "active"
+            or (user.session_epoch or 0) != actor.session_epoch
+        ):
+            return None
+        return _actor_from_user(uow.session, user)
+
+
+def _end_sessions(user: User) -> None:
+    user.session_epoch = (user.session_epoch or 0) + 1
 
 
 # ---------------------------------------------------------------- user codes
@@ -544,9 +597,11 @@ def password_reset_confirm(
             raise DomainError(INVALID_RESET_MESSAGE)
         errors: dict[str, str] = {}
         _password_field_errors(errors, password, confirmation, user_code=user.user_code)
+        if "password" not in errors and _reuses_recent_password(user, password):
+            errors["password"] = PASSWORD_REUSED_MESSAGE
         if errors:
             raise FieldErrors(errors)
-        user.password_hash = hash_password(password)
+        _set_password(user, password)
         user.failed_attempts = 0
         user.locked_until = None
         row.used_at = now
@@ -615,10 +670,34 @@ def user_code_reminder(
 # ---------------------------------------------------------------- change password
 
 
+PASSWORD_HISTORY_SIZE = 3
+PASSWORD_REUSED_MESSAGE = (
+    f"A nova senha não pode ser igual a nenhuma das suas últimas {PASSWORD_HISTORY_SIZE} senhas."
+)
+
+
+def _reuses_recent_password(user: User, password: str) -> bool:
+    recent = [user.password_hash, *(user.password_history or [])][:PASSWORD_HISTORY_SIZE]
+    return any(verify_password(password, h) for h in recent if h)
+
+
+def _set_password(user: User, password: str) -> None:
+    """New hash; the old one goes into the history; every session of the user ends."""
+    if user.password_hash:
+        user.password_history = [user.password_hash, *(user.password_history or [])][
+            : PASSWORD_HISTORY_SIZE - 1
+        ]
+    user.password_hash = hash_password(password)
+    _end_sessions(user)
+
+
 def password_change(
     *, uow: UnitOfWork, actor: Actor, current: str, new: str, confirmation: str, now: datetime
-) -> None:
-    """Change the logged-in user's own password (current one required)."""
+) -> Actor:
+    """Change the logged-in user's own password (current one required).
+
+    Every other session of the user ends; the returned actor carries the new session
+    epoch, for the session that made the change to go on."""
     with uow:
         session = uow.session
         user = session.get(User, actor.user_id, with_for_update=True)
@@ -630,15 +709,15 @@ def password_change(
         problems = password_problems(new, user_code=user.user_code)
         if problems:
             errors["new"] = " ".join(problems)
-        elif new == current:
-            errors["new"] = "A nova senha deve ser diferente da senha atual."
+        elif new == current or _reuses_recent_password(user, new):
+            errors["new"] = PASSWORD_REUSED_MESSAGE
         if not confirmation:
             errors["confirmation"] = "Repita a nova senha no campo de confirmação."
         elif confirmation != new:
             errors["confirmation"] = "A confirmação não é igual à nova senha."
         if errors:
             raise FieldErrors(errors)
-        user.password_hash = hash_password(new)
+        _set_password(user, new)
         audit_record(
             session,
             user_id=user.id,
@@ -647,7 +726,9 @@ def password_change(
             entity="user",
             entity_id=user.id,
             before=None,
-            after={"password": "alterada"},
+            after={"password": "alterada", "other_sessions": "encerradas"},
             now=now,
         )
+        refreshed = _actor_from_user(session, user)
         uow.commit()
+        return refreshed

@@ -48,6 +48,9 @@ class Actor:
     company_ids: frozenset[int]
     home_company_id: int | None = None
     email: str = ""
+    # The user's session epoch when this actor was built: a session whose epoch is
+    # older than the user's ends (password changed, user inactivated).
+    session_epoch: int = 0
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
