@@ -16,7 +16,7 @@ from decimal import Decimal
 import segno
 from fpdf import FPDF
 
-from components.fmt import fmt_date, fmt_money
+from components.fmt import fmt_date, fmt_money, latin1
 from services.payments import BoletoView
 from services.rules.boleto import itf_pattern
 
@@ -39,10 +39,6 @@ def _pct(value: Decimal) -> str:
     return f"{value:.2f}".replace(".", ",") + "%"
 
 
-def _latin1(text: str) -> str:
-    """The PDF core fonts speak Latin-1: anything else becomes '?'."""
-    return text.encode("latin-1", "replace").decode("latin-1")
-
 
 class _Slip:
     def __init__(self) -> None:
@@ -56,7 +52,7 @@ class _Slip:
 
     def text(self, x: float, y: float, text: str, size: float = 9, bold: bool = False) -> None:
         self.pdf.set_font("Helvetica", "B" if bold else "", size)
-        self.pdf.text(x, y, _latin1(text))
+        self.pdf.text(x, y, latin1(text))
 
     def box(
         self,
@@ -73,7 +69,7 @@ class _Slip:
         self.pdf.rect(x, y, w, h)
         self.text(x + 1, y + 2.6, label, size=6)
         self.pdf.set_font("Helvetica", "B" if bold else "", 9)
-        value = _latin1(value)
+        value = latin1(value)
         vx = x + w - 1.5 - self.pdf.get_string_width(value) if align_right else x + 1.5
         self.pdf.text(vx, y + h - 1.6, value)
 

@@ -57,3 +57,8 @@ def fmt_money(amount: Decimal | None) -> str:
 
 def today_local() -> date:
     return datetime.now(BRT).date()
+
+
+def latin1(text: str) -> str:
+    """Text for the PDF core fonts, which speak Latin-1: anything else becomes '?'."""
+    return text.encode("latin-1", "replace").decode("latin-1")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.actors import Actor, Permission
+from services.actors import Actor, Permission, Role
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class PageSpec:
     permission: Permission | None = None
     shortcut: str | None = None  # label on the home page's "Atalhos"
     account_manager_only: bool = False
+    masters_and_managers_only: bool = False
 
     @property
     def built(self) -> bool:
@@ -32,11 +33,21 @@ ROOT = Path(__file__).resolve().parents[1]
 MOV = "Movimentação cadastral"
 FIN = "Financeiro"
 REP = "Relatórios"
+CO = "Empresa"
 P = Permission
 
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/home.py", "Página inicial", ":material/home:", "inicio", "Início"),
+    PageSpec("pages/company_data.py", "Meus dados", ":material/domain:", "meus-dados", CO),
+    PageSpec("pages/plans.py", "Planos contratados", ":material/medical_services:",
+             "planos-contratados", CO),
+    PageSpec("pages/users_admin.py", "Usuários", ":material/manage_accounts:", "usuarios", CO,
+             P.USER_ADMIN, "Administrar usuários"),
+    PageSpec("pages/audit_trail.py", "Trilha de auditoria", ":material/policy:", "auditoria",
+             CO, masters_and_managers_only=True),
+    PageSpec("pages/change_password.py", "Alterar senha", ":material/password:",
+             "alterar-senha", CO),
     PageSpec("pages/movements_individual.py", "Cadastro individual", ":material/person_add:",
              "cadastro-individual", MOV, P.MOVEMENTS, "Incluir beneficiário"),
     PageSpec("pages/movements_retroactive.py", "Cadastro retroativo", ":material/history:",
@@ -78,6 +89,7 @@ def pages_for(actor: Actor) -> list[PageSpec]:
         if p.built
         and (p.permission is None or actor.can(p.permission))
         and (not p.account_manager_only or actor.is_account_manager)
+        and (not p.masters_and_managers_only or actor.role is not Role.USER)
     ]
 
 

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
-from data.models import Company, EconomicGroup, Operator
+from data.models import (
+    Beneficiary,
+    Company,
+    ContractedPlan,
+    EconomicGroup,
+    Operator,
+    Plan,
+    PriceTable,
+)
 from data.uow import UnitOfWork
-from services.actors import Actor
+from services.actors import Actor, Permission
+from services.audit import audit_record
 from services.rules.documents import format_company_document
 from services.rules.errors import DomainError
+from services.rules.registration import CONTACT_FIELDS, clean_company_contact
 
 
 @dataclass(frozen=True)
@@ -80,3 +92,210 @@ def company_contract(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Compa
             c.id, c.code, c.name, c.contract_start, c.cutoff_day, c.due_day,
             c.retroactive_months, op.name, op.ans_registration,
         )
+
+
+# ---------------------------------------------------------------- company data ("Meus dados")
+
+
+@dataclass(frozen=True)
+class CompanyDetails:
+    """What "Meus dados" shows: registration (read-only) and contact data (editable)."""
+
+    id: int
+    code: str
+    name: str
+    trade_name: str | None
+    document: str
+    document_type: str
+    group_name: str | None
+    contract_start: date
+    status: str
+    cutoff_day: int
+    due_day: int
+    contact: dict[str, str | None]
+    can_edit: bool
+
+    @property
+    def document_formatted(self) -> str:
+        return format_company_document(self.document, self.document_type)
+
+
+def _contact_of(company: Company) -> dict[str, str | None]:
+    return {key: getattr(company, key) for key in CONTACT_FIELDS}
+
+
+def company_details(*, uow: UnitOfWork, actor: Actor, company_id: int) -> CompanyDetails:
+    """Registration and contact data of a company the actor may see."""
+    actor.require(None, company_id)
+    with uow:
+        row = uow.session.execute(
+            select(Company, EconomicGroup.name)
+            .outerjoin(EconomicGroup, Company.group_id == EconomicGroup.id)
+            .where(Company.id == company_id)
+        ).one_or_none()
+        if row is None:
+            raise DomainError("Empresa não encontrada.")
+        c, group = row
+        return CompanyDetails(
+            id=c.id,
+            code=c.code,
+            name=c.name,
+            trade_name=c.trade_name,
+            document=c.document,
+            document_type=c.document_type,
+            group_name=group,
+            contract_start=c.contract_start,
+            status=c.status,
+            cutoff_day=c.cutoff_day,
+            due_day=c.due_day,
+            contact=_contact_of(c),
+            can_edit=actor.can(Permission.USER_ADMIN),
+        )
+
+
+def company_contact_update(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    company_id: int,
+    values: Mapping[str, object],
+    now: datetime,
+) -> dict[str, tuple[str | None, str | None]]:
+    """Change the company's address, phone and contact; returns what changed (before, after).
+
+    Only masters, account managers and users with the administration permission; the
+    document, code and name are not changed here (that is a request to the operator).
+    """
+    actor.require(Permission.USER_ADMIN, company_id)
+    unknown = set(values) - set(CONTACT_FIELDS)
+    if unknown:
+        raise DomainError(
+            "Documento, código e razão social não são alterados aqui: abra um protocolo "
+            "de alteração cadastral."
+        )
+    clean = clean_company_contact(values)
+    with uow:
+        company = uow.session.get(Company, company_id, with_for_update=True)
+        if company is None:
+            raise DomainError("Empresa não encontrada.")
+        before = _contact_of(company)
+        changed = {k: (before[k], clean[k]) for k in CONTACT_FIELDS if before[k] != clean[k]}
+        if not changed:
+            return {}
+        for key, (_, new) in changed.items():
+            setattr(company, key, new)
+        audit_record(
+            uow.session,
+            user_id=actor.user_id,
+            company_id=company_id,
+            action="company_contact_update",
+            entity="company",
+            entity_id=company_id,
+            before={k: old for k, (old, _) in changed.items()},
+            after={k: new for k, (_, new) in changed.items()},
+            now=now,
+        )
+        uow.commit()
+        return changed
+
+
+# ---------------------------------------------------------------- contracted plans
+
+
+@dataclass(frozen=True)
+class PriceBandView:
+    band: int
+    min_age: int
+    max_age: int | None
+    price: Decimal
+
+    @property
+    def label(self) -> str:
+        return f"{self.min_age} anos ou mais" if self.max_age is None else (
+            f"{self.min_age} a {self.max_age} anos"
+        )
+
+
+@dataclass(frozen=True)
+class ContractedPlanView:
+    plan_id: int
+    code: str
+    name: str
+    ans_registration: str
+    segment: str
+    coverage_groups: list[str]
+    general_conditions: str
+    start_date: date
+    end_date: date | None
+    price_valid_from: date | None
+    bands: list[PriceBandView]
+    active_beneficiaries: int
+
+
+def company_plans(
+    *, uow: UnitOfWork, actor: Actor, company_id: int, today: date
+) -> list[ContractedPlanView]:
+    """The plans the company contracts, each with its current age-band price table and
+    how many of the company's beneficiaries are active in it today."""
+    actor.require(None, company_id)
+    with uow:
+        session = uow.session
+        contracted = session.execute(
+            select(ContractedPlan, Plan)
+            .join(Plan, ContractedPlan.plan_id == Plan.id)
+            .where(ContractedPlan.company_id == company_id)
+            .order_by(Plan.code, ContractedPlan.start_date)
+        ).all()
+        plan_ids = [p.id for _, p in contracted]
+        counts: dict[int, int] = {
+            plan_id: n
+            for plan_id, n in session.execute(
+                select(Beneficiary.plan_id, func.count())
+                .where(
+                    Beneficiary.company_id == company_id,
+                    Beneficiary.plan_id.in_(plan_ids),
+                    Beneficiary.effective_date <= today,
+                    or_(Beneficiary.exclusion_date.is_(None), Beneficiary.exclusion_date > today),
+                )
+                .group_by(Beneficiary.plan_id)
+            )
+        }
+        tables: dict[int, PriceTable] = {}
+        for table in session.scalars(
+            select(PriceTable)
+            .where(
+                PriceTable.plan_id.in_(plan_ids),
+                PriceTable.valid_from <= today,
+                or_(PriceTable.valid_to.is_(None), PriceTable.valid_to >= today),
+            )
+            .order_by(PriceTable.valid_from)
+        ):
+            tables[table.plan_id] = table  # the latest one in force wins
+        out: list[ContractedPlanView] = []
+        for cp, plan in contracted:
+            table = tables.get(plan.id)
+            bands = (
+                [
+                    PriceBandView(b.band, b.min_age, b.max_age, b.price)
+                    for b in sorted(table.bands, key=lambda b: b.band)
+                ]
+                if table is not None
+                else []
+            )
+            out.append(
+                ContractedPlanView(
+                    plan_id=plan.id,
+                    code=plan.code,
+                    name=plan.name,
+                    ans_registration=plan.ans_registration,
+                    segment=plan.segment,
+                    coverage_groups=list(plan.coverage_groups or []),
+                    general_conditions=plan.general_conditions,
+                    start_date=cp.start_date,
+                    end_date=cp.end_date,
+                    price_valid_from=table.valid_from if table is not None else None,
+                    bands=bands,
+                    active_beneficiaries=int(counts.get(plan.id, 0)),
+                )
+            )
+        return out

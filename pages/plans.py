@@ -1,0 +1,71 @@
+"""Empresa > Planos contratados: ANS registration, segment, coverage, age-band prices,
+beneficiaries and the general conditions to read and download."""
+
+import pandas as pd
+import streamlit as st
+
+from components.context import get_context
+from components.errors import user_errors
+from components.fmt import fmt_date, fmt_money, today_local
+from components.plan_pdf import general_conditions_pdf
+from services import companies
+
+ctx = get_context()
+today = today_local()
+st.title("Planos contratados")
+st.caption(ctx.company.label)
+
+plans: list[companies.ContractedPlanView] = []
+with user_errors():
+    plans = companies.company_plans(
+        uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id, today=today
+    )
+if not plans:
+    st.info("Esta empresa não tem planos contratados. Fale com o seu gestor de contas.")
+
+for plan in plans:
+    ended = plan.end_date is not None and plan.end_date < today
+    with st.container(border=True):
+        st.subheader(f"{plan.name}" + (" (encerrado)" if ended else ""))
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Registro ANS", plan.ans_registration)
+        c2.metric("Segmentação", plan.segment)
+        c3.metric("Beneficiários ativos", f"{plan.active_beneficiaries:,}".replace(",", "."))
+        c4.metric(
+            "Contratado desde", fmt_date(plan.start_date),
+            help=f"Até {fmt_date(plan.end_date)}" if plan.end_date else None,
+        )
+        st.markdown(
+            "**Cobertura** (grupos de procedimentos): " + (", ".join(plan.coverage_groups) or "—")
+        )
+        left, right = st.columns([2, 3])
+        with left:
+            since = fmt_date(plan.price_valid_from) if plan.price_valid_from else "—"
+            st.markdown(f"**Preço por faixa etária** (tabela vigente desde {since})")
+            if plan.bands:
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            "Faixa": [b.band for b in plan.bands],
+                            "Idade": [b.label for b in plan.bands],
+                            "Mensalidade": [fmt_money(b.price) for b in plan.bands],
+                        }
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                )
+            else:
+                st.caption("Sem tabela de preços vigente hoje.")
+        with right:
+            st.markdown("**Condições gerais**")
+            with st.expander("Ler as condições gerais"):
+                st.text(plan.general_conditions or "Condições gerais não cadastradas.")
+            st.download_button(
+                "Baixar condições gerais (PDF)",
+                data=lambda plan=plan: general_conditions_pdf(plan, ctx.company.label),
+                file_name=f"condicoes-gerais-{plan.code}.pdf",
+                mime="application/pdf",
+                icon=":material/picture_as_pdf:",
+                key=f"plan_pdf_{plan.plan_id}",
+                on_click="ignore",
+            )

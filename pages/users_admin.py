@@ -1,0 +1,209 @@
+"""Empresa > Usuários: add users (invited by e-mail), edit, inactivate and reactivate."""
+
+import pandas as pd
+import streamlit as st
+
+from components.context import get_context, now_utc
+from components.errors import FieldSlots, user_errors
+from components.fmt import fmt_datetime
+from services import users
+from services.actors import PERMISSION_LABELS, Permission, Role
+
+ctx = get_context(Permission.USER_ADMIN)
+st.title("Usuários")
+st.caption(ctx.company.label)
+
+done = st.session_state.pop("users_done", None)
+if done:
+    st.success(done)
+
+
+def permission_boxes(prefix: str, granted: frozenset[Permission], disabled: bool = False) -> list:
+    """One checkbox per area; a user may grant only what it holds itself."""
+    chosen = []
+    cols = st.columns(3)
+    for i, perm in enumerate(Permission):
+        can_grant = ctx.actor.role is not Role.USER or ctx.actor.can(perm)
+        if cols[i % 3].checkbox(
+            PERMISSION_LABELS[perm],
+            value=perm in granted,
+            key=f"{prefix}_{perm.value}",
+            disabled=disabled or not can_grant,
+            help=None if can_grant else "Você não tem esta permissão para conceder.",
+        ):
+            chosen.append(perm)
+    return chosen
+
+
+rows: list[users.UserRow] = []
+with user_errors():
+    rows = users.user_list(uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id)
+
+list_tab, add_tab, edit_tab = st.tabs(
+    ["Usuários da empresa", "Novo usuário", "Alterar ou inativar"]
+)
+
+with list_tab:
+    show_inactive = st.toggle("Mostrar inativos", value=True, key="users_show_inactive")
+    shown = [r for r in rows if show_inactive or r.status != "inactive"]
+    st.caption(
+        f"{len(shown)} usuário(s) · {sum(r.status == 'active' for r in rows)} ativo(s)"
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Código": [r.user_code for r in shown],
+                "Nome": [r.name for r in shown],
+                "CPF": [r.cpf or "" for r in shown],
+                "E-mail": [r.email for r in shown],
+                "Perfil": [r.role_label for r in shown],
+                "Permissões": [
+                    "Todas" if r.is_master
+                    else ", ".join(PERMISSION_LABELS[p] for p in Permission if p in r.permissions)
+                    or "Nenhuma"
+                    for r in shown
+                ],
+                "Situação": [r.status_label for r in shown],
+                "Último acesso": [fmt_datetime(r.last_login_at) or "Nunca" for r in shown],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+with add_tab:
+    st.markdown(
+        "O novo usuário recebe por e-mail o **código de usuário** e o convite para o "
+        "primeiro acesso, em que define a própria senha."
+    )
+    slots = FieldSlots()
+    nonce = st.session_state.get("users_add_nonce", 0)
+    with st.form(f"user_add_{nonce}"):
+        name = st.text_input("Nome completo *", max_chars=200)
+        slots.add("name")
+        c1, c2 = st.columns(2)
+        cpf = c1.text_input("CPF *", max_chars=14, placeholder="000.000.000-00")
+        with c1:
+            slots.add("cpf")
+        email = c2.text_input("E-mail *", max_chars=254, placeholder="nome@empresa.com.br")
+        with c2:
+            slots.add("email")
+        master = False
+        if ctx.actor.role is not Role.USER:
+            master = st.checkbox(
+                "Usuário master (todas as permissões, administra os usuários)",
+                key=f"user_add_master_{nonce}",
+            )
+        st.markdown("**Permissões por área**")
+        chosen = permission_boxes(f"user_add_{nonce}", frozenset())
+        submitted = st.form_submit_button("Criar usuário e enviar convite", type="primary")
+    if submitted:
+        with user_errors(slots):
+            row = users.user_add(
+                uow=ctx.uow(),
+                actor=ctx.actor,
+                company_id=ctx.company_id,
+                name=name,
+                cpf=cpf,
+                email=email,
+                permissions=chosen,
+                master=master,
+                now=now_utc(),
+            )
+            st.session_state["users_done"] = (
+                f"Usuário **{row.user_code}** criado para {row.name}. O convite para o "
+                f"primeiro acesso foi enviado para {row.email}."
+            )
+            st.session_state["users_add_nonce"] = nonce + 1
+            st.rerun()
+
+with edit_tab:
+    if not rows:
+        st.info("Esta empresa ainda não tem usuários.")
+    else:
+        by_id = {r.id: r for r in rows}
+        picked = st.selectbox(
+            "Usuário",
+            list(by_id),
+            format_func=lambda i: (
+                f"{by_id[i].user_code} · {by_id[i].name} ({by_id[i].status_label})"
+            ),
+            index=None,
+            placeholder="Escolha o usuário",
+            key="users_edit_pick",
+        )
+        if picked is not None:
+            row = by_id[picked]
+            protected = ctx.actor.role is Role.USER and row.is_master
+            if protected:
+                st.info("Somente o usuário master ou o gestor de contas altera um master.")
+            edit_slots = FieldSlots()
+            with st.form(f"user_edit_{row.id}_{st.session_state.get('users_edit_nonce', 0)}"):
+                e_name = st.text_input("Nome completo *", row.name, max_chars=200)
+                edit_slots.add("name")
+                c1, c2 = st.columns(2)
+                e_cpf = c1.text_input("CPF *", row.cpf or "", max_chars=14)
+                with c1:
+                    edit_slots.add("cpf")
+                e_email = c2.text_input("E-mail *", row.email, max_chars=254)
+                with c2:
+                    edit_slots.add("email")
+                if row.is_master:
+                    st.caption("Usuário master: tem todas as permissões.")
+                    e_perms: list = []
+                else:
+                    st.markdown("**Permissões por área**")
+                    e_perms = permission_boxes(
+                        f"user_edit_{row.id}", row.permissions, disabled=protected
+                    )
+                save = st.form_submit_button("Salvar alterações", type="primary",
+                                             disabled=protected)
+            if save:
+                with user_errors(edit_slots):
+                    users.user_update(
+                        uow=ctx.uow(),
+                        actor=ctx.actor,
+                        company_id=ctx.company_id,
+                        user_id=row.id,
+                        name=e_name,
+                        cpf=e_cpf,
+                        email=e_email,
+                        permissions=e_perms,
+                        now=now_utc(),
+                    )
+                    st.session_state["users_done"] = f"Usuário {row.user_code} alterado."
+                    st.session_state["users_edit_nonce"] = (
+                        st.session_state.get("users_edit_nonce", 0) + 1
+                    )
+                    st.rerun()
+            st.divider()
+            if row.status == "inactive":
+                st.markdown("Este usuário está **inativo**: não consegue entrar no portal.")
+                if st.button("Reativar usuário", icon=":material/person_check:",
+                             key=f"user_reactivate_{row.id}", disabled=protected):
+                    with user_errors():
+                        users.user_set_active(
+                            uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id,
+                            user_id=row.id, active=True, now=now_utc(),
+                        )
+                        st.session_state["users_done"] = f"Usuário {row.user_code} reativado."
+                        st.rerun()
+            else:
+                st.markdown(
+                    "Ao inativar, o usuário não consegue mais entrar e as sessões abertas "
+                    "dele são encerradas."
+                )
+                confirm = st.checkbox(
+                    f"Confirmo a inativação do usuário {row.user_code} · {row.name}",
+                    key=f"user_inactivate_confirm_{row.id}",
+                    disabled=protected,
+                )
+                if st.button("Inativar usuário", icon=":material/person_off:",
+                             key=f"user_inactivate_{row.id}", disabled=protected or not confirm):
+                    with user_errors():
+                        users.user_set_active(
+                            uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id,
+                            user_id=row.id, active=False, now=now_utc(),
+                        )
+                        st.session_state["users_done"] = f"Usuário {row.user_code} inativado."
+                        st.rerun()
