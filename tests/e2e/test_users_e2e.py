@@ -1,0 +1,109 @@
+"""Empresa > Usuários in the browser: the master adds a user, who gets the invitation,
+does the first access, sees only what was granted, and is refused once inactivated."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import shot, wait_idle
+from tests.e2e.test_access_and_home import login
+
+pytestmark = pytest.mark.e2e
+
+NEW_PASSWORD = "Convite#2026"
+EMAIL = "beatriz.souza@horizontelog.com.br"
+
+
+def _menu(page: Page, title: str) -> None:
+    page.get_by_test_id("stSidebar").get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=title).first).to_be_visible()
+    wait_idle(page)
+
+
+def _logout(page: Page) -> None:
+    _menu(page, "Página inicial")  # from a public page (the outbox) "Sair" stays there
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Sair").click()
+    expect(page.get_by_label("Código de usuário")).to_have_count(1)
+
+
+def test_master_invites_a_user_who_activates_sees_only_its_areas_and_is_inactivated(
+    page: Page, demo_company_without_master: tuple[str, str], demo_db: str
+):
+    from sqlalchemy import select
+
+    from data.db import make_engine
+    from data.models import Company
+
+    engine = make_engine(demo_db)
+    with engine.connect() as conn:
+        cnpj = conn.execute(select(Company.document).where(Company.code == "10001")).scalar_one()
+    engine.dispose()
+
+    # The master adds the user with the reports permission only.
+    login(page, "100001")
+    expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
+    _menu(page, "Usuários")
+    expect(page.get_by_text(re.compile(r"^\d+ usuário\(s\) · \d+ ativo\(s\)$"))).to_be_visible()
+    shot(page, "users")
+    page.get_by_role("tab", name="Novo usuário").click()
+    page.get_by_role("textbox", name="Nome completo *").fill("Beatriz Souza Martins")
+    page.get_by_role("textbox", name="CPF *").fill("390.533.447-05")
+    page.get_by_role("textbox", name="E-mail *").fill(EMAIL)
+    page.get_by_test_id("stForm").get_by_text("Relatórios", exact=True).click()
+    page.get_by_role("button", name="Criar usuário e enviar convite").click()
+    created = page.get_by_text(re.compile(r"Usuário \d{6} criado para Beatriz"))
+    expect(created).to_be_visible()
+    code = re.search(r"Usuário (\d{6})", created.inner_text()).group(1)
+
+    # The invitation is in the outbox, with the user code.
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Caixa de saída").click()
+    page.get_by_placeholder("nome@empresa.com.br").fill(EMAIL)
+    page.keyboard.press("Enter")
+    invitation = page.get_by_text(re.compile("convite para o seu primeiro acesso"))
+    expect(invitation).to_be_visible()
+    invitation.click()
+    expect(page.get_by_text(f"Seu código de usuário: {code}")).to_be_visible()
+    _logout(page)
+
+    # The new user does its first access and logs in.
+    page.get_by_role("link", name="Meu primeiro acesso").first.click()
+    expect(page.get_by_role("heading", name="Meu primeiro acesso")).to_be_visible()
+    page.get_by_test_id("stMain").get_by_text("Usuário", exact=True).click()
+    expect(page.get_by_role("textbox", name="Código de usuário *")).to_be_visible()
+    page.get_by_role("textbox", name="Código de usuário *").fill(code)
+    page.get_by_role("textbox", name="E-mail *", exact=True).fill(EMAIL)
+    page.get_by_role("textbox", name="CNPJ / CAEPF *", exact=True).fill(cnpj)
+    page.get_by_role("textbox", name="Senha *", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("textbox", name="Confirme sua senha *", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Cadastrar").click()
+    expect(page.get_by_text(re.compile(rf"Seu código de usuário é {code}"))).to_be_visible()
+    page.get_by_role("button", name="Ir para o login").click()
+    login(page, code, NEW_PASSWORD)
+    expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
+
+    # Only the areas granted: reports yes; movements, finance, users no.
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("link", name="Beneficiários ativos")).to_be_visible()
+    for hidden in ("Cadastro individual", "Faturas", "Usuários", "Protocolos"):
+        expect(sidebar.get_by_role("link", name=hidden, exact=True)).to_have_count(0)
+    _logout(page)
+
+    # The master inactivates the user; its login is refused.
+    login(page, "100001")
+    expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
+    _menu(page, "Usuários")
+    page.get_by_role("tab", name="Alterar ou inativar").click()
+    box = page.get_by_role("combobox", name="Usuário")
+    box.click()
+    page.keyboard.type(code)
+    page.get_by_role("option", name=re.compile(rf"^{code} · ")).click()
+    page.get_by_text(f"Confirmo a inativação do usuário {code}").click()
+    page.get_by_role("button", name="Inativar usuário").click()
+    expect(page.get_by_text(f"Usuário {code} inativado.")).to_be_visible()
+    _logout(page)
+
+    login(page, code, NEW_PASSWORD)
+    expect(page.get_by_text("Código de usuário ou senha inválidos")).to_be_visible()
