@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -11,12 +12,18 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_SQLITE = ROOT / "instance" / "portal.db"
 
 
+DEMO_COOKIE_KEY = "troque-esta-chave-em-producao-portal-empresa-2026"
+MIN_COOKIE_KEY_BYTES = 32
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTAL_", env_file=".env", extra="ignore")
 
+    # "production" refuses to start with demo settings (see `production_problems`).
+    environment: Literal["development", "production"] = "development"
     database_url: str = f"sqlite:///{DEFAULT_SQLITE}"
-    # Secret that signs the login cookie; change it in production.
-    cookie_key: str = "troque-esta-chave-em-producao-portal-empresa-2026"
+    # Secret that signs the login cookie; production requires one of its own.
+    cookie_key: str = DEMO_COOKIE_KEY
     cookie_name: str = "portal_empresa_auth"
     cookie_expiry_days: float = 0.5
     # Minutes of inactivity after which a session must log in again.
@@ -31,6 +38,27 @@ class Settings(BaseSettings):
     # Show the "Caixa de saída" page (demo outbox, holds reset links!): demos only.
     show_outbox: bool = False
     dev_mode: bool = False
+
+    def production_problems(self) -> list[str]:
+        """Why these settings must not serve real users (empty outside production)."""
+        if self.environment != "production":
+            return []
+        problems = []
+        if self.cookie_key == DEMO_COOKIE_KEY:
+            problems.append(
+                "PORTAL_COOKIE_KEY não foi definida: a chave de demonstração é pública."
+            )
+        elif len(self.cookie_key.encode("utf-8")) < MIN_COOKIE_KEY_BYTES:
+            problems.append(
+                f"PORTAL_COOKIE_KEY tem menos de {MIN_COOKIE_KEY_BYTES} bytes: gere uma chave "
+                "longa e aleatória (por exemplo: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')."
+            )
+        if self.show_outbox:
+            problems.append("PORTAL_SHOW_OUTBOX expõe e-mails com links de senha: desligue-a.")
+        if not self.base_url.startswith("https://"):
+            problems.append("PORTAL_BASE_URL deve começar com https:// em produção.")
+        return problems
 
 
 @lru_cache(maxsize=1)

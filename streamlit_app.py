@@ -6,10 +6,12 @@ import streamlit as st
 
 from components import auth, navigation
 from components.context import COMPANY_KEY, companies_of, current_actor, session_expired
+from components.startup import require_ready
 from config import get_settings
 from services.actors import Actor
 
 st.set_page_config(page_title="Portal Empresa · Sorriso", page_icon="🦷", layout="wide")
+require_ready()
 
 PUBLIC_PAGES = [
     ("login", "pages/login.py", "Entrar", ":material/login:", "entrar"),
