@@ -23,7 +23,7 @@ from services.actors import PERMISSION_LABELS, Actor, Permission, Role
 from services.audit import audit_record
 from services.mail import send_email
 from services.numbering import BRT
-from services.rules.documents import format_company_document, mask_cpf
+from services.rules.documents import format_company_document, format_cpf, mask_cpf
 from services.rules.errors import DomainError, FieldErrors
 from services.rules.movements import MOVEMENT_LABELS
 from services.rules.registration import clean_user, permissions_escalated
@@ -72,8 +72,8 @@ def _permissions_of(user: User) -> frozenset[Permission]:
 
 def _row(user: User, show_cpf: bool) -> UserRow:
     cpf = user.cpf
-    if cpf and not show_cpf:
-        cpf = mask_cpf(cpf)
+    if cpf:
+        cpf = format_cpf(cpf) if show_cpf else mask_cpf(cpf)
     return UserRow(
         id=user.id,
         user_code=user.user_code,
@@ -228,8 +228,8 @@ def user_add(
                 f"{actor.name} criou o seu usuário no Portal Empresa da empresa "
                 f"{company.code} · {company.name}.\n\n"
                 f"Seu código de usuário: {user.user_code}\n\n"
-                f"Para ativar, acesse {base}/primeiro-acesso, escolha 'Sou usuário "
-                "cadastrado pelo master' e informe o código de usuário, o CNPJ/CAEPF da "
+                f"Para ativar, acesse {base}/primeiro-acesso, escolha o perfil "
+                "'Usuário' e informe o código de usuário, o CNPJ/CAEPF da "
                 f"empresa ({format_company_document(company.document, company.document_type)})"
                 ", este e-mail e a senha que quiser.\n\n"
                 "O login é sempre feito com o código de usuário, não com o CNPJ.\n"
@@ -264,9 +264,11 @@ def user_update(
         data = clean_user(name, raw_cpf, email)
         role = Role(user.role)
         chosen = [] if role is Role.MASTER else _clean_permissions(permissions)
-        _check_grant(actor, chosen, role)
+        current = {p.value for p in _permissions_of(user)}
+        # Only what is added is a grant: a non-master may keep or remove what it lacks.
+        _check_grant(actor, [p for p in chosen if p not in current], role)
         own = user.id == actor.user_id
-        if own and role is not Role.MASTER and set(chosen) != set(user.permissions or []):
+        if own and role is not Role.MASTER and set(chosen) != current:
             raise DomainError("Você não pode alterar as suas próprias permissões.")
         if errors := _duplicate_checks(session, company_id, data.email, data.cpf, user.id):
             raise FieldErrors(errors)
@@ -319,6 +321,13 @@ def user_set_active(
         if active:
             if user.status != "inactive":
                 raise DomainError("Este usuário já está ativo.")
+            # Its e-mail or CPF may have gone to a new user meanwhile.
+            email = user.email.strip().lower()
+            if errors := _duplicate_checks(session, company_id, email, user.cpf or "", user.id):
+                raise DomainError(
+                    f"Não é possível reativar: {' '.join(errors.values())} "
+                    "Altere ou inative o outro usuário antes."
+                )
             user.status = "active" if user.password_hash else "pending"
             user.failed_attempts = 0
             user.locked_until = None

@@ -167,7 +167,7 @@ def test_master_adds_a_user_who_gets_an_invitation_and_appears_pending(app, port
     listed = at.dataframe[0].value
     assert {"100001", "100002"} <= set(listed["Código"])
     # The master holds the personal data permission: CPFs in full.
-    assert listed["CPF"].str.fullmatch(r"\d{11}").all()
+    assert listed["CPF"].str.fullmatch(r"\d{3}\.\d{3}\.\d{3}-\d{2}").all()
 
     by_label(at.text_input, "Nome completo *").input("Joana")
     by_label(at.text_input, "CPF *").input("111.111.111-11")
