@@ -116,7 +116,7 @@ def _sidebar(actor: Actor) -> None:
 if current_actor() is None:
     auth.restore_from_cookie()
 elif session_expired():
-    auth.logout()
+    auth.logout("expired")
     st.session_state["expired"] = True
     st.rerun()
 elif not auth.refresh(current_actor()):  # type: ignore[arg-type]

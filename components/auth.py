@@ -116,9 +116,9 @@ def restore_from_cookie() -> None:
 def refresh(actor: Actor) -> bool:
     """Reload the logged-in actor from the database; False (and logged out) when its
     session has ended: user inactivated, or the password changed in another session."""
-    fresh = access.actor_refresh(uow=new_uow(), actor=actor)
+    fresh = access.actor_refresh(uow=new_uow(), actor=actor, now=now_utc())
     if fresh is None:
-        logout()
+        logout("ended")
         st.session_state[SESSION_ENDED_KEY] = True
         return False
     if fresh != actor:
@@ -134,7 +134,11 @@ def keep_session(actor: Actor) -> None:
     authenticator().cookie_controller.set_cookie()
 
 
-def logout() -> None:
+def logout(reason: str = "logout") -> None:
+    """End the session on the server (its cookie is worthless from now on) and here."""
+    actor = current_actor()
+    if actor is not None:
+        access.session_end(uow=new_uow(), actor=actor, now=now_utc(), reason=reason)
     auth = authenticator()
     auth.authentication_controller.logout()
     auth.cookie_controller.delete_cookie()

@@ -528,6 +528,21 @@ class User(Base):
     company: Mapped[Company | None] = relationship()
 
 
+class UserSession(Base):
+    """A login: the cookie carries its random id, the table its hash and its life.
+
+    Logout ends it, so a copied cookie is worthless afterwards; a session idle for
+    longer than the configured minutes is not restored from the cookie."""
+
+    __tablename__ = "user_session"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+
+
 class PasswordResetToken(Base):
     __tablename__ = "password_reset_token"
     id: Mapped[int] = mapped_column(primary_key=True)

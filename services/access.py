@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import bcrypt
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from config import get_settings
-from data.models import AccountManagerCompany, Company, Operator, PasswordResetToken, User
+from data.models import (
+    AccountManagerCompany,
+    Company,
+    Operator,
+    PasswordResetToken,
+    User,
+    UserSession,
+)
 from data.uow import UnitOfWork
 from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
 from services.audit import audit_record
@@ -213,21 +220,64 @@ def auth_login(*, uow: UnitOfWork, user_code: str, password: str, now: datetime)
             after={"last_login_at": now},
             now=now,
         )
-        actor = _actor_from_user(session, user)
+        actor = replace(
+            _actor_from_user(session, user), session_id=_session_open(session, user, now)
+        )
         uow.commit()
         return actor
 
 
 SESSION_ENDED_MESSAGE = (
-    "Sua sessão foi encerrada: a senha foi alterada ou o usuário foi inativado. "
-    "Entre novamente."
+    "Sua sessão foi encerrada: a senha foi alterada, o usuário foi inativado ou houve "
+    "logout. Entre novamente."
 )
 _SESSION_SEPARATOR = ":"
+# A session's last step is written at most this often (every step would write).
+SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
 
 
 def session_token(actor: Actor) -> str:
-    """What the login cookie carries: the user code and the session epoch."""
-    return f"{actor.user_code}{_SESSION_SEPARATOR}{actor.session_epoch}"
+    """What the login cookie carries: user code, session epoch and the session's id."""
+    return _SESSION_SEPARATOR.join((actor.user_code, str(actor.session_epoch), actor.session_id))
+
+
+def _session_open(session: Session, user: User, now: datetime) -> str:
+    sid = secrets.token_urlsafe(24)
+    session.add(
+        UserSession(id_hash=_token_hash(sid), user_id=user.id, created_at=now, last_seen_at=now)
+    )
+    return sid
+
+
+def sessions_end_all(
+    session: Session, user: User, now: datetime, reason: str, keep: str = ""
+) -> None:
+    """End every session of `user` (but `keep`, the session id making the change)."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+    query = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)
+    )
+    if keep:
+        query = query.where(UserSession.id_hash != _token_hash(keep))
+    session.execute(query.values(ended_at=now, end_reason=reason))
+
+
+def _session_alive(session: Session, user: User, sid: str, now: datetime) -> bool:
+    """The session exists, is the user's, has not ended and has not been idle too long;
+    its last step is recorded (at most once a minute)."""
+    row = session.get(UserSession, _token_hash(sid))
+    if row is None or row.user_id != user.id or row.ended_at is not None:
+        return False
+    idle = timedelta(minutes=get_settings().session_idle_minutes)
+    if now - row.last_seen_at > idle:
+        row.ended_at = now
+        row.end_reason = "expired"
+        session.commit()
+        return False
+    if now - row.last_seen_at > SESSION_TOUCH_INTERVAL:
+        row.last_seen_at = now
+        session.commit()
+    return True
 
 
 def actor_for_user(*, uow: UnitOfWork, user_code: str, now: datetime | None = None) -> Actor | None:
@@ -247,25 +297,37 @@ def actor_from_session_token(
 ) -> Actor | None:
     """Re-authentication from the login cookie, which carries `session_token(actor)`.
 
-    A cookie from a session that has since been ended (older epoch), or one without an
-    epoch, logs nobody in.
+    Nobody is logged in by a cookie whose session has ended (logout, password change,
+    inactivation), has been idle longer than allowed, or that is malformed.
     """
-    code, sep, epoch = token.strip().partition(_SESSION_SEPARATOR)
-    if not sep or not epoch.isdigit():
+    now = now or datetime.now(UTC)
+    parts = token.strip().split(_SESSION_SEPARATOR)
+    if len(parts) != 3 or not parts[1].isdigit() or len(parts[2]) < 16:
         return None
-    actor = actor_for_user(uow=uow, user_code=code, now=now)
-    if actor is None or actor.session_epoch != int(epoch):
-        return None
-    return actor
+    code, epoch, sid = parts
+    with uow:
+        user = uow.session.scalars(select(User).where(User.user_code == code)).one_or_none()
+        if (
+            user is None
+            or user.status != "active"
+            or _is_locked(user, now)
+            or (user.session_epoch or 0) != int(epoch)
+            or not _session_alive(uow.session, user, sid, now)
+        ):
+            return None
+        return replace(_actor_from_user(uow.session, user), session_id=sid)
 
 
-def actor_refresh(*, uow: UnitOfWork, actor: Actor) -> Actor | None:
+def actor_refresh(
+    *, uow: UnitOfWork, actor: Actor, now: datetime | None = None
+) -> Actor | None:
     """The actor as the database has it now, or None when its session has ended.
 
-    Called on every step of a logged-in session: an inactivated user, or one whose
-    password changed in another session, is out at once; changed permissions and
-    portfolios take effect at once.
+    Called on every step of a logged-in session: an inactivated user, one whose
+    password changed in another session, or a session ended by logout is out at once;
+    changed permissions and portfolios take effect at once.
     """
+    now = now or datetime.now(UTC)
     with uow:
         user = uow.session.get(User, actor.user_id)
         if (
@@ -274,11 +336,25 @@ def actor_refresh(*, uow: UnitOfWork, actor: Actor) -> Actor | None:
             or (user.session_epoch or 0) != actor.session_epoch
         ):
             return None
-        return _actor_from_user(uow.session, user)
+        if actor.session_id and not _session_alive(uow.session, user, actor.session_id, now):
+            return None
+        return replace(_actor_from_user(uow.session, user), session_id=actor.session_id)
 
 
-def _end_sessions(user: User) -> None:
-    user.session_epoch = (user.session_epoch or 0) + 1
+def session_end(*, uow: UnitOfWork, actor: Actor, now: datetime, reason: str = "logout") -> None:
+    """End the actor's session (logout): its cookie no longer logs anyone in."""
+    if not actor.session_id:
+        return
+    with uow:
+        uow.session.execute(
+            update(UserSession)
+            .where(
+                UserSession.id_hash == _token_hash(actor.session_id),
+                UserSession.ended_at.is_(None),
+            )
+            .values(ended_at=now, end_reason=reason)
+        )
+        uow.commit()
 
 
 # ---------------------------------------------------------------- user codes
@@ -601,7 +677,7 @@ def password_reset_confirm(
             errors["password"] = PASSWORD_REUSED_MESSAGE
         if errors:
             raise FieldErrors(errors)
-        _set_password(user, password)
+        _set_password(session, user, password, now)
         user.failed_attempts = 0
         user.locked_until = None
         row.used_at = now
@@ -681,14 +757,17 @@ def _reuses_recent_password(user: User, password: str) -> bool:
     return any(verify_password(password, h) for h in recent if h)
 
 
-def _set_password(user: User, password: str) -> None:
-    """New hash; the old one goes into the history; every session of the user ends."""
+def _set_password(
+    session: Session, user: User, password: str, now: datetime, keep: str = ""
+) -> None:
+    """New hash; the old one goes into the history; every session of the user ends
+    (but `keep`, the session making the change)."""
     if user.password_hash:
         user.password_history = [user.password_hash, *(user.password_history or [])][
             : PASSWORD_HISTORY_SIZE - 1
         ]
     user.password_hash = hash_password(password)
-    _end_sessions(user)
+    sessions_end_all(session, user, now, "password", keep=keep)
 
 
 def password_change(
@@ -717,7 +796,7 @@ def password_change(
             errors["confirmation"] = "A confirmação não é igual à nova senha."
         if errors:
             raise FieldErrors(errors)
-        _set_password(user, new)
+        _set_password(session, user, new, now, keep=actor.session_id)
         audit_record(
             session,
             user_id=user.id,
@@ -729,6 +808,6 @@ def password_change(
             after={"password": "alterada", "other_sessions": "encerradas"},
             now=now,
         )
-        refreshed = _actor_from_user(session, user)
+        refreshed = replace(_actor_from_user(session, user), session_id=actor.session_id)
         uow.commit()
         return refreshed

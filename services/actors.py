@@ -51,6 +51,8 @@ class Actor:
     # The user's session epoch when this actor was built: a session whose epoch is
     # older than the user's ends (password changed, user inactivated).
     session_epoch: int = 0
+    # The login's session id (empty for actors built outside a login: CLI, tests).
+    session_id: str = field(default="", compare=False, repr=False)
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from config import get_settings
 from data.models import AuditRecord, Company, User
 from data.uow import UnitOfWork
-from services.access import user_code_next
+from services.access import sessions_end_all, user_code_next
 from services.actors import PERMISSION_LABELS, Actor, Permission, Role
 from services.audit import audit_record
 from services.mail import send_email
@@ -352,7 +352,7 @@ def user_set_active(
                         "master antes de inativar este."
                     )
             user.status = "inactive"
-            user.session_epoch = (user.session_epoch or 0) + 1
+            sessions_end_all(session, user, now, "inactivated")
         audit_record(
             session,
             user_id=actor.user_id,

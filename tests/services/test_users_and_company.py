@@ -27,6 +27,7 @@ from data.models import (
     PriceBand,
     PriceTable,
     User,
+    UserSession,
 )
 from data.uow import UnitOfWork
 from services import access, companies, mail, users
@@ -725,13 +726,13 @@ def test_inactivation_ends_the_sessions_and_the_login_of_the_user(
     old_actor = access.auth_login(uow=uow, user_code="100003", password=PASSWORD, now=NOW)
     old_token = access.session_token(old_actor)
     epoch = _user_row(uow, "100003").session_epoch
-    assert access.actor_refresh(uow=uow, actor=old_actor) is not None
+    assert access.actor_refresh(uow=uow, actor=old_actor, now=NOW) is not None
 
     row = _set_active(uow, _actor(uow, "100001"), world.company_a, "100003", False)
     assert row.status == "inactive"
     assert _user_row(uow, "100003").session_epoch == epoch + 1
-    assert access.actor_refresh(uow=uow, actor=old_actor) is None
-    assert access.actor_from_session_token(uow=uow, token=old_token) is None
+    assert access.actor_refresh(uow=uow, actor=old_actor, now=NOW) is None
+    assert access.actor_from_session_token(uow=uow, token=old_token, now=NOW) is None
     with pytest.raises(DomainError) as err:
         access.auth_login(uow=uow, user_code="100003", password=PASSWORD, now=NOW)
     assert err.value.message == access.NEUTRAL_LOGIN_MESSAGE
@@ -762,10 +763,10 @@ def test_reactivation_restores_the_login_but_not_the_old_sessions(
     assert row.status == "active"
     stored = _user_row(uow, "100003")
     assert (stored.status, stored.failed_attempts) == ("active", 0)
-    assert access.actor_refresh(uow=uow, actor=old_actor) is None
+    assert access.actor_refresh(uow=uow, actor=old_actor, now=NOW) is None
     new_actor = access.auth_login(uow=uow, user_code="100003", password=PASSWORD, now=NOW)
     assert new_actor.session_epoch == old_actor.session_epoch + 1
-    assert access.actor_refresh(uow=uow, actor=new_actor) is not None
+    assert access.actor_refresh(uow=uow, actor=new_actor, now=NOW) is not None
     (record,) = _audits(uow, "user_reactivate")
     assert (record.before, record.after) == ({"status": "inactive"}, {"status": "active"})
     assert record.user_id == world.master_a
@@ -1422,19 +1423,20 @@ def test_a_password_change_ends_the_other_sessions_and_returns_the_new_one(
     old = access.auth_login(uow=uow, user_code="100002", password=PASSWORD, now=NOW)
     assert old.session_epoch == 0
     old_token = access.session_token(old)
-    assert old_token == "100002:0"
-    assert access.actor_from_session_token(uow=uow, token=old_token) == old
+    assert re.fullmatch(r"100002:0:[\w-]{32}", old_token)
+    assert access.actor_from_session_token(uow=uow, token=old_token, now=NOW) == old
 
     new = _change(uow, old, PASSWORD, P1)
     assert new.session_epoch == 1
     assert new.user_id == old.user_id and new.permissions == old.permissions
     assert _user_row(uow, "100002").session_epoch == 1
-    assert access.actor_refresh(uow=uow, actor=old) is None
-    assert access.actor_refresh(uow=uow, actor=new) == new
-    assert access.actor_from_session_token(uow=uow, token=access.session_token(new)) == new
-    assert access.actor_from_session_token(uow=uow, token=old_token) is None
+    assert access.actor_refresh(uow=uow, actor=old, now=NOW) is None
+    assert access.actor_refresh(uow=uow, actor=new, now=NOW) == new
+    new_token = access.session_token(new)
+    assert access.actor_from_session_token(uow=uow, token=new_token, now=NOW) == new
+    assert access.actor_from_session_token(uow=uow, token=old_token, now=NOW) is None
     for bad in ["100002", "100002:", "100002:x", "100002:-1", ":1", "100002:1:1"]:
-        assert access.actor_from_session_token(uow=uow, token=bad) is None, bad
+        assert access.actor_from_session_token(uow=uow, token=bad, now=NOW) is None, bad
     assert access.auth_login(uow=uow, user_code="100002", password=P1, now=NOW).session_epoch == 1
     with pytest.raises(DomainError):
         access.auth_login(uow=uow, user_code="100002", password=PASSWORD, now=NOW)
@@ -1454,7 +1456,7 @@ def test_none_of_the_last_three_passwords_may_be_chosen_again(
     stored = _user_row(uow, "100002")
     assert stored.session_epoch == 2
     assert access.verify_password(P2, stored.password_hash)
-    assert access.actor_refresh(uow=uow, actor=actor) == actor
+    assert access.actor_refresh(uow=uow, actor=actor, now=NOW) == actor
 
     actor = _change(uow, actor, P2, P3)
     # Three changes later the first password has left the history; P1 has not.
@@ -1495,7 +1497,7 @@ def test_a_password_reset_also_refuses_a_recent_password_and_ends_sessions(
     stored = _user_row(uow, "100001")
     assert stored.session_epoch == 2
     assert access.verify_password(P2, stored.password_hash)
-    assert access.actor_refresh(uow=uow, actor=actor) is None
+    assert access.actor_refresh(uow=uow, actor=actor, now=NOW) is None
     assert access.auth_login(uow=uow, user_code="100001", password=P2, now=NOW).session_epoch == 2
     # The reset password joined the history too.
     new_actor = _actor(uow, "100001")
@@ -1517,3 +1519,55 @@ def test_a_non_master_admin_keeps_or_removes_what_it_lacks_but_never_adds_it(
                    permissions=["movements", "finance"])
     assert "não pode conceder permissões que não tem: Financeiro" in err.message
     assert sorted(_user_row(uow, "100003").permissions or []) == ["movements"]
+
+
+# ---------------------------------------------------------------- server-side sessions
+
+
+def test_logout_ends_the_session_so_its_cookie_no_longer_logs_in(
+    uow: UnitOfWork, world: World
+) -> None:
+    first = access.auth_login(uow=uow, user_code="100002", password=PASSWORD, now=NOW)
+    second = access.auth_login(uow=uow, user_code="100002", password=PASSWORD, now=NOW)
+    assert first.session_id != second.session_id
+    token = access.session_token(first)
+    assert access.actor_from_session_token(uow=uow, token=token, now=NOW) == first
+    access.session_end(uow=uow, actor=first, now=NOW)
+    assert access.actor_from_session_token(uow=uow, token=token, now=NOW) is None
+    assert access.actor_refresh(uow=uow, actor=first, now=NOW) is None
+    # The user's other session (another browser) goes on.
+    assert access.actor_refresh(uow=uow, actor=second, now=NOW) == second
+    with uow:
+        ended = uow.session.scalars(
+            select(UserSession.end_reason).where(UserSession.ended_at.is_not(None))
+        ).all()
+    assert ended == ["logout"]
+
+
+def test_a_session_idle_longer_than_allowed_is_not_restored_from_its_cookie(
+    uow: UnitOfWork, world: World
+) -> None:
+    actor = access.auth_login(uow=uow, user_code="100002", password=PASSWORD, now=NOW)
+    token = access.session_token(actor)
+    # Steps within the idle limit keep it alive, each one counting from the last.
+    later = NOW + timedelta(minutes=29)
+    assert access.actor_refresh(uow=uow, actor=actor, now=later) == actor
+    assert access.actor_from_session_token(
+        uow=uow, token=token, now=later + timedelta(minutes=29)
+    ) == actor
+    gone = later + timedelta(minutes=29 + 31)
+    assert access.actor_from_session_token(uow=uow, token=token, now=gone) is None
+    assert access.actor_refresh(uow=uow, actor=actor, now=gone) is None
+    with uow:
+        reason = uow.session.scalars(select(UserSession.end_reason)).one()
+    assert reason == "expired"
+
+
+def test_a_forged_or_foreign_session_id_logs_nobody_in(uow: UnitOfWork, world: World) -> None:
+    mine = access.auth_login(uow=uow, user_code="100002", password=PASSWORD, now=NOW)
+    other = access.auth_login(uow=uow, user_code="100003", password=PASSWORD, now=NOW)
+    # Somebody else's live session id with my code and epoch.
+    forged = f"100002:{mine.session_epoch}:{other.session_id}"
+    assert access.actor_from_session_token(uow=uow, token=forged, now=NOW) is None
+    guessed = f"100002:{mine.session_epoch}:{'A' * 32}"
+    assert access.actor_from_session_token(uow=uow, token=guessed, now=NOW) is None
