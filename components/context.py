@@ -106,3 +106,11 @@ def get_context(permission: Permission | None = None) -> Context:
         st.error("Seu usuário não tem permissão para esta área. Peça ao usuário master.")
         st.stop()
     return Context(actor=actor, company=company, companies=companies)
+
+
+def client_address() -> str:
+    """The browser's address as Streamlit sees it ("local" on localhost), for rate limits."""
+    try:
+        return st.context.ip_address or "local"
+    except Exception:  # noqa: BLE001 - outside a browser session (AppTest, bare mode)
+        return "local"

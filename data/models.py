@@ -543,6 +543,16 @@ class UserSession(Base):
     end_reason: Mapped[str | None] = mapped_column(String(20))
 
 
+class RateEvent(Base):
+    """One attempt at a public form, for its rate limit (see services/rate_limit.py)."""
+
+    __tablename__ = "rate_event"
+    __table_args__ = (Index("ix_rate_event_bucket_at", "bucket", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column()
+
+
 class PasswordResetToken(Base):
     __tablename__ = "password_reset_token"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.context import new_uow, now_utc
+from components.context import client_address, new_uow, now_utc
 from components.errors import FieldSlots, user_errors
 from services import access
 
@@ -61,6 +61,7 @@ if submitted:
                 password=password,
                 confirmation=confirmation,
                 now=now_utc(),
+                client=client_address(),
             )
         else:
             result = access.first_access_user(
@@ -71,6 +72,7 @@ if submitted:
                 password=password,
                 confirmation=confirmation,
                 now=now_utc(),
+                client=client_address(),
             )
         st.session_state["fa_done"] = (result.user_code, result.name)
         st.rerun()

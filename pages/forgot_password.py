@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.context import new_uow, now_utc
+from components.context import client_address, new_uow, now_utc
 from components.errors import user_errors
 from config import get_settings
 from services import access
@@ -26,6 +26,7 @@ if submitted:
                 user_code=user_code,
                 document=document,
                 now=now_utc(),
+                client=client_address(),
                 base_url=get_settings().base_url,
             )
             st.success(

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.context import new_uow, now_utc
+from components.context import client_address, new_uow, now_utc
 from components.errors import user_errors
 from services import access
 
@@ -27,6 +27,7 @@ if submitted:
                 document=document,
                 email=email,
                 now=now_utc(),
+                client=client_address(),
             )
             st.success(
                 "Se os dados conferirem com o cadastro, o código de usuário será enviado "

@@ -29,6 +29,7 @@ from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
 from services.audit import audit_record
 from services.mail import send_email
 from services.numbering import counter_take
+from services.rate_limit import rate_limit_take
 from services.rules.documents import (
     DocumentType,
     is_valid_caepf,
@@ -422,8 +423,10 @@ def first_access_company(
     password: str,
     confirmation: str,
     now: datetime,
+    client: str = "",
 ) -> FirstAccessResult:
     """Create the company's master user (first access by company code + CNPJ/CAEPF)."""
+    rate_limit_take(uow=uow, form="first_access", identifier=company_code, client=client, now=now)
     errors: dict[str, str] = {}
     code = company_code.strip()
     if not code:
@@ -518,8 +521,10 @@ def first_access_user(
     password: str,
     confirmation: str,
     now: datetime,
+    client: str = "",
 ) -> FirstAccessResult:
     """Activate a user created by a master, who sets its own password."""
+    rate_limit_take(uow=uow, form="first_access", identifier=user_code, client=client, now=now)
     errors: dict[str, str] = {}
     code = user_code.strip()
     if not code:
@@ -587,9 +592,16 @@ def _document_matches_user(session: Session, user: User, doc: str) -> bool:
 
 
 def password_reset_request(
-    *, uow: UnitOfWork, user_code: str, document: str, now: datetime, base_url: str
+    *,
+    uow: UnitOfWork,
+    user_code: str,
+    document: str,
+    now: datetime,
+    base_url: str,
+    client: str = "",
 ) -> None:
     """E-mail a single-use reset link (30 minutes) when code + CNPJ match; silent otherwise."""
+    rate_limit_take(uow=uow, form="password_reset", identifier=user_code, client=client, now=now)
     doc = normalize_document(document)
     code = user_code.strip()
     if not code or not doc:
@@ -635,6 +647,7 @@ def password_reset_request(
                 "Se você não fez este pedido, ignore este e-mail: sua senha continua a mesma.\n"
             ),
             now=now,
+            secret=token,
         )
         audit_record(
             session,
@@ -700,9 +713,18 @@ def password_reset_confirm(
 
 
 def user_code_reminder(
-    *, uow: UnitOfWork, company_code: str, document: str, email: str, now: datetime
+    *,
+    uow: UnitOfWork,
+    company_code: str,
+    document: str,
+    email: str,
+    now: datetime,
+    client: str = "",
 ) -> None:
     """E-mail the user code(s) registered with that e-mail in that company; silent otherwise."""
+    rate_limit_take(
+        uow=uow, form="user_code_reminder", identifier=company_code, client=client, now=now
+    )
     code = company_code.strip()
     doc = normalize_document(document)
     address = email.strip()
