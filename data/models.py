@@ -543,6 +543,25 @@ class UserSession(Base):
     end_reason: Mapped[str | None] = mapped_column(String(20))
 
 
+class PersonalDataAccess(Base):
+    """Who saw a beneficiary's personal data, when and how (LGPD, art. 37: the
+    controller keeps a record of the processing). `beneficiary_id` is empty for a
+    listing of many beneficiaries with personal data unmasked."""
+
+    __tablename__ = "personal_data_access"
+    __table_args__ = (
+        Index("ix_personal_data_access_beneficiary", "beneficiary_id", "at"),
+        Index("ix_personal_data_access_company_at", "company_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column()
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    beneficiary_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiary.id"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(String(200), default="")
+
+
 class RateEvent(Base):
     """One attempt at a public form, for its rate limit (see services/rate_limit.py)."""
 

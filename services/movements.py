@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from data.models import Beneficiary, Company, ContractedPlan, Plan
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
+from services.lgpd import personal_data_access_record
 from services.movement_engine import (
     CPF_TAKEN,
     Change,
@@ -442,8 +443,11 @@ def beneficiary_search(
         return _rows(uow.session, list(found))
 
 
-def beneficiary_detail(*, uow: UnitOfWork, actor: Actor, card_number: str) -> BeneficiaryDetail:
-    """One beneficiary of the company in context, with its dependents."""
+def beneficiary_detail(
+    *, uow: UnitOfWork, actor: Actor, card_number: str, now: datetime | None = None
+) -> BeneficiaryDetail:
+    """One beneficiary of the company in context, with its dependents; the view is
+    recorded as an access to personal data (LGPD)."""
     with uow:
         company = _begin(uow, actor)
         b = _by_card(uow.session, company.id, card_number)
@@ -456,7 +460,12 @@ def beneficiary_detail(*, uow: UnitOfWork, actor: Actor, card_number: str) -> Be
             # LGPD: without the personal-data permission the CPF is shown masked; a form
             # that keeps it unchanged sends nothing for it.
             person = replace(person, cpf=mask_cpf(person.cpf))
-        return BeneficiaryDetail(
+        personal_data_access_record(
+            uow.session, actor=actor, company_id=company.id, beneficiary_id=b.id,
+            purpose="consulta", detail="Cadastro individual",
+            now=now or datetime.now(UTC),
+        )
+        detail = BeneficiaryDetail(
             row=_rows(uow.session, [b])[0],
             person=person,
             plan_id=b.plan_id,
@@ -464,6 +473,8 @@ def beneficiary_detail(*, uow: UnitOfWork, actor: Actor, card_number: str) -> Be
             dependents=_rows(uow.session, list(dependents)),
             exclusion_reason=b.exclusion_reason,
         )
+        uow.commit()
+        return detail
 
 
 def movement_options(*, uow: UnitOfWork, actor: Actor, today: date) -> MovementOptions:

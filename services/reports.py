@@ -18,7 +18,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +51,7 @@ from data.models import (
 )
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
+from services.lgpd import personal_data_listing_record
 from services.rules.age_bands import AGE_BANDS, age_band_label
 from services.rules.documents import format_cpf, mask_cpf, only_digits
 from services.rules.eligibility import Relationship
@@ -60,6 +61,7 @@ from services.rules.movements import EXCLUSION_REASONS
 ACTIVE = "active"
 INACTIVE = "inactive"
 STATUSES = (ACTIVE, INACTIVE)
+STATUS_WORDS = {ACTIVE: "ativos", INACTIVE: "inativos"}
 MASKED_DATE = "**/**/****"
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -443,6 +445,13 @@ def beneficiary_report(
         ],
         columns=["Parentesco", "Tipo", "Beneficiários"],
     )
+    if full and total:
+        personal_data_listing_record(
+            uow=uow, actor=actor, company_id=company_id, purpose="listagem",
+            detail=f"Beneficiários {STATUS_WORDS.get(status, status)}: {int(total)} linha(s) "
+            "com CPF e nascimento completos",
+            now=datetime.now(UTC),
+        )
     return BeneficiaryReport(
         status=status,
         today=today,

@@ -256,3 +256,43 @@ def test_account_manager_sees_the_audit_trail_of_a_portfolio_company(app):
     at = _open(log_in(app(), "900001"), "pages/audit_trail.py")
     assert at.title[0].value == "Trilha de auditoria"
     assert not _errors(at)
+
+
+# ---------------------------------------------------------------- Pedidos LGPD
+
+
+def test_account_manager_answers_an_access_request_and_sees_who_accessed(app, portal_db):
+    from data.models import Beneficiary, PersonalDataAccess
+
+    cpf, card = _rows(
+        portal_db,
+        select(Beneficiary.cpf, Beneficiary.card_number)
+        .join(Company, Company.id == Beneficiary.company_id)
+        .where(Company.code == "10001", Beneficiary.cpf.is_not(None))
+        .order_by(Beneficiary.id)
+        .limit(1),
+    )[0]
+    master = log_in(app(), "100001")
+    assert "Pedidos LGPD" not in [p.title for p in pages_for(master.session_state["actor"])]
+
+    at = _open(log_in(app(), "900001"), "pages/lgpd_request.py")
+    assert at.title[0].value == "Pedidos LGPD"
+    by_label(at.text_input, "CPF ou carteirinha do beneficiário *").input("123")
+    at.get("form_submit_button")[0].click().run()
+    assert any("CPF (11 dígitos)" in e for e in _errors(at))
+
+    by_label(at.text_input, "CPF ou carteirinha do beneficiário *").input(
+        f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}"
+    )
+    at.get("form_submit_button")[0].click().run()
+    assert not _errors(at), _errors(at)
+    assert any("Relatório de" in s.value for s in at.success)
+    assert [d.label for d in at.get("download_button")] == ["Baixar JSON (completo)",
+                                                           "Baixar Excel"]
+    titles = [e.label for e in at.expander]
+    assert titles[0].startswith("Cadastro (1)")
+    assert any(t.startswith("Movimentações") for t in titles)
+    recorded = _rows(portal_db, select(PersonalDataAccess.purpose, PersonalDataAccess.detail))
+    wanted = ("lgpd", "Relatório completo do titular (pedido de acesso)")
+    assert wanted in [tuple(r) for r in recorded]
+    assert card  # reachable by card number too (service tests)
