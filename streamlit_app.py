@@ -130,6 +130,7 @@ if actor is None:
         pages.append(OUTBOX)
     nav = st.navigation(pages)
 else:
+    auth.ensure_cookie(actor)
     _sidebar(actor)
     nav = st.navigation(_logged_in_pages(actor), expanded=True)
 nav.run()

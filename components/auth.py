@@ -8,8 +8,10 @@ doing what it is good at: the form, the signed re-authentication cookie, logout.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
@@ -21,6 +23,7 @@ from services.rules.errors import DomainError
 
 LOGIN_ERROR_KEY = "login_error"
 SESSION_ENDED_KEY = "session_ended"
+COOKIE_KEY = "_login_cookie"
 FIELDS = {
     "Form name": "Entrar no Portal Empresa",
     "Username": "Código de usuário",
@@ -128,10 +131,34 @@ def refresh(actor: Actor) -> bool:
 
 def keep_session(actor: Actor) -> None:
     """After the user's own password change: this session goes on with the new epoch
-    (and a new login cookie); every other session of the user has ended."""
+    (its login cookie is rewritten at the next step); every other session has ended."""
     model = authenticator().authentication_controller.authentication_model
     _accept(model, actor)
-    authenticator().cookie_controller.set_cookie()
+
+
+def ensure_cookie(actor: Actor) -> None:
+    """Keep the browser's login cookie in step with the session, on every logged-in step.
+
+    The library writes the cookie from a component in the run that logs in, but that run
+    ends in `st.rerun()` (to rebuild the menu) before the browser mounts the component,
+    so the cookie would never be written. Here the component is drawn in every logged-in
+    run with the same arguments (no redraw) until the session token changes: after the
+    login, or after the user's own password change. The cookie is signed with the
+    configured key in the library's format, so the library reads it back."""
+    settings = get_settings()
+    token = access.session_token(actor)
+    cached = st.session_state.get(COOKIE_KEY)
+    if cached is None or cached[0] != token:
+        expires = datetime.now() + timedelta(days=settings.cookie_expiry_days)
+        signed = jwt.encode(
+            {"username": token, "exp_date": expires.timestamp()},
+            settings.cookie_key,
+            algorithm="HS256",
+        )
+        cached = (token, signed, expires)
+        st.session_state[COOKIE_KEY] = cached
+    manager = authenticator().cookie_controller.cookie_model.cookie_manager
+    manager.set(settings.cookie_name, cached[1], key="portal_cookie", expires_at=cached[2])
 
 
 def logout(reason: str = "logout") -> None:
@@ -142,4 +169,5 @@ def logout(reason: str = "logout") -> None:
     auth = authenticator()
     auth.authentication_controller.logout()
     auth.cookie_controller.delete_cookie()
+    st.session_state.pop(COOKIE_KEY, None)
     clear_actor()

@@ -14,8 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
+# A page's script may take a few seconds on a loaded 2-core machine: assertions wait up
+# to 15 s for what they expect (a failing one still fails, only later).
+expect.set_options(timeout=15_000)
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -107,7 +111,6 @@ def page(browser, portal_url: str):  # noqa: ANN001 - Playwright's Browser
     pg.goto(portal_url)
     # A fresh server's first run imports the whole app (several seconds under load):
     # wait for the login form before the test starts counting its own timeouts.
-    from playwright.sync_api import expect
 
     # The cookie component answers with a second run: wait until one form is left.
     expect(pg.get_by_text("Entrar no Portal Empresa")).to_have_count(1, timeout=60_000)

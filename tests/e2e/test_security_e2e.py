@@ -1,0 +1,74 @@
+"""Security in the browser: pages a user may not see are not served by typing their
+address, and after logout the session's cookie no longer logs anyone in."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import wait_idle
+from tests.e2e.test_access_and_home import login
+
+pytestmark = pytest.mark.e2e
+
+# Pages that 100002 (movements and reports only) may not open.
+FORBIDDEN = {
+    "usuarios": "Usuários",
+    "auditoria": "Trilha de auditoria",
+    "faturas": "Faturas",
+    "pedidos-lgpd": "Pedidos LGPD",
+}
+
+
+def test_typing_the_address_of_a_page_not_granted_does_not_open_it(
+    page: Page, portal_url: str
+):
+    login(page, "100002")
+    expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
+    for path, title in FORBIDDEN.items():
+        page.goto(f"{portal_url}/{path}")
+        # A new page load logs back in from the cookie a moment after the first run.
+        expect(page.get_by_role("heading", name="Página inicial")).to_be_visible(timeout=30_000)
+        wait_idle(page)
+        expect(page.get_by_role("heading", name=title, exact=True)).to_have_count(0)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    # A page it may see opens by address, still logged in from the cookie.
+    page.goto(f"{portal_url}/beneficiarios-ativos")
+    expect(page.get_by_role("heading", name="Beneficiários ativos")).to_be_visible()
+
+
+def test_the_cookie_logs_back_in_while_the_session_lives_and_never_after_logout(
+    page: Page, browser, portal_url: str  # noqa: ANN001
+):
+    login(page, "100001")
+    expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
+    wait_idle(page)
+    for _ in range(40):  # the cookie component writes it a moment after the login
+        cookies = page.context.cookies()
+        if any(c["name"] == "portal_empresa_auth" for c in cookies):
+            break
+        page.wait_for_timeout(250)
+    assert any(c["name"] == "portal_empresa_auth" for c in cookies), cookies
+
+    def fresh_browser_with(cookies: list) -> Page:  # noqa: ANN001 - Playwright's cookies
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.add_cookies(cookies)
+        other = context.new_page()
+        other.goto(portal_url)
+        return other
+
+    # Live session: the copied cookie logs a second browser in.
+    other = fresh_browser_with(cookies)
+    expect(other.get_by_role("heading", name="Página inicial")).to_be_visible(timeout=60_000)
+    other.context.close()
+
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Sair").click()
+    expect(page.get_by_label("Código de usuário")).to_have_count(1)
+
+    # After logout the same cookie is worthless.
+    replay = fresh_browser_with(cookies)
+    expect(replay.get_by_text("Entrar no Portal Empresa")).to_have_count(1, timeout=60_000)
+    wait_idle(replay)
+    expect(replay.get_by_role("heading", name="Página inicial")).to_have_count(0)
+    expect(replay.get_by_label("Código de usuário")).to_have_count(1)
+    replay.context.close()
