@@ -48,8 +48,33 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     seed_demo(engine, companies=8, beneficiaries=600)
+    _add_spare_user(engine)
     engine.dispose()
     return url
+
+
+SPARE_USER = "100009"  # an active user of 10001 that only the password journey uses
+
+
+def _add_spare_user(engine) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from data.models import Company, User
+    from services.access import hash_password
+
+    with engine.begin() as conn:
+        company_id = conn.execute(select(Company.id).where(Company.code == "10001")).scalar_one()
+        conn.execute(
+            User.__table__.insert().values(
+                user_code=SPARE_USER, name="Sofia Reserva Lima", cpf="39053344705",
+                email="sofia.lima@horizontelog.com.br", role="user",
+                permissions=["reports"], company_id=company_id, status="active",
+                password_hash=hash_password("Sorriso@2026"), failed_attempts=0,
+                created_at=datetime.now(UTC), session_epoch=0, password_history=[],
+            )
+        )
 
 
 @pytest.fixture(scope="session")

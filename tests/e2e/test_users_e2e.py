@@ -18,6 +18,7 @@ EMAIL = "beatriz.souza@horizontelog.com.br"
 
 
 def _menu(page: Page, title: str) -> None:
+    wait_idle(page)
     page.get_by_test_id("stSidebar").get_by_role("link", name=title, exact=True).click()
     expect(page.get_by_role("heading", name=title).first).to_be_visible()
     wait_idle(page)
