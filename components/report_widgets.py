@@ -27,6 +27,7 @@ from components.context import Context, new_uow, now_utc
 from components.fmt import BRT, MONTHS, fmt_date, fmt_money
 from services import analytics, reports
 from services.actors import Actor, Permission
+from services.batch_layout import xlsx_text
 from services.reports import (
     INACTIVE,
     BeneficiaryFilters,
@@ -416,7 +417,7 @@ def _xlsx_value(value: Any) -> tuple[Any, str | None]:
         return value, "DD/MM/YYYY"
     if hasattr(value, "item"):  # numpy scalar
         return _xlsx_value(value.item())
-    return neutralise(str(value)), None
+    return xlsx_text(str(value)), None  # neutralised, and no character XML refuses
 
 
 def to_xlsx(df: pd.DataFrame, header: ExportHeader, *, sheet: str = "Relatório") -> bytes:
@@ -426,7 +427,7 @@ def to_xlsx(df: pd.DataFrame, header: ExportHeader, *, sheet: str = "Relatório"
     bold = Font(bold=True)
 
     def text_cell(value: str, *, strong: bool = False) -> WriteOnlyCell:
-        cell = WriteOnlyCell(ws, value=neutralise(value))
+        cell = WriteOnlyCell(ws, value=xlsx_text(value))
         if strong:
             cell.font = bold
         return cell

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import lzma
 import posixpath
 import re
 import unicodedata
@@ -46,8 +47,8 @@ from services.batch_layout import (
     column_for_field,
     csv_bytes,
     layout_rows,
-    neutralise,
     write_text,
+    xlsx_text,
 )
 from services.rules.card_numbers import CARD_LENGTH, is_valid_card_number
 from services.rules.documents import only_digits, parse_cpf
@@ -467,7 +468,13 @@ def _read_csv(content: bytes) -> list[list[Any]]:
             "salve como CSV (separado por ponto e vírgula)."
         )
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = content.decode("utf-16")
+        try:
+            text = content.decode("utf-16")
+        except UnicodeDecodeError:
+            raise BatchFileError(
+                "O CSV diz ser UTF-16 mas está truncado ou tem caracteres inválidos: salve de "
+                "novo como CSV UTF-8."
+            ) from None
     elif content.startswith(b"\xef\xbb\xbf"):
         try:
             text = content[3:].decode("utf-8")
@@ -518,18 +525,29 @@ def _read_xlsx(content: bytes, max_bytes: int) -> tuple[list[list[Any]], bool]:
     )
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            workbook_path = _office_document(zf)
-            if workbook_path is None or not workbook_path.endswith(".xml"):
-                raise not_excel
-            sheet_name, sheet_path, date1904 = _data_sheet(zf, workbook_path)
+            # Before unpacking any part (a zip bomb's bulk can be in _rels/.rels as well).
             unpacked = sum(info.file_size for info in zf.infolist())
             if unpacked > _MAX_UNPACKED_RATIO * max_bytes:
                 raise BatchFileError(
                     f"A planilha descompactada passa de {_size(_MAX_UNPACKED_RATIO * max_bytes)}"
                     ": divida as movimentações em arquivos menores."
                 )
+            workbook_path = _office_document(zf)
+            if workbook_path is None or not workbook_path.endswith(".xml"):
+                raise not_excel
+            sheet_name, sheet_path, date1904 = _data_sheet(zf, workbook_path)
             _scan_sheet(zf, sheet_path)
-    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ElementTree.ParseError):
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        lzma.LZMAError,
+        OSError,  # bz2: "Invalid data stream"
+        EOFError,
+        KeyError,
+        NotImplementedError,  # zip version or compression method zipfile does not know
+        RuntimeError,  # a zip-encrypted part (Excel's own password is the OLE case above)
+        ElementTree.ParseError,
+    ):
         raise corrupt from None
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
@@ -823,6 +841,8 @@ class _LineParser:
                 return None, exc.message, None
             warning = "CPF completado com zeros à esquerda" if len(digits) < 11 else None
             return cpf, None, warning
+        if not digits:  # only punctuation ("-", "()"): the cell says nothing, like an empty one
+            return None, None, None
         if col.name == "cep" and len(digits) == 7:
             return "0" + digits, None, "CEP completado com zero à esquerda"
         if (
@@ -950,14 +970,14 @@ def result_xlsx(parsed: ParsedBatch, statuses: list[LineStatus]) -> bytes:
     ws.freeze_panes = "A2"
     head = []
     for name in header:
-        cell = WriteOnlyCell(ws, value=neutralise(name))
+        cell = WriteOnlyCell(ws, value=xlsx_text(name))
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         head.append(cell)
     ws.append(head)
     index = {c: i for i, c in enumerate(parsed.columns)}
     for cells, status, message, marked in _result_rows(parsed, statuses):
-        row: list[Any] = [neutralise(v) for v in [*cells, status, message]]
+        row: list[Any] = [xlsx_text(v) for v in [*cells, status, message]]
         for column in marked:
             at = index.get(column)
             if at is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -290,9 +291,20 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_TRIGGERS) else value
 
 
+# XML 1.0 cannot hold these (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF): openpyxl
+# refuses the controls and writes the others into a file no spreadsheet can open.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xlsx_text(value: str) -> str:
+    """Text safe to put in an xlsx cell: characters XML cannot hold become U+FFFD, then
+    `neutralise` (in this order, so no removed character can uncover a formula)."""
+    return neutralise(_NOT_XML.sub("\ufffd", value))
+
+
 def write_text(cell: Cell, value: object) -> None:
     """Write ``value`` as a string cell (never a formula), neutralised."""
-    cell.value = neutralise("" if value is None else str(value))
+    cell.value = xlsx_text("" if value is None else str(value))
     cell.data_type = "s"
 
 

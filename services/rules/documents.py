@@ -63,8 +63,12 @@ def only_digits(s: str) -> str:
 
 
 def normalize_document(s: str) -> str:
-    """Drop the punctuation ``.``, ``/``, ``-`` and all whitespace, and upper-case."""
-    return _PUNCTUATION_AND_SPACE.sub("", s).upper()
+    """Drop the punctuation ``.``, ``/``, ``-`` and all whitespace, and upper-case.
+
+    Only ASCII text is upper-cased: ``"ß".upper()`` is ``"SS"``, which would turn a
+    character no document has into two valid CNPJ letters."""
+    kept = _PUNCTUATION_AND_SPACE.sub("", s)
+    return kept.upper() if kept.isascii() else kept
 
 
 def _is_digits(s: str, length: int) -> bool:
@@ -199,7 +203,8 @@ def parse_cpf(value: str | int, field: str = "cpf") -> str:
     gives a valid CPF (``"1234567890"`` -> ``"01234567890"`` if valid).
     """
     if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
+        # 12 digits or more is never a CPF; str() of a huge int would raise ValueError.
+        value = str(value) if 0 <= value < 10**11 else ""
     v = _normalized(value)
     if all(ch in _DIGITS for ch in v):
         if len(v) == 11 and is_valid_cpf(v):
