@@ -221,20 +221,33 @@ def beneficiary_dossier(
         person = _row(b, PERSON_COLUMNS)
         person["cpf"] = format_cpf(b.cpf) if b.cpf else None
         person["plan"] = plan.name if plan else None
+        # Dependents, movements, protocols, utilization and audit records of this company
+        # only (as the invoice lines): a beneficiary transferred within the group left its
+        # earlier history, and a dependent excluded before the move, in the other company.
         holder = s.get(Beneficiary, b.holder_id) if b.holder_id else None
         links: list[dict[str, Any]] = []
         if holder is not None:
             links.append({"vinculo": "titular", "nome": holder.name,
                           "carteirinha": holder.card_number})
-        for dep in s.scalars(select(Beneficiary).where(Beneficiary.holder_id == b.id)):
+        for dep in s.scalars(
+            select(Beneficiary).where(
+                Beneficiary.holder_id == b.id, Beneficiary.company_id == company_id
+            )
+        ):
             links.append({"vinculo": "dependente", "nome": dep.name,
                           "carteirinha": dep.card_number})
         movements = s.scalars(
-            select(Movement).where(Movement.beneficiary_id == b.id).order_by(Movement.id)
+            select(Movement)
+            .where(Movement.beneficiary_id == b.id, Movement.company_id == company_id)
+            .order_by(Movement.id)
         ).all()
         protocol_ids = {m.protocol_id for m in movements if m.protocol_id}
         protocols = (
-            s.scalars(select(Protocol).where(Protocol.id.in_(protocol_ids)).order_by(Protocol.id))
+            s.scalars(
+                select(Protocol)
+                .where(Protocol.id.in_(protocol_ids), Protocol.company_id == company_id)
+                .order_by(Protocol.id)
+            )
             .all()
             if protocol_ids
             else []
@@ -247,12 +260,18 @@ def beneficiary_dossier(
         ).all()
         events = s.scalars(
             select(UtilizationEvent)
-            .where(UtilizationEvent.beneficiary_id == b.id)
+            .where(
+                UtilizationEvent.beneficiary_id == b.id, UtilizationEvent.company_id == company_id
+            )
             .order_by(UtilizationEvent.event_date, UtilizationEvent.id)
         ).all()
         audits = s.scalars(
             select(AuditRecord)
-            .where(AuditRecord.entity == "beneficiary", AuditRecord.entity_id == str(b.id))
+            .where(
+                AuditRecord.entity == "beneficiary",
+                AuditRecord.entity_id == str(b.id),
+                AuditRecord.company_id == company_id,
+            )
             .order_by(AuditRecord.at, AuditRecord.id)
         ).all()
         sections: dict[str, list[dict[str, Any]]] = {

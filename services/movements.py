@@ -452,8 +452,12 @@ def beneficiary_detail(
         company = _begin(uow, actor)
         b = _by_card(uow.session, company.id, card_number)
         holder = uow.session.get(Beneficiary, b.holder_id) if b.holder_id else None
+        # Only this company's: a dependent excluded before its holder moved to another
+        # company of the group stays (with its history) where it was.
         dependents = uow.session.scalars(
-            select(Beneficiary).where(Beneficiary.holder_id == b.id).order_by(Beneficiary.id)
+            select(Beneficiary)
+            .where(Beneficiary.holder_id == b.id, Beneficiary.company_id == company.id)
+            .order_by(Beneficiary.id)
         ).all()
         person = _person_of(b)
         if person.cpf and not actor.can(Permission.PERSONAL_DATA):
