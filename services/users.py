@@ -122,8 +122,11 @@ def _check_grant(actor: Actor, permissions: list[str], role: Role) -> None:
 
 
 def _company_user(session: Session, actor: Actor, company_id: int, user_id: int) -> User:
-    user = session.get(User, user_id, with_for_update=True)
-    if user is None or user.company_id != company_id:
+    # Filtered by company before locking: another company's row is never locked.
+    user = session.scalars(
+        select(User).where(User.id == user_id, User.company_id == company_id).with_for_update()
+    ).one_or_none()
+    if user is None:
         raise DomainError("Usuário não encontrado nesta empresa.")
     if actor.role is Role.USER and user.role == Role.MASTER.value:
         raise DomainError("Somente o usuário master ou o gestor de contas altera um master.")
