@@ -25,7 +25,7 @@ from data.models import (
     UserSession,
 )
 from data.uow import UnitOfWork
-from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
+from services.actors import ALL_PERMISSIONS, Actor, Role, permissions_of
 from services.audit import audit_record
 from services.mail import send_email
 from services.numbering import counter_take
@@ -142,11 +142,7 @@ def _actor_from_user(session: Session, user: User) -> Actor:
             company_ids.update(
                 session.scalars(select(Company.id).where(Company.group_id == group_id)).all()
             )
-    if role is Role.MASTER:
-        permissions = ALL_PERMISSIONS
-    else:
-        valid = {p.value for p in Permission}
-        permissions = frozenset(Permission(p) for p in (user.permissions or []) if p in valid)
+    permissions = permissions_of(user.role, user.permissions)
     return Actor(
         user_id=user.id,
         user_code=user.user_code,

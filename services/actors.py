@@ -36,6 +36,15 @@ PERMISSION_LABELS: dict[Permission, str] = {
 ALL_PERMISSIONS = frozenset(Permission)
 
 
+def permissions_of(role: str, stored: list[str] | None) -> frozenset[Permission]:
+    """What a user may do: a master everything; others what is stored (unknown values
+    ignored). Account managers, too, hold every permission on their portfolio."""
+    if role in (Role.MASTER.value, Role.ACCOUNT_MANAGER.value):
+        return ALL_PERMISSIONS
+    valid = {p.value for p in Permission}
+    return frozenset(Permission(p) for p in (stored or []) if p in valid)
+
+
 @dataclass(frozen=True)
 class Actor:
     """The logged-in user as the services see it."""

@@ -19,7 +19,7 @@ from config import get_settings
 from data.models import AuditRecord, Company, User
 from data.uow import UnitOfWork
 from services.access import sessions_end_all, user_code_next
-from services.actors import PERMISSION_LABELS, Actor, Permission, Role
+from services.actors import PERMISSION_LABELS, Actor, Permission, Role, permissions_of
 from services.audit import audit_record
 from services.mail import send_email
 from services.numbering import BRT
@@ -64,10 +64,7 @@ class UserRow:
 
 
 def _permissions_of(user: User) -> frozenset[Permission]:
-    if user.role == Role.MASTER.value:
-        return frozenset(Permission)
-    valid = {p.value for p in Permission}
-    return frozenset(Permission(p) for p in (user.permissions or []) if p in valid)
+    return permissions_of(user.role, user.permissions)
 
 
 def _row(user: User, show_cpf: bool) -> UserRow:
