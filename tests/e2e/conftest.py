@@ -68,7 +68,7 @@ def _add_spare_user(engine) -> None:  # noqa: ANN001
         company_id = conn.execute(select(Company.id).where(Company.code == "10001")).scalar_one()
         conn.execute(
             User.__table__.insert().values(
-                user_code=SPARE_USER, name="Sofia Reserva Lima", cpf="39053344705",
+                user_code=SPARE_USER, name="Sofia Reserva Lima", cpf="11144477735",
                 email="sofia.lima@horizontelog.com.br", role="user",
                 permissions=["reports"], company_id=company_id, status="active",
                 password_hash=hash_password("Sorriso@2026"), failed_attempts=0,
@@ -159,6 +159,19 @@ def wait_idle(page, settle_ms: int = 700, timeout_ms: int = 60_000) -> None:  # 
         if idle.count() == 1:
             return
     raise AssertionError("the app kept running: it never became idle")
+
+
+def wait_for_login_cookie(page, timeout_ms: int = 20_000) -> list:  # noqa: ANN001
+    """The browser's cookies once the login cookie is there (written by a component a
+    moment after the login)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        cookies = page.context.cookies()
+        if any(c["name"] == "portal_empresa_auth" for c in cookies):
+            return cookies
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no login cookie: {[c['name'] for c in cookies]}")
+        page.wait_for_timeout(250)
 
 
 def shot(page, name: str) -> None:  # noqa: ANN001

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import wait_idle
+from tests.e2e.conftest import wait_for_login_cookie, wait_idle
 from tests.e2e.test_access_and_home import login
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +25,7 @@ def test_typing_the_address_of_a_page_not_granted_does_not_open_it(
 ):
     login(page, "100002")
     expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
+    wait_for_login_cookie(page)  # each address typed is a new page load, back in by cookie
     for path, title in FORBIDDEN.items():
         page.goto(f"{portal_url}/{path}")
         # A new page load logs back in from the cookie a moment after the first run.
@@ -43,12 +44,7 @@ def test_the_cookie_logs_back_in_while_the_session_lives_and_never_after_logout(
     login(page, "100001")
     expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
     wait_idle(page)
-    for _ in range(40):  # the cookie component writes it a moment after the login
-        cookies = page.context.cookies()
-        if any(c["name"] == "portal_empresa_auth" for c in cookies):
-            break
-        page.wait_for_timeout(250)
-    assert any(c["name"] == "portal_empresa_auth" for c in cookies), cookies
+    cookies = wait_for_login_cookie(page)
 
     def fresh_browser_with(cookies: list) -> Page:  # noqa: ANN001 - Playwright's cookies
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
