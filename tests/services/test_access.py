@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, text
 
 from config import Settings
 from data.models import (
@@ -773,3 +773,33 @@ def test_audit_records_store_json_safe_before_and_after(uow: UnitOfWork, world: 
             "roles": ["master"],
             "nested": [{"v": "1.5"}],
         }
+
+
+def test_the_password_check_holds_no_lock(uow: UnitOfWork, world: World,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """While bcrypt runs, another transaction may write (SQLite) and lock the user's row
+    (PostgreSQL): a slow login never holds up the others."""
+    from sqlalchemy import update
+
+    from data.db import make_session_factory
+
+    real = access.verify_password
+    seen: list[bool] = []
+
+    def checking(password: str, password_hash: str | None) -> bool:
+        other = UnitOfWork(make_session_factory(uow._session_factory.kw["bind"]))  # noqa: SLF001
+        with other:
+            if other.dialect == "postgresql":
+                other.session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            else:
+                other.session.execute(text("PRAGMA busy_timeout = 200"))
+            other.session.execute(
+                update(User).where(User.user_code == "100001").values(failed_attempts=0)
+            )
+            other.commit()
+        seen.append(True)
+        return real(password, password_hash)
+
+    monkeypatch.setattr(access, "verify_password", checking)
+    access.auth_login(uow=uow, user_code="100001", password=PASSWORD, now=NOW)
+    assert seen
