@@ -15,7 +15,14 @@ import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from components.context import clear_actor, current_actor, new_uow, now_utc, set_actor
+from components.context import (
+    clear_actor,
+    client_address,
+    current_actor,
+    new_uow,
+    now_utc,
+    set_actor,
+)
 from config import get_settings
 from services import access
 from services.actors import Actor
@@ -65,7 +72,8 @@ def _make_login(model: Any) -> Any:
         if username:
             try:
                 actor = access.auth_login(
-                    uow=new_uow(), user_code=username, password=password or "", now=now_utc()
+                    uow=new_uow(), user_code=username, password=password or "", now=now_utc(),
+                    client=client_address(),
                 )
             except DomainError as exc:
                 st.session_state["authentication_status"] = False

@@ -25,6 +25,7 @@ from data.models import (
     UserSession,
 )
 from data.uow import UnitOfWork
+from services import rate_limit
 from services.actors import ALL_PERMISSIONS, Actor, Role, permissions_of
 from services.audit import audit_record
 from services.mail import send_email
@@ -163,8 +164,25 @@ def _is_locked(user: User, now: datetime) -> bool:
 # ---------------------------------------------------------------- login
 
 
-def auth_login(*, uow: UnitOfWork, user_code: str, password: str, now: datetime) -> Actor:
+def auth_login(
+    *, uow: UnitOfWork, user_code: str, password: str, now: datetime, client: str = ""
+) -> Actor:
     """Log in by user code and password; 5 failures in a row lock the user for 15 minutes.
+
+    With `client` (the login page always gives it), a client that failed 50 times in
+    15 minutes, whatever the user codes, is refused until the window passes."""
+    if client and rate_limit.failures_exceeded(uow=uow, form="login", client=client, now=now):
+        raise DomainError(rate_limit.too_many_message(rate_limit.LOGIN_FAILURES_PER_CLIENT.window))
+    try:
+        return _auth_login(uow=uow, user_code=user_code, password=password, now=now)
+    except DomainError:
+        if client:
+            rate_limit.failure_note(uow=uow, form="login", client=client, now=now)
+        raise
+
+
+def _auth_login(*, uow: UnitOfWork, user_code: str, password: str, now: datetime) -> Actor:
+    """The login itself (see `auth_login`).
 
     The bcrypt check (a quarter of a second at cost 12) runs outside any transaction: on
     SQLite every transaction holds the database's write lock, and on PostgreSQL the

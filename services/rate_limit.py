@@ -79,3 +79,35 @@ def _forget_old(session: Session, buckets: Sequence[str], now: datetime) -> None
             RateEvent.bucket.in_(buckets), RateEvent.at < now - timedelta(days=1)
         )
     )
+
+
+# Failed logins per client: an office sharing one address mistypes far less than this;
+# a script trying passwords across many user codes is stopped (each user also locks
+# after 5 failures of its own).
+LOGIN_FAILURES_PER_CLIENT = Limit(attempts=50, window=timedelta(minutes=15))
+
+
+def failures_exceeded(
+    *, uow: UnitOfWork, form: str, client: str, now: datetime,
+    limit: Limit = LOGIN_FAILURES_PER_CLIENT,
+) -> bool:
+    """True when this client already failed `form` `limit.attempts` times in the window."""
+    with uow:
+        recent = uow.session.scalar(
+            select(func.count())
+            .select_from(RateEvent)
+            .where(
+                RateEvent.bucket == f"{form}:failed:{client or 'local'}",
+                RateEvent.at > now - limit.window,
+            )
+        )
+    return (recent or 0) >= limit.attempts
+
+
+def failure_note(*, uow: UnitOfWork, form: str, client: str, now: datetime) -> None:
+    """Count one failure of `form` for this client (own transaction)."""
+    bucket = f"{form}:failed:{client or 'local'}"
+    with uow:
+        uow.session.add(RateEvent(bucket=bucket, at=now))
+        _forget_old(uow.session, [bucket], now)
+        uow.commit()

@@ -16,6 +16,11 @@ NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 TOO_MANY = "Muitas tentativas em pouco tempo"
 
 
+@pytest.fixture(autouse=True)
+def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(access, "BCRYPT_ROUNDS", 4)
+
+
 def _events(uow: UnitOfWork) -> int:
     with uow:
         return uow.session.scalar(select(func.count()).select_from(RateEvent)) or 0
@@ -105,3 +110,38 @@ def test_user_code_reminders_are_limited(uow: UnitOfWork):
         access.user_code_reminder(uow=uow, company_code="10001",
                                   document="11.222.333/0001-81", email="rh@example.com.br",
                                   now=NOW, client="c")
+
+
+def test_a_client_failing_logins_across_many_codes_is_stopped(uow: UnitOfWork):
+    from datetime import date
+
+    from data.models import Company, Operator, User
+
+    with uow:
+        op = Operator(name="Op", ans_registration="123456", cnpj="33445566000190",
+                      pix_key="pix@op.example", city="São Paulo")
+        uow.session.add(op)
+        uow.session.flush()
+        company = Company(operator_id=op.id, code="10001", document="11222333000181",
+                          document_type="CNPJ", name="Empresa", contract_start=date(2024, 1, 1))
+        uow.session.add(company)
+        uow.session.flush()
+        uow.session.add(User(user_code="100001", name="Marta", email="m@example.com.br",
+                             role="master", permissions=[], company_id=company.id,
+                             status="active", password_hash=access.hash_password("Certa#2026"),
+                             created_at=NOW))
+        uow.commit()
+    limit = rate_limit.LOGIN_FAILURES_PER_CLIENT.attempts
+    for i in range(limit):
+        with pytest.raises(DomainError, match="inválidos"):
+            access.auth_login(uow=uow, user_code=f"{200000 + i}", password="x", now=NOW,
+                              client="203.0.113.50")
+    with pytest.raises(DomainError, match=TOO_MANY):
+        access.auth_login(uow=uow, user_code="100001", password="Certa#2026", now=NOW,
+                          client="203.0.113.50")
+    # Another client, and the same one once the window has passed, log in.
+    assert access.auth_login(uow=uow, user_code="100001", password="Certa#2026", now=NOW,
+                             client="203.0.113.51").user_code == "100001"
+    later = NOW + rate_limit.LOGIN_FAILURES_PER_CLIENT.window + timedelta(seconds=1)
+    assert access.auth_login(uow=uow, user_code="100001", password="Certa#2026", now=later,
+                             client="203.0.113.50").user_code == "100001"
