@@ -1537,6 +1537,8 @@ LEFT_OUT = {
     "access.password_reset_confirm": "public forgotten password",
     "access.user_code_reminder": "public forgotten user code",
     "rate_limit.rate_limit_take": "counts attempts of the public forms, no company data",
+    "rate_limit.failures_exceeded": "counts a client's failed logins, no company data",
+    "rate_limit.failure_note": "counts a client's failed logins, no company data",
     "mail.outbox_list": "the demo outbox page (refused in production mode)",
     "home.provider_filter_options": "the operator's dental network: public, no company data",
     "home.provider_search": "the operator's dental network: public, no company data",
