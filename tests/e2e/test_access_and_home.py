@@ -22,7 +22,24 @@ def login(page: Page, user_code: str, password: str = "Sorriso@2026") -> None:
     secret.fill(password)
     expect(field).to_have_value(user_code)
     expect(secret).to_have_value(password)
+    before = _login_cookie(page)
     page.get_by_role("button", name="Entrar").click()
+    # Settle: a login writes the login cookie from a component whose answer reruns the
+    # page; a click that lands in that rerun would be lost. Wait for the cookie (or the
+    # refusal), then for the app to be idle.
+    refused = page.get_by_role("alert")
+    for _ in range(120):
+        if _login_cookie(page) not in (None, before) or refused.count():
+            break
+        page.wait_for_timeout(250)
+    wait_idle(page)
+
+
+def _login_cookie(page: Page) -> str | None:
+    for cookie in page.context.cookies():
+        if cookie["name"] == "portal_empresa_auth":
+            return cookie["value"]
+    return None
 
 
 def choose(page: Page, label: str, option: str) -> None:

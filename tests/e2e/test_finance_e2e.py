@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from services.rules.boleto import is_valid_typed_line
 from services.rules.pix import is_valid_pix_payload
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, wait_idle
 from tests.e2e.test_access_and_home import choose, login
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +31,7 @@ def log_in(page: Page, user_code: str) -> None:
 
 
 def open_page(page: Page, link: str, heading: str) -> None:
+    wait_idle(page)  # a click landing in a rerun would be lost
     page.get_by_test_id("stSidebar").get_by_role("link", name=link, exact=True).click()
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
 

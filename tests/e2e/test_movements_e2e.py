@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from services.rules.documents import cpf_check_digits
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, wait_idle
 from tests.e2e.test_access_and_home import login
 
 pytestmark = pytest.mark.e2e
@@ -75,6 +75,7 @@ def type_date(page: Page, label: str, value: str) -> None:
 
 
 def go(page: Page, title: str) -> None:
+    wait_idle(page)  # a click landing in a rerun would be lost
     sidebar = page.get_by_test_id("stSidebar")
     link = sidebar.get_by_role("link", name=title, exact=True)
     more = sidebar.get_by_text(re.compile(r"^View \d+ more$"))

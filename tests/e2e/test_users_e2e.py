@@ -28,6 +28,7 @@ def _logout(page: Page) -> None:
     _menu(page, "Página inicial")  # from a public page (the outbox) "Sair" stays there
     page.get_by_test_id("stSidebar").get_by_role("button", name="Sair").click()
     expect(page.get_by_label("Código de usuário")).to_have_count(1)
+    wait_idle(page)
 
 
 def test_master_invites_a_user_who_activates_sees_only_its_areas_and_is_inactivated(
@@ -74,11 +75,14 @@ def test_master_invites_a_user_who_activates_sees_only_its_areas_and_is_inactiva
     expect(page.get_by_role("heading", name="Meu primeiro acesso")).to_be_visible()
     page.get_by_test_id("stMain").get_by_text("Usuário", exact=True).click()
     expect(page.get_by_role("textbox", name="Código de usuário *")).to_be_visible()
+    wait_idle(page)
     page.get_by_role("textbox", name="Código de usuário *").fill(code)
     page.get_by_role("textbox", name="E-mail *", exact=True).fill(EMAIL)
     page.get_by_role("textbox", name="CNPJ / CAEPF *", exact=True).fill(cnpj)
     page.get_by_role("textbox", name="Senha *", exact=True).fill(NEW_PASSWORD)
     page.get_by_role("textbox", name="Confirme sua senha *", exact=True).fill(NEW_PASSWORD)
+    expect(page.get_by_role("textbox", name="CNPJ / CAEPF *", exact=True)).to_have_value(cnpj)
+    expect(page.get_by_role("textbox", name="Senha *", exact=True)).to_have_value(NEW_PASSWORD)
     page.get_by_role("button", name="Cadastrar").click()
     expect(page.get_by_text(re.compile(rf"Seu código de usuário é {code}"))).to_be_visible()
     page.get_by_role("button", name="Ir para o login").click()
