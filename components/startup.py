@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
 from components.context import session_factory
 from config import get_settings
+from services.health import database_reachable
 
 log = logging.getLogger("portal")
 
@@ -29,10 +29,7 @@ def require_ready() -> None:
             + "\n".join(f"- {p}" for p in problems)
         )
         st.stop()
-    try:
-        session_factory()
-    except SQLAlchemyError as exc:
+    if not database_reachable(session_factory):
         # Not cached: the next page load tries again.
-        log.error("database unreachable at start: %s", exc.__class__.__name__)
         st.error(DATABASE_DOWN_MESSAGE)
         st.stop()
