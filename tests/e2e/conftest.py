@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # A page's script may take a few seconds on a loaded 2-core machine: assertions wait up
 # to 15 s for what they expect (a failing one still fails, only later).
 expect.set_options(timeout=15_000)
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Tests never modify tracked files: screenshots go to a temporary folder unless
+# PORTAL_SCREENSHOTS names one (`PORTAL_SCREENSHOTS=docs/screenshots make test` refreshes
+# the README's).
+SCREENSHOTS = (
+    Path(os.environ["PORTAL_SCREENSHOTS"]).resolve()
+    if os.environ.get("PORTAL_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "portal-e2e-screenshots"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
