@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from components.fmt import fmt_datetime
+from components.fmt import fmt_card, fmt_datetime
 from components.report_widgets import neutralise
 from services.lgpd import Dossier
 
@@ -31,7 +31,7 @@ def _accesses(dossier: Dossier) -> list[dict[str, Any]]:
 def dossier_json(dossier: Dossier) -> bytes:
     document = {
         "titular": dossier.name,
-        "carteirinha": dossier.card_number,
+        "carteirinha": fmt_card(dossier.card_number),
         "empresa": dossier.company_label,
         "gerado_em": dossier.generated_at.isoformat(),
         "base_legal": "Lei 13.709/2018 (LGPD), art. 18, II: acesso aos dados",

@@ -24,7 +24,7 @@ from openpyxl.styles import Font
 
 from components import charts
 from components.context import Context, new_uow, now_utc
-from components.fmt import BRT, MONTHS, fmt_date, fmt_money
+from components.fmt import BRT, MONTHS, fmt_date, fmt_int, fmt_money, fmt_pct
 from services import analytics, reports
 from services.actors import Actor, Permission
 from services.batch_layout import xlsx_text
@@ -51,16 +51,6 @@ def fmt_month_short(d: date) -> str:
 def fmt_period(period: Period) -> str:
     last_day = period.end_exclusive - timedelta(days=1)
     return f"{fmt_date(period.start)} a {fmt_date(last_day)}"
-
-
-def fmt_int(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
-
-
-def fmt_pct(value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".") + "%"
 
 
 # ---------------------------------------------------------------- cached loaders

@@ -51,6 +51,7 @@ from services.movement_engine import (
     load_snapshot,
 )
 from services.numbering import local_date
+from services.rules.card_numbers import format_card_number
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError, FieldErrors
 from services.rules.movements import Channel, MovementKind
@@ -575,7 +576,7 @@ def _apply_chunk(
                 )
                 statuses.append(_status(pending[line.line_number], "refused", message))
     for (line, _change), one in done:
-        cards = ", ".join(card for _id, _name, card, _rel in one.affected)
+        cards = ", ".join(format_card_number(card) for _id, _name, card, _rel in one.affected)
         statuses.append(
             _status(
                 pending[line.line_number],

@@ -117,6 +117,7 @@ from services.rules.billing import (
     month_start,
     spreadsheet_safe,
 )
+from services.rules.card_numbers import format_card_number
 from services.rules.documents import format_company_document
 from services.rules.errors import DomainError
 
@@ -286,7 +287,7 @@ def invoice_detail(*, uow: UnitOfWork, actor: Actor, invoice_id: int, today: dat
     lines = pd.DataFrame(
         {
             "Beneficiário": names,
-            "Carteirinha": cards,
+            "Carteirinha": [format_card_number(c) for c in cards],
             "Plano": plans,
             "Faixa etária": [labels[b] for b in bands],
             "Tipo": [LINE_KIND_LABELS[k] for k in kinds],
@@ -606,7 +607,7 @@ def billing_report(
         [
             {
                 "Beneficiário": people.get(bid, ("", "", ""))[0],
-                "Carteirinha": people.get(bid, ("", "", ""))[1],
+                "Carteirinha": format_card_number(people.get(bid, ("", "", ""))[1]),
                 "Plano atual": people.get(bid, ("", "", ""))[2],
                 "Meses cobrados": int(n_months),
                 "Total": money(int(total or 0)),

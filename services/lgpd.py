@@ -33,6 +33,7 @@ from data.models import (
 )
 from data.uow import UnitOfWork
 from services.actors import Actor, Role
+from services.rules.card_numbers import format_card_number
 from services.rules.documents import format_cpf, only_digits
 from services.rules.errors import DomainError
 
@@ -220,6 +221,7 @@ def beneficiary_dossier(
         plan = s.get(Plan, b.plan_id)
         person = _row(b, PERSON_COLUMNS)
         person["cpf"] = format_cpf(b.cpf) if b.cpf else None
+        person["card_number"] = format_card_number(b.card_number)
         person["plan"] = plan.name if plan else None
         # Dependents, movements, protocols, utilization and audit records of this company
         # only (as the invoice lines): a beneficiary transferred within the group left its
@@ -228,14 +230,14 @@ def beneficiary_dossier(
         links: list[dict[str, Any]] = []
         if holder is not None:
             links.append({"vinculo": "titular", "nome": holder.name,
-                          "carteirinha": holder.card_number})
+                          "carteirinha": format_card_number(holder.card_number)})
         for dep in s.scalars(
             select(Beneficiary).where(
                 Beneficiary.holder_id == b.id, Beneficiary.company_id == company_id
             )
         ):
             links.append({"vinculo": "dependente", "nome": dep.name,
-                          "carteirinha": dep.card_number})
+                          "carteirinha": format_card_number(dep.card_number)})
         movements = s.scalars(
             select(Movement)
             .where(Movement.beneficiary_id == b.id, Movement.company_id == company_id)

@@ -37,6 +37,7 @@ from data.models import (
 from services.audit import json_safe
 from services.numbering import counter_take, local_date, operator, protocol_numbers_issue
 from services.rules.card_numbers import card_number as make_card_number
+from services.rules.card_numbers import format_card_number
 from services.rules.documents import only_digits
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError, FieldErrors
@@ -809,7 +810,10 @@ class Applier:
         protocol_rows = []
         for number, c in zip(numbers, changes, strict=True):
             label = MOVEMENT_LABELS[c.kind]
-            names = ", ".join(f"{st.benef.person.name} ({self._card(st.benef)})" for st in c.steps)
+            names = ", ".join(
+                f"{st.benef.person.name} ({format_card_number(self._card(st.benef))})"
+                for st in c.steps
+            )
             protocol_rows.append(
                 {
                     "company_id": self.company.id,

@@ -40,6 +40,7 @@ from services.reports import (
     UtilizationSelection,
 )
 from services.rules.age_bands import age_band, age_on
+from services.rules.card_numbers import format_card_number
 from services.rules.documents import format_cpf, mask_cpf
 from services.rules.errors import DomainError
 from tests.conftest import _fresh_postgres, _fresh_sqlite
@@ -153,7 +154,10 @@ def test_beneficiary_report_totals_equal_an_independent_count(world, status):
         assert report.total == len(expected), f
         assert report.holders == sum(b.relationship_code == 1 for b in expected), f
         assert report.dependents == report.total - report.holders
-        assert sorted(report.table["Carteirinha"]) == sorted(b.card_number for b in expected)
+        # card numbers shown in groups of four (0001 0000 0000 0123), on screen and in files
+        assert sorted(report.table["Carteirinha"]) == sorted(
+            format_card_number(b.card_number) for b in expected
+        )
         assert int(report.by_plan["Beneficiários"].sum()) == report.total
         assert int(report.pyramid["Beneficiários"].sum()) == report.total
         assert int(report.by_relationship["Beneficiários"].sum()) == report.total
@@ -210,7 +214,7 @@ def test_cpf_and_birth_date_are_masked_without_the_personal_data_permission(worl
     helper = _actor(world, "100002")  # reports, no personal_data
     master = _actor(world, "100001")
     assert not helper.can(Permission.PERSONAL_DATA) and master.can(Permission.PERSONAL_DATA)
-    people = {b.card_number: b for b in _people(world, company_id)}
+    people = {format_card_number(b.card_number): b for b in _people(world, company_id)}
     masked = reports.beneficiary_report(
         uow=world.for_company(company_id),
         actor=helper,
@@ -360,8 +364,8 @@ def test_a_company_user_never_reaches_another_company(world):
             report = reports.beneficiary_report(
                 uow=world.for_company(own), actor=actor, status=status, filters=f, today=TODAY
             )
-            assert foreign.card_number not in set(report.table["Carteirinha"])
-            own_cards = {b.card_number for b in _people(world, own)}
+            assert format_card_number(foreign.card_number) not in set(report.table["Carteirinha"])
+            own_cards = {format_card_number(b.card_number) for b in _people(world, own)}
             assert set(report.table["Carteirinha"]) <= own_cards
 
 

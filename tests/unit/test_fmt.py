@@ -1,0 +1,150 @@
+"""components.fmt: the one pt-BR formatting module of the interface (vectors)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal as D
+
+import pytest
+
+from components import fmt
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (D("0"), "R$ 0,00"),
+        (D("1234.56"), "R$ 1.234,56"),
+        (D("1234567.891"), "R$ 1.234.567,89"),
+        (D("0.5"), "R$ 0,50"),
+        (D("-12.3"), "-R$ 12,30"),
+        (1500, "R$ 1.500,00"),
+        (2.5, "R$ 2,50"),
+        (None, "—"),
+        (float("nan"), "—"),
+    ],
+)
+def test_money(value, expected):
+    assert fmt.fmt_money(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0, "0"), (999, "999"), (1000, "1.000"), (1234567, "1.234.567"), (-25000, "-25.000"),
+     (D("1234"), "1.234"), (12.6, "13"), (None, "—")],
+)
+def test_int(value, expected):
+    assert fmt.fmt_int(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "expected"),
+    [(1234.5, 2, "1.234,50"), (D("1234.567"), 2, "1.234,57"), (0.5, 1, "0,5"),
+     (1234567.0, 0, "1.234.567"), (None, 2, "—")],
+)
+def test_number(value, decimals, expected):
+    assert fmt.fmt_number(value, decimals) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(D("12.5"), "12,50%"), (0, "0,00%"), (1234.5, "1.234,50%"),
+                            (None, "—")],
+)
+def test_percent(value, expected):
+    assert fmt.fmt_pct(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "money", "expected"),
+    [
+        (0, False, "0"),
+        (950, False, "950"),
+        (1000, False, "1 mil"),
+        (25_000, False, "25 mil"),
+        (25_500, False, "25,5 mil"),
+        (999_999, False, "1 mi"),
+        (960_000, False, "960 mil"),
+        (1_200_000, False, "1,2 mi"),
+        (3_000_000_000, False, "3 bi"),
+        (-40_000, False, "-40 mil"),
+        (2.5, False, "2,5"),
+        (1_234_567_000_000, False, "1.234,6 bi"),
+        (25_000, True, "R$ 25 mil"),
+        (1_234_567.89, True, "R$ 1,2 mi"),
+        (12.5, True, "R$ 12,50"),
+    ],
+)
+def test_compact_never_uses_si_suffixes(value, money, expected):
+    shown = fmt.fmt_compact(value, money=money)
+    assert shown == expected
+    assert not shown.endswith(("k", "M", "G"))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("52998224725", "529.982.247-25"),
+        ("529.982.247-25", "529.982.247-25"),
+        (" 529 982 247 25 ", "529.982.247-25"),
+        ("123", "123"),  # not a CPF: shown as it is
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_cpf(value, expected):
+    assert fmt.fmt_cpf(value) == expected
+
+
+def test_cpf_masked():
+    assert fmt.fmt_cpf_masked("52998224725") == "***.982.247-**"
+    assert fmt.fmt_cpf_masked("abc") == "***.***.***-**"
+    assert fmt.fmt_cpf_masked(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("11222333000181", "11.222.333/0001-81"),
+        ("11.222.333/0001-81", "11.222.333/0001-81"),
+        ("12abc34501de35", "12.ABC.345/01DE-35"),  # alphanumeric CNPJ
+        ("1122", "1122"),
+        (None, ""),
+    ],
+)
+def test_cnpj(value, expected):
+    assert fmt.fmt_cnpj(value) == expected
+
+
+def test_company_document_follows_its_type():
+    assert fmt.fmt_company_document("11222333000181", "CNPJ") == "11.222.333/0001-81"
+    assert fmt.fmt_company_document("12345678901234", "CAEPF") == "123.456.789/012-34"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0001000000000123", "0001 0000 0000 0123"),
+        ("0001 0000 0000 0123", "0001 0000 0000 0123"),
+        ("0001.0000.0000.0123", "0001 0000 0000 0123"),
+        ("12345", "12345"),  # not a card number: shown as it is
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_card_number_in_groups_of_four(value, expected):
+    assert fmt.fmt_card(value) == expected
+
+
+def test_digits_of_accepts_typed_input_with_or_without_punctuation():
+    assert fmt.digits_of("529.982.247-25") == "52998224725"
+    assert fmt.digits_of("0001 0000 0000 0123") == "0001000000000123"
+    assert fmt.digits_of(None) == ""
+
+
+def test_dates():
+    assert fmt.fmt_date(date(2026, 3, 7)) == "07/03/2026"
+    assert fmt.fmt_date(None) == "—"
+    # 15:30 UTC is 12:30 in São Paulo (UTC-3, no daylight saving since 2019)
+    assert fmt.fmt_datetime(datetime(2026, 3, 7, 15, 30, tzinfo=UTC)) == "07/03/2026 12:30"
+    assert fmt.fmt_month(date(2026, 3, 1)) == "março/2026"
+    assert fmt.fmt_weekday(date(2026, 3, 7)) == "sábado"
