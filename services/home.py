@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import func, select
 
 from data.models import Company, Invoice, Protocol, Provider
 from data.uow import UnitOfWork
-from services.actors import Actor
+from services.actors import Actor, Permission
 from services.protocols import STATUS_LABELS
+from services.rules.calendar import is_business_day, national_holidays, previous_business_day
 from services.rules.retroactive import cutoff_date, next_due_date, retroactive_dates
 
 SOON_DAYS = 10
@@ -30,24 +32,53 @@ class ProtocolDue:
 
 
 @dataclass(frozen=True)
+class OverdueItem:
+    """An open invoice past its due date, for the link to its update."""
+
+    invoice_id: int
+    billing_month: date
+    due_date: date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class ImportantDates:
     today: date
     cutoff_day: int
     cutoff: date
     cutoff_passed: bool
+    # When the cut-off falls on a weekend or national holiday: the last business day
+    # before it, the last day to send movements (None when the cut-off is a business day).
+    cutoff_moved_to: date | None
+    cutoff_holiday: str | None  # the holiday's name, when the cut-off is one
     next_due: date
     next_open_invoice_due: date | None
     open_invoices: int
     overdue_invoices: int
     retroactive_dates: list[date]
     protocols_due: list[ProtocolDue]
+    # Oldest first; only for actors with the finance permission (else empty).
+    overdue: list[OverdueItem]
+
+
+def cutoff_deadline(cutoff: date) -> date | None:
+    """The last business day before a cut-off that falls on a non-business day.
+
+    The contract (DOMAIN_RULES "Money") and the specification do not say how a cut-off
+    on a weekend or holiday moves. The portal tells the company to send its movements
+    by the previous business day: the earlier date, so that following the advice never
+    moves a movement to a later invoice, whoever processes it (the billing rule itself
+    still compares calendar dates with the cut-off day).
+    """
+    return None if is_business_day(cutoff) else previous_business_day(cutoff)
 
 
 def important_dates(
     *, uow: UnitOfWork, actor: Actor, company_id: int, today: date
 ) -> ImportantDates:
-    """This month's cut-off, the next due date, the retroactive dates open today and
-    the protocol deadlines due in the next days, for the company in context."""
+    """This month's cut-off (and when it moves), the next due date, the overdue
+    invoices, the retroactive dates open today and the protocol deadlines due in the
+    next days, for the company in context."""
     actor.require(None, company_id)
     with uow:
         company = uow.session.get(Company, company_id)
@@ -69,18 +100,35 @@ def important_dates(
             .order_by(Protocol.deadline, Protocol.number)
             .limit(10)
         ).all()
+        overdue = []
+        if actor.can(Permission.FINANCE):
+            overdue = [
+                OverdueItem(*row)
+                for row in uow.session.execute(
+                    select(Invoice.id, Invoice.billing_month, Invoice.due_date, Invoice.amount)
+                    .where(
+                        Invoice.company_id == company_id,
+                        Invoice.status == "open",
+                        Invoice.due_date < today,
+                    )
+                    .order_by(Invoice.billing_month, Invoice.id)
+                ).all()
+            ]
         cutoff = cutoff_date(today.year, today.month, company.cutoff_day)
         return ImportantDates(
             today=today,
             cutoff_day=company.cutoff_day,
             cutoff=cutoff,
             cutoff_passed=today > cutoff,
+            cutoff_moved_to=cutoff_deadline(cutoff),
+            cutoff_holiday=national_holidays(cutoff.year).get(cutoff),
             next_due=next_due_date(today, company.due_day),
             next_open_invoice_due=inv[0],
             open_invoices=int(inv[1] or 0),
             overdue_invoices=int(inv[2] or 0),
             retroactive_dates=retroactive_dates(today, company.retroactive_months),
             protocols_due=[ProtocolDue(*row) for row in protocols],
+            overdue=overdue,
         )
 
 
@@ -114,8 +162,18 @@ def provider_filter_options(*, uow: UnitOfWork) -> NetworkOptions:
 
 
 NETWORK_COLUMNS = [
-    "Nome", "Tipo", "CRO", "Especialidades", "Endereço", "Bairro", "Cidade", "UF", "CEP",
-    "Telefone", "latitude", "longitude",
+    "Nome",
+    "Tipo",
+    "CRO",
+    "Especialidades",
+    "Endereço",
+    "Bairro",
+    "Cidade",
+    "UF",
+    "CEP",
+    "Telefone",
+    "latitude",
+    "longitude",
 ]
 
 
@@ -160,4 +218,3 @@ def provider_search(
             if not specialty or specialty in (p.specialties or [])
         ][:limit]
     return pd.DataFrame(rows, columns=NETWORK_COLUMNS)
-

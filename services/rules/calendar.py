@@ -17,6 +17,7 @@ Conventions used by every function here:
 - ``add_business_days(d, n)``: a request made on a non-business day counts as
   made on the next business day; the result is the n-th business day after
   that day (n=0 gives that day itself).
+- ``previous_business_day(d)`` is the last business day strictly before ``d``.
 - ``business_days_between(start, end)`` counts the business days in
   ``(start, end]``, so it undoes ``add_business_days`` from a business day.
 """
@@ -87,6 +88,14 @@ def next_business_day(d: date, holidays: Collection[date] | None = None) -> date
     day = d + timedelta(days=1)
     while not is_business_day(day, holidays):
         day += timedelta(days=1)
+    return day
+
+
+def previous_business_day(d: date, holidays: Collection[date] | None = None) -> date:
+    """The last business day strictly before ``d``."""
+    day = d - timedelta(days=1)
+    while not is_business_day(day, holidays):
+        day -= timedelta(days=1)
     return day
 
 

@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from data.db import make_session_factory
 from data.demo import seed_demo
-from data.models import Company, Protocol, Provider
+from data.models import Company, Invoice, Protocol, Provider
 from data.uow import UnitOfWork
 from services import access, home
+from services.actors import Permission
 from services.companies import company_contract, company_list_for_actor
 from services.rules.errors import DomainError
 
@@ -105,3 +106,80 @@ def test_network_filter_options_list_states_cities_and_specialties(world):
     assert len(options.states) >= 5
     assert all(options.cities[s] for s in options.states)
     assert "Ortodontia" in options.specialties
+
+
+def _set_cutoff_day(uow: UnitOfWork, company_id: int, day: int) -> None:
+    with uow:
+        uow.session.get(Company, company_id).cutoff_day = day
+        uow.session.commit()
+
+
+def test_a_cutoff_on_a_weekend_or_holiday_says_the_last_business_day_before_it(world):
+    actor = _actor(world, "100001")
+    company_id = _company_id(world, "10001")
+    today = date(2026, 11, 3)
+
+    # 15/11/2026 is a Sunday and a national holiday: movements by Friday 13/11.
+    _set_cutoff_day(world, company_id, 15)
+    dates = home.important_dates(uow=world, actor=actor, company_id=company_id, today=today)
+    assert dates.cutoff == date(2026, 11, 15)
+    assert dates.cutoff_moved_to == date(2026, 11, 13)
+    assert dates.cutoff_holiday == "Proclamação da República"
+
+    # 20/11/2026 is a Friday, but Consciência Negra (Lei 14.759/2023): Thursday 19/11.
+    _set_cutoff_day(world, company_id, 20)
+    dates = home.important_dates(uow=world, actor=actor, company_id=company_id, today=today)
+    assert dates.cutoff_moved_to == date(2026, 11, 19)
+    assert dates.cutoff_holiday == "Dia Nacional de Zumbi e da Consciência Negra"
+
+    # 28/11/2026 is a Saturday, not a holiday.
+    _set_cutoff_day(world, company_id, 28)
+    dates = home.important_dates(uow=world, actor=actor, company_id=company_id, today=today)
+    assert (dates.cutoff_moved_to, dates.cutoff_holiday) == (date(2026, 11, 27), None)
+
+    # 10/11/2026 is a Tuesday: nothing moves.
+    _set_cutoff_day(world, company_id, 10)
+    dates = home.important_dates(uow=world, actor=actor, company_id=company_id, today=today)
+    assert (dates.cutoff, dates.cutoff_moved_to, dates.cutoff_holiday) == (
+        date(2026, 11, 10),
+        None,
+        None,
+    )
+
+
+def test_overdue_invoices_are_listed_for_the_link_to_their_update(world):
+    company_id = _company_id(world, "10001")
+    with world:
+        invoices = world.session.scalars(
+            select(Invoice).where(Invoice.company_id == company_id).order_by(Invoice.billing_month)
+        ).all()
+        # Two invoices overdue and open, one open and not yet due, the rest paid.
+        for inv in invoices:
+            inv.status, inv.paid_on = "paid", inv.due_date
+        late_a, late_b, current = invoices[-4], invoices[-3], invoices[-1]
+        for inv, due in ((late_a, date(2026, 9, 10)), (late_b, date(2026, 10, 10))):
+            inv.status, inv.paid_on, inv.due_date = "open", None, due
+        current.status, current.paid_on, current.due_date = "open", None, date(2026, 12, 10)
+        world.session.commit()
+        expected = [
+            home.OverdueItem(i.id, i.billing_month, i.due_date, i.amount) for i in (late_a, late_b)
+        ]
+
+    master = _actor(world, "100001")
+    dates = home.important_dates(uow=world, actor=master, company_id=company_id, today=TODAY)
+    assert dates.overdue == expected
+    assert dates.overdue_invoices == 2
+    assert dates.open_invoices == 1
+    assert dates.next_open_invoice_due == date(2026, 12, 10)
+
+    # A user without the finance permission learns there are overdue invoices, not which.
+    user = _actor(world, "100002")
+    assert not user.can(Permission.FINANCE)
+    dates = home.important_dates(uow=world, actor=user, company_id=company_id, today=TODAY)
+    assert dates.overdue == []
+    assert dates.overdue_invoices == 2
+
+    # Another company of the group shows its own invoices only.
+    other = _company_id(world, "10002")
+    dates = home.important_dates(uow=world, actor=master, company_id=other, today=TODAY)
+    assert {o.invoice_id for o in dates.overdue}.isdisjoint(o.invoice_id for o in expected)

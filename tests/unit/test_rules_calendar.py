@@ -14,6 +14,7 @@ from services.rules.calendar import (
     is_business_day,
     national_holidays,
     next_business_day,
+    previous_business_day,
 )
 
 PROPERTY = settings(max_examples=200, database=None, derandomize=True)
@@ -134,6 +135,28 @@ def test_a_given_holiday_list_replaces_the_national_one() -> None:
 )
 def test_next_business_day_is_strictly_after(day: date, expected: date) -> None:
     assert next_business_day(day) == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2026, 3, 3), date(2026, 3, 2)),  # Tuesday -> Monday
+        (date(2026, 3, 9), date(2026, 3, 6)),  # Monday -> Friday
+        (date(2026, 11, 15), date(2026, 11, 13)),  # Sunday (and holiday) -> Friday
+        (date(2026, 2, 18), date(2026, 2, 13)),  # Ash Wednesday -> Friday before Carnival
+        (date(2026, 1, 2), date(2025, 12, 31)),  # over New Year, into the year before
+    ],
+)
+def test_previous_business_day_is_strictly_before(day: date, expected: date) -> None:
+    assert previous_business_day(day) == expected
+
+
+@given(DAYS)
+@PROPERTY
+def test_previous_business_day_undoes_next_business_day(day: date) -> None:
+    before = previous_business_day(day)
+    assert is_business_day(before) and before < day
+    assert next_business_day(before) >= day
 
 
 @pytest.mark.parametrize(
