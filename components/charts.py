@@ -1,8 +1,16 @@
-"""Plotly figure builders used by the pages."""
+"""Plotly figure builders used by the pages.
+
+Every builder goes through `pt_br` (the `@pt_br_figure` decorator): decimal comma and
+dot for thousands (``separators=",."``), and axis, hover and colour-bar formats that
+never produce SI suffixes ("25k", "1.2M"): grouped numbers, 25.000 and 1.234,56.
+tests/unit/test_charts.py checks every public builder of this module.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import ParamSpec
 
 import pandas as pd
 import plotly.express as px
@@ -10,7 +18,46 @@ import plotly.graph_objects as go
 
 from services.billing import InvoiceRow
 
+# d3-format: thousands grouped, trailing zeros trimmed, never an SI suffix ("~s" would
+# write 25k). With separators ",." plotly shows 25.000 and 1.234,5.
+NUMBER_FORMAT = ",~f"
+SEPARATORS = ",."
+_NOT_NUMERIC = ("category", "multicategory", "date")
 
+
+def pt_br(fig: go.Figure) -> go.Figure:
+    """pt-BR numbers on `fig`: separators, and every numeric axis and colour bar with a
+    tick and hover format of its own (plotly's default is SI: "25k")."""
+    fig.update_layout(separators=SEPARATORS)
+    for axis in (*fig.select_xaxes(), *fig.select_yaxes()):
+        if axis.type in _NOT_NUMERIC:
+            continue
+        if not axis.tickformat or "s" in axis.tickformat:
+            axis.tickformat = NUMBER_FORMAT
+        if not axis.hoverformat or "s" in axis.hoverformat:
+            axis.hoverformat = NUMBER_FORMAT
+    for trace in fig.data:
+        if "colorbar" in trace:
+            bar = trace.colorbar
+            if not bar.tickformat or "s" in bar.tickformat:
+                bar.tickformat = NUMBER_FORMAT
+    return fig
+
+
+P = ParamSpec("P")
+
+
+def pt_br_figure(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
+    """Decorate a figure builder so its figure always goes through `pt_br`."""
+
+    @functools.wraps(build)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> go.Figure:
+        return pt_br(build(*args, **kwargs))
+
+    return wrapper
+
+
+@pt_br_figure
 def provider_map(df: pd.DataFrame) -> go.Figure:
     """Providers on a map, hover with name, specialties and address."""
     fig = px.scatter_map(
@@ -54,6 +101,7 @@ def _bar_layout(fig: go.Figure) -> go.Figure:
     return fig
 
 
+@pt_br_figure
 def invoices_by_month(invoices: Sequence[InvoiceRow]) -> go.Figure:
     """Invoice amount by billing month, coloured by payment status (amounts shown only).
 
@@ -78,6 +126,7 @@ def invoices_by_month(invoices: Sequence[InvoiceRow]) -> go.Figure:
     return _bar_layout(fig)
 
 
+@pt_br_figure
 def billing_by_month(by_month: pd.DataFrame) -> go.Figure:
     """Billed amount by month, monthly charges and retroactive adjustments stacked.
 
@@ -122,6 +171,7 @@ def _floats(values: Sequence[object]) -> list[float | None]:
     return [None if v is None or v != v else float(v) for v in values]  # type: ignore[arg-type]
 
 
+@pt_br_figure
 def bar_chart(
     labels: Sequence[object],
     values: Sequence[object],
@@ -160,6 +210,7 @@ def bar_chart(
     return _report_layout(fig, height=height)
 
 
+@pt_br_figure
 def age_pyramid(df: pd.DataFrame) -> go.Figure:
     """Beneficiaries by age band, men to the left and women to the right."""
     bands = list(dict.fromkeys(df["Faixa etária"]))
@@ -184,6 +235,7 @@ def age_pyramid(df: pd.DataFrame) -> go.Figure:
     return _report_layout(fig)
 
 
+@pt_br_figure
 def holders_and_dependents(df: pd.DataFrame) -> go.Figure:
     """Beneficiaries by relationship, holders in one colour and dependents in another."""
     colors = [REPORT_BLUE if kind == "Titular" else REPORT_TEAL for kind in df["Tipo"]]
@@ -197,6 +249,7 @@ def holders_and_dependents(df: pd.DataFrame) -> go.Figure:
     return _report_layout(fig)
 
 
+@pt_br_figure
 def inclusions_and_exclusions(df: pd.DataFrame) -> go.Figure:
     """Inclusions and exclusions of each month, side by side."""
     months = [f"{m:%m/%Y}" for m in df["Mês"]]
@@ -214,6 +267,7 @@ def inclusions_and_exclusions(df: pd.DataFrame) -> go.Figure:
     return _report_layout(fig)
 
 
+@pt_br_figure
 def cost_by_month(df: pd.DataFrame) -> go.Figure:
     """Cost (bars, clickable: customdata is the month) and procedures (line) by month."""
     months = [f"{m:%m/%Y}" for m in df["Mês"]]
@@ -235,6 +289,7 @@ def cost_by_month(df: pd.DataFrame) -> go.Figure:
     return _report_layout(fig)
 
 
+@pt_br_figure
 def loss_ratio_by_month(df: pd.DataFrame) -> go.Figure:
     """Premiums billed and utilization cost (bars) and the loss ratio (line, right axis)."""
     months = [f"{m:%m/%Y}" for m in df["Mês"]]
@@ -261,6 +316,7 @@ def loss_ratio_by_month(df: pd.DataFrame) -> go.Figure:
     return _report_layout(fig)
 
 
+@pt_br_figure
 def comparison_chart(df: pd.DataFrame, *, label: str, measure: str) -> go.Figure:
     """One bar per series of a comparison."""
     return bar_chart(list(df[label]), list(df[measure]), value_label=measure,
@@ -268,6 +324,7 @@ def comparison_chart(df: pd.DataFrame, *, label: str, measure: str) -> go.Figure
                      color=REPORT_TEAL)
 
 
+@pt_br_figure
 def pivot_chart(
     table: pd.DataFrame, *, row_label: str, column_label: str | None, measure: str
 ) -> go.Figure:
