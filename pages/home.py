@@ -1,24 +1,73 @@
-"""Início > Página inicial: menu, shortcuts, important dates, provider network search."""
+"""Início > Página inicial: important dates and shortcuts first, then the provider network
+search. The sidebar is the menu: no copy of it here."""
 
 import streamlit as st
 
-from components import charts, navigation
+from components import navigation, provider_map
 from components.context import get_context, new_uow
-from components.fmt import fmt_date, fmt_weekday, today_local
+from components.fmt import fmt_date, fmt_money, fmt_month, fmt_weekday, today_local
+from components.safe_text import plain
 from services import home
+
+OVERDUE_PAGE = "pages/overdue_update.py"
+OVERDUE_KEY = "overdue_invoice"  # the invoice selectbox of the overdue update page
+OVERDUE_SHOWN = 3
 
 ctx = get_context()
 today = today_local()
 st.title("Página inicial")
-st.caption(f"{ctx.company.label} · {ctx.company.document_type} {ctx.company.document_formatted}")
+st.caption(
+    f"{plain(ctx.company.label)} · {ctx.company.document_type} {ctx.company.document_formatted}"
+)
 
-menu_col, shortcut_col = st.columns(2)
-with menu_col:
-    st.subheader("Menu")
-    for area, specs in navigation.areas_for(ctx.actor).items():
-        st.markdown(f"**{area}**")
-        for spec in specs:
-            st.page_link(spec.path, label=spec.title, icon=spec.icon)
+dates = home.important_dates(uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id, today=today)
+dates_col, shortcut_col = st.columns([3, 1])
+with dates_col:
+    st.subheader("Datas importantes")
+    c1, c2, c3 = st.columns(3)
+    c1.metric(
+        "Data de corte deste mês",
+        fmt_date(dates.cutoff),
+        help=f"Dia {dates.cutoff_day} do contrato. Movimentações recebidas até a data de corte "
+        "entram na fatura do mês seguinte; depois dela, na fatura subsequente.",
+    )
+    if dates.cutoff_moved_to:
+        why = fmt_weekday(dates.cutoff)
+        if dates.cutoff_holiday:
+            why += f", feriado: {dates.cutoff_holiday}"
+        c1.caption(
+            f"Data de corte: {fmt_date(dates.cutoff)} ({why}) → movimentações até "
+            f"{fmt_date(dates.cutoff_moved_to)} ({fmt_weekday(dates.cutoff_moved_to)}), "
+            "o dia útil anterior."
+        )
+    c1.caption(("Já passou" if dates.cutoff_passed else fmt_weekday(dates.cutoff)).capitalize())
+    c2.metric(
+        "Próximo vencimento de fatura", fmt_date(dates.next_open_invoice_due or dates.next_due)
+    )
+    if dates.overdue_invoices:
+        c2.caption(f"⚠️ {dates.overdue_invoices} fatura(s) vencida(s) em aberto")
+    else:
+        c2.caption(f"{dates.open_invoices} fatura(s) em aberto")
+    # Only users with the finance permission get the list (and the page it links to).
+    for item in dates.overdue[:OVERDUE_SHOWN]:
+        if c2.button(
+            f"Atualizar fatura de {fmt_month(item.billing_month)} (venceu "
+            f"{fmt_date(item.due_date)}, {fmt_money(item.amount)})",
+            key=f"home_overdue_{item.invoice_id}",
+            icon=":material/update:",
+            type="tertiary",
+            help="Abre Financeiro > Atualização de faturas vencidas com esta fatura.",
+        ):
+            st.session_state[OVERDUE_KEY] = item.invoice_id
+            st.switch_page(OVERDUE_PAGE)
+    if len(dates.overdue) > OVERDUE_SHOWN:
+        c2.page_link(
+            OVERDUE_PAGE,
+            label=f"Ver as {len(dates.overdue)} faturas vencidas",
+            icon=":material/update:",
+        )
+    c3.markdown("**Datas retroativas abertas hoje**")
+    c3.markdown("  \n".join(f"• {fmt_date(d)}" for d in dates.retroactive_dates))
 with shortcut_col:
     st.subheader("Atalhos")
     shortcuts = navigation.shortcuts_for(ctx.actor)
@@ -27,23 +76,6 @@ with shortcut_col:
     for spec in shortcuts:
         st.page_link(spec.path, label=spec.shortcut or spec.title, icon=spec.icon)
 
-st.subheader("Datas importantes")
-dates = home.important_dates(uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id, today=today)
-c1, c2, c3 = st.columns(3)
-c1.metric(
-    "Data de corte deste mês",
-    fmt_date(dates.cutoff),
-    help=f"Dia {dates.cutoff_day} do contrato. Movimentações recebidas até a data de corte "
-    "entram na fatura do mês seguinte; depois dela, na fatura subsequente.",
-)
-c1.caption(("Já passou" if dates.cutoff_passed else fmt_weekday(dates.cutoff)).capitalize())
-c2.metric("Próximo vencimento de fatura", fmt_date(dates.next_open_invoice_due or dates.next_due))
-if dates.overdue_invoices:
-    c2.caption(f"⚠️ {dates.overdue_invoices} fatura(s) vencida(s) em aberto")
-else:
-    c2.caption(f"{dates.open_invoices} fatura(s) em aberto")
-c3.markdown("**Datas retroativas abertas hoje**")
-c3.markdown("  \n".join(f"• {fmt_date(d)}" for d in dates.retroactive_dates))
 if dates.protocols_due:
     st.markdown("**Protocolos com prazo nos próximos dias**")
     st.dataframe(
@@ -53,7 +85,7 @@ if dates.protocols_due:
                 "Assunto": p.subject,
                 "Situação": p.status_label,
                 "Prazo": fmt_date(p.deadline),
-                "": "⚠️ vencido" if p.deadline < today else "",
+                "Alerta": "⚠️ vencido" if p.deadline < today else "",
             }
             for p in dates.protocols_due
         ],
@@ -93,4 +125,4 @@ else:
             found.drop(columns=["latitude", "longitude"]), hide_index=True, width="stretch"
         )
     with map_tab:
-        st.plotly_chart(charts.provider_map(found), width="stretch")
+        provider_map.provider_map(found)
