@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import auth, navigation
 from components.context import COMPANY_KEY, companies_of, current_actor, session_expired
+from components.safe_text import plain
 from components.startup import require_ready
 from config import get_settings
 from services.actors import Actor
@@ -85,7 +86,7 @@ def _sidebar(actor: Actor) -> None:
             "master": "Usuário master",
             "user": "Usuário",
         }[actor.role.value]
-        st.markdown(f"**{actor.name}**  \n{role} · código {actor.user_code}")
+        st.markdown(f"**{plain(actor.name)}**  \n{role} · código {actor.user_code}")
         if companies:
             ids = [c.id for c in companies]
             labels = {c.id: c.label for c in companies}

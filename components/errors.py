@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.safe_text import plain
 from services.rules.errors import DomainError, FieldErrors
 
 log = logging.getLogger("portal")
@@ -31,7 +32,7 @@ class FieldSlots:
         for field, message in errors.items():
             slot = self._slots.get(field)
             if slot is not None:
-                slot.error(message)
+                slot.error(plain(message))
 
 
 @contextmanager
@@ -42,11 +43,11 @@ def user_errors(slots: FieldSlots | None = None) -> Iterator[None]:
     except FieldErrors as exc:
         if slots is not None:
             slots.show(exc.errors)
-        st.error(exc.message)
+        st.error(plain(exc.message))
     except DomainError as exc:
         if slots is not None and exc.field:
             slots.show({exc.field: exc.message})
-        st.error(exc.message)
+        st.error(plain(exc.message))
     except Exception:  # noqa: BLE001 - last line of defence for the user
         log.exception("unexpected error")
         st.error(GENERIC)

@@ -17,6 +17,7 @@ import streamlit as st
 from components.context import Context, new_uow, now_utc
 from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_date, fmt_month, today_local
+from components.safe_text import plain
 from components.virtual_card import virtual_card_png
 from services import movements
 from services.movements import BeneficiaryRow, InclusionRequest, MovementOptions, MovementResult
@@ -385,7 +386,7 @@ def inclusion_form(
         )
         slots.add("relationship_code")
         if holder is not None:
-            st.caption(f"O dependente entra no plano do titular: {holder.plan_name}.")
+            st.caption(f"O dependente entra no plano do titular: {plain(holder.plan_name)}.")
     plans = {p.id: p for p in options.plans}
     form_key = f"{key}_{kind}_{int(relationship)}_{_nonce(key)}"
     with st.form(form_key):
@@ -677,7 +678,7 @@ def plan_change_form(
         uow=ctx.uow(), actor=ctx.actor, card_number=row.card_number
     )
     others = {p.id: p for p in options.plans if p.id != detail.plan_id}
-    st.markdown(f"**Plano atual:** {row.plan_name}")
+    st.markdown(f"**Plano atual:** {plain(row.plan_name)}")
     if not others:
         st.info("A empresa não tem outro plano contratado para onde alterar.")
         return None
@@ -730,12 +731,12 @@ def show_result(done: Done) -> None:
     card = format_card_number(first.card_number)
     if r.kind is MovementKind.INCLUSION:
         st.success(
-            f"{label} registrada: **{first.name}**. Carteirinha nº **{card}**. "
+            f"{label} registrada: **{plain(first.name)}**. Carteirinha nº **{card}**. "
             f"Protocolo nº **{r.protocol_number}**."
         )
     elif r.kind is MovementKind.REACTIVATION:
         st.success(
-            f"{label} registrada: **{first.name}** volta com a mesma carteirinha nº "
+            f"{label} registrada: **{plain(first.name)}** volta com a mesma carteirinha nº "
             f"**{card}**. Protocolo nº **{r.protocol_number}**."
         )
     else:
@@ -791,7 +792,7 @@ def show_result(done: Done) -> None:
                 f"{fmt_date(r.stay_until)} (Lei 9.656, arts. 30/31)."
             )
     if done.target_label:
-        st.caption(f"Empresa de destino: {done.target_label}.")
+        st.caption(f"Empresa de destino: {plain(done.target_label)}.")
     if done.card_png is not None:
         c1, c2 = st.columns([2, 1])
         c1.image(done.card_png, caption="Carteirinha virtual", width=428)

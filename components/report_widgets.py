@@ -25,6 +25,7 @@ from openpyxl.styles import Font
 from components import charts
 from components.context import Context, new_uow, now_utc
 from components.fmt import BRT, MONTHS, fmt_date, fmt_int, fmt_money, fmt_pct
+from components.safe_text import plain
 from services import analytics, reports
 from services.actors import Actor, Permission
 from services.batch_layout import xlsx_text
@@ -532,7 +533,7 @@ def beneficiary_report_view(ctx: Context, *, status: str, today: date) -> None:
     filters = beneficiary_filters(options, status=status, key=f"rep_{status}")
     report = beneficiary_report(ctx, status=status, filters=filters, today=today)
     described = describe_beneficiary_filters(filters, options)
-    st.caption(f"Filtros aplicados: {described}")
+    st.caption(f"Filtros aplicados: {plain(described)}")
 
     noun = "ativos" if active else "inativos"
     c1, c2, c3 = st.columns(3)

@@ -10,6 +10,7 @@ from components.context import get_context
 from components.errors import user_errors
 from components.fmt import fmt_date, fmt_datetime, today_local
 from components.report_widgets import download_buttons, export_header
+from components.safe_text import plain
 from services import users
 
 
@@ -22,7 +23,7 @@ def _fmt(values: dict[str, object] | None) -> str:
 ctx = get_context()
 today = today_local()
 st.title("Trilha de auditoria")
-st.caption(ctx.company.label)
+st.caption(plain(ctx.company.label))
 
 page: users.AuditPage | None = None
 c1, c2, c3, c4 = st.columns([1, 1, 2, 1])

@@ -7,6 +7,7 @@ from components import batch_widgets as bw
 from components.context import get_context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_datetime
+from components.safe_text import plain
 from services import batch
 from services.actors import Permission
 from services.batch_layout import MAX_BYTES, MAX_LINES
@@ -17,7 +18,7 @@ BATCH_ID = "batch_id"  # the batch in progress, also preselected in "Acompanhar 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Cadastro em lote")
 st.caption(
-    f"{ctx.company.label} · inclusão, exclusão, alteração, reativação e transferência de "
+    f"{plain(ctx.company.label)} · inclusão, exclusão, alteração, reativação e transferência de "
     "muitos beneficiários em um só arquivo, com as mesmas regras do cadastro individual."
 )
 
@@ -70,7 +71,7 @@ b = check.batch
 result = current["result"]
 
 if result is None:
-    st.subheader(f"Conferência do lote {b.id} · {b.file_name}")
+    st.subheader(f"Conferência do lote {b.id} · {plain(b.file_name)}")
     bw.summary_metrics(b)
     bw.lines_table(check.lines, key="batch_check_lines")
     bw.result_downloads(ctx, b, key="batch_check_file")
@@ -85,7 +86,7 @@ if result is None:
     if dup is not None:
         st.warning(
             f"Este mesmo arquivo já foi enviado em {fmt_datetime(dup.received_at)} "
-            f"(lote {dup.id}, {dup.status_label.lower()}, por {dup.user_name}). Aplicar de "
+            f"(lote {dup.id}, {dup.status_label.lower()}, por {plain(dup.user_name)}). Aplicar de "
             "novo pode repetir movimentações: confira em Acompanhar lotes.",
             icon=":material/content_copy:",
         )

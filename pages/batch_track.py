@@ -7,12 +7,15 @@ from components import batch_widgets as bw
 from components.context import get_context
 from components.errors import user_errors
 from components.fmt import fmt_datetime
+from components.safe_text import plain
 from services import batch
 from services.actors import Permission
 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Acompanhar lotes")
-st.caption(f"{ctx.company.label} · os arquivos enviados em Cadastro em lote, do mais recente.")
+st.caption(
+    f"{plain(ctx.company.label)} · os arquivos enviados em Cadastro em lote, do mais recente."
+)
 
 rows = batch.batch_list(uow=ctx.uow(), actor=ctx.actor)
 if not rows:
@@ -61,13 +64,15 @@ if resumed and resumed[0] == chosen:
     st.success(resumed[1], icon=":material/task_alt:")
 
 with st.container(border=True):
-    st.subheader(f"Lote {b.id} · {b.file_name}")
-    st.caption(f"Enviado em {fmt_datetime(b.received_at)} por {b.user_name} · {b.status_label}")
+    st.subheader(f"Lote {b.id} · {plain(b.file_name)}")
+    st.caption(
+        f"Enviado em {fmt_datetime(b.received_at)} por {plain(b.user_name)} · {b.status_label}"
+    )
     if b.status == "refused":
-        st.error(f"Arquivo recusado por inteiro: {b.message or 'sem motivo registrado.'}")
+        st.error(f"Arquivo recusado por inteiro: {plain(b.message or 'sem motivo registrado.')}")
         st.stop()
     if b.message:
-        st.markdown(b.message)
+        st.markdown(plain(b.message))
     bw.summary_metrics(b)
     if b.status == "applying" or (b.status == "received" and b.accepted_lines):
         st.warning(

@@ -6,12 +6,13 @@ from components import charts
 from components.context import get_context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_money, fmt_month
+from components.safe_text import plain
 from services import billing
 from services.actors import Permission
 
 ctx = get_context(Permission.FINANCE)
 st.title("Relatórios de faturamento")
-st.caption(ctx.company.label)
+st.caption(plain(ctx.company.label))
 
 options = billing.billing_report_options(uow=ctx.uow(), actor=ctx.actor)
 if not options.months:

@@ -5,6 +5,7 @@ import streamlit as st
 from components.context import get_context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_date, fmt_money, fmt_month, today_local
+from components.safe_text import plain
 from services import billing
 from services.actors import Permission
 
@@ -26,6 +27,7 @@ scope = st.radio(
     "Empresas",
     [ctx.company.label, PORTFOLIO],
     horizontal=True,
+    format_func=plain,
     key="run_scope",
     help=f"A carteira tem {len(ctx.companies)} empresa(s).",
 )

@@ -6,13 +6,14 @@ from components.boleto_pdf import boleto_pdf, pix_qr_png
 from components.context import get_context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_date, fmt_money, fmt_month, today_local
+from components.safe_text import plain
 from services import billing, payments
 from services.actors import Permission
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
 st.title("2ª via de boleto")
-st.caption(ctx.company.label)
+st.caption(plain(ctx.company.label))
 
 payable = billing.invoice_list(
     uow=ctx.uow(), actor=ctx.actor, today=today, statuses=("open", "overdue")
@@ -84,4 +85,4 @@ if send:
             pdf=pdf,
             now=now_utc(),
         )
-        st.success(f"Boleto enviado para {sent_to}.")
+        st.success(f"Boleto enviado para {plain(sent_to)}.")

@@ -5,12 +5,13 @@ import streamlit as st
 from components import auth
 from components.context import get_context, now_utc
 from components.errors import FieldSlots, user_errors
+from components.safe_text import plain
 from services import access
 from services.rules.passwords import MIN_LENGTH
 
 ctx = get_context()
 st.title("Alterar senha")
-st.caption(f"Usuário {ctx.actor.user_code} · {ctx.actor.name}")
+st.caption(f"Usuário {ctx.actor.user_code} · {plain(ctx.actor.name)}")
 
 if st.session_state.pop("password_changed", False):
     st.success(

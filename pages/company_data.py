@@ -5,13 +5,14 @@ import streamlit as st
 from components.context import get_context, now_utc
 from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_date
+from components.safe_text import plain
 from services import companies
 from services.rules.documents import format_cep
 from services.rules.registration import CONTACT_LABELS, UFS, format_phone
 
 ctx = get_context()
 st.title("Meus dados")
-st.caption(ctx.company.label)
+st.caption(plain(ctx.company.label))
 
 with user_errors():
     details = companies.company_details(uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id)
@@ -30,7 +31,7 @@ c2.text_input(details.document_type, details.document_formatted, disabled=True)
 c3.text_input("Início do contrato", fmt_date(details.contract_start), disabled=True)
 st.text_input("Razão social", details.name, disabled=True)
 if details.group_name:
-    st.caption(f"Grupo econômico: {details.group_name}")
+    st.caption(f"Grupo econômico: {plain(details.group_name)}")
 st.caption(
     f"Data de corte: dia {details.cutoff_day} · vencimento das faturas: dia {details.due_day}. "
     "Código, documento e razão social só mudam por solicitação à operadora: abra um protocolo "

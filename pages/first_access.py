@@ -4,6 +4,7 @@ import streamlit as st
 
 from components.context import client_address, new_uow, now_utc
 from components.errors import FieldSlots, user_errors
+from components.safe_text import plain
 from services import access
 
 st.title("Meu primeiro acesso")
@@ -12,7 +13,10 @@ profile = st.radio("Perfil", ["Empresa", "Usuário"], horizontal=True, key="fa_p
 
 done = st.session_state.get("fa_done")
 if done:
-    st.success(f"Primeiro acesso concluído, {done[1]}. Seu **código de usuário** é **{done[0]}**.")
+    st.success(
+        f"Primeiro acesso concluído, {plain(done[1])}. "
+        f"Seu **código de usuário** é **{done[0]}**."
+    )
     st.info("Lembre-se: use sempre o código de usuário para fazer login.")
     if st.button("Ir para o login", type="primary"):
         del st.session_state["fa_done"]

@@ -5,13 +5,14 @@ import streamlit as st
 from components import charts
 from components.context import get_context, now_utc
 from components.fmt import fmt_date, fmt_money, fmt_month, today_local
+from components.safe_text import plain
 from services import billing
 from services.actors import Permission
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
 st.title("Faturas")
-st.caption(ctx.company.label)
+st.caption(plain(ctx.company.label))
 
 years = billing.invoice_years(uow=ctx.uow(), actor=ctx.actor)
 if not years:

@@ -8,11 +8,12 @@ from components.context import get_context, now_utc
 from components.dossier_files import dossier_json, dossier_xlsx
 from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_datetime
+from components.safe_text import plain
 from services import lgpd
 
 ctx = get_context()
 st.title("Pedidos LGPD")
-st.caption(ctx.company.label)
+st.caption(plain(ctx.company.label))
 st.markdown(
     "Atendimento ao titular dos dados (Lei 13.709/2018, art. 18): gere o relatório de "
     "**tudo o que o portal guarda** sobre um beneficiário desta empresa (cadastro, "
@@ -41,7 +42,10 @@ if submitted:
 kept = st.session_state.get("lgpd_dossier")
 if kept and kept[0] == ctx.company_id:
     dossier: lgpd.Dossier = kept[1]
-    st.success(f"Relatório de **{dossier.name}** gerado em {fmt_datetime(dossier.generated_at)}.")
+    st.success(
+        f"Relatório de **{plain(dossier.name)}** gerado em "
+        f"{fmt_datetime(dossier.generated_at)}."
+    )
     row = st.container(horizontal=True)
     stem = f"lgpd-{dossier.card_number}"
     row.download_button("Baixar JSON (completo)", data=lambda: dossier_json(dossier),

@@ -6,12 +6,13 @@ from components import movement_forms as forms
 from components.context import get_context, now_utc
 from components.errors import FieldSlots, user_errors
 from components.fmt import today_local
+from components.safe_text import plain
 from services import movements
 from services.actors import Permission
 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Cadastro individual")
-st.caption(f"{ctx.company.label} · campos com * são obrigatórios.")
+st.caption(f"{plain(ctx.company.label)} · campos com * são obrigatórios.")
 options = movements.movement_options(uow=ctx.uow(), actor=ctx.actor, today=today_local())
 TABS = [
     "Inclusão",

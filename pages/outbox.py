@@ -4,6 +4,7 @@ import streamlit as st
 
 from components.context import new_uow
 from components.fmt import fmt_datetime
+from components.safe_text import plain
 from services import mail
 
 st.title("Caixa de saída")
@@ -14,5 +15,5 @@ if not messages:
     st.info("Nenhum e-mail na caixa de saída.")
     st.stop()
 for m in messages:
-    with st.expander(f"{fmt_datetime(m.created_at)} · {m.to_address} · {m.subject}"):
+    with st.expander(f"{fmt_datetime(m.created_at)} · {plain(m.to_address)} · {plain(m.subject)}"):
         st.text(m.body)

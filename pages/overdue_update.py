@@ -6,13 +6,14 @@ from components.boleto_pdf import boleto_pdf
 from components.context import get_context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_date, fmt_money, fmt_month, fmt_weekday, today_local
+from components.safe_text import plain
 from services import payments
 from services.actors import Permission
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
 st.title("Atualização de faturas vencidas")
-st.caption(ctx.company.label)
+st.caption(plain(ctx.company.label))
 
 overdue = payments.overdue_invoice_list(uow=ctx.uow(), actor=ctx.actor, today=today)
 if not overdue:

@@ -4,13 +4,14 @@ import streamlit as st
 
 from components.context import get_context
 from components.fmt import fmt_date, fmt_money, today_local
+from components.safe_text import plain
 from services import billing, payments
 from services.actors import Permission
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
 st.title("Situação de pagamentos")
-st.caption(ctx.company.label)
+st.caption(plain(ctx.company.label))
 
 ALL = "Todos"
 years = billing.invoice_years(uow=ctx.uow(), actor=ctx.actor)

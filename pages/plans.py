@@ -8,12 +8,13 @@ from components.context import get_context
 from components.errors import user_errors
 from components.fmt import fmt_date, fmt_money, today_local
 from components.plan_pdf import general_conditions_pdf
+from components.safe_text import plain
 from services import companies
 
 ctx = get_context()
 today = today_local()
 st.title("Planos contratados")
-st.caption(ctx.company.label)
+st.caption(plain(ctx.company.label))
 
 plans: list[companies.ContractedPlanView] = []
 with user_errors():
@@ -26,7 +27,7 @@ if not plans:
 for plan in plans:
     ended = plan.end_date is not None and plan.end_date < today
     with st.container(border=True):
-        st.subheader(f"{plan.name}" + (" (encerrado)" if ended else ""))
+        st.subheader(plain(plan.name) + (" (encerrado)" if ended else ""))
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Registro ANS", plan.ans_registration)
         c2.metric("Segmentação", plan.segment)

@@ -8,13 +8,14 @@ import streamlit as st
 from components.context import get_context, now_utc
 from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_date, fmt_datetime, today_local
+from components.safe_text import plain
 from services import protocols
 from services.actors import Permission
 
 ctx = get_context(Permission.PROTOCOLS)
 today = today_local()
 st.title("Protocolos")
-st.caption(ctx.company.label)
+st.caption(plain(ctx.company.label))
 
 list_tab, new_tab = st.tabs(["Consultar protocolos", "Nova solicitação"])
 
@@ -132,8 +133,8 @@ with list_tab:
             )
             if p.late:
                 st.warning("Prazo de resposta vencido.", icon=":material/schedule:")
-            st.markdown(f"**Assunto:** {p.subject}")
-            st.markdown(f"**Descrição:** {detail.description}")
+            st.markdown(f"**Assunto:** {plain(p.subject)}")
+            st.markdown(f"**Descrição:** {plain(detail.description)}")
             st.markdown("**Histórico**")
             st.dataframe(
                 [

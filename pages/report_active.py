@@ -6,12 +6,13 @@ from components import report_widgets
 from components.context import get_context
 from components.errors import user_errors
 from components.fmt import fmt_date, today_local
+from components.safe_text import plain
 from services.actors import Permission
 from services.reports import ACTIVE
 
 ctx = get_context(Permission.REPORTS)
 today = today_local()
 st.title("Beneficiários ativos")
-st.caption(f"{ctx.company.label} · posição em {fmt_date(today)}")
+st.caption(f"{plain(ctx.company.label)} · posição em {fmt_date(today)}")
 with user_errors():
     report_widgets.beneficiary_report_view(ctx, status=ACTIVE, today=today)

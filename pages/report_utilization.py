@@ -11,13 +11,16 @@ from components import report_widgets as rw
 from components.context import get_context
 from components.errors import user_errors
 from components.fmt import today_local
+from components.safe_text import plain
 from services.actors import Permission
 from services.reports import UtilizationSelection
 
 ctx = get_context(Permission.REPORTS)
 today = today_local()
 st.title("Utilização")
-st.caption(f"{ctx.company.label} · procedimentos odontológicos realizados pelos beneficiários")
+st.caption(
+    f"{plain(ctx.company.label)} · procedimentos odontológicos realizados pelos beneficiários"
+)
 
 with user_errors():
     period = rw.period_picker(today, key="util_period")
@@ -81,7 +84,7 @@ with user_errors():
         ),
         key="util_procedure_chart", on_select="rerun", selection_mode="points",
     )
-    st.caption(f"Filtro dos gráficos: {rw.describe_selection(selection)}. Clique numa barra "
+    st.caption(f"Filtro dos gráficos: {plain(rw.describe_selection(selection))}. Clique numa barra "
                "para filtrar; clique fora das barras (ou duas vezes) para limpar.")
     rw.show_table(by_procedure, key="util_procedure_table")
     rw.download_buttons(by_procedure, header("Utilização por procedimento TUSS", selection),
@@ -123,7 +126,9 @@ with user_errors():
                                                    ctx.can(Permission.PERSONAL_DATA)),
                             file_stem=f"utilizacao_beneficiarios_{ctx.company.code}",
                             key="util_beneficiary_dl")
-    st.caption(f"Filtro de prestadores e beneficiários: {rw.describe_selection(selection)}.")
+    st.caption(
+        f"Filtro de prestadores e beneficiários: {plain(rw.describe_selection(selection))}."
+    )
     if not ctx.can(Permission.PERSONAL_DATA):
         st.caption("CPF mascarado (LGPD).")
     rw.show_table(by_beneficiary, key="util_beneficiary_table")

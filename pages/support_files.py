@@ -5,12 +5,15 @@ import streamlit as st
 
 from components import batch_widgets as bw
 from components.context import get_context
+from components.safe_text import plain
 from services.actors import Permission
 from services.batch_layout import MAX_BYTES, MAX_LINES, layout_csv, layout_rows, layout_xlsx
 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Arquivos de apoio")
-st.caption(f"{ctx.company.label} · modelo, layout e guia do arquivo de movimentação em lote.")
+st.caption(
+    f"{plain(ctx.company.label)} · modelo, layout e guia do arquivo de movimentação em lote."
+)
 
 st.subheader("Modelo")
 st.markdown(

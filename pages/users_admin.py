@@ -6,12 +6,13 @@ import streamlit as st
 from components.context import get_context, now_utc
 from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_datetime
+from components.safe_text import plain
 from services import users
 from services.actors import PERMISSION_LABELS, Permission, Role
 
 ctx = get_context(Permission.USER_ADMIN)
 st.title("Usuários")
-st.caption(ctx.company.label)
+st.caption(plain(ctx.company.label))
 
 done = st.session_state.pop("users_done", None)
 if done:
@@ -111,8 +112,8 @@ with add_tab:
                 now=now_utc(),
             )
             st.session_state["users_done"] = (
-                f"Usuário **{row.user_code}** criado para {row.name}. O convite para o "
-                f"primeiro acesso foi enviado para {row.email}."
+                f"Usuário **{row.user_code}** criado para {plain(row.name)}. O convite para o "
+                f"primeiro acesso foi enviado para {plain(row.email)}."
             )
             st.session_state["users_add_nonce"] = nonce + 1
             st.rerun()
@@ -194,7 +195,7 @@ with edit_tab:
                     "dele são encerradas."
                 )
                 confirm = st.checkbox(
-                    f"Confirmo a inativação do usuário {row.user_code} · {row.name}",
+                    f"Confirmo a inativação do usuário {row.user_code} · {plain(row.name)}",
                     key=f"user_inactivate_confirm_{row.id}",
                     disabled=protected,
                 )
