@@ -895,9 +895,11 @@ def _cross_line_checks(lines: list[BatchLineData]) -> None:
     holder_cpf: dict[str, int] = {}
     for line in lines:
         if line.problems:
-            key = tuple(line.raw[c] if c in line.problems else line.values[c] for c in COLUMN_NAMES)
+            values = [line.raw[c] if c in line.problems else line.values[c] for c in COLUMN_NAMES]
         else:
-            key = tuple(line.values.values())  # built in COLUMN_NAMES order
+            values = list(line.values.values())  # built in COLUMN_NAMES order
+        # Names are kept as typed: "Ana Souza" and "ANA  SOUZA" make the same line.
+        key = tuple(" ".join(v.split()).casefold() if isinstance(v, str) else v for v in values)
         first = seen.setdefault(key, line.line_number)
         if first != line.line_number:
             line.problems[LINE] = f"Linha duplicada da linha {first}: apague uma das duas."

@@ -435,7 +435,13 @@ def beneficiary_search(
         term = (text or "").strip()
         digits = only_digits(term)
         if term:
-            conditions = [func.upper(Beneficiary.name).contains(term.upper())]
+            # Names are stored as typed. SQLite's upper() and lower() change ASCII letters
+            # only, so "João" is matched by "joão" through lower() and "JOÃO" through upper().
+            conditions = [
+                func.upper(Beneficiary.name).contains(term.upper()),
+                func.lower(Beneficiary.name).contains(term.lower()),
+                Beneficiary.name.contains(term),
+            ]
             if digits:
                 conditions += [Beneficiary.card_number.contains(digits), Beneficiary.cpf == digits]
             query = query.where(or_(*conditions))

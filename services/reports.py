@@ -341,7 +341,13 @@ def _beneficiary_where(
         where.append(b.exclusion_reason.in_(f.exclusion_reasons))
     term = f.search.strip()
     if term:
-        conds = [func.lower(b.name).contains(term.lower(), autoescape=True)]
+        # Names are stored as typed; SQLite's lower() and upper() change ASCII letters only,
+        # so both are tried ("joão" finds "João", "JOÃO" finds "João" and "JOÃO").
+        conds = [
+            func.lower(b.name).contains(term.lower(), autoescape=True),
+            func.upper(b.name).contains(term.upper(), autoescape=True),
+            b.name.contains(term, autoescape=True),
+        ]
         digits = only_digits(term)
         if len(digits) >= 4:
             conds.append(b.card_number.contains(digits, autoescape=True))

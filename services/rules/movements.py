@@ -232,7 +232,9 @@ def _check_text(value: str | None, field: str, errors: dict[str, str]) -> None:
 
 
 def _person_name(value: str, field: str, label: str, errors: dict[str, str]) -> str:
-    name = " ".join(value.split()).upper() if value else ""
+    """The name as the person typed it: trimmed, inner spaces collapsed, case kept (never
+    upper-cased; a comparison that ignores case compares casefolded text)."""
+    name = " ".join(value.split()) if value else ""
     if not name:
         errors[field] = f"Informe o {label}."
     elif len(name.split()) < 2 or not _NAME_RE.match(name) or len(name) > 200:

@@ -357,6 +357,17 @@ def test_a_duplicated_line_is_refused_naming_the_first_one() -> None:
     assert parsed.lines[2].problems == {LINE: "Linha duplicada da linha 2: apague uma das duas."}
 
 
+def test_names_are_kept_as_typed_and_a_line_differing_only_in_case_is_a_duplicate() -> None:
+    typed = {**HOLDER, "nome": "Maria da Silva", "nome_mae": "Ana  da Silva"}
+    parsed = parse_batch_file(
+        "lote.xlsx", xlsx([typed, {**typed, "nome": "MARIA DA SILVA", "nome_mae": "ana da silva"}])
+    )
+    assert (parsed.lines[0].values["nome"], parsed.lines[0].values["nome_mae"]) == (
+        "Maria da Silva", "Ana  da Silva",  # inner spaces collapse when the line is applied
+    )
+    assert parsed.lines[1].problems == {LINE: "Linha duplicada da linha 2: apague uma das duas."}
+
+
 def test_the_same_cpf_included_twice_is_refused_on_the_second_line() -> None:
     parsed = parse_batch_file("lote.xlsx", xlsx([HOLDER, {**HOLDER, "nome": "MARIA SILVA"}]))
     assert parsed.lines[1].problems["cpf"] == "CPF já incluído na linha 2 deste arquivo."

@@ -31,6 +31,7 @@ from data.models import (
 )
 from data.uow import UnitOfWork
 from services import access
+from services import movements as movements_service
 from services.actors import Actor, Permission
 from services.movements import (
     CPF_TAKEN,
@@ -231,7 +232,7 @@ def test_including_a_holder_issues_a_valid_card_a_protocol_and_the_records(world
         None,
         "active",
     )
-    assert (b.name, b.cpf, b.cep, b.phone) == ("ANA BEATRIZ SOUZA", cpf, "01310100", "11987654321")
+    assert (b.name, b.cpf, b.cep, b.phone) == ("Ana Beatriz Souza", cpf, "01310100", "11987654321")
     assert (b.effective_date, b.exclusion_date) == (TODAY, None)
 
     (m,) = movements_of(world, b.id, "inclusion")
@@ -818,11 +819,37 @@ def test_an_update_records_before_and_after_in_the_movement_and_the_audit(world)
     assert_one_protocol_for(world, result, "update")
 
 
-def test_an_update_of_a_name_is_stored_in_capitals(world):
+def test_an_update_of_a_name_keeps_it_as_typed(world):
     card = include(world, InclusionRequest(holder_person(), plan_id=2)).card_number
-    result = _update(world, card, {"name": "  ana  beatriz souza lima "})
-    assert result.changes == {"name": ("ANA BEATRIZ SOUZA", "ANA BEATRIZ SOUZA LIMA")}
-    assert world.by_card(card).name == "ANA BEATRIZ SOUZA LIMA"
+    result = _update(world, card, {"name": "  Ana  Beatriz de Souza Lima "})
+    assert result.changes == {"name": ("Ana Beatriz Souza", "Ana Beatriz de Souza Lima")}
+    assert world.by_card(card).name == "Ana Beatriz de Souza Lima"
+
+
+def test_names_are_stored_as_typed_trimmed_never_upper_cased(world):
+    """Inclusion of a holder and a dependent: name and mother's name keep their case
+    (accents too), lose outer spaces and repeated inner ones (both databases)."""
+    holder = include(world, InclusionRequest(
+        holder_person(name="  João   d'Ávila  Conceição ", mother_name=" Maria  da Conceição"),
+        plan_id=2,
+    ))
+    stored = world.by_card(holder.card_number)
+    assert (stored.name, stored.mother_name) == ("João d'Ávila Conceição", "Maria da Conceição")
+    child = include(world, InclusionRequest(
+        child_person(name="lúcia  d'ávila", mother_name="Maria da Conceição"),
+        relationship_code=4, plan_id=2, holder_card=holder.card_number,
+    ))
+    assert world.by_card(child.card_number).name == "lúcia d'ávila"
+    # An update that changes only the case is a change, stored as typed.
+    result = _update(world, holder.card_number, {"name": "JOÃO D'ÁVILA CONCEIÇÃO"})
+    assert result.changes == {"name": ("João d'Ávila Conceição", "JOÃO D'ÁVILA CONCEIÇÃO")}
+    assert world.by_card(holder.card_number).name == "JOÃO D'ÁVILA CONCEIÇÃO"
+    # Searching ignores case, accented capitals included (SQLite's upper()/lower() change
+    # ASCII letters only).
+    for term in ("lúcia", "LÚCIA", "Lúcia d'Ávila", "d'ávila", "joão", "JOÃO D'ÁVILA"):
+        found = movements_service.beneficiary_search(uow=world.uow(), actor=world.master,
+                                                     text=term)
+        assert {child.card_number, holder.card_number} & {r.card_number for r in found}, term
 
 
 def test_an_update_of_a_register_in_mixed_case_records_only_the_requested_fields(world):
@@ -840,7 +867,9 @@ def test_an_update_of_a_register_in_mixed_case_records_only_the_requested_fields
         lambda b: {"email": b.email.upper()},
         lambda b: {"cep": f"{b.cep[:5]}-{b.cep[5:]}"},
         lambda b: {"cpf": format_cpf(b.cpf), "phone": f"({b.phone[:2]}) {b.phone[2:]}"},
-        lambda b: {"name": b.name.lower()},
+        # names are kept as typed: spaces around and between words are not a change
+        # (a change of case is: see test_names_are_stored_as_typed_trimmed_never_upper_cased)
+        lambda b: {"name": "  " + "   ".join(b.name.split()) + " "},
     ],
     ids=["nothing", "same e-mail", "same cep", "same cpf and phone", "same name"],
 )
