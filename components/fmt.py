@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import (
     DocumentType,
+    format_cep,
     format_cnpj,
     format_company_document,
     format_cpf,
     mask_cpf,
     only_digits,
 )
+from services.rules.registration import format_phone
 
 BRT = ZoneInfo("America/Sao_Paulo")
 MONTHS = [
@@ -152,6 +154,16 @@ def fmt_company_document(value: str | None, doc_type: DocumentType | str) -> str
 def fmt_card(value: str | None) -> str:
     """Card number in groups of four: ``0001 0000 0000 0123``."""
     return format_card_number(value) if value else ""
+
+
+def fmt_cep(value: str | None) -> str:
+    """``00000-000``."""
+    return format_cep(value) if value else ""
+
+
+def fmt_phone(value: str | None) -> str:
+    """``(11) 98765-4321`` or ``(11) 3333-4444``."""
+    return format_phone(value) if value else ""
 
 
 def digits_of(value: str | None) -> str:

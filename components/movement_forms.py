@@ -16,7 +16,15 @@ import streamlit as st
 
 from components.context import Context, new_uow, now_utc
 from components.errors import FieldSlots, user_errors
-from components.fmt import fmt_date, fmt_month, today_local
+from components.fmt import (
+    digits_of,
+    fmt_cep,
+    fmt_cpf,
+    fmt_date,
+    fmt_month,
+    fmt_phone,
+    today_local,
+)
 from components.safe_text import plain
 from components.virtual_card import virtual_card_png
 from services import movements
@@ -166,6 +174,10 @@ def _text(value: str) -> str | None:
     return value or None
 
 
+# Pre-filled in a form with their mask; typed with or without punctuation.
+SHOWN_FORMATTED = {"cpf": fmt_cpf, "cep": fmt_cep, "phone": fmt_phone}
+
+
 def person_fields(
     slots: FieldSlots,
     *,
@@ -179,7 +191,8 @@ def person_fields(
     today = today_local()
 
     def text(field: str, label: str, **kwargs: Any) -> str:
-        value = st.text_input(label, value=getattr(p, field) or "", key=f"{key}_{field}", **kwargs)
+        shown = SHOWN_FORMATTED.get(field, str)(getattr(p, field) or "")  # 000.000.000-00
+        value = st.text_input(label, value=shown, key=f"{key}_{field}", **kwargs)
         slots.add(field)
         return value
 
@@ -307,13 +320,15 @@ def person_fields(
 def person_changes(before: PersonData, after: PersonData) -> dict[str, Any]:
     """The fields the user changed in a prefilled form (blank and None are the same)."""
 
-    def norm(value: Any) -> Any:
+    def norm(field: str, value: Any) -> Any:
+        if field in SHOWN_FORMATTED and isinstance(value, str) and "*" not in value:
+            return digits_of(value) or None  # 529.982.247-25 is the stored 52998224725
         return (value.strip() or None) if isinstance(value, str) else value
 
     return {
         f.name: getattr(after, f.name)
         for f in fields(PersonData)
-        if norm(getattr(after, f.name)) != norm(getattr(before, f.name))
+        if norm(f.name, getattr(after, f.name)) != norm(f.name, getattr(before, f.name))
     }
 
 

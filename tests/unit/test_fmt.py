@@ -135,6 +135,13 @@ def test_card_number_in_groups_of_four(value, expected):
     assert fmt.fmt_card(value) == expected
 
 
+def test_cep_and_phone():
+    assert fmt.fmt_cep("01310100") == "01310-100"
+    assert fmt.fmt_phone("11987654321") == "(11) 98765-4321"
+    assert fmt.fmt_phone("1133334444") == "(11) 3333-4444"
+    assert (fmt.fmt_cep(None), fmt.fmt_phone("")) == ("", "")
+
+
 def test_digits_of_accepts_typed_input_with_or_without_punctuation():
     assert fmt.digits_of("529.982.247-25") == "52998224725"
     assert fmt.digits_of("0001 0000 0000 0123") == "0001000000000123"
