@@ -6,12 +6,14 @@ import streamlit as st
 
 from components import auth, navigation
 from components.context import COMPANY_KEY, companies_of, current_actor, session_expired
+from components.language import declare_language
 from components.safe_text import plain
 from components.startup import require_ready
 from config import get_settings
 from services.actors import Actor
 
 st.set_page_config(page_title="Portal Empresa · Sorriso", page_icon="🦷", layout="wide")
+declare_language()  # <html lang="pt-BR">
 require_ready()
 
 PUBLIC_PAGES = [

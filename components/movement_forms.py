@@ -810,7 +810,12 @@ def show_result(done: Done) -> None:
         st.caption(f"Empresa de destino: {plain(done.target_label)}.")
     if done.card_png is not None:
         c1, c2 = st.columns([2, 1])
-        c1.image(done.card_png, caption="Carteirinha virtual", width=428)
+        c1.image(
+            done.card_png,
+            caption="Carteirinha virtual",
+            alt="Carteirinha virtual do beneficiário, com nome, cartão e plano",
+            width=428,
+        )
         c2.download_button(
             "Baixar carteirinha virtual (PNG)",
             data=done.card_png,

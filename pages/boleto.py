@@ -66,7 +66,12 @@ st.code(view.typed_line_formatted, language=None)
 
 st.subheader("PIX copia e cola")
 qr_col, code_col = st.columns([1, 3])
-qr_col.image(pix_qr_png(view.pix_payload), caption="QR Code PIX", width=220)
+qr_col.image(
+    pix_qr_png(view.pix_payload),
+    caption="QR Code PIX",
+    alt="QR Code do PIX copia e cola desta fatura",
+    width=220,
+)
 with code_col:
     st.code(view.pix_payload, language=None, wrap_lines=True)
     st.caption("Copie o código e cole no aplicativo do banco, em PIX > Copia e cola.")
