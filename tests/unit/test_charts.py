@@ -25,8 +25,7 @@ BIG = [25_000.0, 1_234_567.89, 980.5]  # the sizes that plotly shows as 25k and 
 def _invoices() -> tuple[tuple[Any, ...], dict[str, Any]]:
     rows = [
         InvoiceRow(i, m, m.replace(day=10), D(str(v)), s, None)
-        for i, (m, v, s) in enumerate(zip(MONTHS, BIG, ("paid", "open", "overdue"),
-                                          strict=True))
+        for i, (m, v, s) in enumerate(zip(MONTHS, BIG, ("paid", "open", "overdue"), strict=True))
     ]
     return (rows,), {}
 
@@ -36,56 +35,123 @@ def _df(**columns: list[Any]) -> pd.DataFrame:
 
 
 SAMPLES: dict[str, Callable[[], tuple[tuple[Any, ...], dict[str, Any]]]] = {
-    "provider_map": lambda: ((_df(
-        latitude=[-23.5, -22.9], longitude=[-46.6, -43.2], Nome=["Clínica A", "Dr. B"],
-        Especialidades=["Ortodontia", "Endodontia"], Bairro=["Centro", "Botafogo"],
-        Cidade=["São Paulo", "Rio de Janeiro"], Tipo=["Clínica", "Dentista"], UF=["SP", "RJ"],
-    ),), {}),
+    "provider_map": lambda: (
+        (
+            _df(
+                latitude=[-23.5, -22.9],
+                longitude=[-46.6, -43.2],
+                Nome=["Clínica A", "Dr. B"],
+                Especialidades=["Ortodontia", "Endodontia"],
+                Bairro=["Centro", "Botafogo"],
+                Cidade=["São Paulo", "Rio de Janeiro"],
+                Tipo=["Clínica", "Dentista"],
+                UF=["SP", "RJ"],
+            ),
+        ),
+        {},
+    ),
     "invoices_by_month": _invoices,
-    "billing_by_month": lambda: ((_df(
-        **{"Competência": MONTHS, "Mensalidades": [D("25000"), D("1234567.89"), D("10")],
-           "Retroativos e diferenças": [D("0"), D("120.5"), D("3000")]}
-    ),), {}),
-    "bar_chart": lambda: ((["Plano A", "Plano B", "Plano C"], BIG),
-                          {"value_label": "Custo (R$)", "money": True}),
-    "age_pyramid": lambda: ((_df(
-        **{"Faixa etária": ["0 a 18", "0 a 18", "19 a 23", "19 a 23"],
-           "Sexo": ["Masculino", "Feminino", "Masculino", "Feminino"],
-           "Beneficiários": [25_000, 24_000, 1_200_000, 3]}
-    ),), {}),
-    "holders_and_dependents": lambda: ((_df(
-        Parentesco=["Titular", "Cônjuge", "Filho(a)"], Beneficiários=[25_000, 12_000, 30_500],
-        Tipo=["Titular", "Dependente", "Dependente"],
-    ),), {}),
-    "inclusions_and_exclusions": lambda: ((_df(
-        **{"Mês": MONTHS, "Inclusões": [25_000, 10, 0], "Exclusões": [1_500, 0, 2]}
-    ),), {}),
-    "cost_by_month": lambda: ((_df(
-        **{"Mês": MONTHS, "Custo (R$)": BIG, "Procedimentos": [25_000, 1_000_000, 3]}
-    ),), {}),
-    "loss_ratio_by_month": lambda: ((_df(
-        **{"Mês": MONTHS, "Faturado (R$)": BIG, "Custo (R$)": [20_000.0, 2_000_000.0, 1.0],
-           "Sinistralidade (%)": [80.0, 162.5, 0.1]}
-    ),), {}),
-    "comparison_chart": lambda: ((_df(
-        **{"Série": ["Período 1", "Período 2"], "Custo (R$)": [25_000.0, 1_234_567.89]}
-    ),), {"label": "Série", "measure": "Custo (R$)"}),
-    "pivot_chart": lambda: ((_df(
-        **{"Grupo": ["Prevenção", "Endodontia"], "2025": [25_000.0, 1_234_567.0],
-           "2026": [3.5, 980_000.0]}
-    ),), {"row_label": "Grupo", "column_label": "Ano", "measure": "Custo (R$)"}),
+    "billing_by_month": lambda: (
+        (
+            _df(
+                **{
+                    "Competência": MONTHS,
+                    "Mensalidades": [D("25000"), D("1234567.89"), D("10")],
+                    "Retroativos e diferenças": [D("0"), D("120.5"), D("3000")],
+                }
+            ),
+        ),
+        {},
+    ),
+    "bar_chart": lambda: (
+        (["Plano A", "Plano B", "Plano C"], BIG),
+        {"value_label": "Custo (R$)", "money": True},
+    ),
+    "age_pyramid": lambda: (
+        (
+            _df(
+                **{
+                    "Faixa etária": ["0 a 18", "0 a 18", "19 a 23", "19 a 23"],
+                    "Sexo": ["Masculino", "Feminino", "Masculino", "Feminino"],
+                    "Beneficiários": [25_000, 24_000, 1_200_000, 3],
+                }
+            ),
+        ),
+        {},
+    ),
+    "holders_and_dependents": lambda: (
+        (
+            _df(
+                Parentesco=["Titular", "Cônjuge", "Filho(a)"],
+                Beneficiários=[25_000, 12_000, 30_500],
+                Tipo=["Titular", "Dependente", "Dependente"],
+            ),
+        ),
+        {},
+    ),
+    "inclusions_and_exclusions": lambda: (
+        (_df(**{"Mês": MONTHS, "Inclusões": [25_000, 10, 0], "Exclusões": [1_500, 0, 2]}),),
+        {},
+    ),
+    "cost_by_month": lambda: (
+        (_df(**{"Mês": MONTHS, "Custo (R$)": BIG, "Procedimentos": [25_000, 1_000_000, 3]}),),
+        {},
+    ),
+    "loss_ratio_by_month": lambda: (
+        (
+            _df(
+                **{
+                    "Mês": MONTHS,
+                    "Faturado (R$)": BIG,
+                    "Custo (R$)": [20_000.0, 2_000_000.0, 1.0],
+                    "Sinistralidade (%)": [80.0, 162.5, 0.1],
+                }
+            ),
+        ),
+        {},
+    ),
+    "comparison_chart": lambda: (
+        (_df(**{"Série": ["Período 1", "Período 2"], "Custo (R$)": [25_000.0, 1_234_567.89]}),),
+        {"label": "Série", "measure": "Custo (R$)"},
+    ),
+    "pivot_chart": lambda: (
+        (
+            _df(
+                **{
+                    "Grupo": ["Prevenção", "Endodontia"],
+                    "2025": [25_000.0, 1_234_567.0],
+                    "2026": [3.5, 980_000.0],
+                }
+            ),
+        ),
+        {"row_label": "Grupo", "column_label": "Ano", "measure": "Custo (R$)"},
+    ),
 }
 # More shapes of the same builders (one dimension, horizontal bars, counts, percent).
 EXTRA = [
-    ("pivot_chart", (_df(**{"Grupo": [f"G{i}" for i in range(20)],
-                            "Procedimentos": [25_000 * i for i in range(20)]}),),
-     {"row_label": "Grupo", "column_label": None, "measure": "Procedimentos"}),
-    ("bar_chart", (["A", "B"], [25_000, 3]), {"value_label": "Beneficiários",
-                                               "horizontal": True}),
-    ("bar_chart", (["A", "B"], [12.5, 1_500.25]), {"value_label": "Sinistralidade (%)",
-                                                   "percent": True}),
-    ("comparison_chart", (_df(**{"Série": ["a", "b"], "Beneficiários": [25_000, 1]}),),
-     {"label": "Série", "measure": "Beneficiários"}),
+    (
+        "pivot_chart",
+        (
+            _df(
+                **{
+                    "Grupo": [f"G{i}" for i in range(20)],
+                    "Procedimentos": [25_000 * i for i in range(20)],
+                }
+            ),
+        ),
+        {"row_label": "Grupo", "column_label": None, "measure": "Procedimentos"},
+    ),
+    ("bar_chart", (["A", "B"], [25_000, 3]), {"value_label": "Beneficiários", "horizontal": True}),
+    (
+        "bar_chart",
+        (["A", "B"], [12.5, 1_500.25]),
+        {"value_label": "Sinistralidade (%)", "percent": True},
+    ),
+    (
+        "comparison_chart",
+        (_df(**{"Série": ["a", "b"], "Beneficiários": [25_000, 1]}),),
+        {"label": "Série", "measure": "Beneficiários"},
+    ),
 ]
 # A d3 format with the SI type ("s", "~s", ".3s") or no format at all (plotly then
 # picks SI for large numbers).
@@ -145,16 +211,24 @@ def test_every_public_builder_has_a_sample():
     assert set(_builders()) == set(SAMPLES)
 
 
-@pytest.mark.parametrize(("name", "fig"), list(_figures()), ids=lambda v: v
-                         if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "fig"), list(_figures()), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_builder_output_has_pt_br_separators_and_no_si_format(name, fig):
     assert isinstance(fig, go.Figure)
     assert _problems(fig) == []
 
 
 def test_money_hovers_say_reais():
-    for name in ("invoices_by_month", "billing_by_month", "cost_by_month",
-                 "loss_ratio_by_month", "bar_chart", "comparison_chart", "pivot_chart"):
+    for name in (
+        "invoices_by_month",
+        "billing_by_month",
+        "cost_by_month",
+        "loss_ratio_by_month",
+        "bar_chart",
+        "comparison_chart",
+        "pivot_chart",
+    ):
         args, kwargs = SAMPLES[name]()
         fig = getattr(charts, name)(*args, **kwargs)
         assert any("R$ %{" in (t.hovertemplate or "") for t in fig.data), name

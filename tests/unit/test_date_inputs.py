@@ -8,8 +8,11 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [*sorted((ROOT / "pages").rglob("*.py")), *sorted((ROOT / "components").rglob("*.py")),
-           ROOT / "streamlit_app.py"]
+SOURCES = [
+    *sorted((ROOT / "pages").rglob("*.py")),
+    *sorted((ROOT / "components").rglob("*.py")),
+    ROOT / "streamlit_app.py",
+]
 
 
 def _date_input_calls(path: Path) -> list[ast.Call]:
@@ -46,6 +49,9 @@ def test_every_date_input_reads_day_month_year():
 
 def test_the_check_catches_a_date_input_without_the_format(tmp_path):
     bad = tmp_path / "page.py"
-    bad.write_text('import streamlit as st\nd = st.date_input("Data")\n'
-                   'e = st.date_input("Data", format="YYYY/MM/DD")\n', encoding="utf-8")
+    bad.write_text(
+        'import streamlit as st\nd = st.date_input("Data")\n'
+        'e = st.date_input("Data", format="YYYY/MM/DD")\n',
+        encoding="utf-8",
+    )
     assert [_format_of(c) for c in _date_input_calls(bad)] == [None, "YYYY/MM/DD"]

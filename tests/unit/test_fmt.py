@@ -30,8 +30,16 @@ def test_money(value, expected):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0, "0"), (999, "999"), (1000, "1.000"), (1234567, "1.234.567"), (-25000, "-25.000"),
-     (D("1234"), "1.234"), (12.6, "13"), (None, "—")],
+    [
+        (0, "0"),
+        (999, "999"),
+        (1000, "1.000"),
+        (1234567, "1.234.567"),
+        (-25000, "-25.000"),
+        (D("1234"), "1.234"),
+        (12.6, "13"),
+        (None, "—"),
+    ],
 )
 def test_int(value, expected):
     assert fmt.fmt_int(value) == expected
@@ -39,16 +47,21 @@ def test_int(value, expected):
 
 @pytest.mark.parametrize(
     ("value", "decimals", "expected"),
-    [(1234.5, 2, "1.234,50"), (D("1234.567"), 2, "1.234,57"), (0.5, 1, "0,5"),
-     (1234567.0, 0, "1.234.567"), (None, 2, "—")],
+    [
+        (1234.5, 2, "1.234,50"),
+        (D("1234.567"), 2, "1.234,57"),
+        (0.5, 1, "0,5"),
+        (1234567.0, 0, "1.234.567"),
+        (None, 2, "—"),
+    ],
 )
 def test_number(value, decimals, expected):
     assert fmt.fmt_number(value, decimals) == expected
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [(D("12.5"), "12,50%"), (0, "0,00%"), (1234.5, "1.234,50%"),
-                            (None, "—")],
+    ("value", "expected"),
+    [(D("12.5"), "12,50%"), (0, "0,00%"), (1234.5, "1.234,50%"), (None, "—")],
 )
 def test_percent(value, expected):
     assert fmt.fmt_pct(value) == expected
