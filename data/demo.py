@@ -73,7 +73,7 @@ from data.models import (
     UtilizationEvent,
 )
 from services.rules.calendar import add_business_days, is_business_day
-from services.rules.card_numbers import card_number
+from services.rules.card_numbers import card_number, format_card_number
 from services.rules.documents import caepf_check_digits, cnpj_check_digits, cpf_check_digits
 from services.rules.protocols import protocol_number as rules_protocol_number
 
@@ -1207,7 +1207,7 @@ class _Demo:
             self._movement_protocols -= 1
             subject = ("Inclusão de beneficiário" if kind == "inclusion"
                        else "Exclusão de beneficiário")
-            description = f"{row['name']} — carteirinha {row['card_number']}."
+            description = f"{row['name']} — carteirinha {format_card_number(row['card_number'])}."
             protocol_id = self.protocol(
                 info, kind, subject, description, received_at, actor,
                 answer="Movimentação registrada e aceita.", answer_after_hours=0,
