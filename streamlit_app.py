@@ -7,12 +7,14 @@ import streamlit as st
 from components import auth, navigation
 from components.context import COMPANY_KEY, companies_of, current_actor, session_expired
 from components.language import declare_language
+from components.page_load import prepare_page_load
 from components.safe_text import plain
 from components.startup import require_ready
 from config import get_settings
 from services.actors import Actor
 
 st.set_page_config(page_title="Portal Empresa · Sorriso", page_icon="🦷", layout="wide")
+prepare_page_load()  # no file names, no empty grey box while the app starts or reruns
 declare_language()  # <html lang="pt-BR">
 require_ready()
 
