@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from components.safe_text import plain
-from services.rules.errors import DomainError, FieldErrors
+from services.rules.errors import DomainError, FieldErrors, summary_of
 
 log = logging.getLogger("portal")
 GENERIC = (
@@ -28,11 +28,26 @@ class FieldSlots:
     def add(self, field: str) -> None:
         self._slots[field] = st.empty()
 
-    def show(self, errors: dict[str, str]) -> None:
+    def show(self, errors: dict[str, str]) -> dict[str, str]:
+        """Each message under its field; the messages of fields without a slot back."""
+        left: dict[str, str] = {}
         for field, message in errors.items():
             slot = self._slots.get(field)
             if slot is not None:
                 slot.error(plain(message))
+            else:
+                left[field] = message
+        return left
+
+
+def _summary(errors: dict[str, str], left: dict[str, str]) -> str:
+    """Under the form: the problems not shown next to a field, each once, or a pointer."""
+    if left:
+        also = " Veja também os campos indicados no formulário." if len(left) < len(errors) else ""
+        return summary_of(left.values()) + also
+    if len(errors) == 1:
+        return "Corrija o campo indicado no formulário."
+    return f"Corrija os {len(errors)} campos indicados no formulário."
 
 
 @contextmanager
@@ -41,13 +56,17 @@ def user_errors(slots: FieldSlots | None = None) -> Iterator[None]:
     try:
         yield
     except FieldErrors as exc:
-        if slots is not None:
-            slots.show(exc.errors)
-        st.error(plain(exc.message))
+        if slots is None:
+            st.error(plain(exc.message))
+        else:
+            st.error(plain(_summary(exc.errors, slots.show(exc.errors))))
     except DomainError as exc:
-        if slots is not None and exc.field:
-            slots.show({exc.field: exc.message})
-        st.error(plain(exc.message))
+        if slots is None or not exc.field:
+            st.error(plain(exc.message))
+        else:
+            errors = {exc.field: exc.message}
+            left = slots.show(errors)
+            st.error(plain(exc.message if left else _summary(errors, left)))
     except Exception:  # noqa: BLE001 - last line of defence for the user
         log.exception("unexpected error")
         st.error(GENERIC)

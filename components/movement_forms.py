@@ -1,30 +1,27 @@
 """Forms of the beneficiary movements, shared by "Cadastro individual" and "Cadastro retroativo".
 
 Each `*_form` renders its widgets and returns a request dataclass on submit (None
-otherwise); the page calls the service inside `user_errors(slots)`, then `remember()`
-keeps the result in the session (it survives reruns) and starts a fresh form, and
-`show_last()` shows it. The rules stay in the services: these forms only collect input.
+otherwise); each `*_section` (what the pages call) runs one through `movement_section`:
+the service is called inside `user_errors(slots)`, then `remember()` keeps the result in
+the session (it survives reruns) and the section shows ONE result card in place of the
+form (`result_card`: protocol, card number, effective date, what it does to the invoice,
+"Ver protocolo" and "Nova movimentação") until "Nova movimentação", another movement
+type or another company. The rules stay in the services: these forms only collect input.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
-from components.context import Context, new_uow, now_utc
+from components import navigation
+from components.context import Context, now_utc
 from components.errors import FieldSlots, user_errors
-from components.fmt import (
-    digits_of,
-    fmt_cep,
-    fmt_cpf,
-    fmt_date,
-    fmt_month,
-    fmt_phone,
-    today_local,
-)
+from components.fmt import digits_of, fmt_cep, fmt_cpf, fmt_date, fmt_phone, today_local
 from components.safe_text import plain
 from components.virtual_card import virtual_card_png
 from services import movements
@@ -48,6 +45,11 @@ from services.rules.movements import (
 )
 
 MIN_BIRTH = date(1900, 1, 1)
+DONE_KEY = "movement_done"  # the last accepted movement (one for both movement pages)
+PROTOCOL_TO_SHOW = "protocol_show"  # a protocol number the Protocolos page opens
+PROTOCOLS_PAGE = "pages/protocols.py"
+KEEP_PLAN = "keep"  # a transfer's "Manter o plano atual" choice
+R = TypeVar("R")
 STUDENT_RELATIONSHIPS = (Relationship.CHILD, Relationship.STEPCHILD)
 STAY_EXPLANATION = (
     "Pela Lei 9.656/1998 (arts. 30 e 31), o titular que contribuía com o pagamento do "
@@ -101,12 +103,12 @@ class PlanChangeRequest:
 
 @dataclass(frozen=True)
 class Done:
-    """The last accepted movement of one form, kept in the session."""
+    """The last accepted movement, kept in the session: which form (key) of which company."""
 
     company_id: int
+    key: str
     result: MovementResult
     card_png: bytes | None = None
-    target_label: str | None = None
 
 
 # ---------------------------------------------------------------- session
@@ -118,18 +120,35 @@ def _nonce(key: str) -> int:
 
 def remember(ctx: Context, key: str, result: MovementResult, **extra: Any) -> None:
     """Keep the result for `show_last`, start a fresh form and rerun."""
-    st.session_state[f"{key}__done"] = Done(ctx.company_id, result, **extra)
+    st.session_state[DONE_KEY] = Done(ctx.company_id, key, result, **extra)
     st.session_state[f"{key}__nonce"] = _nonce(key) + 1
     st.cache_data.clear()  # reports show the change at once
     st.rerun()
 
 
-def show_last(ctx: Context, key: str) -> None:
-    """The last accepted movement of this form (for the company in context)."""
-    done: Done | None = st.session_state.get(f"{key}__done")
-    if done is not None and done.company_id == ctx.company_id:
-        with st.container(border=True):
-            show_result(done)
+def show_last(ctx: Context, key: str) -> bool:
+    """The result card of the last movement made with this form, if any (True then).
+
+    A result of another form (another movement type or page) or of another company is
+    stale: it is dropped, so it is not shown when the user comes back.
+    """
+    done: Done | None = st.session_state.get(DONE_KEY)
+    if done is None:
+        return False
+    if done.key != key or done.company_id != ctx.company_id:
+        del st.session_state[DONE_KEY]
+        return False
+    result_card(ctx, done)
+    return True
+
+
+def _new_movement(key: str) -> None:
+    """The "Nova movimentação" action: drop the result card and clear the form."""
+    st.session_state.pop(DONE_KEY, None)
+    st.session_state[f"{key}__nonce"] = _nonce(key) + 1
+    for name in [k for k in st.session_state if str(k).startswith(f"{key}_")]:
+        if not str(name).startswith(f"{key}__"):
+            del st.session_state[name]
 
 
 # ---------------------------------------------------------------- pickers
@@ -641,6 +660,7 @@ def transfer_form(
     )
     targets = dict(options.transfer_targets)
     nonce = f"{key}_{row.card_number}_{_nonce(key)}"
+    # Not in an st.form: choosing the destination reruns, and its plans follow.
     target = st.selectbox(
         "Empresa de destino *",
         list(targets),
@@ -648,19 +668,35 @@ def transfer_form(
         key=f"{nonce}_target",
     )
     slots.add("target_company")
-    target_plans = movements.movement_options(
-        uow=new_uow(target), actor=ctx.actor, today=today_local()
-    ).plans
-    by_id = {p.id: p for p in target_plans}
-    plan_id = st.selectbox(
-        "Plano na empresa de destino",
-        [None, *by_id],
+    plans: movements.TransferPlans | None = None
+    with user_errors(slots):
+        plans = movements.transfer_plans(
+            uow=ctx.uow(), actor=ctx.actor, card_number=row.card_number, target_company_id=target
+        )
+    if plans is None:
+        return None
+    by_id = {p.id: p for p in plans.plans}
+    current = plans.current
+    # "Manter o plano atual" only when the destination contracts it.
+    choices: list[int | str] = [KEEP_PLAN] if plans.keep_current else []
+    choices += [i for i in by_id if not (plans.keep_current and i == current.id)]
+    choice = st.selectbox(
+        "Plano na empresa de destino *",
+        choices,
+        index=0 if plans.keep_current else None,
         format_func=lambda i: (
-            f"Manter o plano atual ({row.plan_name})" if i is None else by_id[i].label
+            f"Manter o plano atual: {current.label}" if i == KEEP_PLAN else by_id[int(i)].label
         ),
+        placeholder="Escolha um dos planos da empresa de destino",
         key=f"{nonce}_plan_{target}",
     )
     slots.add("plan")
+    plan_id = None if choice is None or choice == KEEP_PLAN else int(choice)
+    if not plans.keep_current:
+        st.caption(
+            f"O plano atual ({plain(current.name)}) não é contratado pela empresa de destino: "
+            "escolha um dos planos dela."
+        )
     effective = _effective_input(slots, key=nonce, effective=None, label="Data da transferência")
     going = [d for d in detail.dependents if d.status == "active"]
     if going:
@@ -738,32 +774,61 @@ def fmt_value(field: str, value: Any) -> str:
     return str(value)
 
 
-def show_result(done: Done) -> None:
-    """Success message, protocol and what changed, for any movement."""
+def result_card(ctx: Context, done: Done) -> None:
+    """ONE card for any accepted movement (individual or retroactive): protocol, card
+    number, effective date, what it does to the invoice (the service says; nothing when
+    it does nothing), the details of the movement type, and two actions."""
     r = done.result
-    label = MOVEMENT_LABELS[r.kind]
     first = r.affected[0]
-    card = format_card_number(first.card_number)
-    if r.kind is MovementKind.INCLUSION:
+    with st.container(border=True, key="movement_result"):
         st.success(
-            f"{label} registrada: **{plain(first.name)}**. Carteirinha nº **{card}**. "
-            f"Protocolo nº **{r.protocol_number}**."
+            f"{MOVEMENT_LABELS[r.kind]} registrada: **{plain(first.name)}**",
+            icon=":material/check_circle:",
         )
-    elif r.kind is MovementKind.REACTIVATION:
-        st.success(
-            f"{label} registrada: **{plain(first.name)}** volta com a mesma carteirinha nº "
-            f"**{card}**. Protocolo nº **{r.protocol_number}**."
+        facts = [
+            f"**Protocolo nº** {r.protocol_number}",
+            f"**Carteirinha nº** {format_card_number(first.card_number)}",
+            f"**Vigência:** {fmt_date(r.effective_date)}",
+        ]
+        if r.target_company:
+            facts.append(f"**Empresa de destino:** {plain(r.target_company)}")
+        if r.invoice_effect:
+            facts.append(f"**Fatura:** {r.invoice_effect}")  # the service's own words
+        st.markdown("  \n".join(facts))
+        _result_details(r)
+        if done.card_png is not None:
+            c1, c2 = st.columns([2, 1])
+            c1.image(
+                done.card_png,
+                caption="Carteirinha virtual",
+                alt="Carteirinha virtual do beneficiário, com nome, cartão e plano",
+                width=428,
+            )
+            c2.download_button(
+                "Baixar carteirinha virtual (PNG)",
+                data=done.card_png,
+                file_name=f"carteirinha_{first.card_number}.png",
+                mime="image/png",
+                icon=":material/download:",
+                key=f"card_download_{first.card_number}_{r.protocol_number}",
+            )
+        c1, c2, _ = st.columns([1, 1, 2])
+        # Only for who may open Protocolos; it opens there with this protocol chosen.
+        can_open = any(p.path == PROTOCOLS_PAGE for p in navigation.pages_for(ctx.actor))
+        if can_open and c1.button("Ver protocolo", icon=":material/confirmation_number:"):
+            st.session_state[PROTOCOL_TO_SHOW] = r.protocol_number
+            st.switch_page(PROTOCOLS_PAGE)
+        c2.button(
+            "Nova movimentação",
+            type="primary",
+            icon=":material/add:",
+            on_click=_new_movement,
+            args=(done.key,),
         )
-    else:
-        st.success(f"{label} registrada. Protocolo nº **{r.protocol_number}**.")
-    st.caption(
-        f"Vigência em {fmt_date(r.effective_date)} · entra na fatura de "
-        f"{fmt_month(r.billing_month)}."
-    )
-    if r.effective_date < today_local() and r.kind is not MovementKind.EXCLUSION:
-        st.caption(
-            "Cobrança retroativa: os meses desde a vigência serão cobrados nas próximas faturas."
-        )
+
+
+def _result_details(r: MovementResult) -> None:
+    """What only some movement types have: before/after, the people moved, the stay."""
     if r.kind is MovementKind.UPDATE:
         st.dataframe(
             [
@@ -777,7 +842,11 @@ def show_result(done: Done) -> None:
             hide_index=True,
             width="stretch",
         )
-    elif len(r.affected) > 1 or r.kind is not MovementKind.INCLUSION:
+    elif len(r.affected) > 1 or r.kind in (
+        MovementKind.EXCLUSION,
+        MovementKind.TRANSFER,
+        MovementKind.PLAN_CHANGE,
+    ):
         caption = {
             MovementKind.EXCLUSION: "Excluídos",
             MovementKind.TRANSFER: "Transferidos",
@@ -806,27 +875,32 @@ def show_result(done: Done) -> None:
                 f"O titular pode permanecer no plano por {r.stay_months} meses, até "
                 f"{fmt_date(r.stay_until)} (Lei 9.656, arts. 30/31)."
             )
-    if done.target_label:
-        st.caption(f"Empresa de destino: {plain(done.target_label)}.")
-    if done.card_png is not None:
-        c1, c2 = st.columns([2, 1])
-        c1.image(
-            done.card_png,
-            caption="Carteirinha virtual",
-            alt="Carteirinha virtual do beneficiário, com nome, cartão e plano",
-            width=428,
-        )
-        c2.download_button(
-            "Baixar carteirinha virtual (PNG)",
-            data=done.card_png,
-            file_name=f"carteirinha_{first.card_number}.png",
-            mime="image/png",
-            icon=":material/download:",
-            key=f"card_download_{first.card_number}_{r.protocol_number}",
-        )
 
 
 # ---------------------------------------------------------------- sections shared by pages
+
+
+def movement_section(
+    ctx: Context,
+    slots: FieldSlots,
+    *,
+    key: str,
+    form: Callable[[], R | None],
+    submit: Callable[[R], MovementResult],
+    card: MovementOptions | None = None,
+) -> None:
+    """The result card of this form's last movement, or the form; on submit the service,
+    its refusals next to the fields, and the result (with the virtual card when `card`
+    gives the options to draw it)."""
+    if show_last(ctx, key):
+        return
+    request = form()
+    if request is None:
+        return
+    with user_errors(slots):
+        result = submit(request)
+        png = virtual_card(ctx, result, card) if card is not None else None
+        remember(ctx, key, result, card_png=png)
 
 
 def inclusion_section(
@@ -837,15 +911,76 @@ def inclusion_section(
     key: str,
     effective: date | None = None,
 ) -> None:
-    """The last inclusion, the form, and the inclusion itself (individual or retroactive)."""
-    show_last(ctx, key)
-    request = inclusion_form(ctx, slots, options, key=key, effective=effective)
-    if request is not None:
-        with user_errors(slots):
-            result = movements.movement_include(
-                uow=ctx.uow(), actor=ctx.actor, request=request, now=now_utc()
-            )
-            remember(ctx, key, result, card_png=virtual_card(ctx, result, options))
+    """Inclusion of a holder or a dependent (individual or retroactive)."""
+    movement_section(
+        ctx,
+        slots,
+        key=key,
+        form=lambda: inclusion_form(ctx, slots, options, key=key, effective=effective),
+        submit=lambda request: movements.movement_include(
+            uow=ctx.uow(), actor=ctx.actor, request=request, now=now_utc()
+        ),
+        card=options,
+    )
+
+
+def exclusion_section(ctx: Context, slots: FieldSlots, *, key: str) -> None:
+    """Exclusion of a beneficiary (a holder takes its dependents)."""
+    movement_section(
+        ctx,
+        slots,
+        key=key,
+        form=lambda: exclusion_form(ctx, slots, key=key),
+        submit=lambda r: movements.movement_exclude(
+            uow=ctx.uow(),
+            actor=ctx.actor,
+            card_number=r.card_number,
+            reason=r.reason,
+            effective_date=r.effective_date,
+            now=now_utc(),
+            dependents_confirmed=r.dependents_confirmed,
+            contributed=r.contributed,
+            contribution_months=r.contribution_months,
+        ),
+    )
+
+
+def update_section(ctx: Context, slots: FieldSlots, *, key: str) -> None:
+    """Correction of a beneficiary's register."""
+    movement_section(
+        ctx,
+        slots,
+        key=key,
+        form=lambda: update_form(ctx, slots, key=key),
+        submit=lambda r: movements.movement_update(
+            uow=ctx.uow(),
+            actor=ctx.actor,
+            card_number=r.card_number,
+            changes=r.changes,
+            now=now_utc(),
+        ),
+    )
+
+
+def transfer_section(
+    ctx: Context, slots: FieldSlots, options: MovementOptions, *, key: str
+) -> None:
+    """Transfer of a holder and its dependents to another company of the group."""
+    movement_section(
+        ctx,
+        slots,
+        key=key,
+        form=lambda: transfer_form(ctx, slots, options, key=key),
+        submit=lambda r: movements.movement_transfer(
+            uow=ctx.uow(),
+            actor=ctx.actor,
+            card_number=r.card_number,
+            target_company_id=r.target_company_id,
+            plan_id=r.plan_id,
+            effective_date=r.effective_date,
+            now=now_utc(),
+        ),
+    )
 
 
 def plan_change_section(
@@ -856,21 +991,22 @@ def plan_change_section(
     key: str,
     effective: date | None = None,
 ) -> None:
-    """The last plan change, the form, and the change (individual or retroactive)."""
-    show_last(ctx, key)
-    change = plan_change_form(ctx, slots, options, key=key, effective=effective)
-    if change is not None:
-        with user_errors(slots):
-            result = movements.movement_change_plan(
-                uow=ctx.uow(),
-                actor=ctx.actor,
-                card_number=change.card_number,
-                plan_id=change.plan_id,
-                effective_date=change.effective_date,
-                now=now_utc(),
-                channel=_channel(effective),
-            )
-            remember(ctx, key, result)
+    """Plan change of a holder and its dependents (individual or retroactive)."""
+    movement_section(
+        ctx,
+        slots,
+        key=key,
+        form=lambda: plan_change_form(ctx, slots, options, key=key, effective=effective),
+        submit=lambda r: movements.movement_change_plan(
+            uow=ctx.uow(),
+            actor=ctx.actor,
+            card_number=r.card_number,
+            plan_id=r.plan_id,
+            effective_date=r.effective_date,
+            now=now_utc(),
+            channel=_channel(effective),
+        ),
+    )
 
 
 def reactivation_section(
@@ -881,18 +1017,20 @@ def reactivation_section(
     key: str,
     effective: date | None = None,
 ) -> None:
-    """The last reactivation, the form, and the reactivation (individual or retroactive)."""
-    show_last(ctx, key)
-    reactivation = reactivation_form(ctx, slots, key=key, effective=effective)
-    if reactivation is not None:
-        with user_errors(slots):
-            result = movements.movement_reactivate(
-                uow=ctx.uow(),
-                actor=ctx.actor,
-                card_number=reactivation.card_number,
-                effective_date=reactivation.effective_date,
-                changes=reactivation.changes,
-                now=now_utc(),
-                channel=_channel(effective),
-            )
-            remember(ctx, key, result, card_png=virtual_card(ctx, result, options))
+    """Reactivation with the same card number (individual or retroactive)."""
+    movement_section(
+        ctx,
+        slots,
+        key=key,
+        form=lambda: reactivation_form(ctx, slots, key=key, effective=effective),
+        submit=lambda r: movements.movement_reactivate(
+            uow=ctx.uow(),
+            actor=ctx.actor,
+            card_number=r.card_number,
+            effective_date=r.effective_date,
+            changes=r.changes,
+            now=now_utc(),
+            channel=_channel(effective),
+        ),
+        card=options,
+    )

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from components import movement_forms as forms
-from components.context import get_context, now_utc
-from components.errors import FieldSlots, user_errors
+from components.context import get_context
+from components.errors import FieldSlots
 from components.fmt import today_local
 from components.safe_text import plain
 from services import movements
@@ -25,44 +25,19 @@ TABS = [
 tabs = dict(zip(TABS, st.tabs(TABS, key="individual_tab", on_change="rerun"), strict=True))
 slots = FieldSlots()
 
-# Only the open tab runs: each form queries the database.
+# Only the open tab runs: each form queries the database. Each section shows the result
+# card of its last movement, or its form.
 if tabs["Inclusão"].open:
     with tabs["Inclusão"]:
         forms.inclusion_section(ctx, slots, options, key="ind_inclusion")
 
 if tabs["Exclusão"].open:
     with tabs["Exclusão"]:
-        forms.show_last(ctx, "ind_exclusion")
-        exclusion = forms.exclusion_form(ctx, slots, key="ind_exclusion")
-        if exclusion is not None:
-            with user_errors(slots):
-                result = movements.movement_exclude(
-                    uow=ctx.uow(),
-                    actor=ctx.actor,
-                    card_number=exclusion.card_number,
-                    reason=exclusion.reason,
-                    effective_date=exclusion.effective_date,
-                    now=now_utc(),
-                    dependents_confirmed=exclusion.dependents_confirmed,
-                    contributed=exclusion.contributed,
-                    contribution_months=exclusion.contribution_months,
-                )
-                forms.remember(ctx, "ind_exclusion", result)
+        forms.exclusion_section(ctx, slots, key="ind_exclusion")
 
 if tabs["Alteração cadastral"].open:
     with tabs["Alteração cadastral"]:
-        forms.show_last(ctx, "ind_update")
-        update = forms.update_form(ctx, slots, key="ind_update")
-        if update is not None:
-            with user_errors(slots):
-                result = movements.movement_update(
-                    uow=ctx.uow(),
-                    actor=ctx.actor,
-                    card_number=update.card_number,
-                    changes=update.changes,
-                    now=now_utc(),
-                )
-                forms.remember(ctx, "ind_update", result)
+        forms.update_section(ctx, slots, key="ind_update")
 
 if tabs["Reativação"].open:
     with tabs["Reativação"]:
@@ -70,21 +45,7 @@ if tabs["Reativação"].open:
 
 if tabs["Transferência"].open:
     with tabs["Transferência"]:
-        forms.show_last(ctx, "ind_transfer")
-        transfer = forms.transfer_form(ctx, slots, options, key="ind_transfer")
-        if transfer is not None:
-            with user_errors(slots):
-                result = movements.movement_transfer(
-                    uow=ctx.uow(),
-                    actor=ctx.actor,
-                    card_number=transfer.card_number,
-                    target_company_id=transfer.target_company_id,
-                    plan_id=transfer.plan_id,
-                    effective_date=transfer.effective_date,
-                    now=now_utc(),
-                )
-                target = dict(options.transfer_targets)[transfer.target_company_id]
-                forms.remember(ctx, "ind_transfer", result, target_label=target)
+        forms.transfer_section(ctx, slots, options, key="ind_transfer")
 
 if tabs["Alteração de plano"].open:
     with tabs["Alteração de plano"]:

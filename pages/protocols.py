@@ -58,6 +58,12 @@ with new_tab:
             st.rerun()
 
 with list_tab:
+    # "Ver protocolo" on a movement's result card: this protocol, found and opened.
+    shown = st.session_state.pop("protocol_show", None)
+    if shown:
+        for widget in ("protocol_kinds", "protocol_statuses", "protocol_start", "protocol_end"):
+            st.session_state.pop(widget, None)
+        st.session_state["protocol_number"] = shown
     c1, c2 = st.columns(2)
     kinds = c1.multiselect(
         "Tipo",
@@ -110,6 +116,8 @@ with list_tab:
         width="stretch",
     )
     by_id = {r.id: r for r in rows}
+    if shown:
+        st.session_state["protocol_open"] = next((r.id for r in rows if r.number == shown), None)
     chosen = st.selectbox(
         "Abrir protocolo",
         list(by_id),

@@ -54,6 +54,7 @@ from services.rules.movements import (
     check_effective_date,
     check_exclusion_reason,
     check_plan_contracted,
+    check_transfer_plan,
     clean_person,
     merge_update,
     stay_until,
@@ -343,6 +344,7 @@ class Change:
     stay_months: int | None = 0
     stay_until: date | None = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    target_label: str | None = None  # a transfer's destination company
 
 
 @dataclass(frozen=True)
@@ -686,8 +688,12 @@ def check_transfer(
         raise DomainError("Transfira o titular: os dependentes vão junto com ele.", "card_number")
     if b.status != "active":
         raise DomainError(f"{b.person.name} está inativo(a): reative antes.", "card_number")
-    new_plan = check_plan_contracted(
-        plan_id if plan_id is not None else b.plan_id, target.contracted
+    wanted = plan_id if plan_id is not None else b.plan_id  # None keeps the current plan
+    new_plan = check_transfer_plan(
+        wanted,
+        session.scalar(select(Plan.name).where(Plan.id == wanted)) or f"nº {wanted}",
+        f"{target.code} ({target.name})",
+        target.contracted,
     )
     moving = [b, *snap.active_dependents(b)]
     taken = snap.target_cpfs[target.id]
@@ -724,6 +730,7 @@ def check_transfer(
         effective,
         f"{b.person.name} para {target.code} · {target.name}",
         steps,
+        target_label=f"{target.code} · {target.name}",
     )
 
 

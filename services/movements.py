@@ -40,7 +40,7 @@ from services.rules.card_numbers import format_card_number
 from services.rules.documents import mask_cpf, only_digits
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError
-from services.rules.movements import Channel, MovementKind, PersonData
+from services.rules.movements import Channel, MovementKind, PersonData, invoice_effect
 from services.rules.retroactive import movement_billing_month, retroactive_dates
 
 __all__ = ["CPF_TAKEN", "InclusionRequest"]
@@ -71,6 +71,8 @@ class MovementResult:
     stay_months: int | None = 0
     stay_until: date | None = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    invoice_effect: str | None = None  # what it does to the invoices; None: nothing
+    target_company: str | None = None  # a transfer's destination ("code · name")
 
     @property
     def card_number(self) -> str:
@@ -121,6 +123,16 @@ class BeneficiaryDetail:
     holder_name: str | None
     dependents: list[BeneficiaryRow]
     exclusion_reason: str | None
+
+
+@dataclass(frozen=True)
+class TransferPlans:
+    """The plans a holder may take to the destination company of a transfer."""
+
+    target_label: str
+    plans: list[PlanOption]  # the destination's contracted plans
+    current: PlanOption  # the holder's plan today
+    keep_current: bool  # the destination contracts it: "Manter o plano atual" is offered
 
 
 @dataclass(frozen=True)
@@ -202,15 +214,18 @@ def _run(
         change = check(uow.session, snap, today)
         applied = apply_one(uow.session, snap, change, actor.user_id, now)
         uow.commit()
+        billing_month = movement_billing_month(today, snap.company.cutoff_day)
         return MovementResult(
             kind=change.kind,
             protocol_number=applied.protocol_number,
             effective_date=change.effective,
-            billing_month=movement_billing_month(today, snap.company.cutoff_day),
+            billing_month=billing_month,
             affected=[Affected(*a) for a in applied.affected],
             stay_months=change.stay_months,
             stay_until=change.stay_until,
             changes=change.changes,
+            invoice_effect=invoice_effect(change.kind, change.effective, billing_month),
+            target_company=change.target_label,
         )
 
 
@@ -364,6 +379,33 @@ def movement_transfer(
     )
 
 
+def transfer_plans(
+    *, uow: UnitOfWork, actor: Actor, card_number: str, target_company_id: int
+) -> TransferPlans:
+    """The destination company's plans for a holder's transfer, and whether the holder may
+    keep its current plan there (only when the destination contracts it)."""
+    with uow:
+        company = _begin(uow, actor)
+        actor.require(Permission.MOVEMENTS, target_company_id)
+        target = uow.session.get(Company, target_company_id)
+        if target is None or target.id == company.id:
+            raise DomainError("Escolha uma empresa de destino do mesmo grupo.", "target_company")
+        if company.group_id is None or target.group_id != company.group_id:
+            raise DomainError(
+                "Transferência só entre empresas do mesmo grupo econômico.", "target_company"
+            )
+        holder = _by_card(uow.session, company.id, card_number)
+        current = uow.session.get(Plan, holder.plan_id)
+        assert current is not None
+        plans = _contracted_plans(uow.session, target.id)
+        return TransferPlans(
+            target_label=f"{target.code} · {target.name}",
+            plans=plans,
+            current=_plan_option(current),
+            keep_current=any(p.id == current.id for p in plans),
+        )
+
+
 def movement_change_plan(
     *,
     uow: UnitOfWork,
@@ -491,12 +533,7 @@ def movement_options(*, uow: UnitOfWork, actor: Actor, today: date) -> MovementO
     """What the movement forms offer: contracted plans, retroactive dates, group companies."""
     with uow:
         company = _begin(uow, actor)
-        plans = uow.session.scalars(
-            select(Plan)
-            .join(ContractedPlan, ContractedPlan.plan_id == Plan.id)
-            .where(ContractedPlan.company_id == company.id, ContractedPlan.end_date.is_(None))
-            .order_by(Plan.name)
-        ).all()
+        plans = _contracted_plans(uow.session, company.id)
         targets: list[tuple[int, str]] = []
         if company.group_id is not None:
             targets = [
@@ -509,12 +546,27 @@ def movement_options(*, uow: UnitOfWork, actor: Actor, today: date) -> MovementO
                 if actor.can_see_company(c.id)
             ]
         return MovementOptions(
-            plans=[PlanOption(p.id, p.code, p.name, p.ans_registration) for p in plans],
+            plans=plans,
             retroactive_dates=retroactive_dates(today, company.retroactive_months),
             transfer_targets=targets,
             cutoff_day=company.cutoff_day,
             billing_month_today=movement_billing_month(today, company.cutoff_day),
         )
+
+
+def _plan_option(p: Plan) -> PlanOption:
+    return PlanOption(p.id, p.code, p.name, p.ans_registration)
+
+
+def _contracted_plans(session: Session, company_id: int) -> list[PlanOption]:
+    """The plans a company contracts today, by name."""
+    plans = session.scalars(
+        select(Plan)
+        .join(ContractedPlan, ContractedPlan.plan_id == Plan.id)
+        .where(ContractedPlan.company_id == company_id, ContractedPlan.end_date.is_(None))
+        .order_by(Plan.name)
+    ).all()
+    return [_plan_option(p) for p in plans]
 
 
 def beneficiary_age(b: BeneficiaryRow, today: date) -> int:

@@ -7,6 +7,8 @@ not a ``DomainError`` is a bug (see ARCHITECTURE.md, "How a use case looks").
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class DomainError(Exception):
     """A business rule refused the request; ``message`` is shown to the user as is."""
@@ -32,8 +34,21 @@ class FieldErrors(DomainError):
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors: dict[str, str] = dict(errors)
         first_field = next(iter(self.errors), None)
-        summary = "Corrija os campos indicados: " + "; ".join(self.errors.values())
-        super().__init__(summary, first_field)
+        super().__init__(summary_of(self.errors.values()), first_field)
 
     def __repr__(self) -> str:
         return f"FieldErrors({self.errors!r})"
+
+
+def summary_of(messages: Iterable[str]) -> str:
+    """One sentence listing each problem once: "Corrija os campos indicados: a; b."
+
+    Each message loses its own final punctuation (no ".;" or ".."), and a message
+    repeated by several fields is listed once.
+    """
+    problems: list[str] = []
+    for message in messages:
+        text = " ".join(str(message).split()).rstrip(" .;:")
+        if text and text not in problems:
+            problems.append(text)
+    return "Corrija os campos indicados: " + "; ".join(problems) + "."

@@ -275,7 +275,7 @@ def clean_person(
             cpf = parse_cpf(str(raw.cpf))
         except DomainError as exc:
             errors["cpf"] = exc.message
-    elif birth is not None and cpf_required(relationship, age):
+    elif cpf_required(relationship, age):  # a holder always; a dependent from 18 years
         who = "titulares" if relationship == Relationship.HOLDER else "dependentes maiores de 18"
         errors["cpf"] = f"CPF é obrigatório para {who} (SIB/ANS)."
     cns: str | None = None
@@ -434,12 +434,85 @@ def check_dependent_link(
 
 
 def check_plan_contracted(plan_id: int | None, contracted: Mapping[int, str]) -> int:
-    if plan_id is None or plan_id not in contracted:
-        names = ", ".join(sorted(contracted.values()))
+    names = ", ".join(sorted(contracted.values()))
+    if plan_id is None:
+        raise DomainError(f"Escolha o plano. Planos contratados: {names}.", "plan")
+    if plan_id not in contracted:
         raise DomainError(
             f"Plano não contratado pela empresa. Planos contratados: {names}.", "plan"
         )
     return plan_id
+
+
+def _either(names: list[str]) -> str:
+    """Names joined as 'A', 'A ou B', 'A, B ou C'."""
+    return " ou ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+def check_transfer_plan(
+    plan_id: int, plan_name: str, target_label: str, contracted: Mapping[int, str]
+) -> int:
+    """A transfer takes the holder to a plan the destination company contracts."""
+    if plan_id in contracted:
+        return plan_id
+    if not contracted:
+        raise DomainError(
+            f"A empresa {target_label} não tem plano contratado: não é possível transferir "
+            "para ela.",
+            "target_company",
+        )
+    raise DomainError(
+        f"O plano {plan_name} não é contratado pela empresa {target_label}: escolha um dos "
+        f"planos dela ({_either(sorted(contracted.values()))}).",
+        "plan",
+    )
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _month_text(index: int) -> str:
+    return f"{index % 12 + 1:02d}/{index // 12}"
+
+
+def invoice_effect(kind: MovementKind, effective: date, billing_month: date) -> str | None:
+    """What a movement does to the company's invoices, or None when it does nothing.
+
+    Mirrors the billing run (services.billing): an inclusion or reactivation is charged
+    from the invoice of its billing month, which also charges the months since its
+    effective month as retroactive lines; a plan change brings the price difference of
+    the months already charged; an excluded beneficiary is charged for every month that
+    starts before the exclusion date.
+    """
+    eff, bill = _month_index(effective), _month_index(billing_month)
+    first = max(eff, bill)
+    past = bill - eff  # months before the billing month, charged on its invoice
+
+    def months(n: int) -> str:
+        span = _month_text(eff) if n == 1 else f"{_month_text(eff)} a {_month_text(bill - 1)}"
+        return f"{n} {'mês' if n == 1 else 'meses'} ({span})"
+
+    if kind in (MovementKind.INCLUSION, MovementKind.REACTIVATION):
+        if past > 0:
+            return (
+                f"A fatura de {_month_text(bill)} cobra a mensalidade e, como retroativo, "
+                f"{months(past)}."
+            )
+        return f"Cobrança a partir da fatura de {_month_text(first)}."
+    if kind is MovementKind.PLAN_CHANGE:
+        if past > 0:
+            return (
+                f"A fatura de {_month_text(bill)} cobra o novo plano e, como diferença entre "
+                f"os planos, {months(past)}."
+            )
+        return f"Novo plano cobrado a partir da fatura de {_month_text(first)}."
+    if kind is MovementKind.EXCLUSION:
+        last = _month_index(effective - timedelta(days=1))
+        return f"Sem cobrança a partir da fatura de {_month_text(last + 1)}."
+    if kind is MovementKind.TRANSFER:
+        return f"A partir da fatura de {_month_text(bill)}, a cobrança passa à empresa de destino."
+    return None
 
 
 def check_exclusion_reason(reason: str) -> str:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 from components import navigation
 from data.db import make_engine
-from data.models import Beneficiary, Company
+from data.models import Beneficiary, Company, ContractedPlan, Plan
 from services.actors import Actor, Permission, Role
 from services.rules.documents import cpf_check_digits
 from tests.pages.conftest import by_label, log_in
@@ -73,8 +75,38 @@ def _open(at: AppTest, page: str, tab: str | None = None) -> AppTest:
     return at
 
 
+def _unescaped(markdown: str) -> str:
+    """Text as the user reads it (messages are escaped so that Markdown shows them as is)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def _errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return [_unescaped(e.value) for e in at.error]
+
+
+CARD_NUMBER = re.compile(r"\*\*Carteirinha nº\*\* (\d{4} \d{4} \d{4} \d{4})")
+PROTOCOL = re.compile(r"\*\*Protocolo nº\*\* (\d+)")
+
+
+def _card(at: AppTest) -> str:
+    """The facts of the one result card on the screen (protocol, card, dates, invoice)."""
+    facts = [m.value for m in at.markdown if m.value.startswith("**Protocolo nº**")]
+    assert len(facts) == 1, facts
+    assert len(at.success) == 1, [s.value for s in at.success]
+    return facts[0]
+
+
+def _no_card(at: AppTest) -> None:
+    assert not at.success, [s.value for s in at.success]
+    assert not [m.value for m in at.markdown if m.value.startswith("**Protocolo nº**")]
+
+
+def _message_after(at: AppTest, widget) -> str:  # noqa: ANN001
+    """The refusal shown right under `widget` (its slot), "" when there is none."""
+    nodes = [n for n in at.main if not isinstance(n, Block)]
+    index = next(i for i, n in enumerate(nodes) if getattr(n, "key", None) == widget.key)
+    after = nodes[index + 1]
+    return _unescaped(after.value) if after.type == "error" else ""
 
 
 def _fill_holder(at: AppTest, cpf: str, name: str = "MARIANA TESTE DE SOUZA") -> None:
@@ -119,15 +151,27 @@ def test_a_holder_included_through_the_form_gets_a_card_number_and_a_protocol(ap
     by_label(at.button, "Incluir beneficiário").click().run()
     assert not at.exception, at.exception
     assert not _errors(at), _errors(at)
-    message = at.success[0].value
-    assert "MARIANA TESTE DE SOUZA" in message
-    assert "Carteirinha nº **" in message and "Protocolo nº **" in message
+    # One result card: who, protocol, card number in groups of four, effective date and
+    # what it does to the invoice (as the service says), the virtual card, two actions.
+    assert at.success[0].value == "Inclusão registrada: **MARIANA TESTE DE SOUZA**"
+    card = _card(at)
+    assert PROTOCOL.search(card) and CARD_NUMBER.search(card), card
+    assert re.search(r"\*\*Vigência:\*\* \d{2}/\d{2}/\d{4}", card), card
+    assert re.search(r"\*\*Fatura:\*\* .*fatura de \d{2}/\d{4}", card), card
     download = at.get("download_button")
     assert download and download[0].proto.label == "Baixar carteirinha virtual (PNG)"
-    # The result survives a rerun, and the form is fresh for the next inclusion.
+    by_label(at.button, "Ver protocolo")
+    # The card takes the form's place (nothing stale under it) and survives a rerun.
+    assert not [t for t in at.text_input if t.label == "Nome completo *"]
+    assert not [i.value for i in at.info if "Nenhum beneficiário" in i.value]
     at.run()
-    assert "MARIANA TESTE DE SOUZA" in at.success[0].value
+    assert _card(at) == card
+    # "Nova movimentação" clears the card and gives an empty form.
+    by_label(at.button, "Nova movimentação").click().run()
+    assert not at.exception, at.exception
+    _no_card(at)
     assert by_label(at.text_input, "Nome completo *").value == ""
+    assert by_label(at.selectbox, "Plano *").value is None
 
 
 def test_a_dependent_is_included_under_an_active_holder(app, portal_db):
@@ -145,6 +189,7 @@ def test_a_dependent_is_included_under_an_active_holder(app, portal_db):
     assert not at.exception, at.exception
     assert not _errors(at), _errors(at)
     assert "PEDRO TESTE DEPENDENTE" in at.success[0].value
+    assert CARD_NUMBER.search(_card(at))
 
 
 def test_a_refused_inclusion_shows_the_message_next_to_the_field_and_writes_nothing(app, portal_db):
@@ -154,12 +199,10 @@ def test_a_refused_inclusion_shows_the_message_next_to_the_field_and_writes_noth
     by_label(at.button, "Incluir beneficiário").click().run()
     assert not at.exception, at.exception
     errors = _errors(at)
-    field_messages = [e for e in errors if not e.startswith("Corrija")]
-    assert any("CPF" in e for e in field_messages), errors
-    assert any(e.startswith("Corrija os campos indicados") for e in errors)
-    # The message sits in the form, next to the CPF field, not only in the summary.
-    form = next(iter(at.get("form")))
-    assert any("CPF" in e.value for e in form.error)
+    # The message sits in the form, next to the CPF field; under the form only a pointer.
+    assert "CPF" in _message_after(at, by_label(at.text_input, "CPF *")), errors
+    assert errors[-1] == "Corrija o campo indicado no formulário.", errors
+    assert sum("CPF" in e for e in errors) == 1, errors
     assert not at.success
     assert _scalar(portal_db, select(func.count()).select_from(Beneficiary)) == before
 
@@ -182,7 +225,10 @@ def test_excluding_a_holder_with_dependents_asks_for_the_confirmation(app, porta
     confirm.check().run()
     by_label(at.button, "Excluir").click().run()
     assert not at.exception, at.exception
-    assert "Exclusão registrada" in at.success[0].value
+    assert at.success[0].value.startswith("Exclusão registrada: ")
+    card = _card(at)
+    assert CARD_NUMBER.search(card).group(1).replace(" ", "") == holder, card
+    assert "**Fatura:** Sem cobrança a partir da fatura de " in card
     excluded = at.dataframe[0].value
     assert len(excluded) >= 2 and holder[-4:] in " ".join(excluded["Carteirinha"])
     assert (
@@ -220,6 +266,8 @@ def test_an_update_shows_the_data_before_and_after(app, portal_db):
     assert list(table.columns) == ["Campo", "Antes", "Depois"]
     assert {"E-mail", "Telefone"} <= set(table["Campo"])
     assert "novo.email@empresa.com.br" in set(table["Depois"])
+    # A correction of data does nothing to the invoice: the card says nothing about it.
+    assert "Fatura" not in _card(at)
 
 
 def test_an_update_without_changes_is_refused(app, portal_db):
@@ -250,7 +298,17 @@ def test_a_retroactive_inclusion_takes_the_chosen_past_date(app):
     assert not at.exception, at.exception
     assert not _errors(at), _errors(at)
     assert "RETRO TESTE DA SILVA" in at.success[0].value
-    assert any(f"Vigência em {oldest}" in c.value for c in at.caption)
+    card = _card(at)
+    assert f"**Vigência:** {oldest}" in card
+    # The months since the retroactive date are charged on the next invoice.
+    assert re.search(rf"como retroativo, \d+ meses \({oldest[3:]} a \d{{2}}/\d{{4}}\)", card)
+    assert at.get("download_button")
+    # Another movement type: the card is stale and goes away for good.
+    by_label(at.radio, "Movimentação").set_value("Reativação").run()
+    _no_card(at)
+    by_label(at.radio, "Movimentação").set_value("Inclusão").run()
+    _no_card(at)
+    assert by_label(at.text_input, "Nome completo *").value == ""
 
 
 def _actor(*permissions: Permission) -> Actor:
@@ -279,3 +337,223 @@ def test_a_user_without_protocols_permission_has_no_protocols_page(app):
     assert "Protocolos" not in menu
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/protocols.py")
+
+
+# ---------------------------------------------------------------- the empty inclusion form
+
+
+HOLDER_REQUIRED = {
+    "Plano *": "Escolha o plano",
+    "Nome completo *": "Informe o nome",
+    "CPF *": "CPF é obrigatório para titulares",
+    "Data de nascimento *": "Informe a data de nascimento",
+    "Sexo *": "Informe o sexo",
+    "Nome da mãe *": "Informe o nome da mãe",
+    "CEP *": "Informe o CEP",
+    "Município *": "Informe o município",
+    "UF *": "Informe a UF",
+    "Data de admissão *": "Informe a data de admissão",
+}
+
+
+def _widget(at: AppTest, label: str):  # noqa: ANN202
+    for kind in (at.text_input, at.selectbox, at.date_input):
+        for element in kind:
+            if element.label == label:
+                return element
+    raise AssertionError(label)
+
+
+def test_an_empty_inclusion_form_gives_each_required_field_its_own_message(app, portal_db):
+    before = _scalar(portal_db, select(func.count()).select_from(Beneficiary))
+    at = _open(log_in(app(), "100001"), INDIVIDUAL)
+    by_label(at.button, "Incluir beneficiário").click().run()
+    assert not at.exception, at.exception
+    errors = _errors(at)
+    for label, message in HOLDER_REQUIRED.items():
+        next_to = _message_after(at, _widget(at, label))
+        assert next_to.startswith(message), (label, next_to)
+    # Each problem once: next to its field, and under the form only how many to fix.
+    assert len(errors) == len(HOLDER_REQUIRED) + 1, errors
+    assert errors[-1] == f"Corrija os {len(HOLDER_REQUIRED)} campos indicados no formulário."
+    assert not any(".;" in e or ".." in e for e in errors), errors
+    assert not at.success
+    assert _scalar(portal_db, select(func.count()).select_from(Beneficiary)) == before
+
+
+@pytest.mark.parametrize(("birth", "cpf_refused"), [(date(1990, 1, 1), True), (None, False)])
+def test_a_dependent_needs_a_cpf_from_18_years(app, portal_db, birth, cpf_refused):
+    holder = _holder_with_dependents(portal_db)
+    at = _open(log_in(app(), "100001"), INDIVIDUAL)
+    by_label(at.radio, "Tipo de beneficiário").set_value("Dependente").run()
+    _pick(at, holder, "Buscar titular (nome, carteirinha ou CPF)")
+    if birth is not None:
+        by_label(at.date_input, "Data de nascimento *").set_value(birth)
+    by_label(at.button, "Incluir beneficiário").click().run()
+    assert not at.exception, at.exception
+    cpf = _message_after(at, by_label(at.text_input, "CPF"))
+    if cpf_refused:
+        assert cpf == "CPF é obrigatório para dependentes maiores de 18 (SIB/ANS).", cpf
+    else:  # the age is unknown: the birth date is what is missing
+        assert cpf == ""
+        birth = _message_after(at, by_label(at.date_input, "Data de nascimento *"))
+        assert birth.startswith("Informe a data de nascimento"), birth
+    assert not any("Escolha o plano" in e for e in _errors(at))  # the holder's plan
+
+
+def test_the_error_summary_lists_each_problem_once_without_doubled_punctuation():
+    from services.rules.errors import FieldErrors
+
+    exc = FieldErrors(
+        {"a": "Informe o CEP.", "b": "Informe o CEP.", "c": "Escolha o plano;", "d": "UF: "}
+    )
+    assert exc.message == "Corrija os campos indicados: Informe o CEP; Escolha o plano; UF."
+
+
+# ---------------------------------------------------------------- transfer
+
+
+def _transfer_world(url: str) -> tuple[str, str, dict[str, set[str]]]:
+    """A holder of 10001 on a plan 10002 contracts and 10003 does not (made so)."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        ids = dict(conn.execute(select(Company.code, Company.id)).all())
+        card, plan_id = conn.execute(
+            select(Beneficiary.card_number, Beneficiary.plan_id)
+            .where(
+                Beneficiary.company_id == ids["10001"],
+                Beneficiary.relationship_code == 1,
+                Beneficiary.status == "active",
+            )
+            .order_by(Beneficiary.id)
+            .limit(1)
+        ).one()
+        plan_name = conn.execute(select(Plan.name).where(Plan.id == plan_id)).scalar_one()
+        contracted = select(ContractedPlan.id).where(
+            ContractedPlan.company_id == ids["10002"], ContractedPlan.plan_id == plan_id
+        )
+        if conn.execute(contracted).first() is None:
+            conn.execute(
+                insert(ContractedPlan).values(
+                    company_id=ids["10002"], plan_id=plan_id, start_date=date(2020, 1, 1)
+                )
+            )
+        conn.execute(
+            update(ContractedPlan)
+            .where(ContractedPlan.company_id == ids["10003"], ContractedPlan.plan_id == plan_id)
+            .values(end_date=date(2024, 12, 31))
+        )
+        plans = {
+            code: set(
+                conn.execute(
+                    select(Plan.name)
+                    .join(ContractedPlan, ContractedPlan.plan_id == Plan.id)
+                    .where(
+                        ContractedPlan.company_id == ids[code], ContractedPlan.end_date.is_(None)
+                    )
+                ).scalars()
+            )
+            for code in ("10002", "10003")
+        }
+    engine.dispose()
+    assert plans["10003"] and plan_name not in plans["10003"]
+    return card, plan_name, plans
+
+
+def _plan_names(box) -> set[str]:  # noqa: ANN001
+    return {o.split(" (ANS")[0] for o in box.options}
+
+
+def test_the_transfer_plans_follow_the_destination_and_a_refused_plan_names_the_field(
+    app, portal_db
+):
+    card, plan_name, plans = _transfer_world(portal_db)
+    at = _open(log_in(app(), "100001"), INDIVIDUAL, "Transferência")
+    _pick(at, card, "Buscar titular (nome, carteirinha ou CPF)")
+    target = by_label(at.selectbox, "Empresa de destino *")
+    # 10002 contracts the holder's plan: keeping it is offered, and is the default.
+    target.select(next(o for o in target.options if o.startswith("10002"))).run()
+    box = by_label(at.selectbox, "Plano na empresa de destino *")
+    assert box.options[0].startswith(f"Manter o plano atual: {plan_name} (ANS ")
+    assert box.index == 0
+    assert _plan_names(box) - {box.options[0].split(" (ANS")[0]} == plans["10002"] - {plan_name}
+    # 10003 does not: only its own plans, none chosen, and a word on why.
+    target = by_label(at.selectbox, "Empresa de destino *")
+    target.select(next(o for o in target.options if o.startswith("10003"))).run()
+    box = by_label(at.selectbox, "Plano na empresa de destino *")
+    assert not any(o.startswith("Manter") for o in box.options), box.options
+    assert _plan_names(box) == plans["10003"]
+    assert box.index is None
+    assert any("não é contratado pela empresa de destino" in c.value for c in at.caption)
+    # Transferring without choosing: refused next to the plan field, nothing written.
+    by_label(at.button, "Transferir").click().run()
+    assert not at.exception, at.exception
+    message = _message_after(at, by_label(at.selectbox, "Plano na empresa de destino *"))
+    assert message.startswith(f"O plano {plan_name} não é contratado pela empresa 10003 ("), message
+    assert "escolha um dos planos dela" in message
+    assert _errors(at)[-1] == "Corrija o campo indicado no formulário."
+    company = select(Beneficiary.company_id).where(Beneficiary.card_number == card)
+    assert _scalar(portal_db, company) == _company_id(portal_db)
+    # A plan of 10003: the holder moves, and the card says where to.
+    by_label(at.selectbox, "Plano na empresa de destino *").select_index(0).run()
+    by_label(at.button, "Transferir").click().run()
+    assert not at.exception, at.exception
+    assert not _errors(at), _errors(at)
+    assert at.success[0].value.startswith("Transferência registrada: ")
+    facts = _card(at)
+    assert "**Empresa de destino:** 10003 · " in facts
+    assert CARD_NUMBER.search(facts).group(1).replace(" ", "") == card
+    assert "**Fatura:** A partir da fatura de " in facts
+    assert _scalar(portal_db, company) == _company_id(portal_db, "10003")
+
+
+# ---------------------------------------------------------------- the result card
+
+
+def test_no_stale_result_after_switching_movement_type_or_company(app, portal_db):
+    holder = _holder_with_dependents(portal_db)
+    at = _open(log_in(app(), "100001"), INDIVIDUAL, "Exclusão")
+    _pick(at, holder)
+    by_label(at.selectbox, "Motivo da exclusão *").select("pedido").run()
+    by_label(at.checkbox, "Confirmo a exclusão dos dependentes listados").check().run()
+    by_label(at.button, "Excluir").click().run()
+    assert not at.exception, at.exception
+    _card(at)
+    # The excluded holder is no longer found, but no "not found" under the success.
+    assert not [i.value for i in at.info if "Nenhum beneficiário" in i.value]
+    # Another movement type: no card there, nor when coming back.
+    _open(at, INDIVIDUAL, "Inclusão")
+    _no_card(at)
+    _open(at, INDIVIDUAL, "Exclusão")
+    _no_card(at)
+    # Another company: a card of the first one is not shown there.
+    _open(at, INDIVIDUAL, "Inclusão")
+    _fill_holder(at, new_cpf())
+    by_label(at.button, "Incluir beneficiário").click().run()
+    _card(at)
+    switcher = at.sidebar.selectbox(key="company_switcher")
+    switcher.select(next(o for o in switcher.options if o.startswith("10002"))).run()
+    assert not at.exception, at.exception
+    _no_card(at)
+
+
+def test_ver_protocolo_opens_the_protocol_in_protocolos(app, portal_db):
+    at = _open(log_in(app(), "100001"), INDIVIDUAL)
+    _fill_holder(at, new_cpf(), "CLARA PROTOCOLO DE SOUZA")
+    by_label(at.button, "Incluir beneficiário").click().run()
+    number = PROTOCOL.search(_card(at)).group(1)
+    by_label(at.button, "Ver protocolo").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Protocolos"
+    assert by_label(at.text_input, "Número do protocolo").value == number
+    assert [s.value for s in at.subheader] == [f"Protocolo nº {number}"]
+
+
+def test_a_user_without_protocols_sees_no_ver_protocolo(app, portal_db):
+    at = _open(log_in(app(), "100002"), INDIVIDUAL)  # movements and reports only
+    _fill_holder(at, new_cpf(), "BRUNO SEM PROTOCOLO DA SILVA")
+    by_label(at.button, "Incluir beneficiário").click().run()
+    assert not at.exception, at.exception
+    _card(at)
+    assert [b.label for b in at.button if b.label == "Ver protocolo"] == []
+    by_label(at.button, "Nova movimentação")

@@ -20,7 +20,9 @@ from services.rules.movements import (
     check_effective_date,
     check_exclusion_reason,
     check_plan_contracted,
+    check_transfer_plan,
     clean_person,
+    invoice_effect,
     merge_update,
     stay_until,
 )
@@ -419,3 +421,126 @@ def test_changed_fields_lists_before_and_after():
         "is_student": (False, True),
     }
     assert changed_fields(CHILD, CHILD) == {}
+
+
+# ---------------------------------------------------------------- empty registers, plans
+
+
+def test_an_empty_holder_register_names_every_required_field_the_cpf_too():
+    errors = _errors(PersonData(), 1)
+    assert set(errors) == {
+        "name",
+        "cpf",
+        "birth_date",
+        "sex",
+        "mother_name",
+        "cep",
+        "municipality",
+        "state",
+        "admission_date",
+    }
+    # A holder needs a CPF whatever the (missing) birth date.
+    assert errors["cpf"] == "CPF é obrigatório para titulares (SIB/ANS)."
+
+
+def test_an_empty_dependent_register_asks_for_the_birth_date_not_yet_the_cpf():
+    errors = _errors(PersonData(), 4, holder_address=_clean(HOLDER))
+    assert set(errors) == {"name", "birth_date", "sex", "mother_name"}
+
+
+def test_no_plan_chosen_asks_to_choose_one():
+    with pytest.raises(DomainError) as info:
+        check_plan_contracted(None, {1: "Sorriso Essencial"})
+    assert info.value.field == "plan"
+    assert info.value.message.startswith("Escolha o plano.")
+
+
+TARGET_PLANS = {2: "Sorriso Plus", 3: "Sorriso Orto"}
+
+
+def test_a_transfer_keeps_a_plan_the_destination_contracts():
+    assert check_transfer_plan(2, "Sorriso Plus", "10002 (Horizonte)", TARGET_PLANS) == 2
+
+
+def test_a_transfer_to_a_plan_the_destination_does_not_contract_names_the_plan_field():
+    with pytest.raises(DomainError) as info:
+        check_transfer_plan(1, "Sorriso Essencial", "10002 (Horizonte)", TARGET_PLANS)
+    assert info.value.field == "plan"
+    assert info.value.message == (
+        "O plano Sorriso Essencial não é contratado pela empresa 10002 (Horizonte): escolha "
+        "um dos planos dela (Sorriso Orto ou Sorriso Plus)."
+    )
+
+
+def test_a_transfer_to_a_company_without_plans_names_the_destination():
+    with pytest.raises(DomainError) as info:
+        check_transfer_plan(1, "Sorriso Essencial", "10002 (Horizonte)", {})
+    assert info.value.field == "target_company"
+
+
+# ---------------------------------------------------------------- what it does to the invoice
+
+JAN = date(2027, 1, 1)  # the billing month of a movement received on 26/11/2026
+
+
+@pytest.mark.parametrize(
+    ("kind", "effective", "billing", "expected"),
+    [
+        (
+            MovementKind.INCLUSION,
+            date(2026, 11, 26),
+            JAN,
+            "A fatura de 01/2027 cobra a mensalidade e, como retroativo, 2 meses "
+            "(11/2026 a 12/2026).",
+        ),
+        (
+            MovementKind.REACTIVATION,
+            date(2026, 12, 1),
+            JAN,
+            "A fatura de 01/2027 cobra a mensalidade e, como retroativo, 1 mês (12/2026).",
+        ),
+        (MovementKind.INCLUSION, date(2027, 1, 10), JAN, "Cobrança a partir da fatura de 01/2027."),
+        (MovementKind.INCLUSION, date(2027, 2, 1), JAN, "Cobrança a partir da fatura de 02/2027."),
+        (
+            MovementKind.PLAN_CHANGE,
+            date(2026, 9, 1),
+            JAN,
+            "A fatura de 01/2027 cobra o novo plano e, como diferença entre os planos, 4 meses "
+            "(09/2026 a 12/2026).",
+        ),
+        (
+            MovementKind.PLAN_CHANGE,
+            date(2027, 1, 5),
+            JAN,
+            "Novo plano cobrado a partir da fatura de 01/2027.",
+        ),
+        # charged for every month that starts before the exclusion date
+        (
+            MovementKind.EXCLUSION,
+            date(2026, 11, 26),
+            JAN,
+            "Sem cobrança a partir da fatura de 12/2026.",
+        ),
+        (
+            MovementKind.EXCLUSION,
+            date(2026, 12, 1),
+            JAN,
+            "Sem cobrança a partir da fatura de 12/2026.",
+        ),
+        (
+            MovementKind.EXCLUSION,
+            date(2026, 12, 2),
+            JAN,
+            "Sem cobrança a partir da fatura de 01/2027.",
+        ),
+        (
+            MovementKind.TRANSFER,
+            date(2026, 11, 26),
+            JAN,
+            "A partir da fatura de 01/2027, a cobrança passa à empresa de destino.",
+        ),
+        (MovementKind.UPDATE, date(2026, 11, 26), JAN, None),
+    ],
+)
+def test_what_a_movement_does_to_the_invoice(kind, effective, billing, expected):
+    assert invoice_effect(kind, effective, billing) == expected

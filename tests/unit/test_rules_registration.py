@@ -232,7 +232,8 @@ def test_an_empty_form_lists_every_required_field_at_once() -> None:
     assert isinstance(err.value, DomainError)
     assert err.value.field == "cep"
     assert err.value.message.startswith("Corrija os campos indicados: ")
-    assert "Informe o campo Cidade." in err.value.message
+    assert "Informe o campo Cidade" in err.value.message
+    assert ".;" not in err.value.message and err.value.message.endswith(".")
 
 
 @pytest.mark.parametrize(
