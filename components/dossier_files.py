@@ -1,18 +1,95 @@
-"""The files of an LGPD access request: JSON (complete, machine-readable) and Excel."""
+"""An LGPD access request on screen and in files: JSON (complete, machine-readable: the
+stored keys and ISO dates) and, for people, the screen tables and the Excel file with
+Portuguese column names and pt-BR values (dd/mm/aaaa, R$ 1.234,56, cards 0001 0000 ...)."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from components.fmt import fmt_card, fmt_datetime
+from components.fmt import fmt_card, fmt_date, fmt_datetime, fmt_money
 from components.report_widgets import neutralise
 from services.lgpd import Dossier
+
+# The dossier's keys (the database's column names) as the interface names them.
+FIELD_LABELS = {
+    "card_number": "Carteirinha", "carteirinha": "Carteirinha", "name": "Nome",
+    "nome": "Nome", "cpf": "CPF", "cns": "CNS", "birth_date": "Data de nascimento",
+    "sex": "Sexo", "mother_name": "Nome da mãe", "marital_status": "Estado civil",
+    "is_student": "Estudante", "email": "E-mail", "phone": "Telefone", "cep": "CEP",
+    "street": "Logradouro", "number": "Número", "complement": "Complemento",
+    "neighbourhood": "Bairro", "municipality": "Município",
+    "municipality_ibge": "Código IBGE do município", "state": "UF",
+    "admission_date": "Data de admissão", "effective_date": "Início de vigência",
+    "status": "Situação", "exclusion_date": "Data de exclusão",
+    "exclusion_reason": "Motivo da exclusão", "stay_until": "Permanência até",
+    "relationship_code": "Parentesco (código)", "created_at": "Cadastrado em",
+    "updated_at": "Atualizado em", "plan": "Plano", "vinculo": "Vínculo", "kind": "Tipo",
+    "channel": "Canal", "received_at": "Recebida em", "billing_month": "Competência de cobrança",
+    "is_retroactive": "Retroativa", "reason": "Motivo", "before": "Antes", "after": "Depois",
+    "subject": "Assunto", "opened_at": "Aberto em", "deadline": "Prazo",
+    "competencia": "Competência", "reference_month": "Competência de referência",
+    "age_band": "Faixa etária", "amount": "Valor", "event_date": "Data",
+    "tuss_code": "Código TUSS", "procedure_name": "Procedimento",
+    "procedure_group": "Grupo de procedimentos", "at": "Quando", "action": "Ação",
+}
+_MONTH_KEYS = {"billing_month", "competencia", "reference_month"}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def field_label(key: str) -> str:
+    return FIELD_LABELS.get(key, key)
+
+
+def field_value(key: str, value: Any) -> str:
+    """A dossier value as a person reads it: dd/mm/aaaa, R$ 1.234,56, Sim/Não, the card
+    in groups of four; before/after records with their cards grouped too."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "Sim" if value else "Não"
+    if isinstance(value, dict):
+        shown = {k: field_value(k, v) if "card" in k else v for k, v in value.items()}
+        return json.dumps(shown, ensure_ascii=False, sort_keys=True, default=str)
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    text = str(value)
+    if key in ("card_number", "carteirinha") or "card" in key:
+        return fmt_card(text)
+    if key == "amount":
+        try:
+            return fmt_money(Decimal(text))
+        except InvalidOperation:
+            return text
+    if _ISO_DATETIME.fullmatch(text[:16]) and len(text) > 10:
+        moment = datetime.fromisoformat(text)
+        return fmt_datetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    if _ISO_DATE.fullmatch(text):
+        day = date.fromisoformat(text)
+        return f"{day:%m/%Y}" if key in _MONTH_KEYS else fmt_date(day)
+    return text
+
+
+def section_table(title: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One section of the dossier as a table: the register as field and value, any other
+    section with a labelled column per key."""
+    if title == "Cadastro" and rows:
+        return pd.DataFrame({
+            "Campo": [field_label(k) for k in rows[0]],
+            "Valor": [field_value(k, v) for k, v in rows[0].items()],
+        })
+    keys = list(rows[0]) if rows else []
+    return pd.DataFrame({field_label(k): [field_value(k, r.get(k)) for r in rows] for k in keys})
 
 
 def _accesses(dossier: Dossier) -> list[dict[str, Any]]:
@@ -63,6 +140,12 @@ def dossier_xlsx(dossier: Dossier) -> bytes:
         ws.append([])
         if not rows:
             ws.append(["Nenhum registro."])
+            continue
+        if title in dossier.sections:  # labelled columns, pt-BR values (as on screen)
+            table = section_table(title, rows)
+            ws.append([neutralise(str(c)) for c in table.columns])
+            for values in table.itertuples(index=False, name=None):
+                ws.append([_cell_value(v) for v in values])
             continue
         columns = list(rows[0])
         ws.append([neutralise(str(c)) for c in columns])

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from components.context import get_context, now_utc
-from components.dossier_files import dossier_json, dossier_xlsx
+from components.dossier_files import dossier_json, dossier_xlsx, section_table
 from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_datetime
 from components.safe_text import plain
@@ -59,15 +59,8 @@ if kept and kept[0] == ctx.company_id:
         with st.expander(f"{title} ({len(rows)})", expanded=title == "Cadastro"):
             if not rows:
                 st.caption("Nenhum registro.")
-            elif title == "Cadastro":
-                st.dataframe(
-                    pd.DataFrame(
-                        {"Campo": list(rows[0]), "Valor": [str(v) for v in rows[0].values()]}
-                    ),
-                    hide_index=True, width="stretch",
-                )
-            else:
-                st.dataframe(pd.DataFrame(rows).astype(str), hide_index=True, width="stretch")
+            else:  # labelled columns, pt-BR dates, money and card numbers
+                st.dataframe(section_table(title, rows), hide_index=True, width="stretch")
     st.subheader("Quem acessou os dados")
     if not dossier.accesses:
         st.info("Nenhum acesso registrado antes deste pedido.")

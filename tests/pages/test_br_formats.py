@@ -192,3 +192,40 @@ def test_the_user_list_and_edit_form_show_the_cpf_formatted(app):
     cpfs = [c for c in at.dataframe[0].value["CPF"] if c]
     assert cpfs and all(FULL_CPF.match(c) for c in cpfs)
     assert table_problems(at) == []
+
+
+def test_the_lgpd_report_on_screen_has_portuguese_columns_and_pt_br_values(app, portal_db):
+    engine = make_engine(portal_db)
+    with engine.connect() as conn:
+        card = conn.execute(
+            select(Beneficiary.card_number)
+            .join(Company, Company.id == Beneficiary.company_id)
+            .where(Company.code == "10001", Beneficiary.relationship_code == 1)
+            .where(
+                Beneficiary.id.in_(
+                    select(Beneficiary.holder_id).where(Beneficiary.holder_id.is_not(None))
+                )
+            )
+            .order_by(Beneficiary.id)
+            .limit(1)
+        ).scalar_one()
+    engine.dispose()
+    at = _open(app, "900001", "pages/lgpd_request.py")
+    # typed with the mask of the screen: accepted with or without punctuation
+    by_label(at.text_input, "CPF ou carteirinha do beneficiário *").input(
+        f"{card[:4]} {card[4:8]} {card[8:12]} {card[12:]}"
+    )
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    register = at.dataframe[0].value
+    fields = dict(zip(register["Campo"], register["Valor"], strict=True))
+    assert CARD.match(fields["Carteirinha"])
+    assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", fields["Data de nascimento"])
+    assert FULL_CPF.match(fields["CPF"])
+    links = at.dataframe[1].value
+    assert list(links.columns) == ["Vínculo", "Nome", "Carteirinha"]
+    assert all(CARD.match(c) for c in links["Carteirinha"])
+    for element in at.dataframe:
+        headers = [str(c) for c in element.value.columns]
+        assert not [h for h in headers if "_" in h], headers  # no database column names
+    assert table_problems(at) == [] and card_problems(at) == []
