@@ -9,7 +9,7 @@ import streamlit as st
 
 from components.context import Context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_datetime, today_local
+from components.fmt import fmt_datetime, fmt_int, today_local
 from services import batch, movements
 from services.batch import BatchApplyResult, BatchSummary, LineResult
 from services.batch_files import template_xlsx
@@ -138,5 +138,4 @@ def batch_label(b: BatchSummary) -> str:
     return f"Lote {b.id} · {fmt_datetime(b.received_at)} · {b.file_name} · {b.status_label}"
 
 
-def _count(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
+_count = fmt_int  # 1.234 (components.fmt)

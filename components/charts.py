@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from components.fmt import fmt_compact
 from services.billing import InvoiceRow
 
 # d3-format: thousands grouped, trailing zeros trimmed, never an SI suffix ("~s" would
@@ -229,7 +230,7 @@ def age_pyramid(df: pd.DataFrame) -> go.Figure:
     top = max([*m_values, *f_values, 1])
     ticks = [round(top * k / 2) for k in (-2, -1, 0, 1, 2)]
     fig.update_layout(barmode="overlay", bargap=0.1)
-    fig.update_xaxes(tickvals=ticks, ticktext=[f"{abs(t):,}".replace(",", ".") for t in ticks],
+    fig.update_xaxes(tickvals=ticks, ticktext=[fmt_compact(abs(t)) for t in ticks],
                      title_text="Beneficiários")
     fig.update_yaxes(type="category", title_text="Faixa etária")
     return _report_layout(fig)

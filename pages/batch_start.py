@@ -6,7 +6,7 @@ import streamlit as st
 from components import batch_widgets as bw
 from components.context import get_context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_datetime
+from components.fmt import fmt_datetime, fmt_int
 from components.safe_text import plain
 from services import batch
 from services.actors import Permission
@@ -36,9 +36,7 @@ uploaded = st.file_uploader(
     "Arquivo de movimentação (.xlsx ou .csv)",
     type=["xlsx", "csv"],
     key=f"batch_upload_{nonce}",
-    help=f"Até {MAX_LINES:,} linhas e {MAX_BYTES // (1024 * 1024)} MB por arquivo.".replace(
-        ",", "."
-    ),
+    help=f"Até {fmt_int(MAX_LINES)} linhas e {MAX_BYTES // (1024 * 1024)} MB por arquivo.",
 )
 if st.button("Conferir arquivo", disabled=uploaded is None, key="batch_check"):
     st.session_state.pop(STATE, None)
@@ -96,10 +94,8 @@ if result is None:
             "As linhas recusadas não são aplicadas: corrija-as e envie só elas em outro arquivo."
         )
     n = b.accepted_lines
-    label = "Aplicar 1 linha aceita" if n == 1 else f"Aplicar {n:,} linhas aceitas"
-    if st.button(
-        label.replace(",", "."), type="primary", disabled=not confirmed, key="batch_apply"
-    ):
+    label = "Aplicar 1 linha aceita" if n == 1 else f"Aplicar {fmt_int(n)} linhas aceitas"
+    if st.button(label, type="primary", disabled=not confirmed, key="batch_apply"):
         applied = bw.apply_with_progress(ctx, b.id)
         if applied is not None:
             current["result"] = applied

@@ -4,7 +4,7 @@ import streamlit as st
 
 from components.context import get_context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_date, fmt_money, fmt_month, today_local
+from components.fmt import fmt_date, fmt_int, fmt_money, fmt_month, today_local
 from components.safe_text import plain
 from services import billing
 from services.actors import Permission
@@ -43,7 +43,7 @@ if st.button("Faturar", type="primary", key="run_go"):
             now=now_utc(),
             progress=lambda fraction, message: bar.progress(min(1.0, fraction), text=message),
         )
-        line_count = f"{result.lines:,}".replace(",", ".")
+        line_count = fmt_int(result.lines)
         st.success(
             f"Competência {result.billing_month:%m/%Y}: {len(result.billed)} fatura(s) "
             f"emitida(s), {line_count} lançamento(s), total {fmt_money(result.total)}, "

@@ -4,7 +4,7 @@ import streamlit as st
 
 from components import charts
 from components.context import get_context, now_utc
-from components.fmt import fmt_date, fmt_money, fmt_month, today_local
+from components.fmt import fmt_date, fmt_int, fmt_money, fmt_month, today_local
 from components.safe_text import plain
 from services import billing
 from services.actors import Permission
@@ -57,7 +57,7 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Valor da fatura", fmt_money(inv.amount))
 c2.metric("Mensalidades", fmt_money(detail.monthly_total))
 c3.metric("Retroativos e ajustes", fmt_money(detail.adjustments_total))
-c4.metric("Beneficiários", f"{detail.beneficiaries:,}".replace(",", "."))
+c4.metric("Beneficiários", fmt_int(detail.beneficiaries))
 st.caption(
     f"Competência {inv.billing_month:%m/%Y} · vencimento {fmt_date(inv.due_date)} · "
     f"{inv.status_label}" + (f" em {fmt_date(inv.paid_on)}" if inv.paid_on else "")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from components.context import get_context
 from components.errors import user_errors
-from components.fmt import fmt_date, fmt_money, today_local
+from components.fmt import fmt_date, fmt_int, fmt_money, today_local
 from components.plan_pdf import general_conditions_pdf
 from components.safe_text import plain
 from services import companies
@@ -31,7 +31,7 @@ for plan in plans:
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Registro ANS", plan.ans_registration)
         c2.metric("Segmentação", plan.segment)
-        c3.metric("Beneficiários ativos", f"{plan.active_beneficiaries:,}".replace(",", "."))
+        c3.metric("Beneficiários ativos", fmt_int(plan.active_beneficiaries))
         c4.metric(
             "Contratado desde", fmt_date(plan.start_date),
             help=f"Até {fmt_date(plan.end_date)}" if plan.end_date else None,

@@ -5,6 +5,7 @@ import streamlit as st
 
 from components import batch_widgets as bw
 from components.context import get_context
+from components.fmt import fmt_int
 from components.safe_text import plain
 from services.actors import Permission
 from services.batch_layout import MAX_BYTES, MAX_LINES, layout_csv, layout_rows, layout_xlsx
@@ -46,7 +47,7 @@ c2.download_button(
     width="stretch",
 )
 
-lines = f"{MAX_LINES:,}".replace(",", ".")
+lines = fmt_int(MAX_LINES)
 megabytes = MAX_BYTES // (1024 * 1024)
 st.subheader("Guia")
 st.markdown(

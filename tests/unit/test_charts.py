@@ -248,3 +248,9 @@ def test_pt_br_replaces_an_si_format_and_a_missing_one():
 def test_a_figure_built_without_pt_br_is_caught():
     """The check itself: plotly's defaults are SI and a dot for decimals."""
     assert _problems(go.Figure(go.Bar(x=[1, 2], y=[25_000, 1_000_000])))
+
+
+def test_the_age_pyramid_writes_its_ticks_in_pt_br_words():
+    args, kwargs = SAMPLES["age_pyramid"]()
+    fig = charts.age_pyramid(*args, **kwargs)  # up to 1.200.000 people in one band
+    assert list(fig.layout.xaxis.ticktext) == ["1,2 mi", "600 mil", "0", "600 mil", "1,2 mi"]
