@@ -13,9 +13,16 @@ unescaped. The text reads the same on the screen.
 
 from __future__ import annotations
 
+import re
 import string
 
 _ESCAPE = {ord(ch): "\\" + ch for ch in string.punctuation}
+# GitHub's autolink literals ("http://x", "www.x", "a@b.c", "mailto:a@b.c") are found in
+# the text after the escapes are resolved, so escaping cannot stop them: an invisible
+# WORD JOINER (U+2060) between the scheme's colon and "//", after "www" and before "@"
+# breaks each pattern and leaves the text reading the same.
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?<=[A-Za-z])(\\:)|(?i:(?<=www))(?=\\\.)|(?=\\@)")
 
 
 def plain(text: object) -> str:
@@ -28,5 +35,10 @@ def plain(text: object) -> str:
     if text is None:
         return ""
     value = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    lines = [line.strip().translate(_ESCAPE) for line in value.split("\n")]
+    lines = [_AUTOLINK.sub(_join, line.strip().translate(_ESCAPE)) for line in value.split("\n")]
     return "  \n".join(line for line in lines if line)
+
+
+def _join(match: re.Match[str]) -> str:
+    colon = match.group(1)
+    return colon + WORD_JOINER if colon else WORD_JOINER

@@ -45,6 +45,9 @@ LIVE = (
     "@evil.example",
     "<img",
 )
+# GitHub autolink literals, which Streamlit's renderer finds in the text once the
+# backslash escapes are resolved (so escaping alone does not stop them).
+AUTOLINK_LITERAL = re.compile(r"(?i)https?://|www\.|[-.\w+]@[-\w]+\.")
 MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 # Element types whose text is not Markdown (st.text, st.code, dataframes, inputs' values).
@@ -92,6 +95,8 @@ def live_markup(source: str) -> list[str]:
             problems.append(f"image {token.attrs}")
         elif token.type == "link_open" and "evil" in str(token.attrs.get("href", "")):
             problems.append(f"link {token.attrs}")
+        elif token.type == "text" and AUTOLINK_LITERAL.search(token.content):
+            problems.append(f"autolink literal in {token.content!r}")
         elif token.type.startswith("html") and ("evil" in token.content or "<img" in token.content):
             problems.append(f"html {token.content!r}")
     return problems
