@@ -35,7 +35,9 @@ KIND_COLORS = {"Clínica": "#0b7a75", "Dentista": "#c0392b"}
 LAND = "#f3f1ea"
 BORDER = "#8a9796"
 SEA = "#e8f1f5"
-HEIGHT = 460
+HEIGHT = 480
+# Above the map, not over it.
+LEGEND = {"title": {"text": ""}, "orientation": "h", "x": 0.0, "y": 1.0, "yanchor": "bottom"}
 
 
 @cache
@@ -152,9 +154,9 @@ def offline_figure(df: pd.DataFrame) -> go.Figure:
     )
     fig.update_layout(
         height=HEIGHT,
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        margin={"l": 0, "r": 0, "t": 30, "b": 0},
         plot_bgcolor=SEA,
-        legend={"title": {"text": ""}, "orientation": "h", "y": 1.0, "x": 0.0},
+        legend=LEGEND,
         separators=",.",
         dragmode="pan",
     )
@@ -185,8 +187,8 @@ def tile_figure(df: pd.DataFrame) -> go.Figure:
     zoom = max(1.0, min(11.0, math.log2(360 / max(x1 - x0, (y1 - y0) * 1.4)) + 0.4))
     fig.update_layout(
         height=HEIGHT,
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        legend={"title": {"text": ""}, "orientation": "h", "y": 1.0, "x": 0.0},
+        margin={"l": 0, "r": 0, "t": 30, "b": 0},
+        legend=LEGEND,
         separators=",.",
         map={
             "style": TILE_STYLE,

@@ -21,7 +21,7 @@ st.caption(
 )
 
 dates = home.important_dates(uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id, today=today)
-dates_col, shortcut_col = st.columns([3, 1])
+dates_col, shortcut_col = st.columns([5, 2])
 with dates_col:
     st.subheader("Datas importantes")
     c1, c2, c3 = st.columns(3)
@@ -40,7 +40,10 @@ with dates_col:
             f"{fmt_date(dates.cutoff_moved_to)} ({fmt_weekday(dates.cutoff_moved_to)}), "
             "o dia útil anterior."
         )
-    c1.caption(("Já passou" if dates.cutoff_passed else fmt_weekday(dates.cutoff)).capitalize())
+    if dates.cutoff_passed:
+        c1.caption("Já passou")
+    elif not dates.cutoff_moved_to:
+        c1.caption(fmt_weekday(dates.cutoff).capitalize())
     c2.metric(
         "Próximo vencimento de fatura", fmt_date(dates.next_open_invoice_due or dates.next_due)
     )
@@ -48,11 +51,13 @@ with dates_col:
         c2.caption(f"⚠️ {dates.overdue_invoices} fatura(s) vencida(s) em aberto")
     else:
         c2.caption(f"{dates.open_invoices} fatura(s) em aberto")
+    c3.markdown("**Datas retroativas abertas hoje**")
+    c3.markdown("  \n".join(f"• {fmt_date(d)}" for d in dates.retroactive_dates))
     # Only users with the finance permission get the list (and the page it links to).
     for item in dates.overdue[:OVERDUE_SHOWN]:
-        if c2.button(
-            f"Atualizar fatura de {fmt_month(item.billing_month)} (venceu "
-            f"{fmt_date(item.due_date)}, {fmt_money(item.amount)})",
+        if st.button(
+            f"Atualizar a fatura de {fmt_month(item.billing_month)}, vencida em "
+            f"{fmt_date(item.due_date)} ({fmt_money(item.amount)})",
             key=f"home_overdue_{item.invoice_id}",
             icon=":material/update:",
             type="tertiary",
@@ -61,13 +66,11 @@ with dates_col:
             st.session_state[OVERDUE_KEY] = item.invoice_id
             st.switch_page(OVERDUE_PAGE)
     if len(dates.overdue) > OVERDUE_SHOWN:
-        c2.page_link(
+        st.page_link(
             OVERDUE_PAGE,
             label=f"Ver as {len(dates.overdue)} faturas vencidas",
             icon=":material/update:",
         )
-    c3.markdown("**Datas retroativas abertas hoje**")
-    c3.markdown("  \n".join(f"• {fmt_date(d)}" for d in dates.retroactive_dates))
 with shortcut_col:
     st.subheader("Atalhos")
     shortcuts = navigation.shortcuts_for(ctx.actor)

@@ -144,7 +144,7 @@ def test_an_overdue_invoice_links_to_its_update_with_it_selected(app, portal_db,
     at = log_in(app(), "100001")
     assert any("1 fatura(s) vencida(s)" in c.value for c in at.caption)
     link = next(b for b in at.button if b.key == f"home_overdue_{invoice_id}")
-    assert link.label.startswith("Atualizar fatura de ")
+    assert link.label.startswith("Atualizar a fatura de ")
     link.click().run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Atualização de faturas vencidas"
