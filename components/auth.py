@@ -30,6 +30,8 @@ from services.rules.errors import DomainError
 
 LOGIN_ERROR_KEY = "login_error"
 SESSION_ENDED_KEY = "session_ended"
+# A message for the login page after a session ended on purpose (lock on password change).
+LOGIN_NOTICE_KEY = "login_notice"
 COOKIE_KEY = "_login_cookie"
 FIELDS = {
     "Form name": "Entrar no Portal Empresa",

@@ -12,6 +12,8 @@ if st.session_state.pop("expired", False):
     st.warning("Sua sessão expirou por inatividade. Entre de novo.")
 if st.session_state.pop(auth.SESSION_ENDED_KEY, False):
     st.warning(SESSION_ENDED_MESSAGE)
+if notice := st.session_state.pop(auth.LOGIN_NOTICE_KEY, None):
+    st.warning(notice)
 
 left, right = st.columns([3, 2], gap="large")
 with left:

@@ -81,22 +81,30 @@ class FirstAccessResult:
 # ---------------------------------------------------------------- passwords
 
 
-def _password_bytes(password: str) -> bytes:
-    return password.encode("utf-8")[:_BCRYPT_MAX_BYTES]
-
-
 def hash_password(password: str) -> str:
-    """The bcrypt hash of `password` (cost BCRYPT_ROUNDS)."""
+    """The bcrypt hash of `password` (cost BCRYPT_ROUNDS).
+
+    A password over 72 bytes is refused (ValueError): bcrypt would read only its start.
+    Every flow that sets a password refuses it first with a message (`password_problems`)."""
+    raw = password.encode("utf-8")
+    if len(raw) > _BCRYPT_MAX_BYTES:
+        raise ValueError("password longer than bcrypt's 72 bytes")
     salt = bcrypt.gensalt(rounds=BCRYPT_ROUNDS)
-    return bcrypt.hashpw(_password_bytes(password), salt).decode("ascii")
+    return bcrypt.hashpw(raw, salt).decode("ascii")
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
-    """True when `password` matches the bcrypt `password_hash`; False for a missing hash."""
-    if not password_hash:
+    """True when `password` matches the bcrypt `password_hash`; False for a missing hash.
+
+    No hash is made from more than 72 bytes, so a longer password never matches (it is
+    not cut to its first 72 bytes: "exact72" + "x" is another password). A hash made by
+    an older version from a longer password's first 72 bytes no longer matches either:
+    that user resets the password ("Esqueci minha senha")."""
+    raw = password.encode("utf-8")
+    if not password_hash or len(raw) > _BCRYPT_MAX_BYTES:
         return False
     try:
-        return bcrypt.checkpw(_password_bytes(password), password_hash.encode("ascii"))
+        return bcrypt.checkpw(raw, password_hash.encode("ascii"))
     except ValueError:
         return False
 
@@ -817,21 +825,55 @@ def _set_password(
     sessions_end_all(session, user, now, "password", keep=keep)
 
 
+class AccountLocked(DomainError):
+    """The user is locked (too many wrong passwords): its sessions have ended."""
+
+
+PASSWORD_CHANGE_LOCKED_MESSAGE = (
+    f"A senha atual foi informada errada {MAX_FAILED_ATTEMPTS} vezes seguidas: por "
+    f"segurança, o usuário foi bloqueado por {int(LOCK_DURATION.total_seconds() // 60)} "
+    "minutos e as suas sessões foram encerradas. Depois disso, entre de novo; se não "
+    "lembrar a senha, use 'Esqueci minha senha'."
+)
+USER_LOCKED_MESSAGE = (
+    "O usuário está bloqueado por tentativas com a senha errada: a senha só pode ser "
+    f"alterada depois que o bloqueio de {int(LOCK_DURATION.total_seconds() // 60)} "
+    "minutos passar."
+)
+
+
+def _wrong_current_message(failed: int) -> str:
+    left = MAX_FAILED_ATTEMPTS - failed
+    return (
+        f"A senha atual não confere. Mais {left} tentativa(s) errada(s) e o usuário fica "
+        f"bloqueado por {int(LOCK_DURATION.total_seconds() // 60)} minutos."
+    )
+
+
 def password_change(
     *, uow: UnitOfWork, actor: Actor, current: str, new: str, confirmation: str, now: datetime
 ) -> Actor:
     """Change the logged-in user's own password (current one required).
 
     Every other session of the user ends; the returned actor carries the new session
-    epoch, for the session that made the change to go on."""
+    epoch, for the session that made the change to go on.
+
+    A wrong current password counts toward the same lock as the login: at the 5th
+    failure in a row the user is locked for 15 minutes and every session of the user,
+    this one included, ends (`AccountLocked`); while locked the change is refused."""
     with uow:
         session = uow.session
         user = session.get(User, actor.user_id, with_for_update=True)
         if user is None or user.status != "active":
             raise DomainError("Usuário não encontrado ou inativo.")
+        if _is_locked(user, now):
+            raise DomainError(USER_LOCKED_MESSAGE)
+        if user.locked_until is not None:
+            # The lock expired: a fresh series of attempts starts (as at the login).
+            user.locked_until = None
+            user.failed_attempts = 0
         errors: dict[str, str] = {}
-        if not verify_password(current, user.password_hash):
-            errors["current"] = "A senha atual não confere."
+        current_ok = verify_password(current, user.password_hash)
         problems = password_problems(new, user_code=user.user_code)
         if problems:
             errors["new"] = " ".join(problems)
@@ -841,9 +883,34 @@ def password_change(
             errors["confirmation"] = "Repita a nova senha no campo de confirmação."
         elif confirmation != new:
             errors["confirmation"] = "A confirmação não é igual à nova senha."
+        if not current_ok:
+            user.failed_attempts = (user.failed_attempts or 0) + 1
+            if user.failed_attempts >= MAX_FAILED_ATTEMPTS:
+                user.locked_until = now + LOCK_DURATION
+                sessions_end_all(session, user, now, "locked")
+                audit_record(
+                    session,
+                    user_id=user.id,
+                    company_id=user.company_id,
+                    action="login_locked",
+                    entity="user",
+                    entity_id=user.id,
+                    before=None,
+                    after={
+                        "failed_attempts": user.failed_attempts,
+                        "locked_until": user.locked_until,
+                        "where": "alterar senha",
+                    },
+                    now=now,
+                )
+                uow.commit()
+                raise AccountLocked(PASSWORD_CHANGE_LOCKED_MESSAGE)
+            uow.commit()
+            errors = {"current": _wrong_current_message(user.failed_attempts), **errors}
         if errors:
             raise FieldErrors(errors)
         _set_password(session, user, new, now, keep=actor.session_id)
+        user.failed_attempts = 0
         audit_record(
             session,
             user_id=user.id,

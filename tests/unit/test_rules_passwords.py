@@ -50,3 +50,23 @@ def test_a_password_with_spaces_around_it_is_refused_because_login_trims_them():
 
     assert "A senha não pode começar nem terminar com espaço." in password_problems(" Sorriso@2026")
     assert password_problems("Sorriso@2026") == []
+
+
+# bcrypt reads only 72 bytes (UTF-8): longer passwords are refused, never cut.
+def test_72_ascii_characters_are_accepted_and_73_refused() -> None:
+    from services.rules.passwords import TOO_LONG_MESSAGE
+
+    assert password_problems("Aa1!" + "x" * 68) == []
+    assert password_problems("Aa1!" + "x" * 69) == [TOO_LONG_MESSAGE]
+
+
+def test_accented_letters_count_as_two_bytes() -> None:
+    from services.rules.passwords import TOO_LONG_MESSAGE, password_too_long
+
+    at_limit = "Ã1!" + "ã" * 34  # 37 characters, 72 bytes
+    assert len(at_limit) == 37 and len(at_limit.encode()) == 72
+    assert password_problems(at_limit) == []
+    over = at_limit + "é"  # 38 characters, 74 bytes
+    assert password_too_long(over)
+    assert password_problems(over) == [TOO_LONG_MESSAGE]
+    assert "acentuadas" in TOO_LONG_MESSAGE and "72" in TOO_LONG_MESSAGE
