@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
@@ -16,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from components.fmt import fmt_card, fmt_date, fmt_datetime, fmt_money
+from components.fmt import fmt_card, fmt_datetime, fmt_field
 from components.report_widgets import neutralise
 from services.lgpd import Dossier
 
@@ -42,42 +39,8 @@ FIELD_LABELS = {
     "tuss_code": "Código TUSS", "procedure_name": "Procedimento",
     "procedure_group": "Grupo de procedimentos", "at": "Quando", "action": "Ação",
 }
-_MONTH_KEYS = {"billing_month", "competencia", "reference_month"}
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
-
-
 def field_label(key: str) -> str:
     return FIELD_LABELS.get(key, key)
-
-
-def field_value(key: str, value: Any) -> str:
-    """A dossier value as a person reads it: dd/mm/aaaa, R$ 1.234,56, Sim/Não, the card
-    in groups of four; before/after records with their cards grouped too."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return "Sim" if value else "Não"
-    if isinstance(value, dict):
-        shown = {k: field_value(k, v) if "card" in k else v for k, v in value.items()}
-        return json.dumps(shown, ensure_ascii=False, sort_keys=True, default=str)
-    if isinstance(value, list):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    text = str(value)
-    if key in ("card_number", "carteirinha") or "card" in key:
-        return fmt_card(text)
-    if key == "amount":
-        try:
-            return fmt_money(Decimal(text))
-        except InvalidOperation:
-            return text
-    if _ISO_DATETIME.fullmatch(text[:16]) and len(text) > 10:
-        moment = datetime.fromisoformat(text)
-        return fmt_datetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    if _ISO_DATE.fullmatch(text):
-        day = date.fromisoformat(text)
-        return f"{day:%m/%Y}" if key in _MONTH_KEYS else fmt_date(day)
-    return text
 
 
 def section_table(title: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -86,10 +49,10 @@ def section_table(title: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     if title == "Cadastro" and rows:
         return pd.DataFrame({
             "Campo": [field_label(k) for k in rows[0]],
-            "Valor": [field_value(k, v) for k, v in rows[0].items()],
+            "Valor": [fmt_field(k, v) for k, v in rows[0].items()],
         })
     keys = list(rows[0]) if rows else []
-    return pd.DataFrame({field_label(k): [field_value(k, r.get(k)) for r in rows] for k in keys})
+    return pd.DataFrame({field_label(k): [fmt_field(k, r.get(k)) for r in rows] for k in keys})
 
 
 def _accesses(dossier: Dossier) -> list[dict[str, Any]]:

@@ -9,8 +9,11 @@ implementation of each, re-exported here under the interface's names.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+import json
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.rules.card_numbers import format_card_number
@@ -164,6 +167,45 @@ def fmt_cep(value: str | None) -> str:
 def fmt_phone(value: str | None) -> str:
     """``(11) 98765-4321`` or ``(11) 3333-4444``."""
     return format_phone(value) if value else ""
+
+
+_MONTH_KEYS = {"billing_month", "competencia", "reference_month"}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
+
+
+def fmt_field(key: str, value: Any) -> str:
+    """A stored record's value (a JSON record: audit before/after, LGPD dossier) as a
+    person reads it: ISO dates as dd/mm/aaaa (months mm/aaaa), ISO moments as dd/mm/aaaa
+    HH:MM in Brasília, "amount" as R$ 1.234,56, cards in groups of four, Sim/Não; a nested
+    record as JSON with its text values formatted the same way."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "Sim" if value else "Não"
+    if isinstance(value, dict):
+        shown = {k: fmt_field(k, v) if isinstance(v, str) else v for k, v in value.items()}
+        return json.dumps(shown, ensure_ascii=False, sort_keys=True, default=str)
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    text = str(value)
+    if "card" in key or key == "carteirinha":
+        return fmt_card(text)
+    if key == "amount":
+        try:
+            return fmt_money(Decimal(text))
+        except InvalidOperation:
+            return text
+    try:
+        if _ISO_DATETIME.fullmatch(text):
+            moment = datetime.fromisoformat(text)
+            return fmt_datetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        if _ISO_DATE.fullmatch(text):
+            day = date.fromisoformat(text)
+            return f"{day:%m/%Y}" if key in _MONTH_KEYS else fmt_date(day)
+    except ValueError:
+        return text
+    return text
 
 
 def digits_of(value: str | None) -> str:

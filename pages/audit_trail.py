@@ -1,6 +1,5 @@
 """Empresa > Trilha de auditoria: who changed what, when, with before and after."""
 
-import json
 from datetime import timedelta
 
 import pandas as pd
@@ -8,7 +7,7 @@ import streamlit as st
 
 from components.context import get_context
 from components.errors import user_errors
-from components.fmt import fmt_card, fmt_date, fmt_datetime, today_local
+from components.fmt import fmt_date, fmt_datetime, fmt_field, today_local
 from components.report_widgets import download_buttons, export_header
 from components.safe_text import plain
 from services import users
@@ -17,10 +16,7 @@ from services import users
 def _fmt(values: dict[str, object] | None) -> str:
     if not values:
         return ""
-    shown = {  # card numbers in groups of four, as everywhere on screen
-        k: fmt_card(v) if "card" in k and isinstance(v, str) else v for k, v in values.items()
-    }
-    return json.dumps(shown, ensure_ascii=False, sort_keys=True)
+    return fmt_field("", values)  # dates dd/mm/aaaa, card numbers in groups of four
 
 
 ctx = get_context()

@@ -168,3 +168,28 @@ def test_dates():
     assert fmt.fmt_datetime(datetime(2026, 3, 7, 15, 30, tzinfo=UTC)) == "07/03/2026 12:30"
     assert fmt.fmt_month(date(2026, 3, 1)) == "março/2026"
     assert fmt.fmt_weekday(date(2026, 3, 7)) == "sábado"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("birth_date", "1990-05-17", "17/05/1990"),
+        ("billing_month", "2026-01-01", "01/2026"),
+        ("received_at", "2026-03-07T15:30:00+00:00", "07/03/2026 12:30"),
+        ("received_at", "2026-03-07 15:30:00.123456", "07/03/2026 12:30"),  # naive: UTC
+        ("amount", "1234.50", "R$ 1.234,50"),
+        ("card_number", "0001000000000123", "0001 0000 0000 0123"),
+        ("is_student", False, "Não"),
+        ("status", "active", "active"),
+        ("plan_id", 3, "3"),
+        ("name", None, ""),
+        ("subject", "2026-13-45", "2026-13-45"),  # looks like a date, is not one
+        (
+            "",
+            {"card_number": "0001000000000123", "plan_id": 2, "at": "2026-03-07T15:30:00Z"},
+            '{"at": "07/03/2026 12:30", "card_number": "0001 0000 0000 0123", "plan_id": 2}',
+        ),
+    ],
+)
+def test_a_stored_record_value_as_a_person_reads_it(key, value, expected):
+    assert fmt.fmt_field(key, value) == expected
