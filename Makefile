@@ -32,11 +32,14 @@ chromium:
 	  fi; \
 	fi
 
+# Links in e-mails point at the port served (`make run PORT=8620`: the app reads its own
+# port) unless PORTAL_BASE_URL (environment or .env) says otherwise; the demo's seeded
+# e-mails too (`--port`: the database is seeded by the first `make run`).
 $(DB): | $(VENV)/.installed
-	$(BIN)/portal-seed --database-url sqlite:///$(abspath $(DB))
+	$(BIN)/portal-seed --database-url sqlite:///$(abspath $(DB)) --port $(PORT)
 
 seed: $(VENV)/.installed
-	$(BIN)/portal-seed --database-url sqlite:///$(abspath $(DB)) --reset
+	$(BIN)/portal-seed --database-url sqlite:///$(abspath $(DB)) --port $(PORT) --reset
 
 run: $(VENV)/.installed $(DB)
 	PORTAL_SHOW_OUTBOX=true $(BIN)/streamlit run streamlit_app.py \

@@ -14,6 +14,9 @@ DEFAULT_SQLITE = ROOT / "instance" / "portal.db"
 
 DEMO_COOKIE_KEY = "troque-esta-chave-em-producao-portal-empresa-2026"
 MIN_COOKIE_KEY_BYTES = 32
+# Streamlit's own default port, used in links when neither PORTAL_BASE_URL nor the
+# server's port is known (command line tools).
+DEFAULT_PORT = 8501
 
 
 class Settings(BaseSettings):
@@ -28,7 +31,9 @@ class Settings(BaseSettings):
     cookie_expiry_days: float = 0.5
     # Minutes of inactivity after which a session must log in again.
     session_idle_minutes: int = 30
-    base_url: str = "http://localhost:8501"
+    # The address e-mailed links point at. Empty: http://localhost:<the port Streamlit
+    # serves on> (see `link_base`); production requires an https address of its own.
+    base_url: str = ""
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_user: str = ""
@@ -38,6 +43,14 @@ class Settings(BaseSettings):
     # Show the "Caixa de saída" page (demo outbox, holds reset links!): demos only.
     show_outbox: bool = False
     dev_mode: bool = False
+
+    def link_base(self, port: int | None = None) -> str:
+        """The start of every e-mailed link: PORTAL_BASE_URL when set, otherwise the
+        portal on this machine at `port` (the server's own port, never a request's Host
+        header, which a visitor chooses)."""
+        if self.base_url.strip():
+            return self.base_url.strip().rstrip("/")
+        return f"http://localhost:{port or DEFAULT_PORT}"
 
     def production_problems(self) -> list[str]:
         """Why these settings must not serve real users (empty outside production)."""

@@ -114,3 +114,15 @@ def client_address() -> str:
         return st.context.ip_address or "local"
     except Exception:  # noqa: BLE001 - outside a browser session (AppTest, bare mode)
         return "local"
+
+
+def portal_base_url() -> str:
+    """Where e-mailed links point: PORTAL_BASE_URL, or this server's own port on
+    localhost (`make run PORT=8620` gives links to 8620). Never the request's Host
+    header, which a visitor chooses (a reset link to someone else's site)."""
+    port: int | None
+    try:
+        port = int(st.get_option("server.port"))
+    except (TypeError, ValueError, RuntimeError):
+        port = None
+    return get_settings().link_base(port)

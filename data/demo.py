@@ -23,7 +23,13 @@ Simplifications, on purpose:
   only for the last 3 months and older amounts are computed with the same logic
   without storing the lines. No boletos: finance issues them on demand.
 - Movements: an inclusion for every beneficiary who became effective in the last 12
-  months and an exclusion for every inactive one; no audit records.
+  months and an exclusion for every inactive one; audit records only for the last
+  `RECENT_AUDIT_DAYS` days (movements, requests, logins, the pending user's creation), so
+  the audit trail of a fresh demo has recent entries.
+- The pending user 100003 has its first access invitation in the outbox, with a working
+  single-use link to `base_url` (valid 7 days from its creation, 3 days before `today`).
+  Its token is drawn from the seed, like everything here: a demo link, known to anyone
+  with the seed, never a production one.
 - Utilization: on average `utilization_per_beneficiary` procedures per beneficiary in
   the last 24 months, spread by active months; costs are scaled per company so that
   the loss ratio (utilization / premiums) lands between about 40% and 90%.
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import hashlib
 import math
 import random
 import sys
@@ -52,6 +59,7 @@ from sqlalchemy.engine import Connection
 from data.db import make_engine, upgrade_to_head
 from data.models import (
     AccountManagerCompany,
+    AuditRecord,
     Base,
     Beneficiary,
     Company,
@@ -62,6 +70,8 @@ from data.models import (
     InvoiceLine,
     Movement,
     Operator,
+    OutboxEmail,
+    PasswordResetToken,
     Payment,
     Plan,
     PriceBand,
@@ -89,6 +99,9 @@ ALL_PERMISSIONS = sorted(
     ["movements", "finance", "reports", "protocols", "user_admin", "personal_data"]
 )
 CENT = Decimal("0.01")
+RECENT_AUDIT_DAYS = 14
+INVITATION_DAYS = 7  # as services.access.INVITATION_VALIDITY
+INVITATION_SUBJECT = "Portal Empresa: convite para o seu primeiro acesso"
 
 # ---------------------------------------------------------------- reference data
 
@@ -465,7 +478,8 @@ class DemoSummary:
 _INSERT_ORDER: tuple[type[Base], ...] = (
     Operator, EconomicGroup, Company, Plan, PriceTable, PriceBand, ContractedPlan, User,
     AccountManagerCompany, Provider, Beneficiary, Protocol, ProtocolEvent, Movement,
-    Invoice, InvoiceLine, Payment, UtilizationEvent, Counter,
+    Invoice, InvoiceLine, Payment, UtilizationEvent, Counter, AuditRecord, OutboxEmail,
+    PasswordResetToken,
 )
 
 
@@ -539,8 +553,13 @@ class _Demo:
         today: date,
         utilization: float,
         progress: Callable[[str], None],
+        base_url: str = "http://localhost:8501",
     ) -> None:
         self.w = writer
+        self.base_url = base_url.rstrip("/")
+        self.seed = seed
+        # Its own stream: the recent activity leaves every other row as it was.
+        self.activity_rng = random.Random(f"{seed}-recent-activity")
         self.n_companies = companies
         self.n_beneficiaries = beneficiaries
         self.today = today
@@ -677,6 +696,7 @@ class _Demo:
             if done >= next_report or info is self.company_infos[-1]:
                 self.progress(f"Beneficiários: {done}/{self.n_beneficiaries}")
                 next_report = done + max(10_000, self.n_beneficiaries // 20)
+        self.recent_logins()
         self.counters()
         self.w.flush()
 
@@ -899,9 +919,12 @@ class _Demo:
                 helper = user("100002", "Rafael Nogueira Campos",
                               "rafael.campos@horizontelog.com.br", "user",
                               ["movements", "reports"], info.id, at=at + timedelta(days=40))
-                user("100003", "Juliana Teixeira Ramos", "juliana.ramos@horizontelog.com.br",
-                     "user", ["finance", "protocols"], info.id, status="pending",
-                     at=_at(self.today - timedelta(days=3), rng))
+                pending_at = _at(self.today - timedelta(days=3), rng)
+                pending = user("100003", "Juliana Teixeira Ramos",
+                               "juliana.ramos@horizontelog.com.br", "user",
+                               ["finance", "protocols"], info.id, status="pending",
+                               at=pending_at)
+                self.invitation(info, master, contact, pending, pending_at)
                 info.actor_ids = [master, master, helper]
             elif info.index == 4:
                 info.actor_ids = [self.manager_id]  # no users: first access still to do
@@ -1212,6 +1235,12 @@ class _Demo:
                 info, kind, subject, description, received_at, actor,
                 answer="Movimentação registrada e aceita.", answer_after_hours=0,
             )
+        if self._recent(received_at):
+            self.audit(received_at, actor, info.id, f"movement_{kind}", "beneficiary",
+                       row["id"], None, {
+                           "card_number": row["card_number"], "name": row["name"],
+                           "effective_date": effective.isoformat(), "channel": channel,
+                       })
         self.w.add("movement", {
             "id": self.w.next_id("movement"), "company_id": info.id,
             "beneficiary_id": row["id"], "kind": kind, "channel": channel,
@@ -1401,6 +1430,10 @@ class _Demo:
             "closed_at": steps[-1][0] if status == "closed" else None,
             "opened_by_user_id": user_id,
         })
+        if self._recent(opened_at) and kind not in ("inclusion", "exclusion"):
+            self.audit(opened_at, user_id, info.id, "protocol_open", "protocol", pid, None,
+                       {"number": protocol_number(ANS_REGISTRATION, opened_on, seq),
+                        "subject": subject})
         for at, step_status, note, who in steps:
             self.w.add("protocol_event", {
                 "id": self.w.next_id("protocol_event"), "protocol_id": pid, "at": at,
@@ -1432,6 +1465,72 @@ class _Demo:
                 info, kind, subject, question.format(month=f"{month:%m/%Y}"),
                 _at(day, rng), opener, answer=answer, target_status=target,
             )
+
+    # ------------------------------------------------------------ recent activity
+
+    def _recent(self, at: datetime) -> bool:
+        return self.today - timedelta(days=RECENT_AUDIT_DAYS) <= at.date() < self.today
+
+    def audit(self, at: datetime, user_id: int | None, company_id: int | None, action: str,
+              entity: str, entity_id: int | None, before: dict[str, Any] | None,
+              after: dict[str, Any] | None) -> None:
+        self.w.add("audit_record", {
+            "id": self.w.next_id("audit_record"), "at": at, "user_id": user_id,
+            "company_id": company_id, "action": action, "entity": entity,
+            "entity_id": None if entity_id is None else str(entity_id),
+            "before": before, "after": after,
+        })
+
+    def invitation(self, info: _CompanyInfo, master_id: int, master_name: str,
+                   user_id: int, at: datetime) -> None:
+        """The master created 100003: its audit record and its invitation e-mail, with a
+        working single-use link (what services.users.user_add writes)."""
+        self.audit(at, master_id, info.id, "user_add", "user", user_id, None, {
+            "user_code": "100003", "name": "Juliana Teixeira Ramos",
+            "email": "juliana.ramos@horizontelog.com.br", "role": "user",
+            "permissions": ["finance", "protocols"], "status": "pending",
+        })
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        draw = random.Random(f"{self.seed}-invitation")
+        token = "".join(draw.choice(alphabet) for _ in range(43))
+        self.invitation_token = token
+        self.w.add("password_reset_token", {
+            "id": self.w.next_id("password_reset_token"), "purpose": "user_invitation",
+            "user_id": user_id, "company_id": info.id,
+            "email": "juliana.ramos@horizontelog.com.br",
+            "token_hash": hashlib.sha256(token.encode("utf-8")).hexdigest(),
+            "created_at": at, "expires_at": at + timedelta(days=INVITATION_DAYS),
+            "used_at": None,
+        })
+        self.w.add("outbox_email", {
+            "id": self.w.next_id("outbox_email"),
+            "to_address": "juliana.ramos@horizontelog.com.br",
+            "subject": INVITATION_SUBJECT,
+            "body": (
+                "Olá, Juliana Teixeira Ramos.\n\n"
+                f"{master_name} criou o seu usuário no Portal Empresa da empresa "
+                f"{info.code} · Horizonte Logística Ltda.\n\n"
+                "Seu código de usuário: 100003\n\n"
+                f"Para ativar, abra o link abaixo em até {INVITATION_DAYS} dias e crie a sua "
+                "senha. Ele só pode ser usado uma vez.\n\n"
+                f"{self.base_url}/?convite={token}\n\n"
+                "O login é sempre feito com o código de usuário, não com o CNPJ.\n"
+                "Se você não esperava este convite, ignore este e-mail.\n"
+            ),
+            "created_at": at, "sent_at": None, "status": "outbox", "attachment_name": None,
+        })
+
+    def recent_logins(self) -> None:
+        """Logins of each company's users on the recent business days."""
+        rng = self.activity_rng
+        days = [self.today - timedelta(days=n) for n in range(RECENT_AUDIT_DAYS, 0, -1)]
+        for info in self.company_infos:
+            for uid in sorted(set(info.actor_ids) - {self.manager_id}):
+                for day in days:
+                    if is_business_day(day) and rng.random() < 0.6:
+                        at = _at(day, rng)
+                        self.audit(at, uid, info.id, "login", "user", uid, None,
+                                   {"last_login_at": at.isoformat()})
 
     # ------------------------------------------------------------ counters
 
@@ -1491,6 +1590,12 @@ def _sync_sequences(conn: Connection) -> None:
     conn.commit()
 
 
+def _default_base_url(port: int | None = None) -> str:
+    from config import get_settings
+
+    return get_settings().link_base(port)
+
+
 def seed_demo(
     engine: Engine,
     *,
@@ -1501,8 +1606,11 @@ def seed_demo(
     reset: bool = False,
     utilization_per_beneficiary: float = 4.0,
     progress: Callable[[str], None] | None = None,
+    base_url: str | None = None,
 ) -> DemoSummary:
-    """Fill the database with a reproducible demo world (same seed and today, same rows)."""
+    """Fill the database with a reproducible demo world (same seed, today and base URL,
+    same rows). `base_url` starts the links of the seeded e-mails (default: PORTAL_BASE_URL
+    or http://localhost:8501)."""
     if not 1 <= companies <= 50_000:
         raise ValueError("companies must be between 1 and 50,000")
     if beneficiaries < 0 or beneficiaries > 10_000_000:
@@ -1521,7 +1629,7 @@ def seed_demo(
         demo = _Demo(
             writer, companies=companies, beneficiaries=beneficiaries, seed=seed,
             today=today or date.today(), utilization=utilization_per_beneficiary,
-            progress=report,
+            progress=report, base_url=base_url or _default_base_url(),
         )
         demo.run()
         _sync_sequences(conn)
@@ -1551,6 +1659,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reset", action="store_true",
                         help="apaga todos os dados antes de criar a demonstração")
     parser.add_argument("--utilization-per-beneficiary", type=float, default=4.0)
+    parser.add_argument("--base-url", default=None,
+                        help="início dos links dos e-mails de demonstração (padrão: "
+                             "PORTAL_BASE_URL, ou http://localhost:PORTA)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="porta em que o portal será servido, para os links quando "
+                             "PORTAL_BASE_URL não está definida (padrão: 8501)")
     args = parser.parse_args(argv)
     url = args.database_url
     if url is None:
@@ -1569,11 +1683,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             engine, companies=args.companies, beneficiaries=args.beneficiaries,
             seed=args.seed, reset=args.reset,
             utilization_per_beneficiary=args.utilization_per_beneficiary,
-            progress=progress,
+            progress=progress, base_url=args.base_url or _default_base_url(args.port),
         )
         with engine.connect() as conn:
             first_access = conn.execute(
-                select(Company.code, Company.document).where(Company.code == "10004")
+                select(Company.code, Company.document, Company.contact_email)
+                .where(Company.code == "10004")
             ).first()
     except RuntimeError as exc:
         print(f"portal-seed: {exc}", file=sys.stderr)
@@ -1583,9 +1698,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Demo criada em {time.perf_counter() - started:.1f} s: {summary.line()}")
     print("Contas de demonstração (senha Sorriso@2026): 900001 gestor de contas, "
           "100001 master da empresa 10001, 100002 usuário (movimentação e relatórios), "
-          "100003 usuário pendente de primeiro acesso.")
+          "100003 usuário pendente: o link do convite está na Caixa de saída (entre como "
+          "900001).")
     if first_access is not None:
-        print(f"Primeiro acesso de empresa: código {first_access[0]}, CNPJ {first_access[1]}.")
+        print(f"Primeiro acesso de empresa: código {first_access[0]}, CNPJ {first_access[1]}, "
+              f"e-mail de contato {first_access[2]}: o link de ativação chega na Caixa de "
+              "saída (entre como 900001).")
     return 0
 
 

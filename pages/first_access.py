@@ -1,41 +1,50 @@
-"""Acesso > Meu primeiro acesso: the company's master user, or a user created by a master."""
+"""Acesso > Meu primeiro acesso.
+
+Empresa: code + CNPJ/CAEPF + the contact e-mail registered in the contract; the portal
+e-mails an activation link to that contact (nothing is created here). Usuário: a user
+created by a master activates itself from the invitation e-mailed to it."""
 
 import streamlit as st
 
-from components.context import client_address, new_uow, now_utc
+from components.context import client_address, new_uow, now_utc, portal_base_url
 from components.errors import FieldSlots, user_errors
-from components.safe_text import plain
 from services import access
 
 st.title("Meu primeiro acesso")
-st.write("Escolha o perfil e informe os dados para cadastro. Campos com * são obrigatórios.")
 profile = st.radio("Perfil", ["Empresa", "Usuário"], horizontal=True, key="fa_profile")
 
-done = st.session_state.get("fa_done")
-if done:
-    st.success(
-        f"Primeiro acesso concluído, {plain(done[1])}. "
-        f"Seu **código de usuário** é **{done[0]}**."
+if profile == "Usuário":
+    st.info(
+        "O usuário criado pelo usuário master da empresa ativa o acesso pelo **convite "
+        "enviado ao seu e-mail** (assunto \"Portal Empresa: convite para o seu primeiro "
+        "acesso\"): abra o link do convite, crie a sua senha e entre com o código de "
+        "usuário que está no e-mail. O convite vale por 7 dias e só pode ser usado uma vez."
     )
-    st.info("Lembre-se: use sempre o código de usuário para fazer login.")
-    if st.button("Ir para o login", type="primary"):
-        del st.session_state["fa_done"]
-        st.switch_page("pages/login.py")
+    st.write(
+        "Não encontrou o convite, ou ele expirou? Confira a caixa de spam e peça ao usuário "
+        "master da sua empresa que reenvie o convite (Empresa > Usuários)."
+    )
+    st.page_link("pages/login.py", label="Voltar", icon=":material/arrow_back:")
     st.stop()
 
+st.write(
+    "Primeiro acesso da empresa: informe o código da empresa, o CNPJ/CAEPF e o **e-mail de "
+    "contato cadastrado no contrato**. Enviaremos para esse e-mail um link de ativação, "
+    "válido por 24 horas e uma única vez, em que você cria a senha e recebe o código de "
+    "usuário master. Campos com * são obrigatórios."
+)
 slots = FieldSlots()
-with st.form(f"first_access_{profile}"):
-    if profile == "Empresa":
-        code = st.text_input("Código da empresa *", max_chars=10)
-        slots.add("company_code")
-    else:
-        code = st.text_input("Código de usuário *", max_chars=10)
-        slots.add("user_code")
-    email = st.text_input("E-mail *", max_chars=254)
+with st.form("first_access_company"):
+    code = st.text_input("Código da empresa *", max_chars=10)
+    slots.add("company_code")
+    email = st.text_input(
+        "E-mail de contato cadastrado *",
+        max_chars=254,
+        placeholder="nome@empresa.com.br",
+        help="O e-mail de contato da empresa que consta no contrato com a Sorriso Odontologia.",
+    )
     slots.add("email")
-    doc_type = "CNPJ"
-    if profile == "Empresa":
-        doc_type = st.radio("Tipo de documento", ["CNPJ", "CAEPF"], horizontal=True)
+    doc_type = st.radio("Tipo de documento", ["CNPJ", "CAEPF"], horizontal=True)
     document = st.text_input(
         "CNPJ / CAEPF *",
         max_chars=18,
@@ -43,42 +52,21 @@ with st.form(f"first_access_{profile}"):
         help="Com ou sem pontuação. O CNPJ pode ter letras (CNPJ alfanumérico).",
     )
     slots.add("document")
-    password = st.text_input(
-        "Senha *",
-        type="password",
-        help="Mínimo de 8 caracteres, com letra maiúscula, minúscula, número e símbolo.",
-    )
-    slots.add("password")
-    confirmation = st.text_input("Confirme sua senha *", type="password")
-    slots.add("confirmation")
-    submitted = st.form_submit_button("Cadastrar", type="primary")
+    submitted = st.form_submit_button("Enviar link de ativação", type="primary")
 
 if submitted:
     with user_errors(slots):
-        if profile == "Empresa":
-            result = access.first_access_company(
-                uow=new_uow(),
-                company_code=code,
-                email=email,
-                document=document,
-                document_type=doc_type,
-                password=password,
-                confirmation=confirmation,
-                now=now_utc(),
-                client=client_address(),
-            )
-        else:
-            result = access.first_access_user(
-                uow=new_uow(),
-                user_code=code,
-                document=document,
-                email=email,
-                password=password,
-                confirmation=confirmation,
-                now=now_utc(),
-                client=client_address(),
-            )
-        st.session_state["fa_done"] = (result.user_code, result.name)
-        st.rerun()
+        access.company_activation_request(
+            uow=new_uow(),
+            company_code=code,
+            email=email,
+            document=document,
+            document_type=doc_type,
+            now=now_utc(),
+            base_url=portal_base_url(),
+            client=client_address(),
+        )
+        st.success(access.ACTIVATION_SENT_MESSAGE)
+        st.info(access.ACTIVATION_NOT_RECEIVED_MESSAGE)
 
 st.page_link("pages/login.py", label="Voltar", icon=":material/arrow_back:")

@@ -3,7 +3,11 @@
 import streamlit as st
 
 from components import auth
+from components.context import new_uow
+from components.errors import user_errors
+from components.safe_text import plain
 from config import get_settings
+from services import access
 from services.access import SESSION_ENDED_MESSAGE
 
 st.title("Portal Empresa")
@@ -31,5 +35,26 @@ with right:
                 "- `900001` gestor de contas (todas as empresas)\n"
                 "- `100001` usuário master da empresa 10001\n"
                 "- `100002` usuário da empresa 10001 (movimentação e relatórios)\n\n"
-                "E-mails enviados pelo portal aparecem na **Caixa de saída**."
+                "E-mails enviados pelo portal (links de ativação, convites, redefinição de "
+                "senha) aparecem na **Caixa de saída**, no menu de quem entrou: o gestor "
+                "`900001` vê todos. Para abrir um link, copie-o, clique em **Sair** (ou use "
+                "uma janela anônima) e cole-o no navegador."
+            )
+            demo = None
+            with user_errors():
+                demo = access.first_access_demo_company(uow=new_uow())
+            if demo is not None:
+                st.markdown(
+                    f"**Empresa {plain(demo.company_code)}, ainda sem usuário**: em **Meu "
+                    "primeiro acesso** (perfil Empresa), informe o código "
+                    f"**{plain(demo.company_code)}**, o CNPJ **{plain(demo.document)}** e o "
+                    f"e-mail de contato **{plain(demo.contact_email)}**. O link de ativação "
+                    "vai para esse e-mail: leia-o na Caixa de saída entrando como `900001`, "
+                    "saia e abra o link para criar a senha e receber o código de usuário."
+                )
+            st.markdown(
+                "**Usuário `100003`, pendente** (criado pelo master da 10001): o convite "
+                "com o link de ativação está na Caixa de saída (entre como `900001`); "
+                "saia, abra o link e crie a senha. O convite vale 7 dias; depois, o master "
+                "`100001` o reenvia em Empresa > Usuários."
             )

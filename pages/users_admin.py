@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from components.context import get_context, now_utc
+from components.context import get_context, now_utc, portal_base_url
 from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_datetime
 from components.safe_text import plain
@@ -17,6 +17,9 @@ st.caption(plain(ctx.company.label))
 done = st.session_state.pop("users_done", None)
 if done:
     st.success(done)
+warning = st.session_state.pop("users_warning", None)
+if warning:
+    st.warning(warning)
 
 
 def permission_boxes(prefix: str, granted: frozenset[Permission], disabled: bool = False) -> list:
@@ -110,11 +113,22 @@ with add_tab:
                 permissions=chosen,
                 master=master,
                 now=now_utc(),
+                base_url=portal_base_url(),
             )
-            st.session_state["users_done"] = (
-                f"Usuário **{row.user_code}** criado para {plain(row.name)}. O convite para o "
-                f"primeiro acesso foi enviado para {plain(row.email)}."
-            )
+            if row.invitation_delivered is False:
+                st.session_state["users_done"] = (
+                    f"Usuário **{row.user_code}** criado para {plain(row.name)}."
+                )
+                st.session_state["users_warning"] = (
+                    f"Não foi possível enviar o convite para {plain(row.email)}, tente "
+                    "novamente: escolha o usuário em 'Alterar ou inativar' e use 'Reenviar "
+                    "convite'."
+                )
+            else:
+                st.session_state["users_done"] = (
+                    f"Usuário **{row.user_code}** criado para {plain(row.name)}. O convite "
+                    f"para o primeiro acesso foi enviado para {plain(row.email)}."
+                )
             st.session_state["users_add_nonce"] = nonce + 1
             st.rerun()
 
@@ -178,6 +192,29 @@ with edit_tab:
                     )
                     st.rerun()
             st.divider()
+            if row.status == "pending":
+                st.markdown(
+                    "Este usuário ainda **não fez o primeiro acesso**: ele ativa o acesso pelo "
+                    "link do convite enviado ao e-mail dele, válido por 7 dias. Reenvie o "
+                    "convite se ele não o recebeu ou se expirou (o anterior deixa de valer)."
+                )
+                if st.button("Reenviar convite", icon=":material/forward_to_inbox:",
+                             key=f"user_invite_{row.id}", disabled=protected):
+                    with user_errors():
+                        sent = users.user_invitation_resend(
+                            uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id,
+                            user_id=row.id, now=now_utc(), base_url=portal_base_url(),
+                        )
+                        if sent.invitation_delivered is False:
+                            st.session_state["users_warning"] = (
+                                "Não foi possível enviar o convite, tente novamente."
+                            )
+                        else:
+                            st.session_state["users_done"] = (
+                                f"Convite reenviado a {plain(row.email)}; o anterior deixou "
+                                "de valer."
+                            )
+                        st.rerun()
             if row.status == "inactive":
                 st.markdown("Este usuário está **inativo**: não consegue entrar no portal.")
                 if st.button("Reativar usuário", icon=":material/person_check:",

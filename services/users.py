@@ -9,7 +9,7 @@ with its before and after; an inactivated user's sessions end at their next step
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session, aliased
 from config import get_settings
 from data.models import AuditRecord, Company, User
 from data.uow import UnitOfWork
-from services.access import sessions_end_all, user_code_next
+from services.access import Invitation, sessions_end_all, user_code_next, user_invitation_send
 from services.actors import PERMISSION_LABELS, Actor, Permission, Role, permissions_of
 from services.audit import audit_record
-from services.mail import send_email
+from services.mail import mail_deliver
 from services.numbering import BRT
-from services.rules.documents import format_company_document, format_cpf, mask_cpf
+from services.rules.documents import format_cpf, mask_cpf
 from services.rules.errors import DomainError, FieldErrors
 from services.rules.movements import MOVEMENT_LABELS
 from services.rules.registration import clean_user, permissions_escalated
@@ -49,6 +49,9 @@ class UserRow:
     status: str
     created_at: datetime
     last_login_at: datetime | None
+    # After user_add / user_invitation_resend: whether the invitation left (None: no
+    # invitation in this call). False: "não foi possível enviar, tente novamente".
+    invitation_delivered: bool | None = None
 
     @property
     def status_label(self) -> str:
@@ -178,8 +181,10 @@ def user_add(
     permissions: Iterable[Permission | str],
     now: datetime,
     master: bool = False,
+    base_url: str | None = None,
 ) -> UserRow:
-    """Create a user (pending) with a new user code and e-mail it the first access invitation."""
+    """Create a user (pending) with a new user code and e-mail it the first access
+    invitation: a single-use link valid for 7 days to `base_url`/?convite=TOKEN."""
     actor.require(Permission.USER_ADMIN, company_id)
     data = clean_user(name, cpf, email)
     role = Role.MASTER if master else Role.USER
@@ -218,28 +223,23 @@ def user_add(
             after={"user_code": user.user_code, **_snapshot(user)},
             now=now,
         )
-        base = get_settings().base_url.rstrip("/")
-        send_email(
+        invitation = user_invitation_send(
             session,
-            to=user.email,
-            subject="Portal Empresa: convite para o seu primeiro acesso",
-            body=(
-                f"Olá, {user.name}.\n\n"
-                f"{actor.name} criou o seu usuário no Portal Empresa da empresa "
-                f"{company.code} · {company.name}.\n\n"
-                f"Seu código de usuário: {user.user_code}\n\n"
-                f"Para ativar, acesse {base}/primeiro-acesso, escolha o perfil "
-                "'Usuário' e informe o código de usuário, o CNPJ/CAEPF da "
-                f"empresa ({format_company_document(company.document, company.document_type)})"
-                ", este e-mail e a senha que quiser.\n\n"
-                "O login é sempre feito com o código de usuário, não com o CNPJ.\n"
-                "Se você não esperava este convite, ignore este e-mail.\n"
-            ),
+            user=user,
+            company=company,
+            inviter=actor.name,
             now=now,
+            base_url=base_url or get_settings().link_base(),
         )
         row = _row(user, actor.can(Permission.PERSONAL_DATA))
         uow.commit()
-        return row
+    return _with_delivery(row, uow, invitation, now)
+
+
+def _with_delivery(row: UserRow, uow: UnitOfWork, invitation: Invitation, now: datetime) -> UserRow:
+    """Deliver the invitation after the commit (no transaction open, see services.mail)."""
+    delivery = mail_deliver(uow=uow, ids=[invitation.queued], now=now)[0]
+    return replace(row, invitation_delivered=delivery.delivered)
 
 
 def user_update(
@@ -294,6 +294,54 @@ def user_update(
         row = _row(user, actor.can(Permission.PERSONAL_DATA))
         uow.commit()
         return row
+
+
+def user_invitation_resend(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    company_id: int,
+    user_id: int,
+    now: datetime,
+    base_url: str | None = None,
+) -> UserRow:
+    """E-mail a pending user a new first access invitation; the earlier one stops working."""
+    actor.require(Permission.USER_ADMIN, company_id)
+    with uow:
+        session = uow.session
+        user = _company_user(session, actor, company_id, user_id)
+        if user.status != "pending":
+            raise DomainError(
+                "Só um usuário aguardando o primeiro acesso recebe convite: este já está "
+                + ("ativo." if user.status == "active" else "inativo.")
+            )
+        company = session.get_one(Company, company_id)
+        invitation = user_invitation_send(
+            session,
+            user=user,
+            company=company,
+            inviter=actor.name,
+            now=now,
+            base_url=base_url or get_settings().link_base(),
+        )
+        audit_record(
+            session,
+            user_id=actor.user_id,
+            company_id=company_id,
+            action="user_invitation_resend",
+            entity="user",
+            entity_id=user.id,
+            before=None,
+            after={
+                "user_code": user.user_code,
+                "email": user.email,
+                "expires_at": invitation.expires_at,
+            },
+            now=now,
+        )
+        row = _row(user, actor.can(Permission.PERSONAL_DATA))
+        uow.commit()
+    return _with_delivery(row, uow, invitation, now)
 
 
 def _masked(key: str, value: object) -> object:
@@ -374,8 +422,11 @@ def user_set_active(
 AUDIT_ACTION_LABELS = {
     "login": "Login",
     "login_locked": "Bloqueio por tentativas",
+    "first_access_request": "Pedido de primeiro acesso (link enviado ao contato)",
+    "first_access_request_refused": "Pedido de primeiro acesso sem envio (e-mail não é o contato)",
     "first_access_company": "Primeiro acesso da empresa",
     "first_access_user": "Primeiro acesso do usuário",
+    "user_invitation_resend": "Convite reenviado",
     "password_change": "Troca de senha",
     "password_reset": "Senha redefinida",
     "password_reset_request": "Pedido de nova senha",

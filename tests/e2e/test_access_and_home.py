@@ -88,27 +88,98 @@ def test_wrong_password_shows_the_neutral_message(page: Page):
     expect(page.get_by_text("Código de usuário ou senha inválidos")).to_be_visible()
 
 
-def test_a_new_company_does_its_first_access_and_logs_in_with_the_new_user_code(
-    page: Page, demo_company_without_master: tuple[str, str]
+def link_from_outbox(page: Page, to: str, subject: str, param: str) -> str:
+    """As the account manager 900001 (who sees every e-mail of the demo outbox), the link
+    `?param=TOKEN` of the newest e-mail to `to` with `subject`."""
+    login(page, "900001")
+    expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("link", name="Caixa de saída").click()
+    expect(page.get_by_role("heading", name="Caixa de saída")).to_be_visible()
+    wait_idle(page)
+    page.get_by_placeholder("nome@empresa.com.br").fill(to)
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    page.get_by_text(re.compile(re.escape(subject))).first.click()
+    body = page.get_by_test_id("stText").filter(has_text=f"?{param}=").first
+    expect(body).to_be_visible()
+    match = re.search(rf"(\S+/\?{param}=[\w-]+)", body.inner_text())
+    assert match, body.inner_text()
+    return match.group(1)
+
+
+# A long journey (two browser contexts) on a loaded machine: more than the default 300 s.
+@pytest.mark.timeout(900)
+def test_a_new_company_does_its_first_access_through_the_activation_e_mail(
+    page: Page, browser, portal_url: str, demo_db: str  # noqa: ANN001 - Playwright's Browser
 ):
-    code, cnpj = demo_company_without_master
+    from sqlalchemy import select
+
+    from data.db import make_engine
+    from data.models import Company, User
+
+    engine = make_engine(demo_db)
+    with engine.connect() as conn:
+        company = conn.execute(select(Company).where(Company.code == "10004")).one()
+    engine.dispose()
+
+    # Anonymous: the form asks code, contact e-mail and CNPJ; no password, no account yet.
     page.get_by_role("link", name="Meu primeiro acesso").first.click()
     expect(page.get_by_role("heading", name="Meu primeiro acesso")).to_be_visible()
-    page.get_by_role("textbox", name="Código da empresa *", exact=True).fill(code)
-    page.get_by_role("textbox", name="E-mail *", exact=True).fill("rh@padaria.example.com.br")
+    wait_idle(page)
+    page.get_by_role("textbox", name="Código da empresa *", exact=True).fill("10004")
+    page.get_by_role("textbox", name="E-mail de contato cadastrado *", exact=True).fill(
+        company.contact_email
+    )
     page.get_by_role("textbox", name="CNPJ / CAEPF *", exact=True).fill("00.000.000/0000-00")
-    page.get_by_role("textbox", name="Senha *", exact=True).fill("Nova@Senha1")
-    page.get_by_role("textbox", name="Confirme sua senha *", exact=True).fill("Nova@Senha1")
-    page.get_by_role("button", name="Cadastrar").click()
+    expect(page.get_by_role("textbox", name="Senha *", exact=True)).to_have_count(0)
+    page.get_by_role("button", name="Enviar link de ativação").click()
     expect(page.get_by_text("CNPJ inválido").first).to_be_visible()
     shot(page, "first_access")
+    page.get_by_role("textbox", name="CNPJ / CAEPF *", exact=True).fill(company.document)
+    page.get_by_role("button", name="Enviar link de ativação").click()
+    expect(page.get_by_text("enviamos para ele um link de ativação")).to_be_visible()
+    engine = make_engine(demo_db)
+    with engine.connect() as conn:
+        users = conn.execute(select(User.id).where(User.company_id == company.id)).all()
+    engine.dispose()
+    assert users == []  # the form created nothing
 
-    page.get_by_role("textbox", name="CNPJ / CAEPF *", exact=True).fill(cnpj)
-    page.get_by_role("button", name="Cadastrar").click()
-    success = page.get_by_text(re.compile(r"Seu código de usuário é \d+"))
+    # The account manager reads the e-mail in the Caixa de saída, in a browser of its own.
+    other = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR")
+    try:
+        reader = other.new_page()
+        reader.goto(portal_url)
+        expect(reader.get_by_label("Código de usuário")).to_have_count(1, timeout=60_000)
+        link = link_from_outbox(
+            reader, company.contact_email, "ative o acesso da sua empresa", "ativar"
+        )
+    finally:
+        other.close()
+    assert link.startswith(f"{portal_url}/?ativar=")  # PORTAL_BASE_URL of the server
+
+    # The link opens "Ativar acesso": the company, a password, the new user code.
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Ativar acesso")).to_be_visible(timeout=60_000)
+    heading = re.compile(r"Primeiro acesso da empresa 10004 · Padaria")
+    expect(page.get_by_text(heading)).to_be_visible()
+    wait_idle(page)
+    page.get_by_role("textbox", name="Senha *", exact=True).fill("Nova@Senha1")
+    page.get_by_role("textbox", name="Confirme sua senha *", exact=True).fill("Nova@Senha1")
+    page.get_by_role("button", name="Ativar acesso").click()
+    success = page.get_by_text(re.compile(r"Seu código de usuário é \d{6}"))
     expect(success).to_be_visible()
-    new_code = re.search(r"é (\d+)", success.inner_text()).group(1)
-    page.get_by_role("button", name="Ir para o login").click()
+    expect(page.get_by_text("o login é sempre feito com o código de usuário")).to_be_visible()
+    shot(page, "access_activated")
+    new_code = re.search(r"é (\d{6})", success.inner_text()).group(1)
+    page.get_by_role("link", name="Ir para o login").click()
     login(page, new_code, "Nova@Senha1")
     expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
-    expect(page.get_by_text(re.compile(rf"^{code} · "))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^10004 · "))).to_be_visible()
+
+    # The link was single use.
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Sair").click()
+    expect(page.get_by_label("Código de usuário")).to_have_count(1)
+    page.goto(link)
+    expect(page.get_by_text(re.compile("já usado")).first).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("textbox", name="Senha *", exact=True)).to_have_count(0)

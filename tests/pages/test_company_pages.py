@@ -197,7 +197,7 @@ def test_master_adds_a_user_who_gets_an_invitation_and_appears_pending(app, port
             OutboxEmail.to_address == "joana.lima@horizontelog.com.br"
         ),
     )
-    assert mail and code in mail[0][1] and "/primeiro-acesso" in mail[0][1]
+    assert mail and code in mail[0][1] and "/?convite=" in mail[0][1]
 
 
 def test_inactivating_a_user_ends_its_session_and_refuses_its_login(app):

@@ -403,3 +403,97 @@ def test_the_command_prints_a_summary_and_refuses_to_seed_twice(
     assert main(args) == 1
     assert "--reset" in capsys.readouterr().err
     assert main([*args, "--reset"]) == 0
+
+
+# ---------------------------------------------------------------- demo of the first access
+
+
+def test_the_pending_user_has_a_working_invitation_in_the_outbox(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+    from datetime import UTC, datetime
+
+    from data.db import make_session_factory
+    from data.models import OutboxEmail
+    from data.uow import UnitOfWork
+    from services import access
+
+    monkeypatch.setattr(access, "BCRYPT_ROUNDS", 4)
+    seed_demo(engine, **SMALL, base_url="http://localhost:8620/")  # type: ignore[arg-type]
+    with Session(engine) as session:
+        (mail,) = session.scalars(
+            select(OutboxEmail).where(OutboxEmail.to_address == "juliana.ramos@horizontelog.com.br")
+        ).all()
+    assert mail.subject == "Portal Empresa: convite para o seu primeiro acesso"
+    assert "Seu código de usuário: 100003" in mail.body
+    (token,) = re.findall(r"^http://localhost:8620/\?convite=([\w-]{43})$", mail.body, re.M)
+    uow = UnitOfWork(make_session_factory(engine))
+    now = mail.created_at + timedelta(days=1)
+    link = access.access_link_check(uow=uow, token=token, purpose="user_invitation", now=now)
+    assert (link.user_code, link.company_code) == ("100003", "10001")
+    result = access.user_invitation_accept(
+        uow=uow, token=token, password="Juliana#2026", confirmation="Juliana#2026", now=now
+    )
+    assert result.user_code == "100003"
+    assert access.auth_login(uow=uow, user_code="100003", password="Juliana#2026", now=now)
+    # Valid for 7 days from the invitation, as the portal's own invitations.
+    assert mail.created_at.date() == TODAY - timedelta(days=3)
+    assert datetime(2026, 11, 30, 12, tzinfo=UTC) < mail.created_at + timedelta(days=7)
+
+
+def test_the_company_without_users_does_its_first_access_by_the_e_mailed_link(
+    seeded: tuple[Engine, DemoSummary], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+    from datetime import UTC, datetime
+
+    from data.db import make_session_factory
+    from data.models import OutboxEmail
+    from data.uow import UnitOfWork
+    from services import access
+
+    monkeypatch.setattr(access, "BCRYPT_ROUNDS", 4)
+    engine, _ = seeded
+    with Session(engine) as session:
+        company = session.scalars(select(Company).where(Company.code == "10004")).one()
+    assert company.contact_email
+    uow = UnitOfWork(make_session_factory(engine))
+    now = datetime(2026, 11, 26, 15, tzinfo=UTC)
+    access.company_activation_request(
+        uow=uow, company_code="10004", email=company.contact_email, document=company.document,
+        document_type="CNPJ", now=now, base_url="http://localhost:8501",
+    )
+    with Session(engine) as session:
+        body = session.scalars(
+            select(OutboxEmail.body).where(OutboxEmail.to_address == company.contact_email)
+        ).one()
+    (token,) = re.findall(r"\?ativar=([\w-]+)", body)
+    result = access.company_activation_confirm(
+        uow=uow, token=token, password="Padaria#2026", confirmation="Padaria#2026", now=now
+    )
+    assert result.user_code == "100019"  # after the demo's codes (counter)
+
+
+def test_the_audit_trail_has_entries_from_the_recent_days(world: Session) -> None:
+    from data.models import AuditRecord
+
+    first = world.scalars(select(Company.id).where(Company.code == "10001")).one()
+    records = world.scalars(select(AuditRecord).where(AuditRecord.company_id == first)).all()
+    days = {r.at.date() for r in records}
+    assert days and min(days) >= TODAY - timedelta(days=14) and max(days) < TODAY
+    actions = {r.action for r in records}
+    assert {"login", "user_add", "movement_inclusion"} <= actions
+    users = {u.id: u.user_code for u in world.scalars(select(User))}
+    assert {users[r.user_id] for r in records if r.action == "login"} == {"100001", "100002"}
+    # Every company has recent entries; the one without users only the account manager's.
+    for code in ("10002", "10004", "10005"):
+        who = world.execute(
+            select(AuditRecord.action, AuditRecord.user_id)
+            .join(Company, Company.id == AuditRecord.company_id)
+            .where(Company.code == code)
+        ).all()
+        assert who, code
+        if code == "10004":
+            assert {users[u] for _, u in who} == {"900001"}
+            assert "login" not in {a for a, _ in who}

@@ -71,10 +71,10 @@ def test_first_access_counts_refused_attempts_and_then_refuses_even_right_data(
     uow: UnitOfWork,
 ):
     def attempt(document: str) -> None:
-        access.first_access_company(
+        access.company_activation_request(
             uow=uow, company_code="10004", email="rh@example.com.br", document=document,
-            document_type="CNPJ", password="Nova@Senha1", confirmation="Nova@Senha1",
-            now=NOW, client="198.51.100.7",
+            document_type="CNPJ", now=NOW, base_url="https://portal.example",
+            client="198.51.100.7",
         )
 
     for _ in range(5):

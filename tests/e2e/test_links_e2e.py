@@ -1,0 +1,110 @@
+"""Links in e-mails use the address the portal is served at (issue 11, item 8).
+
+A server of its own, started like `make run PORT=…` (no PORTAL_BASE_URL): the reset link
+e-mailed points at http://localhost:<that port>, and it opens the reset form there."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from tests.e2e.conftest import ROOT, _free_port, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def portal_on_its_own_port(
+    demo_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, int]]:
+    """A copy of the demo database served on a free port, without PORTAL_BASE_URL."""
+    folder = tmp_path_factory.mktemp("links")
+    source = Path(demo_db.removeprefix("sqlite:///"))
+    copy = folder / "portal.db"
+    shutil.copy(source, copy)
+    url = f"sqlite:///{copy}"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PORTAL_BASE_URL"}
+    env.update(PORTAL_DATABASE_URL=url, PORTAL_SHOW_OUTBOX="true")
+    log = (folder / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"the portal did not start: see {log.name}")
+        yield url, port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.mark.timeout(600)  # a server of its own to start on a loaded machine
+def test_a_reset_link_points_at_the_port_the_portal_is_served_on(
+    browser, portal_on_its_own_port: tuple[str, int]  # noqa: ANN001 - Playwright's Browser
+):
+    from data.db import make_engine
+    from data.models import Company, OutboxEmail
+
+    url, port = portal_on_its_own_port
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        cnpj = conn.execute(select(Company.document).where(Company.code == "10001")).scalar_one()
+    engine.dispose()
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR")
+    try:
+        context.set_default_timeout(60_000)
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}")
+        # As the suite's own page fixture: a fresh server's first run is slow, and the
+        # cookie component answers with a second run.
+        expect(page.get_by_text("Entrar no Portal Empresa")).to_have_count(1, timeout=90_000)
+        wait_idle(page)
+        page.get_by_role("link", name="Esqueci minha senha").first.click()
+        expect(page.get_by_role("heading", name="Esqueci minha senha")).to_be_visible()
+        wait_idle(page)
+        page.get_by_role("textbox", name="Código de usuário *").fill("100001")
+        page.get_by_role("textbox", name="CNPJ / CAEPF *").fill(cnpj)
+        page.get_by_role("button", name="Enviar link").click()
+        expect(page.get_by_text("Se os dados conferirem")).to_be_visible()
+
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            body = conn.execute(
+                select(OutboxEmail.body).order_by(OutboxEmail.id.desc()).limit(1)
+            ).scalar_one()
+        engine.dispose()
+        link = re.search(r"\S+\?reset=[\w-]+", body).group(0)
+        assert link.startswith(f"http://localhost:{port}/?reset="), link
+
+        page.goto(link)  # localhost: the same server
+        expect(page.get_by_role("heading", name="Redefinir senha")).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("textbox", name="Nova senha *")).to_be_visible()
+    finally:
+        context.close()
