@@ -131,8 +131,7 @@ actor = current_actor()
 if actor is None:
     # The reset link in the e-mail is base_url/?reset=TOKEN: open the reset form.
     pages = _public_pages("reset_password" if "reset" in st.query_params else "login")
-    if get_settings().show_outbox:
-        pages.append(OUTBOX)
+    # Never the outbox: it holds reset links (logged-in users only, see pages/outbox.py).
     nav = st.navigation(pages)
 else:
     auth.ensure_cookie(actor)

@@ -582,13 +582,18 @@ class PasswordResetToken(Base):
     used_at: Mapped[datetime | None] = mapped_column()
 
 
+# "outbox": the demo page is the delivery (no SMTP); "pending": recorded, waiting for
+# delivery after its transaction commits; "sending": a deliverer holds it (SMTP talk).
+OUTBOX_STATUSES = ("outbox", "pending", "sending", "sent", "failed")
+
+
 class OutboxEmail(Base):
-    """E-mail kept for delivery (or shown on the demo outbox page without SMTP)."""
+    """E-mail recorded in the caller's transaction and delivered after its commit, with
+    no transaction open (services/mail.py); without SMTP the demo outbox page is the
+    delivery."""
 
     __tablename__ = "outbox_email"
-    __table_args__ = (
-        CheckConstraint(_in("status", ("outbox", "sent", "failed")), name="status"),
-    )
+    __table_args__ = (CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(200))
@@ -597,6 +602,16 @@ class OutboxEmail(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     status: Mapped[str] = mapped_column(String(10), default="outbox")
     attachment_name: Mapped[str | None] = mapped_column(String(200))
+    attachment_mime: Mapped[str | None] = mapped_column(String(100))
+    # The attachment's bytes, kept only until the SMTP server has taken the message.
+    attachment_content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # When the body holds a secret (a link's token): the body as sent, sealed with a key
+    # derived from the cookie key, until delivered; `body` has the secret blanked, so
+    # neither the table nor a statement log shows it.
+    sealed_body: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_attempt_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(300))
 
 
 class AuditRecord(Base):

@@ -9,6 +9,7 @@ from components.fmt import fmt_date, fmt_money, fmt_month, today_local
 from components.safe_text import plain
 from services import billing, payments
 from services.actors import Permission
+from services.mail import MAIL_FAILED_MESSAGE
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
@@ -82,7 +83,7 @@ with st.form("boleto_email"):
     send = st.form_submit_button("Enviar por e-mail", icon=":material/send:")
 if send:
     with user_errors():
-        sent_to = payments.boleto_send_email(
+        delivery = payments.boleto_send_email(
             uow=ctx.uow(),
             actor=ctx.actor,
             invoice_id=view.invoice_id,
@@ -90,4 +91,7 @@ if send:
             pdf=pdf,
             now=now_utc(),
         )
-        st.success(f"Boleto enviado para {plain(sent_to)}.")
+        if delivery.delivered:
+            st.success(f"Boleto enviado para {plain(delivery.to_address)}.")
+        else:
+            st.error(MAIL_FAILED_MESSAGE)

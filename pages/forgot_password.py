@@ -29,8 +29,12 @@ if submitted:
                 client=client_address(),
                 base_url=get_settings().base_url,
             )
-            st.success(
-                "Se os dados conferirem com o cadastro, você receberá em instantes um e-mail "
-                "com o link para criar uma nova senha."
+            # Neutral and honest: it neither says whether the data match nor claims a
+            # delivery that may have failed (a failed e-mail waits in the outbox).
+            st.info(
+                "Pedido recebido. Se os dados conferirem com o cadastro, o portal envia ao "
+                "e-mail cadastrado um link para criar uma nova senha. Por segurança, esta "
+                "tela não informa se os dados conferem nem se o envio deu certo: se o e-mail "
+                "não chegar em alguns minutos, confira os dados e peça de novo."
             )
 st.page_link("pages/login.py", label="Voltar", icon=":material/arrow_back:")

@@ -29,8 +29,11 @@ if submitted:
                 now=now_utc(),
                 client=client_address(),
             )
-            st.success(
-                "Se os dados conferirem com o cadastro, o código de usuário será enviado "
-                "para o e-mail informado."
+            # Neutral and honest, as in "Esqueci minha senha".
+            st.info(
+                "Pedido recebido. Se os dados conferirem com o cadastro, o portal envia o "
+                "código de usuário para o e-mail informado. Por segurança, esta tela não "
+                "informa se os dados conferem nem se o envio deu certo: se o e-mail não "
+                "chegar em alguns minutos, confira os dados e peça de novo."
             )
 st.page_link("pages/login.py", label="Voltar", icon=":material/arrow_back:")

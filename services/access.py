@@ -28,7 +28,7 @@ from data.uow import UnitOfWork
 from services import rate_limit
 from services.actors import ALL_PERMISSIONS, Actor, Role, permissions_of
 from services.audit import audit_record
-from services.mail import send_email
+from services.mail import mail_deliver, mail_queue, send_email
 from services.numbering import counter_take
 from services.rate_limit import rate_limit_take
 from services.rules.documents import (
@@ -667,7 +667,7 @@ def password_reset_request(
         )
         link = f"{base_url.rstrip('/')}/?reset={token}"
         minutes = int(RESET_TOKEN_VALIDITY.total_seconds() // 60)
-        send_email(
+        queued = mail_queue(
             session,
             to=user.email,
             subject="Portal Empresa: redefinição de senha",
@@ -694,6 +694,9 @@ def password_reset_request(
             now=now,
         )
         uow.commit()
+    # Delivered with no transaction open; a failure stays in the outbox for the retry
+    # (the page's neutral answer does not say whether anything was sent).
+    mail_deliver(uow=uow, ids=[queued], now=now)
     return None
 
 
@@ -782,7 +785,7 @@ def user_code_reminder(
         if not users:
             return None
         lines = "\n".join(f"- {u.user_code} ({u.name})" for u in users)
-        send_email(
+        queued = mail_queue(
             session,
             to=users[0].email,
             subject="Portal Empresa: seu código de usuário",
@@ -795,6 +798,7 @@ def user_code_reminder(
             now=now,
         )
         uow.commit()
+    mail_deliver(uow=uow, ids=[queued], now=now)  # no transaction open (see services.mail)
     return None
 
 

@@ -28,7 +28,7 @@ from data.uow import UnitOfWork
 from services.actors import Actor, Permission
 from services.audit import audit_record
 from services.billing import InvoiceRow, invoice_row_of
-from services.mail import send_email
+from services.mail import Delivery, mail_deliver, mail_queue
 from services.numbering import counter_take, local_date
 from services.protocols import protocol_open
 from services.rules.billing import PAYMENT_METHOD_LABELS, invoice_status
@@ -253,8 +253,12 @@ def boleto_send_email(
     to: str,
     pdf: bytes,
     now: datetime,
-) -> str:
-    """E-mail the invoice's active boleto, PDF attached, to ``to``; returns the address."""
+) -> Delivery:
+    """E-mail the invoice's active boleto, PDF attached, to ``to``.
+
+    The message is recorded (with the PDF's bytes) in this transaction and handed to the
+    SMTP server after the commit, with no transaction open; the returned `Delivery` says
+    whether it went (`delivered`) or failed (kept in the outbox for a retry)."""
     company_id = _scope(uow, actor)
     address = (to or "").strip()
     if not is_valid_email(address):
@@ -281,7 +285,7 @@ def boleto_send_email(
             f"PIX copia e cola:\n{view.pix_payload}\n\n"
             f"{op.name}"
         )
-        send_email(
+        queued = mail_queue(
             session,
             to=address,
             subject=f"Boleto da fatura {inv.billing_month:%m/%Y} - {op.name}",
@@ -301,7 +305,7 @@ def boleto_send_email(
             now=now,
         )
         uow.commit()
-    return address
+    return mail_deliver(uow=uow, ids=[queued], now=now)[0]
 
 
 def _brl(amount: Decimal) -> str:

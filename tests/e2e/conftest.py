@@ -202,3 +202,40 @@ def demo_company_without_master(demo_db: str) -> tuple[str, str]:
         doc = conn.execute(select(Company.document).where(Company.code == "10004")).scalar_one()
     engine.dispose()
     return "10004", doc
+
+
+def read_outbox(browser, portal_url: str, to: str, subject: str = "") -> str:  # noqa: ANN001
+    """The text of the newest e-mail to `to` (whose subject contains `subject`) in the
+    demo outbox, read as the account manager 900001 in a browser context of its own.
+
+    The Caixa de saída is served to logged-in users only, and a company user sees only
+    the e-mails to its own address: the account manager sees them all. The caller's own
+    page and session are left as they are."""
+    import re
+
+    from tests.e2e.test_access_and_home import login
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR")
+    context.set_default_timeout(30_000)
+    try:
+        reader = context.new_page()
+        reader.goto(portal_url)
+        expect(reader.get_by_label("Código de usuário")).to_have_count(1, timeout=60_000)
+        login(reader, "900001")
+        expect(reader.get_by_role("heading", name="Página inicial")).to_be_visible()
+        reader.get_by_test_id("stSidebar").get_by_role("link", name="Caixa de saída").click()
+        expect(reader.get_by_role("heading", name="Caixa de saída")).to_be_visible()
+        wait_idle(reader)
+        reader.get_by_placeholder("nome@empresa.com.br").fill(to)
+        reader.keyboard.press("Enter")
+        wait_idle(reader)
+        title = reader.get_by_test_id("stExpander").filter(
+            has_text=re.compile(re.escape(subject)) if subject else re.compile(".")
+        ).first
+        expect(title).to_be_visible()
+        title.click()
+        body = title.get_by_test_id("stText")
+        expect(body).to_be_visible()
+        return body.inner_text()
+    finally:
+        context.close()

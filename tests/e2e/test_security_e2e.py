@@ -38,6 +38,20 @@ def test_typing_the_address_of_a_page_not_granted_does_not_open_it(
     expect(page.get_by_role("heading", name="Beneficiários ativos")).to_be_visible()
 
 
+def test_an_anonymous_visitor_cannot_open_the_outbox_by_its_address(
+    page: Page, portal_url: str
+):
+    """The demo outbox (on in these tests) holds reset and activation links."""
+    menu = page.get_by_test_id("stSidebar").get_by_role("link", name="Caixa de saída")
+    expect(menu).to_have_count(0)
+    page.goto(f"{portal_url}/caixa-de-saida")
+    expect(page.get_by_label("Código de usuário")).to_have_count(1, timeout=60_000)
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Caixa de saída")).to_have_count(0)
+    expect(page.get_by_test_id("stText")).to_have_count(0)  # no e-mail body
+    expect(page.get_by_text("Filtrar por destinatário")).to_have_count(0)
+
+
 def test_the_cookie_logs_back_in_while_the_session_lives_and_never_after_logout(
     page: Page, browser, portal_url: str  # noqa: ANN001
 ):

@@ -16,7 +16,6 @@ from data.models import (
     AccountManagerCompany,
     AuditRecord,
     Company,
-    Counter,
     EconomicGroup,
     Operator,
     OutboxEmail,
@@ -113,8 +112,17 @@ def world(uow: UnitOfWork) -> World:
         a = _company(operator, "1001", CNPJ_A, group_id=group.id, contact_name="Ana RH")
         b = _company(operator, "1002", CNPJ_B, group_id=group.id)
         c = _company(operator, "2001", CNPJ_C)
-        d = _company(operator, "3001", CAEPF_D, document_type="CAEPF", name="Fazenda Boa Vista")
-        e = _company(operator, "4001", CNPJ_E, name="Estrela Ltda")
+        d = _company(
+            operator,
+            "3001",
+            CAEPF_D,
+            document_type="CAEPF",
+            name="Fazenda Boa Vista",
+            contact_email="Dono@Fazenda.com.br",
+        )
+        e = _company(
+            operator, "4001", CNPJ_E, name="Estrela Ltda", contact_email="rh@estrela.com.br"
+        )
         s.add_all([a, b, c, d, e])
         s.flush()
         manager = _user("900001", "account_manager", None)
@@ -298,218 +306,18 @@ def test_an_account_manager_sees_its_portfolio_and_starts_on_the_first_by_code(
     assert actor.permissions == ALL_PERMISSIONS
 
 
-# ---------------------------------------------------------------- first access: company
-
-
-def _first_access_company(uow: UnitOfWork, **overrides: str) -> access.FirstAccessResult:
-    values = {
-        "company_code": "4001",
-        "email": "rh@estrela.com.br",
-        "document": "12.345.678/0001-95",
-        "document_type": "CNPJ",
-        "password": PASSWORD,
-        "confirmation": PASSWORD,
-    }
-    values.update(overrides)
-    return access.first_access_company(uow=uow, now=NOW, **values)
-
-
-def test_first_access_of_a_company_creates_its_master_and_then_login_works(
-    uow: UnitOfWork, world: World
-) -> None:
-    result = _first_access_company(uow)
-    assert result == access.FirstAccessResult(user_code="100006", name="Estrela Ltda")
-    master = _user_row(uow, "100006")
-    assert (master.role, master.status, master.company_id) == ("master", "active", world.company_e)
-    assert set(master.permissions) == {p.value for p in Permission}
-    actor = access.auth_login(uow=uow, user_code="100006", password=PASSWORD, now=NOW)
-    assert actor.role is Role.MASTER
-    welcome = mail.outbox_list(uow=uow, to="rh@estrela.com.br")
-    assert len(welcome) == 1 and "100006" in welcome[0].body
-    assert "first_access_company" in _audit_actions(uow)
-
-
-def test_first_access_uses_the_contact_name_when_the_company_has_one(
-    uow: UnitOfWork, world: World
-) -> None:
-    with uow:
-        uow.session.get_one(Company, world.company_e).contact_name = "Eva Souza"
-        uow.commit()
-    assert _first_access_company(uow).name == "Eva Souza"
-
-
-def test_first_access_of_a_caepf_company_checks_the_caepf_digits(
-    uow: UnitOfWork, world: World
-) -> None:
-    result = _first_access_company(
-        uow,
-        company_code="3001",
-        document=CAEPF_D,
-        document_type="CAEPF",
-        email="dono@fazenda.com.br",
-    )
-    assert result.user_code == "100006"
-    assert _user_row(uow, "100006").company_id == world.company_d
-
-
-@pytest.mark.parametrize(
-    ("overrides", "field"),
-    [
-        ({"document": "12.345.678/0001-96"}, "document"),
-        ({"document": ""}, "document"),
-        ({"document_type": "CAEPF"}, "document"),
-        ({"email": "rh@estrela"}, "email"),
-        ({"email": ""}, "email"),
-        ({"password": "fraca", "confirmation": "fraca"}, "password"),
-        ({"confirmation": "Sorriso@2026"}, "confirmation"),
-        ({"company_code": "  "}, "company_code"),
-    ],
-    ids=[
-        "cnpj-check-digit",
-        "no-document",
-        "cnpj-is-not-a-caepf",
-        "bad-email",
-        "no-email",
-        "weak-password",
-        "different-confirmation",
-        "no-company-code",
-    ],
-)
-def test_first_access_of_a_company_refuses_each_bad_field(
-    uow: UnitOfWork, world: World, overrides: dict[str, str], field: str
-) -> None:
-    with pytest.raises(FieldErrors) as err:
-        _first_access_company(uow, **overrides)
-    assert set(err.value.errors) == {field}
-    assert _count(uow, User) == 6
-
-
-def test_first_access_of_a_company_reports_every_bad_field_at_once(
-    uow: UnitOfWork, world: World
-) -> None:
-    with pytest.raises(FieldErrors) as err:
-        _first_access_company(
-            uow,
-            company_code="",
-            email="x",
-            document="11111111111111",
-            password="abc",
-            confirmation="abd",
-        )
-    assert set(err.value.errors) == {
-        "company_code",
-        "email",
-        "document",
-        "password",
-        "confirmation",
-    }
-    assert "maiúscula" in err.value.errors["password"]
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [{"company_code": "9999"}, {"document": CNPJ_C}, {"company_code": "2001"}],
-    ids=["unknown-code", "document-of-another-company", "code-of-another-company"],
-)
-def test_first_access_with_a_code_and_document_that_do_not_match_does_not_say_which(
-    uow: UnitOfWork, world: World, overrides: dict[str, str]
-) -> None:
-    with pytest.raises(DomainError) as err:
-        _first_access_company(uow, **overrides)
-    assert err.value.message == access.PAIR_MISMATCH_MESSAGE
-    assert _count(uow, User) == 6
-
-
-def test_first_access_of_a_company_that_already_has_a_master_is_refused(
-    uow: UnitOfWork, world: World
-) -> None:
-    with pytest.raises(DomainError) as err:
-        _first_access_company(uow, company_code="1001", document=CNPJ_A)
-    assert err.value.message == access.FIRST_ACCESS_DONE_MESSAGE
-    _first_access_company(uow)
-    with pytest.raises(DomainError, match="já fez o primeiro acesso"):
-        _first_access_company(uow)
-    assert _count(uow, OutboxEmail) == 1
-
-
-def test_new_user_codes_come_from_the_counter_and_never_repeat(
-    uow: UnitOfWork, world: World
-) -> None:
-    first = _first_access_company(uow)
-    second = _first_access_company(
-        uow, company_code="3001", document=CAEPF_D, document_type="CAEPF"
-    )
-    assert (first.user_code, second.user_code) == ("100006", "100007")
-    with uow:
-        assert uow.session.get_one(Counter, "user_code").value == 100007
-
-
-# ---------------------------------------------------------------- first access: user
-
-
-def _first_access_user(uow: UnitOfWork, **overrides: str) -> access.FirstAccessResult:
-    values = {
-        "user_code": "100003",
-        "document": CNPJ_B,
-        "email": "pedro@beta.com.br",
-        "password": PASSWORD,
-        "confirmation": PASSWORD,
-    }
-    values.update(overrides)
-    return access.first_access_user(uow=uow, now=NOW, **values)
-
-
-def test_first_access_of_a_user_activates_it_and_then_login_works(
-    uow: UnitOfWork, world: World
-) -> None:
-    result = _first_access_user(uow)
-    assert result == access.FirstAccessResult(user_code="100003", name="Pessoa 100003")
-    assert _user_row(uow, "100003").status == "active"
-    actor = access.auth_login(uow=uow, user_code="100003", password=PASSWORD, now=NOW)
-    assert actor.permissions == {Permission.FINANCE}
-    assert "first_access_user" in _audit_actions(uow)
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [{"email": "outro@beta.com.br"}, {"document": CNPJ_A}, {"user_code": "199999"}],
-    ids=["other-email", "document-of-another-company", "unknown-code"],
-)
-def test_first_access_of_a_user_with_data_that_do_not_match_gets_one_neutral_message(
-    uow: UnitOfWork, world: World, overrides: dict[str, str]
-) -> None:
-    with pytest.raises(DomainError) as err:
-        _first_access_user(uow, **overrides)
-    assert err.value.message == access.USER_MISMATCH_MESSAGE
-    assert _user_row(uow, "100003").status == "pending"
-
-
-def test_first_access_of_a_user_checks_each_field(uow: UnitOfWork, world: World) -> None:
-    with pytest.raises(FieldErrors) as err:
-        _first_access_user(
-            uow,
-            document="11222333000180",
-            email="pedro",
-            password="100003Aa@",
-            confirmation="x",
-        )
-    assert set(err.value.errors) == {"document", "email", "password", "confirmation"}
-    assert "código do usuário" in err.value.errors["password"]
-
-
-def test_first_access_of_a_user_that_is_already_active_is_refused(
-    uow: UnitOfWork, world: World
-) -> None:
-    with pytest.raises(DomainError) as err:
-        _first_access_user(uow, user_code="100002", document=CNPJ_A, email="u100002@example.com.br")
-    assert err.value.message == access.USER_ALREADY_ACTIVE_MESSAGE
-
-
 # ---------------------------------------------------------------- password reset
 
 
+def _outbox(uow: UnitOfWork, to: str | None = None) -> list[mail.OutboxMessage]:
+    """The outbox as the account manager reads it (it sees every e-mail)."""
+    manager = access.actor_for_user(uow=uow, user_code="900001", now=NOW)
+    assert manager is not None
+    return mail.outbox_list(uow=uow, actor=manager, to=to)
+
+
 def _reset_tokens_in_mail(uow: UnitOfWork, to: str) -> list[str]:
-    bodies = [m.body for m in mail.outbox_list(uow=uow, to=to)]
+    bodies = [m.body for m in _outbox(uow, to=to)]
     return [t for b in bodies for t in re.findall(r"\?reset=(\S+)", b)]
 
 
@@ -526,7 +334,7 @@ def test_password_reset_sends_a_link_that_sets_a_new_password(
 ) -> None:
     token = _request_reset(uow)
     assert token is not None
-    body = mail.outbox_list(uow=uow)[0].body
+    body = _outbox(uow)[0].body
     assert f"{BASE_URL}/?reset={token}" in body
     with uow:
         stored = uow.session.scalars(select(PasswordResetToken)).one()
@@ -683,7 +491,7 @@ def test_the_user_code_reminder_mails_the_codes_when_all_three_match(
         email="PEDRO@beta.com.br",
         now=NOW,
     )
-    sent = mail.outbox_list(uow=uow)
+    sent = _outbox(uow)
     assert len(sent) == 1
     assert sent[0].to_address == "Pedro@Beta.com.br"
     assert "100003" in sent[0].body

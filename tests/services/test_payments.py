@@ -218,10 +218,14 @@ def test_the_boleto_goes_by_email_with_the_pdf_attached(world: World):
         pdf=PDF,
         now=at_brasilia(date(2025, 3, 2)),
     )
-    assert sent == "financeiro@20001.com.br"
+    assert (sent.to_address, sent.status, sent.delivered) == (
+        "financeiro@20001.com.br",
+        "outbox",
+        True,
+    )
     with world.uow as uow:
         mail = uow.session.scalars(select(OutboxEmail)).one()
-        assert (mail.to_address, mail.attachment_name) == (sent, view.file_name)
+        assert (mail.to_address, mail.attachment_name) == (sent.to_address, view.file_name)
         assert view.typed_line_formatted in mail.body and view.pix_payload in mail.body
         assert "03/2025" in mail.subject
 
@@ -252,7 +256,7 @@ def test_through_smtp_the_pdf_goes_as_an_attachment(world: World, monkeypatch: p
     try:
         invoice_id = add_invoice(world, date(2025, 3, 1), date(2025, 3, 10), "10.00")
         view = issue(world, invoice_id)
-        payments.boleto_send_email(
+        delivery = payments.boleto_send_email(
             uow=world.company_uow(),
             actor=world.master,
             invoice_id=invoice_id,
@@ -262,6 +266,7 @@ def test_through_smtp_the_pdf_goes_as_an_attachment(world: World, monkeypatch: p
         )
     finally:
         get_settings.cache_clear()
+    assert (delivery.status, delivery.delivered) == ("sent", True)
     [message] = sent
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == view.file_name

@@ -382,7 +382,7 @@ def test_a_master_adds_a_pending_user_and_it_gets_the_invitation(
     assert stored.password_hash is None
     assert sorted(stored.permissions) == ["finance", "movements"]
 
-    sent = mail.outbox_list(uow=uow, to="maria.souza@alfa.com.br")
+    sent = mail.outbox_list(uow=uow, actor=_actor(uow, "900001"), to="maria.souza@alfa.com.br")
     assert len(sent) == 1
     body = sent[0].body
     assert row.user_code in body
@@ -1470,7 +1470,7 @@ def _reset_token(uow: UnitOfWork, code: str, to: str) -> str:
     access.password_reset_request(
         uow=uow, user_code=code, document=CNPJ_A, now=NOW, base_url=BASE_URL
     )
-    bodies = [m.body for m in mail.outbox_list(uow=uow, to=to)]
+    bodies = [m.body for m in mail.outbox_list(uow=uow, actor=_actor(uow, "900001"), to=to)]
     tokens = [t for b in bodies for t in re.findall(r"\?reset=(\S+)", b)]
     assert tokens
     return tokens[0]
