@@ -120,9 +120,27 @@ def fill_address(page: Page) -> None:
 
 
 def success(page: Page, pattern: str):  # noqa: ANN201 - Playwright Locator
+    """The one result card on the screen, headed by a success matching `pattern`."""
+    try:
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(1)
+    except AssertionError:
+        errors = page.get_by_test_id("stAlertContentError").all_inner_texts()
+        shot(page, "movements_no_result")
+        raise AssertionError(f"no result card; refusals on the page: {errors}") from None
     found = page.get_by_test_id("stAlertContentSuccess").filter(has_text=re.compile(pattern))
     expect(found).to_have_count(1)
-    return found
+    card = page.locator(".st-key-movement_result")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text(re.compile(r"Vigência: \d{2}/\d{2}/\d{4}"))
+    return card
+
+
+def new_movement(page: Page) -> None:
+    """Click "Nova movimentação": the card goes, an empty form comes back."""
+    page.get_by_role("button", name="Nova movimentação").click()
+    settle(page)
+    expect(page.locator(".st-key-movement_result")).to_have_count(0)
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(0)
 
 
 def include_holder(page: Page, name: str) -> tuple[str, str]:
@@ -133,9 +151,11 @@ def include_holder(page: Page, name: str) -> tuple[str, str]:
     type_date(page, "Data de admissão *", "01/02/2024")
     page.get_by_role("button", name="Incluir beneficiário").click()
     text = success(page, name).inner_text()
+    assert "Fatura:" in text, text  # what the inclusion does to the invoice
     return CARD.search(text).group(1), PROTOCOL.search(text).group(1)
 
 
+@pytest.mark.timeout(900)  # a long journey on a loaded 2-core machine
 def test_master_runs_every_movement_and_finds_each_protocol(page: Page):
     log_in(page, "100001")
     protocols: list[str] = []
@@ -148,6 +168,8 @@ def test_master_runs_every_movement_and_finds_each_protocol(page: Page):
     page.get_by_role("heading", name="Cadastro individual").scroll_into_view_if_needed()
     shot(page, "movements_inclusion")
 
+    new_movement(page)
+    expect(textbox(page, "Nome completo *")).to_have_value("")
     page.get_by_text("Dependente", exact=True).click()
     settle(page)
     search(page, holder_card, holder=True)
@@ -174,8 +196,8 @@ def test_master_runs_every_movement_and_finds_each_protocol(page: Page):
     tab(page, "Reativação")
     search(page, holder_card)
     page.get_by_role("button", name="Reativar").click()
-    text = success(page, "mesma carteirinha").inner_text()
-    assert holder_card in text
+    text = success(page, "Reativação registrada").inner_text()
+    assert CARD.search(text).group(1) == holder_card
     protocols.append(PROTOCOL.search(text).group(1))
 
     tab(page, "Alteração de plano")
@@ -189,11 +211,21 @@ def test_master_runs_every_movement_and_finds_each_protocol(page: Page):
     tab(page, "Transferência")
     search(page, holder_card, holder=True)
     choose(page, "Empresa de destino *", "10002 · Horizonte Transportes Ltda.")
+    plan = page.get_by_role("combobox", name="Plano na empresa de destino *", exact=True)
+    expect(plan).to_have_count(1)
+    if plan.input_value().startswith("Manter o plano atual"):  # Plus is contracted there
+        expect(plan).to_have_value(re.compile(r"^Manter o plano atual: Sorriso Plus"))
+    else:  # not contracted there: only the destination's plans, one to choose
+        expect(plan).to_have_value("")
+        plan.click()
+        page.get_by_role("option").first.click()
+        settle(page)
+        expect(plan).to_have_value(re.compile(r"\(ANS \d+\)$"))
     page.get_by_role("button", name="Transferir").click()
-    protocols.append(
-        PROTOCOL.search(success(page, "Transferência registrada").inner_text()).group(1)
-    )
-    expect(page.get_by_text(re.compile(r"Empresa de destino: 10002"))).to_be_visible()
+    card = success(page, "Transferência registrada")
+    protocols.append(PROTOCOL.search(card.inner_text()).group(1))
+    expect(card).to_contain_text(re.compile(r"Empresa de destino: 10002"))
+    assert CARD.search(card.inner_text()).group(1) == holder_card
 
     go(page, "Cadastro retroativo")
     expect(page.get_by_text("Cobrança retroativa")).to_be_visible()
@@ -202,8 +234,15 @@ def test_master_runs_every_movement_and_finds_each_protocol(page: Page):
     dates.get_by_text(re.compile(r"^01/")).nth(1).click()
     text = include_holder(page, "OTAVIO RETROATIVO DE LIMA")
     protocols.append(text[1])
+    card = page.locator(".st-key-movement_result")
+    expect(card).to_contain_text(re.compile(r"como retroativo, \d+ mes"))
     page.get_by_role("heading", name="Cadastro retroativo").scroll_into_view_if_needed()
     shot(page, "movements_retroactive")
+
+    # "Ver protocolo" opens it in Protocolos.
+    page.get_by_role("button", name="Ver protocolo").click()
+    expect(page.get_by_role("heading", name=f"Protocolo nº {protocols[-1]}")).to_be_visible()
+    settle(page)
 
     go(page, "Protocolos")
     for number in protocols:

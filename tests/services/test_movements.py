@@ -23,6 +23,7 @@ import data.demo
 from data.models import (
     AuditRecord,
     Beneficiary,
+    Company,
     ContractedPlan,
     Movement,
     Protocol,
@@ -37,6 +38,7 @@ from services.movements import (
     CPF_TAKEN,
     InclusionRequest,
     MovementResult,
+    TransferPlans,
     beneficiary_detail,
     exclusion_preview,
     movement_change_plan,
@@ -45,6 +47,7 @@ from services.movements import (
     movement_reactivate,
     movement_transfer,
     movement_update,
+    transfer_plans,
 )
 from services.rules.card_numbers import card_number, is_valid_card_number
 from services.rules.documents import cpf_check_digits, format_cpf
@@ -829,16 +832,24 @@ def test_an_update_of_a_name_keeps_it_as_typed(world):
 def test_names_are_stored_as_typed_trimmed_never_upper_cased(world):
     """Inclusion of a holder and a dependent: name and mother's name keep their case
     (accents too), lose outer spaces and repeated inner ones (both databases)."""
-    holder = include(world, InclusionRequest(
-        holder_person(name="  João   d'Ávila  Conceição ", mother_name=" Maria  da Conceição"),
-        plan_id=2,
-    ))
+    holder = include(
+        world,
+        InclusionRequest(
+            holder_person(name="  João   d'Ávila  Conceição ", mother_name=" Maria  da Conceição"),
+            plan_id=2,
+        ),
+    )
     stored = world.by_card(holder.card_number)
     assert (stored.name, stored.mother_name) == ("João d'Ávila Conceição", "Maria da Conceição")
-    child = include(world, InclusionRequest(
-        child_person(name="lúcia  d'ávila", mother_name="Maria da Conceição"),
-        relationship_code=4, plan_id=2, holder_card=holder.card_number,
-    ))
+    child = include(
+        world,
+        InclusionRequest(
+            child_person(name="lúcia  d'ávila", mother_name="Maria da Conceição"),
+            relationship_code=4,
+            plan_id=2,
+            holder_card=holder.card_number,
+        ),
+    )
     assert world.by_card(child.card_number).name == "lúcia d'ávila"
     # An update that changes only the case is a change, stored as typed.
     result = _update(world, holder.card_number, {"name": "JOÃO D'ÁVILA CONCEIÇÃO"})
@@ -847,8 +858,7 @@ def test_names_are_stored_as_typed_trimmed_never_upper_cased(world):
     # Searching ignores case, accented capitals included (SQLite's upper()/lower() change
     # ASCII letters only).
     for term in ("lúcia", "LÚCIA", "Lúcia d'Ávila", "d'ávila", "joão", "JOÃO D'ÁVILA"):
-        found = movements_service.beneficiary_search(uow=world.uow(), actor=world.master,
-                                                     text=term)
+        found = movements_service.beneficiary_search(uow=world.uow(), actor=world.master, text=term)
         assert {child.card_number, holder.card_number} & {r.card_number for r in found}, term
 
 
@@ -1119,6 +1129,7 @@ def test_a_transfer_to_a_company_without_the_holders_plan_needs_a_new_plan(world
     holder = world.holder(dependents=True, plan_id=1)  # 10002 contracts plans 2 and 3 only
     exc = refused(world, lambda: _transfer(world, holder.card_number, "10002"))
     assert exc.field == "plan"
+    assert exc.message.startswith("O plano Sorriso Essencial não é contratado pela empresa")
     result = _transfer(world, holder.card_number, "10002", plan_id=3)
     for a in result.affected:
         assert world.get(a.id).plan_id == 3
@@ -1134,6 +1145,74 @@ def test_a_transfer_is_refused_when_a_cpf_is_already_active_at_the_target(world,
     exc = refused(world, lambda: _transfer(world, holder.card_number, "10002"))
     assert fields_of(exc) == {"card_number"}
     assert person.name in exc.message
+
+
+def _company_name(w: World, code: str) -> str:
+    return w.all(select(Company.name).where(Company.code == code))[0]
+
+
+@pytest.mark.parametrize("plan_id", [None, 1], ids=["keeping its plan", "naming it"])
+def test_a_plan_the_destination_does_not_contract_is_refused_on_the_plan_field(shared, plan_id):
+    holder = shared.holder(plan_id=1)  # Sorriso Essencial; 10002 contracts Plus and Orto
+    exc = refused(shared, lambda: _transfer(shared, holder.card_number, "10002", plan_id=plan_id))
+    assert fields_of(exc) == {"plan"}
+    assert exc.message == (
+        f"O plano Sorriso Essencial não é contratado pela empresa 10002 "
+        f"({_company_name(shared, '10002')}): escolha um dos planos dela "
+        "(Sorriso Orto ou Sorriso Plus)."
+    )
+
+
+def test_the_destination_plans_offer_keeping_the_plan_only_where_it_is_contracted(shared):
+    def plans(card: str, target: str = "10002", actor: Actor | None = None) -> TransferPlans:
+        return transfer_plans(
+            uow=shared.uow(),
+            actor=actor or shared.master,
+            card_number=card,
+            target_company_id=shared.company[target],
+        )
+
+    on_plus = plans(shared.holder(plan_id=2).card_number)
+    assert [p.name for p in on_plus.plans] == ["Sorriso Orto", "Sorriso Plus"]
+    assert (on_plus.current.name, on_plus.keep_current) == ("Sorriso Plus", True)
+    assert on_plus.target_label == f"10002 · {_company_name(shared, '10002')}"
+    on_essencial = plans(shared.holder(plan_id=1).card_number)
+    assert [p.name for p in on_essencial.plans] == ["Sorriso Orto", "Sorriso Plus"]
+    assert (on_essencial.current.name, on_essencial.keep_current) == ("Sorriso Essencial", False)
+    # What the movement itself refuses, the plan list refuses too, on the same fields.
+    card = shared.holder(plan_id=2).card_number
+    with pytest.raises(DomainError) as info:
+        plans(card, "10004", shared.manager)
+    assert info.value.field == "target_company"
+    with pytest.raises(DomainError) as info:
+        plans("0001 9999 9999 9999")
+    assert info.value.field == "card_number"
+    with pytest.raises(DomainError, match="não tem permissão|não tem acesso"):
+        plans(card, actor=without_permissions(shared.master, Permission.MOVEMENTS))
+
+
+def test_the_result_says_what_a_movement_does_to_the_invoice(world):
+    result = include(world, InclusionRequest(holder_person(), plan_id=2))
+    # Received on 26/11, after the cut-off day: billed in 01/2027 with November and
+    # December as retroactive months.
+    assert result.billing_month == NEXT_BILLING
+    assert result.invoice_effect == (
+        "A fatura de 01/2027 cobra a mensalidade e, como retroativo, 2 meses (11/2026 a 12/2026)."
+    )
+    update = movement_update(
+        uow=world.uow(),
+        actor=world.master,
+        card_number=result.card_number,
+        changes={"email": "outro.email@example.com.br"},
+        now=NOW,
+    )
+    assert update.invoice_effect is None  # a correction of data does nothing to it
+    moved = _transfer(world, result.card_number, "10002")
+    assert moved.target_company == f"10002 · {_company_name(world, '10002')}"
+    assert (
+        moved.invoice_effect
+        == "A partir da fatura de 01/2027, a cobrança passa à empresa de destino."
+    )
 
 
 def _spouse_card(w: World, holder_id: int) -> str:
