@@ -48,15 +48,33 @@ PUBLIC_PAGES = [
         ":material/lock_reset:",
         "redefinir-senha",
     ),
+    (
+        "access_link",
+        "pages/access_link.py",
+        "Ativar acesso",
+        ":material/how_to_reg:",
+        "ativar-acesso",
+    ),
 ]
+# Pages opened only from an e-mailed link (base_url/?PARAM=TOKEN): query parameter -> page.
+LINK_PAGES = {"reset": "reset_password", "ativar": "access_link", "convite": "access_link"}
+
+
+def _landing() -> str:
+    """The page an e-mailed link opens, or the login."""
+    for param, key in LINK_PAGES.items():
+        if param in st.query_params:
+            return key
+    return "login"
 
 
 def _public_pages(default: str) -> list[st.Page]:
-    """The access pages; "Redefinir senha" only when opened from the e-mailed link."""
+    """The access pages; those of e-mailed links only when opened from one."""
+    link_only = set(LINK_PAGES.values())
     return [
         st.Page(path, title=title, icon=icon, url_path=url, default=key == default)
         for key, path, title, icon, url in PUBLIC_PAGES
-        if key != "reset_password" or default == "reset_password"
+        if key not in link_only or key == default
     ]
 
 
@@ -129,9 +147,9 @@ elif not auth.refresh(current_actor()):  # type: ignore[arg-type]
 
 actor = current_actor()
 if actor is None:
-    # The reset link in the e-mail is base_url/?reset=TOKEN: open the reset form.
-    pages = _public_pages("reset_password" if "reset" in st.query_params else "login")
+    # E-mailed links are base_url/?reset=, ?ativar= or ?convite=TOKEN: open their form.
     # Never the outbox: it holds reset links (logged-in users only, see pages/outbox.py).
+    pages = _public_pages(_landing())
     nav = st.navigation(pages)
 else:
     auth.ensure_cookie(actor)

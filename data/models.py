@@ -572,14 +572,37 @@ class RateEvent(Base):
     at: Mapped[datetime] = mapped_column()
 
 
+# What an e-mailed single-use link is for (see services/access.py).
+TOKEN_PURPOSES = ("password_reset", "company_activation", "user_invitation")
+
+
 class PasswordResetToken(Base):
+    """A single-use, expiring link sent by e-mail; only its SHA-256 is kept.
+
+    `password_reset` and `user_invitation` belong to a user; `company_activation` to a
+    company without users yet. `company_id` is the company the link is about (none for
+    an account manager's reset) and `email` the address it was sent to."""
+
     __tablename__ = "password_reset_token"
+    __table_args__ = (
+        CheckConstraint(_in("purpose", TOKEN_PURPOSES), name="purpose"),
+        CheckConstraint("user_id IS NOT NULL OR company_id IS NOT NULL", name="owner"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    purpose: Mapped[str] = mapped_column(
+        String(20), default="password_reset", server_default="password_reset"
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
+
+
+# The same table, by what it holds now.
+AccessToken = PasswordResetToken
 
 
 # "outbox": the demo page is the delivery (no SMTP); "pending": recorded, waiting for

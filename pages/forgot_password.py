@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from components.context import client_address, new_uow, now_utc
+from components.context import client_address, new_uow, now_utc, portal_base_url
 from components.errors import user_errors
-from config import get_settings
 from services import access
 
 st.title("Esqueci minha senha")
@@ -27,7 +26,7 @@ if submitted:
                 document=document,
                 now=now_utc(),
                 client=client_address(),
-                base_url=get_settings().base_url,
+                base_url=portal_base_url(),
             )
             # Neutral and honest: it neither says whether the data match nor claims a
             # delivery that may have failed (a failed e-mail waits in the outbox).

@@ -1,7 +1,10 @@
-"""Access: login with lockout, first access, password reset, user code reminder.
+"""Access: login with lockout, first access by e-mailed link, password reset, user code
+reminder.
 
 Nothing here tells a visitor whether an account exists: login failures share one
-message, and the "forgot" flows always answer the same way.
+message, and the "forgot" flows always answer the same way. Nothing a visitor types
+(codes, CNPJ, e-mail) creates or activates an account by itself: the first access goes
+through a single-use link e-mailed to the registered address (see "first access").
 """
 
 from __future__ import annotations
@@ -28,13 +31,12 @@ from data.uow import UnitOfWork
 from services import rate_limit
 from services.actors import ALL_PERMISSIONS, Actor, Role, permissions_of
 from services.audit import audit_record
-from services.mail import mail_deliver, mail_queue, send_email
+from services.mail import Queued, mail_deliver, mail_queue
 from services.numbering import counter_take
 from services.rate_limit import rate_limit_take
 from services.rules.documents import (
     DocumentType,
-    is_valid_caepf,
-    is_valid_cnpj,
+    format_company_document,
     is_valid_company_document,
     is_valid_email,
     normalize_document,
@@ -50,9 +52,6 @@ PAIR_MISMATCH_MESSAGE = "Código da empresa e CNPJ/CAEPF não conferem com o nos
 FIRST_ACCESS_DONE_MESSAGE = (
     "Esta empresa já fez o primeiro acesso. Use 'Esqueci meu usuário' para recuperar o código."
 )
-USER_MISMATCH_MESSAGE = "Dados não conferem com o cadastro do usuário."
-USER_ALREADY_ACTIVE_MESSAGE = "Este usuário já fez o primeiro acesso."
-USER_INACTIVE_MESSAGE = "Este usuário está inativo. Procure o usuário master da empresa."
 INVALID_RESET_MESSAGE = (
     "Link de redefinição inválido ou expirado. Peça um novo em 'Esqueci minha senha'."
 )
@@ -444,21 +443,224 @@ def _company_document_problem(document: str, document_type: str) -> str | None:
 
 
 # ---------------------------------------------------------------- first access
+#
+# Identifiers (company code, CNPJ, e-mail) are public or guessable: they never create or
+# hand over an account. A company's first access starts with a single-use link e-mailed
+# to the contact registered in its contract; a user created by a master activates itself
+# only through the invitation link e-mailed by that registration.
+
+PURPOSE_RESET = "password_reset"
+PURPOSE_ACTIVATION = "company_activation"
+PURPOSE_INVITATION = "user_invitation"
+ACTIVATION_VALIDITY = timedelta(hours=24)
+INVITATION_VALIDITY = timedelta(days=7)
+
+ACTIVATION_SENT_MESSAGE = (
+    "Pedido recebido. Se o e-mail informado for o contato cadastrado no contrato da "
+    "empresa, enviamos para ele um link de ativação, válido por 24 horas e uma única vez: "
+    "abra o link para criar a senha e receber o seu código de usuário."
+)
+ACTIVATION_NOT_RECEIVED_MESSAGE = (
+    "Não recebeu em alguns minutos? Confira a caixa de spam. O link só é enviado ao "
+    "e-mail de contato registrado no contrato: se o e-mail que você informou não for esse, "
+    "nada é enviado. Nesse caso, peça ao seu gestor de contas na Sorriso Odontologia que "
+    "confira ou atualize o contato da empresa e faça o pedido de novo."
+)
+INVALID_ACTIVATION_MESSAGE = (
+    "Link de ativação inválido, expirado ou já usado. Peça um novo em 'Meu primeiro "
+    "acesso' (perfil Empresa): ele vale por 24 horas e só o último pedido funciona."
+)
+INVALID_INVITATION_MESSAGE = (
+    "Convite inválido, expirado ou já usado. Peça ao usuário master da sua empresa que "
+    "reenvie o convite (Empresa > Usuários): ele vale por 7 dias e só o último funciona."
+)
 
 
-def first_access_company(
+@dataclass(frozen=True)
+class Invitation:
+    expires_at: datetime
+    queued: Queued
+
+
+@dataclass(frozen=True)
+class AccessLink:
+    """What an activation or invitation link opens: shown on the page before the password."""
+
+    purpose: str
+    company_code: str
+    company_name: str
+    name: str
+    user_code: str | None
+    expires_at: datetime
+
+
+def _link_token_issue(
+    session: Session,
+    *,
+    purpose: str,
+    now: datetime,
+    validity: timedelta,
+    email: str,
+    user_id: int | None = None,
+    company_id: int | None = None,
+) -> str:
+    """A new link token (only its hash is stored); earlier unused ones of the same
+    purpose and owner stop working."""
+    owner = (
+        PasswordResetToken.user_id == user_id
+        if user_id is not None
+        else PasswordResetToken.company_id == company_id
+    )
+    session.execute(
+        update(PasswordResetToken)
+        .where(
+            owner,
+            PasswordResetToken.purpose == purpose,
+            PasswordResetToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(
+        PasswordResetToken(
+            purpose=purpose,
+            user_id=user_id,
+            company_id=company_id,
+            email=email[:254],
+            token_hash=_token_hash(token),
+            created_at=now,
+            expires_at=now + validity,
+        )
+    )
+    return token
+
+
+def _link_token(
+    session: Session, token: str, purpose: str, now: datetime, lock: bool = False
+) -> PasswordResetToken | None:
+    """The unused, unexpired token of this purpose, or None."""
+    value = token.strip()
+    if not value or len(value) > 200:
+        return None
+    query = select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(value))
+    if lock:
+        query = query.with_for_update()
+    row = session.scalars(query).one_or_none()
+    if row is None or row.purpose != purpose or row.used_at is not None or row.expires_at <= now:
+        return None
+    return row
+
+
+def _same_address(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and a.strip().casefold() == b.strip().casefold()  # type: ignore[union-attr]
+
+
+def _has_master(session: Session, company_id: int) -> bool:
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.company_id == company_id, User.role == Role.MASTER.value)
+        )
+    )
+
+
+def _activation_target(
+    session: Session, token: str, now: datetime, lock: bool = False
+) -> tuple[PasswordResetToken, Company]:
+    row = _link_token(session, token, PURPOSE_ACTIVATION, now, lock=lock)
+    company = session.get(Company, row.company_id) if row and row.company_id else None
+    if (
+        row is None
+        or company is None
+        or company.status != "active"
+        or not _same_address(company.contact_email, row.email)
+        or _has_master(session, company.id)
+    ):
+        raise DomainError(INVALID_ACTIVATION_MESSAGE)
+    return row, company
+
+
+def _invitation_target(
+    session: Session, token: str, now: datetime, lock: bool = False
+) -> tuple[PasswordResetToken, User, Company]:
+    row = _link_token(session, token, PURPOSE_INVITATION, now, lock=lock)
+    user = session.get(User, row.user_id) if row and row.user_id else None
+    company = session.get(Company, user.company_id) if user and user.company_id else None
+    if (
+        row is None
+        or user is None
+        or company is None
+        or user.status != "pending"
+        or not _same_address(user.email, row.email)
+    ):
+        raise DomainError(INVALID_INVITATION_MESSAGE)
+    return row, user, company
+
+
+def access_link_check(*, uow: UnitOfWork, token: str, purpose: str, now: datetime) -> AccessLink:
+    """What an activation (`company_activation`) or invitation (`user_invitation`) link
+    opens; DomainError when it is unknown, of another purpose, used, expired or moot."""
+    with uow:
+        session = uow.session
+        if purpose == PURPOSE_ACTIVATION:
+            row, company = _activation_target(session, token, now)
+            name = (company.contact_name or "").strip() or company.name
+            return AccessLink(purpose, company.code, company.name, name, None, row.expires_at)
+        if purpose == PURPOSE_INVITATION:
+            row, user, company = _invitation_target(session, token, now)
+            return AccessLink(
+                purpose, company.code, company.name, user.name, user.user_code, row.expires_at
+            )
+    raise DomainError("Link desconhecido.")
+
+
+@dataclass(frozen=True)
+class DemoFirstAccess:
+    company_code: str
+    document: str  # formatted
+    contact_email: str
+
+
+def first_access_demo_company(*, uow: UnitOfWork) -> DemoFirstAccess | None:
+    """Demos only (the login page calls it only with the demo outbox on, which production
+    refuses): the first active company without users, with what its first access asks."""
+    with uow:
+        session = uow.session
+        has_users = select(User.id).where(User.company_id == Company.id).exists()
+        company = session.scalars(
+            select(Company)
+            .where(Company.status == "active", Company.contact_email.is_not(None), ~has_users)
+            .order_by(func.length(Company.code), Company.code)
+            .limit(1)
+        ).one_or_none()
+        if company is None:
+            return None
+        return DemoFirstAccess(
+            company.code,
+            format_company_document(company.document, company.document_type),
+            str(company.contact_email),
+        )
+
+
+def company_activation_request(
     *,
     uow: UnitOfWork,
     company_code: str,
     email: str,
     document: str,
     document_type: str,
-    password: str,
-    confirmation: str,
     now: datetime,
+    base_url: str,
     client: str = "",
-) -> FirstAccessResult:
-    """Create the company's master user (first access by company code + CNPJ/CAEPF)."""
+) -> None:
+    """First access of a company (profile Empresa): e-mail an activation link.
+
+    When code + CNPJ/CAEPF match an active company without a master and `email` is the
+    contact registered in its contract, a single-use link valid for 24 hours goes to that
+    address (an earlier one stops working). Nothing is created here. When the e-mail is
+    not the registered contact, nothing is sent and the answer is the same (the page says
+    where the link goes and whom to ask): the form never confirms a contact address."""
     rate_limit_take(uow=uow, form="first_access", identifier=company_code, client=client, now=now)
     errors: dict[str, str] = {}
     code = company_code.strip()
@@ -469,7 +671,6 @@ def first_access_company(
     doc_type = document_type.strip().upper()
     if problem := _company_document_problem(document, doc_type):
         errors["document"] = problem
-    _password_field_errors(errors, password, confirmation)
     if errors:
         raise FieldErrors(errors)
     doc = normalize_document(document)
@@ -485,21 +686,106 @@ def first_access_company(
             or company.status != "active"
         ):
             raise DomainError(PAIR_MISMATCH_MESSAGE)
-        has_master = session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(User.company_id == company.id, User.role == Role.MASTER.value)
-        )
-        if has_master:
+        if _has_master(session, company.id):
             raise DomainError(FIRST_ACCESS_DONE_MESSAGE)
+        if not _same_address(company.contact_email, email):
+            audit_record(
+                session,
+                user_id=None,
+                company_id=company.id,
+                action="first_access_request_refused",
+                entity="company",
+                entity_id=company.id,
+                before=None,
+                after={"motivo": "e-mail diferente do contato cadastrado; nada enviado"},
+                now=now,
+            )
+            uow.commit()
+            return None
+        contact = str(company.contact_email).strip()
+        token = _link_token_issue(
+            session,
+            purpose=PURPOSE_ACTIVATION,
+            now=now,
+            validity=ACTIVATION_VALIDITY,
+            email=contact,
+            company_id=company.id,
+        )
+        hours = int(ACTIVATION_VALIDITY.total_seconds() // 3600)
+        name = (company.contact_name or "").strip() or company.name
+        queued = mail_queue(
+            session,
+            to=contact,
+            subject="Portal Empresa: ative o acesso da sua empresa",
+            body=(
+                f"Olá, {name}.\n\n"
+                f"Recebemos o pedido de primeiro acesso da empresa {company.code} · "
+                f"{company.name} ao Portal Empresa.\n"
+                f"Para ativar, abra o link abaixo em até {hours} horas, crie a sua senha e "
+                "anote o código de usuário que aparecer. O link só pode ser usado uma vez.\n\n"
+                f"{base_url.rstrip('/')}/?ativar={token}\n\n"
+                "O login é sempre feito com o código de usuário, não com o CNPJ.\n"
+                "Se você não fez este pedido, ignore este e-mail: nada foi criado.\n"
+            ),
+            now=now,
+            secret=token,
+        )
+        audit_record(
+            session,
+            user_id=None,
+            company_id=company.id,
+            action="first_access_request",
+            entity="company",
+            entity_id=company.id,
+            before=None,
+            after={
+                "link": "enviado ao contato cadastrado",
+                "expires_at": now + ACTIVATION_VALIDITY,
+            },
+            now=now,
+        )
+        uow.commit()
+    # After the commit, no transaction open (services.mail). A failed delivery stays in
+    # the outbox to be retried; the answer stays the same, so it tells nothing either.
+    mail_deliver(uow=uow, ids=[queued], now=now)
+    return None
+
+
+def company_activation_confirm(
+    *,
+    uow: UnitOfWork,
+    token: str,
+    password: str,
+    confirmation: str,
+    now: datetime,
+    base_url: str | None = None,
+    client: str = "",
+) -> FirstAccessResult:
+    """Create the company's master user from its activation link (single use)."""
+    rate_limit_take(uow=uow, form="access_link", identifier="", client=client, now=now)
+    errors: dict[str, str] = {}
+    _password_field_errors(errors, password, confirmation)
+    if errors:
+        raise FieldErrors(errors)
+    with uow:
+        session = uow.session
+        pending = _link_token(session, token, PURPOSE_ACTIVATION, now)
+        if pending is None or pending.company_id is None:
+            raise DomainError(INVALID_ACTIVATION_MESSAGE)
+        # The company's row first (as every first access does), then the token's.
+        session.scalars(
+            select(Company).where(Company.id == pending.company_id).with_for_update()
+        ).one()
+        row, company = _activation_target(session, token, now, lock=True)
         user_code = user_code_next(session)
         if problems := password_problems(password, user_code=user_code):
             raise FieldErrors({"password": " ".join(problems)})
         name = (company.contact_name or "").strip() or company.name
+        address = str(row.email)
         user = User(
             user_code=user_code,
             name=name,
-            email=email.strip(),
+            email=address,
             role=Role.MASTER.value,
             permissions=sorted(p.value for p in ALL_PERMISSIONS),
             company_id=company.id,
@@ -510,6 +796,8 @@ def first_access_company(
         )
         session.add(user)
         session.flush()
+        row.used_at = now
+        row.user_id = user.id
         audit_record(
             session,
             user_id=user.id,
@@ -523,12 +811,13 @@ def first_access_company(
                 "role": user.role,
                 "email": user.email,
                 "status": user.status,
+                "via": "link de ativação enviado ao contato cadastrado",
             },
             now=now,
         )
-        send_email(
+        queued = mail_queue(
             session,
-            to=user.email,
+            to=address,
             subject="Portal Empresa: seu código de usuário",
             body=(
                 f"Olá, {name}.\n\n"
@@ -537,66 +826,86 @@ def first_access_company(
                 f"Seu código de usuário é {user_code}.\n\n"
                 "Guarde este código: o login é sempre feito com o código de usuário e a "
                 "senha que você cadastrou.\n\n"
-                f"{get_settings().base_url}\n"
+                f"{(base_url or get_settings().link_base()).rstrip('/')}\n"
             ),
             now=now,
         )
         uow.commit()
-        return FirstAccessResult(user_code=user_code, name=name)
+    # The code is on the screen too: a failed delivery is retried from the outbox.
+    mail_deliver(uow=uow, ids=[queued], now=now)
+    return FirstAccessResult(user_code=user_code, name=name)
 
 
-def first_access_user(
+def user_invitation_send(
+    session: Session,
+    *,
+    user: User,
+    company: Company,
+    inviter: str,
+    now: datetime,
+    base_url: str,
+) -> Invitation:
+    """Record a pending user's first access invitation (single use, 7 days) in the
+    caller's transaction; an earlier invitation stops working. The caller delivers the
+    message after its commit (`mail_deliver` with `Invitation.queued`)."""
+    token = _link_token_issue(
+        session,
+        purpose=PURPOSE_INVITATION,
+        now=now,
+        validity=INVITATION_VALIDITY,
+        email=user.email,
+        user_id=user.id,
+        company_id=user.company_id,
+    )
+    days = INVITATION_VALIDITY.days
+    queued = mail_queue(
+        session,
+        to=user.email,
+        subject="Portal Empresa: convite para o seu primeiro acesso",
+        body=(
+            f"Olá, {user.name}.\n\n"
+            f"{inviter} criou o seu usuário no Portal Empresa da empresa "
+            f"{company.code} · {company.name}.\n\n"
+            f"Seu código de usuário: {user.user_code}\n\n"
+            f"Para ativar, abra o link abaixo em até {days} dias e crie a sua senha. "
+            "Ele só pode ser usado uma vez.\n\n"
+            f"{base_url.rstrip('/')}/?convite={token}\n\n"
+            "O login é sempre feito com o código de usuário, não com o CNPJ.\n"
+            "Se você não esperava este convite, ignore este e-mail.\n"
+        ),
+        now=now,
+        secret=token,
+    )
+    return Invitation(expires_at=now + INVITATION_VALIDITY, queued=queued)
+
+
+def user_invitation_accept(
     *,
     uow: UnitOfWork,
-    user_code: str,
-    document: str,
-    email: str,
+    token: str,
     password: str,
     confirmation: str,
     now: datetime,
     client: str = "",
 ) -> FirstAccessResult:
-    """Activate a user created by a master, who sets its own password."""
-    rate_limit_take(uow=uow, form="first_access", identifier=user_code, client=client, now=now)
-    errors: dict[str, str] = {}
-    code = user_code.strip()
-    if not code:
-        errors["user_code"] = "Informe o código de usuário."
-    if not normalize_document(document):
-        errors["document"] = "Informe o CNPJ ou o CAEPF da empresa."
-    elif not (is_valid_cnpj(document) or is_valid_caepf(document)):
-        errors["document"] = "CNPJ/CAEPF inválido: confira os 14 caracteres informados."
-    if problem := _email_problem(email):
-        errors["email"] = problem
-    _password_field_errors(errors, password, confirmation, user_code=code)
-    if errors:
-        raise FieldErrors(errors)
-    doc = normalize_document(document)
+    """Activate a user created by a master from its invitation link: it sets its password."""
+    rate_limit_take(uow=uow, form="access_link", identifier="", client=client, now=now)
     with uow:
         session = uow.session
-        user = session.scalars(
-            select(User).where(User.user_code == code).with_for_update()
-        ).one_or_none()
-        company = (
-            session.get(Company, user.company_id)
-            if user is not None and user.company_id is not None
-            else None
-        )
-        if (
-            user is None
-            or company is None
-            or company.document != doc
-            or user.email.strip().casefold() != email.strip().casefold()
-        ):
-            raise DomainError(USER_MISMATCH_MESSAGE)
-        if user.status == "active":
-            raise DomainError(USER_ALREADY_ACTIVE_MESSAGE)
-        if user.status != "pending":
-            raise DomainError(USER_INACTIVE_MESSAGE)
+        pending = _link_token(session, token, PURPOSE_INVITATION, now)
+        if pending is None or pending.user_id is None:
+            raise DomainError(INVALID_INVITATION_MESSAGE)
+        session.get(User, pending.user_id, with_for_update=True)
+        row, user, _company = _invitation_target(session, token, now, lock=True)
+        errors: dict[str, str] = {}
+        _password_field_errors(errors, password, confirmation, user_code=user.user_code)
+        if errors:
+            raise FieldErrors(errors)
         user.password_hash = hash_password(password)
         user.status = "active"
         user.failed_attempts = 0
         user.locked_until = None
+        row.used_at = now
         audit_record(
             session,
             user_id=user.id,
@@ -605,7 +914,7 @@ def first_access_user(
             entity="user",
             entity_id=user.id,
             before={"status": "pending"},
-            after={"status": "active"},
+            after={"status": "active", "via": "convite enviado por e-mail"},
             now=now,
         )
         uow.commit()
@@ -650,20 +959,14 @@ def password_reset_request(
             or not _document_matches_user(session, user, doc)
         ):
             return None
-        for old in session.scalars(
-            select(PasswordResetToken).where(
-                PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)
-            )
-        ):
-            old.used_at = now
-        token = secrets.token_urlsafe(32)
-        session.add(
-            PasswordResetToken(
-                user_id=user.id,
-                token_hash=_token_hash(token),
-                created_at=now,
-                expires_at=now + RESET_TOKEN_VALIDITY,
-            )
+        token = _link_token_issue(
+            session,
+            purpose=PURPOSE_RESET,
+            now=now,
+            validity=RESET_TOKEN_VALIDITY,
+            email=user.email,
+            user_id=user.id,
+            company_id=user.company_id,
         )
         link = f"{base_url.rstrip('/')}/?reset={token}"
         minutes = int(RESET_TOKEN_VALIDITY.total_seconds() // 60)
@@ -706,19 +1009,9 @@ def password_reset_confirm(
     """Set a new password from a reset link; returns the user code."""
     with uow:
         session = uow.session
-        row = session.scalars(
-            select(PasswordResetToken)
-            .where(PasswordResetToken.token_hash == _token_hash(token.strip()))
-            .with_for_update()
-        ).one_or_none()
-        user = session.get(User, row.user_id) if row is not None else None
-        if (
-            row is None
-            or user is None
-            or row.used_at is not None
-            or row.expires_at <= now
-            or user.status != "active"
-        ):
+        row = _link_token(session, token, PURPOSE_RESET, now, lock=True)
+        user = session.get(User, row.user_id) if row is not None and row.user_id else None
+        if row is None or user is None or user.status != "active":
             raise DomainError(INVALID_RESET_MESSAGE)
         errors: dict[str, str] = {}
         _password_field_errors(errors, password, confirmation, user_code=user.user_code)

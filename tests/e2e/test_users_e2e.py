@@ -31,20 +31,12 @@ def _logout(page: Page) -> None:
     wait_idle(page)
 
 
+# A long journey (two browser contexts) on a loaded machine: more than the default 300 s.
+@pytest.mark.timeout(900)
 def test_master_invites_a_user_who_activates_sees_only_its_areas_and_is_inactivated(
     page: Page, demo_company_without_master: tuple[str, str], demo_db: str,
     browser, portal_url: str,  # noqa: ANN001 - Playwright's Browser
 ):
-    from sqlalchemy import select
-
-    from data.db import make_engine
-    from data.models import Company
-
-    engine = make_engine(demo_db)
-    with engine.connect() as conn:
-        cnpj = conn.execute(select(Company.document).where(Company.code == "10001")).scalar_one()
-    engine.dispose()
-
     # The master adds the user with the reports permission only.
     login(page, "100001")
     expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
@@ -67,22 +59,19 @@ def test_master_invites_a_user_who_activates_sees_only_its_areas_and_is_inactiva
     assert f"Seu código de usuário: {code}" in invitation
     _logout(page)
 
-    # The new user does its first access and logs in.
-    page.get_by_role("link", name="Meu primeiro acesso").first.click()
-    expect(page.get_by_role("heading", name="Meu primeiro acesso")).to_be_visible()
-    page.get_by_test_id("stMain").get_by_text("Usuário", exact=True).click()
-    expect(page.get_by_role("textbox", name="Código de usuário *")).to_be_visible()
+    # The new user opens the invitation's single-use link, sets its password, logs in.
+    link = re.search(r"(\S+/\?convite=[\w-]+)", invitation).group(1)
+    assert link.startswith(f"{portal_url}/?convite=")
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Ativar acesso")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(re.compile(rf"ativar o usuário {code}"))).to_be_visible()
     wait_idle(page)
-    page.get_by_role("textbox", name="Código de usuário *").fill(code)
-    page.get_by_role("textbox", name="E-mail *", exact=True).fill(EMAIL)
-    page.get_by_role("textbox", name="CNPJ / CAEPF *", exact=True).fill(cnpj)
     page.get_by_role("textbox", name="Senha *", exact=True).fill(NEW_PASSWORD)
     page.get_by_role("textbox", name="Confirme sua senha *", exact=True).fill(NEW_PASSWORD)
-    expect(page.get_by_role("textbox", name="CNPJ / CAEPF *", exact=True)).to_have_value(cnpj)
     expect(page.get_by_role("textbox", name="Senha *", exact=True)).to_have_value(NEW_PASSWORD)
-    page.get_by_role("button", name="Cadastrar").click()
+    page.get_by_role("button", name="Ativar acesso").click()
     expect(page.get_by_text(re.compile(rf"Seu código de usuário é {code}"))).to_be_visible()
-    page.get_by_role("button", name="Ir para o login").click()
+    page.get_by_role("link", name="Ir para o login").click()
     login(page, code, NEW_PASSWORD)
     expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
 

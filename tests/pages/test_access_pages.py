@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from data.db import make_engine
-from data.models import Company, OutboxEmail
+from data.models import Company, OutboxEmail, User
+from services import access
 from tests.pages.conftest import by_label, log_in
 
 
@@ -89,38 +90,217 @@ def test_logout_returns_to_the_login_form(app):
     assert [t.label for t in at.text_input] == ["Código de usuário", "Senha"]
 
 
+def _company(url: str, code: str):  # noqa: ANN202 - a Row
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        row = conn.execute(select(Company).where(Company.code == code)).one()
+    engine.dispose()
+    return row
+
+
+def _users_of(url: str, company_code: str) -> list:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(User.user_code, User.status, User.password_hash)
+            .join(Company, Company.id == User.company_id)
+            .where(Company.code == company_code)
+        ).all()
+    engine.dispose()
+    return rows
+
+
+def _user(url: str, code: str):  # noqa: ANN202 - a Row
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        row = conn.execute(select(User).where(User.user_code == code)).one()
+    engine.dispose()
+    return row
+
+
+def _fill_first_access(at, code: str, email: str, document: str) -> None:  # noqa: ANN001
+    """Whatever the form asks: the identifiers, and a password if it asks for one."""
+    labels = {t.label for t in at.text_input}
+    by_label(at.text_input, "Código da empresa *" if "Código da empresa *" in labels
+             else "Código de usuário *").input(code)
+    email_label = next(label for label in labels if label.startswith("E-mail"))
+    by_label(at.text_input, email_label).input(email)
+    by_label(at.text_input, "CNPJ / CAEPF *").input(document)
+    for label in ("Senha *", "Confirme sua senha *"):
+        if label in labels:
+            by_label(at.text_input, label).input("Tomada@2026")
+
+
 def test_first_access_shows_each_problem_next_to_its_field(app):
     at = app().switch_page("pages/first_access.py").run()
+    assert "Senha *" not in {t.label for t in at.text_input}  # no password before the link
     by_label(at.text_input, "Código da empresa *").input("10004")
-    by_label(at.text_input, "E-mail *").input("not-an-email")
+    by_label(at.text_input, "E-mail de contato cadastrado *").input("not-an-email")
     by_label(at.text_input, "CNPJ / CAEPF *").input("11.222.333/0001-82")
-    by_label(at.text_input, "Senha *").input("fraca")
-    by_label(at.text_input, "Confirme sua senha *").input("outra")
-    by_label(at.button, "Cadastrar").click().run()
+    by_label(at.button, "Enviar link de ativação").click().run()
     errors = " ".join(_errors(at))
     assert "mail" in errors.lower()
     assert "CNPJ" in errors
-    assert "senha" in errors.lower()
-    assert len(at.error) >= 4  # one per field plus the summary
+    assert len(at.error) >= 3  # one per field plus the summary
 
 
-def test_company_first_access_gives_a_user_code_that_logs_in(app, portal_db):
-    engine = make_engine(portal_db)
-    with engine.connect() as conn:
-        cnpj = conn.execute(select(Company.document).where(Company.code == "10004")).scalar_one()
-    engine.dispose()
+def test_identifiers_alone_never_create_or_activate_an_account_from_the_page(app, portal_db):
+    """Company code + public CNPJ + any e-mail (+ a password, if the form asked for one)
+    took over company 10004 and pending user 100003 before issue 11; now nothing."""
+    company, group = _company(portal_db, "10004"), _company(portal_db, "10001")
+    at = app().switch_page("pages/first_access.py").run()
+    _fill_first_access(at, "10004", "atacante@example.com", company.document)
+    at.button[-1].click().run()
+    assert not at.exception
+    at = app().switch_page("pages/first_access.py").run()
+    at.radio[0].set_value("Usuário").run()
+    if any(t.label == "Código de usuário *" for t in at.text_input):
+        _fill_first_access(at, "100003", "juliana.ramos@horizontelog.com.br", group.document)
+        at.button[-1].click().run()
+    assert not at.exception
+    assert _users_of(portal_db, "10004") == []
+    pending = _user(portal_db, "100003")
+    assert (pending.status, pending.password_hash) == ("pending", None)
+
+
+def test_company_first_access_mails_the_link_to_the_contact_and_the_link_activates(
+    app, portal_db
+):
+    company = _company(portal_db, "10004")
+    before = len(_outbox(portal_db))
     at = app().switch_page("pages/first_access.py").run()
     by_label(at.text_input, "Código da empresa *").input("10004")
-    by_label(at.text_input, "E-mail *").input("rh@empresa10004.com.br")
-    by_label(at.text_input, "CNPJ / CAEPF *").input(cnpj)
+    by_label(at.text_input, "E-mail de contato cadastrado *").input(company.contact_email)
+    by_label(at.text_input, "CNPJ / CAEPF *").input(company.document)
+    by_label(at.button, "Enviar link de ativação").click().run()
+    assert not at.exception
+    assert at.success[0].value == access.ACTIVATION_SENT_MESSAGE
+    assert _users_of(portal_db, "10004") == []  # nothing created by the form
+    (mail,) = _outbox(portal_db)[before:]
+    assert mail.to_address == company.contact_email
+    token = re.search(r"\?ativar=([\w-]+)", mail.body).group(1)
+
+    at = app(ativar=token)
+    assert at.title[0].value == "Ativar acesso"
+    assert any("10004" in m.value and "Padaria" in m.value for m in at.markdown)
     by_label(at.text_input, "Senha *").input("Nova@Senha1")
     by_label(at.text_input, "Confirme sua senha *").input("Nova@Senha1")
-    by_label(at.button, "Cadastrar").click().run()
+    by_label(at.button, "Ativar acesso").click().run()
     assert not at.exception
-    code = re.search(r"\*\*(\d+)\*\*", at.success[0].value).group(1)
+    code = re.search(r"\*\*(\d{6})\*\*", at.success[0].value).group(1)
+    assert "código de usuário" in at.info[0].value
+    assert [u.user_code for u in _users_of(portal_db, "10004")] == [code]
     at = log_in(app(), code, "Nova@Senha1")
     assert at.title[0].value == "Página inicial"
     assert at.caption[0].value.startswith("10004 · ")
+    # The link was single use.
+    at = app(ativar=token)
+    assert any("já usado" in e for e in _errors(at))
+    assert not [t for t in at.text_input if t.label == "Senha *"]
+
+
+def test_an_e_mail_that_is_not_the_contact_gets_the_same_answer_and_what_to_do(
+    app, portal_db
+):
+    company = _company(portal_db, "10004")
+    before = len(_outbox(portal_db))
+    at = app().switch_page("pages/first_access.py").run()
+    by_label(at.text_input, "Código da empresa *").input("10004")
+    by_label(at.text_input, "E-mail de contato cadastrado *").input("rh.novo@example.com.br")
+    by_label(at.text_input, "CNPJ / CAEPF *").input(company.document)
+    by_label(at.button, "Enviar link de ativação").click().run()
+    assert at.success[0].value == access.ACTIVATION_SENT_MESSAGE
+    assert at.info[0].value == access.ACTIVATION_NOT_RECEIVED_MESSAGE
+    assert "gestor de contas" in at.info[0].value and "contato registrado" in at.info[0].value
+    assert len(_outbox(portal_db)) == before
+
+
+def test_the_user_profile_sends_the_user_to_its_invitation(app):
+    at = app().switch_page("pages/first_access.py").run()
+    at.radio[0].set_value("Usuário").run()
+    assert not at.text_input  # no form: identifiers never activate a user
+    assert "convite" in at.info[0].value
+    assert any("reenvie o convite" in m.value for m in at.markdown)
+
+
+def test_the_seeded_invitation_activates_the_pending_user(app, portal_db):
+    (mail,) = [
+        m for m in _outbox(portal_db) if m.to_address == "juliana.ramos@horizontelog.com.br"
+    ]
+    token = re.search(r"\?convite=([\w-]+)", mail.body).group(1)
+    at = app(convite=token)
+    assert at.title[0].value == "Ativar acesso"
+    assert any("Juliana" in m.value and "100003" in m.value for m in at.markdown)
+    by_label(at.text_input, "Senha *").input("Juliana#2026")
+    by_label(at.text_input, "Confirme sua senha *").input("Outra#2026")
+    by_label(at.button, "Ativar acesso").click().run()
+    assert any("confirmação" in e for e in _errors(at))
+    by_label(at.text_input, "Confirme sua senha *").input("Juliana#2026")
+    by_label(at.button, "Ativar acesso").click().run()
+    assert "**100003**" in at.success[0].value
+    at = log_in(app(), "100003", "Juliana#2026")
+    assert at.title[0].value == "Página inicial"
+
+
+def test_a_link_of_another_purpose_or_unknown_opens_no_form(app, portal_db):
+    (mail,) = [
+        m for m in _outbox(portal_db) if m.to_address == "juliana.ramos@horizontelog.com.br"
+    ]
+    invitation = re.search(r"\?convite=([\w-]+)", mail.body).group(1)
+    for params in ({"ativar": invitation}, {"convite": "nao-existe"}):
+        at = app(**params)
+        assert at.title[0].value == "Ativar acesso"
+        assert _errors(at), params
+        assert not at.text_input
+    assert _user(portal_db, "100003").status == "pending"
+
+
+def test_links_in_e_mails_use_the_port_served_unless_a_base_url_is_set(
+    app, portal_db, monkeypatch
+):
+    from streamlit import config as st_config
+
+    from config import get_settings
+
+    company = _company(portal_db, "10001")
+    previous = st_config.get_option("server.port")
+    try:
+        st_config.set_option("server.port", 8620)
+        for base, expected in ((None, "http://localhost:8620"), ("https://p.example/", None)):
+            if base is None:
+                monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
+            else:
+                monkeypatch.setenv("PORTAL_BASE_URL", base)
+            get_settings.cache_clear()
+            at = app().switch_page("pages/forgot_password.py").run()
+            by_label(at.text_input, "Código de usuário *").input("100001")
+            by_label(at.text_input, "CNPJ / CAEPF *").input(company.document)
+            by_label(at.button, "Enviar link").click().run()
+            body = _outbox(portal_db)[-1].body
+            assert re.search(rf"^{expected or 'https://p.example'}/\?reset=[\w-]+$", body, re.M)
+    finally:
+        st_config.set_option("server.port", previous)
+        get_settings.cache_clear()
+
+
+def test_the_master_re_sends_a_pending_user_its_invitation(app, portal_db):
+    (old,) = [
+        m for m in _outbox(portal_db) if m.to_address == "juliana.ramos@horizontelog.com.br"
+    ]
+    at = log_in(app(), "100001")
+    at.switch_page("pages/users_admin.py").run()
+    pick = by_label(at.selectbox, "Usuário")
+    pick.select(next(o for o in pick.options if o.startswith("100003"))).run()
+    by_label(at.button, "Reenviar convite").click().run()
+    assert not at.exception
+    assert any("Convite reenviado" in s.value for s in at.success)
+    sent = [m for m in _outbox(portal_db) if m.to_address == "juliana.ramos@horizontelog.com.br"]
+    assert len(sent) == 2
+    new = re.search(r"\?convite=([\w-]+)", sent[-1].body).group(1)
+    at = app(convite=re.search(r"\?convite=([\w-]+)", old.body).group(1))
+    assert _errors(at) and not at.text_input  # the old invitation stopped working
+    at = app(convite=new)
+    assert by_label(at.text_input, "Senha *")
 
 
 def test_forgot_password_sends_a_link_that_resets_the_password(app, portal_db):

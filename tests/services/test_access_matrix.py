@@ -149,6 +149,7 @@ user_list                              ok NO  NO ok  ok NO  NO ok  ok NO  NO NO 
 user_add                               ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 user_update                            ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 user_set_active                        ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+user_invitation_resend                 ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 audit_list                             ok NO  NO ok  ok NO  NO ok  NO NO  NO NO  NO NO
 # movements
 movement_include                       ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
@@ -272,6 +273,7 @@ class Facts:
     user_id: int  # a plain user of the company (not a master)
     user_cpf: str
     user_email: str
+    pending_id: int = 0  # a user created by the master, still pending its first access
 
 
 @dataclass
@@ -386,6 +388,26 @@ def _build(engine: Engine) -> World:
         inactive = add_user("inactive", Role.USER, a, ALL_PERMISSIONS)
         targets = {c: add_user(f"target_{c}", Role.USER, c, []) for c in (a, b)}
         target_rows = {c: (u.id, u.cpf or "", u.email) for c, u in targets.items()}
+        pending_ids: dict[int, int] = {}
+        for n, c in enumerate((a, b), start=1):
+            pending = User(
+                user_code=f"39000{n}",
+                name=f"Pessoa Pendente {n}",
+                cpf=new_cpf(),
+                email=f"pendente{n}@example.com.br",
+                role=Role.USER.value,
+                permissions=[],
+                company_id=c,
+                status="pending",
+                password_hash=None,
+                failed_attempts=0,
+                created_at=NOW - timedelta(days=1),
+                session_epoch=0,
+                password_history=[],
+            )
+            s.add(pending)
+            s.flush()
+            pending_ids[c] = pending.id
         inactive_id = inactive.id
         plain.commit()
     codes.update(master="100001", master_other="100015")
@@ -405,6 +427,7 @@ def _build(engine: Engine) -> World:
     )
     facts_a = _company_facts(factory, actors["master"], a, a2, a3, target_rows[a])
     facts_b = _company_facts(factory, actors["master_other"], b, b2, b2, target_rows[b])
+    facts_a.pending_id, facts_b.pending_id = pending_ids[a], pending_ids[b]
     return World(engine, facts_a, facts_b, actors)
 
 
@@ -604,7 +627,7 @@ _SCOPE: dict[str, str | tuple[str, str] | None] = {
     "protocol_event": ("protocol_id", "protocol"),
     "batch_line": ("batch_id", "batch_file"),
     "user_session": ("user_id", "app_user"),
-    "password_reset_token": ("user_id", "app_user"),
+    "password_reset_token": "company_id",
     "counter": None,
     "outbox_email": None,
 }
@@ -900,6 +923,19 @@ def _user_set_active(env: Env) -> None:
         now=NOW,
     )
     assert (r.id, r.status) == (env.company.user_id, "inactive")
+
+
+@cell("user_invitation_resend", U, writes=True)
+def _user_invitation_resend(env: Env) -> None:
+    r = users.user_invitation_resend(
+        uow=env.uow(None),
+        actor=env.actor,
+        company_id=env.cid,
+        user_id=env.company.pending_id,
+        now=NOW,
+        base_url="https://portal.test",
+    )
+    assert (r.id, r.status, r.invitation_delivered) == (env.company.pending_id, "pending", True)
 
 
 @cell("audit_list", None)
@@ -1549,8 +1585,11 @@ LEFT_OUT = {
     "access.auth_login": "login",
     "access.actor_for_user": "command line and tests",
     "access.actor_from_session_token": "login cookie",
-    "access.first_access_company": "public first access",
-    "access.first_access_user": "public first access",
+    "access.access_link_check": "public: what an e-mailed activation or invitation link opens",
+    "access.company_activation_request": "public first access (link to the registered contact)",
+    "access.company_activation_confirm": "public first access (from the e-mailed link)",
+    "access.user_invitation_accept": "public first access (from the e-mailed invitation)",
+    "access.first_access_demo_company": "demo hint of the login page (demo outbox on only)",
     "access.password_reset_request": "public forgotten password",
     "access.password_reset_confirm": "public forgotten password",
     "access.user_code_reminder": "public forgotten user code",
@@ -1724,6 +1763,10 @@ FOREIGN: dict[str, Callable[[Env, Facts], Any]] = {
         name="Pessoa de Outra Empresa", cpf=b.user_cpf, email=b.user_email, permissions=[],
         now=NOW,
     ),
+    "user_invitation_resend_user_of_b": lambda env, b: users.user_invitation_resend(
+        uow=env.uow(), actor=env.actor, company_id=env.cid, user_id=b.pending_id, now=NOW,
+        base_url="https://portal.test",
+    ),
     "user_set_active_user_of_b": lambda env, b: users.user_set_active(
         uow=env.uow(), actor=env.actor, company_id=env.cid, user_id=b.user_id, active=False,
         now=NOW,
@@ -1851,6 +1894,7 @@ PUBLIC_PAGES = {
     "__init__.py",
     "login.py",
     "first_access.py",
+    "access_link.py",
     "forgot_password.py",
     "forgot_user.py",
     "reset_password.py",

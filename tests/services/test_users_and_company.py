@@ -386,9 +386,9 @@ def test_a_master_adds_a_pending_user_and_it_gets_the_invitation(
     assert len(sent) == 1
     body = sent[0].body
     assert row.user_code in body
-    assert "https://portal.example/primeiro-acesso" in body
-    assert "//primeiro-acesso" not in body.replace("https://", "")
-    assert format_cnpj(CNPJ_A) in body
+    # A single-use invitation link (issue 11): identifiers alone no longer activate.
+    assert re.search(r"https://portal\.example/\?convite=[\w-]{43}\n", body)
+    assert "//?convite" not in body.replace("https://", "")
     assert "Marta Master" in body
 
     (record,) = _audits(uow, "user_add")
@@ -695,15 +695,7 @@ def test_with_two_active_masters_one_may_be_inactivated(uow: UnitOfWork, world: 
     # A master that has not made its first access does not count as active.
     err = _refused(_set_active, uow, manager, world.company_a, "100001", False)
     assert "último master ativo" in err.message
-    access.first_access_user(
-        uow=uow,
-        user_code=second.user_code,
-        document=CNPJ_A,
-        email="maria.souza@alfa.com.br",
-        password=P1,
-        confirmation=P1,
-        now=NOW,
-    )
+    _accept_invitation(uow, "maria.souza@alfa.com.br", P1)
     row = _set_active(uow, _actor(uow, second.user_code), world.company_a, "100001", False)
     assert row.status == "inactive"
     # Now the second one is the last active master.
@@ -810,6 +802,20 @@ def test_a_user_of_another_company_cannot_be_inactivated_through_this_one(
 # ---------------------------------------------------------------- first access of an added user
 
 
+def _accept_invitation(uow: UnitOfWork, email: str, password: str) -> access.FirstAccessResult:
+    """The invited user opens the link of its invitation e-mail and sets its password."""
+    with uow:
+        bodies = uow.session.scalars(
+            select(OutboxEmail.body)
+            .where(OutboxEmail.to_address == email)
+            .order_by(OutboxEmail.id.desc())
+        ).all()
+    token = next(t for b in bodies for t in re.findall(r"\?convite=([\w-]+)", b))
+    return access.user_invitation_accept(
+        uow=uow, token=token, password=password, confirmation=password, now=NOW
+    )
+
+
 def test_an_added_user_makes_its_first_access_and_logs_in_with_exactly_its_permissions(
     uow: UnitOfWork, world: World
 ) -> None:
@@ -819,15 +825,7 @@ def test_an_added_user_makes_its_first_access_and_logs_in_with_exactly_its_permi
         access.auth_login(uow=uow, user_code=added.user_code, password=P1, now=NOW)
     assert err.value.message == access.NEUTRAL_LOGIN_MESSAGE
 
-    result = access.first_access_user(
-        uow=uow,
-        user_code=added.user_code,
-        document=format_cnpj(CNPJ_A),
-        email="MARIA.SOUZA@alfa.com.br",
-        password=P1,
-        confirmation=P1,
-        now=NOW,
-    )
+    result = _accept_invitation(uow, "maria.souza@alfa.com.br", P1)
     assert result.user_code == added.user_code
     assert _user_row(uow, added.user_code).status == "active"
     actor = access.auth_login(uow=uow, user_code=added.user_code, password=P1, now=NOW)
