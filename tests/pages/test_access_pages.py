@@ -215,6 +215,19 @@ def test_an_e_mail_that_is_not_the_contact_gets_the_same_answer_and_what_to_do(
     assert len(_outbox(portal_db)) == before
 
 
+def test_the_demo_box_explains_the_first_access_of_10004_and_the_invitation_of_100003(
+    app, portal_db
+):
+    company = _company(portal_db, "10004")
+    at = app()
+    # Shown as plain text: backslash escapes and word joiners (components/safe_text.py).
+    box = " ".join(m.value for m in at.expander[0].markdown)
+    box = box.replace("\\", "").replace("\u2060", "")
+    assert "10004" in box and company.contact_email in box
+    assert "Meu primeiro acesso" in box and "Caixa de saída" in box and "900001" in box
+    assert "100003" in box and "convite" in box
+
+
 def test_the_user_profile_sends_the_user_to_its_invitation(app):
     at = app().switch_page("pages/first_access.py").run()
     at.radio[0].set_value("Usuário").run()

@@ -497,3 +497,29 @@ def test_the_audit_trail_has_entries_from_the_recent_days(world: Session) -> Non
         if code == "10004":
             assert {users[u] for _, u in who} == {"900001"}
             assert "login" not in {a for a, _ in who}
+
+
+def test_the_command_links_the_seeded_e_mails_to_the_port_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run PORT=8620` seeds with --port 8620: the invitation links to 8620, unless
+    PORTAL_BASE_URL says otherwise."""
+    from config import get_settings
+    from data.models import OutboxEmail
+
+    for base, expected in ((None, "http://localhost:8620/?convite="),
+                           ("https://demo.example/", "https://demo.example/?convite=")):
+        if base is None:
+            monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
+        else:
+            monkeypatch.setenv("PORTAL_BASE_URL", base)
+        get_settings.cache_clear()
+        url = f"sqlite:///{tmp_path / f'port-{bool(base)}.db'}"
+        args = ["--database-url", url, "--companies", "4", "--beneficiaries", "40"]
+        assert main([*args, "--port", "8620"]) == 0
+        engine = make_engine(url)
+        with Session(engine) as session:
+            body = session.scalars(select(OutboxEmail.body)).one()
+        engine.dispose()
+        assert expected in body
+    get_settings.cache_clear()
