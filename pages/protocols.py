@@ -36,9 +36,11 @@ with new_tab:
             placeholder="Escolha o tipo",
         )
         slots.add("kind")
-        subject = st.text_input("Assunto *", max_chars=200)
+        subject = st.text_input("Assunto *", max_chars=protocols.PROTOCOL_SUBJECT_MAX)
         slots.add("subject")
-        description = st.text_area("Descrição *", max_chars=4000, height=140)
+        description = st.text_area(
+            "Descrição *", max_chars=protocols.PROTOCOL_DESCRIPTION_MAX, height=140
+        )
         slots.add("description")
         submitted = st.form_submit_button("Abrir solicitação", type="primary")
     if submitted:
@@ -165,7 +167,9 @@ with list_tab:
         st.stop()
     note_slots = FieldSlots()
     with st.form(f"protocol_note_{chosen}_{st.session_state.get('protocol_note_nonce', 0)}"):
-        note = st.text_area("Informação a acrescentar *", max_chars=4000)
+        note = st.text_area(
+            "Informação a acrescentar *", max_chars=protocols.PROTOCOL_NOTE_MAX
+        )
         note_slots.add("note")
         add = st.form_submit_button("Acrescentar informação")
     if add:

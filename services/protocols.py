@@ -14,6 +14,12 @@ from services.actors import Actor, Permission
 from services.audit import audit_record
 from services.numbering import BRT, protocol_number_issue
 from services.rules.errors import DomainError, FieldErrors
+from services.rules.text import (
+    PROTOCOL_DESCRIPTION_MAX,
+    PROTOCOL_NOTE_MAX,
+    PROTOCOL_SUBJECT_MAX,
+    text_problem,
+)
 
 STATUS_LABELS = {
     "open": "Aberto",
@@ -205,12 +211,19 @@ def protocol_request_open(
     """Open a new request (question about an invoice, card copy...) with its protocol."""
     actor.require(Permission.PROTOCOLS, uow.company_id)
     errors = {}
+    subject, description = subject.strip(), description.strip()
     if kind not in REQUEST_KINDS:
         errors["kind"] = "Escolha o tipo da solicitação."
-    if len(subject.strip()) < 5:
+    if len(subject) < 5:
         errors["subject"] = "Informe um assunto com pelo menos 5 caracteres."
-    if len(description.strip()) < 10:
+    elif problem := text_problem(subject, "Assunto", PROTOCOL_SUBJECT_MAX):
+        errors["subject"] = problem
+    if len(description) < 10:
         errors["description"] = "Descreva a solicitação (pelo menos 10 caracteres)."
+    elif problem := text_problem(
+        description, "Descrição", PROTOCOL_DESCRIPTION_MAX, multiline=True
+    ):
+        errors["description"] = problem
     if errors:
         raise FieldErrors(errors)
     with uow:
@@ -218,8 +231,8 @@ def protocol_request_open(
             uow.session,
             company_id=uow.company_id,
             kind=kind,
-            subject=subject.strip()[:200],
-            description=description.strip(),
+            subject=subject,
+            description=description,
             user_id=actor.user_id,
             now=now,
         )
@@ -243,8 +256,11 @@ def protocol_add_note(
 ) -> None:
     """The company adds information to one of its open requests."""
     actor.require(Permission.PROTOCOLS, uow.company_id)
-    if len(note.strip()) < 3:
+    note = note.strip()
+    if len(note) < 3:
         raise DomainError("Escreva a mensagem a acrescentar.", "note")
+    if problem := text_problem(note, "Informação", PROTOCOL_NOTE_MAX, multiline=True):
+        raise DomainError(problem, "note")
     with uow:
         p = uow.session.scalars(
             select(Protocol).where(
@@ -257,7 +273,7 @@ def protocol_add_note(
             raise DomainError("Este protocolo está encerrado: abra uma nova solicitação.")
         uow.session.add(
             ProtocolEvent(
-                protocol_id=p.id, at=now, user_id=actor.user_id, status=p.status, note=note.strip()
+                protocol_id=p.id, at=now, user_id=actor.user_id, status=p.status, note=note
             )
         )
         audit_record(
@@ -268,7 +284,7 @@ def protocol_add_note(
             entity="protocol",
             entity_id=p.id,
             before=None,
-            after={"note": note.strip()},
+            after={"note": note},
             now=now,
         )
         uow.commit()

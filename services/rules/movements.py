@@ -40,6 +40,7 @@ from services.rules.eligibility import (
 )
 from services.rules.errors import DomainError, FieldErrors
 from services.rules.retroactive import retroactive_dates
+from services.rules.text import text_problem
 
 MAX_FUTURE_DAYS = 60
 MAX_AGE_YEARS = 120
@@ -224,11 +225,8 @@ def _check_text(value: str | None, field: str, errors: dict[str, str]) -> None:
     """Free text fits its column and has no control characters (NUL, escapes...)."""
     if value is None:
         return
-    limit = TEXT_LIMITS[field]
-    if len(value) > limit:
-        errors[field] = f"{FIELD_LABELS[field]}: no máximo {limit} caracteres."
-    elif not value.isprintable():  # control and format characters (NUL, escapes...)
-        errors[field] = f"{FIELD_LABELS[field]}: use só letras, números e pontuação."
+    if problem := text_problem(value, FIELD_LABELS[field], TEXT_LIMITS[field]):
+        errors[field] = problem
 
 
 def _person_name(value: str, field: str, label: str, errors: dict[str, str]) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from services.rules.documents import is_valid_cep, is_valid_cpf, is_valid_email, only_digits
 from services.rules.errors import FieldErrors
+from services.rules.text import PERSON_NAME_MAX, text_problem
 
 # The 27 federative units (IBGE).
 _UF_LIST = "AC AL AM AP BA CE DF ES GO MA MG MS MT PA PB PE PI PR RJ RN RO RR RS SC SE SP TO"
@@ -54,13 +55,19 @@ CONTACT_LABELS = {
     "contact_name": "Nome do contato",
     "contact_email": "E-mail do contato",
 }
+# Maximum lengths as typed (the company table's columns). CEP, UF and phone are then
+# checked for their format, which says more than a length would.
 _MAX_LENGTHS = {
+    "cep": 20,
     "street": 200,
     "number": 20,
     "complement": 100,
     "neighbourhood": 100,
     "city": 100,
-    "contact_name": 200,
+    "state": 20,
+    "phone": 20,
+    "contact_name": PERSON_NAME_MAX,
+    "contact_email": 254,
 }
 
 
@@ -99,11 +106,8 @@ def clean_company_contact(raw: Mapping[str, object]) -> dict[str, str | None]:
         value = _text(raw, key)
         if not value and key != "complement":
             errors[key] = f"Informe o campo {CONTACT_LABELS[key]}."
-        elif key in _MAX_LENGTHS and len(value) > _MAX_LENGTHS[key]:
-            errors[key] = (
-                f"{CONTACT_LABELS[key]}: no máximo {_MAX_LENGTHS[key]} caracteres "
-                f"(informados {len(value)})."
-            )
+        elif problem := text_problem(value, CONTACT_LABELS[key], _MAX_LENGTHS[key]):
+            errors[key] = problem  # too long, or control/bidi characters
         out[key] = value or None
     if out["cep"] and "cep" not in errors:
         if not is_valid_cep(out["cep"]):
@@ -143,8 +147,8 @@ def clean_user(name: object, cpf: object, email: object) -> UserData:
     clean_name = " ".join(str(name or "").split())
     if not clean_name:
         errors["name"] = "Informe o nome do usuário."
-    elif len(clean_name) > 200:
-        errors["name"] = "Nome: no máximo 200 caracteres."
+    elif problem := text_problem(clean_name, "Nome", PERSON_NAME_MAX):
+        errors["name"] = problem
     elif len(clean_name.split()) < 2:
         errors["name"] = "Informe o nome completo (nome e sobrenome)."
     digits = only_digits(str(cpf or ""))

@@ -133,3 +133,53 @@ def test_protocols_need_the_protocols_permission(world):
     with pytest.raises(DomainError, match="permissão"):
         protocols.protocol_list(uow=UnitOfWork(factory, ids["10001"]), actor=limited,
                                 today=TODAY)
+
+
+def test_a_description_of_4000_characters_is_kept_and_one_more_is_refused(world):
+    factory, ids, actor = world
+    uow = UnitOfWork(factory, ids["10001"])
+    longest = "Linha com texto.\n" * 235 + "x" * 5  # 4,000 characters with line breaks
+    assert len(longest) == 4000
+    row = protocols.protocol_request_open(
+        uow=uow, actor=actor, kind="other", subject="Assunto longo", description=longest,
+        now=OPENED,
+    )
+    detail = protocols.protocol_detail(uow=uow, actor=actor, protocol_id=row.id, today=TODAY)
+    assert detail.description == longest
+    before = _count(factory, Protocol), _count(factory, ProtocolEvent)
+    with pytest.raises(FieldErrors) as refused:
+        protocols.protocol_request_open(
+            uow=uow, actor=actor, kind="other", subject="S" * 201, description=longest + "!",
+            now=OPENED,
+        )
+    assert refused.value.errors == {
+        "subject": "Assunto: no máximo 200 caracteres (informados 201).",
+        "description": "Descrição: no máximo 4.000 caracteres (informados 4.001).",
+    }
+    assert (_count(factory, Protocol), _count(factory, ProtocolEvent)) == before
+
+
+def test_control_and_bidi_characters_are_refused_in_a_request_and_a_note(world):
+    factory, ids, actor = world
+    uow = UnitOfWork(factory, ids["10001"])
+    with pytest.raises(FieldErrors) as refused:
+        protocols.protocol_request_open(
+            uow=uow, actor=actor, kind="other", subject="Fatura \u202efdp.exe",
+            description="Texto com escape \x1b[2J no meio.", now=OPENED,
+        )
+    assert set(refused.value.errors) == {"subject", "description"}
+    assert "caracteres de controle" in refused.value.errors["subject"]
+    row = protocols.protocol_request_open(
+        uow=uow, actor=actor, kind="other", subject="Assunto normal",
+        description="Primeira linha.\nSegunda linha.", now=OPENED,
+    )
+    events = _count(factory, ProtocolEvent)
+    with pytest.raises(DomainError, match="caracteres de controle") as bad_note:
+        protocols.protocol_add_note(uow=uow, actor=actor, protocol_id=row.id,
+                                    note="Nota com \x00 nulo.", now=OPENED)
+    assert bad_note.value.field == "note"
+    with pytest.raises(DomainError, match="no máximo 4.000 caracteres") as long_note:
+        protocols.protocol_add_note(uow=uow, actor=actor, protocol_id=row.id,
+                                    note="n" * 4001, now=OPENED)
+    assert long_note.value.field == "note"
+    assert _count(factory, ProtocolEvent) == events

@@ -395,7 +395,7 @@ def test_the_name_has_at_most_200_characters() -> None:
     longest = "Ana " + "S" * 196
     assert clean_user(longest, VALID_CPF, "ana@x.com.br").name == longest
     errors = user_errors(longest + "s", VALID_CPF, "ana@x.com.br")
-    assert errors == {"name": "Nome: no máximo 200 caracteres."}
+    assert errors == {"name": "Nome: no máximo 200 caracteres (informados 201)."}
 
 
 @pytest.mark.parametrize("empty", [None, "", "   "])
@@ -493,3 +493,31 @@ def test_every_cpf_built_with_its_check_digits_is_accepted(base: str) -> None:
     if len(set(number)) == 1:
         return  # all-equal digits are never a valid CPF
     assert clean_user("Ana Souza", number, "ana@x.com.br").cpf == number
+
+
+@pytest.mark.parametrize("field", CONTACT_FIELDS)
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\u202e", "\u2066", "\u200b", "\ufeff"])
+def test_contact_fields_refuse_control_and_bidi_format_characters(field: str, char: str) -> None:
+    value = str(contact()[field] or "Sala 1")
+    errors = contact_errors(**{field: f"{value[:1]}{char}{value[1:]}"})
+    assert set(errors) == {field}
+    label = errors[field].split(":")[0]
+    assert (
+        errors[field]
+        == f"{label}: use só letras, números e pontuação (sem caracteres de controle)."
+    )
+
+
+def test_a_bidi_override_in_the_contact_name_is_refused_with_its_label() -> None:
+    errors = contact_errors(contact_name="Ana \u202eatsoC")
+    assert errors == {
+        "contact_name": "Nome do contato: use só letras, números e pontuação "
+        "(sem caracteres de controle)."
+    }
+
+
+def test_a_users_name_refuses_control_characters() -> None:
+    errors = user_errors("Ana\x1b[31m Souza", VALID_CPF, "ana@x.com.br")
+    assert errors == {
+        "name": "Nome: use só letras, números e pontuação (sem caracteres de controle)."
+    }
