@@ -4,7 +4,8 @@
     portal-batch --template PATH --company CODE
 
 Same check and apply as the "Cadastro em lote" page (services.batch). Progress goes to
-stderr; the last line on stdout is `accepted=N refused=M`. Exit status 0 when the file
+stderr, with every refused line and every line accepted with a warning (its number and
+message); the last line on stdout is `accepted=N refused=M`. Exit status 0 when the file
 was processed (even with refused lines), 2 when the file itself was refused. The
 database comes from PORTAL_DATABASE_URL; the user must be an active portal user with
 the movements permission on the company (no password: this is for the operator's
@@ -90,9 +91,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except DomainError as exc:
         return _fail(exc.message)
-    for line in checked.lines:
+    for line in checked.lines:  # refusals and warnings, each with its line number
         if line.status == "refused":
             print(f"linha {line.line_number}: {line.message}", file=sys.stderr)
+        elif line.status == "warning":
+            print(f"linha {line.line_number} (aviso): {line.message}", file=sys.stderr)
+    if checked.batch.warning_lines:
+        print(
+            f"{checked.batch.warning_lines} linha(s) aceita(s) com aviso: confira-as",
+            file=sys.stderr,
+        )
     if checked.duplicate_of is not None:
         print(
             f"atenção: arquivo igual ao lote {checked.duplicate_of.id} "

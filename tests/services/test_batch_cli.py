@@ -112,3 +112,19 @@ def test_wrong_company_or_user_exit_with_status_2_and_say_why(
     status, _, err = run(capsys, str(file), *args)
     assert status == 2
     assert message in err
+
+
+def test_lines_accepted_with_a_warning_are_printed_with_their_message(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    file = tmp_path / "lote.xlsx"
+    warned = holder_line(world, motivo_exclusao="DEMISSAO")  # not used by an inclusion
+    file.write_bytes(xlsx([holder_line(world), warned, holder_line(world, "1234")]))
+    status, out, err = run(
+        capsys, str(file), "--company", "10001", "--user", "100001", "--check-only"
+    )
+    assert status == 0, err
+    assert out[-1] == "accepted=2 refused=1"
+    assert "linha 3 (aviso): motivo_exclusao: ignorada em INCLUSAO" in err.splitlines()
+    assert "1 linha(s) aceita(s) com aviso: confira-as" in err
+    assert "linha 4: " in err and "linha 2" not in err
