@@ -426,6 +426,13 @@ def test_changed_fields_lists_before_and_after():
 # ---------------------------------------------------------------- empty registers, plans
 
 
+def test_the_error_summary_lists_each_problem_once_without_doubled_punctuation():
+    exc = FieldErrors(
+        {"a": "Informe o CEP.", "b": "Informe o CEP.", "c": "Escolha o plano;", "d": "UF: "}
+    )
+    assert exc.message == "Corrija os campos indicados: Informe o CEP; Escolha o plano; UF."
+
+
 def test_an_empty_holder_register_names_every_required_field_the_cpf_too():
     errors = _errors(PersonData(), 1)
     assert set(errors) == {
