@@ -42,11 +42,18 @@ def summary_metrics(b: BatchSummary) -> None:
     """Total, accepted, accepted with warnings and refused lines of a batch."""
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Linhas no arquivo", _count(b.total_lines))
-    c2.metric(
-        "Aceitas" if b.status in RESUMABLE else "Aplicadas",
-        _count(b.accepted_lines),
-        help="Inclui as aceitas com aviso." if b.status in RESUMABLE else None,
-    )
+    if b.status == "applying":  # interrupted half way: what was applied, what is left
+        c2.metric(
+            "Aplicadas",
+            _count(b.applied_lines),
+            help=f"{_count(b.pending_lines)} linha(s) aceita(s) ainda por aplicar.",
+        )
+    else:
+        c2.metric(
+            "Aceitas" if b.status in RESUMABLE else "Aplicadas",
+            _count(b.accepted_lines),
+            help="Inclui as aceitas com aviso." if b.status in RESUMABLE else None,
+        )
     c3.metric("Com aviso", _count(b.warning_lines))
     c4.metric("Recusadas", _count(b.refused_lines))
 

@@ -6,7 +6,7 @@ import streamlit as st
 from components import batch_widgets as bw
 from components.context import get_context
 from components.errors import user_errors
-from components.fmt import fmt_datetime
+from components.fmt import fmt_datetime, fmt_int
 from components.safe_text import plain
 from services import batch
 from services.actors import Permission
@@ -32,7 +32,8 @@ st.dataframe(
             "Arquivo": b.file_name,
             "Status": b.status_label,
             "Linhas": b.total_lines,
-            "Aceitas / aplicadas": b.accepted_lines,
+            "Aplicadas": b.applied_lines,
+            "Aceitas a aplicar": b.pending_lines,
             "Com aviso": b.warning_lines,
             "Recusadas": b.refused_lines,
         }
@@ -78,7 +79,11 @@ with st.container(border=True):
         st.warning(
             "Este lote foi conferido e as linhas aceitas ainda não foram aplicadas."
             if b.status == "received"
-            else "A aplicação deste lote foi interrompida antes do fim.",
+            else (
+                "A aplicação deste lote foi interrompida antes do fim: "
+                f"{fmt_int(b.applied_lines)} linha(s) aplicada(s), "
+                f"{fmt_int(b.pending_lines)} aceita(s) ainda por aplicar."
+            ),
             icon=":material/pending_actions:",
         )
         st.caption(

@@ -102,6 +102,10 @@ class BatchSummary:
     refused_lines: int
     warning_lines: int
     message: str | None
+    # Lines applied so far, and accepted lines still waiting to be applied: a batch
+    # interrupted half way ("applying") has some of each (counted from its lines).
+    applied_lines: int = 0
+    pending_lines: int = 0
 
 
 @dataclass(frozen=True)
@@ -224,7 +228,31 @@ def snapshot_for(session: Session, company_id: int, lines: list[BatchLineData]) 
 # ---------------------------------------------------------------- reads
 
 
-def _summary(b: BatchFile, user_name: str) -> BatchSummary:
+def _line_counts(session: Session, batch_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Lines per status of each batch (one grouped query)."""
+    counts: dict[int, dict[str, int]] = {i: {} for i in batch_ids}
+    if batch_ids:
+        for batch_id, status, n in session.execute(
+            select(BatchLine.batch_id, BatchLine.status, func.count())
+            .where(BatchLine.batch_id.in_(batch_ids))
+            .group_by(BatchLine.batch_id, BatchLine.status)
+        ):
+            counts[batch_id][status] = n
+    return counts
+
+
+def _summary(b: BatchFile, user_name: str, lines: dict[str, int] | None = None) -> BatchSummary:
+    """`lines` (the batch's lines per status) is needed only while it is being applied."""
+    if b.status == "applying":
+        lines = lines or {}
+        applied = lines.get("applied", 0)
+        pending = lines.get("accepted", 0) + lines.get("warning", 0)
+        refused = lines.get("refused", b.refused_lines)
+    else:
+        done = b.status in ("done", "done_with_refusals")
+        applied = b.accepted_lines if done else 0
+        pending = b.accepted_lines if b.status == "received" else 0
+        refused = b.refused_lines
     return BatchSummary(
         b.id,
         b.file_name,
@@ -234,9 +262,11 @@ def _summary(b: BatchFile, user_name: str) -> BatchSummary:
         STATUS_LABELS[b.status],
         b.total_lines,
         b.accepted_lines,
-        b.refused_lines,
+        refused,
         b.warning_lines,
         b.message,
+        applied,
+        pending,
     )
 
 
@@ -260,7 +290,9 @@ def batch_list(*, uow: UnitOfWork, actor: Actor, limit: int = 200) -> list[Batch
             .order_by(BatchFile.received_at.desc(), BatchFile.id.desc())
             .limit(limit)
         ).all()
-        return [_summary(b, name) for b, name in rows]
+        applying = [b.id for b, _ in rows if b.status == "applying"]
+        counts = _line_counts(uow.session, applying)
+        return [_summary(b, name, counts.get(b.id)) for b, name in rows]
 
 
 def batch_lines(*, uow: UnitOfWork, actor: Actor, batch_id: int) -> list[LineResult]:

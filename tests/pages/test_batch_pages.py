@@ -260,3 +260,33 @@ def test_tracking_lists_a_batch_sent_through_the_service_and_shows_its_lines(app
     assert _beneficiaries(portal_db) == before + 1
     assert list(at.dataframe[0].value["Status"]) == ["Concluído com recusas"]
     assert not [b for b in at.button if b.label == "Retomar aplicação"]
+
+
+def test_the_tracking_table_says_how_many_lines_an_interrupted_batch_applied(
+    app, portal_db, monkeypatch
+):
+    monkeypatch.setattr(batch, "CHUNK", 1)
+    rows = [_holder(portal_db, new_cpf(), name) for name in ("ANA UM", "BIA DOIS", "CAIO TRES")]
+    check, apply = _receive(portal_db, _xlsx(rows))
+    calls = []
+
+    def stop_after_two(done: int, total: int) -> None:
+        calls.append(done)
+        if done == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        apply(progress=stop_after_two)
+
+    at = _open(log_in(app(), "100001"), TRACK)
+    listed = at.dataframe[0].value
+    assert list(listed["Status"]) == ["Aplicando"]
+    assert (listed["Aplicadas"][0], listed["Aceitas a aplicar"][0]) == (2, 1)
+    by_label(at.selectbox, "Ver lote").select(check.batch.id).run()
+    assert _metrics(at)["Aplicadas"] == "2"
+    warning = next(w.value for w in at.warning if "interrompida" in w.value)
+    assert "2 linha(s) aplicada(s), 1 aceita(s) ainda por aplicar" in warning
+
+    by_label(at.button, "Retomar aplicação").click().run()
+    listed = at.dataframe[0].value
+    assert (listed["Aplicadas"][0], listed["Aceitas a aplicar"][0]) == (3, 0)
