@@ -70,11 +70,16 @@ def lines_table(lines: Sequence[LineResult], *, key: str) -> None:
     )
     wanted = set(chosen or present)
     shown = [r for r in lines if r.status in wanted]
+    # One row per problem of a refused or warned line (it may have several): each reads
+    # in full instead of one long cut cell.
+    rows = [(r, part) for r in shown for part in _messages(r)]
     frame = pd.DataFrame(
         {
-            "Linha": [r.line_number for r in shown],
-            "Status": [batch.LINE_STATUS_LABELS[r.status] for r in shown],
-            "Mensagem": [r.message for r in shown],
+            "Linha": [r.line_number for r, _ in rows],
+            "Nome": [r.name for r, _ in rows],
+            "CPF ou carteirinha": [r.document for r, _ in rows],
+            "Status": [batch.LINE_STATUS_LABELS[r.status] for r, _ in rows],
+            "Mensagem": [part for _, part in rows],
         }
     )
     st.caption(f"{_count(len(shown))} de {_count(len(lines))} linha(s)")
@@ -82,14 +87,22 @@ def lines_table(lines: Sequence[LineResult], *, key: str) -> None:
         frame,
         hide_index=True,
         width="stretch",
-        height=min(420, 38 + 35 * max(1, len(shown))),
+        height=min(420, 38 + 35 * max(1, len(rows))),
         column_config={
             "Linha": st.column_config.NumberColumn(width="small", format="%d"),
-            "Status": st.column_config.TextColumn(width="medium"),
+            "Nome": st.column_config.TextColumn(width="medium"),
+            "CPF ou carteirinha": st.column_config.TextColumn(width="medium"),
+            "Status": st.column_config.TextColumn(width="small"),
             "Mensagem": st.column_config.TextColumn(width="large"),
         },
         key=f"{key}_table",
     )
+
+
+def _messages(r: LineResult) -> list[str]:
+    if r.status not in ("refused", "warning"):
+        return [r.message]
+    return [part for part in r.message.split("; ") if part] or [""]
 
 
 def result_downloads(ctx: Context, b: BatchSummary, *, key: str) -> None:

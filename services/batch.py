@@ -52,6 +52,7 @@ from services.movement_engine import (
 )
 from services.numbering import local_date
 from services.rules.card_numbers import format_card_number
+from services.rules.documents import format_cpf, mask_cpf
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError, FieldErrors
 from services.rules.movements import Channel, MovementKind
@@ -87,6 +88,21 @@ class LineResult:
     status: str
     message: str
     field: str | None = None
+    name: str = ""  # the beneficiary's name as in the file
+    document: str = ""  # CPF (formatted, or masked without personal data) or card number
+
+
+def _who(values: dict[str, Any], raw: dict[str, str], full: bool) -> tuple[str, str]:
+    """The line's name and CPF or card number, as the lines table shows them."""
+    name = str(values.get("nome") or raw.get("nome") or "").strip()
+    cpf = values.get("cpf")
+    if isinstance(cpf, str) and len(cpf) == 11 and cpf.isdigit():
+        return name, format_cpf(cpf) if full else mask_cpf(cpf)
+    card = values.get("carteirinha") or values.get("carteirinha_titular")
+    if isinstance(card, str) and card:
+        return name, format_card_number(card)
+    typed = str(raw.get("cpf") or "").strip()  # a CPF the check refused, as typed
+    return name, typed if full else ("***" if typed else "")
 
 
 @dataclass(frozen=True)
@@ -302,11 +318,15 @@ def batch_lines(*, uow: UnitOfWork, actor: Actor, batch_id: int) -> list[LineRes
         assert uow.company_id is not None
         _get(uow.session, uow.company_id, batch_id)
         rows = uow.session.execute(
-            select(BatchLine.line_number, BatchLine.status, BatchLine.message)
+            select(BatchLine.line_number, BatchLine.status, BatchLine.message, BatchLine.data)
             .where(BatchLine.batch_id == batch_id)
             .order_by(BatchLine.line_number)
         ).all()
-        return [LineResult(n, s, m or "") for n, s, m in rows]
+        full = actor.can(Permission.PERSONAL_DATA)
+        return [
+            LineResult(n, s, m or "", None, *_who(data or {}, {}, full))
+            for n, s, m, data in rows
+        ]
 
 
 # ---------------------------------------------------------------- receive and check
@@ -451,19 +471,22 @@ def _check_all(
     session: Session, snap: Snapshot, actor: Actor, lines: list[BatchLineData], today: date
 ) -> list[LineResult]:
     results = []
+    full = actor.can(Permission.PERSONAL_DATA)
     for line in lines:
+        who = _who(line.values, line.raw, full)
         try:
             check_line(session, snap, actor, line, today)
         except DomainError as exc:
             message, field = _refusal(exc)
             if line.problems:
                 field = next((c for c in line.problems if c != LINE), None)
-            results.append(LineResult(line.line_number, "refused", message, field))
+            results.append(LineResult(line.line_number, "refused", message, field, *who))
             continue
         if line.warnings:
-            results.append(LineResult(line.line_number, "warning", "; ".join(line.warnings)))
+            warned = "; ".join(line.warnings)
+            results.append(LineResult(line.line_number, "warning", warned, None, *who))
         else:
-            results.append(LineResult(line.line_number, "accepted", ""))
+            results.append(LineResult(line.line_number, "accepted", "", None, *who))
     return results
 
 

@@ -290,3 +290,27 @@ def test_the_tracking_table_says_how_many_lines_an_interrupted_batch_applied(
     by_label(at.button, "Retomar aplicação").click().run()
     listed = at.dataframe[0].value
     assert (listed["Aplicadas"][0], listed["Aceitas a aplicar"][0]) == (3, 0)
+
+
+@pytest.mark.parametrize(("user_code", "full"), [("100001", True), ("100002", False)])
+def test_the_check_table_names_each_line_and_gives_one_row_per_message(
+    app, portal_db, user_code, full
+):
+    cpf = new_cpf()
+    two_problems = {**_holder(portal_db, "12345678900", "OTAVIO DOIS ERROS"), "sexo": "X"}
+    content = _xlsx([_holder(portal_db, cpf, "Mariana Lote da Página"), two_problems])
+    at = _upload(_open(log_in(app(), user_code), START), "lote.xlsx", content)
+    assert not _errors(at), _errors(at)
+    lines = at.dataframe[0].value
+    assert list(lines.columns) == ["Linha", "Nome", "CPF ou carteirinha", "Status", "Mensagem"]
+    assert lines["Nome"][0] == "Mariana Lote da Página"
+    shown_cpf = f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}"
+    assert lines["CPF ou carteirinha"][0] == (
+        shown_cpf if full else f"***.{cpf[3:6]}.{cpf[6:9]}-**"
+    )
+    refused = lines[lines["Linha"] == 3]
+    assert len(refused) >= 2  # each problem of the line on its own row
+    assert set(refused["Nome"]) == {"OTAVIO DOIS ERROS"}
+    assert any("CPF inválido" in m for m in refused["Mensagem"])
+    assert all(";" not in m for m in refused["Mensagem"])
+    assert any(c.value.startswith("2 de 2 linha(s)") for c in at.caption)
