@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import shot, wait_idle
@@ -14,14 +15,24 @@ pytestmark = pytest.mark.e2e
 
 
 def login(page: Page, user_code: str, password: str = "Sorriso@2026") -> None:
-    wait_idle(page)  # no rerun may arrive between typing and submitting
     field = page.get_by_label("Código de usuário")
-    expect(field).to_have_count(1)  # stale elements of the previous run are gone
-    field.fill(user_code)
     secret = page.get_by_label("Senha", exact=True)
-    secret.fill(password)
-    expect(field).to_have_value(user_code)
-    expect(secret).to_have_value(password)
+    # On a loaded machine a rerun (the cookie component's answer) may still draw a second
+    # form while the stale one is there: wait until one of each is left, and type again
+    # if a rerun took what was typed.
+    for attempt in range(3):
+        wait_idle(page)  # no rerun may arrive between typing and submitting
+        expect(field).to_have_count(1)  # stale elements of the previous run are gone
+        expect(secret).to_have_count(1)
+        try:
+            field.fill(user_code)
+            secret.fill(password)
+            expect(field).to_have_value(user_code, timeout=5_000)
+            expect(secret).to_have_value(password, timeout=5_000)
+            break
+        except (PlaywrightError, AssertionError):
+            if attempt == 2:
+                raise
     before = _login_cookie(page)
     page.get_by_role("button", name="Entrar").click()
     # Settle: a login writes the login cookie from a component whose answer reruns the
