@@ -42,7 +42,6 @@ LIVE = (
     ":material/home:",
     "www.evil",
     "http://evil",
-    "@evil.example",
     "<img",
 )
 # GitHub autolink literals, which Streamlit's renderer finds in the text once the
