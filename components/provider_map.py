@@ -3,7 +3,8 @@
 A tile map (MapLibre over CARTO's tiles) needs the internet; this machine, the e2e
 machine and the demo rooms have none, and there it drew a blank area. So the server
 checks, with a short timeout and cached for a few minutes, that the tile server answers:
-when it does, the tile map is drawn; when it does not, the providers are drawn over
+when it does, the tile map is drawn; when it does not (or not yet: the check runs in
+the background and never holds a page), the providers are drawn over
 Brazil's state outlines shipped in `components/geo/br_states.json` (see its README),
 with a caption that says so. The offline map is a plain cartesian plotly scatter
 (longitude, latitude): no geo subplot, so plotly never fetches topojson from its CDN,
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 import urllib.request
 from functools import cache
 from html import escape
@@ -65,10 +67,29 @@ def _tile_server_answers(url: str = TILE_CHECK_URL, timeout: float = TILE_CHECK_
     return bool(answered and answered[0])
 
 
-@st.cache_data(ttl=TILE_CHECK_TTL_SECONDS, show_spinner=False)
+_check_lock = threading.Lock()
+_check_state: dict[str, float | bool] = {"answered": False, "checked_at": 0.0, "running": False}
+
+
+def _run_check() -> None:
+    answered = _tile_server_answers()
+    with _check_lock:
+        _check_state.update(answered=answered, checked_at=time.monotonic(), running=False)
+
+
 def tiles_available() -> bool:
-    """Whether map tiles load from here (checked at most every 10 minutes)."""
-    return _tile_server_answers()
+    """Whether map tiles load from here, as last checked (at most every 10 minutes).
+
+    Never waits: the check runs in a background thread and, until it has answered,
+    the offline map is drawn. A page run must not block on the network (a blocked run
+    also delays the reruns the browser asks for meanwhile)."""
+    with _check_lock:
+        checked_at = float(_check_state["checked_at"])
+        stale = not checked_at or time.monotonic() - checked_at > TILE_CHECK_TTL_SECONDS
+        if stale and not _check_state["running"]:
+            _check_state["running"] = True
+            threading.Thread(target=_run_check, daemon=True, name="tile-check").start()
+        return bool(_check_state["answered"])
 
 
 def _hover(df: pd.DataFrame) -> tuple[list[list[str]], str]:

@@ -208,3 +208,23 @@ def test_the_tile_check_says_no_quickly_when_the_server_does_not_answer():
     # at the timeout (name lookup included, so a demo room without DNS does not hang).
     assert provider_map._tile_server_answers("http://127.0.0.1:9/style.json", 2.0) is False
     assert provider_map._tile_server_answers("not a url", 2.0) is False
+
+
+def test_the_tile_check_never_holds_a_page(monkeypatch: pytest.MonkeyPatch):
+    import time
+
+    def slow_answer() -> bool:
+        time.sleep(1.0)
+        return True
+
+    monkeypatch.setattr(provider_map, "_tile_server_answers", slow_answer)
+    monkeypatch.setitem(provider_map._check_state, "checked_at", 0.0)
+    monkeypatch.setitem(provider_map._check_state, "answered", False)
+    monkeypatch.setitem(provider_map._check_state, "running", False)
+    started = time.monotonic()
+    assert provider_map.tiles_available() is False  # not known yet: the offline map
+    assert time.monotonic() - started < 0.5
+    deadline = time.monotonic() + 10
+    while provider_map._check_state["running"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert provider_map.tiles_available() is True  # checked: the tile map from now on
