@@ -190,9 +190,12 @@ def test_hash_password_verifies_only_the_same_password() -> None:
     assert not access.verify_password(PASSWORD, "not-a-hash")
 
 
-def test_passwords_longer_than_72_bytes_do_not_break_hashing() -> None:
+def test_passwords_longer_than_72_bytes_are_never_cut_but_refused() -> None:
     long_password = "Aa1@" * 30
-    assert access.verify_password(long_password, access.hash_password(long_password))
+    with pytest.raises(ValueError):
+        access.hash_password(long_password)
+    # A longer password never matches the hash of its first 72 bytes (no silent cut).
+    assert not access.verify_password(long_password, access.hash_password(long_password[:72]))
 
 
 # ---------------------------------------------------------------- login
