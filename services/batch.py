@@ -54,7 +54,7 @@ from services.numbering import local_date
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import format_cpf, mask_cpf
 from services.rules.eligibility import Relationship
-from services.rules.errors import DomainError, FieldErrors
+from services.rules.errors import DomainError, FieldErrors, problems_joined
 from services.rules.movements import Channel, MovementKind
 
 CHUNK = 2000
@@ -215,7 +215,7 @@ def check_line(
 
 def _refusal(exc: DomainError) -> tuple[str, str | None]:
     if isinstance(exc, FieldErrors):
-        return "; ".join(exc.errors.values()), next(iter(exc.errors), None)
+        return problems_joined(exc.errors.values()), next(iter(exc.errors), None)
     return exc.message, exc.field
 
 
@@ -483,7 +483,7 @@ def _check_all(
             results.append(LineResult(line.line_number, "refused", message, field, *who))
             continue
         if line.warnings:
-            warned = "; ".join(line.warnings)
+            warned = problems_joined(line.warnings)
             results.append(LineResult(line.line_number, "warning", warned, None, *who))
         else:
             results.append(LineResult(line.line_number, "accepted", "", None, *who))

@@ -52,7 +52,7 @@ from services.batch_layout import (
 )
 from services.rules.card_numbers import CARD_LENGTH, is_valid_card_number
 from services.rules.documents import only_digits, parse_cpf
-from services.rules.errors import DomainError
+from services.rules.errors import DomainError, problems_joined
 from services.rules.movements import (
     EXCLUSION_REASONS,
     MOVEMENT_LABELS,
@@ -115,7 +115,7 @@ class BatchLineData:
         return {f: data[f] for f in UPDATABLE_FIELDS if f in data}
 
     def problem_message(self) -> str:
-        return "; ".join(m if c == LINE else f"{c}: {m}" for c, m in self.problems.items())
+        return problems_joined(m if c == LINE else f"{c}: {m}" for c, m in self.problems.items())
 
 
 @dataclass(frozen=True)

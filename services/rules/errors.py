@@ -40,15 +40,23 @@ class FieldErrors(DomainError):
         return f"FieldErrors({self.errors!r})"
 
 
+def problems_joined(messages: Iterable[str]) -> str:
+    """Problems in one line, each once and without its own final punctuation: "a; b."
+
+    Used wherever several messages share one cell or box (a batch line's refusals and
+    warnings), so no ".;" or ".." is ever shown."""
+    problems: list[str] = []
+    for message in messages:
+        text = " ".join(str(message).split()).rstrip(" .;:")
+        if text and text not in problems:
+            problems.append(text)
+    return "; ".join(problems) + "." if problems else ""
+
+
 def summary_of(messages: Iterable[str]) -> str:
     """One sentence listing each problem once: "Corrija os campos indicados: a; b."
 
     Each message loses its own final punctuation (no ".;" or ".."), and a message
     repeated by several fields is listed once.
     """
-    problems: list[str] = []
-    for message in messages:
-        text = " ".join(str(message).split()).rstrip(" .;:")
-        if text and text not in problems:
-            problems.append(text)
-    return "Corrija os campos indicados: " + "; ".join(problems) + "."
+    return "Corrija os campos indicados: " + problems_joined(messages)

@@ -125,6 +125,6 @@ def test_lines_accepted_with_a_warning_are_printed_with_their_message(
     )
     assert status == 0, err
     assert out[-1] == "accepted=2 refused=1"
-    assert "linha 3 (aviso): motivo_exclusao: ignorada em INCLUSAO" in err.splitlines()
+    assert "linha 3 (aviso): motivo_exclusao: ignorada em INCLUSAO." in err.splitlines()
     assert "1 linha(s) aceita(s) com aviso: confira-as" in err
     assert "linha 4: " in err and "linha 2" not in err
