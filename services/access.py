@@ -164,6 +164,36 @@ def _actor_from_user(session: Session, user: User) -> Actor:
     )
 
 
+def _count_failed_attempt(
+    session: Session, user: User, now: datetime, *, where: str | None = None
+) -> bool:
+    """One more wrong password for `user` (login or Alterar senha); True when it locks.
+
+    MAX_FAILED_ATTEMPTS in a row lock the user for LOCK_DURATION, with an audit record."""
+    user.failed_attempts = (user.failed_attempts or 0) + 1
+    if user.failed_attempts < MAX_FAILED_ATTEMPTS:
+        return False
+    user.locked_until = now + LOCK_DURATION
+    after: dict[str, object] = {
+        "failed_attempts": user.failed_attempts,
+        "locked_until": user.locked_until,
+    }
+    if where:
+        after["where"] = where
+    audit_record(
+        session,
+        user_id=user.id,
+        company_id=user.company_id,
+        action="login_locked",
+        entity="user",
+        entity_id=user.id,
+        before=None,
+        after=after,
+        now=now,
+    )
+    return True
+
+
 def _is_locked(user: User, now: datetime) -> bool:
     return user.locked_until is not None and user.locked_until > now
 
@@ -221,23 +251,7 @@ def _auth_login(*, uow: UnitOfWork, user_code: str, password: str, now: datetime
             user.locked_until = None
             user.failed_attempts = 0
         if not password_ok or user.status != "active":
-            user.failed_attempts = (user.failed_attempts or 0) + 1
-            if user.failed_attempts >= MAX_FAILED_ATTEMPTS:
-                user.locked_until = now + LOCK_DURATION
-                audit_record(
-                    session,
-                    user_id=user.id,
-                    company_id=user.company_id,
-                    action="login_locked",
-                    entity="user",
-                    entity_id=user.id,
-                    before=None,
-                    after={
-                        "failed_attempts": user.failed_attempts,
-                        "locked_until": user.locked_until,
-                    },
-                    now=now,
-                )
+            _count_failed_attempt(session, user, now)
             uow.commit()
             raise DomainError(NEUTRAL_LOGIN_MESSAGE)
         user.failed_attempts = 0
@@ -1181,25 +1195,8 @@ def password_change(
         elif confirmation != new:
             errors["confirmation"] = "A confirmação não é igual à nova senha."
         if not current_ok:
-            user.failed_attempts = (user.failed_attempts or 0) + 1
-            if user.failed_attempts >= MAX_FAILED_ATTEMPTS:
-                user.locked_until = now + LOCK_DURATION
+            if _count_failed_attempt(session, user, now, where="alterar senha"):
                 sessions_end_all(session, user, now, "locked")
-                audit_record(
-                    session,
-                    user_id=user.id,
-                    company_id=user.company_id,
-                    action="login_locked",
-                    entity="user",
-                    entity_id=user.id,
-                    before=None,
-                    after={
-                        "failed_attempts": user.failed_attempts,
-                        "locked_until": user.locked_until,
-                        "where": "alterar senha",
-                    },
-                    now=now,
-                )
                 uow.commit()
                 raise AccountLocked(PASSWORD_CHANGE_LOCKED_MESSAGE)
             uow.commit()
