@@ -12,6 +12,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,25 +86,34 @@ def _add_spare_user(engine) -> None:  # noqa: ANN001
         )
 
 
-@pytest.fixture(scope="session")
-def portal_url(demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+@contextmanager
+def serve_portal(
+    database_url: str,
+    log_dir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    without: tuple[str, ...] = (),
+    cwd: Path = ROOT,
+    start_seconds: float = 90,
+    port: int | None = None,
+) -> Iterator[tuple[str, int]]:
+    """The portal served on a free port over `database_url`: yields (base URL, port).
+
+    `env` adds variables, `without` removes some of the test run's own (a server that
+    must find its address by itself runs without PORTAL_BASE_URL)."""
+    port = port or _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PORTAL_DATABASE_URL": demo_db,
-        "PORTAL_SHOW_OUTBOX": "true",
-        "PORTAL_BASE_URL": base,
-    }
-    log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w")
+    environment = {k: v for k, v in os.environ.items() if k not in without}
+    environment.update(PORTAL_DATABASE_URL=database_url, **(env or {}))
+    log = (log_dir / "streamlit.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+        cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_seconds
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
@@ -113,14 +123,28 @@ def portal_url(demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 time.sleep(0.3)
         else:
             pytest.fail(f"the portal did not start: see {log.name}")
-        yield base
+        yield base, port
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def portal_url(demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log_dir = tmp_path_factory.mktemp("e2e-log")
+    port = _free_port()
+    with serve_portal(
+        demo_db,
+        log_dir,
+        env={"PORTAL_SHOW_OUTBOX": "true", "PORTAL_BASE_URL": f"http://127.0.0.1:{port}"},
+        port=port,
+    ) as (base, _):
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,8 @@ e-mailed points at http://localhost:<that port>, and it opens the reset form the
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import ROOT, _free_port, wait_idle
+from tests.e2e.conftest import serve_portal, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -34,35 +29,12 @@ def portal_on_its_own_port(
     copy = folder / "portal.db"
     shutil.copy(source, copy)
     url = f"sqlite:///{copy}"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PORTAL_BASE_URL"}
-    env.update(PORTAL_DATABASE_URL=url, PORTAL_SHOW_OUTBOX="true")
-    log = (folder / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail(f"the portal did not start: see {log.name}")
+    env = {"PORTAL_SHOW_OUTBOX": "true"}
+    with serve_portal(url, folder, env=env, without=("PORTAL_BASE_URL",), cwd=folder) as (
+        _,
+        port,
+    ):
         yield url, port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.mark.timeout(600)  # a server of its own to start on a loaded machine

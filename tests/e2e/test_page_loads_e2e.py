@@ -10,11 +10,6 @@ first run of a server process, which the session's shared server has long done.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from components.page_load import COOKIE_COMPONENT_KEYS
-from tests.e2e.conftest import ROOT, _free_port, wait_for_login_cookie, wait_idle
+from tests.e2e.conftest import ROOT, _free_port, serve_portal, wait_for_login_cookie, wait_idle
 from tests.e2e.test_access_and_home import login
 
 FILE_NAMES = sorted(
@@ -64,39 +59,9 @@ WATCH = """
 def fresh_portal(demo_db: str, tmp_path: Path) -> Iterator[str]:
     """A portal server that has not served anybody yet."""
     port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PORTAL_DATABASE_URL": demo_db,
-        "PORTAL_SHOW_OUTBOX": "true",
-        "PORTAL_BASE_URL": base,
-    }
-    log = (tmp_path / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail(f"the portal did not start: see {log.name}")
+    env = {"PORTAL_SHOW_OUTBOX": "true", "PORTAL_BASE_URL": f"http://127.0.0.1:{port}"}
+    with serve_portal(demo_db, tmp_path, env=env, port=port) as (base, _):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _seen(page: Page) -> dict:
