@@ -7,6 +7,7 @@ import streamlit as st
 
 from components.context import client_address, new_uow, now_utc, portal_base_url
 from components.errors import FieldSlots, user_errors
+from components.password_fields import new_password_fields
 from components.safe_text import plain
 from services import access
 
@@ -61,18 +62,7 @@ st.caption("Este link só pode ser usado uma vez.")
 
 slots = FieldSlots()
 with st.form("access_link"):
-    password = st.text_input(
-        "Senha *",
-        type="password",
-        help="Mínimo de 8 caracteres, com letra maiúscula, minúscula, número e símbolo.",
-    )
-    slots.add("password")
-    confirmation = st.text_input("Confirme sua senha *", type="password")
-    slots.add("confirmation")
-    st.caption(
-        "A senha precisa de 8 caracteres ou mais, com letra maiúscula, minúscula, número e "
-        "símbolo, e não pode conter o código de usuário."
-    )
+    password, confirmation = new_password_fields(slots)
     submitted = st.form_submit_button("Ativar acesso", type="primary")
 
 if submitted:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from components.context import new_uow, now_utc
 from components.errors import FieldSlots, user_errors
+from components.password_fields import new_password_fields
 from services import access
 
 st.title("Redefinir senha")
@@ -15,14 +16,9 @@ if not token:
 
 slots = FieldSlots()
 with st.form("reset_password"):
-    password = st.text_input(
-        "Nova senha *",
-        type="password",
-        help="Mínimo de 8 caracteres, com letra maiúscula, minúscula, número e símbolo.",
+    password, confirmation = new_password_fields(
+        slots, label="Nova senha", confirm_label="Confirme a nova senha"
     )
-    slots.add("password")
-    confirmation = st.text_input("Confirme a nova senha *", type="password")
-    slots.add("confirmation")
     submitted = st.form_submit_button("Salvar nova senha", type="primary")
 if submitted:
     with user_errors(slots):

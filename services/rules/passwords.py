@@ -19,6 +19,12 @@ TOO_LONG_MESSAGE = (
     "como 2): use uma senha mais curta."
 )
 
+# The policy in one sentence, as the forms that set a password show it.
+POLICY_SUMMARY = (
+    f"De {MIN_LENGTH} a {MAX_BYTES} caracteres (letras acentuadas e ç contam como 2), com "
+    "letra maiúscula, minúscula, número e símbolo, sem o código de usuário."
+)
+
 
 def password_too_long(password: str) -> bool:
     """True when bcrypt would not read the whole password (more than 72 bytes in UTF-8)."""

@@ -70,3 +70,9 @@ def test_accented_letters_count_as_two_bytes() -> None:
     assert password_too_long(over)
     assert password_problems(over) == [TOO_LONG_MESSAGE]
     assert "acentuadas" in TOO_LONG_MESSAGE and "72" in TOO_LONG_MESSAGE
+
+
+def test_the_policy_summary_states_both_length_limits() -> None:
+    from services.rules.passwords import MAX_BYTES, MIN_LENGTH, POLICY_SUMMARY
+
+    assert f"De {MIN_LENGTH} a {MAX_BYTES} caracteres" in POLICY_SUMMARY
