@@ -28,7 +28,8 @@ def _login(page: Page, user_code: str) -> None:
 
 
 def _open(page: Page, title: str) -> None:
-    page.get_by_test_id("stMain").get_by_role("link", name=title).first.click()
+    # The sidebar is the menu (the home page keeps only dates and shortcuts).
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).first.click()
     expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=WAIT)
 
 
