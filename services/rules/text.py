@@ -5,6 +5,9 @@ Control characters (NUL, escape sequences...) and Unicode format characters (the
 overrides that make "gpj.exe" read "exe.jpg", zero-width characters) have no place in a
 register: they corrupt files and exports and make text read differently from what it
 is. Every such field goes through `text_problem`, one rule for the whole portal.
+
+Source: Lei 13.709/2018 (LGPD), art. 6, V (quality of the data: accurate and clear) and
+art. 46 (security measures); the maximum lengths are the database columns' own.
 """
 
 from __future__ import annotations
