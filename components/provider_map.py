@@ -18,6 +18,7 @@ import math
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -92,6 +93,16 @@ def tiles_available() -> bool:
         return bool(_check_state["answered"])
 
 
+def _by_kind(
+    df: pd.DataFrame,
+) -> Iterator[tuple[str, str, pd.DataFrame, list[list[str]], str]]:
+    """Each provider kind present in `df`: kind, colour, its rows and their hover."""
+    for kind, color in KIND_COLORS.items():
+        chosen = df[df["Tipo"] == kind]
+        if not chosen.empty:
+            yield kind, color, chosen, *_hover(chosen)
+
+
 def _hover(df: pd.DataFrame) -> tuple[list[list[str]], str]:
     # Provider data is shown as text: plotly's hover labels read a few HTML tags.
     columns = ["Nome", "Tipo", "Especialidades", "Endereço", "Bairro", "Cidade", "UF"]
@@ -149,11 +160,7 @@ def offline_figure(df: pd.DataFrame) -> go.Figure:
                 showlegend=False,
             )
         )
-    for kind, color in KIND_COLORS.items():
-        chosen = df[df["Tipo"] == kind]
-        if chosen.empty:
-            continue
-        data, template = _hover(chosen)
+    for kind, color, chosen, data, template in _by_kind(df):
         fig.add_trace(
             go.Scatter(
                 x=chosen["longitude"].astype(float).tolist(),
@@ -187,11 +194,7 @@ def offline_figure(df: pd.DataFrame) -> go.Figure:
 def tile_figure(df: pd.DataFrame) -> go.Figure:
     """Providers on a tile map (only when the tiles load)."""
     fig = go.Figure()
-    for kind, color in KIND_COLORS.items():
-        chosen = df[df["Tipo"] == kind]
-        if chosen.empty:
-            continue
-        data, template = _hover(chosen)
+    for kind, color, chosen, data, template in _by_kind(df):
         fig.add_trace(
             go.Scattermap(
                 lat=chosen["latitude"].astype(float).tolist(),
