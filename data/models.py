@@ -42,6 +42,14 @@ NAMING = {
 RELATIONSHIP_CODES = (1, 3, 4, 6, 8, 10)
 BENEFICIARY_STATUSES = ("active", "inactive")
 MOVEMENT_KINDS = ("inclusion", "exclusion", "update", "reactivation", "transfer", "plan_change")
+# "scheduled": dated in the future, not yet in the beneficiary's row (services/coverage.py
+# settles it on its date); "cancelled": a scheduled movement withdrawn before its date.
+MOVEMENT_STATES = ("applied", "scheduled", "cancelled")
+COVERAGE_KINDS = ("regular", "stay")
+# Ledger line kinds: mensalidade, retroativo, diferença de plano, crédito, art. 30/31.
+INVOICE_LINE_KINDS = ("monthly", "retroactive", "plan_change_difference", "credit", "stay")
+PRICE_TABLE_KINDS = ("bands", "single")
+BAND_CHANGE_RULES = ("next_month", "birthday_month")
 CHANNELS = ("individual", "batch", "retroactive")
 BATCH_STATUSES = ("received", "checking", "applying", "done", "done_with_refusals", "refused")
 BATCH_LINE_STATUSES = ("pending", "accepted", "refused", "warning", "applied")
@@ -72,6 +80,12 @@ class Operator(Base):
     ans_registration: Mapped[str] = mapped_column(String(6))
     cnpj: Mapped[str] = mapped_column(String(14))
     bank_code: Mapped[str] = mapped_column(String(3), default="001")
+    # The operator's agreement with its bank (boleto free field): operator settings,
+    # never derived from the ANS registration.
+    bank_agreement: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    bank_wallet: Mapped[str] = mapped_column(String(5), default="", server_default="")
+    bank_branch: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    bank_account: Mapped[str] = mapped_column(String(20), default="", server_default="")
     pix_key: Mapped[str] = mapped_column(String(77))
     city: Mapped[str] = mapped_column(String(60))
     card_prefix: Mapped[str] = mapped_column(String(4), default="0001")
@@ -97,6 +111,7 @@ class Company(Base):
         CheckConstraint("due_day BETWEEN 1 AND 31", name="due_day"),
         CheckConstraint("retroactive_months BETWEEN 1 AND 12", name="retroactive_months"),
         CheckConstraint(_in("status", ("active", "inactive")), name="status"),
+        CheckConstraint(_in("band_change", BAND_CHANGE_RULES), name="band_change"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("operator.id"))
@@ -128,6 +143,15 @@ class Company(Base):
     dependents_follow_holder: Mapped[bool] = mapped_column(Boolean, default=True)
     # relationship code -> {"allowed": bool, "max_age": int|None, "student_max_age": int|None}
     eligibility: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # First reference month the portal's ledger bills (months before it were settled
+    # outside the portal).
+    billing_start: Mapped[date | None] = mapped_column(Date)
+    # When the age band changes: the month after the birthday (default) or its month.
+    band_change: Mapped[str] = mapped_column(
+        String(15), default="next_month", server_default="next_month"
+    )
+    # Waiting periods of the contract: procedure group -> days (services/rules/waiting.py).
+    waiting_periods: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     group: Mapped[EconomicGroup | None] = relationship()
     contracted_plans: Mapped[list[ContractedPlan]] = relationship(back_populates="company")
@@ -154,14 +178,36 @@ class Plan(Base):
 
 
 class PriceTable(Base):
-    """Prices of a plan by age band (RN 63/2003) for a validity period."""
+    """Prices by age band (RN 63/2003) for a validity period.
+
+    A table of a contracted plan (`contracted_plan_id`) is what billing charges; a table
+    without one is the operator's reference price of the plan, the starting point of a
+    new contract. Kind "single" (preço único) has one price for every age."""
 
     __tablename__ = "price_table"
-    __table_args__ = (UniqueConstraint("plan_id", "valid_from"),)
+    __table_args__ = (
+        UniqueConstraint("contracted_plan_id", "valid_from"),
+        Index(
+            "uq_price_table_reference",
+            "plan_id",
+            "valid_from",
+            unique=True,
+            sqlite_where=text("contracted_plan_id IS NULL"),
+            postgresql_where=text("contracted_plan_id IS NULL"),
+        ),
+        CheckConstraint(_in("kind", PRICE_TABLE_KINDS), name="kind"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    contracted_plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contracted_plan.id"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), default="bands", server_default="bands")
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    # A readjustment's percentage and whether it was the pool's (< 30 lives), if any.
+    readjustment_pct: Mapped[Decimal | None] = mapped_column()
+    pooled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     bands: Mapped[list[PriceBand]] = relationship(
         back_populates="table", order_by="PriceBand.band", cascade="all, delete-orphan"
     )
@@ -253,11 +299,37 @@ class Beneficiary(Base):
     exclusion_date: Mapped[date | None] = mapped_column(Date)
     exclusion_reason: Mapped[str | None] = mapped_column(String(40))
     stay_until: Mapped[date | None] = mapped_column(Date)
+    # Waiting periods computed at inclusion: procedure group -> last day (ISO) or null
+    # when exempt (RN 195 art. 6); see services/rules/waiting.py.
+    waiting_periods: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
 
     holder: Mapped[Beneficiary | None] = relationship(remote_side=[id])
     plan: Mapped[Plan] = relationship()
+
+
+class CoveragePeriod(Base):
+    """A stretch of coverage: the one source of who is covered, where and on which plan.
+
+    `end_date` is the first day not covered (None: open). Status, company, plan and
+    billing as of a date derive from these rows (services/coverage.py). Kind "stay" is
+    an arts. 30/31 stay (Lei 9.656/1998) of a dismissed or retired holder's family."""
+
+    __tablename__ = "coverage_period"
+    __table_args__ = (
+        CheckConstraint(_in("kind", COVERAGE_KINDS), name="kind"),
+        CheckConstraint("end_date IS NULL OR end_date > start_date", name="dates"),
+        Index("ix_coverage_period_company_dates", "company_id", "start_date", "end_date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10), default="regular", server_default="regular")
+    movement_id: Mapped[int | None] = mapped_column(ForeignKey("movement.id"))
 
 
 class Counter(Base):
@@ -351,7 +423,9 @@ class Movement(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", MOVEMENT_KINDS), name="kind"),
         CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("state", MOVEMENT_STATES), name="state"),
         Index("ix_movement_company_received", "company_id", "received_at"),
+        Index("ix_movement_state_effective", "state", "effective_date"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
@@ -370,6 +444,13 @@ class Movement(Base):
     reason: Mapped[str | None] = mapped_column(String(40))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(10), default="applied", server_default="applied")
+    # A scheduled movement: the beneficiary columns it sets on its date, and the coverage
+    # periods it replaced (restored when it is cancelled).
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    coverage_before: Mapped[list[Any] | None] = mapped_column(JSON)
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+    cancel_protocol_id: Mapped[int | None] = mapped_column(ForeignKey("protocol.id"))
 
 
 class Invoice(Base):
@@ -394,9 +475,7 @@ class Invoice(Base):
 class InvoiceLine(Base):
     __tablename__ = "invoice_line"
     __table_args__ = (
-        CheckConstraint(
-            _in("kind", ("monthly", "retroactive", "plan_change_difference")), name="kind"
-        ),
+        CheckConstraint(_in("kind", INVOICE_LINE_KINDS), name="kind"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
@@ -423,6 +502,8 @@ class Boleto(Base):
     barcode: Mapped[str] = mapped_column(String(44))
     typed_line: Mapped[str] = mapped_column(String(47))
     pix_payload: Mapped[str] = mapped_column(Text)
+    # The PIX txid (<= 25 letters and digits), unique per boleto.
+    txid: Mapped[str | None] = mapped_column(String(25), unique=True)
     status: Mapped[str] = mapped_column(String(10), default="active")
     issued_at: Mapped[datetime] = mapped_column()
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("boleto.id"))
