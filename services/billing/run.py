@@ -1,9 +1,4 @@
-"""Invoices, billing reports and the monthly billing run.
-
-Reads (invoices of a year, an invoice's lines, billing reports) are one query each,
-aggregated in SQL or read once into pandas. Money leaves the database as integer
-cents (the `Money` column type stores cents) and becomes `Decimal` only for display
-and export: nothing is computed from floats.
+"""The monthly billing run.
 
 `billing_run` issues the invoices of a billing month X (its first day) for many
 companies at once. The rules, per company:
@@ -59,9 +54,7 @@ How it stays fast (1,000,000 beneficiaries in well under a minute on SQLite):
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -70,30 +63,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from sqlalchemy import (
-    BigInteger,
-    Integer,
-    Select,
-    and_,
-    case,
-    cast,
-    func,
-    insert,
-    or_,
-    select,
-    type_coerce,
-)
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import ColumnElement
 
 from data.models import (
     AuditRecord,
     Beneficiary,
     Company,
-    ContractedPlan,
     Invoice,
     InvoiceLine,
     Movement,
@@ -104,562 +80,36 @@ from data.models import (
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
 from services.audit import json_safe
-from services.rules.age_bands import AGE_BANDS, age_band_label
+from services.billing.frames import (
+    _KIND_ORDER,
+    NO_DATE,
+    Progress,
+    _cents_of,
+    _companies_filter,
+    _first_ymd,
+    _idx_of_ymd,
+    _read,
+    _ymd,
+    _ymd_int,
+    money,
+)
+from services.rules.age_bands import AGE_BANDS
 from services.rules.billing import (
-    INVOICE_STATUS_LABELS,
-    LINE_KIND_LABELS,
     add_months,
     invoice_due_date,
-    invoice_status,
     month_end,
     month_from_index,
     month_index,
     month_start,
-    spreadsheet_safe,
 )
-from services.rules.card_numbers import format_card_number
-from services.rules.documents import format_company_document
 from services.rules.errors import DomainError
 
 LINE_CHUNK = 50_000
-MAX_IN_IDS = 1_000
 # Plan changes effective this many months before the billing month are loaded to
 # find the plan of each catch-up month (retroactive windows are at most 12 months
 # plus the 2 months of the cut-off).
 PLAN_CHANGE_LOOKBACK_MONTHS = 15
-NO_DATE = 99991231
 _BAND_UPPERS = np.array([upper for _, upper in AGE_BANDS if upper is not None])
-_KIND_ORDER = {"monthly": 0, "retroactive": 1, "plan_change_difference": 2}
-
-Progress = Callable[[float, str], None]
-
-
-def money(cents: int) -> Decimal:
-    """Integer cents as a Decimal with 2 places (exact)."""
-    return Decimal(int(cents)).scaleb(-2)
-
-
-def _cents_of(column: Any) -> ColumnElement[int]:
-    """A Money column read as its stored integer cents."""
-    return type_coerce(column, BigInteger)
-
-
-# ---------------------------------------------------------------- invoices
-
-
-@dataclass(frozen=True)
-class InvoiceRow:
-    """An invoice as the company sees it; ``status`` is paid, open, overdue or cancelled."""
-
-    id: int
-    billing_month: date
-    due_date: date
-    amount: Decimal
-    status: str
-    paid_on: date | None
-
-    @property
-    def status_label(self) -> str:
-        return INVOICE_STATUS_LABELS[self.status]
-
-    @property
-    def payable(self) -> bool:
-        return self.status in ("open", "overdue")
-
-
-@dataclass(frozen=True)
-class InvoiceDetail:
-    """An invoice with every line: beneficiary charges and retroactive adjustments."""
-
-    invoice: InvoiceRow
-    company_code: str
-    company_name: str
-    company_document: str
-    monthly_total: Decimal
-    adjustments_total: Decimal
-    beneficiaries: int
-    lines: pd.DataFrame  # LINE_COLUMNS; "Valor" as Decimal
-
-
-LINE_COLUMNS = [
-    "Beneficiário",
-    "Carteirinha",
-    "Plano",
-    "Faixa etária",
-    "Tipo",
-    "Competência de referência",
-    "Valor",
-]
-
-
-def _company_scope(uow: UnitOfWork, actor: Actor) -> int:
-    actor.require(Permission.FINANCE, uow.company_id)
-    assert uow.company_id is not None
-    return uow.company_id
-
-
-def invoice_row_of(inv: Invoice, today: date) -> InvoiceRow:
-    return InvoiceRow(
-        inv.id,
-        inv.billing_month,
-        inv.due_date,
-        inv.amount,
-        invoice_status(inv.status, inv.due_date, today),
-        inv.paid_on,
-    )
-
-
-def invoice_years(*, uow: UnitOfWork, actor: Actor) -> list[int]:
-    """The years that have invoices for the company in context, newest first."""
-    company_id = _company_scope(uow, actor)
-    with uow:
-        months = uow.session.scalars(
-            select(Invoice.billing_month).where(Invoice.company_id == company_id)
-        ).all()
-    return sorted({m.year for m in months}, reverse=True)
-
-
-def invoice_list(
-    *,
-    uow: UnitOfWork,
-    actor: Actor,
-    today: date,
-    year: int | None = None,
-    statuses: Sequence[str] | None = None,
-) -> list[InvoiceRow]:
-    """The company's invoices (of one year, or all), oldest billing month first."""
-    company_id = _company_scope(uow, actor)
-    query = select(Invoice).where(Invoice.company_id == company_id)
-    if year is not None:
-        query = query.where(
-            Invoice.billing_month >= date(year, 1, 1), Invoice.billing_month <= date(year, 12, 1)
-        )
-    with uow:
-        rows = [
-            invoice_row_of(inv, today)
-            for inv in uow.session.scalars(query.order_by(Invoice.billing_month))
-        ]
-    if statuses is not None:
-        rows = [r for r in rows if r.status in statuses]
-    return rows
-
-
-def invoice_detail(*, uow: UnitOfWork, actor: Actor, invoice_id: int, today: date) -> InvoiceDetail:
-    """One invoice of the company with each beneficiary's charge and adjustment."""
-    company_id = _company_scope(uow, actor)
-    with uow:
-        inv = uow.session.scalars(
-            select(Invoice).where(Invoice.id == invoice_id, Invoice.company_id == company_id)
-        ).one_or_none()
-        if inv is None:
-            raise DomainError("Fatura não encontrada nesta empresa.")
-        company = uow.session.get(Company, company_id)
-        assert company is not None
-        rows = uow.session.execute(
-            select(
-                Beneficiary.name,
-                Beneficiary.card_number,
-                Plan.name,
-                InvoiceLine.age_band,
-                InvoiceLine.kind,
-                InvoiceLine.reference_month,
-                _cents_of(InvoiceLine.amount),
-                InvoiceLine.beneficiary_id,
-            )
-            .join(Beneficiary, Beneficiary.id == InvoiceLine.beneficiary_id)
-            .join(Plan, Plan.id == InvoiceLine.plan_id)
-            .where(InvoiceLine.invoice_id == inv.id)
-            .order_by(
-                case(_KIND_ORDER, value=InvoiceLine.kind),
-                Beneficiary.name,
-                InvoiceLine.reference_month,
-            )
-        ).all()
-        row = invoice_row_of(inv, today)
-        code, name = company.code, company.name
-        document = format_company_document(company.document, company.document_type)
-    # Plain lists, already sorted by SQL: a page shows thousands of lines on every run.
-    names, cards, plans, bands, kinds, refs, cents, bids = (
-        list(c) for c in (zip(*rows, strict=True) if rows else [()] * 8)
-    )
-    monthly_cents = sum(c for c, k in zip(cents, kinds, strict=True) if k == "monthly")
-    labels = {band: age_band_label(band) for band in range(1, len(AGE_BANDS) + 1)}
-    lines = pd.DataFrame(
-        {
-            "Beneficiário": names,
-            "Carteirinha": [format_card_number(c) for c in cards],
-            "Plano": plans,
-            "Faixa etária": [labels[b] for b in bands],
-            "Tipo": [LINE_KIND_LABELS[k] for k in kinds],
-            "Competência de referência": refs,
-            "Valor": [money(c) for c in cents],
-        },
-        columns=LINE_COLUMNS,
-    )
-    return InvoiceDetail(
-        invoice=row,
-        company_code=code,
-        company_name=name,
-        company_document=document,
-        monthly_total=money(monthly_cents),
-        adjustments_total=money(sum(cents) - monthly_cents),
-        beneficiaries=len(set(bids)),
-        lines=lines,
-    )
-
-
-# ---------------------------------------------------------------- downloads
-
-
-def _month_text(d: date) -> str:
-    return f"{d:%m/%Y}"
-
-
-def _csv_value(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:.2f}".replace(".", ",")
-    if isinstance(value, datetime):
-        return f"{value:%d/%m/%Y %H:%M}"
-    if isinstance(value, date):
-        return f"{value:%d/%m/%Y}"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    return spreadsheet_safe(str(value))
-
-
-def table_download(
-    heading: Sequence[tuple[str, str]],
-    sheets: Sequence[tuple[str, pd.DataFrame]],
-    fmt: str,
-    month_columns: Sequence[str] = (),
-) -> bytes:
-    """A spreadsheet (xlsx: one sheet per table; csv: the first table) whose first
-    rows are ``heading`` (label, value), then a blank row and the table.
-
-    Money (Decimal) becomes a number with 2 decimals; text that a spreadsheet would
-    run as a formula is neutralised; ``month_columns`` (dates) show as mm/aaaa.
-    """
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-        for label, value in heading:
-            writer.writerow([spreadsheet_safe(label), spreadsheet_safe(value)])
-        writer.writerow([])
-        df = sheets[0][1]
-        writer.writerow([spreadsheet_safe(str(c)) for c in df.columns])
-        months = {i for i, c in enumerate(df.columns) if c in month_columns}
-        for values in df.itertuples(index=False, name=None):
-            writer.writerow(
-                [
-                    _month_text(v) if i in months and isinstance(v, date) else _csv_value(v)
-                    for i, v in enumerate(values)
-                ]
-            )
-        # UTF-8 with BOM and ";" so that a pt-BR spreadsheet opens it as it is.
-        return out.getvalue().encode("utf-8-sig")
-    if fmt != "xlsx":
-        raise ValueError(f"unknown format {fmt!r}")
-    book = Workbook(write_only=True)
-    bold = Font(bold=True)
-    for title, df in sheets:
-        ws = book.create_sheet(title[:31])
-        for label, value in heading:
-            first = WriteOnlyCell(ws, spreadsheet_safe(label))
-            first.font = bold
-            ws.append([first, spreadsheet_safe(value)])
-        ws.append([])
-        header = []
-        for column in df.columns:
-            cell = WriteOnlyCell(ws, spreadsheet_safe(str(column)))
-            cell.font = bold
-            header.append(cell)
-        ws.append(header)
-        months = {i for i, c in enumerate(df.columns) if c in month_columns}
-        for values in df.itertuples(index=False, name=None):
-            row: list[Any] = []
-            for i, v in enumerate(values):
-                if isinstance(v, Decimal):
-                    cell = WriteOnlyCell(ws, v)
-                    cell.number_format = "#,##0.00"
-                elif isinstance(v, date | datetime):
-                    cell = WriteOnlyCell(ws, v)
-                    cell.number_format = "mm/yyyy" if i in months else "dd/mm/yyyy"
-                elif isinstance(v, str):
-                    cell = WriteOnlyCell(ws, spreadsheet_safe(v))
-                elif isinstance(v, np.integer):
-                    cell = WriteOnlyCell(ws, int(v))
-                else:
-                    cell = WriteOnlyCell(ws, v)
-                row.append(cell)
-            ws.append(row)
-    out_bytes = io.BytesIO()
-    book.save(out_bytes)
-    return out_bytes.getvalue()
-
-
-def invoice_download(detail: InvoiceDetail, fmt: str, *, generated_at: datetime) -> bytes:
-    """The invoice's lines as xlsx or csv, headed by the company, month and totals."""
-    inv = detail.invoice
-    heading = [
-        ("Fatura", f"nº {inv.id}"),
-        ("Empresa", f"{detail.company_code} · {detail.company_name}"),
-        ("CNPJ/CAEPF", detail.company_document),
-        ("Competência", _month_text(inv.billing_month)),
-        ("Vencimento", f"{inv.due_date:%d/%m/%Y}"),
-        ("Situação", inv.status_label),
-        ("Valor total", f"{inv.amount:.2f}".replace(".", ",")),
-        ("Gerado em", f"{generated_at:%d/%m/%Y %H:%M}"),
-    ]
-    return table_download(
-        heading, [("Fatura", detail.lines)], fmt, month_columns=["Competência de referência"]
-    )
-
-
-# ---------------------------------------------------------------- reports
-
-
-@dataclass(frozen=True)
-class PlanOption:
-    id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    plans: list[PlanOption]
-    months: list[date]  # billing months with invoices, oldest first (none: empty)
-
-    @property
-    def default_start(self) -> date | None:
-        """Twelve months back from the last one (or the first, if later)."""
-        if not self.months:
-            return None
-        return max(self.months[0], add_months(self.months[-1], -11))
-
-
-@dataclass(frozen=True)
-class BillingReport:
-    """Billing of a period: by month, by plan and by beneficiary (money as Decimal)."""
-
-    start: date
-    end: date
-    plan_filter: str
-    total: Decimal
-    by_month: pd.DataFrame
-    by_plan: pd.DataFrame
-    by_beneficiary: pd.DataFrame
-
-
-def billing_report_options(*, uow: UnitOfWork, actor: Actor) -> ReportOptions:
-    """The plans and the months that the company's billing reports can cover."""
-    company_id = _company_scope(uow, actor)
-    with uow:
-        plans = uow.session.execute(
-            select(Plan.id, Plan.name)
-            .where(
-                or_(
-                    Plan.id.in_(
-                        select(ContractedPlan.plan_id).where(
-                            ContractedPlan.company_id == company_id
-                        )
-                    ),
-                    Plan.id.in_(
-                        select(InvoiceLine.plan_id)
-                        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-                        .where(Invoice.company_id == company_id)
-                        .distinct()
-                    ),
-                )
-            )
-            .order_by(Plan.name)
-        ).all()
-        first, last = uow.session.execute(
-            select(func.min(Invoice.billing_month), func.max(Invoice.billing_month)).where(
-                Invoice.company_id == company_id
-            )
-        ).one()
-    months = (
-        [month_from_index(i) for i in range(month_index(first), month_index(last) + 1)]
-        if first is not None and last is not None
-        else []
-    )
-    return ReportOptions([PlanOption(i, n) for i, n in plans], months)
-
-
-def billing_report(
-    *,
-    uow: UnitOfWork,
-    actor: Actor,
-    start: date,
-    end: date,
-    plan_ids: Sequence[int] | None = None,
-) -> BillingReport:
-    """What the company was billed from ``start`` to ``end`` (billing months), by month,
-    plan and beneficiary; cancelled invoices left out."""
-    company_id = _company_scope(uow, actor)
-    start, end = month_start(start), month_start(end)
-    if end < start:
-        raise DomainError("O mês final deve ser igual ou posterior ao inicial.", "end")
-    conditions = [
-        Invoice.company_id == company_id,
-        Invoice.status != "cancelled",
-        Invoice.billing_month >= start,
-        Invoice.billing_month <= end,
-    ]
-    if plan_ids:
-        conditions.append(InvoiceLine.plan_id.in_(list(plan_ids)))
-    cents = func.sum(_cents_of(InvoiceLine.amount))
-    base = select().select_from(InvoiceLine).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-    with uow:
-        session = uow.session
-        plan_names = dict(session.execute(select(Plan.id, Plan.name)).all())
-        month_rows = session.execute(
-            base.add_columns(
-                Invoice.billing_month,
-                InvoiceLine.kind,
-                cents,
-                func.count(func.distinct(InvoiceLine.beneficiary_id)),
-            )
-            .where(*conditions)
-            .group_by(Invoice.billing_month, InvoiceLine.kind)
-        ).all()
-        month_people = dict(
-            session.execute(
-                base.add_columns(
-                    Invoice.billing_month, func.count(func.distinct(InvoiceLine.beneficiary_id))
-                )
-                .where(*conditions)
-                .group_by(Invoice.billing_month)
-            ).all()
-        )
-        plan_rows = session.execute(
-            base.add_columns(
-                InvoiceLine.plan_id,
-                cents,
-                func.count(func.distinct(InvoiceLine.beneficiary_id)),
-                func.count(),
-            )
-            .where(*conditions)
-            .group_by(InvoiceLine.plan_id)
-        ).all()
-        person_rows = session.execute(
-            base.add_columns(
-                InvoiceLine.beneficiary_id,
-                cents,
-                func.count(func.distinct(InvoiceLine.reference_month)),
-            )
-            .where(*conditions)
-            .group_by(InvoiceLine.beneficiary_id)
-        ).all()
-        people = {
-            bid: (name, card, plan_names.get(plan_id, ""))
-            for bid, name, card, plan_id in session.execute(
-                select(
-                    Beneficiary.id, Beneficiary.name, Beneficiary.card_number, Beneficiary.plan_id
-                ).where(
-                    Beneficiary.id.in_(
-                        base.add_columns(InvoiceLine.beneficiary_id).where(*conditions).distinct()
-                    )
-                )
-            ).all()
-        }
-    by_kind: dict[date, dict[str, int]] = {}
-    for month, kind, total, _people in month_rows:
-        by_kind.setdefault(month, {})[kind] = int(total or 0)
-    by_month = pd.DataFrame(
-        [
-            {
-                "Competência": month,
-                "Beneficiários": int(month_people.get(month, 0)),
-                "Mensalidades": money(kinds.get("monthly", 0)),
-                "Retroativos e diferenças": money(
-                    kinds.get("retroactive", 0) + kinds.get("plan_change_difference", 0)
-                ),
-                "Total": money(sum(kinds.values())),
-            }
-            for month, kinds in sorted(by_kind.items())
-        ],
-        columns=[
-            "Competência",
-            "Beneficiários",
-            "Mensalidades",
-            "Retroativos e diferenças",
-            "Total",
-        ],
-    )
-    by_plan = pd.DataFrame(
-        [
-            {
-                "Plano": plan_names.get(plan_id, str(plan_id)),
-                "Beneficiários": int(n_people),
-                "Lançamentos": int(n_lines),
-                "Total": money(int(total or 0)),
-            }
-            for plan_id, total, n_people, n_lines in sorted(
-                plan_rows, key=lambda r: -int(r[1] or 0)
-            )
-        ],
-        columns=["Plano", "Beneficiários", "Lançamentos", "Total"],
-    )
-    by_beneficiary = pd.DataFrame(
-        [
-            {
-                "Beneficiário": people.get(bid, ("", "", ""))[0],
-                "Carteirinha": format_card_number(people.get(bid, ("", "", ""))[1]),
-                "Plano atual": people.get(bid, ("", "", ""))[2],
-                "Meses cobrados": int(n_months),
-                "Total": money(int(total or 0)),
-            }
-            for bid, total, n_months in sorted(person_rows, key=lambda r: (-int(r[1] or 0), r[0]))
-        ],
-        columns=["Beneficiário", "Carteirinha", "Plano atual", "Meses cobrados", "Total"],
-    )
-    total_cents = sum(sum(k.values()) for k in by_kind.values())
-    chosen = [plan_names[p] for p in plan_ids or [] if p in plan_names]
-    return BillingReport(
-        start=start,
-        end=end,
-        plan_filter=", ".join(sorted(chosen)) if chosen else "Todos",
-        total=money(total_cents),
-        by_month=by_month,
-        by_plan=by_plan,
-        by_beneficiary=by_beneficiary,
-    )
-
-
-REPORT_VIEWS = {
-    "month": ("Por mês", "by_month"),
-    "plan": ("Por plano", "by_plan"),
-    "beneficiary": ("Por beneficiário", "by_beneficiary"),
-}
-
-
-def billing_report_download(
-    report: BillingReport,
-    fmt: str,
-    *,
-    company_label: str,
-    generated_at: datetime,
-    view: str = "month",
-) -> bytes:
-    """The report as xlsx (a sheet per view) or csv (one view), headed by period and filters."""
-    heading = [
-        ("Relatório de faturamento", company_label),
-        ("Período (competência)", f"{_month_text(report.start)} a {_month_text(report.end)}"),
-        ("Planos", report.plan_filter),
-        ("Total faturado", f"{report.total:.2f}".replace(".", ",")),
-        ("Gerado em", f"{generated_at:%d/%m/%Y %H:%M}"),
-    ]
-    order = [view, *[v for v in REPORT_VIEWS if v != view]] if fmt == "csv" else list(REPORT_VIEWS)
-    sheets = [(REPORT_VIEWS[v][0], getattr(report, REPORT_VIEWS[v][1])) for v in order]
-    if fmt == "csv":
-        heading.insert(3, ("Visão", REPORT_VIEWS[view][0]))
-    return table_download(heading, sheets, fmt, month_columns=["Competência"])
-
-
-# ---------------------------------------------------------------- billing run
 
 
 @dataclass(frozen=True)
@@ -696,57 +146,6 @@ class BillingRunResult:
 def billing_month_options(today: date) -> list[date]:
     """Billing months an account manager may run: two back to two ahead, next first."""
     return [add_months(today, n) for n in (1, 0, 2, -1, -2)]
-
-
-def _ymd(column: Any, dialect: str) -> ColumnElement[int]:
-    """A date column as a YYYYMMDD integer (vectorisable without date objects)."""
-    if dialect == "postgresql":
-        return cast(func.to_char(column, "YYYYMMDD"), Integer)
-    return cast(func.replace(column, "-", ""), Integer)
-
-
-def _ymd_int(d: date) -> int:
-    return d.year * 10000 + d.month * 100 + d.day
-
-
-def _idx_of_ymd(values: pd.Series) -> pd.Series:
-    """Month index of YYYYMMDD integers."""
-    return (values // 10000) * 12 + (values // 100 % 100) - 1
-
-
-def _first_ymd(m: pd.Series) -> pd.Series:
-    """YYYYMMDD of the first day of month indices ``m``."""
-    return (m // 12) * 10000 + (m % 12 + 1) * 100 + 1
-
-
-def _read(
-    conn: Any, stmt: Select[Any], columns: list[str], text: Sequence[str] = ()
-) -> pd.DataFrame:
-    """One query into a frame; every column but ``text`` is int64 (even when empty).
-
-    Every column read here is an integer (dates as YYYYMMDD, money as cents) or plain
-    text, which need no result processing: the rows are taken straight from the DBAPI
-    cursor, skipping SQLAlchemy's Row objects (more than half the read time at 1M rows).
-    """
-    result = conn.execute(stmt)
-    try:
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
-    if not text:
-        matrix = np.array(rows, dtype=np.int64).reshape(len(rows), len(columns))
-        return pd.DataFrame(matrix, columns=columns)
-    values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
-    return pd.DataFrame(
-        {
-            c: np.asarray(v, dtype=object if c in text else np.int64)
-            for c, v in zip(columns, values, strict=True)
-        }
-    )
-
-
-def _companies_filter(stmt: Select[Any], column: Any, ids: list[int]) -> Select[Any]:
-    return stmt.where(column.in_(ids)) if len(ids) <= MAX_IN_IDS else stmt
 
 
 def _expand_months(frame: pd.DataFrame, first: pd.Series, last_excl: int) -> pd.DataFrame:

@@ -1,0 +1,176 @@
+"""Reading invoices: a company's invoices by year and one invoice with its lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import case, select
+
+from data.models import Beneficiary, Company, Invoice, InvoiceLine, Plan
+from data.uow import UnitOfWork
+from services.actors import Actor
+from services.billing.frames import _KIND_ORDER, _cents_of, _company_scope, money
+from services.rules.age_bands import AGE_BANDS, age_band_label
+from services.rules.billing import INVOICE_STATUS_LABELS, LINE_KIND_LABELS, invoice_status
+from services.rules.card_numbers import format_card_number
+from services.rules.documents import format_company_document
+from services.rules.errors import DomainError
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """An invoice as the company sees it; ``status`` is paid, open, overdue or cancelled."""
+
+    id: int
+    billing_month: date
+    due_date: date
+    amount: Decimal
+    status: str
+    paid_on: date | None
+
+    @property
+    def status_label(self) -> str:
+        return INVOICE_STATUS_LABELS[self.status]
+
+    @property
+    def payable(self) -> bool:
+        return self.status in ("open", "overdue")
+
+
+@dataclass(frozen=True)
+class InvoiceDetail:
+    """An invoice with every line: beneficiary charges and retroactive adjustments."""
+
+    invoice: InvoiceRow
+    company_code: str
+    company_name: str
+    company_document: str
+    monthly_total: Decimal
+    adjustments_total: Decimal
+    beneficiaries: int
+    lines: pd.DataFrame  # LINE_COLUMNS; "Valor" as Decimal
+
+
+LINE_COLUMNS = [
+    "Beneficiário",
+    "Carteirinha",
+    "Plano",
+    "Faixa etária",
+    "Tipo",
+    "Competência de referência",
+    "Valor",
+]
+
+
+def invoice_row_of(inv: Invoice, today: date) -> InvoiceRow:
+    return InvoiceRow(
+        inv.id,
+        inv.billing_month,
+        inv.due_date,
+        inv.amount,
+        invoice_status(inv.status, inv.due_date, today),
+        inv.paid_on,
+    )
+
+
+def invoice_years(*, uow: UnitOfWork, actor: Actor) -> list[int]:
+    """The years that have invoices for the company in context, newest first."""
+    company_id = _company_scope(uow, actor)
+    with uow:
+        months = uow.session.scalars(
+            select(Invoice.billing_month).where(Invoice.company_id == company_id)
+        ).all()
+    return sorted({m.year for m in months}, reverse=True)
+
+
+def invoice_list(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    today: date,
+    year: int | None = None,
+    statuses: Sequence[str] | None = None,
+) -> list[InvoiceRow]:
+    """The company's invoices (of one year, or all), oldest billing month first."""
+    company_id = _company_scope(uow, actor)
+    query = select(Invoice).where(Invoice.company_id == company_id)
+    if year is not None:
+        query = query.where(
+            Invoice.billing_month >= date(year, 1, 1), Invoice.billing_month <= date(year, 12, 1)
+        )
+    with uow:
+        rows = [
+            invoice_row_of(inv, today)
+            for inv in uow.session.scalars(query.order_by(Invoice.billing_month))
+        ]
+    if statuses is not None:
+        rows = [r for r in rows if r.status in statuses]
+    return rows
+
+
+def invoice_detail(*, uow: UnitOfWork, actor: Actor, invoice_id: int, today: date) -> InvoiceDetail:
+    """One invoice of the company with each beneficiary's charge and adjustment."""
+    company_id = _company_scope(uow, actor)
+    with uow:
+        inv = uow.session.scalars(
+            select(Invoice).where(Invoice.id == invoice_id, Invoice.company_id == company_id)
+        ).one_or_none()
+        if inv is None:
+            raise DomainError("Fatura não encontrada nesta empresa.")
+        company = uow.session.get(Company, company_id)
+        assert company is not None
+        rows = uow.session.execute(
+            select(
+                Beneficiary.name,
+                Beneficiary.card_number,
+                Plan.name,
+                InvoiceLine.age_band,
+                InvoiceLine.kind,
+                InvoiceLine.reference_month,
+                _cents_of(InvoiceLine.amount),
+                InvoiceLine.beneficiary_id,
+            )
+            .join(Beneficiary, Beneficiary.id == InvoiceLine.beneficiary_id)
+            .join(Plan, Plan.id == InvoiceLine.plan_id)
+            .where(InvoiceLine.invoice_id == inv.id)
+            .order_by(
+                case(_KIND_ORDER, value=InvoiceLine.kind),
+                Beneficiary.name,
+                InvoiceLine.reference_month,
+            )
+        ).all()
+        row = invoice_row_of(inv, today)
+        code, name = company.code, company.name
+        document = format_company_document(company.document, company.document_type)
+    # Plain lists, already sorted by SQL: a page shows thousands of lines on every run.
+    names, cards, plans, bands, kinds, refs, cents, bids = (
+        list(c) for c in (zip(*rows, strict=True) if rows else [()] * 8)
+    )
+    monthly_cents = sum(c for c, k in zip(cents, kinds, strict=True) if k == "monthly")
+    labels = {band: age_band_label(band) for band in range(1, len(AGE_BANDS) + 1)}
+    lines = pd.DataFrame(
+        {
+            "Beneficiário": names,
+            "Carteirinha": [format_card_number(c) for c in cards],
+            "Plano": plans,
+            "Faixa etária": [labels[b] for b in bands],
+            "Tipo": [LINE_KIND_LABELS[k] for k in kinds],
+            "Competência de referência": refs,
+            "Valor": [money(c) for c in cents],
+        },
+        columns=LINE_COLUMNS,
+    )
+    return InvoiceDetail(
+        invoice=row,
+        company_code=code,
+        company_name=name,
+        company_document=document,
+        monthly_total=money(monthly_cents),
+        adjustments_total=money(sum(cents) - monthly_cents),
+        beneficiaries=len(set(bids)),
+        lines=lines,
+    )
