@@ -91,12 +91,19 @@ def _prices(*values: str) -> list[Decimal]:
 
 
 LEGAL = _prices("100", "120", "150", "180", "220", "280", "350", "420", "500", "600")
+# DOMAIN_RULES' vector: P10/P7 = 600/300 = 2 <= P7/P1 = 300/100 = 3. Legal read as
+# compounded variation (STJ Tema 1016), illegal under the old absolute reading
+# (600 - 300 > 300 - 100), which this module no longer applies.
+SPEC_VECTOR = _prices("100", "120", "140", "160", "180", "200", "300", "400", "500", "600")
 
 
 @pytest.mark.parametrize(
     "prices",
     [
-        LEGAL,  # both limits reached exactly: 600 = 6 x 100 and 600-350 = 350-100
+        LEGAL,  # 600 = 6 x 100 exactly; 600/350 <= 350/100
+        SPEC_VECTOR,
+        # The ratio limit reached exactly: 400/200 = 200/100.
+        _prices("100", "110", "120", "130", "140", "150", "200", "250", "300", "400"),
         _prices(*["89.90"] * 10),  # a flat table
         _prices("50", "55", "60", "65", "70", "75", "80", "85", "90", "95"),
     ],
@@ -112,6 +119,8 @@ def test_legal_price_table_has_no_violation(prices: list[Decimal]) -> None:
         ([*LEGAL, Decimal("700")], "10 preços"),
         (_prices("100", "120", "150", "180", "220", "280", "350", "420", "500", "600.01"), "seis"),
         (_prices("100", "110", "120", "130", "140", "150", "160", "200", "250", "300"), "7ª"),
+        # One cent above P7^2 / P1 = 400.00: the compounded limit, compared exactly.
+        (_prices("100", "110", "120", "130", "140", "150", "200", "250", "300", "400.01"), "7ª"),
         (_prices("100", "120", "150", "140", "220", "280", "350", "420", "500", "600"), "menor"),
         (_prices("0", "0", "0", "0", "0", "0", "0", "0", "0", "0"), "maior que zero"),
     ],
@@ -127,3 +136,32 @@ def test_decreasing_price_names_the_bands() -> None:
     assert check_price_table(prices) == [
         "O preço da faixa 29 a 33 não pode ser menor que o da faixa 24 a 28."
     ]
+
+
+def test_the_ratio_rule_is_the_compounded_variation_and_names_the_figures() -> None:
+    assert check_price_table(SPEC_VECTOR) == []
+    [problem] = check_price_table(
+        _prices("100", "110", "120", "130", "140", "150", "160", "200", "250", "300")
+    )
+    assert problem == (
+        "RN 63/2003, art. 3º, II (variação acumulada, STJ Tema 1016): a variação da 7ª à "
+        "10ª faixa (R$ 300,00 / R$ 160,00 = 1,8750) não pode ser maior que a da 1ª à 7ª "
+        "faixa (R$ 160,00 / R$ 100,00 = 1,6000)."
+    )
+
+
+def test_the_ratio_rule_is_exact_where_a_float_would_round() -> None:
+    # P10 x P1 = 1000.01 x 1000 > P7^2 = 1000^2 by a hundredth: shown with enough places.
+    [problem] = check_price_table(_prices(*["1000"] * 9, "1000.01"))
+    assert "= 1,000010)" in problem and "= 1,0000)" in problem
+
+
+def test_the_six_times_rule_names_the_figures() -> None:
+    [problem] = check_price_table(
+        _prices("100", "120", "150", "180", "220", "280", "350", "420", "500", "600.01")
+    )
+    assert problem == (
+        "RN 63/2003, art. 3º, I: o preço da 10ª faixa (59 ou mais) não pode passar de seis "
+        "vezes o da 1ª faixa (0 a 18). Informado: R$ 600,01, limite 6 × R$ 100,00 = "
+        "R$ 600,00."
+    )
