@@ -8,8 +8,11 @@ works on plain values, never on the database.
 
 - Month attribution: month m is covered iff some coverage period overlaps it
   (start <= last day of m and (end is None or end > first day of m); ``end`` is the
-  first day NOT covered). The month's company, plan and kind are those of the LAST
-  such period (greatest start, then greatest id). Months are charged whole.
+  first day NOT covered). The month's company, plan and kind are those of the FIRST
+  such period (smallest start, then smallest id): the period of the month's first
+  covered day, so a transfer, plan change or stay starting mid-month takes effect
+  from the next month's charge, and one dated on the 1st from that month. Months are
+  charged whole.
 - Age band of month m: contract setting ``band_change`` "next_month" (default): the
   age on the last day of month m-1, so the band changes in the month after the
   birthday; "birthday_month": the age on the last day of m. Before birth: age 0.
@@ -55,7 +58,7 @@ class Period:
 
 @dataclass(frozen=True)
 class MonthCoverage:
-    """Who covers a month: the last period overlapping it."""
+    """Who covers a month: the first period overlapping it."""
 
     company_id: int
     plan_id: int
@@ -137,12 +140,12 @@ def overlaps(period: Period, month: date) -> bool:
 
 
 def month_coverage(periods: Iterable[Period], month: date) -> MonthCoverage | None:
-    """The last period (greatest start, then id) of one beneficiary overlapping ``month``."""
+    """The first period (smallest start, then id) of one beneficiary overlapping ``month``."""
     covering = [p for p in periods if overlaps(p, month)]
     if not covering:
         return None
-    last = max(covering, key=lambda p: (p.start, p.id))
-    return MonthCoverage(last.company_id, last.plan_id, last.kind, last.id)
+    first = min(covering, key=lambda p: (p.start, p.id))
+    return MonthCoverage(first.company_id, first.plan_id, first.kind, first.id)
 
 
 # ---------------------------------------------------------------- bands and prices

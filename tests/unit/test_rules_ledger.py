@@ -121,18 +121,26 @@ def test_charge_brings_the_month_to_its_target(target, kind, charged, current, e
 # ---------------------------------------------------------------- attribution and bands
 
 
-def test_a_month_is_covered_by_any_day_and_belongs_to_its_last_period():
+def test_a_month_is_covered_by_any_day_and_belongs_to_its_first_period():
     first = Period(BOB, C1, A, date(2025, 1, 1), date(2025, 8, 15), id=1)
     second = Period(BOB, C2, A, date(2025, 8, 15), None, id=2)
     assert month_coverage([first, second], date(2025, 7, 1)).company_id == C1
-    assert month_coverage([first, second], AUG).company_id == C2  # both overlap: the last
+    # both overlap August: the first (the month's first covered day) has it
+    assert month_coverage([second, first], AUG).company_id == C1
+    assert month_coverage([first, second], SEP).company_id == C2
+    # a change dated on the 1st takes its month
+    on_first = Period(BOB, C2, A, AUG, None, id=2)
+    assert month_coverage([Period(BOB, C1, A, date(2025, 1, 1), AUG, id=1), on_first], AUG) == (
+        month_coverage([on_first], AUG)
+    )
     # end is the first day NOT covered: ending on 1 September leaves September uncovered
     only = Period(BOB, C1, A, date(2025, 1, 1), SEP, id=1)
     assert month_coverage([only], SEP) is None
     assert month_coverage([only], AUG).plan_id == A
-    # same start: the greater id wins
+    # same start: the smaller id wins
     twin = Period(BOB, C1, B, date(2025, 1, 1), None, id=3)
-    assert month_coverage([only, twin], AUG).plan_id == B
+    assert month_coverage([twin, only], AUG).plan_id == A
+    # an inclusion on the month's last day covers the month
     assert month_coverage([Period(BOB, C1, A, date(2025, 8, 31), None)], AUG) is not None
 
 
@@ -224,6 +232,18 @@ def test_a_back_dated_plan_change_bills_the_difference_of_each_month():
     ]
     assert lines_for(periods, charged, OCT, billing_start=AUG) == [
         Line(BOB, AUG, B, 7, "plan_change_difference", PRICE_B7 - PRICE_A7),
+        Line(BOB, SEP, B, 7, "plan_change_difference", PRICE_B7 - PRICE_A7),
+        Line(BOB, OCT, B, 7, "monthly", PRICE_B7),
+    ]
+
+
+def test_a_plan_change_in_the_middle_of_a_month_takes_effect_the_month_after():
+    charged = monthly([AUG, SEP])
+    periods = [
+        Period(BOB, C1, A, date(2025, 1, 1), date(2025, 8, 20), id=1),
+        Period(BOB, C1, B, date(2025, 8, 20), None, id=2),
+    ]
+    assert lines_for(periods, charged, OCT, billing_start=AUG) == [
         Line(BOB, SEP, B, 7, "plan_change_difference", PRICE_B7 - PRICE_A7),
         Line(BOB, OCT, B, 7, "monthly", PRICE_B7),
     ]
