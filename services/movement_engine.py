@@ -60,6 +60,7 @@ from services.rules.movements import (
     stay_until,
 )
 from services.rules.retroactive import movement_billing_month
+from services.waiting import active_participants, inclusion_waiting
 
 CPF_TAKEN = "Este CPF já tem cadastro ativo nesta empresa (um só vínculo ativo por CPF)."
 PERSON_FIELDS = tuple(PersonData.__dataclass_fields__)
@@ -105,6 +106,10 @@ class CompanyView:
     dependents_follow_holder: bool
     contracted: dict[int, str]
     plan_codes: dict[str, int]
+    # Waiting periods (services/waiting.py): the contract's days per procedure group
+    # (None: defaults) and its active beneficiaries when the view was loaded.
+    waiting_days: Mapping[str, Any] | None = None
+    active_count: int = 0
 
 
 @dataclass
@@ -194,6 +199,8 @@ def _company_view(session: Session, company: Company) -> CompanyView:
         dependents_follow_holder=company.dependents_follow_holder,
         contracted={pid: name for pid, name, _code in plans},
         plan_codes={code.upper(): pid for pid, _name, code in plans},
+        waiting_days=company.waiting_periods,
+        active_count=active_participants(session, company.id),
     )
 
 
@@ -442,19 +449,29 @@ def check_include(snap: Snapshot, req: InclusionRequest, today: date) -> Change:
         effective_date=effective,
     )
     snap.add(b)
+    waiting = inclusion_waiting(
+        snap.company,
+        person=person,
+        relationship=rel,
+        holder=holder.person if holder else None,
+        effective=effective,
+        requested=today,
+        participants=snap.company.active_count + snap._new,  # this one and earlier lines
+    )
     values = {
         **person.as_dict(),
         "plan_id": plan_id,
         "relationship_code": rel,
         "effective_date": effective,
         "status": "active",
+        "waiting_periods": waiting.as_json(),
     }
     step = Step(
         b,
         True,
         values,
         None,
-        {**values, "holder_card": holder.key if holder else None},
+        {**values, "holder_card": holder.key if holder else None, "waiting_reason": waiting.reason},
         {"new_plan_id": plan_id},
     )
     return Change(MovementKind.INCLUSION, req.channel, effective, person.name, [step])
