@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from data.models import Company, Invoice, Protocol, Provider
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
+from services.ageing import AgeingDependent, ageing_dependents
 from services.protocols import STATUS_LABELS
 from services.rules.calendar import is_business_day, national_holidays, previous_business_day
 from services.rules.retroactive import cutoff_date, next_due_date, retroactive_dates
@@ -59,6 +60,9 @@ class ImportantDates:
     protocols_due: list[ProtocolDue]
     # Oldest first; only for actors with the finance permission (else empty).
     overdue: list[OverdueItem]
+    # Dependents whose eligibility by age ends in the next 60 days (or has ended), earliest
+    # first; only for actors who may move beneficiaries or read reports (else empty).
+    ageing: list[AgeingDependent] = field(default_factory=list)
 
 
 def cutoff_deadline(cutoff: date) -> date | None:
@@ -78,8 +82,13 @@ def important_dates(
 ) -> ImportantDates:
     """This month's cut-off (and when it moves), the next due date, the overdue
     invoices, the retroactive dates open today and the protocol deadlines due in the
-    next days, for the company in context."""
+    next days, and the dependents ageing out, for the company in context."""
     actor.require(None, company_id)
+    ageing: list[AgeingDependent] = []
+    if actor.can(Permission.MOVEMENTS) or actor.can(Permission.REPORTS):
+        ageing = ageing_dependents(
+            uow=uow.for_company(company_id), actor=actor, today=today, permission=None
+        )
     with uow:
         company = uow.session.get(Company, company_id)
         assert company is not None
@@ -129,6 +138,7 @@ def important_dates(
             retroactive_dates=retroactive_dates(today, company.retroactive_months),
             protocols_due=[ProtocolDue(*row) for row in protocols],
             overdue=overdue,
+            ageing=ageing,
         )
 
 
