@@ -103,7 +103,7 @@ def boleto_pdf(view: BoletoView) -> bytes:
     s.text(LEFT, 30, "Recibo do pagador", size=9, bold=True)
     y = 32.0
     s.box(LEFT, y, 100, 10, "Beneficiário", view.operator_name)
-    s.box(LEFT + 100, y, 45, 10, "Agência/Código do beneficiário", view.agreement)
+    s.box(LEFT + 100, y, 45, 10, "Agência/Código do beneficiário", view.beneficiary_code)
     s.box(LEFT + 145, y, 45, 10, "Vencimento", fmt_date(view.due_date), bold=True, align_right=True)
     y += 10
     s.box(LEFT, y, 100, 10, "Pagador", f"{view.payer_name}")
@@ -150,7 +150,13 @@ def boleto_pdf(view: BoletoView) -> bytes:
         LEFT, y, left_w, 10, "Beneficiário", f"{view.operator_name} · CNPJ {view.operator_document}"
     )
     s.box(
-        rx, y, RIGHT_COLUMN, 10, "Agência/Código do beneficiário", view.agreement, align_right=True
+        rx,
+        y,
+        RIGHT_COLUMN,
+        10,
+        "Agência/Código do beneficiário",
+        view.beneficiary_code,
+        align_right=True,
     )
     y += 10
     w = left_w / 5
@@ -162,7 +168,7 @@ def boleto_pdf(view: BoletoView) -> bytes:
     s.box(rx, y, RIGHT_COLUMN, 10, "Nosso número", view.our_number, align_right=True)
     y += 10
     s.box(LEFT, y, w, 10, "Uso do banco", "")
-    s.box(LEFT + w, y, w, 10, "Carteira", "17")
+    s.box(LEFT + w, y, w, 10, "Carteira", view.bank_wallet)
     s.box(LEFT + 2 * w, y, w, 10, "Espécie", "R$")
     s.box(LEFT + 3 * w, y, 2 * w, 10, "Quantidade / Valor", "")
     s.box(

@@ -6,15 +6,17 @@ has at most one "active" boleto: issuing a duplicate reuses it; an overdue updat
 marks it "replaced" (pointing at its successor) in the same transaction that creates
 the new one.
 
-The bank's free field is the operator's own layout (`simple_free_field`): the
-agreement ("convênio") is the operator's ANS registration, the "nosso número" a
-never-repeated counter. Every barcode, typed line and PIX code is checked with the
-project's own validators before it is stored.
+The bank's free field follows the operator's agreement with its bank (banco, convênio,
+carteira, agência/conta: the account manager's "Configurações do operador",
+`services.operator_settings`), never the ANS registration; with no agreement configured
+no boleto is issued and nothing is written. The "nosso número" is a never-repeated
+counter, and the PIX txid ("BOL" + the nosso número, stored in `Boleto.txid`, unique)
+is the boleto's own, whatever the invoice id. Every barcode, typed line and PIX code is
+checked with the project's own validators before it is stored.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from data.models import Boleto, Company, Invoice, Operator, Payment
 from data.uow import UnitOfWork
-from services.actors import Actor, Permission
+from services.actors import Actor, Permission, Role
 from services.audit import audit_record
 from services.billing import InvoiceRow, invoice_row_of
 from services.mail import Delivery, mail_deliver, mail_queue
@@ -33,21 +35,24 @@ from services.numbering import counter_take, local_date
 from services.protocols import protocol_open
 from services.rules.billing import PAYMENT_METHOD_LABELS, invoice_status
 from services.rules.boleto import (
+    BankAgreement,
+    agreement_free_field,
+    bank_agreement_missing,
+    bank_agreement_parse,
     barcode,
     format_typed_line,
     is_valid_barcode,
     is_valid_typed_line,
-    simple_free_field,
     typed_line,
 )
 from services.rules.documents import format_cnpj, format_company_document, is_valid_email
 from services.rules.errors import DomainError
 from services.rules.money import OverdueCharge, overdue_payment_dates, overdue_update
-from services.rules.pix import is_valid_pix_payload, pix_payload
+from services.rules.pix import boleto_txid, is_valid_pix_payload, pix_payload
 
 OUR_NUMBER_COUNTER = "boleto_our_number"
 OUR_NUMBER_DIGITS = 10
-_DIGITS = re.compile(r"\D")
+SETTINGS_PAGE = "Financeiro > Configurações do operador"
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,9 @@ class BoletoView:
     operator_city: str
     bank_code: str
     agreement: str
+    bank_wallet: str
+    bank_branch: str
+    bank_account: str
     payer_name: str
     payer_document: str
     payer_address: str
@@ -84,14 +92,43 @@ class BoletoView:
     def file_name(self) -> str:
         return f"boleto_{self.billing_month:%Y-%m}_{self.our_number}.pdf"
 
+    @property
+    def beneficiary_code(self) -> str:
+        """The "Agência/Código do beneficiário" box: "1234-5 / 12345-6"."""
+        return " / ".join(p for p in (self.bank_branch, self.bank_account) if p)
 
-def boleto_txid(invoice_id: int, our_number: str) -> str:
-    """The PIX txid of a boleto: letters and digits only, at most 25 (BR Code)."""
-    return f"FAT{invoice_id}N{our_number}"[:25]
+
+def _settings_of(op: Operator) -> dict[str, str]:
+    return {
+        "bank_code": op.bank_code,
+        "bank_agreement": op.bank_agreement,
+        "bank_wallet": op.bank_wallet,
+        "bank_branch": op.bank_branch,
+        "bank_account": op.bank_account,
+    }
 
 
-def _agreement(op: Operator) -> str:
-    return _DIGITS.sub("", op.ans_registration)[-8:].zfill(8)
+def _bank_agreement(op: Operator, actor: Actor) -> BankAgreement:
+    """The operator's bank agreement, or a refusal before anything is written: what to
+    fix for the account manager, a polite word for the company's users."""
+    settings = _settings_of(op)
+    missing = bank_agreement_missing(settings)
+    try:
+        if missing:
+            raise DomainError(f"falta {', '.join(missing)}")
+        return bank_agreement_parse(**settings)
+    except DomainError as exc:
+        if actor.role is Role.ACCOUNT_MANAGER:
+            raise DomainError(
+                f"Convênio bancário não configurado: {exc.message.rstrip('.')}. "
+                f"Informe banco, convênio, carteira, agência e conta em {SETTINGS_PAGE} "
+                "antes de emitir boletos."
+            ) from None
+        raise DomainError(
+            "Não foi possível emitir o boleto agora: a operadora ainda está concluindo a "
+            "configuração da cobrança bancária. Tente novamente mais tarde ou abra um "
+            "protocolo para receber o boleto."
+        ) from None
 
 
 def _operator(session: Session) -> Operator:
@@ -132,6 +169,7 @@ def _active_boleto(session: Session, invoice_id: int) -> Boleto | None:
 def _new_boleto(
     session: Session,
     op: Operator,
+    bank: BankAgreement,
     inv: Invoice,
     *,
     due: date,
@@ -143,9 +181,10 @@ def _new_boleto(
     total = charge.total if charge else inv.amount
     seq = counter_take(session, OUR_NUMBER_COUNTER)
     our_number = f"{seq:0{OUR_NUMBER_DIGITS}d}"
-    code = barcode(op.bank_code, due, total, simple_free_field(_agreement(op), our_number))
+    code = barcode(bank.bank_code, due, total, agreement_free_field(bank, our_number))
     line = typed_line(code)
-    pix = pix_payload(op.pix_key, op.name, op.city, total, boleto_txid(inv.id, our_number))
+    txid = boleto_txid(our_number)
+    pix = pix_payload(op.pix_key, op.name, op.city, total, txid)
     if not (is_valid_barcode(code) and is_valid_typed_line(line) and is_valid_pix_payload(pix)):
         raise RuntimeError(f"boleto of invoice {inv.id} does not validate")  # a bug, never data
     boleto = Boleto(
@@ -158,6 +197,7 @@ def _new_boleto(
         barcode=code,
         typed_line=line,
         pix_payload=pix,
+        txid=txid,
         status="active",
         issued_at=now,
     )
@@ -193,8 +233,11 @@ def _view(b: Boleto, inv: Invoice, company: Company, op: Operator) -> BoletoView
         operator_name=op.name,
         operator_document=operator_document,
         operator_city=op.city,
-        bank_code=op.bank_code,
-        agreement=_agreement(op),
+        bank_code=b.barcode[:3],
+        agreement=op.bank_agreement,
+        bank_wallet=op.bank_wallet,
+        bank_branch=op.bank_branch,
+        bank_account=op.bank_account,
         payer_name=company.name,
         payer_document=format_company_document(company.document, company.document_type),
         payer_address=_address(company),
@@ -222,7 +265,8 @@ def boleto_issue(*, uow: UnitOfWork, actor: Actor, invoice_id: int, now: datetim
         assert company is not None
         boleto = _active_boleto(session, inv.id)
         if boleto is None:
-            boleto = _new_boleto(session, op, inv, due=inv.due_date, charge=None, now=now)
+            bank = _bank_agreement(op, actor)
+            boleto = _new_boleto(session, op, bank, inv, due=inv.due_date, charge=None, now=now)
             audit_record(
                 session,
                 user_id=actor.user_id,
@@ -236,6 +280,7 @@ def boleto_issue(*, uow: UnitOfWork, actor: Actor, invoice_id: int, now: datetim
                     "due_date": boleto.due_date,
                     "amount": boleto.amount,
                     "our_number": boleto.our_number,
+                    "txid": boleto.txid,
                 },
                 now=now,
             )
@@ -441,11 +486,12 @@ def overdue_reissue(
         assert company is not None
         quote = _quote(inv, company, pay_date, today)
         op = _operator(session)
+        bank = _bank_agreement(op, actor)
         previous = _active_boleto(session, inv.id)
         charge = OverdueCharge(
             quote.amount, quote.fine, quote.interest, quote.total, quote.days_late
         )
-        boleto = _new_boleto(session, op, inv, due=pay_date, charge=charge, now=now)
+        boleto = _new_boleto(session, op, bank, inv, due=pay_date, charge=charge, now=now)
         if previous is not None:
             previous.status = "replaced"
             previous.replaced_by_id = boleto.id
@@ -487,6 +533,8 @@ def overdue_reissue(
                 "interest": quote.interest,
                 "total": quote.total,
                 "protocol": protocol.number,
+                "our_number": boleto.our_number,
+                "txid": boleto.txid,
                 "replaced_boleto_id": previous.id if previous else None,
             },
             now=now,

@@ -24,8 +24,11 @@ bills of utilities and taxes, whose first digit is 8):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+
+from services.rules.errors import FieldErrors
 
 FACTOR_BASE = date(1997, 10, 7)
 FIRST_FACTOR_DATE = date(2000, 7, 3)  # factor 1000
@@ -221,3 +224,124 @@ def simple_free_field(agreement: str, our_number: str) -> str:
     if not _is_digits(our_number) or len(our_number) > OUR_NUMBER_DIGITS:
         raise ValueError(f"O nosso número deve ter até {OUR_NUMBER_DIGITS} dígitos.")
     return agreement.zfill(AGREEMENT_DIGITS) + our_number.zfill(OUR_NUMBER_DIGITS)
+
+
+# ---------------------------------------------------------------- the operator's bank agreement
+
+BANCO_DO_BRASIL = "001"
+BB_AGREEMENT_DIGITS = 7  # the agreements Banco do Brasil issues today
+BB_OUR_NUMBER_DIGITS = 10  # the sequence after the agreement in BB's 17-digit "nosso número"
+BB_WALLET_DIGITS = 2
+WALLET_MAX_DIGITS = 3
+ACCOUNT_MAX_DIGITS = 12
+BRANCH_DIGITS = 4
+_AGREEMENT_FIELDS = {
+    "bank_code": "banco",
+    "bank_agreement": "convênio",
+    "bank_wallet": "carteira",
+    "bank_branch": "agência",
+    "bank_account": "conta",
+}
+
+
+@dataclass(frozen=True)
+class BankAgreement:
+    """The operator's agreement with its bank, as the boleto needs it.
+
+    ``branch`` is "1234" or "1234-5" and ``account`` "12345-6" (digits, then the
+    check digit after a hyphen when the bank has one; "X" allowed as check digit)."""
+
+    bank_code: str
+    agreement: str
+    wallet: str
+    branch: str
+    account: str
+
+    @property
+    def beneficiary_code(self) -> str:
+        """The boleto's "Agência/Código do beneficiário" box: "1234-5 / 12345-6"."""
+        return f"{self.branch} / {self.account}"
+
+
+def _squeezed(text: str | None) -> str:
+    return "".join((text or "").split()).replace(".", "").upper()
+
+
+def _with_check_digit(text: str, digits: range) -> bool:
+    body, _, dv = text.partition("-")
+    if not _is_digits(body) or len(body) not in digits:
+        return False
+    return "-" not in text or (len(dv) == 1 and (dv.isdigit() or dv == "X"))
+
+
+def bank_agreement_missing(values: dict[str, str | None]) -> list[str]:
+    """Names (in Portuguese) of the agreement's fields left empty, in form order."""
+    return [label for key, label in _AGREEMENT_FIELDS.items() if not _squeezed(values.get(key))]
+
+
+def bank_agreement_parse(
+    *,
+    bank_code: str | None,
+    bank_agreement: str | None,
+    bank_wallet: str | None,
+    bank_branch: str | None,
+    bank_account: str | None,
+) -> BankAgreement:
+    """The agreement typed by the account manager, checked and normalised (spaces and
+    dots dropped); FieldErrors (keyed by the argument names) with every problem."""
+    bank = _squeezed(bank_code)
+    agreement = _squeezed(bank_agreement).replace("-", "")
+    wallet = _squeezed(bank_wallet).replace("-", "")
+    branch = _squeezed(bank_branch)
+    account = _squeezed(bank_account)
+    errors: dict[str, str] = {}
+    if not _is_digits(bank, 3):
+        errors["bank_code"] = "Banco: informe o código de 3 dígitos (ex.: 001)."
+    bb = bank == BANCO_DO_BRASIL
+    if bb and not _is_digits(agreement, BB_AGREEMENT_DIGITS):
+        errors["bank_agreement"] = (
+            f"Convênio: o Banco do Brasil usa convênio de {BB_AGREEMENT_DIGITS} dígitos."
+        )
+    elif not bb and (not _is_digits(agreement) or not 1 <= len(agreement) <= AGREEMENT_DIGITS):
+        errors["bank_agreement"] = f"Convênio: informe de 1 a {AGREEMENT_DIGITS} dígitos."
+    if bb and not _is_digits(wallet, BB_WALLET_DIGITS):
+        errors["bank_wallet"] = (
+            f"Carteira: o Banco do Brasil usa carteira de {BB_WALLET_DIGITS} dígitos (ex.: 17)."
+        )
+    elif not bb and (not _is_digits(wallet) or not 1 <= len(wallet) <= WALLET_MAX_DIGITS):
+        errors["bank_wallet"] = f"Carteira: informe de 1 a {WALLET_MAX_DIGITS} dígitos."
+    if not _with_check_digit(branch, range(BRANCH_DIGITS, BRANCH_DIGITS + 1)):
+        errors["bank_branch"] = (
+            f"Agência: {BRANCH_DIGITS} dígitos e, se houver, o dígito verificador após o "
+            "hífen (ex.: 1234 ou 1234-5)."
+        )
+    if not _with_check_digit(account, range(1, ACCOUNT_MAX_DIGITS + 1)):
+        errors["bank_account"] = (
+            f"Conta: até {ACCOUNT_MAX_DIGITS} dígitos e, se houver, o dígito verificador após "
+            "o hífen (ex.: 12345-6)."
+        )
+    if errors:
+        raise FieldErrors(errors)
+    return BankAgreement(bank, agreement, wallet, branch, account)
+
+
+def agreement_free_field(bank: BankAgreement, our_number: str) -> str:
+    """The 25-digit free field of a boleto of the operator's agreement.
+
+    Banco do Brasil with a 7-digit agreement: BB's layout "000000" + agreement (7) +
+    our number (10) + wallet (2), the agreement and our number forming BB's 17-digit
+    "nosso número". Any other bank: the operator's own layout (`simple_free_field`).
+    """
+    if not _is_digits(our_number) or not our_number:
+        raise ValueError("O nosso número deve ter apenas dígitos.")
+    if bank.bank_code == BANCO_DO_BRASIL:
+        if not _is_digits(bank.agreement, BB_AGREEMENT_DIGITS):
+            raise ValueError(
+                f"O convênio do Banco do Brasil deve ter {BB_AGREEMENT_DIGITS} dígitos."
+            )
+        if len(our_number) > BB_OUR_NUMBER_DIGITS:
+            raise ValueError(f"O nosso número deve ter até {BB_OUR_NUMBER_DIGITS} dígitos.")
+        if not _is_digits(bank.wallet, BB_WALLET_DIGITS):
+            raise ValueError(f"A carteira do Banco do Brasil deve ter {BB_WALLET_DIGITS} dígitos.")
+        return "000000" + bank.agreement + our_number.zfill(BB_OUR_NUMBER_DIGITS) + bank.wallet
+    return simple_free_field(bank.agreement, our_number)

@@ -83,6 +83,23 @@ def _limited(text: str, limit: int, what: str) -> str:
     return plain
 
 
+BOLETO_TXID_PREFIX = "BOL"
+
+
+def boleto_txid(our_number: str) -> str:
+    """The PIX txid of the boleto whose "nosso número" is ``our_number``.
+
+    The our number is the boleto's own identity (a never-repeated counter), so distinct
+    boletos get distinct txids whatever their invoice: "BOL" + the our number's digits,
+    letters and digits only, at most 25 (BR Code). Nothing is cut: an our number that
+    does not fit is refused, never truncated into another boleto's txid.
+    """
+    room = TXID_MAX - len(BOLETO_TXID_PREFIX)
+    if not (our_number.isascii() and our_number.isdigit()) or len(our_number) > room:
+        raise ValueError(f"O nosso número do txid deve ter de 1 a {room} dígitos.")
+    return BOLETO_TXID_PREFIX + our_number
+
+
 def pix_payload(
     key: str,
     name: str,

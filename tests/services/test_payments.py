@@ -14,6 +14,7 @@ from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from config import get_settings
 from data.models import AuditRecord, Boleto, Counter, Invoice, OutboxEmail, Payment, Protocol
@@ -25,7 +26,8 @@ from services.rules.boleto import (
     is_valid_typed_line,
 )
 from services.rules.errors import DomainError
-from services.rules.pix import is_valid_pix_payload, parse_tlv, pix_payload
+from services.rules.pix import boleto_txid, is_valid_pix_payload, parse_tlv, pix_payload
+from tests.bank_support import DEMO_BANK, set_bank
 from tests.services.test_billing import World, build_world
 
 D = Decimal
@@ -34,7 +36,11 @@ PDF = b"%PDF-1.3 test"
 
 @pytest.fixture
 def world(engine) -> World:  # noqa: ANN001
-    return build_world(engine)
+    w = build_world(engine)
+    with w.uow as uow:  # boletos are issued only under the operator's bank agreement
+        set_bank(uow.session)
+        uow.commit()
+    return w
 
 
 def add_invoice(
@@ -169,7 +175,7 @@ def test_every_issued_boleto_validates_whatever_the_amount_and_date(world: World
 
 def test_a_pix_code_whose_crc_starts_with_zero_keeps_four_digits(world: World):
     invoice_id = add_invoice(world, date(2025, 3, 1), date(2025, 3, 10), "1.00")
-    txid = payments.boleto_txid(invoice_id, "0000000001")
+    txid = boleto_txid("0000000001")
     amount = next(
         D(cents) / 100
         for cents in range(10_000, 20_000)
@@ -205,6 +211,150 @@ def test_no_boleto_for_another_companys_invoice(world: World):
     )
     with pytest.raises(DomainError, match="não encontrada"):
         issue(world, other)
+
+
+# ------------------------------------------------- bank agreement and PIX txid
+
+
+def test_the_free_field_and_the_printed_code_come_from_the_bank_agreement(world: World):
+    first = issue(world, add_invoice(world, date(2025, 3, 1), date(2025, 3, 10), "10.00"))
+    assert_valid(first)
+    # Banco do Brasil, 7-digit agreement: "000000" + agreement + our number (10) + wallet.
+    assert first.barcode[19:] == "000000" + "1234567" + first.our_number + "17"
+    assert "421839" not in first.barcode[19:]  # never the ANS registration
+    assert (first.bank_code, first.agreement, first.bank_wallet) == ("001", "1234567", "17")
+    assert first.beneficiary_code == "1234-3 / 56789-2"
+    with world.uow as uow:
+        set_bank(uow.session, bank_code="237", bank_agreement="4321", bank_wallet="9")
+        uow.commit()
+    second = issue(world, add_invoice(world, date(2025, 4, 1), date(2025, 4, 10), "10.00"))
+    assert_valid(second)
+    assert second.barcode[:3] == "237" and second.typed_line.startswith("2379")
+    assert second.barcode[19:] == "00004321" + second.our_number.zfill(17)
+    # The earlier boleto keeps the bank it was issued with.
+    assert issue(world, first.invoice_id).bank_code == "001"
+
+
+def _big_invoice_ids(world: World) -> list[int]:
+    """Invoice ids far past anything the old "FAT<invoice>N<our number>"[:25] survived:
+    13 digits on SQLite (they cut the our number away); PostgreSQL's integer stops at
+    10 digits."""
+    with world.uow as uow:
+        sqlite = uow.session.get_bind().dialect.name == "sqlite"
+    base = 10**12 if sqlite else 2_147_483_000
+    return [base + 1, base + 2]
+
+
+def test_every_boleto_has_its_own_txid_whatever_the_invoice_id(world: World):
+    views = []
+    for n, invoice_id in enumerate(_big_invoice_ids(world)):
+        month = date(2025, 3 + n, 1)
+        with world.uow as uow:
+            uow.session.add(
+                Invoice(
+                    id=invoice_id,
+                    company_id=world.company_id,
+                    billing_month=month,
+                    due_date=month.replace(day=10),
+                    amount=D("99.90"),
+                    status="open",
+                    issued_at=datetime(2025, 1, 1, tzinfo=UTC),
+                )
+            )
+            uow.commit()
+        views.append(issue(world, invoice_id))
+    views.append(reissue(world, views[0].invoice_id, date(2025, 3, 20), date(2025, 3, 17)).boleto)
+    with world.uow as uow:
+        stored = {i: t for i, t in uow.session.execute(select(Boleto.id, Boleto.txid))}
+    txids = [parse_tlv(parse_tlv(v.pix_payload)["62"])["05"] for v in views]
+    assert txids == [f"BOL{v.our_number}" for v in views]
+    assert txids == [stored[v.boleto_id] for v in views]
+    assert len(set(txids)) == 3
+    assert all(len(t) <= 25 and t.isalnum() and t.isascii() for t in txids)
+    for v in views:
+        assert_valid(v)
+
+
+def test_the_txid_is_unique_in_the_database(world: World):
+    view = issue(world, add_invoice(world, date(2025, 3, 1), date(2025, 3, 10), "10.00"))
+    with world.uow as uow:
+        copy = uow.session.get(Boleto, view.boleto_id)
+        uow.session.add(
+            Boleto(
+                invoice_id=copy.invoice_id,
+                due_date=copy.due_date,
+                amount=copy.amount,
+                our_number="9999999999",
+                barcode=copy.barcode,
+                typed_line=copy.typed_line,
+                pix_payload=copy.pix_payload,
+                txid=copy.txid,
+                status="replaced",
+                issued_at=copy.issued_at,
+            )
+        )
+        with pytest.raises(IntegrityError):
+            uow.session.flush()
+
+
+def _clear_bank(world: World, **values: str) -> None:
+    with world.uow as uow:
+        set_bank(uow.session, **{"bank_agreement": "", **values})
+        uow.commit()
+
+
+def _no_boleto_written(world: World) -> None:
+    assert count(world, Boleto) == 0
+    assert count(world, AuditRecord) == 0
+    assert count(world, Protocol) == 0
+    with world.uow as uow:
+        taken = uow.session.scalar(
+            select(Counter.value).where(Counter.name == payments.OUR_NUMBER_COUNTER)
+        )
+    assert not taken  # no our number used up
+
+
+def test_without_a_bank_agreement_no_boleto_is_issued_and_nothing_is_written(world: World):
+    _clear_bank(world, bank_wallet="")
+    invoice_id = add_invoice(world, date(2025, 3, 1), date(2025, 3, 10), "10.00")
+    with pytest.raises(DomainError) as manager:
+        payments.boleto_issue(
+            uow=world.company_uow(),
+            actor=world.manager,
+            invoice_id=invoice_id,
+            now=at_brasilia(date(2025, 3, 1)),
+        )
+    assert manager.value.message.startswith(
+        "Convênio bancário não configurado: falta convênio, carteira."
+    )
+    assert "Configurações do operador" in manager.value.message
+    with pytest.raises(DomainError) as user:
+        issue(world, invoice_id)
+    assert "Convênio" not in user.value.message
+    assert "Tente novamente mais tarde" in user.value.message
+    _no_boleto_written(world)
+
+
+def test_without_a_bank_agreement_an_overdue_invoice_is_not_updated(world: World):
+    invoice_id = add_invoice(world, date(2026, 3, 1), date(2026, 3, 10), "1000.00")
+    _clear_bank(world)
+    with pytest.raises(DomainError, match="Tente novamente mais tarde"):
+        reissue(world, invoice_id, date(2026, 4, 9), date(2026, 3, 20))
+    _no_boleto_written(world)
+
+
+def test_an_agreement_the_bank_would_not_accept_counts_as_not_configured(world: World):
+    _clear_bank(world, bank_agreement="123456")  # Banco do Brasil issues 7 digits
+    invoice_id = add_invoice(world, date(2025, 3, 1), date(2025, 3, 10), "10.00")
+    with pytest.raises(DomainError, match="Convênio bancário não configurado: .*7 dígitos"):
+        payments.boleto_issue(
+            uow=world.company_uow(),
+            actor=world.manager,
+            invoice_id=invoice_id,
+            now=at_brasilia(date(2025, 3, 1)),
+        )
+    _no_boleto_written(world)
+    assert DEMO_BANK["bank_agreement"] == "1234567"
 
 
 def test_the_boleto_goes_by_email_with_the_pdf_attached(world: World):
