@@ -16,11 +16,11 @@ from data.models import (
     EconomicGroup,
     Operator,
     Plan,
-    PriceTable,
 )
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
 from services.audit import audit_record
+from services.prices import contract_tables_on
 from services.rules.documents import format_company_document
 from services.rules.errors import DomainError
 from services.rules.registration import CONTACT_FIELDS, clean_company_contact
@@ -230,13 +230,19 @@ class ContractedPlanView:
     price_valid_from: date | None
     bands: list[PriceBandView]
     active_beneficiaries: int
+    price_kind: str = "bands"  # "single": one price for every age, no band to show
+
+    @property
+    def single_price(self) -> bool:
+        return self.price_kind == "single"
 
 
 def company_plans(
     *, uow: UnitOfWork, actor: Actor, company_id: int, today: date
 ) -> list[ContractedPlanView]:
-    """The plans the company contracts, each with its current age-band price table and
-    how many of the company's beneficiaries are active in it today."""
+    """The plans the company contracts, each with the contract's price table in force today
+    (by age band or single price) and how many of the company's beneficiaries are active
+    in it today."""
     actor.require(None, company_id)
     with uow:
         session = uow.session
@@ -260,17 +266,8 @@ def company_plans(
                 .group_by(Beneficiary.plan_id)
             )
         }
-        tables: dict[int, PriceTable] = {}
-        for table in session.scalars(
-            select(PriceTable)
-            .where(
-                PriceTable.plan_id.in_(plan_ids),
-                PriceTable.valid_from <= today,
-                or_(PriceTable.valid_to.is_(None), PriceTable.valid_to >= today),
-            )
-            .order_by(PriceTable.valid_from)
-        ):
-            tables[table.plan_id] = table  # the latest one in force wins
+        # The contract's own table (prices belong to the contract), not the plan's.
+        tables = contract_tables_on(session, company_id, today)
         out: list[ContractedPlanView] = []
         for cp, plan in contracted:
             table = tables.get(plan.id)
@@ -294,6 +291,7 @@ def company_plans(
                     start_date=cp.start_date,
                     end_date=cp.end_date,
                     price_valid_from=table.valid_from if table is not None else None,
+                    price_kind=table.kind if table is not None else "bands",
                     bands=bands,
                     active_beneficiaries=int(counts.get(plan.id, 0)),
                 )

@@ -1232,7 +1232,13 @@ def _plan(operator_id: int, code: str) -> Plan:
     )
 
 
-def _table(plan: Plan, valid_from: date, valid_to: date | None, prices: list[str]) -> PriceTable:
+def _table(
+    plan: Plan,
+    valid_from: date,
+    valid_to: date | None,
+    prices: list[str],
+    contracted: ContractedPlan | None = None,
+) -> PriceTable:
     bands = [
         PriceBand(
             band=i + 1,
@@ -1242,7 +1248,13 @@ def _table(plan: Plan, valid_from: date, valid_to: date | None, prices: list[str
         )
         for i, p in enumerate(prices)
     ]
-    return PriceTable(plan_id=plan.id, valid_from=valid_from, valid_to=valid_to, bands=bands)
+    return PriceTable(
+        plan_id=plan.id,
+        contracted_plan_id=contracted.id if contracted is not None else None,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        bands=bands,
+    )
 
 
 _card = iter(range(1, 10_000))
@@ -1279,20 +1291,27 @@ def plans(uow: UnitOfWork, world: World) -> dict[str, int]:
         p1, p2, p3 = _plan(operator_id, "P1"), _plan(operator_id, "P2"), _plan(operator_id, "P3")
         s.add_all([p1, p2, p3])
         s.flush()
+        a_p1 = ContractedPlan(
+            company_id=world.company_a, plan_id=p1.id, start_date=date(2024, 1, 1)
+        )
+        c_p3 = ContractedPlan(
+            company_id=world.company_c, plan_id=p3.id, start_date=date(2024, 1, 1)
+        )
+        s.add_all([a_p1, c_p3])
+        s.flush()
         s.add_all(
             [
-                _table(p1, date(2024, 1, 1), date(2024, 12, 31), ["40.00", "55.00"]),
-                _table(p1, date(2025, 1, 1), date(2025, 5, 31), ["45.50", "60.00", "99.90"]),
-                _table(p1, date(2025, 6, 1), None, ["50.00", "70.00"]),
-                _table(p3, date(2024, 1, 1), None, ["10.00"]),
+                # Prices belong to the contract: A's tables of P1, C's of P3; the plan's
+                # own (reference) table of P1 is not what A pays.
+                _table(p1, date(2024, 1, 1), None, ["1.00"]),
+                _table(p1, date(2024, 1, 1), date(2024, 12, 31), ["40.00", "55.00"], a_p1),
+                _table(
+                    p1, date(2025, 1, 1), date(2025, 5, 31), ["45.50", "60.00", "99.90"], a_p1
+                ),
+                _table(p1, date(2025, 6, 1), None, ["50.00", "70.00"], a_p1),
+                _table(p3, date(2024, 1, 1), None, ["10.00"], c_p3),
                 ContractedPlan(
                     company_id=world.company_a, plan_id=p2.id, start_date=date(2024, 6, 1)
-                ),
-                ContractedPlan(
-                    company_id=world.company_a, plan_id=p1.id, start_date=date(2024, 1, 1)
-                ),
-                ContractedPlan(
-                    company_id=world.company_c, plan_id=p3.id, start_date=date(2024, 1, 1)
                 ),
                 ContractedPlan(
                     company_id=world.company_c, plan_id=p1.id, start_date=date(2024, 1, 1)
@@ -1364,14 +1383,16 @@ def test_of_two_price_tables_in_force_the_latest_wins(
         p4 = _plan(s.scalars(select(Operator.id)).one(), "P4")
         s.add(p4)
         s.flush()
+        a_p4 = ContractedPlan(
+            company_id=world.company_a, plan_id=p4.id, start_date=date(2024, 1, 1)
+        )
+        s.add(a_p4)
+        s.flush()
         s.add_all(
             [
-                _table(p4, date(2025, 2, 1), None, ["30.00"]),
-                _table(p4, date(2024, 1, 1), None, ["20.00"]),
-                _table(p4, date(2025, 3, 11), None, ["40.00"]),
-                ContractedPlan(
-                    company_id=world.company_a, plan_id=p4.id, start_date=date(2024, 1, 1)
-                ),
+                _table(p4, date(2025, 2, 1), None, ["30.00"], a_p4),
+                _table(p4, date(2024, 1, 1), None, ["20.00"], a_p4),
+                _table(p4, date(2025, 3, 11), None, ["40.00"], a_p4),
             ]
         )
         uow.commit()
