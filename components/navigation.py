@@ -72,6 +72,8 @@ PAGES: list[PageSpec] = [
              "relatorios-faturamento", FIN, P.FINANCE),
     PageSpec("pages/billing_run.py", "Faturamento mensal", ":material/calculate:",
              "faturamento-mensal", FIN, P.FINANCE, account_manager_only=True),
+    PageSpec("pages/operator_settings.py", "Configurações do operador", ":material/settings:",
+             "configuracoes-operador", FIN, account_manager_only=True),
     PageSpec("pages/protocols.py", "Protocolos", ":material/confirmation_number:",
              "protocolos", "Protocolos", P.PROTOCOLS),
     PageSpec("pages/report_active.py", "Beneficiários ativos", ":material/groups:",
