@@ -35,7 +35,9 @@ from data.models import (
     ProtocolEvent,
 )
 from services.audit import json_safe
+from services.coverage import period_json, periods_of, scheduled_for, scheduled_text, write_periods
 from services.numbering import counter_take, local_date, operator, protocol_numbers_issue
+from services.rules import coverage as cover_rules
 from services.rules.card_numbers import card_number as make_card_number
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import only_digits
@@ -87,6 +89,7 @@ class Benef:
     exclusion_date: date | None = None
     exclusion_reason: str | None = None
     card: str | None = None  # issued when a new beneficiary is written
+    scheduled: tuple[str, date] | None = None  # a pending scheduled movement: kind, date
 
     @property
     def is_holder(self) -> bool:
@@ -305,7 +308,22 @@ def load_snapshot(
         )
     for row in rows:
         snap.add(_benef(row, cards_by_id))
+    pending = scheduled_for(session, [r[0] for r in rows])
+    for b in snap.by_key.values():
+        if b.id in pending:
+            b.scheduled = pending[b.id]
     return snap
+
+
+def refuse_if_scheduled(b: Benef) -> None:
+    """One scheduled movement at a time: cancel it before registering another."""
+    if b.scheduled is not None:
+        kind, day = b.scheduled
+        raise DomainError(
+            f"{b.person.name} tem {scheduled_text(kind, day)}: cancele-a (Movimentações "
+            "agendadas) antes de registrar outra movimentação.",
+            "card_number",
+        )
 
 
 def _load_target(session: Session, snap: Snapshot, target_id: int) -> CompanyView:
@@ -329,6 +347,33 @@ def _load_target(session: Session, snap: Snapshot, target_id: int) -> CompanyVie
 # ---------------------------------------------------------------- changes
 
 
+@dataclass(frozen=True)
+class Cover:
+    """What a step does to the beneficiary's coverage periods: stop on `at`, or (with a
+    company and plan) open a period from `at` until `end`."""
+
+    at: date
+    company_id: int | None = None
+    plan_id: int | None = None
+    end: date | None = None
+    kind: str = "regular"
+
+    def apply(
+        self, periods: list[cover_rules.Period], movement_id: int | None
+    ) -> list[cover_rules.Period]:
+        if self.company_id is None or self.plan_id is None:
+            return cover_rules.stop_at(periods, self.at)
+        return cover_rules.open_at(
+            periods,
+            self.at,
+            self.company_id,
+            self.plan_id,
+            end=self.end,
+            kind=self.kind,
+            movement_id=movement_id,
+        )
+
+
 @dataclass
 class Step:
     """One beneficiary's part of a change."""
@@ -339,6 +384,7 @@ class Step:
     before: dict[str, Any] | None
     after: dict[str, Any]
     movement: dict[str, Any] = field(default_factory=dict)  # reason, plan ids, from company
+    cover: Cover | None = None  # its effect on the coverage periods
 
 
 @dataclass
@@ -352,6 +398,7 @@ class Change:
     stay_until: date | None = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     target_label: str | None = None  # a transfer's destination company
+    stay_accepted: bool = False  # arts. 30/31: covered until stay_until, then excluded
 
 
 @dataclass(frozen=True)
@@ -473,13 +520,15 @@ def check_include(snap: Snapshot, req: InclusionRequest, today: date) -> Change:
         None,
         {**values, "holder_card": holder.key if holder else None, "waiting_reason": waiting.reason},
         {"new_plan_id": plan_id},
+        Cover(effective, snap.company.id, plan_id),
     )
     return Change(MovementKind.INCLUSION, req.channel, effective, person.name, [step])
 
 
 def exclusion_targets(snap: Snapshot, b: Benef) -> list[Benef]:
-    """The beneficiary and the active dependents an exclusion takes with it."""
-    if b.is_holder and snap.company.dependents_follow_holder:
+    """The beneficiary and the active dependents an exclusion takes with it: no dependent
+    is ever left active under an excluded holder."""
+    if b.is_holder:
         return [b, *snap.active_dependents(b)]
     return [b]
 
@@ -494,14 +543,27 @@ def check_exclude(
     dependents_confirmed: bool,
     contributed: bool = False,
     contribution_months: int = 0,
+    stay_accepted: bool = False,
     channel: Channel = Channel.INDIVIDUAL,
 ) -> Change:
-    """Exclusion (never retroactive); a holder takes its dependents, after confirmation."""
+    """Exclusion (never retroactive); a holder takes its dependents, after confirmation.
+
+    At the beneficiary's own request it takes effect on the request date (RN 561/2022).
+    A holder dismissed without cause or retired who contributed may take the arts. 30/31
+    stay: then the holder and the whole family stay covered (billed as "art. 30/31")
+    until the stay's end, and are excluded on that date."""
     check_exclusion_reason(reason)
     effective = _effective(snap, MovementKind.EXCLUSION, channel, effective_date, today)
+    if reason == "pedido" and effective != today:
+        raise DomainError(
+            "A exclusão a pedido do beneficiário vale na data do pedido (RN 561/2022): "
+            f"informe hoje ({today:%d/%m/%Y}).",
+            "effective_date",
+        )
     b = snap.find(card_number)
     if b.status != "active":
         raise DomainError(f"{b.person.name} já está inativo(a).", "card_number")
+    refuse_if_scheduled(b)
     targets = exclusion_targets(snap, b)
     if len(targets) > 1 and not dependents_confirmed:
         names = ", ".join(d.person.name for d in targets[1:])
@@ -513,15 +575,27 @@ def check_exclude(
     months, until = (0, None)
     if b.is_holder:
         months, until = stay_until(reason, contributed, contribution_months, effective)
+    staying = stay_accepted and b.is_holder and months != 0
+    if stay_accepted and not staying:
+        raise DomainError(
+            "A permanência (arts. 30/31 da Lei 9.656) é só para o titular demitido sem justa "
+            "causa ou aposentado que contribuiu para o plano: confira o motivo e a contribuição.",
+            "stay_accepted",
+        )
     steps = []
     for t in targets:
         why = reason if t is b else "perda_elegibilidade"
-        values = {
-            "status": "inactive",
-            "exclusion_date": effective,
-            "exclusion_reason": why,
-            "stay_until": until if t is b else None,
-        }
+        if staying:
+            values: dict[str, Any] = {"stay_until": until, "exclusion_reason": None}
+            cover = Cover(effective, t.company_id, t.plan_id, until, "stay")
+        else:
+            values = {
+                "status": "inactive",
+                "exclusion_date": effective,
+                "exclusion_reason": why,
+                "stay_until": until if t is b else None,
+            }
+            cover = Cover(effective)
         steps.append(
             Step(
                 t,
@@ -533,12 +607,15 @@ def check_exclude(
                     "contributed": contributed,
                     "contribution_months": contribution_months,
                     "stay_months": months if t is b else 0,
+                    "stay_accepted": staying,
                 },
                 {"reason": why},
+                cover,
             )
         )
-        snap.set_status(t, "inactive")
-        t.exclusion_date, t.exclusion_reason = effective, why
+        if not staying:
+            snap.set_status(t, "inactive")
+            t.exclusion_date, t.exclusion_reason = effective, why
     return Change(
         MovementKind.EXCLUSION,
         channel,
@@ -547,6 +624,7 @@ def check_exclude(
         steps,
         stay_months=months,
         stay_until=until,
+        stay_accepted=staying,
     )
 
 
@@ -624,6 +702,7 @@ def check_reactivate(
     b = snap.find(card_number)
     if b.status == "active":
         raise DomainError(f"{b.person.name} já está ativo(a).", "card_number")
+    refuse_if_scheduled(b)
     person = _requested(
         b.person,
         clean_person(
@@ -674,7 +753,8 @@ def check_reactivate(
         None,
         None,
     )
-    step = Step(b, False, values, before, values, {"new_plan_id": plan_id})
+    cover = Cover(effective, b.company_id, plan_id)
+    step = Step(b, False, values, before, values, {"new_plan_id": plan_id}, cover)
     return Change(
         MovementKind.REACTIVATION, channel, effective, b.person.name, [step], changes=diff
     )
@@ -705,6 +785,7 @@ def check_transfer(
         raise DomainError("Transfira o titular: os dependentes vão junto com ele.", "card_number")
     if b.status != "active":
         raise DomainError(f"{b.person.name} está inativo(a): reative antes.", "card_number")
+    refuse_if_scheduled(b)
     wanted = plan_id if plan_id is not None else b.plan_id  # None keeps the current plan
     new_plan = check_transfer_plan(
         wanted,
@@ -735,6 +816,7 @@ def check_transfer(
                     "old_plan_id": m.plan_id,
                     "new_plan_id": new_plan,
                 },
+                Cover(effective, target.id, new_plan),
             )
         )
         snap.release_cpf(m)  # no longer active in this company
@@ -769,6 +851,7 @@ def check_change_plan(
         )
     if b.status != "active":
         raise DomainError(f"{b.person.name} está inativo(a).", "card_number")
+    refuse_if_scheduled(b)
     new_plan = check_plan_contracted(plan_id, snap.company.contracted)
     if new_plan == b.plan_id:
         raise DomainError("O titular já está neste plano: escolha outro.", "plan")
@@ -782,6 +865,7 @@ def check_change_plan(
                 {"plan_id": m.plan_id},
                 {"plan_id": new_plan},
                 {"old_plan_id": m.plan_id, "new_plan_id": new_plan},
+                Cover(effective, m.company_id, new_plan),
             )
         )
         m.plan_id = new_plan
@@ -789,6 +873,14 @@ def check_change_plan(
 
 
 # ---------------------------------------------------------------- apply
+
+SCHEDULABLE = (MovementKind.EXCLUSION, MovementKind.TRANSFER, MovementKind.PLAN_CHANGE)
+
+
+def is_scheduled(change: Change, today: date) -> bool:
+    """An exclusion, transfer or plan change dated after today waits for its date: the
+    beneficiary stays as they are until then (its coverage periods are written now)."""
+    return change.kind in SCHEDULABLE and change.effective > today
 
 
 @dataclass(frozen=True)
@@ -828,7 +920,10 @@ class Applier:
                 st.benef.card = make_card_number(op.card_prefix, seq)
             self._insert_beneficiaries([st for st in inserts if st.benef.is_holder])
             self._insert_beneficiaries([st for st in inserts if not st.benef.is_holder])
-        self._update_beneficiaries([st for c in changes for st in c.steps if not st.insert])
+        scheduled = {id(c) for c in changes if is_scheduled(c, today)}
+        self._update_beneficiaries(
+            [st for c in changes if id(c) not in scheduled for st in c.steps if not st.insert]
+        )
         # Protocols: one per change, numbered in a block of today's sequence.
         numbers, deadline = protocol_numbers_issue(s, self.now, len(changes))
         protocol_rows = []
@@ -885,14 +980,16 @@ class Applier:
                 }
             )
         s.execute(insert(ProtocolEvent.__table__), events)
+        coverage_before = self._coverage_before(changes)
         movements, audits = [], []
         for pid, c in zip(protocol_ids, changes, strict=True):
+            later = id(c) in scheduled
             for st in c.steps:
                 b = st.benef
                 before, after = json_safe(st.before), json_safe(st.after)
                 movements.append(
                     {
-                        "company_id": b.company_id,
+                        "company_id": self.company.id if later else b.company_id,
                         "beneficiary_id": b.id,
                         "kind": c.kind.value,
                         "channel": c.channel.value,
@@ -908,6 +1005,9 @@ class Applier:
                         "reason": st.movement.get("reason"),
                         "before": before,
                         "after": after,
+                        "state": "scheduled" if later else "applied",
+                        "pending": json_safe(st.values) if later else None,
+                        "coverage_before": coverage_before.get(id(st)) if later else None,
                     }
                 )
                 audits.append(
@@ -922,7 +1022,15 @@ class Applier:
                         "after": after,
                     }
                 )
-        s.execute(insert(Movement.__table__), movements)
+        table = Movement.__table__
+        movement_ids = [
+            row[0]
+            for row in s.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), movements
+            )
+        ]
+        self._write_coverage(changes, movement_ids)
+        self._schedule_stay_ends(changes, protocol_ids, billing_month)
         s.execute(insert(AuditRecord.__table__), audits)
         return [
             Applied(
@@ -934,6 +1042,81 @@ class Applier:
             )
             for row, c in zip(protocol_rows, changes, strict=True)
         ]
+
+    def _coverage_before(self, changes: list[Change]) -> dict[int, list[dict[str, Any]]]:
+        """Each step's beneficiary periods just before it (kept by a scheduled movement,
+        to be restored if it is cancelled)."""
+        current = periods_of(
+            self.session, [st.benef.id for c in changes for st in c.steps if not st.insert]
+        )
+        found: dict[int, list[dict[str, Any]]] = {}
+        for c in changes:
+            for st in c.steps:
+                key = st.benef.id or id(st.benef)
+                periods = current.get(key, [])
+                found[id(st)] = period_json(periods)
+                if st.cover is not None:
+                    current[key] = st.cover.apply(periods, None)
+        return found
+
+    def _write_coverage(self, changes: list[Change], movement_ids: list[int]) -> None:
+        """Apply every step's coverage operation, in order, and write the result."""
+        steps = [st for c in changes for st in c.steps]
+        assert len(steps) == len(movement_ids)
+        touched = {st.benef.id for st in steps if st.cover is not None}
+        if not touched:
+            return
+        stored = periods_of(self.session, [st.benef.id for st in steps if not st.insert])
+        current = {bid: list(periods) for bid, periods in stored.items()}
+        for st, movement_id in zip(steps, movement_ids, strict=True):
+            if st.cover is None:
+                continue
+            bid = st.benef.id
+            assert bid is not None
+            current[bid] = st.cover.apply(current.get(bid, []), movement_id)
+        write_periods(
+            self.session,
+            {bid: (stored.get(bid, []), current[bid]) for bid in current if bid in touched},
+        )
+
+    def _schedule_stay_ends(
+        self, changes: list[Change], protocol_ids: list[int], billing_month: date
+    ) -> None:
+        """An arts. 30/31 stay with an end: everyone it keeps is excluded on that date
+        (scheduled movements of the same protocol, settled on the day)."""
+        rows = []
+        for pid, c in zip(protocol_ids, changes, strict=True):
+            if not c.stay_accepted or c.stay_until is None:
+                continue
+            for i, st in enumerate(c.steps):
+                reason = st.movement.get("reason") if i == 0 else "perda_elegibilidade"
+                pending = {
+                    "status": "inactive",
+                    "exclusion_date": c.stay_until,
+                    "exclusion_reason": reason,
+                }
+                rows.append(
+                    {
+                        "company_id": st.benef.company_id,
+                        "beneficiary_id": st.benef.id,
+                        "kind": MovementKind.EXCLUSION.value,
+                        "channel": c.channel.value,
+                        "effective_date": c.stay_until,
+                        "received_at": self.now,
+                        "billing_month": billing_month,
+                        "is_retroactive": False,
+                        "actor_user_id": self.user_id,
+                        "protocol_id": pid,
+                        "reason": reason,
+                        "before": None,
+                        "after": json_safe({**pending, "end_of_stay": True}),
+                        "state": "scheduled",
+                        "pending": json_safe(pending),
+                        "coverage_before": None,  # the end of a legal stay is not cancelled
+                    }
+                )
+        if rows:
+            self.session.execute(insert(Movement.__table__), rows)
 
     @staticmethod
     def _card(b: Benef) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from data.models import Beneficiary, Company, ContractedPlan, Plan
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
+from services.coverage import scheduled_for, scheduled_text, settle
 from services.lgpd import personal_data_access_record
 from services.movement_engine import (
     CPF_TAKEN,
@@ -32,6 +33,7 @@ from services.movement_engine import (
     check_transfer,
     check_update,
     exclusion_targets,
+    is_scheduled,
     load_snapshot,
 )
 from services.numbering import local_date
@@ -73,6 +75,16 @@ class MovementResult:
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     invoice_effect: str | None = None  # what it does to the invoices; None: nothing
     target_company: str | None = None  # a transfer's destination ("code · name")
+    scheduled: bool = False  # dated in the future: nothing changes before that date
+    stay_accepted: bool = False  # arts. 30/31 stay taken: covered until stay_until
+
+    @property
+    def scheduled_text(self) -> str | None:
+        """e.g. "Exclusão agendada para 15/01/2027" (None when in effect already)."""
+        if not self.scheduled:
+            return None
+        text = scheduled_text(self.kind.value, self.effective_date)
+        return text[0].upper() + text[1:]
 
     @property
     def card_number(self) -> str:
@@ -105,6 +117,7 @@ class BeneficiaryRow:
     birth_date: date
     effective_date: date
     exclusion_date: date | None
+    scheduled: str | None = None  # e.g. "exclusão agendada para 15/01/2027"
 
     @property
     def label(self) -> str:
@@ -123,6 +136,8 @@ class BeneficiaryDetail:
     holder_name: str | None
     dependents: list[BeneficiaryRow]
     exclusion_reason: str | None
+    # {group: "YYYY-MM-DD" last day of waiting or None}; None: not computed (older rows)
+    waiting_periods: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +215,7 @@ def _run(
 ) -> MovementResult:
     """Check one request on a snapshot of the rows it touches, then apply it: the same
     path a batch file's lines take."""
+    settle(uow, now)
     with uow:
         actor.require(Permission.MOVEMENTS, uow.company_id)
         assert uow.company_id is not None
@@ -226,6 +242,8 @@ def _run(
             changes=change.changes,
             invoice_effect=invoice_effect(change.kind, change.effective, billing_month),
             target_company=change.target_label,
+            scheduled=is_scheduled(change, today),
+            stay_accepted=change.stay_accepted,
         )
 
 
@@ -271,9 +289,11 @@ def movement_exclude(
     dependents_confirmed: bool = False,
     contributed: bool = False,
     contribution_months: int = 0,
+    stay_accepted: bool = False,
     channel: Channel = Channel.INDIVIDUAL,
 ) -> MovementResult:
-    """Exclude a beneficiary (a holder takes its dependents, after confirmation)."""
+    """Exclude a beneficiary (a holder takes its dependents, after confirmation); a
+    dismissed or retired holder who contributed may take the arts. 30/31 stay."""
     return _run(
         uow,
         actor,
@@ -287,6 +307,7 @@ def movement_exclude(
             dependents_confirmed=dependents_confirmed,
             contributed=contributed,
             contribution_months=contribution_months,
+            stay_accepted=stay_accepted,
             channel=channel,
         ),
         cards=[card_number],
@@ -438,6 +459,7 @@ def movement_change_plan(
 
 def _rows(session: Session, beneficiaries: list[Beneficiary]) -> list[BeneficiaryRow]:
     plans = dict(session.execute(select(Plan.id, Plan.name)).all())
+    pending = scheduled_for(session, [b.id for b in beneficiaries])
     return [
         BeneficiaryRow(
             b.id,
@@ -452,6 +474,7 @@ def _rows(session: Session, beneficiaries: list[Beneficiary]) -> list[Beneficiar
             b.birth_date,
             b.effective_date,
             b.exclusion_date,
+            scheduled_text(*pending[b.id]) if b.id in pending else None,
         )
         for b in beneficiaries
     ]
@@ -465,8 +488,12 @@ def beneficiary_search(
     status: str | None = None,
     holders_only: bool = False,
     limit: int = 50,
+    now: datetime | None = None,
 ) -> list[BeneficiaryRow]:
-    """Beneficiaries of the company in context by name, card number or CPF."""
+    """Beneficiaries of the company in context by name, card number or CPF (as of `now`:
+    scheduled movements due by then take effect first)."""
+    if now is not None:
+        settle(uow, now)
     with uow:
         company = _begin(uow, actor)
         query = select(Beneficiary).where(Beneficiary.company_id == company.id)
@@ -496,6 +523,8 @@ def beneficiary_detail(
 ) -> BeneficiaryDetail:
     """One beneficiary of the company in context, with its dependents; the view is
     recorded as an access to personal data (LGPD)."""
+    if now is not None:
+        settle(uow, now)
     with uow:
         company = _begin(uow, actor)
         b = _by_card(uow.session, company.id, card_number)
@@ -524,6 +553,7 @@ def beneficiary_detail(
             holder_name=holder.name if holder else None,
             dependents=_rows(uow.session, list(dependents)),
             exclusion_reason=b.exclusion_reason,
+            waiting_periods=b.waiting_periods,
         )
         uow.commit()
         return detail

@@ -34,6 +34,7 @@ KIND_LABELS = {
     "reactivation": "Reativação",
     "transfer": "Transferência",
     "plan_change": "Alteração de plano",
+    "cancellation": "Cancelamento de movimentação agendada",
     "batch": "Movimentação em lote",
     "invoice_question": "Dúvida sobre fatura",
     "overdue_update": "Atualização de fatura vencida",

@@ -507,9 +507,18 @@ def invoice_effect(kind: MovementKind, effective: date, billing_month: date) -> 
         return f"Novo plano cobrado a partir da fatura de {_month_text(first)}."
     if kind is MovementKind.EXCLUSION:
         last = _month_index(effective - timedelta(days=1))
-        return f"Sem cobrança a partir da fatura de {_month_text(last + 1)}."
+        return (
+            f"Sem cobrança a partir da competência {_month_text(last + 1)}; se ela já foi "
+            "faturada, o valor volta como crédito na próxima fatura."
+        )
     if kind is MovementKind.TRANSFER:
-        return f"A partir da fatura de {_month_text(bill)}, a cobrança passa à empresa de destino."
+        # A month is charged where its first covered day was: from the transfer's month
+        # if it takes effect on the 1st, else from the next one.
+        first_there = eff if effective.day == 1 else eff + 1
+        return (
+            f"A partir da competência {_month_text(first_there)}, a cobrança passa à empresa "
+            "de destino."
+        )
     return None
 
 

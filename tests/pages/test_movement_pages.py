@@ -228,7 +228,7 @@ def test_excluding_a_holder_with_dependents_asks_for_the_confirmation(app, porta
     assert at.success[0].value.startswith("Exclusão registrada: ")
     card = _card(at)
     assert CARD_NUMBER.search(card).group(1).replace(" ", "") == holder, card
-    assert "**Fatura:** Sem cobrança a partir da fatura de " in card
+    assert "**Fatura:** Sem cobrança a partir da competência " in card
     excluded = at.dataframe[0].value
     assert len(excluded) >= 2 and holder[-4:] in " ".join(excluded["Carteirinha"])
     assert (

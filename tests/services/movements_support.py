@@ -17,6 +17,7 @@ from data.models import (
     Beneficiary,
     Company,
     Counter,
+    CoveragePeriod,
     Movement,
     Protocol,
     ProtocolEvent,
@@ -104,7 +105,9 @@ def snapshot(engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         counts = {
             model.__tablename__: conn.execute(select(func.count()).select_from(model)).scalar_one()
-            for model in (Beneficiary, Movement, AuditRecord, Protocol, ProtocolEvent, Counter)
+            for model in (
+                Beneficiary, Movement, AuditRecord, Protocol, ProtocolEvent, Counter, CoveragePeriod
+            )
         }
         counters = dict(conn.execute(select(Counter.name, Counter.value)).all())
         people = [

@@ -1211,7 +1211,7 @@ def test_the_result_says_what_a_movement_does_to_the_invoice(world):
     assert moved.target_company == f"10002 · {_company_name(world, '10002')}"
     assert (
         moved.invoice_effect
-        == "A partir da fatura de 01/2027, a cobrança passa à empresa de destino."
+        == "A partir da competência 12/2026, a cobrança passa à empresa de destino."
     )
 
 

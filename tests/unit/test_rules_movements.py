@@ -526,25 +526,34 @@ JAN = date(2027, 1, 1)  # the billing month of a movement received on 26/11/2026
             MovementKind.EXCLUSION,
             date(2026, 11, 26),
             JAN,
-            "Sem cobrança a partir da fatura de 12/2026.",
+            "Sem cobrança a partir da competência 12/2026; se ela já foi faturada, o valor volta "
+            "como crédito na próxima fatura.",
         ),
         (
             MovementKind.EXCLUSION,
             date(2026, 12, 1),
             JAN,
-            "Sem cobrança a partir da fatura de 12/2026.",
+            "Sem cobrança a partir da competência 12/2026; se ela já foi faturada, o valor volta "
+            "como crédito na próxima fatura.",
         ),
         (
             MovementKind.EXCLUSION,
             date(2026, 12, 2),
             JAN,
-            "Sem cobrança a partir da fatura de 01/2027.",
+            "Sem cobrança a partir da competência 01/2027; se ela já foi faturada, o valor volta "
+            "como crédito na próxima fatura.",
         ),
         (
             MovementKind.TRANSFER,
             date(2026, 11, 26),
             JAN,
-            "A partir da fatura de 01/2027, a cobrança passa à empresa de destino.",
+            "A partir da competência 12/2026, a cobrança passa à empresa de destino.",
+        ),
+        (
+            MovementKind.TRANSFER,
+            date(2026, 12, 1),
+            JAN,
+            "A partir da competência 12/2026, a cobrança passa à empresa de destino.",
         ),
         (MovementKind.UPDATE, date(2026, 11, 26), JAN, None),
     ],
