@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from components import navigation
+from components import exclusion_widgets, navigation
 from components.context import Context, now_utc
 from components.errors import FieldSlots, user_errors
 from components.fmt import digits_of, fmt_cep, fmt_cpf, fmt_date, fmt_phone, today_local
@@ -796,6 +796,7 @@ def result_card(ctx: Context, done: Done) -> None:
             facts.append(f"**Fatura:** {r.invoice_effect}")  # the service's own words
         st.markdown("  \n".join(facts))
         _result_details(r)
+        exclusion_widgets.result_proof(ctx, r, today=today_local())  # RN 561 proof
         if done.card_png is not None:
             c1, c2 = st.columns([2, 1])
             c1.image(

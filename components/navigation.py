@@ -80,6 +80,8 @@ PAGES: list[PageSpec] = [
              "beneficiarios-ativos", REP, P.REPORTS, "Relatório de ativos"),
     PageSpec("pages/report_inactive.py", "Beneficiários inativos", ":material/group_off:",
              "beneficiarios-inativos", REP, P.REPORTS),
+    PageSpec("pages/report_ageing.py", "Perda de elegibilidade", ":material/event_busy:",
+             "perda-elegibilidade", REP, P.REPORTS),
     PageSpec("pages/report_utilization.py", "Utilização", ":material/monitoring:",
              "utilizacao", REP, P.REPORTS),
     PageSpec("pages/portfolio_analysis.py", "Análise da carteira", ":material/query_stats:",

@@ -3,7 +3,7 @@ search. The sidebar is the menu: no copy of it here."""
 
 import streamlit as st
 
-from components import navigation, provider_map
+from components import exclusion_widgets, navigation, provider_map
 from components.context import get_context, new_uow
 from components.fmt import fmt_date, fmt_money, fmt_month, fmt_weekday, today_local
 from components.safe_text import plain
@@ -12,6 +12,8 @@ from services import home
 OVERDUE_PAGE = "pages/overdue_update.py"
 OVERDUE_KEY = "overdue_invoice"  # the invoice selectbox of the overdue update page
 OVERDUE_SHOWN = 3
+AGEING_SHOWN = 10
+AGEING_PAGE = "pages/report_ageing.py"
 
 ctx = get_context()
 today = today_local()
@@ -97,6 +99,14 @@ if dates.protocols_due:
     )
 else:
     st.caption("Nenhum protocolo com prazo nos próximos dias.")
+
+exclusion_widgets.ageing_list(
+    ctx, dates.ageing[:AGEING_SHOWN], today=today, key="home",
+    title="Dependentes que perdem a elegibilidade por idade nos próximos 60 dias",
+)
+if dates.ageing and any(p.path == AGEING_PAGE for p in navigation.pages_for(ctx.actor)):
+    st.page_link(AGEING_PAGE, label=f"Ver o relatório ({len(dates.ageing)} dependente(s))",
+                 icon=":material/event_busy:")
 
 st.subheader("Busca de rede")
 options = home.provider_filter_options(uow=new_uow())

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import streamlit as st
 
+from components import exclusion_widgets
 from components.context import get_context, now_utc
 from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_date, fmt_datetime, today_local
@@ -159,6 +160,8 @@ with list_tab:
                 hide_index=True,
                 width="stretch",
             )
+            if p.kind == "exclusion":
+                exclusion_widgets.proof_download(ctx, p.number, today=today, key="protocol")
     noted = st.session_state.get("protocol_noted")
     if noted == chosen:
         st.success("Informação acrescentada ao protocolo.")
