@@ -96,6 +96,7 @@ from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
 from services.movements import InclusionRequest
 from services.reports import ACTIVE, BeneficiaryFilters, Period
 from services.rules.errors import DomainError
+from tests.bank_support import configure_bank_if_missing
 from tests.conftest import _fresh_postgres, _fresh_sqlite
 from tests.services.movements_support import NOW, TODAY, child_person, holder_person, new_cpf
 from tests.services.test_batch import csv_file
@@ -143,6 +144,7 @@ MATRIX = """
 company_contract                       ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
 company_details                        ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
 company_contact_update                 ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+company_waiting_periods_update         ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 company_plans                          ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
 # users
 user_list                              ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
@@ -344,6 +346,7 @@ def world(
 
 def _build(engine: Engine) -> World:
     seed_demo(engine, companies=8, beneficiaries=200, today=TODAY)
+    configure_bank_if_missing(engine)  # boletos need the operator's bank agreement
     factory = make_session_factory(engine)
     plain = UnitOfWork(factory)
     with plain:
@@ -855,6 +858,16 @@ def _company_contract(env: Env) -> None:
 def _company_details(env: Env) -> None:
     r = companies.company_details(uow=env.uow(None), actor=env.actor, company_id=env.cid)
     assert (r.id, r.code, r.name) == (env.cid, env.company.code, env.company.name)
+
+
+@cell("company_waiting_periods_update", None, writes=True)
+def _company_waiting_periods_update(env: Env) -> None:
+    # Account managers only (the contract's carência, RN 195 art. 6 / Lei 9.656 art. 12).
+    r = companies.company_waiting_periods_update(
+        uow=env.uow(None), actor=env.actor, company_id=env.cid, days={"Ortodontia": 120},
+        now=NOW,
+    )
+    assert r["Ortodontia"] == (180, 120)
 
 
 @cell("company_contact_update", U, writes=True)
@@ -1570,6 +1583,9 @@ def test_cell(world: World, function: str, role: str, company: str) -> None:
 
 # Public service functions with an actor or a unit of work that have no row, and why.
 LEFT_OUT = {
+    # Operator-wide, no company data: account managers only (test_operator_settings.py).
+    "operator_settings.operator_settings_get": "the operator's bank agreement, no company data",
+    "operator_settings.operator_settings_update": "the operator's bank agreement, no company data",
     # No company argument: covered by test_the_company_lists_hold_only_the_actors_companies.
     "companies.company_list_for_actor": "lists the actor's own companies",
     "analytics.portfolio_companies": "lists the account manager's own portfolio",

@@ -8,6 +8,7 @@ usual oracle, has no boleto validator: `stdnum.br` knows only CPF and CNPJ).
 from __future__ import annotations
 
 import importlib.util
+import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
@@ -233,6 +234,21 @@ def test_the_free_field_and_the_printed_code_come_from_the_bank_agreement(world:
     assert second.barcode[19:] == "00004321" + second.our_number.zfill(17)
     # The earlier boleto keeps the bank it was issued with.
     assert issue(world, first.invoice_id).bank_code == "001"
+
+
+def test_the_printed_boleto_shows_branch_account_and_wallet_from_the_settings(world: World):
+    from pypdf import PdfReader
+
+    from components.boleto_pdf import boleto_pdf
+
+    with world.uow as uow:
+        set_bank(uow.session, bank_wallet="18", bank_branch="4321-0", bank_account="998877-X")
+        uow.commit()
+    view = issue(world, add_invoice(world, date(2025, 3, 1), date(2025, 3, 10), "10.00"))
+    text = PdfReader(io.BytesIO(boleto_pdf(view))).pages[0].extract_text()
+    assert text.count("4321-0 / 998877-X") == 2  # receipt and payment slip
+    assert "Carteira\n18" in text or "Carteira 18" in text
+    assert "421839" not in text  # the ANS registration is not the beneficiary code
 
 
 def _big_invoice_ids(world: World) -> list[int]:
