@@ -12,6 +12,7 @@ from data.db import SessionFactory, make_engine, make_session_factory, upgrade_t
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
 from services.companies import CompanySummary, company_list_for_actor
+from services.coverage import settle
 
 ACTOR_KEY = "actor"
 COMPANY_KEY = "company_id"
@@ -99,6 +100,9 @@ def get_context(permission: Permission | None = None) -> Context:
     if not companies:
         st.warning("Seu usuário não tem empresas vinculadas. Fale com o seu gestor de contas.")
         st.stop()
+    # Scheduled movements due today take effect before anything is shown (one indexed
+    # lookup when nothing is due).
+    settle(new_uow(), now_utc())
     by_id = {c.id: c for c in companies}
     company = by_id.get(st.session_state.get(COMPANY_KEY)) or companies[0]
     st.session_state[COMPANY_KEY] = company.id

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components import movement_forms as forms
+from components import scheduled_widgets
 from components.context import get_context
 from components.errors import FieldSlots
 from components.fmt import today_local
@@ -21,6 +22,7 @@ TABS = [
     "Reativação",
     "Transferência",
     "Alteração de plano",
+    "Agendadas",
 ]
 tabs = dict(zip(TABS, st.tabs(TABS, key="individual_tab", on_change="rerun"), strict=True))
 slots = FieldSlots()
@@ -50,3 +52,7 @@ if tabs["Transferência"].open:
 if tabs["Alteração de plano"].open:
     with tabs["Alteração de plano"]:
         forms.plan_change_section(ctx, slots, options, key="ind_plan")
+
+if tabs["Agendadas"].open:
+    with tabs["Agendadas"]:
+        scheduled_widgets.scheduled_section(ctx, key="ind_scheduled")

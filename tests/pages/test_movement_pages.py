@@ -27,6 +27,7 @@ TABS = [
     "Reativação",
     "Transferência",
     "Alteração de plano",
+    "Agendadas",
 ]
 _cpf_bases = itertools.count(731_000_001)
 
@@ -250,6 +251,78 @@ def test_a_dismissed_holder_who_contributed_sees_the_legal_stay(app, portal_db):
     by_label(at.button, "Excluir").click().run()
     assert not at.exception, at.exception
     assert any("12 meses" in i.value for i in at.info), [i.value for i in at.info]
+
+
+def test_a_future_exclusion_is_scheduled_listed_and_cancelled(app, portal_db):
+    from datetime import timedelta
+
+    from components.fmt import today_local
+    from data.models import Movement, Protocol
+
+    holder = _holder_with_dependents(portal_db)
+    at = _open(log_in(app(), "100001"), INDIVIDUAL, "Exclusão")
+    _pick(at, holder)
+    by_label(at.selectbox, "Motivo da exclusão *").select("outros").run()
+    day = today_local() + timedelta(days=20)
+    by_label(at.date_input, "Data da exclusão *").set_value(day).run()
+    by_label(at.checkbox, "Confirmo a exclusão dos dependentes listados").check().run()
+    by_label(at.button, "Excluir").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith(f"Exclusão agendada para {day:%d/%m/%Y}: ")
+    protocol = PROTOCOL.search(_card(at)).group(1)
+    status = select(Beneficiary.status).where(Beneficiary.card_number == holder)
+    assert _scalar(portal_db, status) == "active"  # nothing changes before the date
+
+    # The picker says it, and the Agendadas tab lists it with a cancel button.
+    _open(at, INDIVIDUAL, "Alteração de plano")
+    _pick(at, holder, "Buscar titular (nome, carteirinha ou CPF)")
+    assert any(f"exclusão agendada para {day:%d/%m/%Y}" in w.value for w in at.warning)
+    _open(at, INDIVIDUAL, "Agendadas")
+    assert any(
+        f"Exclusão agendada para {day:%d/%m/%Y}" in m.value and protocol in m.value
+        for m in at.markdown
+    ), [m.value for m in at.markdown]
+    cancel = by_label(at.button, "Cancelar agendamento")
+    assert cancel.disabled
+    by_label(at.checkbox, "Confirmo o cancelamento").check().run()
+    by_label(at.button, "Cancelar agendamento").click().run()
+    assert not at.exception, at.exception
+    message = at.success[0].value
+    assert f"(protocolo {protocol})" in message and "Protocolo do cancelamento" in message
+    assert any("Nenhuma movimentação agendada" in i.value for i in at.info)
+    states = _scalar(
+        portal_db,
+        select(func.count())
+        .select_from(Movement)
+        .join(Protocol, Protocol.id == Movement.protocol_id)
+        .where(Protocol.number == protocol, Movement.state == "cancelled"),
+    )
+    assert states >= 2  # the holder and the dependents
+    assert _scalar(portal_db, status) == "active"
+
+
+def test_a_dismissed_holder_who_takes_the_stay_stays_covered_with_the_family(app, portal_db):
+    holder = _holder_with_dependents(portal_db)
+    at = _open(log_in(app(), "100001"), INDIVIDUAL, "Exclusão")
+    _pick(at, holder)
+    by_label(at.selectbox, "Motivo da exclusão *").select("demissao").run()
+    by_label(at.radio, "O titular contribuía com o pagamento do plano?").set_value("Sim").run()
+    by_label(at.number_input, "Por quantos meses contribuiu?").set_value(36).run()
+    stay = "O ex-empregado optou por permanecer no plano (arts. 30/31)? *"
+    by_label(at.radio, stay).set_value("Sim").run()
+    by_label(at.checkbox, "Confirmo a exclusão dos dependentes listados").check().run()
+    by_label(at.button, "Excluir").click().run()
+    assert not at.exception, at.exception
+    assert any("Permanência (Lei 9.656, arts. 30/31)" in i.value for i in at.info)
+    assert any(m.value == "**Em permanência (arts. 30/31)**" for m in at.markdown)
+    row = select(Beneficiary.status, Beneficiary.stay_until).where(
+        Beneficiary.card_number == holder
+    )
+    engine = make_engine(portal_db)
+    with engine.connect() as conn:
+        status, until = conn.execute(row).one()
+    engine.dispose()
+    assert status == "active" and until is not None
 
 
 def test_an_update_shows_the_data_before_and_after(app, portal_db):
