@@ -56,7 +56,30 @@ def alembic_config(url: str) -> Config:
 
 def upgrade_to_head(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
+    migrate(engine, "head")
+
+
+def migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
+    """Upgrade (or downgrade) the schema to `revision` in one transaction.
+
+    On SQLite, a migration that alters a referenced table (company, beneficiary...)
+    rebuilds it, which foreign key enforcement forbids while rows point at it: the
+    enforcement is switched off for the migration's connection only (outside the
+    transaction, as SQLite requires) and every reference is checked before commit."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        if sqlite and raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                cfg.attributes["connection"] = connection
+                (command.downgrade if down else command.upgrade)(cfg, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite and raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
