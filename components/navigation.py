@@ -46,6 +46,8 @@ PAGES: list[PageSpec] = [
              P.USER_ADMIN, "Administrar usuários"),
     PageSpec("pages/audit_trail.py", "Trilha de auditoria", ":material/policy:", "auditoria",
              CO, masters_and_managers_only=True),
+    PageSpec("pages/price_tables.py", "Tabelas de preço", ":material/price_change:",
+             "tabelas-de-preco", CO, account_manager_only=True),
     PageSpec("pages/lgpd_request.py", "Pedidos LGPD", ":material/shield_person:",
              "pedidos-lgpd", CO, account_manager_only=True),
     PageSpec("pages/change_password.py", "Alterar senha", ":material/password:",

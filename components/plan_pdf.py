@@ -1,4 +1,5 @@
-"""The general conditions of a contracted plan as a PDF (fpdf2), with its price table."""
+"""The general conditions of a contracted plan as a PDF (fpdf2), with the contract's price
+table: by age band, or a single price with no band."""
 
 from __future__ import annotations
 
@@ -47,7 +48,14 @@ def general_conditions_pdf(plan: ContractedPlanView, company_label: str) -> byte
         since = ""
         if plan.price_valid_from:
             since = f" (vigente desde {fmt_date(plan.price_valid_from)})"
-        _para(pdf, 6, f"Tabela de preços por faixa etária{since}")
+        if plan.single_price:  # one price for every age: no age band to show
+            _para(pdf, 6, f"Preço único do contrato{since}")
+            pdf.set_font("Helvetica", "", 10)
+            pdf.cell(90, 6, latin1("Mensalidade (todas as idades)"), border="B")
+            pdf.cell(0, 6, latin1(fmt_money(plan.bands[0].price)), border="B", align="R",
+                     new_x="LMARGIN", new_y="NEXT")
+            return bytes(pdf.output())
+        _para(pdf, 6, f"Tabela de preços do contrato por faixa etária{since}")
         pdf.set_font("Helvetica", "", 10)
         for band in plan.bands:
             pdf.cell(90, 6, latin1(f"Faixa {band.band}: {band.label}"), border="B")

@@ -1,5 +1,6 @@
-"""Empresa > Planos contratados: ANS registration, segment, coverage, age-band prices,
-beneficiaries and the general conditions to read and download."""
+"""Empresa > Planos contratados: ANS registration, segment, coverage, the contract's
+prices (by age band, or a single price with no band), beneficiaries and the general
+conditions to read and download."""
 
 import pandas as pd
 import streamlit as st
@@ -42,8 +43,14 @@ for plan in plans:
         left, right = st.columns([2, 3])
         with left:
             since = fmt_date(plan.price_valid_from) if plan.price_valid_from else "—"
-            st.markdown(f"**Preço por faixa etária** (tabela vigente desde {since})")
-            if plan.bands:
+            if plan.single_price and plan.bands:
+                # Preço único: one price for every age, so no age band to show.
+                st.markdown(f"**Preço único** (tabela do contrato vigente desde {since})")
+                st.metric("Mensalidade", fmt_money(plan.bands[0].price))
+            elif plan.bands:
+                st.markdown(
+                    f"**Preço por faixa etária** (tabela do contrato vigente desde {since})"
+                )
                 st.dataframe(
                     pd.DataFrame(
                         {
@@ -56,7 +63,7 @@ for plan in plans:
                     width="stretch",
                 )
             else:
-                st.caption("Sem tabela de preços vigente hoje.")
+                st.caption("Sem tabela de preços do contrato vigente hoje.")
         with right:
             st.markdown("**Condições gerais**")
             with st.expander("Ler as condições gerais"):

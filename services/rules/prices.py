@@ -105,3 +105,40 @@ def in_pool(lives: int) -> bool:
     """Contracts with fewer than 30 lives on the reference date share the pool's
     percentage (RN 565/2022)."""
     return lives < POOL_LIVES_LIMIT
+
+
+def parse_decimal(text: str, field: str, what: str) -> Decimal:
+    """A number typed the Brazilian way ("1.234,56", "R$ 89,90", "7,35%") or with a
+    decimal point ("89.90"); refused with a message naming ``what`` if it is not one."""
+    clean = text.strip().replace("R$", "").replace("%", "").replace(" ", "")
+    if "," in clean:
+        clean = clean.replace(".", "").replace(",", ".")
+    try:
+        value = Decimal(clean)
+    except ArithmeticError:
+        value = Decimal("NaN")
+    if not clean or not value.is_finite():
+        raise DomainError(f"{what}: informe um número, como 89,90.", field)
+    return value
+
+
+def add_months(month: date, months: int) -> date:
+    """The first day of the month ``months`` after (or before) ``month``'s."""
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_options(today: date, back: int, ahead: int) -> list[date]:
+    """First days of the months from ``back`` months before ``today``'s to ``ahead`` after."""
+    first = date(today.year, today.month, 1)
+    return [add_months(first, n) for n in range(-back, ahead + 1)]
+
+
+def anniversary_months(contract_start: date, today: date) -> list[date]:
+    """The contract's anniversary months of last year, this year and next year (those
+    after the contract's first year)."""
+    return [
+        date(year, contract_start.month, 1)
+        for year in (today.year - 1, today.year, today.year + 1)
+        if year > contract_start.year
+    ]

@@ -8,12 +8,15 @@ import pytest
 
 from services.rules.errors import DomainError
 from services.rules.prices import (
+    anniversary_months,
     band_rows,
     check_anniversary,
     check_pct,
     check_table,
     in_pool,
     is_anniversary_month,
+    month_options,
+    parse_decimal,
     readjusted_price,
     readjusted_prices,
 )
@@ -111,3 +114,27 @@ def test_band_rows_of_each_kind() -> None:
     assert band_rows("single") == [(1, 0, None)]
     rows = band_rows("bands")
     assert len(rows) == 10 and rows[0] == (1, 0, 18) and rows[-1] == (10, 59, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("89,90", "89.90"), ("1.234,56", "1234.56"), ("R$ 1.234,56", "1234.56"),
+     ("89.90", "89.90"), ("7,35%", "7.35"), (" 100 ", "100"), ("-8,19", "-8.19")],
+)
+def test_numbers_are_read_the_brazilian_way_or_with_a_point(text: str, value: str) -> None:
+    assert parse_decimal(text, "pct", "Percentual") == Decimal(value)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1,2,3", "R$", "inf", "NaN"])
+def test_what_is_not_a_number_is_refused_naming_the_field(text: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        parse_decimal(text, "pct", "Percentual")
+    assert refused.value.field == "pct" and refused.value.message.startswith("Percentual:")
+
+
+def test_month_options_and_anniversaries() -> None:
+    assert month_options(date(2026, 1, 15), 1, 2) == [
+        date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+    assert anniversary_months(date(2024, 3, 20), date(2026, 7, 1)) == [
+        date(2025, 3, 1), date(2026, 3, 1), date(2027, 3, 1)]
+    assert anniversary_months(date(2026, 3, 20), date(2026, 7, 1)) == [date(2027, 3, 1)]
