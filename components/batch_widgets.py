@@ -73,15 +73,16 @@ def lines_table(lines: Sequence[LineResult], *, key: str) -> None:
     # One row per problem of a refused or warned line (it may have several): each reads
     # in full instead of one long cut cell.
     rows = [(r, part) for r in shown for part in _messages(r)]
-    frame = pd.DataFrame(
-        {
-            "Linha": [r.line_number for r, _ in rows],
-            "Nome": [r.name for r, _ in rows],
-            "CPF ou carteirinha": [r.document for r, _ in rows],
-            "Status": [batch.LINE_STATUS_LABELS[r.status] for r, _ in rows],
-            "Mensagem": [part for _, part in rows],
-        }
-    )
+    columns = {
+        "Linha": [r.line_number for r, _ in rows],
+        "Nome": [r.name for r, _ in rows],
+        "CPF ou carteirinha": [r.document for r, _ in rows],
+        "Status": [batch.LINE_STATUS_LABELS[r.status] for r, _ in rows],
+        "Mensagem": [part for _, part in rows],
+    }
+    if any(r.waiting for r in lines):  # applied inclusions: their waiting periods
+        columns["Carência"] = [r.waiting for r, _ in rows]
+    frame = pd.DataFrame(columns)
     st.caption(f"{_count(len(shown))} de {_count(len(lines))} linha(s)")
     st.dataframe(
         frame,
@@ -94,6 +95,9 @@ def lines_table(lines: Sequence[LineResult], *, key: str) -> None:
             "CPF ou carteirinha": st.column_config.TextColumn(width="medium"),
             "Status": st.column_config.TextColumn(width="small"),
             "Mensagem": st.column_config.TextColumn(width="large"),
+            "Carência": st.column_config.TextColumn(
+                width="large", help="Último dia de carência por grupo de procedimentos"
+            ),
         },
         key=f"{key}_table",
     )

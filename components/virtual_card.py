@@ -7,6 +7,8 @@ number and the plan with its ANS registration.
 from __future__ import annotations
 
 import io
+import textwrap
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from components.fmt import fmt_date
 from services.rules.card_numbers import format_card_number
+from services.rules.waiting import waiting_summary
 
 OPERATOR_NAME = "Sorriso Odontologia"
 SIZE = (856, 540)  # ID-1 card proportions (85.6 x 54 mm)
@@ -50,8 +53,13 @@ def virtual_card_png(
     company_name: str,
     ans_registration: str,
     effective_date: date,
+    waiting: Mapping[str, object] | None = None,
+    *,
+    show_waiting: bool = True,
 ) -> bytes:
-    """The virtual card of one beneficiary, as PNG bytes."""
+    """The virtual card of one beneficiary, as PNG bytes; at the bottom its waiting
+    periods (carência) per procedure group, "Isento", or "não calculada" (`waiting`
+    as in Beneficiary.waiting_periods)."""
     width, height = SIZE
     image = Image.new("RGB", SIZE, WHITE)
     draw = ImageDraw.Draw(image)
@@ -81,7 +89,19 @@ def virtual_card_png(
         draw.text((x, 370), value, font=_fit(draw, value, 28, third - 16), fill=INK)
     draw.text((margin, 424), "Empresa", font=_font(20), fill=GREY)
     draw.text((margin, 450), company_name, font=_fit(draw, company_name, 28, inner), fill=INK)
+    if show_waiting:
+        for i, line in enumerate(waiting_lines(waiting)):
+            draw.text((margin, 490 + 20 * i), line, font=_font(15), fill=GREY)
 
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def waiting_lines(waiting: Mapping[str, object] | None, width: int = 98) -> list[str]:
+    """The card's "Carência: ..." text in at most two lines (the rest cut with "…")."""
+    text = f"Carência: {waiting_summary(waiting)}"
+    lines = textwrap.wrap(text, width=width) or [text]
+    if len(lines) > 2:
+        lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), width=width, placeholder=" …")]
+    return lines

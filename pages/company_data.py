@@ -6,6 +6,7 @@ from components.context import get_context, now_utc
 from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_date
 from components.safe_text import plain
+from components.waiting_widgets import contract_waiting_section
 from services import companies
 from services.rules.documents import format_cep
 from services.rules.registration import CONTACT_LABELS, UFS, format_phone
@@ -113,3 +114,5 @@ if submitted:
         )
         st.session_state["company_data_saved"] = list(changed)
         st.rerun()
+
+contract_waiting_section(ctx, details)  # carência: the account manager edits it

@@ -56,6 +56,7 @@ from services.rules.documents import format_cpf, mask_cpf
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError, FieldErrors, problems_joined
 from services.rules.movements import Channel, MovementKind
+from services.waiting import batch_line_waiting
 
 CHUNK = 2000
 STATUS_LABELS = {
@@ -90,6 +91,7 @@ class LineResult:
     field: str | None = None
     name: str = ""  # the beneficiary's name as in the file
     document: str = ""  # CPF (formatted, or masked without personal data) or card number
+    waiting: str = ""  # an applied inclusion's waiting periods (services/waiting.py)
 
 
 def _who(values: dict[str, Any], raw: dict[str, str], full: bool) -> tuple[str, str]:
@@ -323,8 +325,9 @@ def batch_lines(*, uow: UnitOfWork, actor: Actor, batch_id: int) -> list[LineRes
             .order_by(BatchLine.line_number)
         ).all()
         full = actor.can(Permission.PERSONAL_DATA)
+        waiting = batch_line_waiting(uow.session, uow.company_id, rows)
         return [
-            LineResult(n, s, m or "", None, *_who(data or {}, {}, full))
+            LineResult(n, s, m or "", None, *_who(data or {}, {}, full), waiting.get(n, ""))
             for n, s, m, data in rows
         ]
 
@@ -655,14 +658,17 @@ def batch_result_file(*, uow: UnitOfWork, actor: Actor, batch_id: int, fmt: str 
                 f"Lote recusado por inteiro, sem arquivo de resultado: {batch.message}"
             )
         rows = uow.session.execute(
-            select(BatchLine.line_number, BatchLine.status, BatchLine.message)
+            select(BatchLine.line_number, BatchLine.status, BatchLine.message, BatchLine.data)
             .where(BatchLine.batch_id == batch.id)
             .order_by(BatchLine.line_number)
         ).all()
+        waiting = batch_line_waiting(uow.session, uow.company_id, rows)
         file_name, content = batch.file_name, batch.content or b""
     parsed = parse_batch_file(file_name, content)
-    statuses = [(n, LINE_STATUS_LABELS[s], m or "") for n, s, m in rows]
-    return result_xlsx(parsed, statuses) if fmt == "xlsx" else result_csv(parsed, statuses)
+    statuses = [(n, LINE_STATUS_LABELS[s], m or "") for n, s, m, _data in rows]
+    if fmt == "xlsx":
+        return result_xlsx(parsed, statuses, waiting)
+    return result_csv(parsed, statuses, waiting)
 
 
 __all__ = ["BatchFileError"]  # re-exported: callers catch it from here

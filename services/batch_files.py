@@ -17,7 +17,7 @@ import re
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -947,7 +947,7 @@ def _highlighted(line: BatchLineData, message: str, fields: Any) -> set[str]:
 
 def _result_rows(
     parsed: ParsedBatch, statuses: Iterable[LineStatus]
-) -> Iterator[tuple[list[str], str, str, set[str]]]:
+) -> Iterator[tuple[list[str], str, str, set[str], int]]:
     by_line = {s[0]: s for s in statuses}
     for line in parsed.lines:
         entry = by_line.get(line.line_number)
@@ -959,16 +959,26 @@ def _result_rows(
             status = status or "recusada"
             message = line.problem_message()
         cells = [line.raw.get(c, "") for c in parsed.columns]
-        yield cells, status, message, _highlighted(line, message, fields)
+        yield cells, status, message, _highlighted(line, message, fields), line.line_number
 
 
-def result_xlsx(parsed: ParsedBatch, statuses: list[LineStatus]) -> bytes:
-    """The uploaded lines with a status and a message each; the cells to fix in red."""
+WAITING_HEADER = "Carência"  # an applied inclusion's waiting periods (services/waiting.py)
+
+
+def result_xlsx(
+    parsed: ParsedBatch, statuses: list[LineStatus], waiting: Mapping[int, str] | None = None
+) -> bytes:
+    """The uploaded lines with a status and a message each; the cells to fix in red.
+    With `waiting` (line number -> text), a last column "Carência": each applied
+    inclusion's waiting periods."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Resultado")
     header = [*parsed.columns, "status", "mensagem"]
+    if waiting is not None:
+        header.append(WAITING_HEADER)
     for i, name in enumerate(header, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = 60 if name == "mensagem" else 18
+        wide = name in ("mensagem", WAITING_HEADER)
+        ws.column_dimensions[get_column_letter(i)].width = 60 if wide else 18
     ws.freeze_panes = "A2"
     head = []
     for name in header:
@@ -978,8 +988,9 @@ def result_xlsx(parsed: ParsedBatch, statuses: list[LineStatus]) -> bytes:
         head.append(cell)
     ws.append(head)
     index = {c: i for i, c in enumerate(parsed.columns)}
-    for cells, status, message, marked in _result_rows(parsed, statuses):
-        row: list[Any] = [xlsx_text(v) for v in [*cells, status, message]]
+    for cells, status, message, marked, number in _result_rows(parsed, statuses):
+        extra = [] if waiting is None else [waiting.get(number, "")]
+        row: list[Any] = [xlsx_text(v) for v in [*cells, status, message, *extra]]
         for column in marked:
             at = index.get(column)
             if at is not None:
@@ -992,10 +1003,14 @@ def result_xlsx(parsed: ParsedBatch, statuses: list[LineStatus]) -> bytes:
     return out.getvalue()
 
 
-def result_csv(parsed: ParsedBatch, statuses: list[LineStatus]) -> bytes:
+def result_csv(
+    parsed: ParsedBatch, statuses: list[LineStatus], waiting: Mapping[int, str] | None = None
+) -> bytes:
     """The result as a semicolon CSV, UTF-8 with BOM (opens in Excel as is)."""
-    rows = [[*parsed.columns, "status", "mensagem"]]
+    extra = [] if waiting is None else [WAITING_HEADER]
+    rows = [[*parsed.columns, "status", "mensagem", *extra]]
     rows += [
-        [*cells, status, message] for cells, status, message, _ in _result_rows(parsed, statuses)
+        [*cells, status, message, *([] if waiting is None else [waiting.get(number, "")])]
+        for cells, status, message, _, number in _result_rows(parsed, statuses)
     ]
     return csv_bytes(rows)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -24,6 +24,7 @@ from services.prices import contract_tables_on
 from services.rules.documents import format_company_document
 from services.rules.errors import DomainError
 from services.rules.registration import CONTACT_FIELDS, clean_company_contact
+from services.rules.waiting import clean_waiting_days, contract_waiting_days
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,11 @@ class CompanyDetails:
     due_day: int
     contact: dict[str, str | None]
     can_edit: bool
+    # The contract's waiting periods (carência): days per procedure group, its own or the
+    # defaults (services/rules/waiting.py); only the account manager changes them.
+    waiting_days: dict[str, int] = field(default_factory=dict)
+    waiting_default: bool = True
+    can_edit_waiting: bool = False
 
     @property
     def document_formatted(self) -> str:
@@ -150,6 +156,9 @@ def company_details(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Compan
             due_day=c.due_day,
             contact=_contact_of(c),
             can_edit=actor.can(Permission.USER_ADMIN),
+            waiting_days=contract_waiting_days(c.waiting_periods),
+            waiting_default=c.waiting_periods is None,
+            can_edit_waiting=actor.is_account_manager,
         )
 
 
@@ -195,6 +204,51 @@ def company_contact_update(
             after={k: new for k, (_, new) in changed.items()},
             now=now,
         )
+        uow.commit()
+        return changed
+
+
+def company_waiting_periods_update(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    company_id: int,
+    days: Mapping[str, object] | None,
+    now: datetime,
+) -> dict[str, tuple[int | None, int | None]]:
+    """Set the contract's waiting periods (procedure group -> days, within the legal
+    maxima), or go back to the defaults with `days` None; returns what changed per group
+    (before, after). Account managers only. Inclusions from now on use them; periods
+    already computed for beneficiaries stay as they were."""
+    actor.require(None, company_id)
+    if not actor.is_account_manager:
+        raise DomainError("Só o gestor de contas altera os prazos de carência do contrato.")
+    clean = None if days is None else clean_waiting_days(days)
+    with uow:
+        company = uow.session.get(Company, company_id, with_for_update=True)
+        if company is None:
+            raise DomainError("Empresa não encontrada.")
+        before = contract_waiting_days(company.waiting_periods)
+        after = contract_waiting_days(clean)
+        changed = {
+            g: (before.get(g), after.get(g))
+            for g in dict.fromkeys([*before, *after])
+            if before.get(g) != after.get(g)
+        }
+        if not changed:
+            return {}
+        audit_record(
+            uow.session,
+            user_id=actor.user_id,
+            company_id=company_id,
+            action="company_waiting_periods_update",
+            entity="company",
+            entity_id=company_id,
+            before={"waiting_periods": company.waiting_periods},
+            after={"waiting_periods": clean},
+            now=now,
+        )
+        company.waiting_periods = clean
         uow.commit()
         return changed
 

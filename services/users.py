@@ -435,6 +435,7 @@ AUDIT_ACTION_LABELS = {
     "user_inactivate": "Usuário inativado",
     "user_reactivate": "Usuário reativado",
     "company_contact_update": "Dados da empresa alterados",
+    "company_waiting_periods_update": "Prazos de carência do contrato alterados",
     **{f"movement_{k.value}": f"Movimentação: {label}" for k, label in MOVEMENT_LABELS.items()},
     "batch_receive": "Lote recebido",
     "batch_apply": "Lote aplicado",

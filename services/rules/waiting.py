@@ -267,17 +267,19 @@ def stored_periods(stored: Mapping[str, object] | None) -> dict[str, date | None
 
 
 def waiting_summary(stored: Mapping[str, object] | None, *, on: date | None = None) -> str:
-    """One line for cards, tables and files: "Isento", "não calculada", or
-    "Ortodontia até 01/06/2027; Prótese até 01/06/2027" (groups still waiting on `on`,
-    or all groups with a waiting period when `on` is None)."""
+    """One line for cards, tables and files: "Isento", "não calculada", or the groups
+    still waiting on `on` (all groups with a waiting period when `on` is None), those
+    ending on the same day together: "Urgência até 01/12/2026; Prótese, Ortodontia até
+    29/05/2027"."""
     periods = stored_periods(stored)
     if periods is None:
         return "não calculada"
-    waiting = [
-        (g, d) for g, d in periods.items() if d is not None and (on is None or d >= on)
-    ]
-    if not waiting:
+    by_day: dict[date, list[str]] = {}
+    for group, day in periods.items():
+        if day is not None and (on is None or day >= on):
+            by_day.setdefault(day, []).append(group)
+    if not by_day:
         if all(d is None for d in periods.values()):
             return "Isento"
         return "Carência cumprida"
-    return "; ".join(f"{g} até {d:%d/%m/%Y}" for g, d in waiting)
+    return "; ".join(f"{', '.join(by_day[d])} até {d:%d/%m/%Y}" for d in sorted(by_day))

@@ -144,6 +144,7 @@ MATRIX = """
 company_contract                       ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
 company_details                        ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
 company_contact_update                 ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+company_waiting_periods_update         ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 company_plans                          ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
 # users
 user_list                              ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
@@ -857,6 +858,16 @@ def _company_contract(env: Env) -> None:
 def _company_details(env: Env) -> None:
     r = companies.company_details(uow=env.uow(None), actor=env.actor, company_id=env.cid)
     assert (r.id, r.code, r.name) == (env.cid, env.company.code, env.company.name)
+
+
+@cell("company_waiting_periods_update", None, writes=True)
+def _company_waiting_periods_update(env: Env) -> None:
+    # Account managers only (the contract's carência, RN 195 art. 6 / Lei 9.656 art. 12).
+    r = companies.company_waiting_periods_update(
+        uow=env.uow(None), actor=env.actor, company_id=env.cid, days={"Ortodontia": 120},
+        now=NOW,
+    )
+    assert r["Ortodontia"] == (180, 120)
 
 
 @cell("company_contact_update", U, writes=True)

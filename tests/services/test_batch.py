@@ -36,6 +36,7 @@ from services.movements import (
 from services.rules.card_numbers import format_card_number
 from services.rules.errors import DomainError, FieldErrors
 from services.rules.movements import Channel
+from services.rules.waiting import waiting_summary
 from tests.services.movements_support import (
     NOW,
     TODAY,
@@ -196,15 +197,18 @@ def test_a_holder_its_dependent_an_invalid_line_and_an_exclusion_get_their_statu
         io.BytesIO(batch_result_file(uow=w.uow(), actor=w.master, batch_id=b.id))
     ).active
     header = [c.value for c in result_xlsx[1]]
-    assert header[-2:] == ["status", "mensagem"]
-    assert [r[-2] for r in result_xlsx.iter_rows(min_row=2, values_only=True)] == [
-        "Aplicada",
-        "Aplicada",
-        "Recusada",
-        "Aplicada",
-    ]
+    # The last column: each applied inclusion's waiting periods (admission in 2024, so
+    # no RN 195 exemption; the contract's default periods from the effective date).
+    assert header[-3:] == ["status", "mensagem", "Carência"]
+    rows = list(result_xlsx.iter_rows(min_row=2, values_only=True))
+    assert [r[-3] for r in rows] == ["Aplicada", "Aplicada", "Recusada", "Aplicada"]
+    expected = waiting_summary(holder.waiting_periods)
+    assert expected.startswith("Urgência até 26/11/2026; ") and "Ortodontia" in expected
+    assert [r[-1] or "" for r in rows] == [expected, expected, "", ""]
     as_csv = batch_result_file(uow=w.uow(), actor=w.master, batch_id=b.id, fmt="csv")
-    assert "Recusada" in as_csv.decode("utf-8-sig")
+    text = as_csv.decode("utf-8-sig")
+    assert "Recusada" in text and ";Carência" in text and expected in text
+    assert [line.waiting for line in lines] == [expected, expected, "", ""]
 
 
 def test_receiving_a_file_checks_every_line_and_writes_no_movement(world: World):

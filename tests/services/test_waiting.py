@@ -11,9 +11,16 @@ import pytest
 from sqlalchemy import select
 
 import data.demo
-from data.models import Company, Movement
+from data.models import AuditRecord, Company, Movement
+from services import companies
 from services.movements import InclusionRequest, movement_include
-from services.rules.waiting import DEFAULT_WAITING_DAYS, REASON_ADMISSION, REASON_NEWBORN
+from services.rules.errors import DomainError, FieldErrors
+from services.rules.waiting import (
+    DEFAULT_WAITING_DAYS,
+    REASON_ADMISSION,
+    REASON_NEWBORN,
+    WAITING_GROUPS,
+)
 from tests.services.movements_support import (
     NOW,
     TODAY,
@@ -106,3 +113,68 @@ def test_a_dependent_follows_its_holders_admission_and_a_newborn_is_exempt(world
     )
     assert set(newborn.waiting_periods.values()) == {None}
     assert _reason(world, newborn.id) == REASON_NEWBORN
+
+
+# ---------------------------------------------------------------- the contract's setting
+
+
+def test_the_account_manager_sets_the_contracts_periods_audited_and_used_next(world: World):
+    cid = world.company["10001"]
+    changed = companies.company_waiting_periods_update(
+        uow=world.uow(), actor=world.manager, company_id=cid,
+        days={g: 0 for g in WAITING_GROUPS} | {"Ortodontia": 120, "Urgência": 1}, now=NOW,
+    )
+    assert changed["Ortodontia"] == (DEFAULT_WAITING_DAYS["Ortodontia"], 120)
+    assert changed["Prevenção"] == (DEFAULT_WAITING_DAYS["Prevenção"], 0)
+    assert "Urgência" not in changed  # 1 day before and after
+    details = companies.company_details(uow=world.uow(), actor=world.manager, company_id=cid)
+    assert details.waiting_days["Ortodontia"] == 120 and not details.waiting_default
+    assert details.can_edit_waiting
+    (audit,) = world.all(
+        select(AuditRecord).where(AuditRecord.action == "company_waiting_periods_update")
+    )
+    assert audit.before == {"waiting_periods": None}
+    assert audit.after["waiting_periods"]["Ortodontia"] == 120
+    assert audit.company_id == cid and audit.user_id == world.manager.user_id
+
+    b, result = include(world, InclusionRequest(holder_person(admission_date=OLD_ADMISSION),
+                                                plan_id=2))
+    start = result.effective_date
+    assert b.waiting_periods["Ortodontia"] == (start + timedelta(days=119)).isoformat()
+    assert b.waiting_periods["Prevenção"] is None  # 0 days: no waiting
+
+    # Saving the same again changes and records nothing; None goes back to the defaults.
+    assert companies.company_waiting_periods_update(
+        uow=world.uow(), actor=world.manager, company_id=cid,
+        days={g: 0 for g in WAITING_GROUPS} | {"Ortodontia": 120, "Urgência": 1}, now=NOW,
+    ) == {}
+    back = companies.company_waiting_periods_update(
+        uow=world.uow(), actor=world.manager, company_id=cid, days=None, now=NOW
+    )
+    assert back["Ortodontia"] == (120, DEFAULT_WAITING_DAYS["Ortodontia"])
+    with world.factory() as s:
+        assert s.get(Company, cid).waiting_periods is None
+    # The beneficiary's own periods, computed at inclusion, do not change.
+    assert world.get(b.id).waiting_periods == b.waiting_periods
+
+
+def test_only_the_account_manager_changes_them_and_never_beyond_the_law(world: World):
+    cid = world.company["10001"]
+    before = world.snapshot()
+    with pytest.raises(DomainError, match="Só o gestor de contas"):
+        companies.company_waiting_periods_update(
+            uow=world.uow(), actor=world.master, company_id=cid, days={"Ortodontia": 10},
+            now=NOW,
+        )
+    with pytest.raises(FieldErrors) as refused:
+        companies.company_waiting_periods_update(
+            uow=world.uow(), actor=world.manager, company_id=cid,
+            days={"Ortodontia": 181, "Urgência": 2}, now=NOW,
+        )
+    assert set(refused.value.errors) == {"Ortodontia", "Urgência"}
+    assert world.snapshot() == before
+    with world.factory() as s:
+        assert s.get(Company, cid).waiting_periods is None
+    details = companies.company_details(uow=world.uow(), actor=world.master, company_id=cid)
+    assert details.waiting_days == dict(DEFAULT_WAITING_DAYS) and details.waiting_default
+    assert not details.can_edit_waiting

@@ -163,3 +163,6 @@ def test_stored_periods_and_summary():
     # On a date, only the groups still waiting.
     assert waiting_summary(stored, on=date(2027, 1, 1)) == "Ortodontia até 01/06/2027"
     assert waiting_summary(stored, on=date(2027, 6, 2)) == "Carência cumprida"
+    # Groups ending on the same day are listed together, in group order.
+    same = {"Ortodontia": "2027-05-29", "Prótese": "2027-05-29", "Urgência": "2026-12-01"}
+    assert waiting_summary(same) == "Urgência até 01/12/2026; Prótese, Ortodontia até 29/05/2027"
