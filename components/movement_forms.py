@@ -24,7 +24,6 @@ from components.errors import FieldSlots, user_errors
 from components.fmt import digits_of, fmt_cep, fmt_cpf, fmt_date, fmt_phone, today_local
 from components.safe_text import plain
 from components.virtual_card import virtual_card_png
-from components.waiting_widgets import waiting_panel
 from services import movements
 from services.movements import BeneficiaryRow, InclusionRequest, MovementOptions, MovementResult
 from services.rules.card_numbers import format_card_number
@@ -72,6 +71,7 @@ class ExclusionRequest:
     dependents_confirmed: bool
     contributed: bool
     contribution_months: int
+    stay_accepted: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,12 @@ def beneficiary_picker(
         placeholder="Digite parte do nome, a carteirinha ou o CPF",
     )
     rows = movements.beneficiary_search(
-        uow=ctx.uow(), actor=ctx.actor, text=text, status=status, holders_only=holders_only
+        uow=ctx.uow(),
+        actor=ctx.actor,
+        text=text,
+        status=status,
+        holders_only=holders_only,
+        now=now_utc(),
     )
     if not rows:
         st.info("Nenhum beneficiário encontrado com essa busca.")
@@ -183,7 +188,14 @@ def beneficiary_picker(
         key=f"{key}_pick",
         help="Mostra até 50 resultados; refine a busca para achar outros.",
     )
-    return by_card.get(card) if card else None
+    chosen = by_card.get(card) if card else None
+    if chosen is not None and chosen.scheduled:
+        st.warning(
+            f"{plain(chosen.name)}: {chosen.scheduled}. Até essa data nada muda; para "
+            "registrar outra movimentação, cancele-a na aba Agendadas.",
+            icon=":material/event:",
+        )
+    return chosen
 
 
 # ---------------------------------------------------------------- person fields
@@ -466,7 +478,6 @@ def virtual_card(ctx: Context, result: MovementResult, options: MovementOptions)
         company_name=ctx.company.name,
         ans_registration=plan.ans_registration if plan else "—",
         effective_date=result.effective_date,
-        waiting=detail.waiting_periods,
     )
 
 
@@ -493,15 +504,27 @@ def exclusion_form(ctx: Context, slots: FieldSlots, *, key: str) -> ExclusionReq
         slots.add("reason")
     with c2:
         today = today_local()
-        effective = st.date_input(
-            "Data da exclusão *",
-            value=today,
-            min_value=today,
-            max_value=today + timedelta(days=MAX_FUTURE_DAYS),
-            format="DD/MM/YYYY",
-            key=f"{nonce}_date",
-            help="A exclusão não pode ser retroativa (RN 561/2022): hoje ou uma data futura.",
-        )
+        if reason == "pedido":
+            # RN 561/2022: at the beneficiary's own request it takes effect on that date.
+            effective = today
+            st.text_input(
+                "Data da exclusão *",
+                value=fmt_date(today),
+                disabled=True,
+                key=f"{nonce}_date_request",
+                help="A exclusão a pedido do beneficiário vale na data do pedido (RN 561/2022).",
+            )
+        else:
+            effective = st.date_input(
+                "Data da exclusão *",
+                value=today,
+                min_value=today,
+                max_value=today + timedelta(days=MAX_FUTURE_DAYS),
+                format="DD/MM/YYYY",
+                key=f"{nonce}_date",
+                help="A exclusão não pode ser retroativa (RN 561/2022): hoje ou uma data "
+                "futura. Com data futura ela fica agendada e pode ser cancelada até lá.",
+            )
         slots.add("effective_date")
     preview = movements.exclusion_preview(
         uow=ctx.uow(), actor=ctx.actor, card_number=row.card_number
@@ -515,7 +538,7 @@ def exclusion_form(ctx: Context, slots: FieldSlots, *, key: str) -> ExclusionReq
             "Confirmo a exclusão dos dependentes listados", key=f"{nonce}_confirm"
         )
         slots.add("dependents_confirmed")
-    contributed, months = False, 0
+    contributed, months, stay_accepted = False, 0, False
     if row.relationship_code == Relationship.HOLDER and reason in STAY_REASONS:
         st.info(STAY_EXPLANATION)
         contributed = (
@@ -550,6 +573,21 @@ def exclusion_form(ctx: Context, slots: FieldSlots, *, key: str) -> ExclusionReq
             )
         else:
             st.caption("Sem direito a permanência no plano.")
+        if stay_months != 0:
+            stay_accepted = (
+                st.radio(
+                    "O ex-empregado optou por permanecer no plano (arts. 30/31)? *",
+                    ["Não", "Sim"],
+                    horizontal=True,
+                    key=f"{nonce}_stay",
+                    help="A opção vale se feita em até 30 dias do desligamento. Com ela, o "
+                    "titular e todo o grupo familiar continuam cobertos, pagando o valor "
+                    "integral em lançamentos próprios (art. 30/31) na fatura, e são excluídos "
+                    "no fim da permanência.",
+                )
+                == "Sim"
+            )
+            slots.add("stay_accepted")
     if not st.button("Excluir", type="primary", key=f"{nonce}_submit"):
         return None
     return ExclusionRequest(
@@ -559,6 +597,7 @@ def exclusion_form(ctx: Context, slots: FieldSlots, *, key: str) -> ExclusionReq
         dependents_confirmed=confirmed,
         contributed=contributed,
         contribution_months=months,
+        stay_accepted=stay_accepted,
     )
 
 
@@ -574,7 +613,6 @@ def update_form(ctx: Context, slots: FieldSlots, *, key: str) -> UpdateRequest |
     detail = movements.beneficiary_detail(
         uow=ctx.uow(), actor=ctx.actor, card_number=row.card_number
     )
-    waiting_panel(detail.waiting_periods, today=today_local())
     form_key = f"{key}_{row.card_number}_{_nonce(key)}"
     with st.form(form_key):
         person = person_fields(
@@ -784,10 +822,17 @@ def result_card(ctx: Context, done: Done) -> None:
     r = done.result
     first = r.affected[0]
     with st.container(border=True, key="movement_result"):
-        st.success(
-            f"{MOVEMENT_LABELS[r.kind]} registrada: **{plain(first.name)}**",
-            icon=":material/check_circle:",
-        )
+        if r.scheduled_text:
+            st.success(
+                f"{r.scheduled_text}: **{plain(first.name)}**. Até essa data nada muda, e ela "
+                "pode ser cancelada na aba Agendadas.",
+                icon=":material/event:",
+            )
+        else:
+            st.success(
+                f"{MOVEMENT_LABELS[r.kind]} registrada: **{plain(first.name)}**",
+                icon=":material/check_circle:",
+            )
         facts = [
             f"**Protocolo nº** {r.protocol_number}",
             f"**Carteirinha nº** {format_card_number(first.card_number)}",
@@ -856,6 +901,10 @@ def _result_details(r: MovementResult) -> None:
             MovementKind.TRANSFER: "Transferidos",
             MovementKind.PLAN_CHANGE: "Com o novo plano",
         }.get(r.kind, "Beneficiários")
+        if r.stay_accepted:
+            caption = "Em permanência (arts. 30/31)"
+        elif r.scheduled:
+            caption = f"{caption}, na data agendada"
         st.markdown(f"**{caption}**")
         st.dataframe(
             [
@@ -869,7 +918,17 @@ def _result_details(r: MovementResult) -> None:
             hide_index=True,
             width="stretch",
         )
-    if r.kind is MovementKind.EXCLUSION:
+    if r.kind is MovementKind.EXCLUSION and r.stay_accepted:
+        st.info(
+            "Permanência (Lei 9.656, arts. 30/31): o titular e o grupo familiar seguem "
+            "cobertos e faturados em lançamentos próprios (art. 30/31) "
+            + (
+                f"até {fmt_date(r.stay_until)}, quando são excluídos."
+                if r.stay_until is not None
+                else "por tempo indeterminado."
+            )
+        )
+    elif r.kind is MovementKind.EXCLUSION:
         if r.stay_months is None:
             st.info(
                 "O titular pode permanecer no plano por tempo indeterminado (Lei 9.656, art. 31)."
@@ -945,6 +1004,7 @@ def exclusion_section(ctx: Context, slots: FieldSlots, *, key: str) -> None:
             dependents_confirmed=r.dependents_confirmed,
             contributed=r.contributed,
             contribution_months=r.contribution_months,
+            stay_accepted=r.stay_accepted,
         ),
     )
 
