@@ -24,6 +24,7 @@ from components.errors import FieldSlots, user_errors
 from components.fmt import digits_of, fmt_cep, fmt_cpf, fmt_date, fmt_phone, today_local
 from components.safe_text import plain
 from components.virtual_card import virtual_card_png
+from components.waiting_widgets import waiting_panel
 from services import movements
 from services.movements import BeneficiaryRow, InclusionRequest, MovementOptions, MovementResult
 from services.rules.card_numbers import format_card_number
@@ -478,6 +479,7 @@ def virtual_card(ctx: Context, result: MovementResult, options: MovementOptions)
         company_name=ctx.company.name,
         ans_registration=plan.ans_registration if plan else "—",
         effective_date=result.effective_date,
+        waiting=detail.waiting_periods,
     )
 
 
@@ -613,6 +615,7 @@ def update_form(ctx: Context, slots: FieldSlots, *, key: str) -> UpdateRequest |
     detail = movements.beneficiary_detail(
         uow=ctx.uow(), actor=ctx.actor, card_number=row.card_number
     )
+    waiting_panel(detail.waiting_periods, today=today_local())
     form_key = f"{key}_{row.card_number}_{_nonce(key)}"
     with st.form(form_key):
         person = person_fields(
