@@ -9,19 +9,34 @@ Rows are written with SQLAlchemy Core `insert()` executemany in chunks, with ids
 assigned here; every chunk flushes all pending tables in foreign-key order, so memory
 stays bounded. Documents (CPF, CNPJ, CAEPF), card numbers, protocol numbers and business days come
 from the pure rules in `services.rules` (stdlib only, so the data layer may use them:
-see the import-linter contract's `ignore_imports`).
+see the import-linter contract's `ignore_imports`). The invoices come from the billing
+run of `services.billing`, the one other service the generator calls (also listed there,
+with `services.actors` for the account manager who runs it).
 
 Simplifications, on purpose:
-- Price tables: three yearly periods starting on May 1 (the current one, the previous
-  one and the one before it), ~9% adjustment each, so that all 24 invoiced months have
-  a table.
-- Invoices: one per company and billing month for the last 24 months. A beneficiary
-  is charged a whole month M ("monthly" line) when the effective date falls in M or
-  before and the exclusion date, if any, is after the first day of M; the price is the
-  plan's table valid on the first day of M for the age band on that day. The amount is
-  the exact sum of those prices. With more than 50,000 beneficiaries, lines are written
-  only for the last 3 months and older amounts are computed with the same logic
-  without storing the lines. No boletos: finance issues them on demand.
+- Prices: the operator's reference tables (no contract) are four yearly tables from May 1,
+  ~9% apart; Sorriso Essencial is sold at a single price ("preço único": one row, band 1,
+  every age). Each contracted plan has its own tables, which billing charges: the
+  reference table in force on the contract's last anniversary before the 24-month window,
+  at a negotiated factor (92% to 105%), then readjusted on every anniversary month (the
+  month the contract started) by the contract's own percentage, or, for contracts under
+  30 lives, by the pool's one percentage of that year (RN 565/2022).
+- Coverage: one regular coverage period per beneficiary, on its company and plan, from
+  the effective date to the exclusion date (the first day not covered). No transfers or
+  plan changes. Every movement is "applied".
+- Invoices: the billing run itself (services.billing.billing_run, as the account manager
+  over every company) issues the invoices of the last `INVOICE_MONTHS` months, oldest
+  first, each run dated the 25th of the month before; every company's billing_start is
+  the first of those months, so the demo's lines obey the ledger by construction. Coverage
+  is written before the runs, so every month is charged on its own invoice ("monthly"
+  lines). Above `FULL_HISTORY_UP_TO` beneficiaries only the last
+  `BIG_SEED_INVOICE_MONTHS` months are invoiced (`invoice_months` changes it). Then
+  invoices up to two months back are paid (a few late, with fine and interest), last
+  month's mostly paid (never 10001's: overdue) and the current month's open. No boletos:
+  finance issues them on demand. The runs' audit records older than
+  `RECENT_AUDIT_DAYS` days are left out, like every older audit record here.
+- The operator has a plausible bank agreement (Banco do Brasil, convênio 1234567,
+  carteira 17), so boletos can be issued.
 - Movements: an inclusion for every beneficiary who became effective in the last 12
   months and an exclusion for every inactive one; audit records only for the last
   `RECENT_AUDIT_DAYS` days (movements, requests, logins, the pending user's creation), so
@@ -46,17 +61,17 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import bcrypt
 from faker import Faker
-from sqlalchemy import Engine, Table, delete, func, insert, select, text
+from sqlalchemy import Engine, Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from data.db import make_engine, upgrade_to_head
+from data.db import make_engine, make_session_factory, upgrade_to_head
 from data.models import (
     AccountManagerCompany,
     AuditRecord,
@@ -65,6 +80,7 @@ from data.models import (
     Company,
     ContractedPlan,
     Counter,
+    CoveragePeriod,
     EconomicGroup,
     Invoice,
     InvoiceLine,
@@ -82,16 +98,24 @@ from data.models import (
     User,
     UtilizationEvent,
 )
+from data.uow import UnitOfWork
+from services.actors import Actor, Permission, Role
+from services.billing import billing_run
 from services.rules.calendar import add_business_days, is_business_day
 from services.rules.card_numbers import card_number, format_card_number
 from services.rules.documents import caepf_check_digits, cnpj_check_digits, cpf_check_digits
+from services.rules.prices import band_rows, in_pool, readjusted_price
 from services.rules.protocols import protocol_number as rules_protocol_number
 
 DEMO_PASSWORD = "Sorriso@2026"
 BCRYPT_COST = 12
 CHUNK = 5_000
-LINES_FOR_ALL_MONTHS_UP_TO = 50_000
 INVOICE_MONTHS = 24
+# Above this many beneficiaries the demo invoices only the last BIG_SEED_INVOICE_MONTHS
+# months (billing_start is the first of them): every invoice comes from the billing run,
+# and 24 runs over a million people would take many minutes.
+FULL_HISTORY_UP_TO = 50_000
+BIG_SEED_INVOICE_MONTHS = 3
 ANS_REGISTRATION = "421839"
 CARD_PREFIX = "0001"
 OPERATOR_NAME = "Sorriso Odontologia S.A."
@@ -296,8 +320,18 @@ AGE_BANDS: tuple[tuple[int, int | None], ...] = (
     (54, 58), (59, None),
 )
 _BAND_UPPERS = [upper for _, upper in AGE_BANDS if upper is not None]
-# Yearly adjustment from the older table to the newer one (current first).
-ADJUSTMENTS = (Decimal("1.092"), Decimal("1.087"))
+# Yearly adjustment of the operator's reference tables, from the older table to the
+# newer one (current first): four reference tables cover any contract table's start.
+ADJUSTMENTS = (Decimal("1.092"), Decimal("1.087"), Decimal("1.081"))
+# The plan sold at a single price ("preço único": one price for every age) and the band
+# whose price it takes from the band factors.
+SINGLE_PRICE_PLAN = "ODT-ESS"
+SINGLE_PRICE_BAND = 4
+# The operator's agreement with its bank (Banco do Brasil: 7-digit agreement, wallet 17).
+BANK_AGREEMENT = {
+    "bank_agreement": "1234567", "bank_wallet": "17", "bank_branch": "1234-5",
+    "bank_account": "12345-6",
+}
 
 REQUEST_SUBJECTS: tuple[tuple[str, str, str, str], ...] = (
     ("invoice_question", "Dúvida sobre fatura",
@@ -476,9 +510,10 @@ class DemoSummary:
 
 
 _INSERT_ORDER: tuple[type[Base], ...] = (
-    Operator, EconomicGroup, Company, Plan, PriceTable, PriceBand, ContractedPlan, User,
+    Operator, EconomicGroup, Company, Plan, ContractedPlan, PriceTable, PriceBand, User,
     AccountManagerCompany, Provider, Beneficiary, Protocol, ProtocolEvent, Movement,
-    Invoice, InvoiceLine, Payment, UtilizationEvent, Counter, AuditRecord, OutboxEmail,
+    CoveragePeriod, Invoice, InvoiceLine, Payment, UtilizationEvent, Counter, AuditRecord,
+    OutboxEmail,
     PasswordResetToken,
 )
 
@@ -536,6 +571,7 @@ class _CompanyInfo:
     interest_pct: Decimal
     loss_ratio: float
     target: int = 0
+    contracts: dict[int, int] = field(default_factory=dict)  # plan id -> contracted plan id
 
 
 # (id, plan_id, birth, effective, exclusion or None, state, is_child)
@@ -554,6 +590,7 @@ class _Demo:
         utilization: float,
         progress: Callable[[str], None],
         base_url: str = "http://localhost:8501",
+        invoice_months: int = INVOICE_MONTHS,
     ) -> None:
         self.w = writer
         self.base_url = base_url.rstrip("/")
@@ -572,7 +609,11 @@ class _Demo:
         self.cur_idx = _month_index(today)
         self.first_idx = self.cur_idx - INVOICE_MONTHS + 1
         self.window_start = _month_start(self.first_idx)
-        self.write_all_lines = beneficiaries <= LINES_FOR_ALL_MONTHS_UP_TO
+        # The invoiced months: billing_start (each company's) .. the current month.
+        self.bill_first_idx = self.cur_idx - invoice_months + 1
+        self.billing_start = _month_start(self.bill_first_idx)
+        self.invoices = 0
+        self.invoice_lines = 0
         self.protocol_seq: dict[date, int] = {}
         self.active = 0
         self.manager_id = 0
@@ -685,11 +726,12 @@ class _Demo:
         self.progress("Rede credenciada")
         self.providers()
         self.distribute()
+        self.contract_prices()
         done = 0
         next_report = 0
         for info in self.company_infos:
             records = self.beneficiaries_of(info)
-            premium = self.invoices_of(info, records)
+            premium = self.premium_of(info, records)
             self.utilization_of(info, records, premium)
             self.requests_of(info)
             done += len(records)
@@ -711,27 +753,33 @@ class _Demo:
             "ans_registration": ANS_REGISTRATION, "cnpj": self.operator_cnpj,
             "bank_code": "001", "pix_key": self.operator_cnpj, "city": "São Paulo",
             "card_prefix": CARD_PREFIX, "protocol_template": "{ans}{date:%Y%m%d}{seq:06d}",
-            "protocol_deadline_days": 7,
+            "protocol_deadline_days": 7, **BANK_AGREEMENT,
         })
 
     def plans(self) -> None:
+        """The plans and the operator's reference tables (no contract): yearly tables
+        from May 1, the starting point of every contract's own tables."""
         today = self.today
         may = date(today.year, 5, 1)
         current_from = may if today >= may else date(today.year - 1, 5, 1)
-        # (valid_from, valid_to, adjustments back from the current table)
+        backs = len(ADJUSTMENTS)
+        # (valid_from, valid_to, adjustments back from the current table), oldest first
         self.periods = [
-            (date(current_from.year - 2, 5, 1), date(current_from.year - 1, 4, 30), 2),
-            (date(current_from.year - 1, 5, 1), date(current_from.year, 4, 30), 1),
-            (current_from, None, 0),
+            (date(current_from.year - back, 5, 1),
+             date(current_from.year - back + 1, 4, 30) if back else None, back)
+            for back in range(backs, -1, -1)
         ]
-        # price (cents) by plan id -> period index -> band - 1
-        self.prices: dict[int, list[list[int]]] = {}
+        # plan id -> [(valid_from, cents by band)] of the reference tables, oldest first
+        self.reference: dict[int, list[tuple[date, list[int]]]] = {}
+        self.plan_kind: dict[int, str] = {}
         self.expected_cost: dict[tuple[int, bool], float] = {}
         self.catalog: dict[tuple[int, bool], tuple[list[float], list[int]]] = {}
         self.plan_ids: list[int] = []
         for code, name, ans, coverage, band1 in PLANS:
             plan_id = self.w.next_id("plan")
             self.plan_ids.append(plan_id)
+            kind = "single" if code == SINGLE_PRICE_PLAN else "bands"
+            self.plan_kind[plan_id] = kind
             self.w.add("plan", {
                 "id": plan_id, "operator_id": self.operator_id, "code": code, "name": name,
                 "ans_registration": ans, "segment": "Odontológico",
@@ -743,19 +791,11 @@ class _Demo:
             tables = []
             for valid_from, valid_to, back in self.periods:
                 cents = price_table_cents(Decimal(band1), back)
-                tables.append(cents)
-                table_id = self.w.next_id("price_table")
-                self.w.add("price_table", {
-                    "id": table_id, "plan_id": plan_id, "valid_from": valid_from,
-                    "valid_to": valid_to,
-                })
-                for band, ((lo, hi), price) in enumerate(zip(AGE_BANDS, cents, strict=True)):
-                    self.w.add("price_band", {
-                        "id": self.w.next_id("price_band"), "price_table_id": table_id,
-                        "band": band + 1, "min_age": lo, "max_age": hi,
-                        "price": _money(price),
-                    })
-            self.prices[plan_id] = tables
+                if kind == "single":
+                    cents = [cents[SINGLE_PRICE_BAND - 1]]
+                tables.append((valid_from, cents))
+                self.price_table(plan_id, None, kind, valid_from, valid_to, cents)
+            self.reference[plan_id] = tables
             for child in (False, True):
                 indices = [
                     i for i, p in enumerate(PROCEDURES)
@@ -767,13 +807,68 @@ class _Demo:
                 self.expected_cost[(plan_id, child)] = sum(
                     PROCEDURES[i][4] * float(PROCEDURES[i][3]) for i in indices
                 ) / cum[-1]
-        # month index -> period index for every invoiced month
-        self.month_period: dict[int, int] = {}
-        for idx in range(self.first_idx, self.cur_idx + 1):
-            start = _month_start(idx)
-            self.month_period[idx] = max(
-                i for i, (valid_from, _, _) in enumerate(self.periods) if valid_from <= start
-            )
+
+    def price_table(
+        self, plan_id: int, contracted_plan_id: int | None, kind: str, valid_from: date,
+        valid_to: date | None, cents: Sequence[int], *, pct: Decimal | None = None,
+        pooled: bool = False,
+    ) -> None:
+        table_id = self.w.next_id("price_table")
+        self.w.add("price_table", {
+            "id": table_id, "plan_id": plan_id, "contracted_plan_id": contracted_plan_id,
+            "kind": kind, "valid_from": valid_from, "valid_to": valid_to,
+            "readjustment_pct": pct, "pooled": pooled,
+        })
+        for (band, lo, hi), price in zip(band_rows(kind), cents, strict=True):
+            self.w.add("price_band", {
+                "id": self.w.next_id("price_band"), "price_table_id": table_id,
+                "band": band, "min_age": lo, "max_age": hi, "price": _money(price),
+            })
+
+    def contract_prices(self) -> None:
+        """Each contracted plan's own tables (what billing charges): the reference table
+        in force on the last anniversary before the invoiced window, at a negotiated
+        factor, then readjusted on every anniversary month (the contract's start month):
+        by the contract's own percentage, or by the pool's percentage of the year when
+        the contract has fewer than 30 lives (RN 565/2022)."""
+        rng = random.Random(f"{self.seed}-readjustments")
+        first_year = self.window_start.year - 1
+        self.pool_pct = {
+            year: Decimal(rng.randint(700, 1300)).scaleb(-2)
+            for year in range(first_year, self.today.year + 1)
+        }
+        # (company id, plan id) -> [(valid_from, kind, cents by band)], oldest first
+        self.tables: dict[tuple[int, int], list[tuple[date, str, list[int]]]] = {}
+        for info in self.company_infos:
+            pooled = in_pool(info.target)
+            month = info.contract_start.month
+            year = self.window_start.year - (month > self.window_start.month)
+            starts = [max(date(year, month, 1), info.contract_start)]
+            while (nxt := date(starts[-1].year + 1, month, 1)) <= self.today:
+                starts.append(nxt)
+            pcts = [None] + [
+                self.pool_pct[s.year] if pooled else Decimal(rng.randint(450, 1450)).scaleb(-2)
+                for s in starts[1:]
+            ]
+            factor = Decimal(rng.randint(9200, 10500)).scaleb(-4)
+            for plan_id in info.plan_ids:
+                kind = self.plan_kind[plan_id]
+                base = [c for valid_from, c in self.reference[plan_id] if valid_from <= starts[0]]
+                cents = (base or [self.reference[plan_id][0][1]])[-1]
+                prices = [readjusted_price(_money(c), (factor - 1) * 100) for c in cents]
+                history: list[tuple[date, str, list[int]]] = []
+                for k, start in enumerate(starts):
+                    pct = pcts[k]
+                    if pct is not None:
+                        prices = [readjusted_price(p, pct) for p in prices]
+                    valid_to = starts[k + 1] - timedelta(days=1) if k + 1 < len(starts) else None
+                    table_cents = [_cents(p) for p in prices]
+                    self.price_table(
+                        plan_id, info.contracts[plan_id], kind, start, valid_to, table_cents,
+                        pct=pct, pooled=pooled and pct is not None,
+                    )
+                    history.append((start, kind, table_cents))
+                self.tables[(info.id, plan_id)] = history
 
     # ------------------------------------------------------------ companies
 
@@ -852,7 +947,8 @@ class _Demo:
                 "contract_start": contract_start, "status": "active", "cutoff_day": 20,
                 "due_day": due_day, "retroactive_months": 3, "fine_pct": Decimal("2.00"),
                 "monthly_interest_pct": Decimal("1.00"), "overdue_update_limit_days": 59,
-                "dependents_follow_holder": True,
+                "dependents_follow_holder": True, "billing_start": self.billing_start,
+                "band_change": "next_month", "waiting_periods": None,
                 "eligibility": {
                     "3": {"allowed": True, "max_age": None, "student_max_age": None},
                     "4": {"allowed": True, "max_age": 21, "student_max_age": 24},
@@ -868,9 +964,11 @@ class _Demo:
                 chosen = sorted(rng.sample(self.plan_ids, rng.choice((2, 2, 3))))
             weights = [{1: 5.0, 2: 3.0, 3: 1.5, 4: 1.0}[self.plan_ids.index(p) + 1]
                        for p in chosen]
+            contracts = {}
             for plan_id in chosen:
+                contracts[plan_id] = self.w.next_id("contracted_plan")
                 self.w.add("contracted_plan", {
-                    "id": self.w.next_id("contracted_plan"), "company_id": company_id,
+                    "id": contracts[plan_id], "company_id": company_id,
                     "plan_id": plan_id, "start_date": contract_start, "end_date": None,
                 })
             self.company_infos.append(_CompanyInfo(
@@ -879,6 +977,7 @@ class _Demo:
                 plan_ids=chosen, plan_weights=weights, parents_allowed=parents_allowed,
                 actor_ids=[], fine_pct=Decimal("2.00"), interest_pct=Decimal("1.00"),
                 loss_ratio=0.72 if index == 1 else rng.uniform(0.4, 0.9),
+                contracts=contracts,
             ))
             self._contacts[company_id] = (contact, contact_email, contract_start)
 
@@ -1061,7 +1160,9 @@ class _Demo:
                     days=rng.randint(0, (self.yesterday - first_day).days)
                 )
                 reason = rng.choices(HOLDER_EXCLUSION_REASONS, HOLDER_EXCLUSION_WEIGHTS)[0]
-        end = exclusion or self.yesterday
+        # The last day a dependent can start: the exclusion date is the first day not
+        # covered, so a dependent starting on it would never be covered.
+        end = exclusion - timedelta(days=1) if exclusion else self.yesterday
         has_spouse = rng.random() < (0.25 if holder_age < 26 else 0.6)
         marital = rng.choice(MARITAL_COUPLE if has_spouse else MARITAL_SINGLE)
         if holder_age < 23 and not has_spouse:
@@ -1213,13 +1314,21 @@ class _Demo:
         if row["status"] == "active":
             self.active += 1
         channel = "batch" if rng.random() < 0.3 else "individual"
+        inclusion_id = None
         if effective >= self.today - timedelta(days=365):
-            self.movement(info, row, "inclusion", channel, effective, created)
+            inclusion_id = self.movement(info, row, "inclusion", channel, effective, created)
         if exclusion is not None:
             self.movement(info, row, "exclusion", "individual", exclusion, updated)
+        # Coverage: one regular period from the effective date to the exclusion date
+        # (the first day not covered), on the company and plan of the row.
+        self.w.add("coverage_period", {
+            "id": self.w.next_id("coverage_period"), "beneficiary_id": row["id"],
+            "company_id": info.id, "plan_id": row["plan_id"], "start_date": effective,
+            "end_date": exclusion, "kind": "regular", "movement_id": inclusion_id,
+        })
 
     def movement(self, info: _CompanyInfo, row: dict[str, Any], kind: str, channel: str,
-                 effective: date, received_at: datetime) -> None:
+                 effective: date, received_at: datetime) -> int:
         rng = self.rng
         received = received_at.date()
         months_ahead = 1 if received.day <= info.cutoff_day else 2
@@ -1241,21 +1350,23 @@ class _Demo:
                            "card_number": row["card_number"], "name": row["name"],
                            "effective_date": effective.isoformat(), "channel": channel,
                        })
+        movement_id = self.w.next_id("movement")
         self.w.add("movement", {
-            "id": self.w.next_id("movement"), "company_id": info.id,
+            "id": movement_id, "company_id": info.id,
             "beneficiary_id": row["id"], "kind": kind, "channel": channel,
             "effective_date": effective, "received_at": received_at,
             "billing_month": billing_month, "is_retroactive": False,
             "actor_user_id": actor, "protocol_id": protocol_id, "from_company_id": None,
             "old_plan_id": None, "new_plan_id": None,
             "reason": row["exclusion_reason"] if kind == "exclusion" else None,
-            "before": None, "after": None,
+            "before": None, "after": None, "state": "applied",
         })
+        return movement_id
 
-    # ------------------------------------------------------------ invoices
+    # ------------------------------------------------------------ premiums
 
     def _span(self, rec: _Record) -> tuple[int, int]:
-        """Invoiced month indices [first, end) of a beneficiary inside the window."""
+        """Covered month indices [first, end) of a beneficiary inside the 24-month window."""
         _, _, _, effective, exclusion, _, _ = rec
         first = max(_month_index(effective), self.first_idx)
         if exclusion is None:
@@ -1265,16 +1376,22 @@ class _Demo:
                       self.cur_idx + 1)
         return first, end
 
-    def _price(self, plan_id: int, birth: date, idx: int) -> tuple[int, int]:
+    def month_price(self, company_id: int, plan_id: int, birth: date, idx: int) -> int:
+        """Cents of month `idx` under the contract's table valid on its first day, for
+        the age band of the last day of the month before (the band changes in the month
+        after the birthday, the contracts' setting); a single-price table has one."""
         start = _month_start(idx)
-        age = max(0, age_on(birth, start)) if birth <= start else 0
-        band = age_band(age)
-        return band, self.prices[plan_id][self.month_period[idx]][band - 1]
+        history = self.tables[(company_id, plan_id)]
+        _, kind, cents = next(h for h in reversed(history) if h[0] <= start)
+        if kind == "single":
+            return cents[0]
+        on = start - timedelta(days=1)
+        return cents[age_band(age_on(birth, on) if birth <= on else 0) - 1]
 
-    def invoices_of(self, info: _CompanyInfo, records: list[_Record]) -> int:
-        """Write the company's 24 invoices (lines, payments); return the premiums (cents)."""
-        rng = self.rng
-        amounts = [0] * INVOICE_MONTHS
+    def premium_of(self, info: _CompanyInfo, records: list[_Record]) -> int:
+        """What the company pays over the 24 months of the window (cents), which the
+        billing run charges month by month; it scales the utilization's costs."""
+        total = 0
         active_months = 0
         expected = 0.0
         for rec in records:
@@ -1284,63 +1401,95 @@ class _Demo:
             active_months += end - first
             expected += (end - first) * self.expected_cost[(rec[1], rec[6])]
             for idx in range(first, end):
-                amounts[idx - self.first_idx] += self._price(rec[1], rec[2], idx)[1]
+                total += self.month_price(info.id, rec[1], rec[2], idx)
         self._active_months = active_months
         self._expected_cost = expected
-        line_from = self.first_idx if self.write_all_lines else self.cur_idx - 2
-        invoice_ids: dict[int, int] = {}
-        for k, cents in enumerate(amounts):
-            if cents == 0:
-                continue
-            idx = self.first_idx + k
+        return total
+
+    # ------------------------------------------------------------ invoices
+
+    def bill(self, engine: Engine) -> None:
+        """The invoices of the invoiced months, oldest first, from the billing run itself
+        (as the account manager, over every company), so that they obey the ledger."""
+        uow = UnitOfWork(make_session_factory(engine))
+        actor = Actor(
+            user_id=self.manager_id, user_code="900001", name="Mariana Albuquerque Prado",
+            role=Role.ACCOUNT_MANAGER, permissions=frozenset(Permission),
+            company_ids=frozenset(info.id for info in self.company_infos),
+        )
+        months = range(self.bill_first_idx, self.cur_idx + 1)
+        for n, idx in enumerate(months, start=1):
             month = _month_start(idx)
-            due = date(month.year, month.month, min(info.due_day, _days_in_month(idx)))
-            issued = min(due - timedelta(days=10), self.yesterday)
-            months_ago = self.cur_idx - idx
+            result = billing_run(
+                uow=uow, actor=actor, billing_month=month, company_ids=None,
+                now=self.issued_at(idx),
+            )
+            self.invoices += len(result.billed)
+            self.invoice_lines += result.lines
+            if n == len(months) or n % 6 == 0:
+                self.progress(f"Faturas: competência {month:%m/%Y} ({n}/{len(months)})")
+
+    def issued_at(self, idx: int) -> datetime:
+        """When the run of billing month `idx` happens: the 25th of the month before at
+        noon in Brasília (10 days before the earliest due day), never after yesterday."""
+        before = _month_start(idx - 1)
+        day = min(before.replace(day=25), self.yesterday)
+        return datetime(day.year, day.month, day.day, 15, 0, tzinfo=UTC)
+
+    def settle(self) -> None:
+        """Payments of the issued invoices: paid up to two months back (a few late, with
+        fine and interest), last month's mostly paid (never 10001's: overdue), the current
+        month's open. The runs' audit records older than the recent days go, as every
+        older audit record of the demo."""
+        conn = self.w.conn
+        rng = random.Random(f"{self.seed}-payments")
+        infos = {info.id: info for info in self.company_infos}
+        invoices = conn.execute(
+            select(Invoice.id, Invoice.company_id, Invoice.billing_month, Invoice.due_date,
+                   Invoice.amount).order_by(Invoice.id)
+        ).all()
+        paid_rows: list[dict[str, Any]] = []
+        for invoice_id, company_id, month, due, amount in invoices:
+            info = infos[company_id]
+            months_ago = self.cur_idx - _month_index(month)
             if months_ago >= 2:
                 paid = True
             elif months_ago == 1:
                 paid = info.index != 1 and rng.random() < 0.75
             else:
                 paid = False
-            invoice_id = self.w.next_id("invoice")
-            invoice_ids[idx] = invoice_id
-            amount = _money(cents)
-            paid_on = None
+            if not paid:
+                continue
             payment_amount = amount
-            if paid:
-                if rng.random() < 0.05 and months_ago >= 2:
-                    paid_on = min(due + timedelta(days=rng.randint(6, 40)), self.yesterday)
-                    days = (paid_on - due).days
-                    fine = (amount * info.fine_pct / 100).quantize(CENT, ROUND_HALF_UP)
-                    interest = (amount * info.interest_pct / 100 * days / 30).quantize(
-                        CENT, ROUND_HALF_UP
-                    )
-                    payment_amount = amount + fine + interest
-                else:
-                    paid_on = min(due - timedelta(days=rng.randint(0, 5)), self.yesterday)
-            self.w.add("invoice", {
-                "id": invoice_id, "company_id": info.id, "billing_month": month,
-                "due_date": due, "amount": amount, "status": "paid" if paid else "open",
-                "issued_at": _at(issued, rng), "paid_on": paid_on,
+            if rng.random() < 0.05 and months_ago >= 2:
+                paid_on = min(due + timedelta(days=rng.randint(6, 40)), self.yesterday)
+                days = (paid_on - due).days
+                fine = (amount * info.fine_pct / 100).quantize(CENT, ROUND_HALF_UP)
+                interest = (amount * info.interest_pct / 100 * days / 30).quantize(
+                    CENT, ROUND_HALF_UP
+                )
+                payment_amount = amount + fine + interest
+            else:
+                paid_on = min(due - timedelta(days=rng.randint(0, 5)), self.yesterday)
+            paid_rows.append({"b_id": invoice_id, "b_paid_on": paid_on})
+            self.w.add("payment", {
+                "id": self.w.next_id("payment"), "invoice_id": invoice_id,
+                "boleto_id": None, "paid_on": paid_on, "amount": payment_amount,
+                "method": "boleto" if rng.random() < 0.7 else "pix",
             })
-            if paid and paid_on is not None:
-                self.w.add("payment", {
-                    "id": self.w.next_id("payment"), "invoice_id": invoice_id,
-                    "boleto_id": None, "paid_on": paid_on, "amount": payment_amount,
-                    "method": "boleto" if rng.random() < 0.7 else "pix",
-                })
-        for rec in records:
-            first, end = self._span(rec)
-            for idx in range(max(first, line_from), end):
-                band, cents = self._price(rec[1], rec[2], idx)
-                self.w.add("invoice_line", {
-                    "id": self.w.next_id("invoice_line"), "invoice_id": invoice_ids[idx],
-                    "beneficiary_id": rec[0], "plan_id": rec[1],
-                    "reference_month": _month_start(idx), "age_band": band,
-                    "kind": "monthly", "movement_id": None, "amount": _money(cents),
-                })
-        return sum(amounts)
+        if paid_rows:
+            conn.execute(
+                update(Invoice.__table__)  # type: ignore[arg-type]
+                .where(Invoice.__table__.c.id == bindparam("b_id"))
+                .values(status="paid", paid_on=bindparam("b_paid_on")),
+                paid_rows,
+            )
+        recent = self.today - timedelta(days=RECENT_AUDIT_DAYS)
+        conn.execute(delete(AuditRecord).where(
+            AuditRecord.action == "invoice_issue",
+            AuditRecord.at < datetime(recent.year, recent.month, recent.day, tzinfo=UTC),
+        ))
+        self.w.flush()
 
     # ------------------------------------------------------------ utilization
 
@@ -1607,14 +1756,23 @@ def seed_demo(
     utilization_per_beneficiary: float = 4.0,
     progress: Callable[[str], None] | None = None,
     base_url: str | None = None,
+    invoice_months: int | None = None,
 ) -> DemoSummary:
     """Fill the database with a reproducible demo world (same seed, today and base URL,
     same rows). `base_url` starts the links of the seeded e-mails (default: PORTAL_BASE_URL
-    or http://localhost:8501)."""
+    or http://localhost:8501). `invoice_months` is how many months up to the current one
+    are invoiced by the billing run (default: 24, or `BIG_SEED_INVOICE_MONTHS` above
+    `FULL_HISTORY_UP_TO` beneficiaries); each company's billing_start is the first."""
     if not 1 <= companies <= 50_000:
         raise ValueError("companies must be between 1 and 50,000")
     if beneficiaries < 0 or beneficiaries > 10_000_000:
         raise ValueError("beneficiaries must be between 0 and 10,000,000")
+    if invoice_months is None:
+        invoice_months = (
+            INVOICE_MONTHS if beneficiaries <= FULL_HISTORY_UP_TO else BIG_SEED_INVOICE_MONTHS
+        )
+    if not 1 <= invoice_months <= INVOICE_MONTHS:
+        raise ValueError(f"invoice_months must be between 1 and {INVOICE_MONTHS}")
     report = progress or (lambda _message: None)
     upgrade_to_head(engine)
     with engine.connect() as conn:
@@ -1630,8 +1788,12 @@ def seed_demo(
             writer, companies=companies, beneficiaries=beneficiaries, seed=seed,
             today=today or date.today(), utilization=utilization_per_beneficiary,
             progress=report, base_url=base_url or _default_base_url(),
+            invoice_months=invoice_months,
         )
         demo.run()
+        _sync_sequences(conn)
+        demo.bill(engine)
+        demo.settle()
         _sync_sequences(conn)
     c = writer.counts
     return DemoSummary(
@@ -1639,8 +1801,8 @@ def seed_demo(
         price_tables=c["price_table"], users=c["app_user"], providers=c["provider"],
         beneficiaries=c["beneficiary"], active_beneficiaries=demo.active,
         movements=c["movement"], protocols=c["protocol"],
-        protocol_events=c["protocol_event"], invoices=c["invoice"],
-        invoice_lines=c["invoice_line"], payments=c["payment"],
+        protocol_events=c["protocol_event"], invoices=demo.invoices,
+        invoice_lines=demo.invoice_lines, payments=c["payment"],
         utilization_events=c["utilization_event"],
     )
 
@@ -1659,6 +1821,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reset", action="store_true",
                         help="apaga todos os dados antes de criar a demonstração")
     parser.add_argument("--utilization-per-beneficiary", type=float, default=4.0)
+    parser.add_argument("--invoice-months", type=int, default=None,
+                        help=f"meses faturados até o atual (padrão: {INVOICE_MONTHS}; "
+                             f"{BIG_SEED_INVOICE_MONTHS} acima de {FULL_HISTORY_UP_TO:,} "
+                             "beneficiários)".replace(",", "."))
     parser.add_argument("--base-url", default=None,
                         help="início dos links dos e-mails de demonstração (padrão: "
                              "PORTAL_BASE_URL, ou http://localhost:PORTA)")
@@ -1684,6 +1850,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed, reset=args.reset,
             utilization_per_beneficiary=args.utilization_per_beneficiary,
             progress=progress, base_url=args.base_url or _default_base_url(args.port),
+            invoice_months=args.invoice_months,
         )
         with engine.connect() as conn:
             first_access = conn.execute(

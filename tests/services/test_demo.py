@@ -22,13 +22,14 @@ from data.models import (
     Company,
     ContractedPlan,
     Counter,
+    CoveragePeriod,
     EconomicGroup,
     Invoice,
     InvoiceLine,
+    Movement,
     Operator,
     Payment,
     Plan,
-    PriceBand,
     PriceTable,
     Protocol,
     ProtocolEvent,
@@ -38,6 +39,7 @@ from data.models import (
 
 TODAY = date(2026, 11, 26)
 SMALL = {"companies": 8, "beneficiaries": 400, "seed": 2026, "today": TODAY}
+BILLING_START = date(2024, 12, 1)  # the first of the 24 invoiced months up to 11/2026
 ALL_PERMISSIONS = ["finance", "movements", "personal_data", "protocols", "reports", "user_admin"]
 
 
@@ -55,6 +57,70 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     with Session(engine) as session:
         yield session
     engine.dispose()
+
+
+def _ledger_gaps(session: Session) -> list[tuple[int, date, dict[int, int], dict[int, int]]]:
+    """Every (beneficiary, reference month) from the company's billing_start to the last
+    invoiced month whose net charge per company differs from the ledger's target: the
+    price of the month (services.rules.ledger: coverage periods, the contract's table,
+    the band_change rule) for the month's company if covered, else nothing."""
+    from services.rules.ledger import (
+        Period,
+        Table,
+        month_band,
+        month_coverage,
+        month_index,
+        month_of,
+        month_price,
+    )
+
+    companies = {c.id: c for c in session.scalars(select(Company))}
+    births = dict(session.execute(select(Beneficiary.id, Beneficiary.birth_date)).all())
+    periods: dict[int, list[Period]] = defaultdict(list)
+    for p in session.scalars(select(CoveragePeriod)):
+        periods[p.beneficiary_id].append(
+            Period(p.beneficiary_id, p.company_id, p.plan_id, p.start_date, p.end_date,
+                   p.kind, p.id)
+        )
+    tables: dict[tuple[int, int], list[Table]] = defaultdict(list)
+    for table, cp in session.execute(
+        select(PriceTable, ContractedPlan).join(
+            ContractedPlan, ContractedPlan.id == PriceTable.contracted_plan_id
+        )
+    ).all():
+        tables[(cp.company_id, cp.plan_id)].append(Table(
+            cp.company_id, cp.plan_id, table.valid_from, table.valid_to,
+            tuple(int(b.price * 100) for b in table.bands), table.kind,
+        ))
+    charged: dict[tuple[int, date], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for bid, cid, month, amount in session.execute(
+        select(InvoiceLine.beneficiary_id, Invoice.company_id, InvoiceLine.reference_month,
+               InvoiceLine.amount)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(Invoice.status != "cancelled")
+    ).all():
+        charged[(bid, month)][cid] += int(amount * 100)
+    last = session.scalar(select(func.max(Invoice.billing_month)))
+    assert last is not None
+    first = min(c.billing_start for c in companies.values() if c.billing_start)
+    gaps = []
+    for bid, birth in births.items():
+        for idx in range(month_index(first), month_index(last) + 1):
+            month = month_of(idx)
+            expected: dict[int, int] = {}
+            cover = month_coverage(periods[bid], month)
+            if cover is not None:
+                company = companies[cover.company_id]
+                if company.billing_start is not None and month >= company.billing_start:
+                    band = month_band(birth, month, company.band_change)
+                    expected[cover.company_id] = month_price(
+                        tables[(cover.company_id, cover.plan_id)], cover.company_id,
+                        cover.plan_id, month, band,
+                    )[0]
+            got = {c: v for c, v in charged.get((bid, month), {}).items() if v}
+            if got != expected:
+                gaps.append((bid, month, expected, got))
+    return gaps
 
 
 def _digest(engine: Engine) -> dict[str, str]:
@@ -85,6 +151,8 @@ def test_a_small_world_is_seeded_and_the_summary_counts_its_rows(
         assert count(Beneficiary) == summary.beneficiaries == 400
         assert count(Invoice) == summary.invoices == 8 * 24
         assert count(InvoiceLine) == summary.invoice_lines > 0
+        assert count(CoveragePeriod) == 400
+        assert session.scalars(select(Movement.state).distinct()).all() == ["applied"]
         assert count(Payment) == summary.payments > 0
         assert count(UtilizationEvent) == summary.utilization_events > 0
         assert count(Protocol) == summary.protocols >= 8 * 5
@@ -99,6 +167,8 @@ def test_a_small_world_is_seeded_and_the_summary_counts_its_rows(
             .having(func.sum(InvoiceLine.amount) != Invoice.amount)
         ).all()
         assert mismatched == []
+        # The invoices come from the billing run: they obey the ledger on both databases.
+        assert _ledger_gaps(session)[:5] == []
 
 
 def test_new_rows_after_seeding_get_fresh_ids(seeded: tuple[Engine, DemoSummary]) -> None:
@@ -248,54 +318,140 @@ def test_the_demo_accounts_have_the_right_roles_and_permissions(world: Session) 
     assert all(u.failed_attempts == 0 for u in users.values())
 
 
-def test_price_tables_are_legal_and_cover_every_invoiced_month(world: Session) -> None:
+def test_reference_tables_are_legal_and_one_plan_has_a_single_price(world: Session) -> None:
+    """The operator's reference tables (no contract): yearly from May 1, legal under RN
+    63/2003; Sorriso Essencial is sold at a single price (one row, band 1, every age)."""
     from services.rules.age_bands import AGE_BANDS, check_price_table
 
     for plan in world.scalars(select(Plan)):
         tables = world.scalars(
-            select(PriceTable).where(PriceTable.plan_id == plan.id).order_by(PriceTable.valid_from)
+            select(PriceTable)
+            .where(PriceTable.plan_id == plan.id, PriceTable.contracted_plan_id.is_(None))
+            .order_by(PriceTable.valid_from)
         ).all()
         assert tables[-1].valid_to is None
         for older, newer in zip(tables, tables[1:], strict=False):
             assert older.valid_to == newer.valid_from - timedelta(days=1)
             assert newer.valid_from.month == 5 and newer.valid_from.day == 1
-        assert tables[0].valid_from <= date(2024, 12, 1)
+        assert tables[0].valid_from <= date(2023, 12, 1)
         for table in tables:
             prices = [band.price for band in table.bands]
-            assert check_price_table(prices) == [], (plan.code, table.valid_from)
-            assert [(b.min_age, b.max_age) for b in table.bands] == AGE_BANDS
+            assert table.kind == ("single" if plan.code == "ODT-ESS" else "bands")
+            if table.kind == "single":
+                assert [(b.band, b.min_age, b.max_age) for b in table.bands] == [(1, 0, None)]
+            else:
+                assert check_price_table(prices) == [], (plan.code, table.valid_from)
+                assert [(b.min_age, b.max_age) for b in table.bands] == AGE_BANDS
             assert all(Decimal("20") <= p <= Decimal("150") for p in prices)
             assert all(p == p.quantize(Decimal("0.01")) for p in prices)
 
 
-def test_invoice_lines_are_priced_by_the_table_and_age_band_of_their_month(
+def test_every_contracted_plan_has_its_own_tables_readjusted_on_the_anniversary(
     world: Session,
 ) -> None:
-    from services.rules.age_bands import age_band, age_on
+    """Prices belong to the contract: each contracted plan has tables covering every
+    invoiced month, readjusted on the contract's anniversary month by the contract's own
+    percentage, or by the pool's one percentage of the year under 30 lives (RN 565/2022)."""
+    from services.rules.age_bands import check_price_table
+    from services.rules.prices import in_pool, is_anniversary_month, readjusted_prices
 
-    prices = {
-        (t.plan_id, t.valid_from, t.valid_to, b.band): b.price
-        for t, b in world.execute(select(PriceTable, PriceBand).join(PriceBand)).all()
-    }
-    rows = world.execute(
-        select(InvoiceLine, Beneficiary.birth_date, Invoice.billing_month)
-        .join(Beneficiary, Beneficiary.id == InvoiceLine.beneficiary_id)
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .limit(3000)
-    ).all()
-    assert rows
-    for line, birth, month in rows:
-        assert line.reference_month == month and month.day == 1
-        assert line.age_band == age_band(age_on(birth, month) if birth <= month else 0)
-        (price,) = [
-            p
-            for (plan, start, end, band), p in prices.items()
-            if plan == line.plan_id
-            and band == line.age_band
-            and start <= month
-            and (end is None or month <= end)
-        ]
-        assert line.amount == price
+    companies = {c.id: c for c in world.scalars(select(Company))}
+    lives = dict(
+        world.execute(
+            select(Beneficiary.company_id, func.count()).group_by(Beneficiary.company_id)
+        ).all()
+    )
+    pool: dict[int, set[Decimal]] = defaultdict(set)
+    own: dict[tuple[int, int], set[Decimal]] = defaultdict(set)
+    pooled_contracts = 0
+    for cp in world.scalars(select(ContractedPlan)):
+        company = companies[cp.company_id]
+        tables = world.scalars(
+            select(PriceTable)
+            .where(PriceTable.contracted_plan_id == cp.id)
+            .order_by(PriceTable.valid_from)
+        ).all()
+        assert tables and all(t.plan_id == cp.plan_id for t in tables)
+        assert tables[0].valid_from <= BILLING_START and tables[-1].valid_to is None
+        assert tables[0].readjustment_pct is None
+        reference = world.scalars(
+            select(PriceTable.kind).where(
+                PriceTable.plan_id == cp.plan_id, PriceTable.contracted_plan_id.is_(None)
+            )
+        ).first()
+        pooled = in_pool(lives.get(cp.company_id, 0))
+        pooled_contracts += pooled
+        for older, newer in zip(tables, tables[1:], strict=False):
+            assert older.valid_to == newer.valid_from - timedelta(days=1)
+            assert is_anniversary_month(company.contract_start, newer.valid_from)
+            assert newer.valid_from.day == 1
+            assert newer.readjustment_pct is not None and newer.pooled == pooled
+            before = [b.price for b in older.bands]
+            assert [b.price for b in newer.bands] == readjusted_prices(
+                before, newer.readjustment_pct
+            )
+            if pooled:
+                pool[newer.valid_from.year].add(newer.readjustment_pct)
+            else:
+                own[(cp.company_id, newer.valid_from.year)].add(newer.readjustment_pct)
+        for table in tables:
+            assert table.kind == reference
+            if table.kind == "bands":
+                assert check_price_table([b.price for b in table.bands]) == []
+            else:
+                assert len(table.bands) == 1
+    # One percentage per contract and year, and one for the whole pool in a year.
+    assert all(len(pcts) == 1 for pcts in own.values())
+    assert all(len(pcts) == 1 for pcts in pool.values())
+    assert pooled_contracts and own
+    assert all(c.billing_start == BILLING_START for c in companies.values())
+    assert all(c.band_change == "next_month" and c.waiting_periods is None
+               for c in companies.values())
+
+
+def test_every_beneficiary_has_its_coverage_period(world: Session) -> None:
+    """Coverage is the one source: one regular period per demo beneficiary, on its
+    company and plan, from the effective date to the exclusion date (first day not
+    covered), linked to the inclusion movement when the demo wrote one."""
+    people = {b.id: b for b in world.scalars(select(Beneficiary))}
+    periods = world.scalars(select(CoveragePeriod)).all()
+    assert sorted(p.beneficiary_id for p in periods) == sorted(people)
+    inclusions = dict(
+        world.execute(
+            select(Movement.beneficiary_id, Movement.id).where(Movement.kind == "inclusion")
+        ).all()
+    )
+    for p in periods:
+        b = people[p.beneficiary_id]
+        assert (p.company_id, p.plan_id, p.kind) == (b.company_id, b.plan_id, "regular")
+        assert (p.start_date, p.end_date) == (b.effective_date, b.exclusion_date)
+        assert p.end_date is None or p.end_date > p.start_date
+        assert p.movement_id == inclusions.get(b.id)
+
+
+def test_the_demo_invoices_obey_the_ledger_invariant(world: Session) -> None:
+    """For every beneficiary and reference month from billing_start, the net sum of its
+    lines equals the month's price if covered, else zero: the 24 months of invoices come
+    from the billing run itself, month after month."""
+    assert _ledger_gaps(world)[:5] == []
+    kinds = set(world.scalars(select(InvoiceLine.kind).distinct()))
+    assert "monthly" in kinds
+    assert kinds <= {"monthly", "retroactive", "plan_change_difference", "credit", "stay"}
+    first = world.scalar(select(func.min(Invoice.billing_month)))
+    assert first == BILLING_START
+
+
+def test_the_operator_has_a_valid_bank_agreement(world: Session) -> None:
+    from services.rules.boleto import bank_agreement_parse
+
+    operator = world.scalars(select(Operator)).one()
+    agreement = bank_agreement_parse(
+        bank_code=operator.bank_code, bank_agreement=operator.bank_agreement,
+        bank_wallet=operator.bank_wallet, bank_branch=operator.bank_branch,
+        bank_account=operator.bank_account,
+    )
+    assert (agreement.agreement, agreement.wallet) == ("1234567", "17")
+    assert agreement.beneficiary_code == "1234-5 / 12345-6"
 
 
 def test_invoices_are_paid_except_the_last_months(world: Session) -> None:
