@@ -46,7 +46,7 @@ from services.rules.boleto import (
     typed_line,
 )
 from services.rules.documents import format_cnpj, format_company_document, is_valid_email
-from services.rules.errors import DomainError
+from services.rules.errors import DomainError, FieldErrors
 from services.rules.money import OverdueCharge, overdue_payment_dates, overdue_update
 from services.rules.pix import boleto_txid, is_valid_pix_payload, pix_payload
 
@@ -113,22 +113,24 @@ def _bank_agreement(op: Operator, actor: Actor) -> BankAgreement:
     fix for the account manager, a polite word for the company's users."""
     settings = _settings_of(op)
     missing = bank_agreement_missing(settings)
-    try:
-        if missing:
-            raise DomainError(f"falta {', '.join(missing)}")
-        return bank_agreement_parse(**settings)
-    except DomainError as exc:
-        if actor.role is Role.ACCOUNT_MANAGER:
-            raise DomainError(
-                f"Convênio bancário não configurado: {exc.message.rstrip('.')}. "
-                f"Informe banco, convênio, carteira, agência e conta em {SETTINGS_PAGE} "
-                "antes de emitir boletos."
-            ) from None
+    problem = ""
+    if missing:
+        problem = f"falta {', '.join(missing)}. Preencha"
+    else:
+        try:
+            return bank_agreement_parse(**settings)
+        except FieldErrors as exc:
+            problem = "; ".join(m.rstrip(".") for m in exc.errors.values()) + ". Corrija"
+    if actor.role is Role.ACCOUNT_MANAGER:
         raise DomainError(
-            "Não foi possível emitir o boleto agora: a operadora ainda está concluindo a "
-            "configuração da cobrança bancária. Tente novamente mais tarde ou abra um "
-            "protocolo para receber o boleto."
-        ) from None
+            f"Convênio bancário não configurado: {problem} em {SETTINGS_PAGE} "
+            "antes de emitir boletos."
+        )
+    raise DomainError(
+        "Não foi possível emitir o boleto agora: a operadora ainda está concluindo a "
+        "configuração da cobrança bancária. Tente novamente mais tarde ou abra um "
+        "protocolo para receber o boleto."
+    )
 
 
 def _operator(session: Session) -> Operator:
