@@ -20,6 +20,11 @@ bills of utilities and taxes, whose first digit is 8):
 - The barcode symbology is Interleaved 2 of 5 (ITF, ISO/IEC 16390): start
   bar-space-bar-space narrow, stop wide bar-narrow space-narrow bar; FEBRABAN
   prints wide elements at 3 times the narrow width.
+- Free field: from the operator's agreement with its bank (`BankAgreement`: banco,
+  convênio, carteira, agência, conta; operator settings, never the ANS registration).
+  Banco do Brasil with a 7-digit convênio: "000000" + convênio (7) + nosso número (10) +
+  carteira (2), per BB's boleto specification; other banks: the operator's own layout
+  (`simple_free_field`) until their layout is written here.
 """
 
 from __future__ import annotations
