@@ -121,7 +121,7 @@ def exclusion_proof_view(
                 relationship_label=Relationship(b.relationship_code).label,
                 effective_date=m.effective_date,
                 reason=m.reason or "outros",
-                scheduled=m.state == "scheduled",
+                scheduled=m.state == "scheduled" and m.effective_date > today,
             )
             for m, b, _p in live
         ]

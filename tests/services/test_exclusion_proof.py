@@ -12,13 +12,14 @@ from sqlalchemy import select
 
 from components.exclusion_pdf import exclusion_pdf
 from data.models import Movement
-from services import movements
+from services import ageing, coverage, movements
 from services.actors import Permission
 from services.exclusion_proof import exclusion_proof_view
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import mask_cpf
 from services.rules.errors import DomainError
 from tests.services.movements_support import NOW, TODAY, World, make_world
+from tests.services.test_ageing import people  # noqa: F401 - the fixture
 
 
 @pytest.fixture
@@ -103,3 +104,21 @@ def test_only_exclusions_have_a_proof(world):
     with pytest.raises(DomainError, match="protocolo"):
         exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY,
                              protocol_number="  ")
+
+
+def test_a_scheduled_exclusion_has_its_proof_until_it_is_cancelled(world, people):  # noqa: F811
+    result = ageing.exclude_aged_out(uow=world.uow(), actor=world.master,
+                                     beneficiary_id=people["soon"], now=NOW)
+    view = exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY,
+                                protocol_number=result.protocol_number)
+    [person] = view.people
+    assert person.scheduled and person.effective_date == result.effective_date > TODAY
+    assert person.reason_label == "Perda de elegibilidade"
+    text = _text(exclusion_pdf(view))[0]
+    assert "agendada" in text and result.protocol_number in text
+
+    coverage.scheduled_cancel(uow=world.uow(), actor=world.master,
+                              protocol_number=result.protocol_number, now=NOW)
+    with pytest.raises(DomainError, match="cancelada"):
+        exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY,
+                             protocol_number=result.protocol_number)
