@@ -26,6 +26,7 @@ from components.safe_text import plain
 from components.virtual_card import virtual_card_png
 from components.waiting_widgets import waiting_panel
 from services import movements
+from services.movement_engine import STAY_CHOICE_DAYS
 from services.movements import BeneficiaryRow, InclusionRequest, MovementOptions, MovementResult
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import mask_cpf
@@ -86,6 +87,7 @@ class ReactivationRequest:
     card_number: str
     effective_date: date
     changes: dict[str, Any]
+    stay: bool = False  # the arts. 30/31 option of a holder excluded up to 30 days ago
 
 
 @dataclass(frozen=True)
@@ -664,6 +666,17 @@ def reactivation_form(
         width="stretch",
     )
     form_key = f"{key}_{row.card_number}_{_nonce(key)}"
+    if effective is None and _may_opt_for_stay(row, detail.exclusion_reason):
+        st.info(
+            "Titular excluído por demissão sem justa causa ou aposentadoria há até 30 dias: "
+            "se contribuía para o plano, pode optar pela permanência (Lei 9.656, arts. "
+            "30/31). A opção cobre de novo o titular e o grupo familiar desde a exclusão, "
+            "até o fim da permanência."
+        )
+        if st.button(
+            "Registrar opção pela permanência (arts. 30/31)", key=f"{form_key}_stay"
+        ):
+            return ReactivationRequest(row.card_number, row.exclusion_date, {}, stay=True)
     edit = st.checkbox("Editar dados antes de reativar", key=f"{form_key}_edit")
     with st.form(f"{form_key}_form"):
         person = p
@@ -678,6 +691,15 @@ def reactivation_form(
     if not submitted:
         return None
     return ReactivationRequest(row.card_number, chosen, person_changes(p, person))
+
+
+def _may_opt_for_stay(row: BeneficiaryRow, reason: str | None) -> bool:
+    return (
+        row.relationship_code == Relationship.HOLDER
+        and reason in STAY_REASONS
+        and row.exclusion_date is not None
+        and 0 <= (today_local() - row.exclusion_date).days <= STAY_CHOICE_DAYS
+    )
 
 
 # ---------------------------------------------------------------- transfer
@@ -921,7 +943,7 @@ def _result_details(r: MovementResult) -> None:
             hide_index=True,
             width="stretch",
         )
-    if r.kind is MovementKind.EXCLUSION and r.stay_accepted:
+    if r.stay_accepted:
         st.info(
             "Permanência (Lei 9.656, arts. 30/31): o titular e o grupo familiar seguem "
             "cobertos e faturados em lançamentos próprios (art. 30/31) "
@@ -1090,14 +1112,20 @@ def reactivation_section(
         slots,
         key=key,
         form=lambda: reactivation_form(ctx, slots, key=key, effective=effective),
-        submit=lambda r: movements.movement_reactivate(
-            uow=ctx.uow(),
-            actor=ctx.actor,
-            card_number=r.card_number,
-            effective_date=r.effective_date,
-            changes=r.changes,
-            now=now_utc(),
-            channel=_channel(effective),
+        submit=lambda r: (
+            movements.movement_stay_accept(
+                uow=ctx.uow(), actor=ctx.actor, card_number=r.card_number, now=now_utc()
+            )
+            if r.stay
+            else movements.movement_reactivate(
+                uow=ctx.uow(),
+                actor=ctx.actor,
+                card_number=r.card_number,
+                effective_date=r.effective_date,
+                changes=r.changes,
+                now=now_utc(),
+                channel=_channel(effective),
+            )
         ),
         card=options,
     )

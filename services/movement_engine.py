@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, or_, select, update
@@ -399,6 +399,7 @@ class Change:
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     target_label: str | None = None  # a transfer's destination company
     stay_accepted: bool = False  # arts. 30/31: covered until stay_until, then excluded
+    stay_reason: str | None = None  # the holder's exclusion reason at the stay's end
 
 
 @dataclass(frozen=True)
@@ -625,6 +626,113 @@ def check_exclude(
         stay_months=months,
         stay_until=until,
         stay_accepted=staying,
+        stay_reason=reason,
+    )
+
+
+STAY_CHOICE_DAYS = 30  # the dismissed or retired holder opts within 30 days (RN 279/2011)
+
+
+def check_stay_accept(session: Session, snap: Snapshot, *, card_number: str, today: date) -> Change:
+    """The holder excluded for dismissal without cause or retirement opts for the arts.
+    30/31 stay within 30 days of the exclusion: the holder and the family excluded with
+    them are covered again from the exclusion date (a "stay" period, billed on their own
+    lines, months already past caught up on the next invoice) until the stay's end, when
+    they are excluded again."""
+    b = snap.find(card_number)
+    if not b.is_holder:
+        raise DomainError("A permanência (arts. 30/31) é opção do titular.", "card_number")
+    if b.status != "inactive" or b.exclusion_date is None:
+        raise DomainError(f"{b.person.name} não está excluído(a).", "card_number")
+    if b.exclusion_reason not in ("demissao", "aposentadoria"):
+        raise DomainError(
+            "A permanência (arts. 30/31) é só para o titular demitido sem justa causa ou "
+            "aposentado.",
+            "card_number",
+        )
+    if (today - b.exclusion_date).days > STAY_CHOICE_DAYS:
+        raise DomainError(
+            f"O prazo de {STAY_CHOICE_DAYS} dias para optar pela permanência terminou em "
+            f"{b.exclusion_date + timedelta(days=STAY_CHOICE_DAYS):%d/%m/%Y}.",
+            "card_number",
+        )
+    exclusion = session.execute(
+        select(Movement.protocol_id, Movement.after)
+        .where(
+            Movement.beneficiary_id == b.id,
+            Movement.kind == MovementKind.EXCLUSION.value,
+            Movement.state == "applied",
+        )
+        .order_by(Movement.id.desc())
+        .limit(1)
+    ).one_or_none()
+    after = (exclusion.after if exclusion else None) or {}
+    months, until = stay_until(
+        b.exclusion_reason,
+        bool(after.get("contributed")),
+        int(after.get("contribution_months") or 0),
+        b.exclusion_date,
+    )
+    if months == 0:
+        raise DomainError(
+            "Pelo que a exclusão registrou (contribuição e tempo), não há direito a "
+            "permanência (arts. 30/31).",
+            "card_number",
+        )
+    started, reason = b.exclusion_date, b.exclusion_reason
+    family = [b]
+    if exclusion is not None:
+        together = set(
+            session.scalars(
+                select(Movement.beneficiary_id).where(
+                    Movement.protocol_id == exclusion.protocol_id,
+                    Movement.kind == MovementKind.EXCLUSION.value,
+                )
+            ).all()
+        )
+        family += [
+            snap.by_key[k]
+            for k in snap.dependents.get(b.key, [])
+            if snap.by_key[k].id in together and snap.by_key[k].status == "inactive"
+        ]
+    for m in family:
+        if m.person.cpf and m.person.cpf in snap.active_cpf:
+            raise FieldErrors({"cpf": f"{m.person.name}: {CPF_TAKEN}"})
+    steps = []
+    for m in family:
+        values = {
+            "status": "active",
+            "exclusion_date": None,
+            "exclusion_reason": None,
+            "stay_until": until,
+        }
+        steps.append(
+            Step(
+                m,
+                False,
+                values,
+                {
+                    "status": m.status,
+                    "exclusion_date": m.exclusion_date,
+                    "exclusion_reason": m.exclusion_reason,
+                },
+                {**values, "stay_accepted": True, "stay_months": months if m is b else 0},
+                {"reason": "permanencia", "new_plan_id": m.plan_id},
+                Cover(started, m.company_id, m.plan_id, until, "stay"),
+            )
+        )
+        snap.set_status(m, "active")
+        m.exclusion_date = m.exclusion_reason = None
+    return Change(
+        MovementKind.REACTIVATION,
+        Channel.INDIVIDUAL,
+        started,
+        f"{b.person.name} (permanência, arts. 30/31)",
+        steps,
+        stay_months=months,
+        stay_until=until,
+        stay_accepted=True,
+        stay_reason=reason,
     )
 
 
@@ -1089,7 +1197,9 @@ class Applier:
             if not c.stay_accepted or c.stay_until is None:
                 continue
             for i, st in enumerate(c.steps):
-                reason = st.movement.get("reason") if i == 0 else "perda_elegibilidade"
+                reason = (c.stay_reason or st.movement.get("reason")) if i == 0 else (
+                    "perda_elegibilidade"
+                )
                 pending = {
                     "status": "inactive",
                     "exclusion_date": c.stay_until,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -30,6 +30,7 @@ from services.movement_engine import (
     check_exclude,
     check_include,
     check_reactivate,
+    check_stay_accept,
     check_transfer,
     check_update,
     exclusion_targets,
@@ -240,11 +241,25 @@ def _run(
             stay_months=change.stay_months,
             stay_until=change.stay_until,
             changes=change.changes,
-            invoice_effect=invoice_effect(change.kind, change.effective, billing_month),
+            invoice_effect=(
+                "Lançamentos art. 30/31 a partir da competência "
+                f"{_first_whole_month(change.effective):%m/%Y}; meses já faturados ou "
+                "passados são acertados na próxima fatura."
+                if change.stay_accepted
+                else invoice_effect(change.kind, change.effective, billing_month)
+            ),
             target_company=change.target_label,
             scheduled=is_scheduled(change, today),
             stay_accepted=change.stay_accepted,
         )
+
+
+def _first_whole_month(day: date) -> date:
+    """The first month whose first covered day is `day` or later: a month is charged as
+    its first covered day says (services/rules/ledger.py)."""
+    if day.day == 1:
+        return day
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 # ---------------------------------------------------------------- movements
@@ -333,6 +348,21 @@ def movement_update(
         ),
         cards=[card_number],
         cpfs=_cpf_keys(str(changes.get("cpf") or "")),
+    )
+
+
+def movement_stay_accept(
+    *, uow: UnitOfWork, actor: Actor, card_number: str, now: datetime
+) -> MovementResult:
+    """The excluded holder (dismissal without cause or retirement, with contribution)
+    opts for the arts. 30/31 stay within 30 days: the holder and the family excluded
+    with them are covered again from the exclusion date until the stay's end."""
+    return _run(
+        uow,
+        actor,
+        now,
+        lambda s, snap, today: check_stay_accept(s, snap, card_number=card_number, today=today),
+        cards=[card_number],
     )
 
 

@@ -325,6 +325,30 @@ def test_a_dismissed_holder_who_takes_the_stay_stays_covered_with_the_family(app
     assert status == "active" and until is not None
 
 
+def test_a_dismissed_holder_opts_for_the_stay_afterwards_from_the_reactivation_tab(
+    app, portal_db
+):
+    holder = _holder_with_dependents(portal_db)
+    at = _open(log_in(app(), "100001"), INDIVIDUAL, "Exclusão")
+    _pick(at, holder)
+    by_label(at.selectbox, "Motivo da exclusão *").select("demissao").run()
+    by_label(at.radio, "O titular contribuía com o pagamento do plano?").set_value("Sim").run()
+    by_label(at.number_input, "Por quantos meses contribuiu?").set_value(36).run()
+    by_label(at.checkbox, "Confirmo a exclusão dos dependentes listados").check().run()
+    by_label(at.button, "Excluir").click().run()
+    assert at.success[0].value.startswith("Exclusão registrada: ")
+
+    _open(at, INDIVIDUAL, "Reativação")
+    _pick(at, holder)
+    assert any("pode optar pela permanência" in i.value for i in at.info)
+    by_label(at.button, "Registrar opção pela permanência (arts. 30/31)").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith("Reativação registrada: ")
+    assert any("Permanência (Lei 9.656, arts. 30/31)" in i.value for i in at.info)
+    status = select(Beneficiary.status).where(Beneficiary.card_number == holder)
+    assert _scalar(portal_db, status) == "active"
+
+
 def test_an_update_shows_the_data_before_and_after(app, portal_db):
     holder = _holder_with_dependents(portal_db)
     at = _open(log_in(app(), "100001"), INDIVIDUAL, "Alteração cadastral")

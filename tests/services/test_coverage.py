@@ -18,6 +18,7 @@ from services.movements import (
     movement_change_plan,
     movement_exclude,
     movement_include,
+    movement_stay_accept,
     movement_transfer,
 )
 from services.rules.errors import DomainError
@@ -301,3 +302,52 @@ def test_excluding_a_holder_always_takes_the_dependents(world: World):
         )
     )
     assert left == []
+
+
+def _dismiss(world: World, card: str, months: int = 36) -> None:
+    movement_exclude(
+        uow=world.uow(),
+        actor=world.master,
+        card_number=card,
+        reason="demissao",
+        effective_date=None,
+        now=NOW,
+        dependents_confirmed=True,
+        contributed=True,
+        contribution_months=months,
+    )
+
+
+def test_the_holder_may_opt_for_the_stay_within_30_days_of_the_exclusion(world: World):
+    holder, child = _family(world)
+    _dismiss(world, holder)
+    assert {world.by_card(c).status for c in (holder, child)} == {"inactive"}
+    later = NOW + timedelta(days=20)
+    result = movement_stay_accept(
+        uow=world.uow(), actor=world.master, card_number=holder, now=later
+    )
+    end = date(2027, 11, 26)
+    assert (result.stay_accepted, result.stay_until, result.effective_date) == (True, end, TODAY)
+    assert "art. 30/31 a partir da competência 12/2026" in (result.invoice_effect or "")
+    company = world.company["10001"]
+    for card in (holder, child):
+        b = world.by_card(card)
+        assert (b.status, b.exclusion_date, b.stay_until) == ("active", None, end)
+        # Covered again from the exclusion date: nothing of the stay is lost.
+        assert _periods(world, card) == [(TODAY, end, company, 2, "stay")]
+    coverage.settle(world.uow(), datetime(2027, 11, 26, 15, tzinfo=UTC))
+    assert world.by_card(holder).exclusion_reason == "demissao"
+    assert {world.by_card(c).status for c in (holder, child)} == {"inactive"}
+
+
+def test_the_stay_option_ends_30_days_after_the_exclusion(world: World):
+    holder, _child = _family(world)
+    _dismiss(world, holder)
+    with pytest.raises(DomainError, match="prazo de 30 dias"):
+        movement_stay_accept(
+            uow=world.uow(), actor=world.master, card_number=holder, now=NOW + timedelta(days=31)
+        )
+    other, _ = _family(world)
+    _dismiss(world, other, months=0)  # contributed for no month: no stay
+    with pytest.raises(DomainError, match="não há direito a permanência"):
+        movement_stay_accept(uow=world.uow(), actor=world.master, card_number=other, now=NOW)
