@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from io import BytesIO
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import delete, select
 
 from components.navigation import pages_for
@@ -268,4 +270,14 @@ def test_company_users_see_the_contracts_single_price_with_no_band(app, portal_d
     banded = [p for p in plans if p.bands and not p.single_price]
     assert len([d for d in at.dataframe if "Faixa" in d.value.columns]) == len(banded)
     pdf = general_conditions_pdf(first, "10001 · Teste")
-    assert pdf.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+    prices_part = text.split("Preço único do contrato", 1)[1]  # after the conditions
+    assert "Mensalidade (todas as idades)" in prices_part and "R$ 39,90" in prices_part
+    assert "Faixa" not in prices_part and "faixa" not in prices_part
+    banded = next((p for p in plans if p.bands and not p.single_price), None)
+    if banded is not None:
+        text = "".join(
+            page.extract_text()
+            for page in PdfReader(BytesIO(general_conditions_pdf(banded, "x"))).pages
+        )
+        assert "Tabela de preços do contrato por faixa etária" in text and "Faixa 10" in text
