@@ -58,9 +58,6 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     engine = make_engine(url)
     seed_demo(engine, companies=8, beneficiaries=600)
     _add_spare_user(engine)
-    from tests.bank_support import configure_bank_if_missing
-
-    configure_bank_if_missing(engine)  # boletos need the operator's bank agreement
     engine.dispose()
     return url
 

@@ -10,7 +10,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from config import get_settings
-from tests.bank_support import configure_bank_if_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +22,6 @@ def seeded_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("pages-seed") / "portal.db"
     engine = make_engine(f"sqlite:///{path}")
     seed_demo(engine, companies=8, beneficiaries=400)
-    configure_bank_if_missing(engine)  # boletos need the operator's bank agreement
     engine.dispose()
     return path
 

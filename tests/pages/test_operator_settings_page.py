@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from components.navigation import pages_for
 from data.db import make_engine
 from data.models import AuditRecord, Boleto, Operator
-from tests.bank_support import DEMO_BANK
+from tests.bank_support import TEST_BANK
 from tests.pages.conftest import by_label, log_in
 
 PAGE = "pages/operator_settings.py"
@@ -120,7 +120,7 @@ def test_without_an_agreement_the_page_warns_and_the_boleto_is_refused_politely(
     assert not any("Convênio" in m for m in messages)
     assert _scalar(portal_db, select(func.count()).select_from(Boleto)) == 0
 
-    _save(at, bank_agreement=DEMO_BANK["bank_agreement"], bank_wallet="17")
+    _save(at, bank_agreement=TEST_BANK["bank_agreement"], bank_wallet="17")
     user = _open(log_in(app(), "100001"), "pages/boleto.py")
     assert not user.error, [e.value for e in user.error]
     assert _scalar(portal_db, select(func.count()).select_from(Boleto)) == 1

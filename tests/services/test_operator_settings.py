@@ -17,7 +17,7 @@ from services.operator_settings import (
     operator_settings_update,
 )
 from services.rules.errors import DomainError, FieldErrors
-from tests.bank_support import DEMO_BANK
+from tests.bank_support import TEST_BANK
 from tests.services.test_billing import World, build_world
 
 NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
@@ -30,14 +30,14 @@ def world(engine) -> World:  # noqa: ANN001
 
 def update(w: World, **values: str):  # noqa: ANN201
     return operator_settings_update(
-        uow=w.company_uow(), actor=w.manager, now=NOW, **{**DEMO_BANK, **values}
+        uow=w.company_uow(), actor=w.manager, now=NOW, **{**TEST_BANK, **values}
     )
 
 
 def stored(w: World) -> dict[str, str]:
     with w.uow as uow:
         op = uow.session.scalars(select(Operator)).one()
-        return {f: getattr(op, f) for f in DEMO_BANK}
+        return {f: getattr(op, f) for f in TEST_BANK}
 
 
 def audits(w: World) -> list[AuditRecord]:
@@ -59,7 +59,7 @@ def test_the_account_manager_saves_the_agreement_and_it_is_audited(world: World)
     saved = update(world, bank_branch=" 1234 - 3 ", bank_account="56.789-2")
     assert saved.changed == ["bank_agreement", "bank_wallet", "bank_branch", "bank_account"]
     assert saved.settings.configured
-    assert stored(world) == DEMO_BANK
+    assert stored(world) == TEST_BANK
     [record] = audits(world)
     assert (record.action, record.entity, record.user_id, record.company_id) == (
         "operator_settings_update",
@@ -80,7 +80,7 @@ def test_the_account_manager_saves_the_agreement_and_it_is_audited(world: World)
         "bank_account": "56789-2",
     }
     got = operator_settings_get(uow=world.company_uow(), actor=world.manager)
-    assert got.values() == DEMO_BANK
+    assert got.values() == TEST_BANK
 
 
 def test_saving_the_same_values_changes_and_audits_nothing(world: World):
@@ -109,7 +109,7 @@ def test_only_the_account_manager_sees_or_changes_the_settings(world: World, who
     with pytest.raises(DomainError, match="gestor de contas"):
         operator_settings_get(uow=world.company_uow(), actor=actor)
     with pytest.raises(DomainError, match="gestor de contas"):
-        operator_settings_update(uow=world.company_uow(), actor=actor, now=NOW, **DEMO_BANK)
+        operator_settings_update(uow=world.company_uow(), actor=actor, now=NOW, **TEST_BANK)
     assert stored(world)["bank_agreement"] == ""
     assert audits(world) == []
 

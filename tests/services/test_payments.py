@@ -28,7 +28,7 @@ from services.rules.boleto import (
 )
 from services.rules.errors import DomainError
 from services.rules.pix import boleto_txid, is_valid_pix_payload, parse_tlv, pix_payload
-from tests.bank_support import DEMO_BANK, set_bank
+from tests.bank_support import TEST_BANK, set_bank
 from tests.services.test_billing import World, build_world
 
 D = Decimal
@@ -370,7 +370,7 @@ def test_an_agreement_the_bank_would_not_accept_counts_as_not_configured(world: 
             now=at_brasilia(date(2025, 3, 1)),
         )
     _no_boleto_written(world)
-    assert DEMO_BANK["bank_agreement"] == "1234567"
+    assert TEST_BANK["bank_agreement"] == "1234567"
 
 
 def test_the_boleto_goes_by_email_with_the_pdf_attached(world: World):
