@@ -97,7 +97,6 @@ from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
 from services.movements import InclusionRequest
 from services.reports import ACTIVE, BeneficiaryFilters, Period
 from services.rules.errors import DomainError
-from tests.bank_support import configure_bank_if_missing
 from tests.conftest import _fresh_postgres, _fresh_sqlite
 from tests.services.movements_support import NOW, TODAY, child_person, holder_person, new_cpf
 from tests.services.test_batch import csv_file
@@ -351,7 +350,6 @@ def world(
 
 def _build(engine: Engine) -> World:
     seed_demo(engine, companies=8, beneficiaries=200, today=TODAY)
-    configure_bank_if_missing(engine)  # boletos need the operator's bank agreement
     factory = make_session_factory(engine)
     plain = UnitOfWork(factory)
     with plain:
