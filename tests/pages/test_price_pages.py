@@ -27,6 +27,7 @@ from services import access, companies, prices
 from services.rules.age_bands import age_band_label
 from services.rules.prices import anniversary_months, month_options
 from tests.pages.conftest import by_label, log_in
+from tests.pages.test_br_formats import table_problems
 
 PAGE = "pages/price_tables.py"
 SPEC_VECTOR = ["100,00", "120,00", "140,00", "160,00", "180,00", "200,00", "300,00", "400,00",
@@ -117,6 +118,7 @@ def test_manager_sees_each_contracts_tables_and_saves_a_new_one_checked_by_rn_63
     assert {"Início do contrato", "Mês de aniversário", "Vidas hoje", "Mudança de faixa"} <= {
         m.label for m in at.metric
     }
+    assert table_problems(at) == []  # headers labelled, no index column
     history = [d.value for d in at.dataframe if "Vigente de" in d.value.columns]
     assert len(history) == len(cps)
     current = [d.value for d in at.dataframe if "Mensalidade" in d.value.columns]
