@@ -27,9 +27,11 @@ Simplifications, on purpose:
 - Invoices: the billing run itself (services.billing.billing_run, as the account manager
   over every company) issues the invoices of the last `INVOICE_MONTHS` months, oldest
   first, each run dated the 25th of the month before; every company's billing_start is
-  the first of those months, so the demo's lines obey the ledger by construction. Coverage
-  is written before the runs, so every month is charged on its own invoice ("monthly"
-  lines). Above `FULL_HISTORY_UP_TO` beneficiaries only the last
+  the first of those months, so the demo's lines obey the ledger by construction. Each
+  run knows only the coverage received before its day (`_Demo.learn`): an inclusion
+  received after the run of its month is caught up on the next invoice ("retroactive"
+  lines), an exclusion received after a month was charged is credited ("credit" lines);
+  the last run knows everything. Above `FULL_HISTORY_UP_TO` beneficiaries only the last
   `BIG_SEED_INVOICE_MONTHS` months are invoiced (`invoice_months` changes it). Then
   invoices up to two months back are paid (a few late, with fine and interest), last
   month's mostly paid (never 10001's: overdue) and the current month's open. No boletos:
@@ -613,6 +615,11 @@ class _Demo:
         self.bill_first_idx = self.cur_idx - invoice_months + 1
         self.billing_start = _month_start(self.bill_first_idx)
         self.invoices = 0
+        # Coverage the billing runs learn late (see `bill`): periods whose inclusion was
+        # received after the first run, and exclusions received after it.
+        self.first_run_at = self.issued_at(self.bill_first_idx)
+        self.late_periods: list[tuple[datetime, dict[str, Any], datetime | None]] = []
+        self.late_ends: list[tuple[datetime, int, date]] = []
         self.invoice_lines = 0
         self.protocol_seq: dict[date, int] = {}
         self.active = 0
@@ -1320,12 +1327,21 @@ class _Demo:
         if exclusion is not None:
             self.movement(info, row, "exclusion", "individual", exclusion, updated)
         # Coverage: one regular period from the effective date to the exclusion date
-        # (the first day not covered), on the company and plan of the row.
-        self.w.add("coverage_period", {
+        # (the first day not covered), on the company and plan of the row; written as
+        # the billing runs would have learnt it (`bill`).
+        period = {
             "id": self.w.next_id("coverage_period"), "beneficiary_id": row["id"],
             "company_id": info.id, "plan_id": row["plan_id"], "start_date": effective,
             "end_date": exclusion, "kind": "regular", "movement_id": inclusion_id,
-        })
+        }
+        excluded_at = updated if exclusion is not None else None
+        if created >= self.first_run_at:
+            self.late_periods.append((created, period, excluded_at))
+        elif exclusion is not None and updated >= self.first_run_at:
+            self.w.add("coverage_period", {**period, "end_date": None})
+            self.late_ends.append((updated, period["id"], exclusion))
+        else:
+            self.w.add("coverage_period", period)
 
     def movement(self, info: _CompanyInfo, row: dict[str, Any], kind: str, channel: str,
                  effective: date, received_at: datetime) -> int:
@@ -1420,6 +1436,7 @@ class _Demo:
         months = range(self.bill_first_idx, self.cur_idx + 1)
         for n, idx in enumerate(months, start=1):
             month = _month_start(idx)
+            self.learn(None if idx == self.cur_idx else self.issued_at(idx))
             result = billing_run(
                 uow=uow, actor=actor, billing_month=month, company_ids=None,
                 now=self.issued_at(idx),
@@ -1428,6 +1445,41 @@ class _Demo:
             self.invoice_lines += result.lines
             if n == len(months) or n % 6 == 0:
                 self.progress(f"Faturas: competência {month:%m/%Y} ({n}/{len(months)})")
+
+    def learn(self, until: datetime | None) -> None:
+        """Write the coverage received before `until` (None: all of it) that the
+        database does not have yet: the periods of late inclusions, and the end of periods
+        excluded since. So a run charges what its day knew; what arrives later (an
+        inclusion received after the run of its month, an exclusion after the run of the
+        next month) is caught up by the next run: retroactive and credit lines. The last
+        run learns everything, so the demo's ledger is complete up to the current month."""
+        conn = self.w.conn
+        def later(at: datetime) -> bool:
+            return until is not None and at >= until
+
+        now_known = [p for p in self.late_periods if not later(p[0])]
+        if now_known:
+            self.late_periods = [p for p in self.late_periods if later(p[0])]
+            rows = []
+            for _, period, excluded_at in now_known:
+                if excluded_at is not None and later(excluded_at):
+                    rows.append({**period, "end_date": None})
+                    self.late_ends.append((excluded_at, period["id"], period["end_date"]))
+                else:
+                    rows.append(period)
+            conn.execute(insert(CoveragePeriod.__table__), rows)  # type: ignore[arg-type]
+            self.w.counts["coverage_period"] += len(rows)
+        ends = [e for e in self.late_ends if not later(e[0])]
+        if ends:
+            self.late_ends = [e for e in self.late_ends if later(e[0])]
+            table = CoveragePeriod.__table__
+            conn.execute(
+                update(table)  # type: ignore[arg-type]
+                .where(table.c.id == bindparam("b_id"))
+                .values(end_date=bindparam("b_end")),
+                [{"b_id": period_id, "b_end": end} for _, period_id, end in ends],
+            )
+        conn.commit()
 
     def issued_at(self, idx: int) -> datetime:
         """When the run of billing month `idx` happens: the 25th of the month before at
