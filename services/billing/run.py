@@ -1,78 +1,65 @@
-"""The monthly billing run.
+"""The monthly billing run: the ledger, set-based.
 
 `billing_run` issues the invoices of a billing month X (its first day) for many
-companies at once. The rules, per company:
+companies at once, with the ledger rule of `services.rules.ledger` (the reference;
+`services.billing.ledger_lines` is the same rule vectorised): for every beneficiary b
+and month m from max(billing start, X - 15 months) to X, the target is the month's price
+if b is covered in m by this company (coverage_period rows: the month's FIRST period),
+else 0; the invoice carries one line of target - charged wherever they differ, charged
+being the net of b's lines for m on the company's invoices that are not cancelled:
+"monthly" (m == X) or "retroactive" (m < X) when nothing was charged, "stay" for an
+art. 30/31 stay, "credit" when nothing is due any more, "plan_change_difference"
+otherwise. Prices come from the contract's tables (a contracted plan's price tables,
+valid on the month's first day; a "single" table charges its one price, band 1, at every
+age) and the age band of the month (the contract's band_change: the month after the
+birthday, or the birthday's month).
 
-1. "monthly" lines: every beneficiary covered in X (effective date on or before the
-   last day of X, and no exclusion date or one after the first day of X) whose
-   inclusion or reactivation is known to billing (no inclusion/reactivation movement
-   with a billing month after X), priced with its plan's table valid on X's first
-   day for its age band on that day (RN 63/2003, `services.rules.age_bands`).
-2. "retroactive" catch-up lines for every inclusion/reactivation movement with
-   billing month X: one line per month m from the effective date's month to X-1,
-   each priced with m's table and age band. An inclusion received after the cut-off
-   day (billed on the invoice after next) is so charged whole for the month it
-   missed; a retroactive inclusion of two months gets two lines.
-3. "plan_change_difference" lines for every plan change with billing month X: for
-   each month m from its effective month to X-1, price(new plan, m) - price(old
-   plan, m), except months the same invoice already charges as catch-up lines (those
-   are priced with the new plan) and beneficiaries whose inclusion is still pending.
+The invoice amount is the exact sum of its lines; it is due on the contract's due day
+of X, clamped to the month. A company already invoiced for X is skipped and reported,
+so running again changes nothing (the unique (company, billing month) constraint backs
+this up against two runs at once); months may be run in any order. A company with a
+covered month that no table prices is skipped with the plan and month to fix.
 
-The plan of a month m, as the invoice of X knows it, is the beneficiary's current
-plan unless a plan change is not applicable yet (billed after X, or effective after
-m): then it is the old plan of the first such change. So a month charged before a
-plan change reached billing keeps the old price, and its difference comes once, on
-the change's own invoice, whenever each run happens.
-
-The invoice amount is the exact sum of its lines (integer cents; prices are whole
-cents and months are whole, so no line needs rounding); it is due on the contract's
-due day of X, clamped to the month. A company already invoiced for X is skipped and
-reported, so running again never duplicates anything (the unique (company, billing
-month) constraint backs this up against two runs at once).
+Steps, each its own function: read (companies, then the ledger's inputs), compute
+(`ledger_lines.compute_lines`), write (invoices, then lines), audit.
 
 How it stays fast (1,000,000 beneficiaries in well under a minute on SQLite):
-- Set-based: one query per table (company, invoice, movement, beneficiary, price
-  table, price band) read into pandas, never one query per beneficiary or company.
-  Dates come out of SQL as YYYYMMDD integers and money as integer cents, so every
-  step is vectorised integer arithmetic.
-- Age bands are computed for all (beneficiary, month) pairs at once with numpy
-  (`searchsorted` over the bands' upper ages); prices are joined by a merge on
-  (plan, month, band) with a small price frame built from the tables valid in each
-  month.
+- Set-based: one query per table, read into pandas, never one query per beneficiary or
+  company. Dates come out of SQL as YYYYMMDD integers and money as integer cents, so
+  every step is vectorised integer arithmetic; existing lines are read through the
+  invoices of the window's months only.
 - Invoices are inserted with one Core executemany and read back by (company, month);
   lines go in with SQLAlchemy Core executemany in chunks of `LINE_CHUNK`: the INSERT
-  compiled by SQLAlchemy for the dialect, run by `Connection.exec_driver_sql` with
-  rows of ready-made values (integer cents, the Money column's storage, instead of a
-  Decimal round trip). That skips SQLAlchemy's per-row parameter processing, which
-  took longer than SQLite's insert itself (36 against 14 microseconds a line on the
-  1,000,000 demo). Reads likewise take the integer rows straight from the DBAPI
-  cursor. Everything happens in one transaction: a failure leaves nothing half
-  written.
-- A company filter of more than `MAX_IN_IDS` ids is applied in pandas rather than as
-  a huge SQL IN list.
+  compiled by SQLAlchemy for the dialect, run by `Connection.exec_driver_sql` with rows
+  of ready-made values (integer cents, the Money column's storage), skipping
+  SQLAlchemy's per-row parameter processing. Reads take the integer rows straight from
+  the DBAPI cursor. Everything happens in one transaction: a failure leaves nothing
+  half written.
+- A company filter of more than `MAX_IN_IDS` ids is applied in pandas rather than as a
+  huge SQL IN list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from time import perf_counter
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from data.models import (
     AuditRecord,
     Beneficiary,
     Company,
+    ContractedPlan,
+    CoveragePeriod,
     Invoice,
     InvoiceLine,
-    Movement,
     Plan,
     PriceBand,
     PriceTable,
@@ -82,18 +69,17 @@ from services.actors import Actor, Permission
 from services.audit import json_safe
 from services.billing.frames import (
     _KIND_ORDER,
+    MAX_IN_IDS,
     NO_DATE,
     Progress,
     _cents_of,
     _companies_filter,
-    _first_ymd,
     _idx_of_ymd,
     _read,
     _ymd,
-    _ymd_int,
     money,
 )
-from services.rules.age_bands import AGE_BANDS
+from services.billing.ledger_lines import KINDS, LedgerInput, compute_lines
 from services.rules.billing import (
     add_months,
     invoice_due_date,
@@ -103,13 +89,9 @@ from services.rules.billing import (
     month_start,
 )
 from services.rules.errors import DomainError
+from services.rules.ledger import LEDGER_LOOKBACK_MONTHS
 
 LINE_CHUNK = 50_000
-# Plan changes effective this many months before the billing month are loaded to
-# find the plan of each catch-up month (retroactive windows are at most 12 months
-# plus the 2 months of the cut-off).
-PLAN_CHANGE_LOOKBACK_MONTHS = 15
-_BAND_UPPERS = np.array([upper for _, upper in AGE_BANDS if upper is not None])
 
 
 @dataclass(frozen=True)
@@ -121,6 +103,9 @@ class BilledCompany:
     due_date: date
     amount: Decimal
     lines: int
+    # kind -> number of lines / their total (kinds without lines are left out)
+    kinds: dict[str, int] = field(default_factory=dict)
+    kind_totals: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -141,6 +126,9 @@ class BillingRunResult:
     lines: int
     total: Decimal
     seconds: float
+    # over every company billed: kind -> number of lines / their total
+    kinds: dict[str, int] = field(default_factory=dict)
+    kind_totals: dict[str, Decimal] = field(default_factory=dict)
 
 
 def billing_month_options(today: date) -> list[date]:
@@ -148,367 +136,223 @@ def billing_month_options(today: date) -> list[date]:
     return [add_months(today, n) for n in (1, 0, 2, -1, -2)]
 
 
-def _expand_months(frame: pd.DataFrame, first: pd.Series, last_excl: int) -> pd.DataFrame:
-    """One row per month index in [first, last_excl) for every row of ``frame``."""
-    counts = np.clip(last_excl - first.to_numpy(), 0, None)
-    out = frame.loc[frame.index.repeat(counts)].reset_index(drop=True)
-    if out.empty:
-        out["m"] = pd.Series(dtype="int64")
-        return out
-    starts = np.repeat(first.to_numpy(), counts)
-    offsets = np.arange(len(out)) - np.repeat(np.cumsum(counts) - counts, counts)
-    out["m"] = starts + offsets
-    return out
+# ---------------------------------------------------------------- read
 
 
-def _bands(pairs: pd.DataFrame) -> np.ndarray:
-    """RN 63/2003 age band on the first day of month ``m`` for each (birth, m) pair."""
-    my, mm = pairs["m"].to_numpy() // 12, pairs["m"].to_numpy() % 12 + 1
-    birth = pairs["birth"].to_numpy()
-    by, bm, bd = birth // 10000, birth // 100 % 100, birth % 100
-    before_birthday = (mm < bm) | ((mm == bm) & (bd > 1))
-    age = np.clip(my - by - before_birthday.astype(np.int64), 0, None)
-    return np.searchsorted(_BAND_UPPERS, age, side="left") + 1
+@dataclass
+class _Plan:
+    """The companies of a run: who is billed, who is skipped and why."""
+
+    x: date
+    companies: pd.DataFrame  # company_id, code, name, due_day, status, start, birthday_month
+    to_bill: list[int]
+    skipped: list[SkippedCompany]
+
+    def skip(self, company_id: int, reason: str) -> None:
+        row = self.companies[self.companies["company_id"] == company_id].iloc[0]
+        self.skipped.append(SkippedCompany(company_id, row["code"], row["name"], reason))
 
 
-def _plans_at(pairs: pd.DataFrame, changes: pd.DataFrame, x_idx: int) -> np.ndarray:
-    """The plan of each (bid, m) pair as the invoice of month ``x_idx`` knows it."""
-    plan = pairs["plan_id"].to_numpy().copy()
-    if changes.empty or pairs.empty:
-        return plan
-    keyed = pairs[["bid", "m"]].copy()
-    keyed["row"] = np.arange(len(pairs))
-    joined = keyed.merge(changes, on="bid")
-    pending = joined[(joined["billing_idx"] > x_idx) | (joined["eff_idx"] > joined["m"])]
-    if not pending.empty:
-        first = pending.sort_values(["row", "order"]).drop_duplicates("row")
-        plan[first["row"].to_numpy()] = first["old_plan"].to_numpy()
+def _read_companies(conn: Any, ids: list[int], x: date, dialect: str) -> _Plan:
+    companies = _read(
+        conn,
+        _companies_filter(
+            select(
+                Company.id,
+                Company.code,
+                Company.name,
+                Company.due_day,
+                Company.status,
+                # months before billing_start were settled outside the portal (none set:
+                # the contract's start)
+                _ymd(func.coalesce(Company.billing_start, Company.contract_start), dialect),
+                case((Company.band_change == "birthday_month", 1), else_=0),
+            ),
+            Company.id,
+            ids,
+        ),
+        ["company_id", "code", "name", "due_day", "status", "start", "birthday_month"],
+        text=("code", "name", "status"),
+    )
+    companies = companies[companies["company_id"].isin(ids)].sort_values("code")
+    invoiced = set(
+        _read(
+            conn,
+            _companies_filter(
+                select(Invoice.company_id).where(Invoice.billing_month == x),
+                Invoice.company_id,
+                ids,
+            ),
+            ["company_id"],
+        )["company_id"].tolist()
+    )
+    plan = _Plan(x, companies, [], [])
+    for r in companies.itertuples(index=False):
+        cid = int(r.company_id)
+        if cid in invoiced:
+            plan.skip(cid, f"Já faturada para a competência {x:%m/%Y}.")
+        elif r.status != "active":
+            plan.skip(cid, "Empresa inativa.")
+        else:
+            plan.to_bill.append(cid)
     return plan
 
 
-def _price_frame(tables: pd.DataFrame, bands: pd.DataFrame, months: range) -> pd.DataFrame:
-    """(plan_id, m, band, cents) of the table valid on the first day of each month."""
-    rows = []
-    for m in months:
-        first = _ymd_int(month_from_index(m))
-        valid = tables[(tables["valid_from"] <= first) & (tables["valid_to"] >= first)]
-        latest = valid.sort_values("valid_from").drop_duplicates("plan_id", keep="last")
-        for table_id, plan_id in zip(latest["id"], latest["plan_id"], strict=True):
-            rows.append((int(table_id), int(plan_id), m))
-    chosen = pd.DataFrame(rows, columns=["table_id", "plan_id", "m"]).astype("int64")
-    return chosen.merge(bands, on="table_id")[["plan_id", "m", "band", "cents"]]
-
-
-def _with_price(
-    pairs: pd.DataFrame, prices: pd.DataFrame, plan_column: str, out: str
-) -> pd.DataFrame:
-    priced = pairs.merge(
-        prices.rename(columns={"plan_id": plan_column, "cents": out}),
-        on=[plan_column, "m", "band"],
-        how="left",
+def _read_ledger(conn: Any, plan: _Plan, dialect: str) -> LedgerInput:
+    """Coverage periods, births, contract prices and the lines already charged."""
+    x, x_idx, ids = plan.x, month_index(plan.x), plan.to_bill
+    billed = plan.companies[plan.companies["company_id"].isin(ids)]
+    lo_of = _idx_of_ymd(billed["start"]).clip(lower=x_idx - LEDGER_LOOKBACK_MONTHS)
+    companies = pd.DataFrame(
+        {
+            "company_id": billed["company_id"].to_numpy(),
+            "lo": lo_of.to_numpy(),
+            "birthday_month": billed["birthday_month"].to_numpy(),
+        }
     )
-    return priced
-
-
-def billing_run(
-    *,
-    uow: UnitOfWork,
-    actor: Actor,
-    billing_month: date,
-    company_ids: Sequence[int] | None,
-    now: datetime,
-    progress: Progress | None = None,
-) -> BillingRunResult:
-    """Issue the invoices of ``billing_month`` for the chosen companies (None: the whole
-    portfolio), skipping, and reporting, those already invoiced for that month."""
-    report = progress or (lambda _fraction, _message: None)
-    started = perf_counter()
-    if not actor.is_account_manager:
-        raise DomainError("Só o gestor de contas executa o faturamento mensal.")
-    ids = sorted(actor.company_ids if company_ids is None else set(company_ids))
-    if not ids:
-        raise DomainError("Escolha ao menos uma empresa para faturar.", "company")
-    for company_id in ids:
-        actor.require(Permission.FINANCE, company_id)
-    x = month_start(billing_month)
-    x_idx = month_index(x)
-    x_first = _ymd_int(x)
-    with uow:
-        session = uow.session
-        conn = session.connection()
-        dialect = uow.dialect
-        report(0.02, "Lendo empresas e faturas já emitidas")
-        companies = _read(
-            conn,
-            _companies_filter(
-                select(Company.id, Company.code, Company.name, Company.due_day, Company.status),
-                Company.id,
-                ids,
-            ),
-            ["company_id", "code", "name", "due_day", "status"],
-            text=("code", "name", "status"),
-        )
-        companies = companies[companies["company_id"].isin(ids)].sort_values("code")
-        invoiced = set(
-            _read(
-                conn,
-                _companies_filter(
-                    select(Invoice.company_id).where(Invoice.billing_month == x),
-                    Invoice.company_id,
-                    ids,
-                ),
-                ["company_id"],
-            )["company_id"].tolist()
-        )
-        skipped: list[SkippedCompany] = []
-        names = {int(r.company_id): (r.code, r.name) for r in companies.itertuples(index=False)}
-
-        def skip(company_id: int, reason: str) -> None:
-            code, name = names[company_id]
-            skipped.append(SkippedCompany(company_id, code, name, reason))
-
-        to_bill: list[int] = []
-        for r in companies.itertuples(index=False):
-            cid = int(r.company_id)
-            if cid in invoiced:
-                skip(cid, f"Já faturada para a competência {x:%m/%Y}.")
-            elif r.status != "active":
-                skip(cid, "Empresa inativa.")
-            else:
-                to_bill.append(cid)
-
-        report(0.08, "Lendo movimentações")
-        lookback = add_months(x, -PLAN_CHANGE_LOOKBACK_MONTHS)
-        moves = _read(
-            conn,
+    companies = companies[companies["lo"] <= x_idx]
+    ids = companies["company_id"].tolist()
+    lo = int(companies["lo"].min()) if ids else x_idx
+    first_day = month_from_index(lo)
+    filtered = len(ids) <= MAX_IN_IDS
+    people = select(CoveragePeriod.beneficiary_id).where(CoveragePeriod.company_id.in_(ids))
+    in_window = [
+        CoveragePeriod.start_date <= month_end(x),
+        or_(CoveragePeriod.end_date.is_(None), CoveragePeriod.end_date > first_day),
+    ]
+    if filtered:
+        in_window.append(CoveragePeriod.beneficiary_id.in_(people))
+    periods = _read(
+        conn,
+        select(
+            CoveragePeriod.beneficiary_id,
+            CoveragePeriod.company_id,
+            CoveragePeriod.plan_id,
+            _ymd(CoveragePeriod.start_date, dialect),
+            func.coalesce(_ymd(CoveragePeriod.end_date, dialect), NO_DATE),
+            case((CoveragePeriod.kind == "stay", 1), else_=0),
+            CoveragePeriod.id,
+            func.coalesce(CoveragePeriod.movement_id, 0),
+        ).where(*in_window),
+        ["bid", "company_id", "plan_id", "start", "end", "stay", "period_id", "movement_id"],
+    )
+    if not filtered:
+        periods = periods[periods["bid"].isin(periods.loc[periods["company_id"].isin(ids), "bid"])]
+    births_query = select(Beneficiary.id, _ymd(Beneficiary.birth_date, dialect))
+    if filtered:
+        births_query = births_query.where(Beneficiary.id.in_(people))
+    births = _read(conn, births_query, ["bid", "birth"])
+    # Lines of reference month m sit on invoices of months m .. m + 15: read through them.
+    charged = _read(
+        conn,
+        _companies_filter(
             select(
-                Movement.id,
-                Movement.beneficiary_id,
-                Movement.kind,
-                _ymd(Movement.effective_date, dialect),
-                _ymd(Movement.billing_month, dialect),
-                func.coalesce(Movement.old_plan_id, 0),
-                func.coalesce(Movement.new_plan_id, 0),
-            ).where(
-                or_(
-                    and_(
-                        Movement.kind.in_(("inclusion", "reactivation")),
-                        Movement.billing_month >= x,
-                    ),
-                    and_(
-                        Movement.kind == "plan_change",
-                        or_(Movement.billing_month >= x, Movement.effective_date >= lookback),
-                    ),
-                )
+                InvoiceLine.beneficiary_id,
+                Invoice.company_id,
+                _ymd(InvoiceLine.reference_month, dialect),
+                _cents_of(InvoiceLine.amount),
+                InvoiceLine.plan_id,
+                InvoiceLine.age_band,
+                InvoiceLine.id,
+            )
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(
+                Invoice.status != "cancelled",
+                Invoice.billing_month >= first_day,
+                InvoiceLine.reference_month >= first_day,
+                InvoiceLine.reference_month <= x,
             ),
-            ["movement_id", "bid", "kind", "eff", "billing", "old_plan", "new_plan"],
-            text=("kind",),
-        )
-        moves["eff_idx"] = _idx_of_ymd(moves["eff"])
-        moves["billing_idx"] = _idx_of_ymd(moves["billing"])
-        entries = moves[moves["kind"].isin(("inclusion", "reactivation"))]
-        pending_ids = set(entries.loc[entries["billing_idx"] > x_idx, "bid"].tolist())
-        catch_up = entries[(entries["billing_idx"] == x_idx) & (entries["eff_idx"] < x_idx)]
-        changes = moves[moves["kind"] == "plan_change"].sort_values(["eff", "movement_id"])
-        changes = changes.assign(order=np.arange(len(changes)))
-        differences = changes[(changes["billing_idx"] == x_idx) & (changes["eff_idx"] < x_idx)]
-        earliest = int(
-            min([x_idx, *catch_up["eff_idx"].tolist(), *differences["eff_idx"].tolist()])
-        )
-
-        report(0.15, "Lendo beneficiários")
-        bens = _read(
-            conn,
-            _companies_filter(
-                select(
-                    Beneficiary.id,
-                    Beneficiary.company_id,
-                    Beneficiary.plan_id,
-                    _ymd(Beneficiary.birth_date, dialect),
-                    _ymd(Beneficiary.effective_date, dialect),
-                    func.coalesce(_ymd(Beneficiary.exclusion_date, dialect), NO_DATE),
-                ).where(
-                    Beneficiary.effective_date <= month_end(x),
-                    or_(
-                        Beneficiary.exclusion_date.is_(None),
-                        Beneficiary.exclusion_date > month_from_index(earliest),
-                    ),
-                ),
-                Beneficiary.company_id,
-                to_bill,
-            ),
-            ["bid", "company_id", "plan_id", "birth", "eff", "exc"],
-        )
-        bens = bens[bens["company_id"].isin(to_bill)]
-
-        report(0.3, "Lendo tabelas de preço")
-        tables = _read(
-            conn,
+            Invoice.company_id,
+            ids,
+        ),
+        ["bid", "company_id", "m", "cents", "plan_id", "band", "line_id"],
+    )
+    charged["m"] = _idx_of_ymd(charged["m"])
+    tables = _read(
+        conn,
+        _companies_filter(
             select(
                 PriceTable.id,
-                PriceTable.plan_id,
+                ContractedPlan.company_id,
+                ContractedPlan.plan_id,
+                case((PriceTable.kind == "single", 1), else_=0),
                 _ymd(PriceTable.valid_from, dialect),
                 func.coalesce(_ymd(PriceTable.valid_to, dialect), NO_DATE),
-            ),
-            ["id", "plan_id", "valid_from", "valid_to"],
+            ).join(ContractedPlan, ContractedPlan.id == PriceTable.contracted_plan_id),
+            ContractedPlan.company_id,
+            ids,
+        ),
+        ["table_id", "company_id", "plan_id", "single", "valid_from", "valid_to"],
+    )
+    tables = tables[tables["company_id"].isin(ids)]
+    bands = _read(
+        conn,
+        select(PriceBand.price_table_id, PriceBand.band, _cents_of(PriceBand.price)).where(
+            PriceBand.price_table_id.in_(
+                select(PriceTable.id).where(PriceTable.contracted_plan_id.is_not(None))
+            )
+        ),
+        ["table_id", "band", "cents"],
+    )
+    return LedgerInput(x_idx, companies, periods, births, charged, tables, bands)
+
+
+# ---------------------------------------------------------------- compute
+
+
+def _priced_lines(session: Any, plan: _Plan, data: LedgerInput) -> pd.DataFrame:
+    """The ledger's lines of every company to bill; companies with an unpriced month
+    or nothing to bill are skipped (and reported)."""
+    out = compute_lines(data)
+    for r in out.unpriced.itertuples(index=False):
+        plan_row = session.get(Plan, int(r.plan_id))
+        plan.skip(
+            int(r.company_id),
+            "Sem tabela de preço vigente para o plano "
+            f"{plan_row.name if plan_row else r.plan_id} em "
+            f"{month_from_index(int(r.m)):%m/%Y}: nada foi faturado.",
         )
-        band_prices = _read(
+    lines = out.lines[~out.lines["company_id"].isin(out.unpriced["company_id"])]
+    failed = set(out.unpriced["company_id"].tolist())
+    present = set(lines["company_id"].unique().tolist())
+    for cid in plan.to_bill:
+        if cid not in present and cid not in failed:
+            plan.skip(cid, "Nenhum beneficiário a faturar nesta competência.")
+    return lines
+
+
+# ---------------------------------------------------------------- write
+
+
+def _write_invoices(conn: Any, plan: _Plan, lines: pd.DataFrame, now: datetime) -> dict[int, int]:
+    """One invoice per company with lines; returns company_id -> invoice id."""
+    totals = lines.groupby("company_id")["cents"].sum()
+    due_days = dict(zip(plan.companies["company_id"], plan.companies["due_day"], strict=True))
+    x = plan.x
+    rows = [
+        {
+            "company_id": int(cid),
+            "billing_month": x,
+            "due_date": invoice_due_date(x, int(due_days[cid])),
+            "amount": money(int(cents)),
+            "status": "open",
+            "issued_at": now,
+            "paid_on": None,
+        }
+        for cid, cents in totals.items()
+    ]
+    if rows:
+        conn.execute(insert(Invoice), rows)
+    return dict(
+        _read(
             conn,
-            select(PriceBand.price_table_id, PriceBand.band, _cents_of(PriceBand.price)),
-            ["table_id", "band", "cents"],
-        )
-        prices = _price_frame(tables, band_prices, range(earliest, x_idx + 1))
-
-        report(0.35, "Calculando mensalidades e retroativos")
-        person = bens.set_index("bid")
-        changes = changes[changes["bid"].isin(person.index)]
-        # (1) monthly lines
-        monthly = bens[(bens["exc"] > x_first) & ~bens["bid"].isin(pending_ids)][
-            ["bid", "company_id", "plan_id", "birth"]
-        ].copy()
-        monthly["m"] = x_idx
-        monthly["kind"] = "monthly"
-        monthly["movement_id"] = -1
-        # (2) catch-up lines of inclusions and reactivations billed in X
-        retro = catch_up[catch_up["bid"].isin(person.index)][["movement_id", "bid", "eff_idx"]]
-        retro = retro.merge(bens[["bid", "company_id", "plan_id", "birth", "exc"]], on="bid")
-        retro = _expand_months(retro, retro["eff_idx"], x_idx)
-        retro = retro[retro["exc"] > _first_ymd(retro["m"])]
-        retro = retro.drop_duplicates(["bid", "m"]).copy()
-        retro["kind"] = "retroactive"
-        charged = pd.concat(
-            [monthly, retro[["bid", "company_id", "plan_id", "birth", "m", "kind", "movement_id"]]],
-            ignore_index=True,
-        )
-        charged["plan_id"] = _plans_at(charged, changes, x_idx)
-        charged["band"] = _bands(charged)
-        charged = _with_price(charged, prices, "plan_id", "cents")
-        # (3) plan change differences for the months already charged at the old plan
-        diff = differences[differences["bid"].isin(person.index)]
-        diff = diff[~diff["bid"].isin(pending_ids)][
-            ["movement_id", "bid", "eff_idx", "old_plan", "new_plan"]
-        ]
-        diff = diff.merge(bens[["bid", "company_id", "birth", "exc"]], on="bid")
-        diff = _expand_months(diff, diff["eff_idx"], x_idx)
-        if not diff.empty:
-            diff = diff[diff["exc"] > _first_ymd(diff["m"])]
-            seen = retro[["bid", "m"]].assign(seen=True)
-            diff = diff.merge(seen, on=["bid", "m"], how="left")
-            diff = diff[diff["seen"].isna()].drop(columns="seen")
-            diff = diff.drop_duplicates(["bid", "m", "movement_id"]).copy()
-        diff["band"] = _bands(diff) if not diff.empty else pd.Series(dtype="int64")
-        diff = _with_price(diff, prices, "new_plan", "new_cents")
-        diff = _with_price(diff, prices, "old_plan", "old_cents")
-        diff["cents"] = diff["new_cents"] - diff["old_cents"]
-        diff["plan_id"] = diff["new_plan"]
-        diff["kind"] = "plan_change_difference"
-        columns = ["company_id", "bid", "plan_id", "m", "band", "kind", "movement_id", "cents"]
-        lines = pd.concat([charged[columns], diff[columns]], ignore_index=True)
-
-        unpriced = lines[lines["cents"].isna()]
-        for cid, group in unpriced.groupby("company_id"):
-            first = group.iloc[0]
-            plan_name = session.get(Plan, int(first["plan_id"]))
-            skip(
-                int(cid),
-                "Sem tabela de preço vigente para o plano "
-                f"{plan_name.name if plan_name else first['plan_id']} em "
-                f"{month_from_index(int(first['m'])):%m/%Y}: nada foi faturado.",
-            )
-        lines = lines[~lines["company_id"].isin(unpriced["company_id"].unique())]
-        lines = lines.astype({"cents": "int64", "movement_id": "int64", "band": "int64"})
-        totals = lines.groupby("company_id").agg(cents=("cents", "sum"), n=("cents", "size"))
-        failed = set(unpriced["company_id"].unique().tolist())
-        for cid in to_bill:
-            if cid not in totals.index and cid not in failed:
-                skip(cid, "Nenhum beneficiário a faturar nesta competência.")
-
-        report(0.5, "Gravando faturas")
-        billed_ids = [cid for cid in to_bill if cid in totals.index]
-        due_days = dict(zip(companies["company_id"], companies["due_day"], strict=True))
-        invoice_rows = [
-            {
-                "company_id": cid,
-                "billing_month": x,
-                "due_date": invoice_due_date(x, int(due_days[cid])),
-                "amount": money(int(totals.at[cid, "cents"])),
-                "status": "open",
-                "issued_at": now,
-                "paid_on": None,
-            }
-            for cid in billed_ids
-        ]
-        try:
-            if invoice_rows:
-                conn.execute(insert(Invoice), invoice_rows)
-            invoice_ids = dict(
-                _read(
-                    conn,
-                    _companies_filter(
-                        select(Invoice.company_id, Invoice.id).where(Invoice.billing_month == x),
-                        Invoice.company_id,
-                        billed_ids,
-                    ),
-                    ["company_id", "id"],
-                ).itertuples(index=False, name=None)
-            )
-            lines = lines.assign(
-                order=lines["kind"].map(_KIND_ORDER),
-                invoice_id=lines["company_id"].map(invoice_ids),
-            ).sort_values(["company_id", "order", "bid", "m"], kind="stable")
-            _insert_lines(conn, lines, report)
-        except IntegrityError:
-            raise DomainError(
-                "Outro faturamento desta competência terminou antes deste. Nada foi gravado: "
-                "execute de novo para ver o que falta."
-            ) from None
-
-        report(0.97, "Registrando a auditoria")
-        billed = [
-            BilledCompany(
-                cid,
-                names[cid][0],
-                names[cid][1],
-                int(invoice_ids[cid]),
-                invoice_due_date(x, int(due_days[cid])),
-                money(int(totals.at[cid, "cents"])),
-                int(totals.at[cid, "n"]),
-            )
-            for cid in billed_ids
-        ]
-        audit = [
-            {
-                "at": now,
-                "user_id": actor.user_id,
-                "company_id": b.company_id,
-                "action": "invoice_issue",
-                "entity": "invoice",
-                "entity_id": str(b.invoice_id),
-                "before": None,
-                "after": json_safe(
-                    {
-                        "billing_month": x,
-                        "due_date": b.due_date,
-                        "amount": b.amount,
-                        "lines": b.lines,
-                        "channel": "billing_run",
-                    }
-                ),
-            }
-            for b in billed
-        ]
-        if audit:
-            conn.execute(insert(AuditRecord), audit)
-        uow.commit()
-    report(1.0, "Faturamento concluído")
-    skipped.sort(key=lambda s: s.code)
-    return BillingRunResult(
-        billing_month=x,
-        billed=billed,
-        skipped=skipped,
-        lines=int(sum(b.lines for b in billed)),
-        total=money(int(sum(int(totals.at[b.company_id, "cents"]) for b in billed))),
-        seconds=perf_counter() - started,
+            _companies_filter(
+                select(Invoice.company_id, Invoice.id).where(Invoice.billing_month == x),
+                Invoice.company_id,
+                [int(c) for c in totals.index],
+            ),
+            ["company_id", "id"],
+        ).itertuples(index=False, name=None)
     )
 
 
@@ -564,3 +408,134 @@ def _insert_lines(conn: Any, lines: pd.DataFrame, report: Progress) -> None:
         done = min(begin + LINE_CHUNK, total)
         counted = f"{done:,}/{total:,}".replace(",", ".")
         report(0.5 + 0.45 * done / total, f"Gravando lançamentos: {counted}")
+
+
+def _write(
+    conn: Any, plan: _Plan, lines: pd.DataFrame, now: datetime, report: Progress
+) -> list[BilledCompany]:
+    """Invoices and lines in the caller's transaction; what each company got."""
+    try:
+        invoice_ids = _write_invoices(conn, plan, lines, now)
+        lines = lines.assign(
+            order=lines["kind"].map(_KIND_ORDER),
+            invoice_id=lines["company_id"].map(invoice_ids),
+        ).sort_values(["company_id", "order", "bid", "m"], kind="stable")
+        _insert_lines(conn, lines, report)
+    except IntegrityError:
+        raise DomainError(
+            "Outro faturamento desta competência terminou antes deste. Nada foi gravado: "
+            "execute de novo para ver o que falta."
+        ) from None
+    by_kind = lines.groupby(["company_id", "kind"])["cents"].agg(["size", "sum"])
+    names = plan.companies.set_index("company_id")
+    billed = []
+    for cid in plan.to_bill:
+        if cid not in invoice_ids:
+            continue
+        kinds = by_kind.loc[cid] if cid in by_kind.index.get_level_values(0) else None
+        counts = {
+            k: int(kinds.at[k, "size"]) for k in KINDS if kinds is not None and k in kinds.index
+        }
+        sums = {k: money(int(kinds.at[k, "sum"])) for k in counts}
+        billed.append(
+            BilledCompany(
+                cid,
+                names.at[cid, "code"],
+                names.at[cid, "name"],
+                int(invoice_ids[cid]),
+                invoice_due_date(plan.x, int(names.at[cid, "due_day"])),
+                sum(sums.values(), Decimal("0.00")),
+                sum(counts.values()),
+                counts,
+                sums,
+            )
+        )
+    return billed
+
+
+# ---------------------------------------------------------------- audit
+
+
+def _audit(conn: Any, actor: Actor, x: date, billed: list[BilledCompany], now: datetime) -> None:
+    rows = [
+        {
+            "at": now,
+            "user_id": actor.user_id or None,  # None: a system run (portal-billing)
+            "company_id": b.company_id,
+            "action": "invoice_issue",
+            "entity": "invoice",
+            "entity_id": str(b.invoice_id),
+            "before": None,
+            "after": json_safe(
+                {
+                    "billing_month": x,
+                    "due_date": b.due_date,
+                    "amount": b.amount,
+                    "lines": b.lines,
+                    "kinds": b.kinds,
+                    "channel": "billing_run",
+                }
+            ),
+        }
+        for b in billed
+    ]
+    if rows:
+        conn.execute(insert(AuditRecord), rows)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def billing_run(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    billing_month: date,
+    company_ids: Sequence[int] | None,
+    now: datetime,
+    progress: Progress | None = None,
+) -> BillingRunResult:
+    """Issue the invoices of ``billing_month`` for the chosen companies (None: the whole
+    portfolio), skipping, and reporting, those already invoiced for that month."""
+    report = progress or (lambda _fraction, _message: None)
+    started = perf_counter()
+    if not actor.is_account_manager:
+        raise DomainError("Só o gestor de contas executa o faturamento mensal.")
+    ids = sorted(actor.company_ids if company_ids is None else set(company_ids))
+    if not ids:
+        raise DomainError("Escolha ao menos uma empresa para faturar.", "company")
+    for company_id in ids:
+        actor.require(Permission.FINANCE, company_id)
+    x = month_start(billing_month)
+    with uow:
+        session = uow.session
+        conn = session.connection()
+        report(0.02, "Lendo empresas e faturas já emitidas")
+        plan = _read_companies(conn, ids, x, uow.dialect)
+        report(0.08, "Lendo coberturas, preços e lançamentos já faturados")
+        data = _read_ledger(conn, plan, uow.dialect)
+        report(0.35, "Calculando mensalidades, retroativos, diferenças e créditos")
+        lines = _priced_lines(session, plan, data)
+        report(0.5, "Gravando faturas")
+        billed = _write(conn, plan, lines, now, report)
+        report(0.97, "Registrando a auditoria")
+        _audit(conn, actor, x, billed, now)
+        uow.commit()
+    report(1.0, "Faturamento concluído")
+    plan.skipped.sort(key=lambda s: s.code)
+    kinds: dict[str, int] = {}
+    kind_totals: dict[str, Decimal] = {}
+    for b in billed:
+        for k, n in b.kinds.items():
+            kinds[k] = kinds.get(k, 0) + n
+            kind_totals[k] = kind_totals.get(k, Decimal("0.00")) + b.kind_totals[k]
+    return BillingRunResult(
+        billing_month=x,
+        billed=billed,
+        skipped=plan.skipped,
+        lines=sum(b.lines for b in billed),
+        total=sum((b.amount for b in billed), Decimal("0.00")),
+        seconds=perf_counter() - started,
+        kinds=kinds,
+        kind_totals=kind_totals,
+    )

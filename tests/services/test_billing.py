@@ -1,5 +1,9 @@
-"""Billing on both databases: the monthly run over a small hand-made world with exact
-amounts, invoices and their lines, downloads and billing reports."""
+"""Billing on both databases: the monthly ledger run over a small hand-made world with
+exact amounts, invoices and their lines, downloads and billing reports.
+
+Coverage comes from coverage_period rows and prices from the contracts' price tables
+(tests/services/billing_support.py). A "late" movement is a coverage row written after
+the months it reaches were invoiced: the ledger catches it up on the next run."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from data.db import make_session_factory
@@ -20,6 +24,8 @@ from data.models import (
     AuditRecord,
     Beneficiary,
     Company,
+    ContractedPlan,
+    CoveragePeriod,
     Invoice,
     InvoiceLine,
     Movement,
@@ -33,11 +39,12 @@ from data.models import (
 from data.uow import UnitOfWork
 from services import billing
 from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
-from services.rules.age_bands import AGE_BANDS
 from services.rules.errors import DomainError
+from tests.services.billing_support import contract, cover, invoice_lines, reference
 
 NOW = datetime(2025, 9, 2, 13, 0, tzinfo=UTC)
-JUL, AUG, SEP = date(2025, 7, 1), date(2025, 8, 1), date(2025, 9, 1)
+JUN, JUL, AUG, SEP = date(2025, 6, 1), date(2025, 7, 1), date(2025, 8, 1), date(2025, 9, 1)
+OCT = date(2025, 10, 1)
 D = Decimal
 
 # Band k (1..10) prices: base + step * (k - 1); the new tables start on 2025-06-01.
@@ -68,19 +75,35 @@ class World:
     def company_uow(self, company_id: int | None = None) -> UnitOfWork:
         return self.uow.for_company(company_id or self.company_id)
 
+    def cover(self, who: str, plan: int, start: date, end: date | None = None, **kw) -> None:
+        """A coverage period written now (after whatever was already invoiced)."""
+        with self.uow as uow:
+            company = kw.pop("company_id", self.company_id)
+            cover(uow.session, self.ids[who], company, plan, start, end, **kw)
+            uow.commit()
+
+    def end(self, who: str, at: date) -> None:
+        """Truncate the person's open period at ``at`` (an exclusion)."""
+        with self.uow as uow:
+            uow.session.execute(
+                update(CoveragePeriod)
+                .where(CoveragePeriod.beneficiary_id == self.ids[who])
+                .where(CoveragePeriod.end_date.is_(None))
+                .values(end_date=at)
+            )
+            uow.commit()
+
+    def change_plan(self, who: str, plan: int, at: date) -> None:
+        self.end(who, at)
+        self.cover(who, plan, at)
+
 
 def _at(d: date, hour: int = 15) -> datetime:
     return datetime(d.year, d.month, d.day, hour, 0, tzinfo=UTC)
 
 
 def _person(
-    session: Session,
-    company_id: int,
-    plan_id: int,
-    name: str,
-    birth: date,
-    effective: date,
-    exclusion: date | None = None,
+    session: Session, company_id: int, plan_id: int, name: str, birth: date, effective: date
 ) -> Beneficiary:
     b = Beneficiary(
         company_id=company_id,
@@ -92,9 +115,7 @@ def _person(
         sex="F",
         mother_name="Maria da Silva",
         effective_date=effective,
-        status="inactive" if exclusion else "active",
-        exclusion_date=exclusion,
-        exclusion_reason="pedido" if exclusion else None,
+        status="active",
         created_at=_at(effective),
         updated_at=_at(effective),
     )
@@ -103,58 +124,40 @@ def _person(
     return b
 
 
-def _movement(
-    session: Session,
-    b: Beneficiary,
-    kind: str,
-    effective: date,
-    received: date,
-    billing_month: date,
-    old_plan: int | None = None,
-    new_plan: int | None = None,
-) -> Movement:
+def _movement(session: Session, b: Beneficiary, kind: str, effective: date) -> Movement:
     m = Movement(
         company_id=b.company_id,
         beneficiary_id=b.id,
         kind=kind,
-        channel="retroactive" if effective < received else "individual",
+        channel="retroactive",
         effective_date=effective,
-        received_at=_at(received),
-        billing_month=billing_month,
-        is_retroactive=effective < received,
-        old_plan_id=old_plan,
-        new_plan_id=new_plan,
+        received_at=NOW,
+        billing_month=OCT,
+        is_retroactive=True,
     )
     session.add(m)
     session.flush()
     return m
 
 
-def _tables(session: Session, plan: Plan, letter: str) -> None:
-    for table, valid_from, valid_to in (
-        ("old", date(2024, 6, 1), date(2025, 5, 31)),
-        ("new", date(2025, 6, 1), None),
-    ):
-        t = PriceTable(plan_id=plan.id, valid_from=valid_from, valid_to=valid_to)
-        for band, (low, high) in enumerate(AGE_BANDS, start=1):
-            t.bands.append(
-                PriceBand(band=band, min_age=low, max_age=high, price=price(letter, table, band))
-            )
-        session.add(t)
+def _tables(letter: str) -> list[tuple[date, date | None, list[Decimal]]]:
+    return [
+        (date(2024, 6, 1), date(2025, 5, 31), [price(letter, "old", k) for k in range(1, 11)]),
+        (date(2025, 6, 1), None, [price(letter, "new", k) for k in range(1, 11)]),
+    ]
 
 
 def build_world(engine) -> World:  # noqa: ANN001
-    """Company 20001 with five people whose July-September 2025 invoices are known:
+    """Company 20001 (ledger from June 2025) and 20002 (from July 2025).
 
-    - Alice (plan A, born 1996-07-20): band 3 in July, band 4 from August (turns 29).
-    - Bob (A, born 1980-01-10, band 7): included on 2025-07-25, after the cut-off
-      day (20), so his inclusion lands on September's invoice.
-    - Carla (A, born 1985-05-05, band 6): retroactive inclusion effective 2025-05-01
-      received 2025-06-10, billed in July: May (old table) and June catch-up lines.
-    - Dan (born 1970-02-02, band 9): plan A -> B effective 2025-07-01, received
-      2025-07-15, billed in August: July at A, August at B plus July's difference.
-    - Eva (A, born 2000-12-12, band 3): excluded on 2025-07-15: charged for July only.
-    Company 20002 (another company of the portfolio) has Hugo on plan B.
+    Covered from the start (coverage periods):
+    - Alice (plan A, born 1996-07-20): band 3 in July, band 4 from August (29 in July;
+      the band changes the month after the birthday).
+    - Dan (A, born 1970-02-02, band 9) since 2024.
+    - Eva (A, born 2000-12-12, band 3) until 2025-07-15 (excluded then: July is charged).
+    - Hugo (company 20002, plan B, born 1990-03-03, band 5).
+    Bob (born 1980-01-10, band 7) and Carla (born 1985-05-05, band 6) exist without
+    coverage: tests write their periods late.
     """
     factory = make_session_factory(engine)
     with factory() as session:
@@ -184,10 +187,8 @@ def build_world(engine) -> World:  # noqa: ANN001
         )
         session.add_all([plan_a, plan_b])
         session.flush()
-        _tables(session, plan_a, "A")
-        _tables(session, plan_b, "B")
         companies = []
-        for code, due_day in (("20001", 10), ("20002", 31)):
+        for code, due_day, start in (("20001", 10, JUN), ("20002", 31, JUL)):
             c = Company(
                 operator_id=op.id,
                 code=code,
@@ -195,6 +196,7 @@ def build_world(engine) -> World:  # noqa: ANN001
                 document_type="CNPJ",
                 name=f"Empresa {code} Ltda.",
                 contract_start=date(2024, 1, 1),
+                billing_start=start,
                 cutoff_day=20,
                 due_day=due_day,
                 contact_email=f"rh@{code}.com.br",
@@ -202,6 +204,10 @@ def build_world(engine) -> World:  # noqa: ANN001
             session.add(c)
             companies.append(c)
         session.flush()
+        cid, other = companies[0].id, companies[1].id
+        contract(session, cid, plan_a.id, _tables("A"), start=date(2024, 1, 1))
+        contract(session, cid, plan_b.id, _tables("B"), start=date(2024, 1, 1))
+        contract(session, other, plan_b.id, _tables("B"), start=date(2024, 1, 1))
         manager = User(
             user_code="900001",
             name="Gestora",
@@ -217,7 +223,7 @@ def build_world(engine) -> World:  # noqa: ANN001
             email="m@20001.com.br",
             role="master",
             permissions=sorted(ALL_PERMISSIONS),
-            company_id=companies[0].id,
+            company_id=cid,
             status="active",
             created_at=NOW,
         )
@@ -225,36 +231,17 @@ def build_world(engine) -> World:  # noqa: ANN001
         session.flush()
         for c in companies:
             session.add(AccountManagerCompany(user_id=manager.id, company_id=c.id))
-        cid = companies[0].id
-        alice = _person(session, cid, plan_a.id, "Alice Souza", date(1996, 7, 20), date(2025, 1, 1))
-        bob = _person(session, cid, plan_a.id, "Bob Lima", date(1980, 1, 10), date(2025, 7, 25))
-        _movement(session, bob, "inclusion", date(2025, 7, 25), date(2025, 7, 25), SEP)
-        carla = _person(session, cid, plan_a.id, "Carla Dias", date(1985, 5, 5), date(2025, 5, 1))
-        _movement(session, carla, "inclusion", date(2025, 5, 1), date(2025, 6, 10), JUL)
-        dan = _person(session, cid, plan_b.id, "Dan Rocha", date(1970, 2, 2), date(2024, 1, 1))
-        _movement(
-            session,
-            dan,
-            "plan_change",
-            JUL,
-            date(2025, 7, 15),
-            AUG,
-            old_plan=plan_a.id,
-            new_plan=plan_b.id,
-        )
-        eva = _person(
-            session,
-            cid,
-            plan_a.id,
-            "Eva Nunes",
-            date(2000, 12, 12),
-            date(2024, 3, 1),
-            exclusion=date(2025, 7, 15),
-        )
-        _movement(session, eva, "exclusion", date(2025, 7, 15), date(2025, 7, 15), SEP)
-        hugo = _person(
-            session, companies[1].id, plan_b.id, "Hugo Reis", date(1990, 3, 3), date(2024, 2, 1)
-        )
+        a = plan_a.id
+        alice = _person(session, cid, a, "Alice Souza", date(1996, 7, 20), date(2025, 1, 1))
+        cover(session, alice.id, cid, a, date(2025, 1, 1))
+        bob = _person(session, cid, a, "Bob Lima", date(1980, 1, 10), date(2025, 8, 10))
+        carla = _person(session, cid, a, "Carla Dias", date(1985, 5, 5), date(2025, 5, 1))
+        dan = _person(session, cid, a, "Dan Rocha", date(1970, 2, 2), date(2024, 1, 1))
+        cover(session, dan.id, cid, a, date(2024, 1, 1))
+        eva = _person(session, cid, a, "Eva Nunes", date(2000, 12, 12), date(2024, 3, 1))
+        cover(session, eva.id, cid, a, date(2024, 3, 1), date(2025, 7, 15))
+        hugo = _person(session, other, plan_b.id, "Hugo Reis", date(1990, 3, 3), date(2024, 2, 1))
+        cover(session, hugo.id, other, plan_b.id, date(2024, 2, 1))
         session.commit()
         ids = {
             "alice": alice.id,
@@ -287,7 +274,7 @@ def build_world(engine) -> World:  # noqa: ANN001
             manager_actor,
             master_actor,
             cid,
-            companies[1].id,
+            other,
             plan_a.id,
             plan_b.id,
             ids,
@@ -328,6 +315,13 @@ def lines_of(w: World, month: date, company_id: int | None = None) -> set[tuple]
     return {tuple(r) for r in rows}
 
 
+def of(w: World, who: str, month: date) -> list[tuple]:
+    """(kind, reference month, amount) of one person's lines on the invoice of ``month``."""
+    return sorted(
+        (line[1], line[2], line[5]) for line in lines_of(w, month) if line[0] == w.ids[who]
+    )
+
+
 def invoice_of(w: World, month: date, company_id: int | None = None) -> Invoice:
     with w.uow as uow:
         inv = uow.session.scalars(
@@ -339,63 +333,101 @@ def invoice_of(w: World, month: date, company_id: int | None = None) -> Invoice:
         return inv
 
 
+def history(w: World) -> None:
+    """June billed; Carla's inclusion effective 2025-05-01 arrives; July billed; Dan's
+    plan change A -> B effective 2025-07-01 arrives; August billed; Bob's inclusion
+    effective 2025-07-25 arrives; September billed."""
+    run(w, JUN)
+    w.cover("carla", w.plan_a, date(2025, 5, 1))
+    run(w, JUL)
+    w.change_plan("dan", w.plan_b, JUL)
+    run(w, AUG)
+    w.cover("bob", w.plan_a, date(2025, 7, 25))
+    run(w, SEP)
+
+
 # ---------------------------------------------------------------- the billing run
 
 
-def test_july_charges_the_month_the_retroactive_inclusion_and_the_old_plan(world: World):
+def test_june_charges_everyone_covered_on_the_ledger_start(world: World):
+    result = run(world, JUN)
+    i, a = world.ids, world.plan_a
+    assert lines_of(world, JUN) == {
+        (i["alice"], "monthly", JUN, a, 3, price("A", "new", 3)),
+        (i["dan"], "monthly", JUN, a, 9, price("A", "new", 9)),
+        (i["eva"], "monthly", JUN, a, 3, price("A", "new", 3)),
+    }
+    assert result.total == invoice_of(world, JUN).amount == D("360.30")
+    assert result.kinds == {"monthly": 3}
+
+
+def test_a_late_inclusion_is_charged_from_the_ledger_start_on_the_next_invoice(world: World):
+    """Carla's inclusion effective 2025-05-01 arrives after June was invoiced: July's
+    invoice carries June as a retroactive line (May is before the ledger's start)."""
+    run(world, JUN)
+    world.cover("carla", world.plan_a, date(2025, 5, 1))
     result = run(world, JUL)
-    i = world.ids
-    a, b = world.plan_a, world.plan_b
+    i, a = world.ids, world.plan_a
     assert lines_of(world, JUL) == {
         (i["alice"], "monthly", JUL, a, 3, price("A", "new", 3)),
         (i["carla"], "monthly", JUL, a, 6, price("A", "new", 6)),
-        (i["carla"], "retroactive", date(2025, 5, 1), a, 6, price("A", "old", 6)),
-        (i["carla"], "retroactive", date(2025, 6, 1), a, 6, price("A", "new", 6)),
-        # Dan's change to B reaches billing only in August: July is still plan A.
+        (i["carla"], "retroactive", JUN, a, 6, price("A", "new", 6)),
         (i["dan"], "monthly", JUL, a, 9, price("A", "new", 9)),
         (i["eva"], "monthly", JUL, a, 3, price("A", "new", 3)),
     }
-    assert all(b != line[3] for line in lines_of(world, JUL))
     inv = invoice_of(world, JUL)
-    assert inv.amount == D("725.60")
+    assert inv.amount == D("610.50")
     assert (inv.due_date, inv.status) == (date(2025, 7, 10), "open")
     [billed] = result.billed
     assert (billed.amount, billed.lines, result.total, result.lines) == (
-        D("725.60"),
-        6,
-        D("725.60"),
-        6,
+        D("610.50"),
+        5,
+        D("610.50"),
+        5,
     )
+    assert billed.kinds == {"monthly": 4, "retroactive": 1}
+    assert billed.kind_totals == {"monthly": D("485.40"), "retroactive": D("125.10")}
 
 
-def test_a_retroactive_inclusion_of_two_months_gets_two_catch_up_lines(world: World):
-    run(world, JUL)
-    carla = sorted(
-        (line[2], line[5])
-        for line in lines_of(world, JUL)
-        if line[0] == world.ids["carla"] and line[1] == "retroactive"
-    )
-    assert carla == [(date(2025, 5, 1), D("115.10")), (date(2025, 6, 1), D("125.10"))]
-
-
-def test_an_inclusion_after_the_cut_off_is_billed_whole_on_the_invoice_after_next(world: World):
-    for month in (JUL, AUG, SEP):
-        run(world, month)
-    bob = world.ids["bob"]
-    assert not [line for line in lines_of(world, JUL) | lines_of(world, AUG) if line[0] == bob]
-    assert sorted(
-        (line[1], line[2], line[5]) for line in lines_of(world, SEP) if line[0] == bob
-    ) == [
-        ("monthly", SEP, D("130.10")),
-        ("retroactive", JUL, D("130.10")),
-        ("retroactive", AUG, D("130.10")),
-    ]
-
-
-def test_a_plan_change_bills_the_new_price_and_the_difference_of_the_months_missed(
+def test_months_invoiced_before_an_inclusion_arrives_are_caught_up_as_retroactive(
     world: World,
 ):
+    """The issue's case: months up to September invoiced, then an inclusion effective
+    10/08 arrives: October carries August and September as retroactive lines."""
+    for month in (JUN, JUL, AUG, SEP):
+        run(world, month)
+    with world.uow as uow:
+        bob = uow.session.get(Beneficiary, world.ids["bob"])
+        movement = _movement(uow.session, bob, "inclusion", date(2025, 8, 10))
+        cover(
+            uow.session,
+            bob.id,
+            world.company_id,
+            world.plan_a,
+            date(2025, 8, 10),
+            movement_id=movement.id,
+        )
+        uow.commit()
+    run(world, OCT)
+    assert of(world, "bob", OCT) == [
+        ("monthly", OCT, D("130.10")),
+        ("retroactive", AUG, D("130.10")),
+        ("retroactive", SEP, D("130.10")),
+    ]
+    with world.uow as uow:
+        linked = set(
+            uow.session.scalars(
+                select(InvoiceLine.movement_id).where(
+                    InvoiceLine.beneficiary_id == world.ids["bob"]
+                )
+            )
+        )
+    assert linked == {movement.id}
+
+
+def test_a_back_dated_plan_change_bills_the_new_price_and_the_difference(world: World):
     run(world, JUL)
+    world.change_plan("dan", world.plan_b, JUL)
     run(world, AUG)
     dan = world.ids["dan"]
     assert {line for line in lines_of(world, AUG) if line[0] == dan} == {
@@ -412,27 +444,73 @@ def test_a_plan_change_bills_the_new_price_and_the_difference_of_the_months_miss
     assert price("B", "new", 9) - price("A", "new", 9) == D("74.25")
 
 
-def test_an_excluded_beneficiary_is_not_charged_the_month_after_the_exclusion(world: World):
-    run(world, JUL)
-    run(world, AUG)
-    eva = world.ids["eva"]
-    assert [line[1] for line in lines_of(world, JUL) if line[0] == eva] == ["monthly"]
-    assert not [line for line in lines_of(world, AUG) if line[0] == eva]
+def test_an_exclusion_reaching_invoiced_months_is_credited(world: World):
+    for month in (JUL, AUG, SEP):
+        run(world, month)
+    world.end("alice", AUG)  # not covered from 1 August: August and September credited
+    result = run(world, OCT)
+    assert of(world, "alice", OCT) == [
+        ("credit", AUG, -price("A", "new", 4)),
+        ("credit", SEP, -price("A", "new", 4)),
+    ]
+    assert result.kinds["credit"] == 2
 
 
-def test_each_month_is_priced_with_the_age_band_of_its_first_day(world: World):
-    run(world, JUL)
-    run(world, AUG)
+def test_an_excluded_beneficiary_is_charged_the_month_of_the_exclusion_only(world: World):
+    for month in (JUN, JUL, AUG):
+        run(world, month)
+    assert [line[1] for line in lines_of(world, JUL) if line[0] == world.ids["eva"]] == ["monthly"]
+    assert not of(world, "eva", AUG)
+
+
+def test_stay_months_are_billed_on_their_own_lines(world: World):
+    world.cover("eva", world.plan_a, date(2025, 7, 15), date(2025, 10, 15), kind="stay")
+    for month in (JUN, JUL, AUG):
+        run(world, month)
+    assert of(world, "eva", JUL) == [("monthly", JUL, price("A", "new", 3))]
+    assert of(world, "eva", AUG) == [("stay", AUG, price("A", "new", 3))]
+
+
+def test_each_month_is_priced_with_the_band_the_contract_says(world: World):
+    for month in (JUN, JUL, AUG):
+        run(world, month)
     alice = world.ids["alice"]
+    # next_month (default): 29 on 20 July, band 4 from August
     assert [line[4] for line in lines_of(world, JUL) if line[0] == alice] == [3]
     assert [line[4] for line in lines_of(world, AUG) if line[0] == alice] == [4]
+    with world.uow as uow:
+        uow.session.execute(
+            update(Company)
+            .where(Company.id == world.other_company_id)
+            .values(band_change="birthday_month")
+        )
+        uow.commit()
+    world.end("alice", JUL)  # transferred to 20002 on 1 July
+    world.cover("alice", world.plan_b, JUL, company_id=world.other_company_id)
+    run(world, JUL, [world.other_company_id])
+    assert (world.ids["alice"], "monthly", JUL, world.plan_b, 4, price("B", "new", 4)) in (
+        lines_of(world, JUL, world.other_company_id)
+    )
 
 
-def test_three_months_of_invoices_reconcile_to_the_cent(world: World):
-    expected = {JUL: D("725.60"), AUG: D("528.80"), SEP: D("844.85")}
+def test_a_single_price_table_charges_one_price_at_every_age(world: World):
+    with world.uow as uow:
+        cp = uow.session.scalars(
+            select(ContractedPlan).where(ContractedPlan.company_id == world.other_company_id)
+        ).one()
+        contract(uow.session, world.other_company_id, world.plan_b, [(JUL, None, [D("99.90")])])
+        assert cp.id
+        uow.commit()
+    run(world, JUL, [world.other_company_id])
+    assert lines_of(world, JUL, world.other_company_id) == {
+        (world.ids["hugo"], "monthly", JUL, world.plan_b, 1, D("99.90"))
+    }
+
+
+def test_four_months_of_invoices_reconcile_to_the_cent_and_keep_the_invariant(world: World):
+    history(world)
+    expected = {JUN: D("360.30"), JUL: D("610.50"), AUG: D("528.80"), SEP: D("844.85")}
     for month, amount in expected.items():
-        result = run(world, month)
-        assert result.total == amount
         inv = invoice_of(world, month)
         assert inv.amount == amount == sum((line[5] for line in lines_of(world, month)), D(0))
     with world.uow as uow:
@@ -440,7 +518,75 @@ def test_three_months_of_invoices_reconcile_to_the_cent(world: World):
             select(func.sum(Invoice.amount)).where(Invoice.company_id == world.company_id)
         )
         line_sum = uow.session.scalar(select(func.sum(InvoiceLine.amount)))
-    assert stored == line_sum == D("2099.25")
+        # every covered month from June is charged once at its price, and nothing else
+        net: dict[tuple[int, date], Decimal] = {}
+        for bid, month, amount in uow.session.execute(
+            select(InvoiceLine.beneficiary_id, InvoiceLine.reference_month, InvoiceLine.amount)
+        ).all():
+            net[(bid, month)] = net.get((bid, month), D(0)) + amount
+    assert stored == line_sum == D("2344.45")
+    i = world.ids
+    assert net == {
+        (i["alice"], JUN): price("A", "new", 3),
+        (i["alice"], JUL): price("A", "new", 3),
+        (i["alice"], AUG): price("A", "new", 4),
+        (i["alice"], SEP): price("A", "new", 4),
+        (i["dan"], JUN): price("A", "new", 9),
+        (i["dan"], JUL): price("B", "new", 9),
+        (i["dan"], AUG): price("B", "new", 9),
+        (i["dan"], SEP): price("B", "new", 9),
+        (i["eva"], JUN): price("A", "new", 3),
+        (i["eva"], JUL): price("A", "new", 3),
+        (i["carla"], JUN): price("A", "new", 6),
+        (i["carla"], JUL): price("A", "new", 6),
+        (i["carla"], AUG): price("A", "new", 6),
+        (i["carla"], SEP): price("A", "new", 6),
+        (i["bob"], JUL): price("A", "new", 7),
+        (i["bob"], AUG): price("A", "new", 7),
+        (i["bob"], SEP): price("A", "new", 7),
+    }
+
+
+def test_months_billed_out_of_order_charge_each_month_once(world: World):
+    run(world, SEP)
+    assert of(world, "alice", SEP) == [
+        ("monthly", SEP, price("A", "new", 4)),
+        ("retroactive", JUN, price("A", "new", 3)),
+        ("retroactive", JUL, price("A", "new", 3)),
+        ("retroactive", AUG, price("A", "new", 4)),
+    ]
+    result = run(world, AUG)  # every month up to August is already charged
+    assert result.billed == []
+    assert result.skipped[0].reason == "Nenhum beneficiário a faturar nesta competência."
+    with world.uow as uow:
+        assert reference(uow.session, world.company_id, SEP) == []
+
+
+def test_lines_of_a_cancelled_invoice_are_charged_again(world: World):
+    run(world, JUL)
+    with world.uow as uow:
+        uow.session.execute(
+            update(Invoice).where(Invoice.billing_month == JUL).values(status="cancelled")
+        )
+        uow.commit()
+    run(world, AUG)
+    assert of(world, "eva", AUG) == [
+        ("retroactive", JUN, price("A", "new", 3)),
+        ("retroactive", JUL, price("A", "new", 3)),
+    ]
+    assert ("retroactive", JUN, price("A", "new", 3)) in of(world, "alice", AUG)
+
+
+def test_the_run_equals_the_pure_reference(world: World):
+    run(world, JUN)
+    world.cover("carla", world.plan_a, date(2025, 5, 1))
+    world.change_plan("dan", world.plan_b, JUN)  # back-dated to the invoiced June
+    with world.uow as uow:
+        expected = reference(uow.session, world.company_id, AUG)
+    run(world, AUG)
+    with world.uow as uow:
+        assert invoice_lines(uow.session, world.company_id, AUG) == expected
+    assert {ln.kind for ln in expected} == {"monthly", "retroactive", "plan_change_difference"}
 
 
 def test_running_again_for_the_same_month_skips_the_company_and_duplicates_nothing(
@@ -449,6 +595,7 @@ def test_running_again_for_the_same_month_skips_the_company_and_duplicates_nothi
     first = run(world, JUL)
     with world.uow as uow:
         before = uow.session.scalar(select(func.count()).select_from(InvoiceLine))
+    world.cover("bob", world.plan_a, JUN)  # even with news, an issued invoice stays as it is
     again = run(world, JUL)
     assert again.billed == [] and again.total == D("0.00")
     [skipped] = again.skipped
@@ -491,6 +638,33 @@ def test_the_portfolio_run_bills_every_company_and_reports_the_ones_already_invo
     assert audited == {world.company_id, world.other_company_id}
 
 
+def test_a_system_run_is_audited_without_a_user(world: World):
+    system = Actor(
+        0,
+        "sistema",
+        "Sistema",
+        Role.ACCOUNT_MANAGER,
+        frozenset(ALL_PERMISSIONS),
+        frozenset({world.company_id}),
+    )
+    billing.billing_run(
+        uow=world.company_uow(),
+        actor=system,
+        billing_month=JUL,
+        company_ids=[world.company_id],
+        now=NOW,
+    )
+    with world.uow as uow:
+        user_id, after = uow.session.execute(
+            select(AuditRecord.user_id, AuditRecord.after).where(
+                AuditRecord.action == "invoice_issue"
+            )
+        ).one()
+    assert user_id is None
+    # June (the ledger's start) was never invoiced: it comes as retroactive lines
+    assert after["kinds"] == {"monthly": 3, "retroactive": 3}
+
+
 def test_only_account_managers_run_billing_and_only_on_their_companies(world: World):
     with pytest.raises(DomainError, match="gestor de contas"):
         billing.billing_run(
@@ -514,14 +688,9 @@ def test_only_account_managers_run_billing_and_only_on_their_companies(world: Wo
 
 def test_a_plan_without_a_price_table_refuses_that_company_and_bills_the_others(world: World):
     with world.uow as uow:
-        uow.session.execute(
-            PriceBand.__table__.delete().where(
-                PriceBand.price_table_id.in_(
-                    select(PriceTable.id).where(PriceTable.plan_id == world.plan_b)
-                )
-            )
-        )
-        uow.session.execute(PriceTable.__table__.delete().where(PriceTable.plan_id == world.plan_b))
+        tables = select(PriceTable.id).where(PriceTable.plan_id == world.plan_b)
+        uow.session.execute(delete(PriceBand).where(PriceBand.price_table_id.in_(tables)))
+        uow.session.execute(delete(PriceTable).where(PriceTable.plan_id == world.plan_b))
         uow.commit()
     result = run(world, JUL, [world.company_id, world.other_company_id])
     assert [b.company_id for b in result.billed] == [world.company_id]
@@ -531,13 +700,7 @@ def test_a_plan_without_a_price_table_refuses_that_company_and_bills_the_others(
 
 
 def test_a_company_without_anyone_to_bill_gets_no_invoice(world: World):
-    with world.uow as uow:
-        uow.session.execute(
-            Beneficiary.__table__.update()
-            .where(Beneficiary.id == world.ids["hugo"])
-            .values(status="inactive", exclusion_date=date(2025, 6, 1))
-        )
-        uow.commit()
+    world.end("hugo", JUN)
     result = run(world, JUL, [world.other_company_id])
     assert result.billed == []
     assert result.skipped[0].reason == "Nenhum beneficiário a faturar nesta competência."
@@ -557,8 +720,7 @@ def test_billing_month_options_offer_next_month_first():
 
 
 def _billed_world(w: World) -> None:
-    for month in (JUL, AUG, SEP):
-        run(w, month)
+    history(w)
     with w.uow as uow:
         jul = uow.session.scalars(
             select(Invoice).where(Invoice.billing_month == JUL, Invoice.company_id == w.company_id)
@@ -576,11 +738,12 @@ def test_invoices_of_a_year_show_paid_overdue_and_open(world: World):
         uow=world.company_uow(), actor=world.master, today=date(2025, 9, 5), year=2025
     )
     assert [(r.billing_month, r.status, r.amount) for r in rows] == [
-        (JUL, "paid", D("725.60")),
+        (JUN, "overdue", D("360.30")),
+        (JUL, "paid", D("610.50")),
         (AUG, "overdue", D("528.80")),
         (SEP, "open", D("844.85")),
     ]
-    assert [r.status_label for r in rows] == ["Paga", "Vencida", "Em aberto"]
+    assert [r.status_label for r in rows] == ["Vencida", "Paga", "Vencida", "Em aberto"]
     assert billing.invoice_years(uow=world.company_uow(), actor=world.master) == [2025]
     assert (
         billing.invoice_list(
@@ -682,14 +845,14 @@ def test_billing_report_by_month_plan_and_beneficiary_add_up(world: World):
     _billed_world(world)
     uow, actor = world.company_uow(), world.master
     options = billing.billing_report_options(uow=uow, actor=actor)
-    assert options.months == [JUL, AUG, SEP]
-    assert options.default_start == JUL
+    assert options.months == [JUN, JUL, AUG, SEP]
+    assert options.default_start == JUN
     assert {p.name for p in options.plans} == {"Sorriso Essencial", "Sorriso Premium"}
     report = billing.billing_report(uow=uow, actor=actor, start=JUL, end=SEP)
-    assert report.total == D("2099.25")
-    assert list(report.by_month["Total"]) == [D("725.60"), D("528.80"), D("844.85")]
+    assert report.total == D("1984.15")
+    assert list(report.by_month["Total"]) == [D("610.50"), D("528.80"), D("844.85")]
     assert list(report.by_month["Retroativos e diferenças"]) == [
-        D("240.20"),
+        D("125.10"),
         D("74.25"),
         D("260.20"),
     ]
