@@ -3,8 +3,11 @@
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.rules.errors import DomainError
 from services.rules.prices import (
@@ -138,3 +141,26 @@ def test_month_options_and_anniversaries() -> None:
     assert anniversary_months(date(2024, 3, 20), date(2026, 7, 1)) == [
         date(2025, 3, 1), date(2026, 3, 1), date(2027, 3, 1)]
     assert anniversary_months(date(2026, 3, 20), date(2026, 7, 1)) == [date(2027, 3, 1)]
+
+
+_cents = st.integers(min_value=1, max_value=500_000).map(lambda c: Decimal(c) / 100)
+
+
+@given(st.lists(_cents, min_size=10, max_size=10).map(sorted))
+def test_the_rn_63_limits_agree_with_exact_fractions(values: list[Decimal]) -> None:
+    """Non-decreasing tables: the check reports a limit exactly when the rational
+    arithmetic of RN 63 art. 3 (I: P10 <= 6 P1; II compounded: P10/P7 <= P7/P1) says so."""
+    p1, p7, p10 = (Fraction(values[i]) for i in (0, 6, 9))
+    problems = check_table("bands", values)
+    assert any("art. 3º, I:" in p for p in problems) is (p10 > 6 * p1)
+    assert any("art. 3º, II" in p for p in problems) is (p10 / p7 > p7 / p1)
+    assert len(problems) == (p10 > 6 * p1) + (p10 / p7 > p7 / p1)
+
+
+@given(_cents, st.integers(min_value=-9999, max_value=99999).map(lambda c: Decimal(c) / 100))
+def test_readjustment_is_the_exact_product_rounded_half_up(price: Decimal, pct: Decimal) -> None:
+    exact = Fraction(price) * (1 + Fraction(pct) / 100)
+    got = Fraction(readjusted_price(price, pct))
+    assert abs(got - exact) <= Fraction(1, 200)  # within half a cent
+    if abs(got - exact) == Fraction(1, 200):
+        assert got > exact  # ties go up (half-up, prices are positive)
