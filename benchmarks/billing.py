@@ -7,9 +7,12 @@
 1. Seeds (or, with --reuse, reuses) a SQLite demo of --beneficiaries people in
    --companies companies (no utilization events: billing does not read them), removes
    any invoice of next month left by an earlier run, and times `billing_run` for next
-   month over the account manager's whole portfolio.
+   month over the account manager's whole portfolio. The demo's invoices come from
+   `billing_run` itself, month by month: above 50,000 beneficiaries only the last 3
+   months are invoiced (billing_start is the first of them; `--invoice-months` changes
+   it), so the timed run reads the lines of those months and charges next month.
 2. Seeds (or reuses) a second demo where company 10001 has ~5,000 beneficiaries and 24
-   invoices with every line, and times the invoices page script through the frame
+   invoices (24 billing runs), and times the invoices page script through the frame
    with AppTest (median of 5 runs after a warm-up).
 
 Targets: 1,000,000 beneficiaries billed in <= 60 s; invoices page <= 0.3 s.
@@ -57,7 +60,9 @@ def _has_data(url: str) -> bool:
         engine.dispose()
 
 
-def _seed(url: str, companies: int, beneficiaries: int, reuse: bool) -> None:
+def _seed(
+    url: str, companies: int, beneficiaries: int, reuse: bool, invoice_months: int | None = None
+) -> None:
     if reuse and _has_data(url):
         log(f"reusing {url}")
         return
@@ -70,6 +75,7 @@ def _seed(url: str, companies: int, beneficiaries: int, reuse: bool) -> None:
         reset=True,
         utilization_per_beneficiary=0,
         progress=lambda m: log(f"[seed {time.perf_counter() - started:7.1f}s] {m}"),
+        invoice_months=invoice_months,
     )
     engine.dispose()
     log(f"seeded {beneficiaries:,} beneficiaries in {time.perf_counter() - started:.1f} s")
@@ -149,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse", action="store_true", help="reuse the databases when they already have a demo"
     )
     parser.add_argument("--skip-page", action="store_true")
+    parser.add_argument(
+        "--invoice-months",
+        type=int,
+        default=None,
+        help="months the big demo invoices up to the current one (default: 24 up to 50,000 "
+        "beneficiaries, else 3)",
+    )
     args = parser.parse_args(argv)
     instance = ROOT / "instance"
     url = args.database_url or (f"sqlite:///{instance / f'bench_billing_{args.beneficiaries}.db'}")
@@ -160,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         page_seconds = bench_invoices_page(page_url)
         print(f"invoices_page_seconds={page_seconds:.3f}", flush=True)
 
-    _seed(url, args.companies, args.beneficiaries, args.reuse)
+    _seed(url, args.companies, args.beneficiaries, args.reuse, args.invoice_months)
     people, seconds, result = bench_billing_run(url, today)
     print(
         f"billed {len(result.billed):,} invoices, {result.lines:,} lines, "
