@@ -17,6 +17,7 @@ from services.rules.prices import (
     TABLE_KIND_LABELS,
     anniversary_months,
     month_options,
+    next_anniversary,
     parse_decimal,
 )
 
@@ -112,7 +113,9 @@ with tab_tables:
                 )
 
 with tab_new:
-    if overview.plans:
+    if not overview.plans:
+        st.info("Sem plano contratado: não há tabela a cadastrar.")
+    else:
         chosen = st.selectbox(
             "Plano contratado", overview.plans, format_func=lambda p: plain(p.label),
             key="new_plan",
@@ -166,7 +169,7 @@ with tab_readjust:
         with st.form("readjust_contract"):
             month = st.selectbox(
                 "Mês de aniversário", options, format_func=fmt_month, key="contract_month",
-                index=min(1, len(options) - 1),
+                index=options.index(next_anniversary(overview.contract_start, today)),
             )
             pct_text = st.text_input("Percentual de reajuste (%)", key="contract_pct")
             apply_contract = st.form_submit_button("Aplicar reajuste ao contrato")

@@ -142,3 +142,10 @@ def anniversary_months(contract_start: date, today: date) -> list[date]:
         for year in (today.year - 1, today.year, today.year + 1)
         if year > contract_start.year
     ]
+
+
+def next_anniversary(contract_start: date, today: date) -> date:
+    """The anniversary month in force or coming: this year's if it is this month or
+    later, else next year's (never the contract's own first month)."""
+    this_month = date(today.year, today.month, 1)
+    return next(m for m in anniversary_months(contract_start, today) if m >= this_month)

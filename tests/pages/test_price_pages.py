@@ -25,7 +25,7 @@ from data.models import (
 from data.uow import UnitOfWork
 from services import access, companies, prices
 from services.rules.age_bands import age_band_label
-from services.rules.prices import anniversary_months, month_options
+from services.rules.prices import anniversary_months, month_options, next_anniversary
 from tests.pages.conftest import by_label, log_in
 from tests.pages.test_br_formats import table_problems
 
@@ -208,6 +208,8 @@ def test_a_contract_of_30_lives_is_readjusted_on_its_anniversary(app, portal_db)
     at = _open(log_in(app(), "900001"))
     options = anniversary_months(company.contract_start, today)
     assert len(by_label(at.selectbox, "Mês de aniversário").options) == len(options)
+    assert by_label(at.selectbox, "Mês de aniversário").value == next_anniversary(
+        company.contract_start, today)
     by_label(at.text_input, "Percentual de reajuste (%)").input("abc")
     _submit(at, "Aplicar reajuste ao contrato")
     assert "Percentual de reajuste: informe um número" in _errors(at)

@@ -19,6 +19,7 @@ from services.rules.prices import (
     in_pool,
     is_anniversary_month,
     month_options,
+    next_anniversary,
     parse_decimal,
     readjusted_price,
     readjusted_prices,
@@ -141,6 +142,21 @@ def test_month_options_and_anniversaries() -> None:
     assert anniversary_months(date(2024, 3, 20), date(2026, 7, 1)) == [
         date(2025, 3, 1), date(2026, 3, 1), date(2027, 3, 1)]
     assert anniversary_months(date(2026, 3, 20), date(2026, 7, 1)) == [date(2027, 3, 1)]
+
+
+@pytest.mark.parametrize(
+    ("start", "today", "expected"),
+    [
+        (date(2024, 3, 20), date(2026, 2, 28), date(2026, 3, 1)),
+        (date(2024, 3, 20), date(2026, 3, 31), date(2026, 3, 1)),
+        (date(2024, 3, 20), date(2026, 4, 1), date(2027, 3, 1)),
+        (date(2026, 3, 20), date(2026, 3, 25), date(2027, 3, 1)),  # not its first month
+    ],
+)
+def test_the_next_anniversary_is_this_month_or_the_coming_one(
+    start: date, today: date, expected: date
+) -> None:
+    assert next_anniversary(start, today) == expected
 
 
 _cents = st.integers(min_value=1, max_value=500_000).map(lambda c: Decimal(c) / 100)
