@@ -23,7 +23,13 @@ from services.actors import Actor, Permission
 MAX_IN_IDS = 1_000
 NO_DATE = 99991231
 # Order of the line kinds on an invoice (and in the run's inserts).
-_KIND_ORDER = {"monthly": 0, "retroactive": 1, "plan_change_difference": 2}
+_KIND_ORDER = {
+    "monthly": 0,
+    "retroactive": 1,
+    "plan_change_difference": 2,
+    "credit": 3,
+    "stay": 4,
+}
 
 Progress = Callable[[float, str], None]
 

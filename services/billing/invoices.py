@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import case, select
@@ -43,7 +44,13 @@ class InvoiceRow:
 
 @dataclass(frozen=True)
 class InvoiceDetail:
-    """An invoice with every line: beneficiary charges and retroactive adjustments."""
+    """An invoice with every line: the month's charges and the ledger's adjustments.
+
+    ``monthly_total`` is the mensalidades (kinds monthly and stay, art. 30/31);
+    ``adjustments_total`` the rest: catch-up of months never charged (retroativo),
+    credits of months charged but not covered, plan differences. ``by_kind`` has one
+    row per kind present (KIND_COLUMNS), in the invoice's order.
+    """
 
     invoice: InvoiceRow
     company_code: str
@@ -53,6 +60,7 @@ class InvoiceDetail:
     adjustments_total: Decimal
     beneficiaries: int
     lines: pd.DataFrame  # LINE_COLUMNS; "Valor" as Decimal
+    by_kind: pd.DataFrame  # KIND_COLUMNS; "Valor" as Decimal
 
 
 LINE_COLUMNS = [
@@ -64,6 +72,25 @@ LINE_COLUMNS = [
     "Competência de referência",
     "Valor",
 ]
+KIND_COLUMNS = ["Tipo", "Lançamentos", "Competências de referência", "Valor"]
+# Kinds that are the month's own charge; every other kind is an adjustment.
+MONTHLY_KINDS = ("monthly", "stay")
+
+
+def kind_totals(kinds: list[str], refs: list[date], cents: list[int]) -> pd.DataFrame:
+    """Lines, reference months (mm/aaaa, first to last) and total of each kind present."""
+    seen: dict[str, list[Any]] = {}
+    for kind, ref, amount in zip(kinds, refs, cents, strict=True):
+        entry = seen.setdefault(kind, [0, ref, ref, 0])
+        entry[0] += 1
+        entry[1], entry[2] = min(entry[1], ref), max(entry[2], ref)
+        entry[3] += amount
+    rows = []
+    for kind in sorted(seen, key=lambda k: _KIND_ORDER.get(k, len(_KIND_ORDER))):
+        n, first, last, total = seen[kind]
+        months = f"{first:%m/%Y}" if first == last else f"{first:%m/%Y} a {last:%m/%Y}"
+        rows.append((LINE_KIND_LABELS.get(kind, kind), n, months, money(total)))
+    return pd.DataFrame(rows, columns=KIND_COLUMNS)
 
 
 def invoice_row_of(inv: Invoice, today: date) -> InvoiceRow:
@@ -150,7 +177,7 @@ def invoice_detail(*, uow: UnitOfWork, actor: Actor, invoice_id: int, today: dat
     names, cards, plans, bands, kinds, refs, cents, bids = (
         list(c) for c in (zip(*rows, strict=True) if rows else [()] * 8)
     )
-    monthly_cents = sum(c for c, k in zip(cents, kinds, strict=True) if k == "monthly")
+    monthly_cents = sum(c for c, k in zip(cents, kinds, strict=True) if k in MONTHLY_KINDS)
     labels = {band: age_band_label(band) for band in range(1, len(AGE_BANDS) + 1)}
     lines = pd.DataFrame(
         {
@@ -173,4 +200,5 @@ def invoice_detail(*, uow: UnitOfWork, actor: Actor, invoice_id: int, today: dat
         adjustments_total=money(sum(cents) - monthly_cents),
         beneficiaries=len(set(bids)),
         lines=lines,
+        by_kind=kind_totals(kinds, refs, cents),
     )

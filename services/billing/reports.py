@@ -15,6 +15,7 @@ from data.uow import UnitOfWork
 from services.actors import Actor
 from services.billing.exports import _month_text, table_download
 from services.billing.frames import _cents_of, _company_scope, money
+from services.billing.invoices import MONTHLY_KINDS
 from services.rules.billing import add_months, month_from_index, month_index, month_start
 from services.rules.card_numbers import format_card_number
 from services.rules.errors import DomainError
@@ -173,9 +174,10 @@ def billing_report(
             {
                 "Competência": month,
                 "Beneficiários": int(month_people.get(month, 0)),
-                "Mensalidades": money(kinds.get("monthly", 0)),
+                "Mensalidades": money(sum(kinds.get(k, 0) for k in MONTHLY_KINDS)),
+                # Every adjustment: catch-up, credits (negative) and plan differences.
                 "Retroativos e diferenças": money(
-                    kinds.get("retroactive", 0) + kinds.get("plan_change_difference", 0)
+                    sum(c for k, c in kinds.items() if k not in MONTHLY_KINDS)
                 ),
                 "Total": money(sum(kinds.values())),
             }

@@ -32,6 +32,8 @@ LINE_KIND_LABELS = {
     "monthly": "Mensalidade",
     "retroactive": "Retroativo",
     "plan_change_difference": "Diferença de plano",
+    "credit": "Crédito",
+    "stay": "Art. 30/31",
 }
 PAYMENT_METHOD_LABELS = {"boleto": "Boleto", "pix": "PIX", "transfer": "Transferência"}
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

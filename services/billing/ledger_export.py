@@ -1,0 +1,105 @@
+"""The ledger of a company: every line of its invoices, one row per line, for export.
+
+`ledger_rows` is a generator over ONE query, streamed from the database (a server-side
+cursor on PostgreSQL; SQLite steps through its result as it is read), already ordered by
+card number, reference month and invoice month; nothing is held in memory but a chunk
+of rows. Months leave the database as "YYYY-MM" text and money as integer cents, so a
+row needs no conversion but `ledger_fields`, which writes the amount with a dot and 2
+decimals (credits negative). This module needs neither pandas nor numpy, so the
+export starts fast (`services.billing` loads its modules on first use).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from sqlalchemy import BigInteger, func, select, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+
+from data.models import Beneficiary, Invoice, InvoiceLine
+from data.uow import UnitOfWork
+from services.actors import Actor, Permission
+
+LEDGER_HEADER = ("card_number", "cpf", "reference_month", "invoice_month", "kind", "amount")
+FETCH_ROWS = 20_000
+
+
+def _ym(column: Any, dialect: str) -> ColumnElement[str]:
+    """A date column as "YYYY-MM" text, made by the database."""
+    if dialect == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.substr(column, 1, 7)  # SQLite stores dates as ISO text
+
+
+class LedgerRow(NamedTuple):
+    card_number: str
+    cpf: str
+    reference_month: str  # YYYY-MM
+    invoice_month: str  # YYYY-MM
+    kind: str  # as stored: monthly, retroactive, plan_change_difference, credit, stay
+    cents: int
+
+
+def cents_text(cents: int) -> str:
+    """Integer cents as a plain decimal with a dot: 12345 -> "123.45", -5 -> "-0.05"."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+def ledger_fields(row: LedgerRow) -> tuple[str, str, str, str, str, str]:
+    """A ledger row as the CSV fields of `LEDGER_HEADER`."""
+    return (
+        row.card_number,
+        row.cpf,
+        row.reference_month,
+        row.invoice_month,
+        row.kind,
+        cents_text(row.cents),
+    )
+
+
+def ledger_rows(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Iterator[LedgerRow]:
+    """Every line of every invoice of the company that is not cancelled, ordered by card
+    number, reference month and invoice month (then kind and line, so it is stable)."""
+    actor.require(Permission.FINANCE, company_id)
+    with uow:
+        conn = uow.session.connection()
+        dialect = uow.dialect
+        stmt = (
+            select(
+                Beneficiary.card_number,
+                func.coalesce(Beneficiary.cpf, ""),
+                _ym(InvoiceLine.reference_month, dialect),
+                _ym(Invoice.billing_month, dialect),
+                InvoiceLine.kind,
+                type_coerce(InvoiceLine.amount, BigInteger),  # Money: integer cents
+            )
+            .select_from(InvoiceLine)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .join(Beneficiary, Beneficiary.id == InvoiceLine.beneficiary_id)
+            .where(Invoice.company_id == int(company_id), Invoice.status != "cancelled")
+            .order_by(
+                Beneficiary.card_number,
+                InvoiceLine.reference_month,
+                Invoice.billing_month,
+                InvoiceLine.kind,
+                InvoiceLine.id,
+            )
+        )
+        # The rows go straight from the DBAPI cursor: all text and integers, they need no
+        # result processing, and SQLAlchemy's Row objects would cost a third more. The
+        # statement's only values are an integer and constants, so it is compiled with
+        # them inline. On PostgreSQL a named (server-side) cursor streams the rows.
+        sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor(name="ledger_export") if dialect == "postgresql" else raw.cursor()
+        try:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(FETCH_ROWS):
+                for row in rows:
+                    yield LedgerRow._make(row)
+        finally:
+            cursor.close()
