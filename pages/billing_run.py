@@ -9,15 +9,26 @@ from components.safe_text import plain
 from services import billing
 from services.actors import Permission
 
+# Lines of each kind per invoice issued, as columns of the result table.
+KIND_COLUMNS = {
+    "monthly": "Mensalidades",
+    "retroactive": "Retroativos",
+    "credit": "Créditos",
+    "plan_change_difference": "Diferenças de plano",
+    "stay": "Art. 30/31",
+}
+
 ctx = get_context(Permission.FINANCE)
 if not ctx.actor.is_account_manager:
     st.error("Somente o gestor de contas executa o faturamento mensal.")
     st.stop()
 st.title("Faturamento mensal")
 st.caption(
-    "Emite as faturas da competência: mensalidades de cada beneficiário, retroativos das "
-    "inclusões e reativações e diferenças de alteração de plano. Empresas já faturadas na "
-    "competência são puladas, então executar de novo não duplica nada."
+    "Emite as faturas da competência pelo razão de faturamento: cada lançamento cobra um "
+    "beneficiário por uma competência de referência. Além das mensalidades, a fatura traz "
+    "os retroativos de meses cobertos e ainda não cobrados, os créditos de meses cobrados "
+    "sem cobertura, as diferenças de plano e as permanências (art. 30/31). Empresas já "
+    "faturadas na competência são puladas, então executar de novo não muda nada."
 )
 
 months = billing.billing_month_options(today_local())
@@ -50,19 +61,57 @@ if st.button("Faturar", type="primary", key="run_go"):
             f"em {result.seconds:.1f} s."
         )
         if result.billed:
+            summary = billing.run_summary(
+                uow=ctx.uow(),
+                actor=ctx.actor,
+                billing_month=result.billing_month,
+                invoice_ids=[b.invoice_id for b in result.billed],
+            )
             st.dataframe(
                 [
                     {
                         "Empresa": f"{b.code} · {b.name}",
                         "Vencimento": fmt_date(b.due_date),
                         "Lançamentos": b.lines,
+                        **{
+                            KIND_COLUMNS[k]: summary.kinds.get(b.invoice_id, {}).get(k, 0)
+                            for k in KIND_COLUMNS
+                        },
                         "Valor": fmt_money(b.amount),
                     }
                     for b in result.billed
                 ],
                 hide_index=True,
                 width="stretch",
+                key="run_billed",
             )
+            if summary.adjustment_lines:
+                shown = len(summary.adjustments)
+                st.markdown(
+                    f"**Retroativos, créditos, diferenças e art. 30/31 emitidos: "
+                    f"{fmt_int(summary.adjustment_lines)}**"
+                    + (
+                        f" (os primeiros {fmt_int(shown)})"
+                        if shown < summary.adjustment_lines
+                        else ""
+                    )
+                )
+                adjustments = summary.adjustments
+                st.dataframe(
+                    adjustments.assign(
+                        **{
+                            "Competência de referência": [
+                                f"{d:%m/%Y}" for d in adjustments["Competência de referência"]
+                            ],
+                            "Valor": [fmt_money(v) for v in adjustments["Valor"]],
+                        }
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                    key="run_adjustments",
+                )
+            else:
+                st.caption("Nenhum retroativo, crédito ou diferença de plano nesta execução.")
         if result.skipped:
             st.warning(f"{len(result.skipped)} empresa(s) não faturada(s) nesta execução:")
             st.dataframe(

@@ -8,6 +8,7 @@ from components.fmt import fmt_date, fmt_int, fmt_money, fmt_month, today_local
 from components.safe_text import plain
 from services import billing
 from services.actors import Permission
+from services.rules.billing import LINE_KIND_LABELS
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
@@ -56,21 +57,39 @@ inv = detail.invoice
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Valor da fatura", fmt_money(inv.amount))
 c2.metric("Mensalidades", fmt_money(detail.monthly_total))
-c3.metric("Retroativos e ajustes", fmt_money(detail.adjustments_total))
+c3.metric(
+    "Ajustes",
+    fmt_money(detail.adjustments_total),
+    help="Retroativos de meses cobertos e não cobrados, créditos de meses cobrados sem "
+    "cobertura e diferenças de plano, cada um com a sua competência de referência.",
+)
 c4.metric("Beneficiários", fmt_int(detail.beneficiaries))
 st.caption(
     f"Competência {inv.billing_month:%m/%Y} · vencimento {fmt_date(inv.due_date)} · "
     f"{inv.status_label}" + (f" em {fmt_date(inv.paid_on)}" if inv.paid_on else "")
 )
-lines = detail.lines.assign(
+shown = detail.lines
+monthly_labels = {LINE_KIND_LABELS[k] for k in billing.MONTHLY_KINDS}
+if st.toggle(
+    "Só ajustes",
+    key="invoices_adjustments_only",
+    help="Mostra só retroativos, créditos e diferenças de plano.",
+):
+    shown = shown[~shown["Tipo"].isin(monthly_labels)]
+lines = shown.assign(
     **{
-        "Competência de referência": [
-            f"{d:%m/%Y}" for d in detail.lines["Competência de referência"]
-        ],
-        "Valor": [fmt_money(v) for v in detail.lines["Valor"]],
+        "Competência de referência": [f"{d:%m/%Y}" for d in shown["Competência de referência"]],
+        "Valor": [fmt_money(v) for v in shown["Valor"]],
     }
 )
 st.dataframe(lines, hide_index=True, width="stretch", height=360)
+st.markdown("**Totais por tipo de lançamento**")
+st.dataframe(
+    detail.by_kind.assign(Valor=[fmt_money(v) for v in detail.by_kind["Valor"]]),
+    hide_index=True,
+    width="stretch",
+    key="invoices_by_kind",
+)
 
 generated_at = now_utc()
 stem = f"fatura_{ctx.company.code}_{inv.billing_month:%Y-%m}"
