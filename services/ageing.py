@@ -96,6 +96,15 @@ def ageing_dependents(
         if company is None:
             raise DomainError("Empresa não encontrada.")
         table = company.eligibility or {}
+        limits = [
+            limit for rel in Relationship
+            if (limit := age_limit(rel.value, False, table)) is not None
+        ]
+        if not limits:
+            return []
+        # Nobody born after this year reaches the lowest limit by `end` (a student's
+        # limit is never below it): the query reads only who may age out.
+        born_by = date(end.year - min(limits) - 1, 12, 31)
         rows = uow.session.execute(
             select(
                 Beneficiary.id, Beneficiary.name, Beneficiary.card_number,
@@ -108,6 +117,7 @@ def ageing_dependents(
                 Beneficiary.company_id == company.id,
                 Beneficiary.status == "active",
                 Beneficiary.relationship_code != Relationship.HOLDER.value,
+                Beneficiary.birth_date <= born_by,
                 ~scheduled,
             )
         ).all()

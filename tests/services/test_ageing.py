@@ -182,3 +182,13 @@ def test_one_click_exclusion_refuses_what_it_must(world, people):
                                 beneficiary_id=people["soon"], now=NOW)
     assert world.get(people["soon"]).status == "active"
     assert world.get(people["far"]).status == "active"
+
+
+def test_a_contract_without_age_limits_has_nobody_ageing_out(world, people):
+    unlimited = {str(c): {"allowed": True, "max_age": None, "student_max_age": None}
+                 for c in (3, 4, 6, 8, 10)}
+    with world.factory() as s:
+        s.execute(update(Company).where(Company.id == world.company["10001"])
+                  .values(eligibility=unlimited))
+        s.commit()
+    assert ageing.ageing_dependents(uow=world.uow(), actor=world.master, today=TODAY) == []

@@ -122,3 +122,16 @@ def test_a_scheduled_exclusion_has_its_proof_until_it_is_cancelled(world, people
     with pytest.raises(DomainError, match="cancelada"):
         exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY,
                              protocol_number=result.protocol_number)
+
+
+def test_the_download_gives_the_file_name_and_the_pdf_of_one_movement(world):
+    from components.exclusion_widgets import exclusion_proof
+
+    number, ids = _exclude_holder(world)
+    mid = world.all(select(Movement.id).where(Movement.beneficiary_id == ids[0],
+                                              Movement.kind == "exclusion"))[0]
+    name, pdf = exclusion_proof(world.uow(), world.master, today=TODAY, movement_id=mid)
+    assert name == f"comprovante_exclusao_{number}.pdf"
+    assert pdf.startswith(b"%PDF") and len(_text(pdf)) == 1 and number in _text(pdf)[0]
+    with pytest.raises(DomainError):
+        exclusion_proof(world.uow("10002"), world.master, today=TODAY, movement_id=mid)
