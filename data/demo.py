@@ -325,6 +325,12 @@ _BAND_UPPERS = [upper for _, upper in AGE_BANDS if upper is not None]
 # Yearly adjustment of the operator's reference tables, from the older table to the
 # newer one (current first): four reference tables cover any contract table's start.
 ADJUSTMENTS = (Decimal("1.092"), Decimal("1.087"), Decimal("1.081"))
+# Share of the families still covered that change plan in the invoiced months.
+PLAN_CHANGE_SHARE = 0.04
+MOVEMENT_SUBJECTS = {
+    "inclusion": "Inclusão de beneficiário", "exclusion": "Exclusão de beneficiário",
+    "plan_change": "Alteração de plano",
+}
 # The plan sold at a single price ("preço único": one price for every age) and the band
 # whose price it takes from the band factors.
 SINGLE_PRICE_PLAN = "ODT-ESS"
@@ -606,6 +612,7 @@ class _Demo:
         self.utilization = utilization
         self.progress = progress
         self.rng = random.Random(seed)
+        self.change_rng = random.Random(f"{seed}-plan-changes")
         self.cpf_offset = self.rng.randrange(10**9)
         self.cpf_count = 0
         self.cur_idx = _month_index(today)
@@ -1227,9 +1234,31 @@ class _Demo:
                 rng.choice(MARITAL_COUPLE + ("Viúvo(a)",)), address, city, effective, end,
                 exclusion,
             ))
+        change = self.plan_change(info, holder)
         for row in members:
-            self.finish(info, row)
+            self.finish(info, row, change)
         return members
+
+    def plan_change(
+        self, info: _CompanyInfo, holder: dict[str, Any]
+    ) -> tuple[date, int, datetime] | None:
+        """A few families still covered change plan on the first day of an invoiced month
+        (date, new plan, when the operator was told): half told some days before, half
+        some days after (a back-dated change, caught up as plan change differences)."""
+        rng = self.change_rng
+        if (len(info.plan_ids) < 2 or holder["exclusion_date"] is not None
+                or rng.random() >= PLAN_CHANGE_SHARE):
+            return None
+        first = max(_month_index(holder["effective_date"]) + 2, self.bill_first_idx + 1)
+        if first > self.cur_idx or _month_start(self.cur_idx) > self.yesterday:
+            return None
+        day = _month_start(rng.randint(first, self.cur_idx))
+        if rng.random() < 0.5:
+            told = min(day + timedelta(days=rng.randint(3, 20)), self.yesterday)
+        else:
+            told = day - timedelta(days=rng.randint(1, 10))
+        new_plan = rng.choice([p for p in info.plan_ids if p != holder["plan_id"]])
+        return day, new_plan, _at(told, rng)
 
     @staticmethod
     def _append(members: list[dict[str, Any]], member: dict[str, Any]) -> None:
@@ -1304,8 +1333,12 @@ class _Demo:
             "exclusion_date": exclusion, "exclusion_reason": reason, "stay_until": None,
         }
 
-    def finish(self, info: _CompanyInfo, row: dict[str, Any]) -> None:
-        """Timestamps, movements and (a few) movement protocols of a new beneficiary."""
+    def finish(
+        self, info: _CompanyInfo, row: dict[str, Any],
+        change: tuple[date, int, datetime] | None = None,
+    ) -> None:
+        """Timestamps, movements, coverage periods and (a few) movement protocols of a new
+        beneficiary; `change` is the family's plan change, if any (`plan_change`)."""
         rng = self.rng
         effective = row["effective_date"]
         received = max(
@@ -1314,9 +1347,19 @@ class _Demo:
         created = _at(received, rng)
         exclusion = row["exclusion_date"]
         # No retroactive exclusion: it takes effect on the day the operator is told.
-        updated = _at(exclusion, rng) if exclusion is not None else created
-        if updated < created:
-            updated = created
+        excluded_at = _at(exclusion, rng) if exclusion is not None else created
+        if excluded_at < created:
+            excluded_at = created
+        old_plan = row["plan_id"]
+        split: tuple[date, datetime] | None = None
+        if change is not None:
+            day, new_plan, told = change
+            if effective >= day:
+                row["plan_id"] = new_plan  # came in after the change: on the new plan
+            elif exclusion is None or exclusion > max(day, told.date()):
+                row["plan_id"] = new_plan  # active when the change came: it follows
+                split = (day, told)
+        updated = max(excluded_at, split[1]) if split else excluded_at
         self.w.add("beneficiary", {**row, "created_at": created, "updated_at": updated})
         if row["status"] == "active":
             self.active += 1
@@ -1324,27 +1367,53 @@ class _Demo:
         inclusion_id = None
         if effective >= self.today - timedelta(days=365):
             inclusion_id = self.movement(info, row, "inclusion", channel, effective, created)
-        if exclusion is not None:
-            self.movement(info, row, "exclusion", "individual", exclusion, updated)
-        # Coverage: one regular period from the effective date to the exclusion date
-        # (the first day not covered), on the company and plan of the row; written as
-        # the billing runs would have learnt it (`bill`).
-        period = {
+        # Coverage: a regular period from the effective date to the exclusion date (the
+        # first day not covered), on the company and the plan; a plan change ends it on its
+        # date and opens one on the new plan. Written as the billing runs would have
+        # learnt it (`bill`).
+        end_at = excluded_at if exclusion is not None else None
+        first = {
             "id": self.w.next_id("coverage_period"), "beneficiary_id": row["id"],
-            "company_id": info.id, "plan_id": row["plan_id"], "start_date": effective,
-            "end_date": exclusion, "kind": "regular", "movement_id": inclusion_id,
+            "company_id": info.id, "plan_id": old_plan if split else row["plan_id"],
+            "start_date": effective, "end_date": exclusion, "kind": "regular",
+            "movement_id": inclusion_id,
         }
-        excluded_at = updated if exclusion is not None else None
-        if created >= self.first_run_at:
-            self.late_periods.append((created, period, excluded_at))
-        elif exclusion is not None and updated >= self.first_run_at:
+        if split is None:
+            self.cover(first, created, end_at)
+        else:
+            day, told = split
+            back_dated = told.date() > day
+            change_id = self.movement(
+                info, row, "plan_change", "retroactive" if back_dated else "individual", day,
+                told, {
+                    "old_plan_id": old_plan, "new_plan_id": row["plan_id"],
+                    "is_retroactive": back_dated, "before": {"plan_id": old_plan},
+                    "after": {"plan_id": row["plan_id"]},
+                },
+            )
+            self.cover({**first, "end_date": day}, created, told)
+            self.cover({
+                **first, "id": self.w.next_id("coverage_period"), "plan_id": row["plan_id"],
+                "start_date": day, "movement_id": change_id,
+            }, told, end_at)
+        if exclusion is not None:
+            self.movement(info, row, "exclusion", "individual", exclusion, excluded_at)
+
+    def cover(self, period: dict[str, Any], known_at: datetime, end_known_at: datetime | None
+              ) -> None:
+        """Write a coverage period now, or keep it (or its end) for the first billing run
+        that would have known it (`learn`)."""
+        if known_at >= self.first_run_at:
+            self.late_periods.append((known_at, period, end_known_at))
+        elif end_known_at is not None and end_known_at >= self.first_run_at:
             self.w.add("coverage_period", {**period, "end_date": None})
-            self.late_ends.append((updated, period["id"], exclusion))
+            self.late_ends.append((end_known_at, period["id"], period["end_date"]))
         else:
             self.w.add("coverage_period", period)
 
     def movement(self, info: _CompanyInfo, row: dict[str, Any], kind: str, channel: str,
-                 effective: date, received_at: datetime) -> int:
+                 effective: date, received_at: datetime,
+                 extra: dict[str, Any] | None = None) -> int:
         rng = self.rng
         received = received_at.date()
         months_ahead = 1 if received.day <= info.cutoff_day else 2
@@ -1353,8 +1422,7 @@ class _Demo:
         protocol_id = None
         if self._movement_protocols > 0 and received >= self.today - timedelta(days=30):
             self._movement_protocols -= 1
-            subject = ("Inclusão de beneficiário" if kind == "inclusion"
-                       else "Exclusão de beneficiário")
+            subject = MOVEMENT_SUBJECTS[kind]
             description = f"{row['name']} — carteirinha {format_card_number(row['card_number'])}."
             protocol_id = self.protocol(
                 info, kind, subject, description, received_at, actor,
@@ -1375,7 +1443,7 @@ class _Demo:
             "actor_user_id": actor, "protocol_id": protocol_id, "from_company_id": None,
             "old_plan_id": None, "new_plan_id": None,
             "reason": row["exclusion_reason"] if kind == "exclusion" else None,
-            "before": None, "after": None, "state": "applied",
+            "before": None, "after": None, "state": "applied", **(extra or {}),
         })
         return movement_id
 
@@ -1631,7 +1699,7 @@ class _Demo:
             "closed_at": steps[-1][0] if status == "closed" else None,
             "opened_by_user_id": user_id,
         })
-        if self._recent(opened_at) and kind not in ("inclusion", "exclusion"):
+        if self._recent(opened_at) and kind not in MOVEMENT_SUBJECTS:
             self.audit(opened_at, user_id, info.id, "protocol_open", "protocol", pid, None,
                        {"number": protocol_number(ANS_REGISTRATION, opened_on, seq),
                         "subject": subject})

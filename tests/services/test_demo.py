@@ -151,7 +151,10 @@ def test_a_small_world_is_seeded_and_the_summary_counts_its_rows(
         assert count(Beneficiary) == summary.beneficiaries == 400
         assert count(Invoice) == summary.invoices == 8 * 24
         assert count(InvoiceLine) == summary.invoice_lines > 0
-        assert count(CoveragePeriod) == 400
+        changes = session.scalar(
+            select(func.count()).where(Movement.kind == "plan_change")
+        )
+        assert changes and count(CoveragePeriod) == 400 + changes
         assert session.scalars(select(Movement.state).distinct()).all() == ["applied"]
         assert count(Payment) == summary.payments > 0
         assert count(UtilizationEvent) == summary.utilization_events > 0
@@ -409,24 +412,41 @@ def test_every_contracted_plan_has_its_own_tables_readjusted_on_the_anniversary(
                for c in companies.values())
 
 
-def test_every_beneficiary_has_its_coverage_period(world: Session) -> None:
-    """Coverage is the one source: one regular period per demo beneficiary, on its
-    company and plan, from the effective date to the exclusion date (first day not
-    covered), linked to the inclusion movement when the demo wrote one."""
+def test_every_beneficiary_has_its_coverage_periods(world: Session) -> None:
+    """Coverage is the one source: each demo beneficiary has a regular period on its
+    company from the effective date to the exclusion date (the first day not covered),
+    linked to the inclusion movement when the demo wrote one; a plan change ends it on
+    the change's date and opens one on the new plan, linked to the change."""
     people = {b.id: b for b in world.scalars(select(Beneficiary))}
-    periods = world.scalars(select(CoveragePeriod)).all()
-    assert sorted(p.beneficiary_id for p in periods) == sorted(people)
-    inclusions = dict(
-        world.execute(
-            select(Movement.beneficiary_id, Movement.id).where(Movement.kind == "inclusion")
-        ).all()
-    )
-    for p in periods:
-        b = people[p.beneficiary_id]
-        assert (p.company_id, p.plan_id, p.kind) == (b.company_id, b.plan_id, "regular")
-        assert (p.start_date, p.end_date) == (b.effective_date, b.exclusion_date)
-        assert p.end_date is None or p.end_date > p.start_date
-        assert p.movement_id == inclusions.get(b.id)
+    periods: dict[int, list[CoveragePeriod]] = defaultdict(list)
+    for p in world.scalars(select(CoveragePeriod).order_by(CoveragePeriod.start_date)):
+        periods[p.beneficiary_id].append(p)
+    assert sorted(periods) == sorted(people)
+    moves = {
+        (m.beneficiary_id, m.kind): m
+        for m in world.scalars(select(Movement).where(Movement.state == "applied"))
+    }
+    split = 0
+    for bid, b in people.items():
+        own = periods[bid]
+        assert [p.kind for p in own] == ["regular"] * len(own)
+        assert all(p.company_id == b.company_id for p in own)
+        assert own[0].start_date == b.effective_date and own[-1].end_date == b.exclusion_date
+        assert own[-1].plan_id == b.plan_id
+        assert all(p.end_date is None or p.end_date > p.start_date for p in own)
+        inclusion = moves.get((bid, "inclusion"))
+        assert own[0].movement_id == (inclusion.id if inclusion else None)
+        change = moves.get((bid, "plan_change"))
+        if change is None:
+            assert len(own) == 1
+            continue
+        split += 1
+        old, new = own
+        assert old.end_date == new.start_date == change.effective_date
+        assert change.effective_date.day == 1 and new.movement_id == change.id
+        assert (old.plan_id, new.plan_id) == (change.old_plan_id, change.new_plan_id)
+        assert change.is_retroactive == (change.received_at.date() > change.effective_date)
+    assert split
 
 
 def test_the_demo_invoices_obey_the_ledger_invariant(world: Session) -> None:
@@ -437,7 +457,7 @@ def test_the_demo_invoices_obey_the_ledger_invariant(world: Session) -> None:
     # Each run knew only the movements received before its day: late inclusions are
     # caught up on the next invoice, late exclusions credited.
     kinds = set(world.scalars(select(InvoiceLine.kind).distinct()))
-    assert {"monthly", "retroactive", "credit"} <= kinds
+    assert {"monthly", "retroactive", "credit", "plan_change_difference"} <= kinds
     assert kinds <= {"monthly", "retroactive", "plan_change_difference", "credit", "stay"}
     late = world.execute(
         select(InvoiceLine.kind, InvoiceLine.reference_month, Invoice.billing_month)
@@ -510,9 +530,10 @@ def test_beneficiaries_respect_the_contract_and_the_holder_links(world: Session)
             continue
         holder = people[b.holder_id]  # type: ignore[index]
         assert holder.relationship_code == 1
-        assert (holder.company_id, holder.plan_id) == (b.company_id, b.plan_id)
+        assert holder.company_id == b.company_id
         if b.status == "active":
-            assert holder.status == "active"
+            # A dependent excluded before the family's plan change kept the old plan.
+            assert holder.status == "active" and holder.plan_id == b.plan_id
             rule = company.eligibility[str(b.relationship_code)]
             assert rule["allowed"]
             if rule["max_age"] is not None:
