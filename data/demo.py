@@ -21,9 +21,12 @@ Simplifications, on purpose:
   at a negotiated factor (92% to 105%), then readjusted on every anniversary month (the
   month the contract started) by the contract's own percentage, or, for contracts under
   30 lives, by the pool's one percentage of that year (RN 565/2022).
-- Coverage: one regular coverage period per beneficiary, on its company and plan, from
-  the effective date to the exclusion date (the first day not covered). No transfers or
-  plan changes. Every movement is "applied".
+- Coverage: a regular coverage period per beneficiary, on its company and plan, from
+  the effective date to the exclusion date (the first day not covered). About
+  `PLAN_CHANGE_SHARE` of the families still covered change plan on the first day of an
+  invoiced month (half of the changes back-dated): the holder and the dependents active
+  at the change follow, their period ends on that date and one opens on the new plan.
+  No transfers and no arts. 30/31 stays. Every movement is "applied".
 - Invoices: the billing run itself (services.billing.billing_run, as the account manager
   over every company) issues the invoices of the last `INVOICE_MONTHS` months, oldest
   first, each run dated the 25th of the month before; every company's billing_start is
