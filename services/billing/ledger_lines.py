@@ -14,6 +14,7 @@ length; a company is its position in the sorted array of companies billed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,10 +38,12 @@ class LedgerInput:
       stay (0/1), period_id, movement_id (0: none): every period of the beneficiaries
       concerned that overlaps the window, whatever its company.
     - births: bid, birth (YYYYMMDD).
-    - charged: bid, company_id, m (month index), cents, plan_id, band, line_id: lines of
-      the companies to bill in the window, on invoices that are not cancelled.
+    - charged: bid, company_id, m (month index), cents: lines of the companies to bill
+      in the window, on invoices that are not cancelled.
     - tables: table_id, company_id, plan_id, single (0/1), valid_from, valid_to
       (YYYYMMDD, valid_to NO_DATE when open); bands: table_id, band, cents.
+    - latest: given the (bid, company_id, m) that get a credit, their plan_id and band
+      as on the latest line (greatest id) charged for them; read only for those.
     """
 
     x: int
@@ -50,6 +53,7 @@ class LedgerInput:
     charged: pd.DataFrame
     tables: pd.DataFrame
     bands: pd.DataFrame
+    latest: Callable[[pd.DataFrame], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -163,23 +167,19 @@ def price_grid(
 def _charged_groups(
     charged: pd.DataFrame, lo: int, span: int, cindex: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Net cents per (beneficiary-month, company) with the plan and band of its latest line."""
+    """Net cents per (beneficiary-month, company), sorted by (key, company)."""
     key = charged["bid"].to_numpy() * span + (charged["m"].to_numpy() - lo)
     comp = np.searchsorted(cindex, charged["company_id"].to_numpy())
-    order = np.lexsort((charged["line_id"].to_numpy(), comp, key))
+    order = np.argsort(key * len(cindex) + comp, kind="stable")
     key, comp = key[order], comp[order]
     if not len(key):
         empty = np.zeros(0, dtype=np.int64)
-        return {"key": empty, "comp": empty, "net": empty, "plan": empty, "band": empty}
+        return {"key": empty, "comp": empty, "net": empty}
     starts = np.flatnonzero(np.r_[True, (np.diff(key) != 0) | (np.diff(comp) != 0)])
-    ends = np.r_[starts[1:], len(key)] - 1
-    last = order[ends]
     return {
         "key": key[starts],
         "comp": comp[starts],
         "net": np.add.reduceat(charged["cents"].to_numpy()[order], starts),
-        "plan": charged["plan_id"].to_numpy()[last],
-        "band": charged["band"].to_numpy()[last],
     }
 
 
@@ -254,14 +254,15 @@ def compute_lines(data: LedgerInput) -> LedgerOutput:
         {
             "company_id": cindex[g["comp"][credit]],
             "bid": g["key"][credit] // span,
-            "plan_id": g["plan"][credit],
             "m": g["key"][credit] % span + lo,
-            "band": g["band"][credit],
             "kind": 3,
             "movement_id": 0,
             "cents": -g["net"][credit],
         }
     )
+    if len(credits):
+        details = data.latest(credits[["bid", "company_id", "m"]])
+        credits = credits.merge(details, on=["bid", "company_id", "m"], how="left")
     return _output([lines, credits], unpriced)
 
 

@@ -41,16 +41,18 @@ How it stays fast (1,000,000 beneficiaries in well under a minute on SQLite):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from time import perf_counter
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, insert, or_, select
+from sqlalchemy import Integer, case, cast, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from data.models import (
     AuditRecord,
@@ -242,32 +244,7 @@ def _read_ledger(conn: Any, plan: _Plan, dialect: str) -> LedgerInput:
     if filtered:
         births_query = births_query.where(Beneficiary.id.in_(people))
     births = _read(conn, births_query, ["bid", "birth"])
-    # Lines of reference month m sit on invoices of months m .. m + 15: read through them.
-    charged = _read(
-        conn,
-        _companies_filter(
-            select(
-                InvoiceLine.beneficiary_id,
-                Invoice.company_id,
-                _ymd(InvoiceLine.reference_month, dialect),
-                _cents_of(InvoiceLine.amount),
-                InvoiceLine.plan_id,
-                InvoiceLine.age_band,
-                InvoiceLine.id,
-            )
-            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(
-                Invoice.status != "cancelled",
-                Invoice.billing_month >= first_day,
-                InvoiceLine.reference_month >= first_day,
-                InvoiceLine.reference_month <= x,
-            ),
-            Invoice.company_id,
-            ids,
-        ),
-        ["bid", "company_id", "m", "cents", "plan_id", "band", "line_id"],
-    )
-    charged["m"] = _idx_of_ymd(charged["m"])
+    charged, latest = _read_charged(conn, ids, x, lo, dialect)
     tables = _read(
         conn,
         _companies_filter(
@@ -294,7 +271,97 @@ def _read_ledger(conn: Any, plan: _Plan, dialect: str) -> LedgerInput:
         ),
         ["table_id", "band", "cents"],
     )
-    return LedgerInput(x_idx, companies, periods, births, charged, tables, bands)
+    return LedgerInput(x_idx, companies, periods, births, charged, tables, bands, latest)
+
+
+def _month_idx(column: Any, dialect: str) -> ColumnElement[int]:
+    """A date column as its month index (year * 12 + month - 1)."""
+    if dialect == "postgresql":
+        return cast(func.extract("year", column) * 12 + func.extract("month", column) - 1, Integer)
+    # SQLite stores dates as ISO text
+    year = cast(func.substr(column, 1, 4), Integer)
+    return year * 12 + cast(func.substr(column, 6, 2), Integer) - 1
+
+
+def _read_charged(
+    conn: Any, ids: list[int], x: date, lo: int, dialect: str
+) -> tuple[pd.DataFrame, Callable[[pd.DataFrame], pd.DataFrame]]:
+    """Net charges of the window (bid, company_id, m, cents) and how to find the plan
+    and band of the latest line of the (few) beneficiary-months that get a credit.
+
+    Lines of reference month m sit on invoices of months m .. m + 15: they are read
+    through the invoices of the window's months, three integers a line (invoice, then
+    beneficiary and month packed into one, cents), the fewest the DBAPI has to build.
+    """
+    first_day, span = month_from_index(lo), month_index(x) - lo + 1
+    invoices_query = _companies_filter(
+        select(Invoice.id, Invoice.company_id).where(
+            Invoice.status != "cancelled", Invoice.billing_month >= first_day
+        ),
+        Invoice.company_id,
+        ids,
+    )
+    invoices = _read(conn, invoices_query, ["id", "company_id"])
+    invoices = invoices[invoices["company_id"].isin(ids)]
+    in_window = [
+        InvoiceLine.reference_month >= first_day,
+        InvoiceLine.reference_month <= x,
+    ]
+    packed = InvoiceLine.beneficiary_id * span + (
+        _month_idx(InvoiceLine.reference_month, dialect) - lo
+    )
+    rows = _read(
+        conn,
+        select(InvoiceLine.invoice_id, packed, _cents_of(InvoiceLine.amount)).where(
+            InvoiceLine.invoice_id.in_(invoices_query.with_only_columns(Invoice.id)),
+            *in_window,
+        ),
+        ["invoice_id", "packed", "cents"],
+    )
+    company_of = np.zeros(int(invoices["id"].max()) + 1 if len(invoices) else 1, np.int64)
+    company_of[invoices["id"].to_numpy()] = invoices["company_id"].to_numpy()
+    invoice_ids = rows["invoice_id"].to_numpy()
+    known = invoice_ids < len(company_of)
+    packed_values = rows["packed"].to_numpy()[known]
+    charged = pd.DataFrame(
+        {
+            "bid": packed_values // span,
+            "company_id": company_of[invoice_ids[known]],
+            "m": packed_values % span + lo,
+            "cents": rows["cents"].to_numpy()[known],
+        }
+    )
+    charged = charged[charged["company_id"] > 0]
+
+    def latest(credits: pd.DataFrame) -> pd.DataFrame:
+        bids = sorted(set(credits["bid"].tolist()))
+        found = []
+        for begin in range(0, len(bids), MAX_IN_IDS):
+            found.append(
+                _read(
+                    conn,
+                    select(
+                        InvoiceLine.beneficiary_id,
+                        Invoice.company_id,
+                        _month_idx(InvoiceLine.reference_month, dialect),
+                        InvoiceLine.plan_id,
+                        InvoiceLine.age_band,
+                        InvoiceLine.id,
+                    )
+                    .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                    .where(
+                        Invoice.status != "cancelled",
+                        InvoiceLine.beneficiary_id.in_(bids[begin : begin + MAX_IN_IDS]),
+                        *in_window,
+                    ),
+                    ["bid", "company_id", "m", "plan_id", "band", "line_id"],
+                )
+            )
+        lines = pd.concat(found, ignore_index=True).sort_values("line_id")
+        last = lines.drop_duplicates(["bid", "company_id", "m"], keep="last")
+        return last[["bid", "company_id", "m", "plan_id", "band"]]
+
+    return charged, latest
 
 
 # ---------------------------------------------------------------- compute
