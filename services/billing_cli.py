@@ -23,7 +23,7 @@ exit status 2; a refusal of the run itself exits with 1.
 from __future__ import annotations
 
 import argparse
-import csv
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -40,7 +40,7 @@ from data.models import Company
 from data.uow import UnitOfWork
 from services import billing
 from services.actors import ALL_PERMISSIONS, Actor, Role
-from services.billing.ledger_export import LEDGER_HEADER, ledger_fields, ledger_rows
+from services.billing.ledger_export import LEDGER_HEADER, ledger_line, ledger_rows
 from services.rules.errors import DomainError
 
 PROG = "portal-billing"
@@ -178,9 +178,13 @@ def _ledger(factory: sessionmaker, code: str) -> int:
     rows = ledger_rows(
         uow=UnitOfWork(factory), actor=_operator_actor(all_ids), company_id=company_id
     )
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(LEDGER_HEADER)
-    writer.writerows(map(ledger_fields, rows))
+    try:
+        sys.stdout.write(",".join(LEDGER_HEADER) + "\n")
+        sys.stdout.writelines(map(ledger_line, rows))
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

