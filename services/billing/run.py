@@ -94,6 +94,7 @@ from services.rules.errors import DomainError
 from services.rules.ledger import LEDGER_LOOKBACK_MONTHS
 
 LINE_CHUNK = 50_000
+ID_CHUNK = 1_000  # beneficiary ids per IN list when reading the lines a credit cancels
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,7 @@ def _read_charged(
     def latest(credits: pd.DataFrame) -> pd.DataFrame:
         bids = sorted(set(credits["bid"].tolist()))
         found = []
-        for begin in range(0, len(bids), MAX_IN_IDS):
+        for begin in range(0, len(bids), ID_CHUNK):
             found.append(
                 _read(
                     conn,
@@ -351,7 +352,7 @@ def _read_charged(
                     .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
                     .where(
                         Invoice.status != "cancelled",
-                        InvoiceLine.beneficiary_id.in_(bids[begin : begin + MAX_IN_IDS]),
+                        InvoiceLine.beneficiary_id.in_(bids[begin : begin + ID_CHUNK]),
                         *in_window,
                     ),
                     ["bid", "company_id", "m", "plan_id", "band", "line_id"],

@@ -547,6 +547,28 @@ def test_four_months_of_invoices_reconcile_to_the_cent_and_keep_the_invariant(wo
     }
 
 
+def test_a_portfolio_too_big_for_an_in_list_is_filtered_in_pandas_with_the_same_result(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    import services.billing.frames
+    import services.billing.run
+
+    monkeypatch.setattr(services.billing.frames, "MAX_IN_IDS", 0)
+    monkeypatch.setattr(services.billing.run, "MAX_IN_IDS", 0)
+    history(world)
+    world.end("alice", AUG)
+    run(world, OCT)
+    amounts = [invoice_of(world, m).amount for m in (JUN, JUL, AUG, SEP)]
+    assert amounts == [D("360.30"), D("610.50"), D("528.80"), D("844.85")]
+    assert ("credit", AUG, -price("A", "new", 4)) in of(world, "alice", OCT)
+    with world.uow as uow:
+        assert reference(uow.session, world.company_id, date(2025, 11, 1)) == [
+            ln
+            for ln in reference(uow.session, world.company_id, date(2025, 11, 1))
+            if ln.reference_month == date(2025, 11, 1)
+        ]
+
+
 def test_months_billed_out_of_order_charge_each_month_once(world: World):
     run(world, SEP)
     assert of(world, "alice", SEP) == [
