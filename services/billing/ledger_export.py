@@ -86,7 +86,6 @@ def ledger_rows(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Iterator[L
     number, reference month and invoice month (then kind and line, so it is stable)."""
     actor.require(Permission.FINANCE, company_id)
     with uow:
-        conn = uow.session.connection()
         dialect = uow.dialect
         stmt = (
             select(
@@ -109,17 +108,23 @@ def ledger_rows(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Iterator[L
                 InvoiceLine.id,
             )
         )
-        # The rows go straight from the DBAPI cursor: all text and integers, they need no
+        # The rows go straight from a DBAPI cursor: all text and integers, they need no
         # result processing, and SQLAlchemy's Row objects would cost a third more. The
         # statement's only values are an integer and constants, so it is compiled with
-        # them inline. On PostgreSQL a named (server-side) cursor streams the rows.
-        sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        cursor = raw.cursor(name="ledger_export") if dialect == "postgresql" else raw.cursor()
+        # them inline. The connection is the pool's own, outside the session: on SQLite
+        # the one SELECT reads a consistent snapshot without the session's BEGIN
+        # IMMEDIATE, so an export never holds the write lock; on PostgreSQL a named
+        # (server-side) cursor streams the rows in its own transaction.
+        engine = uow.session.get_bind()
+        sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+        raw = engine.raw_connection()  # type: ignore[union-attr]
         try:
-            cursor.execute(sql)
-            while rows := cursor.fetchmany(FETCH_ROWS):
-                yield from map(LedgerRow._make, rows)
+            cursor = raw.cursor(name="ledger_export") if dialect == "postgresql" else raw.cursor()
+            try:
+                cursor.execute(sql)
+                while rows := cursor.fetchmany(FETCH_ROWS):
+                    yield from map(LedgerRow._make, rows)
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
+            raw.close()  # back to the pool (rolled back)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -18,7 +19,7 @@ from sqlalchemy import Engine, func, select, text
 from config import get_settings
 from data.models import Beneficiary, Invoice, InvoiceLine
 from services import billing_cli
-from services.billing.ledger_export import LEDGER_HEADER
+from services.billing.ledger_export import LEDGER_HEADER, ledger_rows
 from tests.services.test_billing import AUG, JUL, SEP, World, build_world
 
 D = Decimal
@@ -309,3 +310,19 @@ def test_the_installed_script_runs_and_exports_the_ledger(world: World, url: str
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "mês inválido" in bad.stderr
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_ledger_export_in_progress_does_not_hold_the_write_lock(world: World, engine: Engine):
+    _ledger_world(world)
+    actor = billing_cli._operator_actor(frozenset({world.company_id}))
+    rows = ledger_rows(uow=world.uow, actor=actor, company_id=world.company_id)
+    first = next(rows)  # the query is running, its cursor open
+    writer = sqlite3.connect(engine.url.database, timeout=0.5, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # would wait, then fail, if the export held it
+        writer.execute("UPDATE company SET name = name")
+        writer.execute("COMMIT")
+    finally:
+        writer.close()
+    assert len([first, *rows]) == 8
