@@ -73,10 +73,7 @@ if st.button("Faturar", type="primary", key="run_go"):
                         "Empresa": f"{b.code} · {b.name}",
                         "Vencimento": fmt_date(b.due_date),
                         "Lançamentos": b.lines,
-                        **{
-                            KIND_COLUMNS[k]: summary.kinds.get(b.invoice_id, {}).get(k, 0)
-                            for k in KIND_COLUMNS
-                        },
+                        **{KIND_COLUMNS[k]: b.kinds.get(k, 0) for k in KIND_COLUMNS},
                         "Valor": fmt_money(b.amount),
                     }
                     for b in result.billed

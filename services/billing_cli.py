@@ -161,9 +161,10 @@ def _run(factory: sessionmaker, month: date, code: str | None) -> int:
     for s in result.skipped:
         print(f"empresa {s.code} pulada: {s.reason}", file=sys.stderr)
     for b in result.billed:
+        kinds = " ".join(f"{kind}={n}" for kind, n in sorted(b.kinds.items()))
         print(
             f"empresa {b.code}: fatura {b.invoice_id} vencimento {b.due_date:%Y-%m-%d} "
-            f"lines={b.lines} total={b.amount:.2f}"
+            f"lines={b.lines} total={b.amount:.2f} ({kinds})"
         )
     print(
         f"month={month:%Y-%m} invoices={len(result.billed)} lines={result.lines} "

@@ -86,6 +86,10 @@ def test_run_issues_the_month_and_its_last_line_counts_what_it_issued(
     assert match.groups() == ("2025-07", "1", str(lines), f"{total:.2f}")
     assert stored(world, JUL, world.other_company_id) == (0, 0, D("0.00"))  # only 20001
     assert len(out) == 2 and out[0].startswith("empresa 20001: fatura ")
+    # the invoice's line, with its lines by kind (kind=count), which add up
+    kinds = dict(kv.split("=") for kv in out[0].rsplit("(", 1)[1].rstrip(")").split())
+    assert set(kinds) <= {"monthly", "retroactive", "plan_change_difference", "credit", "stay"}
+    assert sum(int(n) for n in kinds.values()) == lines
 
 
 def test_running_the_month_again_issues_nothing_and_says_the_company_was_skipped(
