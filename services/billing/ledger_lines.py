@@ -79,18 +79,29 @@ def _expand(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return rows, first[rows] + offsets
 
 
-def month_targets(periods: pd.DataFrame, lo: int, x: int) -> pd.DataFrame:
-    """One row per covered beneficiary-month of [lo, x]: the month's FIRST period
-    (smallest start, then period id): key, bid, m, company_id, plan_id, stay, movement_id.
-    Sorted by key."""
+@dataclass(frozen=True)
+class Targets:
+    """Covered beneficiary-months of the window, one row each (numpy arrays, same order):
+    ``key`` (bid * span + m - lo, unique), ``m`` and ``src``, the row of the month's
+    FIRST period (smallest start, then period id) in ``periods`` (arrays by column)."""
+
+    key: np.ndarray
+    m: np.ndarray
+    src: np.ndarray
+    periods: dict[str, np.ndarray]
+
+
+def month_targets(periods: pd.DataFrame, lo: int, x: int) -> Targets:
     span = x - lo + 1
     p = periods.sort_values(["bid", "start", "period_id"], kind="stable")
     bid = p["bid"].to_numpy()
     first = np.maximum(_idx(p["start"].to_numpy()), lo)
     last = np.minimum(_last_covered_month(p["end"].to_numpy()), x)
     keep = first <= last
+    cols = {
+        c: p[c].to_numpy()[keep] for c in ("bid", "company_id", "plan_id", "stay", "movement_id")
+    }
     bid, first, last = bid[keep], first[keep], last[keep]
-    cols = {c: p[c].to_numpy()[keep] for c in ("company_id", "plan_id", "stay", "movement_id")}
     # beneficiaries with one period in the window need no de-duplication
     if len(bid):
         counts = np.unique(bid, return_counts=True)[1]  # bid is sorted
@@ -106,32 +117,61 @@ def month_targets(periods: pd.DataFrame, lo: int, x: int) -> pd.DataFrame:
             keys, at = np.unique(keys, return_index=True)
             rows, months = rows[at], months[at]
         parts.append((keys, np.flatnonzero(mask)[rows], months))
-    keys = np.concatenate([k for k, _, _ in parts])
-    src = np.concatenate([s for _, s, _ in parts])
-    months = np.concatenate([m for _, _, m in parts])
-    order = np.argsort(keys, kind="stable")  # two sorted runs: a merge
-    src = src[order]
-    return pd.DataFrame(
-        {
-            "key": keys[order],
-            "bid": bid[src],
-            "m": months[order],
-            **{c: v[src] for c, v in cols.items()},
-        }
+    return Targets(
+        np.concatenate([k for k, _, _ in parts]),
+        np.concatenate([m for _, _, m in parts]),
+        np.concatenate([r for _, r, _ in parts]),
+        cols,
     )
+
+
+class KeyIndex:
+    """Position of each key of ``keys`` (unique non-negative int64), -1 when absent: a
+    dense table when the key space is small enough, else a sorted search."""
+
+    DENSE_LIMIT = 400_000_000
+
+    def __init__(self, keys: np.ndarray) -> None:
+        size = int(keys.max()) + 1 if len(keys) else 0
+        self.dense = size <= self.DENSE_LIMIT
+        if self.dense:
+            self.table = np.full(size, -1, dtype=np.int64)
+            self.table[keys] = np.arange(len(keys))
+        else:
+            self.order = np.argsort(keys)
+            self.sorted = keys[self.order]
+
+    def find(self, wanted: np.ndarray) -> np.ndarray:
+        if self.dense:
+            inside = wanted < len(self.table)
+            out = np.full(len(wanted), -1, dtype=np.int64)
+            out[inside] = self.table[wanted[inside]]
+            return out
+        at = np.minimum(np.searchsorted(self.sorted, wanted), max(len(self.sorted) - 1, 0))
+        hit = (self.sorted[at] == wanted) if len(self.sorted) else np.zeros(len(wanted), bool)
+        return np.where(hit, self.order[at] if len(self.sorted) else -1, -1)
+
+
+_MAX_AGE = 200
+_BAND_OF_AGE = np.searchsorted(_BAND_UPPERS, np.arange(_MAX_AGE + 1), side="left") + 1
 
 
 def age_bands(birth: np.ndarray, m: np.ndarray, birthday_month: np.ndarray) -> np.ndarray:
     """RN 63/2003 band of month ``m``: age on the last day of m-1 ("next_month") or of m
     ("birthday_month"); 29 February birthdays reach the age on 1 March in common years;
-    before birth, age 0."""
+    before birth, age 0.
+
+    The age on the last day of month index M is (M - birth month index) // 12: the
+    birthday's month is over by then, except 29 February in a common year."""
     on = m - 1 + birthday_month
-    year, month = on // 12, on % 12 + 1
-    by, bm, bd = birth // 10000, birth // 100 % 100, birth % 100
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    before = (month < bm) | ((month == bm) & (bm == 2) & (bd == 29) & ~leap)
-    age = np.clip(year - by - before.astype(np.int64), 0, None)
-    return np.searchsorted(_BAND_UPPERS, age, side="left") + 1
+    age = (on - _idx(birth)) // 12
+    leapling = np.flatnonzero(birth % 10000 == 229)
+    if len(leapling):
+        year = on[leapling] // 12
+        common = (year % 4 != 0) | ((year % 100 == 0) & (year % 400 != 0))
+        february = on[leapling] % 12 == 1
+        age[leapling] -= (common & february).astype(np.int64)
+    return _BAND_OF_AGE[np.clip(age, 0, _MAX_AGE)]
 
 
 def price_grid(
@@ -164,23 +204,15 @@ def price_grid(
     return ckeys, cents, line_band, modulus
 
 
-def _charged_groups(
-    charged: pd.DataFrame, lo: int, span: int, cindex: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Net cents per (beneficiary-month, company), sorted by (key, company)."""
-    key = charged["bid"].to_numpy() * span + (charged["m"].to_numpy() - lo)
-    comp = np.searchsorted(cindex, charged["company_id"].to_numpy())
-    order = np.argsort(key * len(cindex) + comp, kind="stable")
-    key, comp = key[order], comp[order]
-    if not len(key):
-        empty = np.zeros(0, dtype=np.int64)
-        return {"key": empty, "comp": empty, "net": empty}
-    starts = np.flatnonzero(np.r_[True, (np.diff(key) != 0) | (np.diff(comp) != 0)])
-    return {
-        "key": key[starts],
-        "comp": comp[starts],
-        "net": np.add.reduceat(charged["cents"].to_numpy()[order], starts),
-    }
+def _lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray, missing: int) -> np.ndarray:
+    """values[i] for each wanted id == ids[i] (small non-negative ids), else ``missing``."""
+    table = np.full(
+        max(int(ids.max()) if len(ids) else 0, int(wanted.max()) if len(wanted) else 0) + 1,
+        missing,
+        dtype=np.int64,
+    )
+    table[ids] = values
+    return table[wanted]
 
 
 def compute_lines(data: LedgerInput) -> LedgerOutput:
@@ -195,71 +227,74 @@ def compute_lines(data: LedgerInput) -> LedgerOutput:
     span = x - lo + 1
     # Targets: covered months of a company to bill, inside its own window.
     t = month_targets(data.periods, lo, x)
-    comp = np.searchsorted(cindex, t["company_id"].to_numpy())
-    comp = np.where(cindex[np.minimum(comp, len(cindex) - 1)] == t["company_id"], comp, -1)
-    t["comp"] = comp
-    own = comp >= 0
-    mine = t[own & (t["m"].to_numpy() >= c_lo[np.maximum(comp, 0)])]
-    # Prices
-    births = np.zeros(int(data.births["bid"].max()) + 1 if len(data.births) else 1, np.int64)
-    births[data.births["bid"].to_numpy()] = data.births["birth"].to_numpy()
-    birth = births[mine["bid"].to_numpy()]
-    band = age_bands(birth, mine["m"].to_numpy(), c_bday[mine["comp"].to_numpy()])
+    P = t.periods
+    t_comp = _lookup(cindex, np.arange(len(cindex)), P["company_id"][t.src], -1)
+    keep = (t_comp >= 0) & (t.m >= c_lo[np.maximum(t_comp, 0)])
+    if keep.all():  # the usual case: no copies
+        keys, src, m, comp = t.key, t.src, t.m, t_comp
+    else:
+        sel = np.flatnonzero(keep)
+        keys, src, m, comp = t.key[sel], t.src[sel], t.m[sel], t_comp[sel]
+    bid, company, plan = P["bid"][src], P["company_id"][src], P["plan_id"][src]
+    # Prices: age band of the month, the contract's table of the month
+    birth = _lookup(data.births["bid"].to_numpy(), data.births["birth"].to_numpy(), bid, 0)
+    band = age_bands(birth, m, c_bday[comp])
     ckeys, grid, line_band, modulus = price_grid(data.tables, data.bands, lo, x)
-    ck = mine["company_id"].to_numpy() * modulus + mine["plan_id"].to_numpy()
-    pos = np.minimum(np.searchsorted(ckeys, ck), max(len(ckeys) - 1, 0))
-    has_contract = (ckeys[pos] == ck) if len(ckeys) else np.zeros(len(ck), dtype=bool)
-    mi = mine["m"].to_numpy() - lo
-    cents = np.where(has_contract, grid[pos, mi, band - 1] if len(ckeys) else -1, -1)
-    lband = line_band[pos, mi, band - 1] if len(ckeys) else band
-    unpriced = mine[cents < 0][["company_id", "plan_id", "m"]]
+    ck = KeyIndex(ckeys).find(company * modulus + plan)
+    cell = (np.maximum(ck, 0) * span + (m - lo)) * BAND_COUNT + band - 1
+    cents = np.where(ck >= 0, grid.reshape(-1)[cell] if len(ckeys) else -1, -1)
+    lband = np.where(ck >= 0, line_band.reshape(-1)[cell] if len(ckeys) else band, band)
+    bad = cents < 0
+    unpriced = pd.DataFrame({"company_id": company[bad], "plan_id": plan[bad], "m": m[bad]})
     unpriced = unpriced.sort_values(["company_id", "m"]).drop_duplicates("company_id")
-    # What each (beneficiary-month, company) was charged; matched to its target
-    charged = data.charged[data.charged["company_id"].isin(cindex)]
-    g = _charged_groups(charged, lo, span, cindex)
-    g_ok = g["key"] % span + lo >= c_lo[g["comp"]]
-    tkeys = t["key"].to_numpy()
-    at = np.minimum(np.searchsorted(tkeys, g["key"]), max(len(tkeys) - 1, 0))
-    matched = (
-        (tkeys[at] == g["key"]) & (t["comp"].to_numpy()[at] == g["comp"])
-        if len(tkeys)
-        else np.zeros(len(g["key"]), dtype=bool)
-    )
-    # rows of ``mine`` by their position in t: mine keeps t's index
-    already = pd.Series(0, index=t.index, dtype=np.int64)
-    already.iloc[at[matched & g_ok]] = g["net"][matched & g_ok]
-    charged_now = already.reindex(mine.index).to_numpy()
+    # What each (beneficiary-month, company) was charged: lines of the month's company
+    # are matched to their target, the others (charged but not covered there) credited.
+    ch = data.charged
+    ch_comp = _lookup(cindex, np.arange(len(cindex)), ch["company_id"].to_numpy(), -1)
+    ch_m = ch["m"].to_numpy()
+    ok = (ch_comp >= 0) & (ch_m >= c_lo[np.maximum(ch_comp, 0)])
+    ch_key = ch["bid"].to_numpy() * span + (ch_m - lo)
+    at = KeyIndex(keys).find(ch_key)
+    hit = ok & (at >= 0)
+    hit[hit] = comp[at[hit]] == ch_comp[hit]
+    charged_now = np.zeros(len(keys), dtype=np.int64)
+    np.add.at(charged_now, at[hit], ch["cents"].to_numpy()[hit])
     target = np.maximum(cents, 0)
     amount = target - charged_now
+    due = np.flatnonzero(amount != 0)
+    stay = P["stay"][src[due]]
     kind = np.select(
-        [charged_now == 0, target == 0],
-        [np.where(mine["stay"].to_numpy() == 1, 4, np.where(mine["m"].to_numpy() == x, 0, 1)), 3],
+        [charged_now[due] == 0, target[due] == 0],
+        [np.where(stay == 1, 4, np.where(m[due] == x, 0, 1)), 3],
         2,
     )
-    due = amount != 0
     lines = pd.DataFrame(
         {
-            "company_id": mine["company_id"].to_numpy()[due],
-            "bid": mine["bid"].to_numpy()[due],
-            "plan_id": mine["plan_id"].to_numpy()[due],
-            "m": mine["m"].to_numpy()[due],
+            "company_id": company[due],
+            "bid": bid[due],
+            "plan_id": plan[due],
+            "m": m[due],
             "band": lband[due],
-            "kind": kind[due],
-            "movement_id": mine["movement_id"].to_numpy()[due],
+            "kind": kind,
+            "movement_id": P["movement_id"][src[due]],
             "cents": amount[due],
         }
     )
-    credit = ~matched & g_ok & (g["net"] != 0)
-    credits = pd.DataFrame(
-        {
-            "company_id": cindex[g["comp"][credit]],
-            "bid": g["key"][credit] // span,
-            "m": g["key"][credit] % span + lo,
-            "kind": 3,
-            "movement_id": 0,
-            "cents": -g["net"][credit],
-        }
+    rest = ok & ~hit
+    credits = (
+        pd.DataFrame(
+            {
+                "company_id": ch["company_id"].to_numpy()[rest],
+                "bid": ch["bid"].to_numpy()[rest],
+                "m": ch_m[rest],
+                "cents": ch["cents"].to_numpy()[rest],
+            }
+        )
+        .groupby(["company_id", "bid", "m"], as_index=False)["cents"]
+        .sum()
     )
+    credits = credits[credits["cents"] != 0].assign(kind=3, movement_id=0)
+    credits["cents"] = -credits["cents"]
     if len(credits):
         details = data.latest(credits[["bid", "company_id", "m"]])
         credits = credits.merge(details, on=["bid", "company_id", "m"], how="left")
