@@ -469,6 +469,23 @@ def test_the_demo_invoices_obey_the_ledger_invariant(world: Session) -> None:
     assert first == BILLING_START
 
 
+def test_a_shorter_invoiced_history_starts_billing_later_and_obeys_the_ledger(
+    sqlite_engine: Engine,
+) -> None:
+    """Big seeds invoice fewer months (`invoice_months`): billing_start is the first of
+    them and the ledger holds from there."""
+    seed_demo(sqlite_engine, companies=3, beneficiaries=90, today=TODAY, invoice_months=3)
+    with Session(sqlite_engine) as session:
+        months = session.scalars(select(Invoice.billing_month).distinct()).all()
+        assert sorted(months) == [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
+        starts = set(session.scalars(select(Company.billing_start)))
+        assert starts == {date(2026, 9, 1)}
+        assert _ledger_gaps(session)[:5] == []
+    with pytest.raises(ValueError, match="invoice_months"):
+        seed_demo(sqlite_engine, companies=3, beneficiaries=90, today=TODAY, reset=True,
+                  invoice_months=25)
+
+
 def test_the_operator_has_a_valid_bank_agreement(world: Session) -> None:
     from services.rules.boleto import bank_agreement_parse
 
