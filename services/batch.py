@@ -37,6 +37,7 @@ from services.batch_files import (
     result_xlsx,
 )
 from services.batch_layout import COLUMNS, MAX_LINES, MOVEMENT_CODES
+from services.coverage import settle
 from services.movement_engine import (
     CPF_TAKEN,
     Applier,
@@ -347,6 +348,7 @@ def batch_receive(
     """Record a file and check every line; nothing is applied. A file refused as a whole
     is recorded as refused and its reason raised as `BatchFileError`."""
     actor.require(Permission.MOVEMENTS, uow.company_id)
+    settle(uow, now)
     with uow:
         session = uow.session
         assert uow.company_id is not None
@@ -514,6 +516,7 @@ def batch_apply(
     """Apply the accepted lines not yet applied (a resumed batch continues where it
     stopped, and a line is never applied twice)."""
     actor.require(Permission.MOVEMENTS, uow.company_id)
+    settle(uow, now)  # scheduled movements due today first: the lines see today's state
     with uow:
         session = uow.session
         assert uow.company_id is not None

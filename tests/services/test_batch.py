@@ -232,6 +232,7 @@ def test_a_refused_line_changes_nothing(world: World):
     # audit of the batch itself: the refused lines wrote nothing.
     assert delta(before, w.snapshot()) == {
         "beneficiary": 1,
+        "coverage_period": 1,
         "movement": 1,
         "protocol": 1,
         "protocol_event": 2,

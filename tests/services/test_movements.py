@@ -213,6 +213,7 @@ def test_including_a_holder_issues_a_valid_card_a_protocol_and_the_records(world
 
     assert delta(before, world.snapshot()) == {
         "beneficiary": 1,
+        "coverage_period": 1,  # covered from the effective date
         "movement": 1,
         "audit_record": 1,
         "protocol": 1,
@@ -1095,6 +1096,7 @@ def test_a_transfer_within_the_group_moves_the_holder_and_the_dependents(world):
     result = _transfer(world, holder.card_number, "10002")
     n = len(family)
     assert delta(before, world.snapshot()) == {
+        "coverage_period": n,  # each one's period ends; one opens at the destination
         "movement": n,
         "audit_record": n,
         "protocol": 1,

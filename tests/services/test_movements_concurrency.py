@@ -99,6 +99,7 @@ def test_two_sessions_including_the_same_cpf_at_once_one_succeeds(world):
         # The loser wrote nothing: one beneficiary, one movement, one protocol in all.
         assert delta(before, world.snapshot()) | {"counter": 0} == {
             "beneficiary": 1,
+            "coverage_period": 1,
             "movement": 1,
             "audit_record": 1,
             "protocol": 1,
