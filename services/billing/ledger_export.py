@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, func, select, type_coerce
+from sqlalchemy import BigInteger, Engine, func, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from data.models import Beneficiary, Invoice, InvoiceLine
@@ -115,9 +115,12 @@ def ledger_rows(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Iterator[L
         # the one SELECT reads a consistent snapshot without the session's BEGIN
         # IMMEDIATE, so an export never holds the write lock; on PostgreSQL a named
         # (server-side) cursor streams the rows in its own transaction.
-        engine = uow.session.get_bind()
-        sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-        raw = engine.raw_connection()  # type: ignore[union-attr]
+        bind = uow.session.get_bind()
+        sql = str(stmt.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True}))
+        own = isinstance(bind, Engine)
+        # A session bound to a connection (a caller's transaction, as tests do) reads
+        # through that connection, so it sees what the transaction wrote.
+        raw = bind.raw_connection() if own else uow.session.connection().connection
         try:
             cursor = raw.cursor(name="ledger_export") if dialect == "postgresql" else raw.cursor()
             try:
@@ -127,4 +130,5 @@ def ledger_rows(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Iterator[L
             finally:
                 cursor.close()
         finally:
-            raw.close()  # back to the pool (rolled back)
+            if own:
+                raw.close()  # back to the pool (rolled back)
