@@ -31,7 +31,8 @@ from datetime import UTC, date, datetime
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, make_url, select
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from config import get_settings
@@ -105,6 +106,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     ledger.add_argument("--company", required=True, help="código da empresa")
     return parser
+
+
+def make_url_safe(url: str) -> str:
+    """The URL as it may be printed: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(ilegível)"
 
 
 def _schema_ready(engine: Engine) -> None:
@@ -195,9 +204,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         month = parse_month(args.month) if args.command == "run" else None
     except InputError as exc:
         return _fail(str(exc))
-    engine = make_engine(args.database_url or get_settings().database_url)
+    url = args.database_url or get_settings().database_url
     try:
-        _schema_ready(engine)
+        engine = make_engine(url)
+    except ArgumentError:
+        return _fail(f"URL do banco inválida: {make_url_safe(url)}")
+    try:
+        try:
+            _schema_ready(engine)
+        except OperationalError as exc:
+            return _fail(f"não foi possível abrir o banco {make_url_safe(url)}: {exc.orig}")
         factory = make_session_factory(engine)
         if args.command == "run":
             assert month is not None

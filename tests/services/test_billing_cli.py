@@ -330,3 +330,15 @@ def test_a_ledger_export_in_progress_does_not_hold_the_write_lock(world: World, 
     finally:
         writer.close()
     assert len([first, *rows]) == 8
+
+
+def test_a_database_that_cannot_be_opened_is_said_without_the_password(
+    capsys: pytest.CaptureFixture[str],
+):
+    url = "postgresql+psycopg://portal:s3cr3t@127.0.0.1:1/portal"  # nothing listens on 1
+    status, out, err = cli(capsys, "ledger", "--company", "10001", "--database-url", url)
+    assert (status, out) == (2, [])
+    assert err.startswith("portal-billing: não foi possível abrir o banco ")
+    assert "s3cr3t" not in err and "Traceback" not in err
+    status, _, err = cli(capsys, "run", "--month", "2025-07", "--database-url", "nonsense")
+    assert status == 2 and "URL do banco inválida" in err
