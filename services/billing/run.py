@@ -45,12 +45,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain
 from time import perf_counter
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, case, cast, func, insert, or_, select
+from sqlalchemy import Integer, Select, case, cast, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -225,7 +226,7 @@ def _read_ledger(conn: Any, plan: _Plan, dialect: str) -> LedgerInput:
     ]
     if filtered:
         in_window.append(CoveragePeriod.beneficiary_id.in_(people))
-    periods = _read(
+    periods = _read_ints(
         conn,
         select(
             CoveragePeriod.beneficiary_id,
@@ -244,7 +245,7 @@ def _read_ledger(conn: Any, plan: _Plan, dialect: str) -> LedgerInput:
     births_query = select(Beneficiary.id, _ymd(Beneficiary.birth_date, dialect))
     if filtered:
         births_query = births_query.where(Beneficiary.id.in_(people))
-    births = _read(conn, births_query, ["bid", "birth"])
+    births = _read_ints(conn, births_query, ["bid", "birth"])
     charged, latest = _read_charged(conn, ids, x, lo, dialect)
     tables = _read(
         conn,
@@ -273,6 +274,19 @@ def _read_ledger(conn: Any, plan: _Plan, dialect: str) -> LedgerInput:
         ["table_id", "band", "cents"],
     )
     return LedgerInput(x_idx, companies, periods, births, charged, tables, bands, latest)
+
+
+def _read_ints(conn: Any, stmt: Select[Any], columns: list[str]) -> pd.DataFrame:
+    """`frames._read` for integer-only results, the big ones: the DBAPI rows are
+    flattened straight into one int64 array (np.fromiter), half the time of np.array
+    over a list of tuples at a million rows."""
+    result = conn.execute(stmt)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * len(columns))
+    return pd.DataFrame(flat.reshape(len(rows), len(columns)), columns=columns)
 
 
 def _month_idx(column: Any, dialect: str) -> ColumnElement[int]:
@@ -311,7 +325,7 @@ def _read_charged(
     packed = InvoiceLine.beneficiary_id * span + (
         _month_idx(InvoiceLine.reference_month, dialect) - lo
     )
-    rows = _read(
+    rows = _read_ints(
         conn,
         select(InvoiceLine.invoice_id, packed, _cents_of(InvoiceLine.amount)).where(
             InvoiceLine.invoice_id.in_(invoices_query.with_only_columns(Invoice.id)),
