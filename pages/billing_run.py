@@ -43,10 +43,82 @@ scope = st.radio(
     help=f"A carteira tem {len(ctx.companies)} empresa(s).",
 )
 
+LAST_RUN = "billing_run_last"  # the last run's result, shown until the next run
+
+
+def show_result(result: billing.BillingRunResult) -> None:
+    """What the run issued: invoices with their lines by kind, the adjustment lines
+    (catch-up, credits, differences, art. 30/31) with their reference months, and the
+    companies skipped."""
+    line_count = fmt_int(result.lines)
+    st.success(
+        f"Competência {result.billing_month:%m/%Y}: {len(result.billed)} fatura(s) "
+        f"emitida(s), {line_count} lançamento(s), total {fmt_money(result.total)}, "
+        f"em {result.seconds:.1f} s."
+    )
+    if result.billed:
+        summary = billing.run_summary(
+            uow=ctx.uow(),
+            actor=ctx.actor,
+            billing_month=result.billing_month,
+            invoice_ids=[b.invoice_id for b in result.billed],
+        )
+        st.dataframe(
+            [
+                {
+                    "Empresa": f"{b.code} · {b.name}",
+                    "Vencimento": fmt_date(b.due_date),
+                    "Lançamentos": b.lines,
+                    **{KIND_COLUMNS[k]: b.kinds.get(k, 0) for k in KIND_COLUMNS},
+                    "Valor": fmt_money(b.amount),
+                }
+                for b in result.billed
+            ],
+            hide_index=True,
+            width="stretch",
+            key="run_billed",
+        )
+        if summary.adjustment_lines:
+            shown = len(summary.adjustments)
+            st.markdown(
+                f"**Retroativos, créditos, diferenças e art. 30/31 emitidos: "
+                f"{fmt_int(summary.adjustment_lines)}**"
+                + (
+                    f" (os primeiros {fmt_int(shown)})"
+                    if shown < summary.adjustment_lines
+                    else ""
+                )
+            )
+            adjustments = summary.adjustments
+            st.dataframe(
+                adjustments.assign(
+                    **{
+                        "Competência de referência": [
+                            f"{d:%m/%Y}" for d in adjustments["Competência de referência"]
+                        ],
+                        "Valor": [fmt_money(v) for v in adjustments["Valor"]],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+                key="run_adjustments",
+            )
+        else:
+            st.caption("Nenhum retroativo, crédito ou diferença de plano nesta execução.")
+    if result.skipped:
+        st.warning(f"{len(result.skipped)} empresa(s) não faturada(s) nesta execução:")
+        st.dataframe(
+            [{"Empresa": f"{s.code} · {s.name}", "Motivo": s.reason} for s in result.skipped],
+            hide_index=True,
+            width="stretch",
+        )
+
+
 if st.button("Faturar", type="primary", key="run_go"):
+    st.session_state.pop(LAST_RUN, None)
     bar = st.progress(0.0, text="Iniciando o faturamento")
     with user_errors():
-        result = billing.billing_run(
+        st.session_state[LAST_RUN] = billing.billing_run(
             uow=ctx.uow(),
             actor=ctx.actor,
             billing_month=month,
@@ -54,65 +126,8 @@ if st.button("Faturar", type="primary", key="run_go"):
             now=now_utc(),
             progress=lambda fraction, message: bar.progress(min(1.0, fraction), text=message),
         )
-        line_count = fmt_int(result.lines)
-        st.success(
-            f"Competência {result.billing_month:%m/%Y}: {len(result.billed)} fatura(s) "
-            f"emitida(s), {line_count} lançamento(s), total {fmt_money(result.total)}, "
-            f"em {result.seconds:.1f} s."
-        )
-        if result.billed:
-            summary = billing.run_summary(
-                uow=ctx.uow(),
-                actor=ctx.actor,
-                billing_month=result.billing_month,
-                invoice_ids=[b.invoice_id for b in result.billed],
-            )
-            st.dataframe(
-                [
-                    {
-                        "Empresa": f"{b.code} · {b.name}",
-                        "Vencimento": fmt_date(b.due_date),
-                        "Lançamentos": b.lines,
-                        **{KIND_COLUMNS[k]: b.kinds.get(k, 0) for k in KIND_COLUMNS},
-                        "Valor": fmt_money(b.amount),
-                    }
-                    for b in result.billed
-                ],
-                hide_index=True,
-                width="stretch",
-                key="run_billed",
-            )
-            if summary.adjustment_lines:
-                shown = len(summary.adjustments)
-                st.markdown(
-                    f"**Retroativos, créditos, diferenças e art. 30/31 emitidos: "
-                    f"{fmt_int(summary.adjustment_lines)}**"
-                    + (
-                        f" (os primeiros {fmt_int(shown)})"
-                        if shown < summary.adjustment_lines
-                        else ""
-                    )
-                )
-                adjustments = summary.adjustments
-                st.dataframe(
-                    adjustments.assign(
-                        **{
-                            "Competência de referência": [
-                                f"{d:%m/%Y}" for d in adjustments["Competência de referência"]
-                            ],
-                            "Valor": [fmt_money(v) for v in adjustments["Valor"]],
-                        }
-                    ),
-                    hide_index=True,
-                    width="stretch",
-                    key="run_adjustments",
-                )
-            else:
-                st.caption("Nenhum retroativo, crédito ou diferença de plano nesta execução.")
-        if result.skipped:
-            st.warning(f"{len(result.skipped)} empresa(s) não faturada(s) nesta execução:")
-            st.dataframe(
-                [{"Empresa": f"{s.code} · {s.name}", "Motivo": s.reason} for s in result.skipped],
-                hide_index=True,
-                width="stretch",
-            )
+    bar.empty()
+# Kept across reruns (a later widget event must not wipe what was issued).
+last = st.session_state.get(LAST_RUN)
+if last is not None:
+    show_result(last)
