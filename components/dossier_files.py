@@ -38,6 +38,9 @@ FIELD_LABELS = {
     "age_band": "Faixa etária", "amount": "Valor", "event_date": "Data",
     "tuss_code": "Código TUSS", "procedure_name": "Procedimento",
     "procedure_group": "Grupo de procedimentos", "at": "Quando", "action": "Ação",
+    "start_date": "Coberto desde", "end_date": "Sem cobertura a partir de",
+    "plan_id": "Plano (código interno)", "estado": "Situação da movimentação",
+    "waiting_periods": "Carências",
 }
 def field_label(key: str) -> str:
     return FIELD_LABELS.get(key, key)

@@ -22,6 +22,7 @@ from data.models import (
     AuditRecord,
     Beneficiary,
     Company,
+    CoveragePeriod,
     Invoice,
     InvoiceLine,
     Movement,
@@ -276,12 +277,23 @@ def beneficiary_dossier(
             )
             .order_by(AuditRecord.at, AuditRecord.id)
         ).all()
+        periods = s.scalars(
+            select(CoveragePeriod)
+            .where(
+                CoveragePeriod.beneficiary_id == b.id, CoveragePeriod.company_id == company_id
+            )
+            .order_by(CoveragePeriod.start_date, CoveragePeriod.id)
+        ).all()
         sections: dict[str, list[dict[str, Any]]] = {
             "Cadastro": [person],
             "Vínculos": links,
+            "Cobertura": [
+                _row(p, ("start_date", "end_date", "plan_id", "kind")) for p in periods
+            ],
             "Movimentações": [
-                _row(m, ("kind", "channel", "effective_date", "received_at", "billing_month",
-                         "is_retroactive", "reason", "before", "after"))
+                {**_row(m, ("kind", "channel", "effective_date", "received_at",
+                            "billing_month", "is_retroactive", "reason", "before", "after")),
+                 "estado": m.state}
                 for m in movements
             ],
             "Protocolos": [

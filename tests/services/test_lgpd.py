@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from components.dossier_files import dossier_json, dossier_xlsx
 from data.db import make_session_factory
 from data.demo import seed_demo
-from data.models import Beneficiary, Movement, PersonalDataAccess
+from data.models import Beneficiary, CoveragePeriod, Movement, PersonalDataAccess
 from data.uow import UnitOfWork
 from services import access, lgpd, movements, reports
 from services.actors import Actor
@@ -107,6 +107,11 @@ def test_the_account_manager_gets_everything_held_and_who_saw_it(factory) -> Non
     assert len(dossier.sections["Movimentações"]) == moves >= 1
     assert len(dossier.sections["Protocolos"]) >= 1
     assert {"Vínculos", "Faturamento", "Utilização", "Auditoria"} <= set(dossier.sections)
+    with factory() as s:
+        periods = s.scalar(
+            select(func.count()).where(CoveragePeriod.beneficiary_id == b.id)
+        )
+    assert len(dossier.sections["Cobertura"]) == periods >= 1  # who covered it, when
     (seen,) = [a for a in dossier.accesses if a.direct]
     assert (seen.user_code, seen.purpose_label) == ("100002", "Consulta do cadastro")
     # The request itself is recorded.
