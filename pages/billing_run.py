@@ -83,11 +83,7 @@ def show_result(result: billing.BillingRunResult) -> None:
             st.markdown(
                 f"**Retroativos, créditos, diferenças e art. 30/31 emitidos: "
                 f"{fmt_int(summary.adjustment_lines)}**"
-                + (
-                    f" (os primeiros {fmt_int(shown)})"
-                    if shown < summary.adjustment_lines
-                    else ""
-                )
+                + (f" (os primeiros {fmt_int(shown)})" if shown < summary.adjustment_lines else "")
             )
             adjustments = summary.adjustments
             st.dataframe(
