@@ -57,3 +57,29 @@ def audit_record(
             after=None if after is None else json_safe(after),
         )
     )
+
+
+def audited_set(
+    session: Session,
+    company: Any,
+    *,
+    field: str,
+    value: Any,
+    action: str,
+    user_id: int | None,
+    now: datetime,
+) -> None:
+    """Set one setting of a company row (that the caller holds locked), with its before
+    and after in the audit trail."""
+    audit_record(
+        session,
+        user_id=user_id,
+        company_id=company.id,
+        action=action,
+        entity="company",
+        entity_id=company.id,
+        before={field: getattr(company, field)},
+        after={field: value},
+        now=now,
+    )
+    setattr(company, field, value)

@@ -19,7 +19,7 @@ from data.models import (
 )
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
-from services.audit import audit_record
+from services.audit import audit_record, audited_set
 from services.prices import contract_tables_on
 from services.rules.documents import format_company_document
 from services.rules.errors import DomainError
@@ -237,20 +237,18 @@ def company_waiting_periods_update(
         }
         if not changed:
             return {}
-        audit_record(
+        audited_set(
             uow.session,
-            user_id=actor.user_id,
-            company_id=company_id,
+            company,
+            field="waiting_periods",
+            value=clean,
             action="company_waiting_periods_update",
-            entity="company",
-            entity_id=company_id,
-            before={"waiting_periods": company.waiting_periods},
-            after={"waiting_periods": clean},
+            user_id=actor.user_id,
             now=now,
         )
-        company.waiting_periods = clean
         uow.commit()
         return changed
+
 
 
 # ---------------------------------------------------------------- contracted plans

@@ -25,7 +25,7 @@ from data.models import BAND_CHANGE_RULES, Company, ContractedPlan, CoveragePeri
 from data.models import PriceTable as PriceTableRow
 from data.uow import UnitOfWork
 from services.actors import Actor
-from services.audit import audit_record
+from services.audit import audit_record, audited_set
 from services.rules.billing import month_start
 from services.rules.errors import DomainError, problems_joined
 from services.rules.prices import (
@@ -553,17 +553,14 @@ def band_change_set(
             raise DomainError("Empresa não encontrada.")
         if company.band_change == rule:
             return rule
-        audit_record(
+        audited_set(
             uow.session,
-            user_id=actor.user_id,
-            company_id=company_id,
+            company,
+            field="band_change",
+            value=rule,
             action="company_band_change",
-            entity="company",
-            entity_id=company_id,
-            before={"band_change": company.band_change},
-            after={"band_change": rule},
+            user_id=actor.user_id,
             now=now,
         )
-        company.band_change = rule
         uow.commit()
         return rule
