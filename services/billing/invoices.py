@@ -11,7 +11,15 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import case, select
 
-from data.models import Beneficiary, Company, Invoice, InvoiceLine, Plan
+from data.models import (
+    Beneficiary,
+    Company,
+    ContractedPlan,
+    Invoice,
+    InvoiceLine,
+    Plan,
+    PriceTable,
+)
 from data.uow import UnitOfWork
 from services.actors import Actor
 from services.billing.frames import _KIND_ORDER, _cents_of, _company_scope, money
@@ -75,6 +83,7 @@ LINE_COLUMNS = [
 KIND_COLUMNS = ["Tipo", "Lançamentos", "Competências de referência", "Valor"]
 # Kinds that are the month's own charge; every other kind is an adjustment.
 MONTHLY_KINDS = ("monthly", "stay")
+SINGLE_PRICE_LABEL = "Preço único"  # a single-price table has no age band
 
 
 def kind_totals(kinds: list[str], refs: list[date], cents: list[int]) -> pd.DataFrame:
@@ -160,6 +169,7 @@ def invoice_detail(*, uow: UnitOfWork, actor: Actor, invoice_id: int, today: dat
                 InvoiceLine.reference_month,
                 _cents_of(InvoiceLine.amount),
                 InvoiceLine.beneficiary_id,
+                InvoiceLine.plan_id,
             )
             .join(Beneficiary, Beneficiary.id == InvoiceLine.beneficiary_id)
             .join(Plan, Plan.id == InvoiceLine.plan_id)
@@ -170,21 +180,38 @@ def invoice_detail(*, uow: UnitOfWork, actor: Actor, invoice_id: int, today: dat
                 InvoiceLine.reference_month,
             )
         ).all()
+        # Single-price tables (preço único) of the contract: their lines show no band.
+        single: dict[int, list[tuple[date, date | None]]] = {}
+        for plan_id, valid_from, valid_to in uow.session.execute(
+            select(PriceTable.plan_id, PriceTable.valid_from, PriceTable.valid_to)
+            .join(ContractedPlan, ContractedPlan.id == PriceTable.contracted_plan_id)
+            .where(ContractedPlan.company_id == company_id, PriceTable.kind == "single")
+        ):
+            single.setdefault(plan_id, []).append((valid_from, valid_to))
         row = invoice_row_of(inv, today)
         code, name = company.code, company.name
         document = format_company_document(company.document, company.document_type)
     # Plain lists, already sorted by SQL: a page shows thousands of lines on every run.
-    names, cards, plans, bands, kinds, refs, cents, bids = (
-        list(c) for c in (zip(*rows, strict=True) if rows else [()] * 8)
-    )
-    monthly_cents = sum(c for c, k in zip(cents, kinds, strict=True) if k in MONTHLY_KINDS)
     labels = {band: age_band_label(band) for band in range(1, len(AGE_BANDS) + 1)}
+    names, cards, plans, bands, kinds, refs, cents, bids, plan_ids = (
+        list(c) for c in (zip(*rows, strict=True) if rows else [()] * 9)
+    )
+
+    def band_label(band: int, plan_id: int, month: date) -> str:
+        for start, end in single.get(plan_id, ()):
+            if start <= month and (end is None or end >= month):
+                return SINGLE_PRICE_LABEL
+        return labels[band]
+
+    monthly_cents = sum(c for c, k in zip(cents, kinds, strict=True) if k in MONTHLY_KINDS)
     lines = pd.DataFrame(
         {
             "Beneficiário": names,
             "Carteirinha": [format_card_number(c) for c in cards],
             "Plano": plans,
-            "Faixa etária": [labels[b] for b in bands],
+            "Faixa etária": [
+                band_label(b, p, m) for b, p, m in zip(bands, plan_ids, refs, strict=True)
+            ],
             "Tipo": [LINE_KIND_LABELS[k] for k in kinds],
             "Competência de referência": refs,
             "Valor": [money(c) for c in cents],

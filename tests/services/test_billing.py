@@ -505,6 +505,15 @@ def test_a_single_price_table_charges_one_price_at_every_age(world: World):
     assert lines_of(world, JUL, world.other_company_id) == {
         (world.ids["hugo"], "monthly", JUL, world.plan_b, 1, D("99.90"))
     }
+    # A single price has no age band: the invoice says "Preço único", not band 1's ages.
+    july = invoice_of(world, JUL, world.other_company_id)
+    detail = billing.invoice_detail(
+        uow=world.company_uow(world.other_company_id),
+        actor=world.manager,
+        invoice_id=july.id,
+        today=JUL,
+    )
+    assert list(detail.lines["Faixa etária"]) == ["Preço único"]
 
 
 def test_four_months_of_invoices_reconcile_to_the_cent_and_keep_the_invariant(world: World):
