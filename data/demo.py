@@ -40,6 +40,8 @@ Simplifications, on purpose:
   month's mostly paid (never 10001's: overdue) and the current month's open. No boletos:
   finance issues them on demand. The runs' audit records older than
   `RECENT_AUDIT_DAYS` days are left out, like every older audit record here.
+- Waiting periods: each beneficiary's, as its inclusion computed them (the contract's
+  default days, RN 195 art. 6 exemption), with the company's demo size as participants.
 - The operator has a plausible bank agreement (Banco do Brasil, convênio 1234567,
   carteira 17), so boletos can be issued.
 - Movements: an inclusion for every beneficiary who became effective in the last 12
@@ -111,6 +113,7 @@ from services.rules.card_numbers import card_number, format_card_number
 from services.rules.documents import caepf_check_digits, cnpj_check_digits, cpf_check_digits
 from services.rules.prices import band_rows, in_pool, readjusted_price
 from services.rules.protocols import protocol_number as rules_protocol_number
+from services.rules.waiting import waiting_periods
 
 DEMO_PASSWORD = "Sorriso@2026"
 BCRYPT_COST = 12
@@ -1239,7 +1242,7 @@ class _Demo:
             ))
         change = self.plan_change(info, holder)
         for row in members:
-            self.finish(info, row, change)
+            self.finish(info, row, change, holder_admission=admission)
         return members
 
     def plan_change(
@@ -1338,16 +1341,28 @@ class _Demo:
 
     def finish(
         self, info: _CompanyInfo, row: dict[str, Any],
-        change: tuple[date, int, datetime] | None = None,
+        change: tuple[date, int, datetime] | None = None, *, holder_admission: date | None,
     ) -> None:
-        """Timestamps, movements, coverage periods and (a few) movement protocols of a new
-        beneficiary; `change` is the family's plan change, if any (`plan_change`)."""
+        """Timestamps, waiting periods, movements, coverage periods and (a few) movement
+        protocols of a new beneficiary; `change` is the family's plan change, if any
+        (`plan_change`)."""
         rng = self.rng
         effective = row["effective_date"]
         received = max(
             effective - timedelta(days=rng.randint(0, 7)), info.contract_start, row["birth_date"]
         )
         created = _at(received, rng)
+        # Waiting periods as the inclusion computed them (the contract's default days;
+        # the participants counted as the company's demo size): RN 195 art. 6 exempts
+        # inclusions within 30 days of the (holder's) admission or of the contract start.
+        dependent = row["relationship_code"] != 1
+        row["waiting_periods"] = waiting_periods(
+            contract_days=None, effective=effective, requested=received,
+            participants=info.target, contract_start=info.contract_start,
+            admission_date=holder_admission if dependent else row["admission_date"],
+            relationship=row["relationship_code"], birth_date=row["birth_date"],
+            holder_admission=dependent,
+        ).as_json()
         exclusion = row["exclusion_date"]
         # No retroactive exclusion: it takes effect on the day the operator is told.
         excluded_at = _at(exclusion, rng) if exclusion is not None else created

@@ -486,6 +486,27 @@ def test_a_shorter_invoiced_history_starts_billing_later_and_obeys_the_ledger(
                   invoice_months=25)
 
 
+def test_every_beneficiary_has_its_waiting_periods(world: Session) -> None:
+    """Computed as at inclusion (services.rules.waiting, the contract's default days):
+    exempt (every group null) or each group's last day of waiting from the effective date."""
+    from services.rules.waiting import DEFAULT_WAITING_DAYS
+
+    exempt = waiting = 0
+    for b in world.scalars(select(Beneficiary)):
+        assert b.waiting_periods is not None and set(b.waiting_periods) == set(
+            DEFAULT_WAITING_DAYS
+        )
+        days = {g: d for g, d in b.waiting_periods.items() if d is not None}
+        if not days:
+            exempt += 1
+            continue
+        waiting += 1
+        for group, day in days.items():
+            n = DEFAULT_WAITING_DAYS[group]
+            assert date.fromisoformat(day) == b.effective_date + timedelta(days=n - 1), group
+    assert exempt and waiting
+
+
 def test_the_operator_has_a_valid_bank_agreement(world: Session) -> None:
     from services.rules.boleto import bank_agreement_parse
 
