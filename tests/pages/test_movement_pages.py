@@ -593,7 +593,7 @@ def test_the_transfer_plans_follow_the_destination_and_a_refused_plan_names_the_
     facts = _card(at)
     assert "**Empresa de destino:** 10003 · " in facts
     assert CARD_NUMBER.search(facts).group(1).replace(" ", "") == card
-    assert "**Fatura:** A partir da fatura de " in facts
+    assert "**Fatura:** A partir da competência " in facts
     assert _scalar(portal_db, company) == _company_id(portal_db, "10003")
 
 
