@@ -4,15 +4,17 @@ search. The sidebar is the menu: no copy of it here."""
 import streamlit as st
 
 from components import exclusion_widgets, navigation, provider_map
-from components.context import get_context, new_uow
+from components.context import get_context, new_uow, now_utc
 from components.fmt import fmt_date, fmt_money, fmt_month, fmt_weekday, today_local
 from components.safe_text import plain
-from services import home
+from services import coverage, home
+from services.actors import Permission
 
 OVERDUE_PAGE = "pages/overdue_update.py"
 OVERDUE_KEY = "overdue_invoice"  # the invoice selectbox of the overdue update page
 OVERDUE_SHOWN = 3
 AGEING_SHOWN = 10
+SCHEDULED_SHOWN = 10
 AGEING_PAGE = "pages/report_ageing.py"
 
 ctx = get_context()
@@ -107,6 +109,25 @@ exclusion_widgets.ageing_list(
 if dates.ageing and any(p.path == AGEING_PAGE for p in navigation.pages_for(ctx.actor)):
     st.page_link(AGEING_PAGE, label=f"Ver o relatório ({len(dates.ageing)} dependente(s))",
                  icon=":material/event_busy:")
+
+if ctx.can(Permission.MOVEMENTS):
+    scheduled = coverage.scheduled_list(uow=ctx.uow(), actor=ctx.actor, now=now_utc())
+    if scheduled:
+        st.markdown(f"**Movimentações agendadas ({len(scheduled)})**")
+        st.dataframe(
+            [
+                {
+                    "Data": fmt_date(item.effective_date),
+                    "Movimentação": item.label,
+                    "Beneficiários": ", ".join(name for name, _card in item.beneficiaries),
+                    "Protocolo": item.protocol_number,
+                }
+                for item in scheduled[:SCHEDULED_SHOWN]
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+        st.caption("Para cancelar uma delas: Cadastro individual, aba Agendadas.")
 
 st.subheader("Busca de rede")
 options = home.provider_filter_options(uow=new_uow())

@@ -228,3 +228,43 @@ def test_the_tile_check_never_holds_a_page(monkeypatch: pytest.MonkeyPatch):
     while provider_map._check_state["running"] and time.monotonic() < deadline:
         time.sleep(0.05)
     assert provider_map.tiles_available() is True  # checked: the tile map from now on
+
+
+def test_the_home_page_lists_the_scheduled_movements(app, portal_db, offline):
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import sessionmaker
+
+    from data.models import Beneficiary
+    from data.uow import UnitOfWork
+    from services import access, movements
+
+    engine = make_engine(portal_db)
+    factory = sessionmaker(engine)
+    actor = access.actor_for_user(uow=UnitOfWork(factory), user_code="100001")
+    assert actor is not None
+    company = _company_id(portal_db, "10001")
+    with factory() as s:
+        dependents = select(Beneficiary.holder_id).where(Beneficiary.status == "active",
+                                                          Beneficiary.holder_id.is_not(None))
+        card, name = s.execute(
+            select(Beneficiary.card_number, Beneficiary.name).where(
+                Beneficiary.company_id == company,
+                Beneficiary.status == "active",
+                Beneficiary.relationship_code == 1,
+                Beneficiary.id.not_in(dependents),
+            ).limit(1)
+        ).one()
+    day = today_local() + timedelta(days=15)
+    result = movements.movement_exclude(
+        uow=UnitOfWork(factory, company), actor=actor, card_number=card, reason="outros",
+        effective_date=day, now=datetime.now(UTC),
+    )
+    engine.dispose()
+    assert result.scheduled
+    at = log_in(app(), "100001")
+    assert any(m.value == "**Movimentações agendadas (1)**" for m in at.markdown)
+    table = next(d.value for d in at.dataframe if "Movimentação" in d.value.columns)
+    assert list(table["Data"]) == [fmt_date(day)]
+    assert list(table["Beneficiários"]) == [name]
+    assert list(table["Protocolo"]) == [result.protocol_number]
