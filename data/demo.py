@@ -628,6 +628,7 @@ class _Demo:
         self.bill_first_idx = self.cur_idx - invoice_months + 1
         self.billing_start = _month_start(self.bill_first_idx)
         self.invoices = 0
+        self.payment_plans: dict[int, dict[int, tuple[datetime, date | None, str | None]]] = {}
         # Coverage the billing runs learn late (see `bill`): periods whose inclusion was
         # received after the first run, and exclusions received after it.
         self.first_run_at = self.issued_at(self.bill_first_idx)
@@ -751,7 +752,8 @@ class _Demo:
         next_report = 0
         for info in self.company_infos:
             records = self.beneficiaries_of(info)
-            premium = self.premium_of(info, records)
+            premium, covered = self.premium_of(info, records)
+            self.payment_plan(info, covered)
             self.utilization_of(info, records, premium)
             self.requests_of(info)
             done += len(records)
@@ -1180,9 +1182,7 @@ class _Demo:
                     days=rng.randint(0, (self.yesterday - first_day).days)
                 )
                 reason = rng.choices(HOLDER_EXCLUSION_REASONS, HOLDER_EXCLUSION_WEIGHTS)[0]
-        # The last day a dependent can start: the exclusion date is the first day not
-        # covered, so a dependent starting on it would never be covered.
-        end = exclusion - timedelta(days=1) if exclusion else self.yesterday
+        end = exclusion or self.yesterday
         has_spouse = rng.random() < (0.25 if holder_age < 26 else 0.6)
         marital = rng.choice(MARITAL_COUPLE if has_spouse else MARITAL_SINGLE)
         if holder_age < 23 and not has_spouse:
@@ -1288,6 +1288,11 @@ class _Demo:
         effective = low if rng.random() < 0.7 else low + timedelta(
             days=rng.randint(0, (end - low).days)
         )
+        if holder_exclusion is not None and effective >= holder_exclusion:
+            # The exclusion date is the first day not covered: start the day before.
+            effective = holder_exclusion - timedelta(days=1)
+            if effective < low:
+                return {}
         exclusion = holder_exclusion
         reason = None
         if holder_exclusion is not None:
@@ -1403,7 +1408,7 @@ class _Demo:
             back_dated = told.date() > day
             change_id = self.movement(
                 info, row, "plan_change", "retroactive" if back_dated else "individual", day,
-                told, {
+                told, rng=self.change_rng, extra={
                     "old_plan_id": old_plan, "new_plan_id": row["plan_id"],
                     "is_retroactive": back_dated, "before": {"plan_id": old_plan},
                     "after": {"plan_id": row["plan_id"]},
@@ -1430,15 +1435,18 @@ class _Demo:
             self.w.add("coverage_period", period)
 
     def movement(self, info: _CompanyInfo, row: dict[str, Any], kind: str, channel: str,
-                 effective: date, received_at: datetime,
-                 extra: dict[str, Any] | None = None) -> int:
-        rng = self.rng
+                 effective: date, received_at: datetime, *,
+                 rng: random.Random | None = None, extra: dict[str, Any] | None = None) -> int:
+        """One applied movement (`rng`: the random stream of its kind; only inclusions
+        and exclusions get a protocol)."""
+        rng = rng or self.rng
         received = received_at.date()
         months_ahead = 1 if received.day <= info.cutoff_day else 2
         billing_month = _month_start(_month_index(received) + months_ahead)
         actor = rng.choice(info.actor_ids)
         protocol_id = None
-        if self._movement_protocols > 0 and received >= self.today - timedelta(days=30):
+        if (kind in ("inclusion", "exclusion") and self._movement_protocols > 0
+                and received >= self.today - timedelta(days=30)):
             self._movement_protocols -= 1
             subject = MOVEMENT_SUBJECTS[kind]
             description = f"{row['name']} — carteirinha {format_card_number(row['card_number'])}."
@@ -1490,10 +1498,11 @@ class _Demo:
         on = start - timedelta(days=1)
         return cents[age_band(age_on(birth, on) if birth <= on else 0) - 1]
 
-    def premium_of(self, info: _CompanyInfo, records: list[_Record]) -> int:
+    def premium_of(self, info: _CompanyInfo, records: list[_Record]) -> tuple[int, list[int]]:
         """What the company pays over the 24 months of the window (cents), which the
         billing run charges month by month; it scales the utilization's costs."""
         total = 0
+        covered = [0] * INVOICE_MONTHS  # people covered in each month of the window
         active_months = 0
         expected = 0.0
         for rec in records:
@@ -1504,9 +1513,44 @@ class _Demo:
             expected += (end - first) * self.expected_cost[(rec[1], rec[6])]
             for idx in range(first, end):
                 total += self.month_price(info.id, rec[1], rec[2], idx)
+                covered[idx - self.first_idx] += 1
         self._active_months = active_months
         self._expected_cost = expected
-        return total
+        return total, covered
+
+    def payment_plan(self, info: _CompanyInfo, covered: list[int]) -> None:
+        """How the company pays each month's invoice (issued 10 days before the due day;
+        paid up to two months back, a few late; last month's mostly paid, never 10001's;
+        the current month's open), drawn with the company and applied by `settle` to the
+        invoices the runs issue. The draws are those the demo made when it wrote the
+        invoices itself, so the rest of the world (people, protocols, use) is unchanged."""
+        rng = self.rng
+        plan: dict[int, tuple[datetime, date | None, str | None]] = {}
+        for k, people in enumerate(covered):
+            if people == 0:
+                continue
+            idx = self.first_idx + k
+            month = _month_start(idx)
+            due = date(month.year, month.month, min(info.due_day, _days_in_month(idx)))
+            months_ago = self.cur_idx - idx
+            if months_ago >= 2:
+                paid = True
+            elif months_ago == 1:
+                paid = info.index != 1 and rng.random() < 0.75
+            else:
+                paid = False
+            paid_on = None
+            if paid:
+                if rng.random() < 0.05 and months_ago >= 2:
+                    paid_on = min(due + timedelta(days=rng.randint(6, 40)), self.yesterday)
+                else:
+                    paid_on = min(due - timedelta(days=rng.randint(0, 5)), self.yesterday)
+            issued_at = _at(min(due - timedelta(days=10), self.yesterday), rng)
+            method = None
+            if paid_on is not None:
+                method = "boleto" if rng.random() < 0.7 else "pix"
+            plan[idx] = (issued_at, paid_on, method)
+        self.payment_plans[info.id] = plan
 
     # ------------------------------------------------------------ invoices
 
@@ -1575,52 +1619,62 @@ class _Demo:
         return datetime(day.year, day.month, day.day, 15, 0, tzinfo=UTC)
 
     def settle(self) -> None:
-        """Payments of the issued invoices: paid up to two months back (a few late, with
-        fine and interest), last month's mostly paid (never 10001's: overdue), the current
-        month's open. The runs' audit records older than the recent days go, as every
+        """Each issued invoice gets its company's drawn issue date and payment
+        (`payment_plan`): paid ones with their payment (late ones with the contract's fine
+        and interest). The runs' audit records older than the recent days go, as every
         older audit record of the demo."""
         conn = self.w.conn
-        rng = random.Random(f"{self.seed}-payments")
         infos = {info.id: info for info in self.company_infos}
         invoices = conn.execute(
             select(Invoice.id, Invoice.company_id, Invoice.billing_month, Invoice.due_date,
                    Invoice.amount).order_by(Invoice.id)
         ).all()
-        paid_rows: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
         for invoice_id, company_id, month, due, amount in invoices:
             info = infos[company_id]
-            months_ago = self.cur_idx - _month_index(month)
-            if months_ago >= 2:
-                paid = True
-            elif months_ago == 1:
-                paid = info.index != 1 and rng.random() < 0.75
-            else:
-                paid = False
-            if not paid:
+            idx = _month_index(month)
+            entry = self.payment_plans[company_id].get(idx)
+            if entry is None:  # a month the estimate saw empty: paid on time when old
+                entry = (None, due if self.cur_idx - idx >= 2 else None, "boleto")
+            issued_at, paid_on, method = entry
+            if issued_at is not None:
+                rows.append({"b_id": invoice_id, "b_issued_at": issued_at,
+                             "b_status": "paid" if paid_on else "open", "b_paid_on": paid_on})
+            if paid_on is None:
                 continue
             payment_amount = amount
-            if rng.random() < 0.05 and months_ago >= 2:
-                paid_on = min(due + timedelta(days=rng.randint(6, 40)), self.yesterday)
+            if paid_on > due:
                 days = (paid_on - due).days
                 fine = (amount * info.fine_pct / 100).quantize(CENT, ROUND_HALF_UP)
                 interest = (amount * info.interest_pct / 100 * days / 30).quantize(
                     CENT, ROUND_HALF_UP
                 )
                 payment_amount = amount + fine + interest
-            else:
-                paid_on = min(due - timedelta(days=rng.randint(0, 5)), self.yesterday)
-            paid_rows.append({"b_id": invoice_id, "b_paid_on": paid_on})
+            if issued_at is None:
+                rows.append({"b_id": invoice_id, "b_issued_at": None, "b_status": "paid",
+                             "b_paid_on": paid_on})
             self.w.add("payment", {
                 "id": self.w.next_id("payment"), "invoice_id": invoice_id,
                 "boleto_id": None, "paid_on": paid_on, "amount": payment_amount,
-                "method": "boleto" if rng.random() < 0.7 else "pix",
+                "method": method,
             })
-        if paid_rows:
+        table = Invoice.__table__
+        dated = [r for r in rows if r["b_issued_at"] is not None]
+        undated = [r for r in rows if r["b_issued_at"] is None]
+        if dated:
             conn.execute(
-                update(Invoice.__table__)  # type: ignore[arg-type]
-                .where(Invoice.__table__.c.id == bindparam("b_id"))
-                .values(status="paid", paid_on=bindparam("b_paid_on")),
-                paid_rows,
+                update(table)  # type: ignore[arg-type]
+                .where(table.c.id == bindparam("b_id"))
+                .values(issued_at=bindparam("b_issued_at"), status=bindparam("b_status"),
+                        paid_on=bindparam("b_paid_on")),
+                dated,
+            )
+        if undated:
+            conn.execute(
+                update(table)  # type: ignore[arg-type]
+                .where(table.c.id == bindparam("b_id"))
+                .values(status=bindparam("b_status"), paid_on=bindparam("b_paid_on")),
+                undated,
             )
         recent = self.today - timedelta(days=RECENT_AUDIT_DAYS)
         conn.execute(delete(AuditRecord).where(
