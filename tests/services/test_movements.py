@@ -25,6 +25,7 @@ from data.models import (
     Beneficiary,
     Company,
     ContractedPlan,
+    CoveragePeriod,
     Movement,
     Protocol,
     ProtocolEvent,
@@ -693,9 +694,18 @@ def test_a_dismissed_or_retired_holder_who_contributed_may_stay(
 def test_an_exclusion_may_be_scheduled_up_to_60_days_ahead(world):
     holder = world.holder(dependents=False)
     later = TODAY + timedelta(days=60)
-    result = _exclude(world, card_number=holder.card_number, effective_date=later)
-    assert result.effective_date == later
-    assert world.get(holder.id).exclusion_date == later
+    result = _exclude(
+        world, card_number=holder.card_number, effective_date=later, reason="outros"
+    )
+    assert (result.effective_date, result.scheduled) == (later, True)
+    # Scheduled: the row changes on the date (see test_coverage.py), the coverage now.
+    assert world.get(holder.id).status == "active"
+    periods = world.all(
+        select(CoveragePeriod.end_date)
+        .where(CoveragePeriod.beneficiary_id == holder.id)
+        .order_by(CoveragePeriod.start_date)
+    )
+    assert periods[-1] == later
 
 
 def test_excluding_a_dependent_keeps_the_holder_and_the_other_dependents(world):
