@@ -584,15 +584,11 @@ def test_the_migration_keeps_existing_reset_links_working(engine) -> None:  # no
     `password_reset` links of their user's company and still reset the password."""
     from datetime import date
 
-    from alembic import command
     from sqlalchemy import MetaData, insert
 
-    from data.db import alembic_config, make_session_factory
+    from data.db import make_session_factory, migrate
 
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0006_personal_data_access")
+    migrate(engine, "0006_personal_data_access", down=True)
     old = MetaData()
     old.reflect(engine)
     assert "purpose" not in old.tables["password_reset_token"].c
@@ -619,9 +615,7 @@ def test_the_migration_keeps_existing_reset_links_working(engine) -> None:  # no
             id=1, user_id=1, token_hash=hashlib.sha256(token.encode()).hexdigest(),
             created_at=NOW, expires_at=NOW + timedelta(minutes=30), used_at=None,
         ))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+    migrate(engine, "head")  # foreign keys checked at the end, as the portal migrates
     uow = UnitOfWork(make_session_factory(engine))
     with uow:
         row = uow.session.scalars(select(PasswordResetToken)).one()
