@@ -33,11 +33,6 @@ from services.rules.movements import MOVEMENT_LABELS, MovementKind
 
 KEY_CHUNK = 2000
 DATE_COLUMNS = ("exclusion_date", "stay_until", "effective_date")
-SCHEDULED_LABELS = {
-    "exclusion": "Exclusão",
-    "transfer": "Transferência",
-    "plan_change": "Alteração de plano",
-}
 
 
 # ---------------------------------------------------------------- periods
@@ -210,12 +205,7 @@ class ScheduledMovement:
 
     @property
     def label(self) -> str:
-        return SCHEDULED_LABELS.get(self.kind, self.kind)
-
-    @property
-    def text(self) -> str:
-        """e.g. "exclusão agendada para 15/01/2027"."""
-        return f"{self.label.lower()} agendada para {self.effective_date:%d/%m/%Y}"
+        return MOVEMENT_LABELS[MovementKind(self.kind)]
 
 
 def scheduled_for(session: Session, beneficiary_ids: Iterable[int]) -> dict[int, tuple[str, date]]:
@@ -236,7 +226,7 @@ def scheduled_for(session: Session, beneficiary_ids: Iterable[int]) -> dict[int,
 
 
 def scheduled_text(kind: str, day: date) -> str:
-    return f"{SCHEDULED_LABELS.get(kind, kind).lower()} agendada para {day:%d/%m/%Y}"
+    return f"{MOVEMENT_LABELS[MovementKind(kind)].lower()} agendada para {day:%d/%m/%Y}"
 
 
 def scheduled_list(*, uow: UnitOfWork, actor: Actor, now: datetime) -> list[ScheduledMovement]:

@@ -47,6 +47,7 @@ from services.rules.movements import (
     CHANNEL_LABELS,
     EXCLUSION_REASONS,
     MOVEMENT_LABELS,
+    STAY_REASONS,
     Channel,
     HolderView,
     MovementKind,
@@ -644,7 +645,7 @@ def check_stay_accept(session: Session, snap: Snapshot, *, card_number: str, tod
         raise DomainError("A permanência (arts. 30/31) é opção do titular.", "card_number")
     if b.status != "inactive" or b.exclusion_date is None:
         raise DomainError(f"{b.person.name} não está excluído(a).", "card_number")
-    if b.exclusion_reason not in ("demissao", "aposentadoria"):
+    if b.exclusion_reason not in STAY_REASONS:
         raise DomainError(
             "A permanência (arts. 30/31) é só para o titular demitido sem justa causa ou "
             "aposentado.",
@@ -1088,7 +1089,9 @@ class Applier:
                 }
             )
         s.execute(insert(ProtocolEvent.__table__), events)
-        coverage_before = self._coverage_before(changes)
+        # The periods of the people these changes touch, read once for both passes.
+        stored = periods_of(s, [st.benef.id for c in changes for st in c.steps if not st.insert])
+        coverage_before = self._coverage_before(changes, stored)
         movements, audits = [], []
         for pid, c in zip(protocol_ids, changes, strict=True):
             later = id(c) in scheduled
@@ -1137,7 +1140,7 @@ class Applier:
                 insert(table).returning(table.c.id, sort_by_parameter_order=True), movements
             )
         ]
-        self._write_coverage(changes, movement_ids)
+        self._write_coverage(changes, movement_ids, stored)
         self._schedule_stay_ends(changes, protocol_ids, billing_month)
         s.execute(insert(AuditRecord.__table__), audits)
         return [
@@ -1151,12 +1154,13 @@ class Applier:
             for row, c in zip(protocol_rows, changes, strict=True)
         ]
 
-    def _coverage_before(self, changes: list[Change]) -> dict[int, list[dict[str, Any]]]:
+    @staticmethod
+    def _coverage_before(
+        changes: list[Change], stored: Mapping[int, list[cover_rules.Period]]
+    ) -> dict[int, list[dict[str, Any]]]:
         """Each step's beneficiary periods just before it (kept by a scheduled movement,
         to be restored if it is cancelled)."""
-        current = periods_of(
-            self.session, [st.benef.id for c in changes for st in c.steps if not st.insert]
-        )
+        current = dict(stored)
         found: dict[int, list[dict[str, Any]]] = {}
         for c in changes:
             for st in c.steps:
@@ -1167,14 +1171,18 @@ class Applier:
                     current[key] = st.cover.apply(periods, None)
         return found
 
-    def _write_coverage(self, changes: list[Change], movement_ids: list[int]) -> None:
+    def _write_coverage(
+        self,
+        changes: list[Change],
+        movement_ids: list[int],
+        stored: Mapping[int, list[cover_rules.Period]],
+    ) -> None:
         """Apply every step's coverage operation, in order, and write the result."""
         steps = [st for c in changes for st in c.steps]
         assert len(steps) == len(movement_ids)
         touched = {st.benef.id for st in steps if st.cover is not None}
         if not touched:
             return
-        stored = periods_of(self.session, [st.benef.id for st in steps if not st.insert])
         current = {bid: list(periods) for bid, periods in stored.items()}
         for st, movement_id in zip(steps, movement_ids, strict=True):
             if st.cover is None:
