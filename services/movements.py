@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -241,25 +241,13 @@ def _run(
             stay_months=change.stay_months,
             stay_until=change.stay_until,
             changes=change.changes,
-            invoice_effect=(
-                "Lançamentos art. 30/31 a partir da competência "
-                f"{_first_whole_month(change.effective):%m/%Y}; meses já faturados ou "
-                "passados são acertados na próxima fatura."
-                if change.stay_accepted
-                else invoice_effect(change.kind, change.effective, billing_month)
+            invoice_effect=invoice_effect(
+                change.kind, change.effective, billing_month, stay=change.stay_accepted
             ),
             target_company=change.target_label,
             scheduled=is_scheduled(change, today),
             stay_accepted=change.stay_accepted,
         )
-
-
-def _first_whole_month(day: date) -> date:
-    """The first month whose first covered day is `day` or later: a month is charged as
-    its first covered day says (services/rules/ledger.py)."""
-    if day.day == 1:
-        return day
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 # ---------------------------------------------------------------- movements

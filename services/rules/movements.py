@@ -474,15 +474,32 @@ def _month_text(index: int) -> str:
     return f"{index % 12 + 1:02d}/{index // 12}"
 
 
-def invoice_effect(kind: MovementKind, effective: date, billing_month: date) -> str | None:
+def _first_charged(effective: date) -> int:
+    """The month index of the first month a change dated `effective` decides: a month is
+    charged as its first covered day says (services/rules/ledger.py), so a change on the
+    1st takes its own month, a later day the next one."""
+    month = _month_index(effective)
+    return month if effective.day == 1 else month + 1
+
+
+def invoice_effect(
+    kind: MovementKind, effective: date, billing_month: date, *, stay: bool = False
+) -> str | None:
     """What a movement does to the company's invoices, or None when it does nothing.
 
     Mirrors the billing run (services.billing): an inclusion or reactivation is charged
     from the invoice of its billing month, which also charges the months since its
     effective month as retroactive lines; a plan change brings the price difference of
     the months already charged; an excluded beneficiary is charged for every month that
-    starts before the exclusion date.
+    starts before the exclusion date. With `stay` (an arts. 30/31 stay taken): the months
+    of the stay are its own lines.
     """
+    if stay:
+        return (
+            f"Lançamentos art. 30/31 a partir da competência "
+            f"{_month_text(_first_charged(effective))}; meses já faturados ou passados são "
+            "acertados na próxima fatura."
+        )
     eff, bill = _month_index(effective), _month_index(billing_month)
     first = max(eff, bill)
     past = bill - eff  # months before the billing month, charged on its invoice
@@ -506,18 +523,15 @@ def invoice_effect(kind: MovementKind, effective: date, billing_month: date) -> 
             )
         return f"Novo plano cobrado a partir da fatura de {_month_text(first)}."
     if kind is MovementKind.EXCLUSION:
-        last = _month_index(effective - timedelta(days=1))
         return (
-            f"Sem cobrança a partir da competência {_month_text(last + 1)}; se ela já foi "
+            f"Sem cobrança a partir da competência {_month_text(_first_charged(effective))}; "
+            "se ela já foi "
             "faturada, o valor volta como crédito na próxima fatura."
         )
     if kind is MovementKind.TRANSFER:
-        # A month is charged where its first covered day was: from the transfer's month
-        # if it takes effect on the 1st, else from the next one.
-        first_there = eff if effective.day == 1 else eff + 1
         return (
-            f"A partir da competência {_month_text(first_there)}, a cobrança passa à empresa "
-            "de destino."
+            f"A partir da competência {_month_text(_first_charged(effective))}, a cobrança "
+            "passa à empresa de destino."
         )
     return None
 
