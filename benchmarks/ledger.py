@@ -40,29 +40,18 @@ from sqlalchemy import func, select  # noqa: E402
 
 from data.db import make_engine, make_session_factory  # noqa: E402
 from data.demo import seed_demo  # noqa: E402
-from data.models import Beneficiary, Company, Invoice, InvoiceLine, Operator  # noqa: E402
+from data.models import Beneficiary, Company, Invoice, InvoiceLine  # noqa: E402
 from data.uow import UnitOfWork  # noqa: E402
 from services import billing_cli  # noqa: E402
 from services.billing.ledger_export import ledger_rows  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from billing import _has_data, log  # noqa: E402 - the billing benchmark's own helpers
 
 COMPANY = "10001"
 INVOICE_MONTHS = 24
 SCRIPT = Path(sys.executable).parent / "portal-billing"
 
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _has_data(url: str) -> bool:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return bool(conn.execute(select(func.count()).select_from(Operator)).scalar_one())
-    except Exception:  # noqa: BLE001 - no schema yet
-        return False
-    finally:
-        engine.dispose()
 
 
 def _seed(url: str, beneficiaries: int, reuse: bool) -> None:
