@@ -53,7 +53,6 @@ INVOICE_MONTHS = 24
 SCRIPT = Path(sys.executable).parent / "portal-billing"
 
 
-
 def _seed(url: str, beneficiaries: int, reuse: bool) -> None:
     if reuse and _has_data(url):
         log(f"reusing {url}")

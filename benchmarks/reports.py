@@ -42,8 +42,9 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def prepare(url: str, *, reuse: bool, companies: int, beneficiaries: int,
-            events_per_beneficiary: float) -> None:
+def prepare(
+    url: str, *, reuse: bool, companies: int, beneficiaries: int, events_per_beneficiary: float
+) -> None:
     """Seed the demo unless reusing a seeded database; bring the schema to head."""
     from sqlalchemy import func, select, text
 
@@ -61,7 +62,10 @@ def prepare(url: str, *, reuse: bool, companies: int, beneficiaries: int,
         started = time.perf_counter()
         _log(f"seeding {beneficiaries} beneficiaries in {companies} companies ...")
         summary = seed_demo(
-            engine, companies=companies, beneficiaries=beneficiaries, reset=True,
+            engine,
+            companies=companies,
+            beneficiaries=beneficiaries,
+            reset=True,
             utilization_per_beneficiary=events_per_beneficiary,
             progress=lambda m: _log(f"  [{time.perf_counter() - started:6.0f}s] {m}"),
         )
@@ -120,22 +124,39 @@ def run_page(name: str, actor: object, company_id: int) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=None,
-                        help="default: sqlite:///instance/bench-reports-<beneficiaries>.db")
-    parser.add_argument("--reuse", action="store_true",
-                        help="use the database as it is if it already has the demo")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="default: sqlite:///instance/bench-reports-<beneficiaries>.db",
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the database as it is if it already has the demo"
+    )
     parser.add_argument("--beneficiaries", type=int, default=100_000)
     parser.add_argument("--companies", type=int, default=8)
-    parser.add_argument("--events-per-beneficiary", type=float, default=10.0,
-                        help="utilization events per beneficiary over 24 months")
-    parser.add_argument("--company-size", type=int, default=20_000,
-                        help="the company pages use the company closest to this size")
+    parser.add_argument(
+        "--events-per-beneficiary",
+        type=float,
+        default=10.0,
+        help="utilization events per beneficiary over 24 months",
+    )
+    parser.add_argument(
+        "--company-size",
+        type=int,
+        default=20_000,
+        help="the company pages use the company closest to this size",
+    )
     args = parser.parse_args(argv)
     default_path = ROOT / "instance" / f"bench-reports-{args.beneficiaries}.db"
     url = args.database_url or f"sqlite:///{default_path}"
 
-    prepare(url, reuse=args.reuse, companies=args.companies,
-            beneficiaries=args.beneficiaries, events_per_beneficiary=args.events_per_beneficiary)
+    prepare(
+        url,
+        reuse=args.reuse,
+        companies=args.companies,
+        beneficiaries=args.beneficiaries,
+        events_per_beneficiary=args.events_per_beneficiary,
+    )
     company_id, code, size = pick_company(url, args.company_size)
 
     os.environ["PORTAL_DATABASE_URL"] = url
@@ -149,15 +170,20 @@ def main(argv: list[str] | None = None) -> int:
     manager = actor_for_user(uow=UnitOfWork(make_session_factory(engine)), user_code="900001")
     engine.dispose()
     assert manager is not None
-    _log(f"database {engine.url.render_as_string()}; company {code} has {size} "
-         f"beneficiaries; portfolio of {len(manager.company_ids)} companies")
+    _log(
+        f"database {engine.url.render_as_string()}; company {code} has {size} "
+        f"beneficiaries; portfolio of {len(manager.company_ids)} companies"
+    )
 
     _log("timed runs (second run of each page, st.cache_data empty)")
     results = {name: run_page(name, manager, company_id) for name in PAGES}
     results[PORTFOLIO] = run_page(PORTFOLIO, manager, company_id)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    _log("cpu seconds: " + ", ".join(f"{n}={c:.3f}" for n, (_, c) in results.items())
-         + f"; load average {load:.1f} on {os.cpu_count()} cpus")
+    _log(
+        "cpu seconds: "
+        + ", ".join(f"{n}={c:.3f}" for n, (_, c) in results.items())
+        + f"; load average {load:.1f} on {os.cpu_count()} cpus"
+    )
     for name, (seconds, _) in results.items():
         print(f"page={name} seconds={seconds:.3f}")
     print(f"max_seconds={max(s for s, _ in results.values()):.3f}")

@@ -74,7 +74,10 @@ def _make_login(model: Any) -> Any:
         if username:
             try:
                 actor = access.auth_login(
-                    uow=new_uow(), user_code=username, password=password or "", now=now_utc(),
+                    uow=new_uow(),
+                    user_code=username,
+                    password=password or "",
+                    now=now_utc(),
                     client=client_address(),
                 )
             except DomainError as exc:

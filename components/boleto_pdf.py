@@ -39,7 +39,6 @@ def _pct(value: Decimal) -> str:
     return f"{value:.2f}".replace(".", ",") + "%"
 
 
-
 class _Slip:
     def __init__(self) -> None:
         pdf = FPDF(orientation="portrait", unit="mm", format="A4")

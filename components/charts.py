@@ -122,8 +122,9 @@ def invoices_by_month(invoices: Sequence[InvoiceRow]) -> go.Figure:
                     hovertemplate="%{x}<br>R$ %{y:,.2f}<extra>" + label + "</extra>",
                 )
             )
-    fig.update_xaxes(categoryorder="array",
-                     categoryarray=[f"{i.billing_month:%m/%Y}" for i in invoices])
+    fig.update_xaxes(
+        categoryorder="array", categoryarray=[f"{i.billing_month:%m/%Y}" for i in invoices]
+    )
     return _bar_layout(fig)
 
 
@@ -200,8 +201,11 @@ def bar_chart(
         name=value_label,
     )
     fig = go.Figure(trace)
-    value_axis = {"title_text": value_label, "tickformat": ",.0f",
-                  "ticksuffix": "%" if percent else ""}
+    value_axis = {
+        "title_text": value_label,
+        "tickformat": ",.0f",
+        "ticksuffix": "%" if percent else "",
+    }
     if horizontal:
         fig.update_yaxes(autorange="reversed", type="category")
         fig.update_xaxes(**value_axis)
@@ -219,19 +223,34 @@ def age_pyramid(df: pd.DataFrame) -> go.Figure:
     women = df[df["Sexo"] == "Feminino"].set_index("Faixa etária")["Beneficiários"]
     m_values = [int(men.get(b, 0)) for b in bands]
     f_values = [int(women.get(b, 0)) for b in bands]
-    fig = go.Figure([
-        go.Bar(y=bands, x=[-v for v in m_values], customdata=m_values, orientation="h",
-               name="Masculino", marker_color=REPORT_BLUE,
-               hovertemplate="%{y}<br>Masculino: %{customdata:,}<extra></extra>"),
-        go.Bar(y=bands, x=f_values, customdata=f_values, orientation="h", name="Feminino",
-               marker_color=REPORT_ORANGE,
-               hovertemplate="%{y}<br>Feminino: %{customdata:,}<extra></extra>"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(
+                y=bands,
+                x=[-v for v in m_values],
+                customdata=m_values,
+                orientation="h",
+                name="Masculino",
+                marker_color=REPORT_BLUE,
+                hovertemplate="%{y}<br>Masculino: %{customdata:,}<extra></extra>",
+            ),
+            go.Bar(
+                y=bands,
+                x=f_values,
+                customdata=f_values,
+                orientation="h",
+                name="Feminino",
+                marker_color=REPORT_ORANGE,
+                hovertemplate="%{y}<br>Feminino: %{customdata:,}<extra></extra>",
+            ),
+        ]
+    )
     top = max([*m_values, *f_values, 1])
     ticks = [round(top * k / 2) for k in (-2, -1, 0, 1, 2)]
     fig.update_layout(barmode="overlay", bargap=0.1)
-    fig.update_xaxes(tickvals=ticks, ticktext=[fmt_compact(abs(t)) for t in ticks],
-                     title_text="Beneficiários")
+    fig.update_xaxes(
+        tickvals=ticks, ticktext=[fmt_compact(abs(t)) for t in ticks], title_text="Beneficiários"
+    )
     fig.update_yaxes(type="category", title_text="Faixa etária")
     return _report_layout(fig)
 
@@ -240,11 +259,15 @@ def age_pyramid(df: pd.DataFrame) -> go.Figure:
 def holders_and_dependents(df: pd.DataFrame) -> go.Figure:
     """Beneficiaries by relationship, holders in one colour and dependents in another."""
     colors = [REPORT_BLUE if kind == "Titular" else REPORT_TEAL for kind in df["Tipo"]]
-    fig = go.Figure(go.Bar(
-        x=list(df["Parentesco"]), y=_floats(df["Beneficiários"]), marker_color=colors,
-        customdata=list(df["Tipo"]),
-        hovertemplate="%{x} (%{customdata})<br>Beneficiários: %{y:,}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=list(df["Parentesco"]),
+            y=_floats(df["Beneficiários"]),
+            marker_color=colors,
+            customdata=list(df["Tipo"]),
+            hovertemplate="%{x} (%{customdata})<br>Beneficiários: %{y:,}<extra></extra>",
+        )
+    )
     fig.update_xaxes(type="category")
     fig.update_yaxes(title_text="Beneficiários", tickformat=",.0f")
     return _report_layout(fig)
@@ -254,14 +277,24 @@ def holders_and_dependents(df: pd.DataFrame) -> go.Figure:
 def inclusions_and_exclusions(df: pd.DataFrame) -> go.Figure:
     """Inclusions and exclusions of each month, side by side."""
     months = [f"{m:%m/%Y}" for m in df["Mês"]]
-    fig = go.Figure([
-        go.Bar(x=months, y=_floats(df["Inclusões"]), name="Inclusões",
-               marker_color=REPORT_TEAL,
-               hovertemplate="%{x}<br>Inclusões: %{y:,}<extra></extra>"),
-        go.Bar(x=months, y=_floats(df["Exclusões"]), name="Exclusões",
-               marker_color=REPORT_ORANGE,
-               hovertemplate="%{x}<br>Exclusões: %{y:,}<extra></extra>"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=months,
+                y=_floats(df["Inclusões"]),
+                name="Inclusões",
+                marker_color=REPORT_TEAL,
+                hovertemplate="%{x}<br>Inclusões: %{y:,}<extra></extra>",
+            ),
+            go.Bar(
+                x=months,
+                y=_floats(df["Exclusões"]),
+                name="Exclusões",
+                marker_color=REPORT_ORANGE,
+                hovertemplate="%{x}<br>Exclusões: %{y:,}<extra></extra>",
+            ),
+        ]
+    )
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category")
     fig.update_yaxes(title_text="Beneficiários", tickformat=",.0f")
@@ -273,18 +306,37 @@ def cost_by_month(df: pd.DataFrame) -> go.Figure:
     """Cost (bars, clickable: customdata is the month) and procedures (line) by month."""
     months = [f"{m:%m/%Y}" for m in df["Mês"]]
     keys = [m.isoformat() for m in df["Mês"]]
-    fig = go.Figure([
-        go.Bar(x=months, y=_floats(df["Custo (R$)"]), name="Custo (R$)",
-               marker_color=REPORT_BLUE, customdata=keys,
-               hovertemplate="%{x}<br>Custo: R$ %{y:,.2f}<extra></extra>"),
-        go.Scatter(x=months, y=_floats(df["Procedimentos"]), name="Procedimentos",
-                   mode="lines+markers", yaxis="y2", line={"color": REPORT_ORANGE},
-                   hovertemplate="%{x}<br>Procedimentos: %{y:,}<extra></extra>"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=months,
+                y=_floats(df["Custo (R$)"]),
+                name="Custo (R$)",
+                marker_color=REPORT_BLUE,
+                customdata=keys,
+                hovertemplate="%{x}<br>Custo: R$ %{y:,.2f}<extra></extra>",
+            ),
+            go.Scatter(
+                x=months,
+                y=_floats(df["Procedimentos"]),
+                name="Procedimentos",
+                mode="lines+markers",
+                yaxis="y2",
+                line={"color": REPORT_ORANGE},
+                hovertemplate="%{x}<br>Procedimentos: %{y:,}<extra></extra>",
+            ),
+        ]
+    )
     fig.update_layout(
         yaxis={"title": {"text": "Custo (R$)"}, "tickformat": ",.0f"},
-        yaxis2={"title": {"text": "Procedimentos"}, "overlaying": "y", "side": "right",
-                "showgrid": False, "rangemode": "tozero", "tickformat": ",.0f"},
+        yaxis2={
+            "title": {"text": "Procedimentos"},
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "rangemode": "tozero",
+            "tickformat": ",.0f",
+        },
     )
     fig.update_xaxes(type="category")
     return _report_layout(fig)
@@ -294,24 +346,45 @@ def cost_by_month(df: pd.DataFrame) -> go.Figure:
 def loss_ratio_by_month(df: pd.DataFrame) -> go.Figure:
     """Premiums billed and utilization cost (bars) and the loss ratio (line, right axis)."""
     months = [f"{m:%m/%Y}" for m in df["Mês"]]
-    fig = go.Figure([
-        go.Bar(x=months, y=_floats(df["Faturado (R$)"]), name="Faturado (R$)",
-               marker_color=REPORT_GREY,
-               hovertemplate="%{x}<br>Faturado: R$ %{y:,.2f}<extra></extra>"),
-        go.Bar(x=months, y=_floats(df["Custo (R$)"]), name="Custo (R$)",
-               marker_color=REPORT_BLUE,
-               hovertemplate="%{x}<br>Custo: R$ %{y:,.2f}<extra></extra>"),
-        go.Scatter(x=months, y=_floats(df["Sinistralidade (%)"]), name="Sinistralidade (%)",
-                   mode="lines+markers", yaxis="y2",
-                   line={"color": REPORT_ORANGE, "width": 3},
-                   hovertemplate="%{x}<br>Sinistralidade: %{y:,.2f}%<extra></extra>"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=months,
+                y=_floats(df["Faturado (R$)"]),
+                name="Faturado (R$)",
+                marker_color=REPORT_GREY,
+                hovertemplate="%{x}<br>Faturado: R$ %{y:,.2f}<extra></extra>",
+            ),
+            go.Bar(
+                x=months,
+                y=_floats(df["Custo (R$)"]),
+                name="Custo (R$)",
+                marker_color=REPORT_BLUE,
+                hovertemplate="%{x}<br>Custo: R$ %{y:,.2f}<extra></extra>",
+            ),
+            go.Scatter(
+                x=months,
+                y=_floats(df["Sinistralidade (%)"]),
+                name="Sinistralidade (%)",
+                mode="lines+markers",
+                yaxis="y2",
+                line={"color": REPORT_ORANGE, "width": 3},
+                hovertemplate="%{x}<br>Sinistralidade: %{y:,.2f}%<extra></extra>",
+            ),
+        ]
+    )
     fig.update_layout(
         barmode="group",
         yaxis={"title": {"text": "R$"}, "tickformat": ",.0f"},
-        yaxis2={"title": {"text": "Sinistralidade (%)"}, "overlaying": "y", "side": "right",
-                "showgrid": False, "rangemode": "tozero", "tickformat": ",.0f",
-                "ticksuffix": "%"},
+        yaxis2={
+            "title": {"text": "Sinistralidade (%)"},
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "rangemode": "tozero",
+            "tickformat": ",.0f",
+            "ticksuffix": "%",
+        },
     )
     fig.update_xaxes(type="category")
     return _report_layout(fig)
@@ -320,9 +393,14 @@ def loss_ratio_by_month(df: pd.DataFrame) -> go.Figure:
 @pt_br_figure
 def comparison_chart(df: pd.DataFrame, *, label: str, measure: str) -> go.Figure:
     """One bar per series of a comparison."""
-    return bar_chart(list(df[label]), list(df[measure]), value_label=measure,
-                     money=measure.endswith("(R$)"), percent=measure.endswith("(%)"),
-                     color=REPORT_TEAL)
+    return bar_chart(
+        list(df[label]),
+        list(df[measure]),
+        value_label=measure,
+        money=measure.endswith("(R$)"),
+        percent=measure.endswith("(%)"),
+        color=REPORT_TEAL,
+    )
 
 
 @pt_br_figure
@@ -334,18 +412,29 @@ def pivot_chart(
     percent = measure.endswith("(%)")
     if column_label is None:
         many = len(table) > 12
-        return bar_chart(list(table[row_label]), list(table[measure]), value_label=measure,
-                         money=money, percent=percent, horizontal=many,
-                         height=max(340, 24 * len(table)) if many else 340)
+        return bar_chart(
+            list(table[row_label]),
+            list(table[measure]),
+            value_label=measure,
+            money=money,
+            percent=percent,
+            horizontal=many,
+            height=max(340, 24 * len(table)) if many else 340,
+        )
     columns = [c for c in table.columns if c != row_label]
     z = [_floats(list(row)) for row in table[columns].itertuples(index=False, name=None)]
     shown = "R$ %{z:,.2f}" if money else ("%{z:,.2f}%" if percent else "%{z:,}")
-    fig = go.Figure(go.Heatmap(
-        z=z, x=columns, y=list(table[row_label]), colorscale="Blues",
-        hovertemplate=f"{row_label}: %{{y}}<br>{column_label}: %{{x}}<br>{measure}: {shown}"
-        "<extra></extra>",
-        colorbar={"title": {"text": measure}},
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=columns,
+            y=list(table[row_label]),
+            colorscale="Blues",
+            hovertemplate=f"{row_label}: %{{y}}<br>{column_label}: %{{x}}<br>{measure}: {shown}"
+            "<extra></extra>",
+            colorbar={"title": {"text": measure}},
+        )
+    )
     fig.update_xaxes(type="category", title_text=column_label)
     fig.update_yaxes(type="category", autorange="reversed", title_text=row_label)
     return _report_layout(fig, height=max(340, 28 * len(table) + 120))

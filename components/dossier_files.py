@@ -19,29 +19,67 @@ from services.lgpd import Dossier
 
 # The dossier's keys (the database's column names) as the interface names them.
 FIELD_LABELS = {
-    "card_number": "Carteirinha", "carteirinha": "Carteirinha", "name": "Nome",
-    "nome": "Nome", "cpf": "CPF", "cns": "CNS", "birth_date": "Data de nascimento",
-    "sex": "Sexo", "mother_name": "Nome da mãe", "marital_status": "Estado civil",
-    "is_student": "Estudante", "email": "E-mail", "phone": "Telefone", "cep": "CEP",
-    "street": "Logradouro", "number": "Número", "complement": "Complemento",
-    "neighbourhood": "Bairro", "municipality": "Município",
-    "municipality_ibge": "Código IBGE do município", "state": "UF",
-    "admission_date": "Data de admissão", "effective_date": "Início de vigência",
-    "status": "Situação", "exclusion_date": "Data de exclusão",
-    "exclusion_reason": "Motivo da exclusão", "stay_until": "Permanência até",
-    "relationship_code": "Parentesco (código)", "created_at": "Cadastrado em",
-    "updated_at": "Atualizado em", "plan": "Plano", "vinculo": "Vínculo", "kind": "Tipo",
-    "channel": "Canal", "received_at": "Recebida em", "billing_month": "Competência de cobrança",
-    "is_retroactive": "Retroativa", "reason": "Motivo", "before": "Antes", "after": "Depois",
-    "subject": "Assunto", "opened_at": "Aberto em", "deadline": "Prazo",
-    "competencia": "Competência", "reference_month": "Competência de referência",
-    "age_band": "Faixa etária", "amount": "Valor", "event_date": "Data",
-    "tuss_code": "Código TUSS", "procedure_name": "Procedimento",
-    "procedure_group": "Grupo de procedimentos", "at": "Quando", "action": "Ação",
-    "start_date": "Coberto desde", "end_date": "Sem cobertura a partir de",
-    "plan_id": "Plano (código interno)", "estado": "Situação da movimentação",
+    "card_number": "Carteirinha",
+    "carteirinha": "Carteirinha",
+    "name": "Nome",
+    "nome": "Nome",
+    "cpf": "CPF",
+    "cns": "CNS",
+    "birth_date": "Data de nascimento",
+    "sex": "Sexo",
+    "mother_name": "Nome da mãe",
+    "marital_status": "Estado civil",
+    "is_student": "Estudante",
+    "email": "E-mail",
+    "phone": "Telefone",
+    "cep": "CEP",
+    "street": "Logradouro",
+    "number": "Número",
+    "complement": "Complemento",
+    "neighbourhood": "Bairro",
+    "municipality": "Município",
+    "municipality_ibge": "Código IBGE do município",
+    "state": "UF",
+    "admission_date": "Data de admissão",
+    "effective_date": "Início de vigência",
+    "status": "Situação",
+    "exclusion_date": "Data de exclusão",
+    "exclusion_reason": "Motivo da exclusão",
+    "stay_until": "Permanência até",
+    "relationship_code": "Parentesco (código)",
+    "created_at": "Cadastrado em",
+    "updated_at": "Atualizado em",
+    "plan": "Plano",
+    "vinculo": "Vínculo",
+    "kind": "Tipo",
+    "channel": "Canal",
+    "received_at": "Recebida em",
+    "billing_month": "Competência de cobrança",
+    "is_retroactive": "Retroativa",
+    "reason": "Motivo",
+    "before": "Antes",
+    "after": "Depois",
+    "subject": "Assunto",
+    "opened_at": "Aberto em",
+    "deadline": "Prazo",
+    "competencia": "Competência",
+    "reference_month": "Competência de referência",
+    "age_band": "Faixa etária",
+    "amount": "Valor",
+    "event_date": "Data",
+    "tuss_code": "Código TUSS",
+    "procedure_name": "Procedimento",
+    "procedure_group": "Grupo de procedimentos",
+    "at": "Quando",
+    "action": "Ação",
+    "start_date": "Coberto desde",
+    "end_date": "Sem cobertura a partir de",
+    "plan_id": "Plano (código interno)",
+    "estado": "Situação da movimentação",
     "waiting_periods": "Carências",
 }
+
+
 def field_label(key: str) -> str:
     return FIELD_LABELS.get(key, key)
 
@@ -50,10 +88,12 @@ def section_table(title: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     """One section of the dossier as a table: the register as field and value, any other
     section with a labelled column per key."""
     if title == "Cadastro" and rows:
-        return pd.DataFrame({
-            "Campo": [field_label(k) for k in rows[0]],
-            "Valor": [fmt_field(k, v) for k, v in rows[0].items()],
-        })
+        return pd.DataFrame(
+            {
+                "Campo": [field_label(k) for k in rows[0]],
+                "Valor": [fmt_field(k, v) for k, v in rows[0].items()],
+            }
+        )
     keys = list(rows[0]) if rows else []
     return pd.DataFrame({field_label(k): [fmt_field(k, r.get(k)) for r in rows] for k in keys})
 

@@ -34,11 +34,23 @@ def _page(pdf: FPDF, view: ExclusionProofView, person: ExcludedPerson) -> None:
     _para(pdf, 5, f"CNPJ {view.operator_cnpj} · Registro ANS nº {view.operator_ans}")
     pdf.ln(6)
     pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 9, latin1("Comprovante de exclusão de beneficiário"), align="C",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        9,
+        latin1("Comprovante de exclusão de beneficiário"),
+        align="C",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_font("Helvetica", "", 9)
-    pdf.cell(0, 5, latin1("Resolução Normativa ANS nº 561/2022"), align="C",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        5,
+        latin1("Resolução Normativa ANS nº 561/2022"),
+        align="C",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(6)
     _field(pdf, "Protocolo nº", view.protocol_number)
     _field(pdf, "Solicitada em", fmt_datetime(view.requested_at))
@@ -58,7 +70,8 @@ def _page(pdf: FPDF, view: ExclusionProofView, person: ExcludedPerson) -> None:
     _para(pdf, 5, text)
     pdf.ln(2)
     _para(
-        pdf, 5,
+        pdf,
+        5,
         "Este comprovante informa a exclusão do beneficiário do contrato coletivo "
         "empresarial, com o número de protocolo da solicitação, conforme a "
         "RN ANS nº 561/2022. Guarde-o para eventual consulta.",

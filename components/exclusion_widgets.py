@@ -25,21 +25,27 @@ EXCLUDE_LABEL = "Excluir por perda de elegibilidade"
 
 
 def exclusion_proof(
-    uow: UnitOfWork, actor: Actor, *, today: date, movement_id: int | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    today: date,
+    movement_id: int | None = None,
     protocol_number: str | None = None,
 ) -> tuple[str, bytes]:
     """(file name, PDF bytes) of the proof of an exclusion of the company in context."""
-    view = exclusion_proof_view(uow=uow, actor=actor, today=today, movement_id=movement_id,
-                                protocol_number=protocol_number)
+    view = exclusion_proof_view(
+        uow=uow, actor=actor, today=today, movement_id=movement_id, protocol_number=protocol_number
+    )
     return view.file_name, exclusion_pdf(view)
 
 
 def proof_download(ctx: Context, protocol_number: str, *, today: date, key: str) -> None:
-    """"Baixar comprovante de exclusão" for an exclusion protocol of the company in
+    """ "Baixar comprovante de exclusão" for an exclusion protocol of the company in
     context (nothing when the protocol has no live exclusion)."""
     try:
-        view = exclusion_proof_view(uow=ctx.uow(), actor=ctx.actor, today=today,
-                                    protocol_number=protocol_number)
+        view = exclusion_proof_view(
+            uow=ctx.uow(), actor=ctx.actor, today=today, protocol_number=protocol_number
+        )
     except DomainError:  # no live exclusion in this protocol (cancelled): no button
         return
     st.download_button(
@@ -51,7 +57,7 @@ def proof_download(ctx: Context, protocol_number: str, *, today: date, key: str)
         on_click="ignore",
         key=f"{key}_proof_{view.protocol_number}",
         help="Comprovante da exclusão (RN 561/2022): beneficiário, carteirinha, data, "
-             "motivo e protocolo.",
+        "motivo e protocolo.",
     )
 
 
@@ -70,7 +76,11 @@ def _done_key(key: str) -> str:
 
 
 def ageing_list(
-    ctx: Context, rows: list[ageing.AgeingDependent], *, today: date, key: str,
+    ctx: Context,
+    rows: list[ageing.AgeingDependent],
+    *,
+    today: date,
+    key: str,
     title: str | None = None,
 ) -> None:
     """One line per dependent (name, card, date) with the one-click exclusion for users
@@ -95,20 +105,29 @@ def ageing_list(
     pending = st.session_state.get(_confirm_key(key))
     for d in rows:
         c1, c2, c3 = st.columns([4, 3, 3], vertical_alignment="center")
-        when = (f"perdeu a elegibilidade em {fmt_date(d.eligibility_end)}" if d.passed
-                else f"perde a elegibilidade em {fmt_date(d.eligibility_end)}")
-        c1.markdown(f"**{plain(d.name)}** · {d.relationship_label}  \n"
-                    f"{'⚠️ ' if d.passed else ''}{when}")
-        c2.markdown(f"Carteirinha {d.card_formatted}  \nLimite: {d.age_limit} anos"
-                    f"{' (estudante)' if d.is_student else ''}")
+        when = (
+            f"perdeu a elegibilidade em {fmt_date(d.eligibility_end)}"
+            if d.passed
+            else f"perde a elegibilidade em {fmt_date(d.eligibility_end)}"
+        )
+        c1.markdown(
+            f"**{plain(d.name)}** · {d.relationship_label}  \n{'⚠️ ' if d.passed else ''}{when}"
+        )
+        c2.markdown(
+            f"Carteirinha {d.card_formatted}  \nLimite: {d.age_limit} anos"
+            f"{' (estudante)' if d.is_student else ''}"
+        )
         if not can_move:
             continue
         if not d.can_schedule:
-            c3.caption(f"A exclusão pode ser informada a partir de "
-                       f"{fmt_date(d.eligibility_end - timedelta(days=MAX_FUTURE_DAYS))}.")
+            c3.caption(
+                f"A exclusão pode ser informada a partir de "
+                f"{fmt_date(d.eligibility_end - timedelta(days=MAX_FUTURE_DAYS))}."
+            )
             continue
-        if c3.button(EXCLUDE_LABEL, key=f"{key}_exclude_{d.beneficiary_id}",
-                     icon=":material/person_remove:"):
+        if c3.button(
+            EXCLUDE_LABEL, key=f"{key}_exclude_{d.beneficiary_id}", icon=":material/person_remove:"
+        ):
             st.session_state[_confirm_key(key)] = d.beneficiary_id
             pending = d.beneficiary_id
         if pending == d.beneficiary_id:
@@ -124,15 +143,17 @@ def _confirm(ctx: Context, d: ageing.AgeingDependent, *, key: str) -> None:
             icon=":material/warning:",
         )
         b1, b2, _ = st.columns([2, 1, 2])
-        if b1.button("Confirmar exclusão", type="primary",
-                     key=f"{key}_confirm_{d.beneficiary_id}"):
+        if b1.button("Confirmar exclusão", type="primary", key=f"{key}_confirm_{d.beneficiary_id}"):
             with user_errors():
-                result = ageing.exclude_aged_out(uow=ctx.uow(), actor=ctx.actor,
-                                                 beneficiary_id=d.beneficiary_id,
-                                                 now=now_utc())
+                result = ageing.exclude_aged_out(
+                    uow=ctx.uow(), actor=ctx.actor, beneficiary_id=d.beneficiary_id, now=now_utc()
+                )
                 st.session_state.pop(_confirm_key(key), None)
                 st.session_state[_done_key(key)] = (
-                    ctx.company_id, result.protocol_number, d.name, result.effective_date
+                    ctx.company_id,
+                    result.protocol_number,
+                    d.name,
+                    result.effective_date,
                 )
                 st.rerun()
         if b2.button("Cancelar", key=f"{key}_cancel_{d.beneficiary_id}"):

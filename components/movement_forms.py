@@ -673,9 +673,7 @@ def reactivation_form(
             "30/31). A opção cobre de novo o titular e o grupo familiar desde a exclusão, "
             "até o fim da permanência."
         )
-        if st.button(
-            "Registrar opção pela permanência (arts. 30/31)", key=f"{form_key}_stay"
-        ):
+        if st.button("Registrar opção pela permanência (arts. 30/31)", key=f"{form_key}_stay"):
             return ReactivationRequest(row.card_number, row.exclusion_date, {}, stay=True)
     edit = st.checkbox("Editar dados antes de reativar", key=f"{form_key}_edit")
     with st.form(f"{form_key}_form"):

@@ -24,7 +24,8 @@ def general_conditions_pdf(plan: ContractedPlanView, company_label: str) -> byte
     _para(pdf, 7, f"{plan.name} · Registro ANS nº {plan.ans_registration}")
     pdf.set_font("Helvetica", "", 9)
     _para(
-        pdf, 5,
+        pdf,
+        5,
         f"Segmentação: {plan.segment} · contratado por {company_label} desde "
         f"{fmt_date(plan.start_date)}",
     )
@@ -52,13 +53,27 @@ def general_conditions_pdf(plan: ContractedPlanView, company_label: str) -> byte
             _para(pdf, 6, f"Preço único do contrato{since}")
             pdf.set_font("Helvetica", "", 10)
             pdf.cell(90, 6, latin1("Mensalidade (todas as idades)"), border="B")
-            pdf.cell(0, 6, latin1(fmt_money(plan.bands[0].price)), border="B", align="R",
-                     new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(
+                0,
+                6,
+                latin1(fmt_money(plan.bands[0].price)),
+                border="B",
+                align="R",
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
             return bytes(pdf.output())
         _para(pdf, 6, f"Tabela de preços do contrato por faixa etária{since}")
         pdf.set_font("Helvetica", "", 10)
         for band in plan.bands:
             pdf.cell(90, 6, latin1(f"Faixa {band.band}: {band.label}"), border="B")
-            pdf.cell(0, 6, latin1(fmt_money(band.price)), border="B", align="R",
-                     new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(
+                0,
+                6,
+                latin1(fmt_money(band.price)),
+                border="B",
+                align="R",
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
     return bytes(pdf.output())

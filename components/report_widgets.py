@@ -72,8 +72,13 @@ def beneficiary_options(ctx: Context) -> BeneficiaryOptions:
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
 def _beneficiary_report(
-    company_id: int, user_id: int, personal: bool, status: str, filters: BeneficiaryFilters,
-    today: date, _actor: Actor,
+    company_id: int,
+    user_id: int,
+    personal: bool,
+    status: str,
+    filters: BeneficiaryFilters,
+    today: date,
+    _actor: Actor,
 ) -> reports.BeneficiaryReport:
     return reports.beneficiary_report(
         uow=new_uow(company_id), actor=_actor, status=status, filters=filters, today=today
@@ -83,8 +88,9 @@ def _beneficiary_report(
 def beneficiary_report(
     ctx: Context, *, status: str, filters: BeneficiaryFilters, today: date
 ) -> reports.BeneficiaryReport:
-    return _beneficiary_report(ctx.company_id, ctx.actor.user_id, _personal(ctx.actor), status,
-                               filters, today, ctx.actor)
+    return _beneficiary_report(
+        ctx.company_id, ctx.actor.user_id, _personal(ctx.actor), status, filters, today, ctx.actor
+    )
 
 
 def _ids(company_ids: Sequence[int] | None) -> tuple[int, ...] | None:
@@ -93,7 +99,10 @@ def _ids(company_ids: Sequence[int] | None) -> tuple[int, ...] | None:
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
 def _overview(
-    company_id: int | None, company_ids: tuple[int, ...] | None, user_id: int, period: Period,
+    company_id: int | None,
+    company_ids: tuple[int, ...] | None,
+    user_id: int,
+    period: Period,
     _actor: Actor,
 ) -> reports.UtilizationOverview:
     return reports.utilization_overview(
@@ -110,14 +119,22 @@ def utilization_overview(
     ctx: Context, period: Period, company_ids: Sequence[int] | None = None
 ) -> reports.UtilizationOverview:
     """Company in context, or the chosen portfolio companies when `company_ids` is given."""
-    return _overview(_scope_key(ctx, company_ids), _ids(company_ids), ctx.actor.user_id,
-                     period, ctx.actor)
+    return _overview(
+        _scope_key(ctx, company_ids), _ids(company_ids), ctx.actor.user_id, period, ctx.actor
+    )
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=128)
 def _detail(
-    kind: str, company_id: int | None, company_ids: tuple[int, ...] | None, user_id: int,
-    personal: bool, period: Period, selection: UtilizationSelection, top: int, _actor: Actor,
+    kind: str,
+    company_id: int | None,
+    company_ids: tuple[int, ...] | None,
+    user_id: int,
+    personal: bool,
+    period: Period,
+    selection: UtilizationSelection,
+    top: int,
+    _actor: Actor,
 ) -> pd.DataFrame:
     uow = new_uow(company_id)
     if kind == "procedure":
@@ -125,22 +142,41 @@ def _detail(
             uow=uow, actor=_actor, period=period, selection=selection, company_ids=company_ids
         )
     if kind == "provider":
-        return reports.utilization_by_provider(uow=uow, actor=_actor, period=period,
-                                               selection=selection, top=top,
-                                               company_ids=company_ids)
-    return reports.utilization_by_beneficiary(uow=uow, actor=_actor, period=period,
-                                              selection=selection, top=top,
-                                              company_ids=company_ids)
+        return reports.utilization_by_provider(
+            uow=uow,
+            actor=_actor,
+            period=period,
+            selection=selection,
+            top=top,
+            company_ids=company_ids,
+        )
+    return reports.utilization_by_beneficiary(
+        uow=uow, actor=_actor, period=period, selection=selection, top=top, company_ids=company_ids
+    )
 
 
 def utilization_detail(
-    ctx: Context, kind: str, period: Period, selection: UtilizationSelection, *, top: int = 10,
+    ctx: Context,
+    kind: str,
+    period: Period,
+    selection: UtilizationSelection,
+    *,
+    top: int = 10,
     company_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """By TUSS procedure ("procedure"), top providers ("provider") or top beneficiaries
     ("beneficiary", masked unless allowed) under the chart selection."""
-    return _detail(kind, _scope_key(ctx, company_ids), _ids(company_ids), ctx.actor.user_id,
-                   _personal(ctx.actor), period, selection, top, ctx.actor)
+    return _detail(
+        kind,
+        _scope_key(ctx, company_ids),
+        _ids(company_ids),
+        ctx.actor.user_id,
+        _personal(ctx.actor),
+        period,
+        selection,
+        top,
+        ctx.actor,
+    )
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
@@ -151,8 +187,7 @@ def _portfolio_companies(
 
 
 def portfolio_companies(ctx: Context) -> list[analytics.PortfolioCompany]:
-    return _portfolio_companies(tuple(sorted(ctx.actor.company_ids)), ctx.actor.user_id,
-                                ctx.actor)
+    return _portfolio_companies(tuple(sorted(ctx.actor.company_ids)), ctx.actor.user_id, ctx.actor)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
@@ -172,22 +207,24 @@ def portfolio_lives(
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
 def _compare(
-    company_ids: tuple[int, ...], user_id: int, series: tuple[analytics.CompareSeries, ...],
+    company_ids: tuple[int, ...],
+    user_id: int,
+    series: tuple[analytics.CompareSeries, ...],
     _actor: Actor,
 ) -> pd.DataFrame:
     return analytics.utilization_compare(uow=new_uow(), actor=_actor, series=list(series))
 
 
-def utilization_compare(
-    ctx: Context, series: Sequence[analytics.CompareSeries]
-) -> pd.DataFrame:
+def utilization_compare(ctx: Context, series: Sequence[analytics.CompareSeries]) -> pd.DataFrame:
     ids = tuple(sorted({cid for s in series for cid in s.company_ids}))
     return _compare(ids, ctx.actor.user_id, tuple(series), ctx.actor)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
 def _pivot(
-    company_ids: tuple[int, ...], user_id: int, request: analytics.PivotRequest,
+    company_ids: tuple[int, ...],
+    user_id: int,
+    request: analytics.PivotRequest,
     _actor: Actor,
 ) -> analytics.PivotResult:
     return analytics.utilization_pivot(uow=new_uow(), actor=_actor, request=request)
@@ -201,15 +238,22 @@ def utilization_pivot(ctx: Context, request: analytics.PivotRequest) -> analytic
 
 
 def period_picker(
-    today: date, *, key: str, label: str = "Período", default_months: int = 12,
+    today: date,
+    *,
+    key: str,
+    label: str = "Período",
+    default_months: int = 12,
     default: Period | None = None,
 ) -> Period:
     """Whole months of the last two years; by default the last 12 complete months."""
     months = reports.report_months(today=today)
     chosen = default or Period.last(default_months, today=today)
     first, last = st.select_slider(
-        label, options=months, value=(chosen.first_month, chosen.last_month),
-        format_func=fmt_month_short, key=key,
+        label,
+        options=months,
+        value=(chosen.first_month, chosen.last_month),
+        format_func=fmt_month_short,
+        key=key,
         help="Meses inteiros; o mês atual ainda está em andamento.",
     )
     return Period(first, last)
@@ -233,30 +277,47 @@ def beneficiary_filters(
     """The filters of the active/inactive reports, as one value."""
     with st.expander("Filtros", expanded=True):
         c1, c2, c3 = st.columns(3)
-        plans = c1.multiselect("Plano", list(options.plans), format_func=options.plans.get,
-                               key=f"{key}_plans", placeholder=ALL)
-        kind = c2.selectbox("Titular ou dependente", [ALL, "Titulares", "Dependentes"],
-                            key=f"{key}_kind")
+        plans = c1.multiselect(
+            "Plano",
+            list(options.plans),
+            format_func=options.plans.get,
+            key=f"{key}_plans",
+            placeholder=ALL,
+        )
+        kind = c2.selectbox(
+            "Titular ou dependente", [ALL, "Titulares", "Dependentes"], key=f"{key}_kind"
+        )
         relationships = c3.multiselect(
-            "Parentesco", list(options.relationships), format_func=options.relationships.get,
-            key=f"{key}_relationships", placeholder=ALL,
+            "Parentesco",
+            list(options.relationships),
+            format_func=options.relationships.get,
+            key=f"{key}_relationships",
+            placeholder=ALL,
         )
         c4, c5, c6 = st.columns(3)
-        bands = c4.multiselect("Faixa etária", list(options.age_bands),
-                               format_func=options.age_bands.get, key=f"{key}_bands",
-                               placeholder=ALL)
-        eff_from, eff_to = _date_range("Início de vigência (de/até)", key=f"{key}_effective",
-                                       container=c5)
+        bands = c4.multiselect(
+            "Faixa etária",
+            list(options.age_bands),
+            format_func=options.age_bands.get,
+            key=f"{key}_bands",
+            placeholder=ALL,
+        )
+        eff_from, eff_to = _date_range(
+            "Início de vigência (de/até)", key=f"{key}_effective", container=c5
+        )
         search = c6.text_input("Nome ou número da carteirinha", key=f"{key}_search")
         exc_from = exc_to = None
         reasons: list[str] = []
         if status == INACTIVE:
             c7, c8 = st.columns(2)
-            exc_from, exc_to = _date_range("Data de exclusão (de/até)", key=f"{key}_exclusion",
-                                           container=c7)
+            exc_from, exc_to = _date_range(
+                "Data de exclusão (de/até)", key=f"{key}_exclusion", container=c7
+            )
             reasons = c8.multiselect(
-                "Motivo da exclusão", list(options.exclusion_reasons),
-                format_func=options.exclusion_reasons.get, key=f"{key}_reasons",
+                "Motivo da exclusão",
+                list(options.exclusion_reasons),
+                format_func=options.exclusion_reasons.get,
+                key=f"{key}_reasons",
                 placeholder=ALL,
             )
     return BeneficiaryFilters(
@@ -281,18 +342,22 @@ def describe_beneficiary_filters(f: BeneficiaryFilters, options: BeneficiaryOpti
     if f.holders is not None:
         parts.append("Somente " + ("titulares" if f.holders else "dependentes"))
     if f.relationships:
-        parts.append("Parentesco: " + ", ".join(
-            options.relationships.get(r, str(r)) for r in f.relationships))
+        parts.append(
+            "Parentesco: "
+            + ", ".join(options.relationships.get(r, str(r)) for r in f.relationships)
+        )
     if f.age_bands:
-        parts.append("Faixa etária: " + ", ".join(
-            options.age_bands.get(b, str(b)) for b in f.age_bands))
+        parts.append(
+            "Faixa etária: " + ", ".join(options.age_bands.get(b, str(b)) for b in f.age_bands)
+        )
     if f.effective_from or f.effective_to:
         parts.append(f"Início de vigência: {_range_text(f.effective_from, f.effective_to)}")
     if f.exclusion_from or f.exclusion_to:
         parts.append(f"Exclusão: {_range_text(f.exclusion_from, f.exclusion_to)}")
     if f.exclusion_reasons:
-        parts.append("Motivo: " + ", ".join(
-            options.exclusion_reasons.get(r, r) for r in f.exclusion_reasons))
+        parts.append(
+            "Motivo: " + ", ".join(options.exclusion_reasons.get(r, r) for r in f.exclusion_reasons)
+        )
     if f.search:
         parts.append(f"Nome ou carteirinha contém: {f.search}")
     return "; ".join(parts) if parts else "Nenhum"
@@ -353,8 +418,9 @@ def show_table(df: pd.DataFrame, *, key: str | None = None, height: int | str = 
             config[column] = st.column_config.NumberColumn(format="localized", step=1)
         elif isinstance(sample, date):
             config[column] = st.column_config.DateColumn(format="DD/MM/YYYY")
-    return st.dataframe(df, hide_index=True, width="stretch", column_config=config, key=key,
-                        height=height)
+    return st.dataframe(
+        df, hide_index=True, width="stretch", column_config=config, key=key, height=height
+    )
 
 
 # ---------------------------------------------------------------- downloads
@@ -369,16 +435,24 @@ class ExportHeader:
 
 
 def export_header(
-    title: str, *, scope: str, period: str, filters: str, actor: Actor,
+    title: str,
+    *,
+    scope: str,
+    period: str,
+    filters: str,
+    actor: Actor,
     personal_data: bool | None = None,
 ) -> ExportHeader:
     lines = [("Empresa", scope), ("Período", period), ("Filtros", filters)]
     if personal_data is not None:
-        lines.append((
-            "Dados pessoais",
-            "CPF e data de nascimento completos (usuário com permissão)" if personal_data
-            else "CPF e data de nascimento mascarados (LGPD)",
-        ))
+        lines.append(
+            (
+                "Dados pessoais",
+                "CPF e data de nascimento completos (usuário com permissão)"
+                if personal_data
+                else "CPF e data de nascimento mascarados (LGPD)",
+            )
+        )
     generated = now_utc().astimezone(BRT).strftime("%d/%m/%Y %H:%M")
     lines.append(("Gerado em", f"{generated} por {actor.name} (código {actor.user_code})"))
     return ExportHeader(title, tuple(lines))
@@ -475,33 +549,53 @@ def to_csv(df: pd.DataFrame, header: ExportHeader) -> bytes:
 
 
 def download_buttons(
-    df: pd.DataFrame, header: ExportHeader, *, file_stem: str, key: str,
+    df: pd.DataFrame,
+    header: ExportHeader,
+    *,
+    file_stem: str,
+    key: str,
     extra: Callable[[], None] | None = None,
 ) -> None:
     """Excel and CSV buttons; the files are built only when clicked."""
     row = st.container(horizontal=True)
     row.download_button(
-        "Baixar Excel", data=lambda: to_xlsx(df, header), file_name=f"{file_stem}.xlsx",
-        mime=XLSX_MIME, key=f"{key}_xlsx", icon=":material/download:", on_click="ignore",
-        width="content", help="Baixar estes dados em Excel (.xlsx)",
+        "Baixar Excel",
+        data=lambda: to_xlsx(df, header),
+        file_name=f"{file_stem}.xlsx",
+        mime=XLSX_MIME,
+        key=f"{key}_xlsx",
+        icon=":material/download:",
+        on_click="ignore",
+        width="content",
+        help="Baixar estes dados em Excel (.xlsx)",
     )
     row.download_button(
-        "Baixar CSV", data=lambda: to_csv(df, header), file_name=f"{file_stem}.csv",
-        mime="text/csv", key=f"{key}_csv", icon=":material/download:", on_click="ignore",
-        width="content", help="Baixar estes dados em CSV (separado por ponto e vírgula)",
+        "Baixar CSV",
+        data=lambda: to_csv(df, header),
+        file_name=f"{file_stem}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+        icon=":material/download:",
+        on_click="ignore",
+        width="content",
+        help="Baixar estes dados em CSV (separado por ponto e vírgula)",
     )
     if extra is not None:
         with row:
             extra()
 
 
-def chart_download(fig: Any, *, file_stem: str, key: str, label: str = "Baixar gráfico"
-                   ) -> None:
+def chart_download(fig: Any, *, file_stem: str, key: str, label: str = "Baixar gráfico") -> None:
     """The chart as an interactive HTML file, built when clicked."""
     st.download_button(
-        label, data=lambda: fig.to_html(include_plotlyjs="cdn", full_html=True),
-        file_name=f"{file_stem}.html", mime="text/html", key=key, width="content",
-        icon=":material/download:", on_click="ignore",
+        label,
+        data=lambda: fig.to_html(include_plotlyjs="cdn", full_html=True),
+        file_name=f"{file_stem}.html",
+        mime="text/html",
+        key=key,
+        width="content",
+        icon=":material/download:",
+        on_click="ignore",
         help="Baixar o gráfico interativo (abre no navegador)",
     )
 
@@ -518,8 +612,11 @@ def utilization_metrics(summary: reports.UtilizationSummary) -> None:
     m = st.columns(3)
     m[0].metric("Custo por beneficiário atendido", fmt_money(summary.cost_per_beneficiary))
     m[1].metric("Faturado no período", fmt_money(summary.premiums))
-    m[2].metric("Sinistralidade", fmt_pct(summary.loss_ratio),
-                help="Custo da utilização ÷ valor faturado nas faturas dos mesmos meses.")
+    m[2].metric(
+        "Sinistralidade",
+        fmt_pct(summary.loss_ratio),
+        help="Custo da utilização ÷ valor faturado nas faturas dos mesmos meses.",
+    )
 
 
 # ---------------------------------------------------------------- beneficiary reports
@@ -548,32 +645,46 @@ def beneficiary_report_view(ctx: Context, *, status: str, today: date) -> None:
     with left:
         st.markdown("**Por plano**")
         st.plotly_chart(
-            charts.bar_chart(list(report.by_plan["Plano"]), list(report.by_plan["Beneficiários"]),
-                             value_label="Beneficiários", horizontal=True, height=260),
+            charts.bar_chart(
+                list(report.by_plan["Plano"]),
+                list(report.by_plan["Beneficiários"]),
+                value_label="Beneficiários",
+                horizontal=True,
+                height=260,
+            ),
             key=f"rep_{status}_plan_chart",
         )
         st.markdown("**Titulares e dependentes**")
-        st.plotly_chart(charts.holders_and_dependents(report.by_relationship),
-                        key=f"rep_{status}_rel_chart")
+        st.plotly_chart(
+            charts.holders_and_dependents(report.by_relationship), key=f"rep_{status}_rel_chart"
+        )
     with right:
         st.markdown("**Pirâmide etária por sexo**")
         st.plotly_chart(charts.age_pyramid(report.pyramid), key=f"rep_{status}_pyramid")
         st.markdown("**Inclusões e exclusões por mês**")
-        st.plotly_chart(charts.inclusions_and_exclusions(report.flow),
-                        key=f"rep_{status}_flow_chart")
+        st.plotly_chart(
+            charts.inclusions_and_exclusions(report.flow), key=f"rep_{status}_flow_chart"
+        )
         st.caption("Últimos 12 meses, beneficiários ativos e inativos que atendem aos filtros.")
 
     st.subheader("Lista de beneficiários")
     if not report.personal_data:
-        st.caption("CPF e data de nascimento mascarados (LGPD): seu usuário não tem a "
-                   "permissão de dados pessoais completos.")
+        st.caption(
+            "CPF e data de nascimento mascarados (LGPD): seu usuário não tem a "
+            "permissão de dados pessoais completos."
+        )
     show_table(report.table, key=f"rep_{status}_table")
     header = export_header(
         f"Relatório de beneficiários {noun}",
-        scope=f"{ctx.company.label} ({ctx.company.document_type} "
-              f"{ctx.company.document_formatted})",
+        scope=f"{ctx.company.label} ({ctx.company.document_type} {ctx.company.document_formatted})",
         period=f"Posição em {fmt_date(report.today)}",
-        filters=described, actor=ctx.actor, personal_data=report.personal_data,
+        filters=described,
+        actor=ctx.actor,
+        personal_data=report.personal_data,
     )
-    download_buttons(report.table, header, file_stem=f"beneficiarios_{noun}_{ctx.company.code}",
-                     key=f"rep_{status}_download")
+    download_buttons(
+        report.table,
+        header,
+        file_stem=f"beneficiarios_{noun}_{ctx.company.code}",
+        key=f"rep_{status}_download",
+    )

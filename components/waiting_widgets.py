@@ -90,10 +90,7 @@ def contract_waiting_section(ctx: Context, details: CompanyDetails) -> None:
     days = details.waiting_days
     if not details.can_edit_waiting:
         st.dataframe(
-            [
-                {"Grupo de procedimentos": g, "Carência": _days_label(g, d)}
-                for g, d in days.items()
-            ],
+            [{"Grupo de procedimentos": g, "Carência": _days_label(g, d)} for g, d in days.items()],
             hide_index=True,
             width="stretch",
         )
@@ -113,7 +110,8 @@ def contract_waiting_section(ctx: Context, details: CompanyDetails) -> None:
                         max_value=top,
                         value=int(days.get(group, 0)),
                         step=1,
-                        help="Máximo legal: 24 horas (1 dia)." if group == URGENCY
+                        help="Máximo legal: 24 horas (1 dia)."
+                        if group == URGENCY
                         else f"Máximo legal: {top} dias.",
                         key=f"waiting_days_{group}",
                     )

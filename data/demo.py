@@ -140,60 +140,294 @@ INVITATION_SUBJECT = "Portal Empresa: convite para o seu primeiro acesso"
 # name, state, IBGE code, DDD, CEP ranges (first 5 digits), latitude, longitude,
 # neighbourhoods, weight (how many people/providers live there)
 _CITY_ROWS: tuple[tuple[str, str, str, str, tuple[int, int], float, float, str, int], ...] = (
-    ("São Paulo", "SP", "3550308", "11", (1000, 5999), -23.5505, -46.6333,
-     "Pinheiros|Moema|Tatuapé|Santana|Vila Mariana|Perdizes|Itaim Bibi|Mooca|Lapa|"
-     "Butantã|Ipiranga|Jabaquara|Vila Madalena|Bela Vista|Liberdade", 30),
-    ("Campinas", "SP", "3509502", "19", (13000, 13139), -22.9099, -47.0626,
-     "Cambuí|Taquaral|Barão Geraldo|Centro|Jardim Chapadão", 5),
-    ("Santos", "SP", "3548500", "13", (11000, 11099), -23.9608, -46.3336,
-     "Gonzaga|Boqueirão|Ponta da Praia|Embaré|Aparecida", 3),
-    ("São Bernardo do Campo", "SP", "3548708", "11", (9600, 9899), -23.6914, -46.5646,
-     "Centro|Rudge Ramos|Baeta Neves|Nova Petrópolis", 3),
-    ("Ribeirão Preto", "SP", "3543402", "16", (14000, 14114), -21.1775, -47.8103,
-     "Centro|Jardim Irajá|Alto da Boa Vista|Ribeirânia", 3),
-    ("Guarulhos", "SP", "3518800", "11", (7000, 7399), -23.4538, -46.5333,
-     "Centro|Vila Galvão|Macedo|Bonsucesso", 3),
-    ("Osasco", "SP", "3534401", "11", (6000, 6299), -23.5329, -46.7917,
-     "Centro|Presidente Altino|Vila Yara|Jardim Veloso", 2),
-    ("Rio de Janeiro", "RJ", "3304557", "21", (20000, 23799), -22.9068, -43.1729,
-     "Copacabana|Tijuca|Botafogo|Barra da Tijuca|Méier|Leblon|Ipanema|Flamengo|"
-     "Campo Grande|Madureira", 14),
-    ("Niterói", "RJ", "3303302", "21", (24000, 24399), -22.8832, -43.1034,
-     "Icaraí|Centro|Santa Rosa|São Francisco", 3),
-    ("Belo Horizonte", "MG", "3106200", "31", (30000, 31999), -19.9167, -43.9345,
-     "Savassi|Funcionários|Pampulha|Buritis|Lourdes|Castelo|Barreiro", 8),
-    ("Uberlândia", "MG", "3170206", "34", (38400, 38419), -18.9186, -48.2772,
-     "Centro|Santa Mônica|Tibery|Saraiva", 2),
-    ("Juiz de Fora", "MG", "3136702", "32", (36000, 36099), -21.7642, -43.3496,
-     "Centro|São Mateus|Granbery|Cascatinha", 2),
-    ("Curitiba", "PR", "4106902", "41", (80000, 82999), -25.4284, -49.2733,
-     "Batel|Água Verde|Centro|Bigorrilho|Portão|Boa Vista|Cabral", 6),
-    ("Londrina", "PR", "4113700", "43", (86000, 86099), -23.3045, -51.1696,
-     "Centro|Gleba Palhano|Jardim Higienópolis", 2),
-    ("Porto Alegre", "RS", "4314902", "51", (90000, 91999), -30.0346, -51.2177,
-     "Moinhos de Vento|Menino Deus|Petrópolis|Bom Fim|Cidade Baixa|Tristeza", 6),
-    ("Caxias do Sul", "RS", "4305108", "54", (95000, 95124), -29.1678, -51.1794,
-     "Centro|São Pelegrino|Exposição", 2),
-    ("Salvador", "BA", "2927408", "71", (40000, 42599), -12.9777, -38.5016,
-     "Barra|Pituba|Rio Vermelho|Itaigara|Graça|Brotas|Imbuí", 6),
-    ("Feira de Santana", "BA", "2910800", "75", (44000, 44099), -12.2664, -38.9663,
-     "Centro|Kalilândia|Santa Mônica", 2),
-    ("Recife", "PE", "2611606", "81", (50000, 52999), -8.0476, -34.8770,
-     "Boa Viagem|Casa Forte|Graças|Espinheiro|Madalena|Torre", 5),
-    ("Olinda", "PE", "2609600", "81", (53000, 53299), -8.0089, -34.8553,
-     "Carmo|Casa Caiada|Bairro Novo", 2),
-    ("Brasília", "DF", "5300108", "61", (70000, 72799), -15.7939, -47.8828,
-     "Asa Sul|Asa Norte|Lago Sul|Sudoeste|Águas Claras|Taguatinga", 6),
-    ("Florianópolis", "SC", "4205407", "48", (88000, 88099), -27.5954, -48.5480,
-     "Centro|Trindade|Agronômica|Lagoa da Conceição|Estreito", 3),
-    ("Joinville", "SC", "4209102", "47", (89200, 89239), -26.3045, -48.8487,
-     "Centro|América|Atiradores|Glória", 2),
-    ("Blumenau", "SC", "4202404", "47", (89000, 89099), -26.9194, -49.0661,
-     "Centro|Velha|Vila Nova|Garcia", 2),
-    ("Goiânia", "GO", "5208707", "62", (74000, 74899), -16.6869, -49.2648,
-     "Setor Bueno|Setor Marista|Setor Oeste|Jardim Goiás|Setor Central", 4),
-    ("Anápolis", "GO", "5201108", "62", (75000, 75159), -16.3281, -48.9530,
-     "Centro|Jundiaí|Jardim Alexandrina", 1),
+    (
+        "São Paulo",
+        "SP",
+        "3550308",
+        "11",
+        (1000, 5999),
+        -23.5505,
+        -46.6333,
+        "Pinheiros|Moema|Tatuapé|Santana|Vila Mariana|Perdizes|Itaim Bibi|Mooca|Lapa|"
+        "Butantã|Ipiranga|Jabaquara|Vila Madalena|Bela Vista|Liberdade",
+        30,
+    ),
+    (
+        "Campinas",
+        "SP",
+        "3509502",
+        "19",
+        (13000, 13139),
+        -22.9099,
+        -47.0626,
+        "Cambuí|Taquaral|Barão Geraldo|Centro|Jardim Chapadão",
+        5,
+    ),
+    (
+        "Santos",
+        "SP",
+        "3548500",
+        "13",
+        (11000, 11099),
+        -23.9608,
+        -46.3336,
+        "Gonzaga|Boqueirão|Ponta da Praia|Embaré|Aparecida",
+        3,
+    ),
+    (
+        "São Bernardo do Campo",
+        "SP",
+        "3548708",
+        "11",
+        (9600, 9899),
+        -23.6914,
+        -46.5646,
+        "Centro|Rudge Ramos|Baeta Neves|Nova Petrópolis",
+        3,
+    ),
+    (
+        "Ribeirão Preto",
+        "SP",
+        "3543402",
+        "16",
+        (14000, 14114),
+        -21.1775,
+        -47.8103,
+        "Centro|Jardim Irajá|Alto da Boa Vista|Ribeirânia",
+        3,
+    ),
+    (
+        "Guarulhos",
+        "SP",
+        "3518800",
+        "11",
+        (7000, 7399),
+        -23.4538,
+        -46.5333,
+        "Centro|Vila Galvão|Macedo|Bonsucesso",
+        3,
+    ),
+    (
+        "Osasco",
+        "SP",
+        "3534401",
+        "11",
+        (6000, 6299),
+        -23.5329,
+        -46.7917,
+        "Centro|Presidente Altino|Vila Yara|Jardim Veloso",
+        2,
+    ),
+    (
+        "Rio de Janeiro",
+        "RJ",
+        "3304557",
+        "21",
+        (20000, 23799),
+        -22.9068,
+        -43.1729,
+        "Copacabana|Tijuca|Botafogo|Barra da Tijuca|Méier|Leblon|Ipanema|Flamengo|"
+        "Campo Grande|Madureira",
+        14,
+    ),
+    (
+        "Niterói",
+        "RJ",
+        "3303302",
+        "21",
+        (24000, 24399),
+        -22.8832,
+        -43.1034,
+        "Icaraí|Centro|Santa Rosa|São Francisco",
+        3,
+    ),
+    (
+        "Belo Horizonte",
+        "MG",
+        "3106200",
+        "31",
+        (30000, 31999),
+        -19.9167,
+        -43.9345,
+        "Savassi|Funcionários|Pampulha|Buritis|Lourdes|Castelo|Barreiro",
+        8,
+    ),
+    (
+        "Uberlândia",
+        "MG",
+        "3170206",
+        "34",
+        (38400, 38419),
+        -18.9186,
+        -48.2772,
+        "Centro|Santa Mônica|Tibery|Saraiva",
+        2,
+    ),
+    (
+        "Juiz de Fora",
+        "MG",
+        "3136702",
+        "32",
+        (36000, 36099),
+        -21.7642,
+        -43.3496,
+        "Centro|São Mateus|Granbery|Cascatinha",
+        2,
+    ),
+    (
+        "Curitiba",
+        "PR",
+        "4106902",
+        "41",
+        (80000, 82999),
+        -25.4284,
+        -49.2733,
+        "Batel|Água Verde|Centro|Bigorrilho|Portão|Boa Vista|Cabral",
+        6,
+    ),
+    (
+        "Londrina",
+        "PR",
+        "4113700",
+        "43",
+        (86000, 86099),
+        -23.3045,
+        -51.1696,
+        "Centro|Gleba Palhano|Jardim Higienópolis",
+        2,
+    ),
+    (
+        "Porto Alegre",
+        "RS",
+        "4314902",
+        "51",
+        (90000, 91999),
+        -30.0346,
+        -51.2177,
+        "Moinhos de Vento|Menino Deus|Petrópolis|Bom Fim|Cidade Baixa|Tristeza",
+        6,
+    ),
+    (
+        "Caxias do Sul",
+        "RS",
+        "4305108",
+        "54",
+        (95000, 95124),
+        -29.1678,
+        -51.1794,
+        "Centro|São Pelegrino|Exposição",
+        2,
+    ),
+    (
+        "Salvador",
+        "BA",
+        "2927408",
+        "71",
+        (40000, 42599),
+        -12.9777,
+        -38.5016,
+        "Barra|Pituba|Rio Vermelho|Itaigara|Graça|Brotas|Imbuí",
+        6,
+    ),
+    (
+        "Feira de Santana",
+        "BA",
+        "2910800",
+        "75",
+        (44000, 44099),
+        -12.2664,
+        -38.9663,
+        "Centro|Kalilândia|Santa Mônica",
+        2,
+    ),
+    (
+        "Recife",
+        "PE",
+        "2611606",
+        "81",
+        (50000, 52999),
+        -8.0476,
+        -34.8770,
+        "Boa Viagem|Casa Forte|Graças|Espinheiro|Madalena|Torre",
+        5,
+    ),
+    (
+        "Olinda",
+        "PE",
+        "2609600",
+        "81",
+        (53000, 53299),
+        -8.0089,
+        -34.8553,
+        "Carmo|Casa Caiada|Bairro Novo",
+        2,
+    ),
+    (
+        "Brasília",
+        "DF",
+        "5300108",
+        "61",
+        (70000, 72799),
+        -15.7939,
+        -47.8828,
+        "Asa Sul|Asa Norte|Lago Sul|Sudoeste|Águas Claras|Taguatinga",
+        6,
+    ),
+    (
+        "Florianópolis",
+        "SC",
+        "4205407",
+        "48",
+        (88000, 88099),
+        -27.5954,
+        -48.5480,
+        "Centro|Trindade|Agronômica|Lagoa da Conceição|Estreito",
+        3,
+    ),
+    (
+        "Joinville",
+        "SC",
+        "4209102",
+        "47",
+        (89200, 89239),
+        -26.3045,
+        -48.8487,
+        "Centro|América|Atiradores|Glória",
+        2,
+    ),
+    (
+        "Blumenau",
+        "SC",
+        "4202404",
+        "47",
+        (89000, 89099),
+        -26.9194,
+        -49.0661,
+        "Centro|Velha|Vila Nova|Garcia",
+        2,
+    ),
+    (
+        "Goiânia",
+        "GO",
+        "5208707",
+        "62",
+        (74000, 74899),
+        -16.6869,
+        -49.2648,
+        "Setor Bueno|Setor Marista|Setor Oeste|Jardim Goiás|Setor Central",
+        4,
+    ),
+    (
+        "Anápolis",
+        "GO",
+        "5201108",
+        "62",
+        (75000, 75159),
+        -16.3281,
+        -48.9530,
+        "Centro|Jundiaí|Jardim Alexandrina",
+        1,
+    ),
 )
 
 
@@ -216,42 +450,116 @@ CITIES: tuple[_City, ...] = tuple(
 )
 
 _STREET_NAMES = (
-    "das Flores", "dos Andradas", "XV de Novembro", "Sete de Setembro", "Barão de Mauá",
-    "Tiradentes", "Marechal Deodoro", "Dom Pedro II", "Santos Dumont", "Getúlio Vargas",
-    "Rui Barbosa", "José Bonifácio", "Duque de Caxias", "Princesa Isabel", "Frei Caneca",
-    "Voluntários da Pátria", "das Palmeiras", "dos Ipês", "São João", "Santo Antônio",
-    "Brasil", "Paraná", "Bahia", "Minas Gerais", "Amazonas", "da Independência",
-    "da República", "Castro Alves", "Machado de Assis", "Monteiro Lobato",
-    "Cecília Meireles", "Carlos Gomes", "Oswaldo Cruz", "Vital Brasil", "Anita Garibaldi",
-    "Bento Gonçalves", "Osvaldo Aranha", "Padre Anchieta", "Benjamin Constant",
-    "Floriano Peixoto", "Quintino Bocaiúva", "Joaquim Nabuco", "das Acácias",
-    "dos Bandeirantes", "Senador Feijó", "Conselheiro Furtado", "Visconde de Pirajá",
+    "das Flores",
+    "dos Andradas",
+    "XV de Novembro",
+    "Sete de Setembro",
+    "Barão de Mauá",
+    "Tiradentes",
+    "Marechal Deodoro",
+    "Dom Pedro II",
+    "Santos Dumont",
+    "Getúlio Vargas",
+    "Rui Barbosa",
+    "José Bonifácio",
+    "Duque de Caxias",
+    "Princesa Isabel",
+    "Frei Caneca",
+    "Voluntários da Pátria",
+    "das Palmeiras",
+    "dos Ipês",
+    "São João",
+    "Santo Antônio",
+    "Brasil",
+    "Paraná",
+    "Bahia",
+    "Minas Gerais",
+    "Amazonas",
+    "da Independência",
+    "da República",
+    "Castro Alves",
+    "Machado de Assis",
+    "Monteiro Lobato",
+    "Cecília Meireles",
+    "Carlos Gomes",
+    "Oswaldo Cruz",
+    "Vital Brasil",
+    "Anita Garibaldi",
+    "Bento Gonçalves",
+    "Osvaldo Aranha",
+    "Padre Anchieta",
+    "Benjamin Constant",
+    "Floriano Peixoto",
+    "Quintino Bocaiúva",
+    "Joaquim Nabuco",
+    "das Acácias",
+    "dos Bandeirantes",
+    "Senador Feijó",
+    "Conselheiro Furtado",
+    "Visconde de Pirajá",
 )
 _STREET_KINDS = ("Rua", "Rua", "Rua", "Rua", "Avenida", "Avenida", "Travessa", "Alameda")
 _HONORIFICS_M = ("", "", "", "Professor ", "Doutor ", "Coronel ", "Padre ", "Engenheiro ")
 _HONORIFICS_F = ("", "", "", "Professora ", "Doutora ", "Dona ")
 _MAIL_DOMAINS = (
-    "gmail.com", "gmail.com", "gmail.com", "hotmail.com", "outlook.com", "yahoo.com.br",
-    "uol.com.br", "bol.com.br", "terra.com.br",
+    "gmail.com",
+    "gmail.com",
+    "gmail.com",
+    "hotmail.com",
+    "outlook.com",
+    "yahoo.com.br",
+    "uol.com.br",
+    "bol.com.br",
+    "terra.com.br",
 )
 _SECTORS = (
-    "Engenharia", "Comércio de Alimentos", "Consultoria Empresarial", "Metalúrgica",
-    "Farmacêutica", "Construções", "Têxtil", "Educação", "Hotelaria", "Transportes",
-    "Informática", "Supermercados", "Autopeças", "Contabilidade", "Indústria Química",
-    "Serviços Médicos", "Embalagens", "Móveis", "Calçados", "Agronegócios",
+    "Engenharia",
+    "Comércio de Alimentos",
+    "Consultoria Empresarial",
+    "Metalúrgica",
+    "Farmacêutica",
+    "Construções",
+    "Têxtil",
+    "Educação",
+    "Hotelaria",
+    "Transportes",
+    "Informática",
+    "Supermercados",
+    "Autopeças",
+    "Contabilidade",
+    "Indústria Química",
+    "Serviços Médicos",
+    "Embalagens",
+    "Móveis",
+    "Calçados",
+    "Agronegócios",
 )
 MARITAL_SINGLE = ("Solteiro(a)", "Solteiro(a)", "Solteiro(a)", "Divorciado(a)", "Viúvo(a)")
 MARITAL_COUPLE = ("Casado(a)", "Casado(a)", "União estável")
 HOLDER_EXCLUSION_REASONS = ("demissao", "pedido", "aposentadoria", "outros", "obito")
 HOLDER_EXCLUSION_WEIGHTS = (55, 20, 8, 12, 5)
 SPECIALTIES = (
-    "Clínica geral", "Ortodontia", "Endodontia", "Periodontia", "Implantodontia",
-    "Odontopediatria", "Prótese dentária", "Cirurgia bucomaxilofacial",
-    "Radiologia odontológica", "Estomatologia",
+    "Clínica geral",
+    "Ortodontia",
+    "Endodontia",
+    "Periodontia",
+    "Implantodontia",
+    "Odontopediatria",
+    "Prótese dentária",
+    "Cirurgia bucomaxilofacial",
+    "Radiologia odontológica",
+    "Estomatologia",
 )
 COVERAGE_LABELS = (
-    "Prevenção", "Dentística", "Endodontia", "Periodontia", "Cirurgia", "Prótese",
-    "Ortodontia", "Radiologia", "Urgência",
+    "Prevenção",
+    "Dentística",
+    "Endodontia",
+    "Periodontia",
+    "Cirurgia",
+    "Prótese",
+    "Ortodontia",
+    "Radiologia",
+    "Urgência",
 )
 
 # TUSS (terminologia unificada da saúde suplementar), dental procedures:
@@ -261,36 +569,34 @@ PROCEDURES: tuple[tuple[str, str, str, str, float, str], ...] = (
     ("81000030", "Consulta odontológica", "Diagnóstico", "45.00", 8, ""),
     ("81000049", "Consulta odontológica de urgência", "Urgência", "70.00", 5, ""),
     ("81000057", "Consulta odontológica de urgência 24 hs", "Urgência", "95.00", 1.5, ""),
-    ("85200174", "Curativo endodôntico em situação de urgência", "Urgência", "80.00", 1.5,
-     ""),
+    ("85200174", "Curativo endodôntico em situação de urgência", "Urgência", "80.00", 1.5, ""),
     ("81000421", "Radiografia periapical", "Radiologia", "18.00", 10, ""),
     ("81000375", "Radiografia interproximal - bite-wing", "Radiologia", "18.00", 4, ""),
-    ("81000405", "Radiografia panorâmica de mandíbula/maxila (ortopantomografia)",
-     "Radiologia", "55.00", 4, ""),
-    ("81000294", "Levantamento radiográfico (exame radiodôntico)", "Radiologia", "90.00",
-     1, ""),
+    (
+        "81000405",
+        "Radiografia panorâmica de mandíbula/maxila (ortopantomografia)",
+        "Radiologia",
+        "55.00",
+        4,
+        "",
+    ),
+    ("81000294", "Levantamento radiográfico (exame radiodôntico)", "Radiologia", "90.00", 1, ""),
     ("84000198", "Profilaxia: polimento coronário", "Prevenção", "40.00", 12, ""),
     ("84000090", "Aplicação tópica de flúor", "Prevenção", "25.00", 6, ""),
-    ("84000074", "Aplicação de selante de fóssulas e fissuras", "Prevenção", "35.00", 2.5,
-     "c"),
+    ("84000074", "Aplicação de selante de fóssulas e fissuras", "Prevenção", "35.00", 2.5, "c"),
     ("84000163", "Controle de biofilme (placa bacteriana)", "Prevenção", "30.00", 3, ""),
     ("84000139", "Atividade educativa em saúde bucal", "Prevenção", "20.00", 2, ""),
-    ("85100196", "Restauração em resina fotopolimerizável 1 face", "Dentística", "75.00",
-     8, ""),
-    ("85100200", "Restauração em resina fotopolimerizável 2 faces", "Dentística", "95.00",
-     5, ""),
-    ("85100218", "Restauração em resina fotopolimerizável 3 faces", "Dentística", "115.00",
-     2, ""),
+    ("85100196", "Restauração em resina fotopolimerizável 1 face", "Dentística", "75.00", 8, ""),
+    ("85100200", "Restauração em resina fotopolimerizável 2 faces", "Dentística", "95.00", 5, ""),
+    ("85100218", "Restauração em resina fotopolimerizável 3 faces", "Dentística", "115.00", 2, ""),
     ("85100137", "Restauração em ionômero de vidro - 1 face", "Dentística", "55.00", 2, ""),
     ("85100099", "Restauração de amálgama - 1 face", "Dentística", "55.00", 1.5, ""),
     ("85300047", "Raspagem supra-gengival", "Periodontia", "45.00", 4, "a"),
-    ("85300039", "Raspagem sub-gengival/alisamento radicular", "Periodontia", "65.00", 2,
-     "a"),
+    ("85300039", "Raspagem sub-gengival/alisamento radicular", "Periodontia", "65.00", 2, "a"),
     ("85300098", "Manutenção periodontal", "Periodontia", "55.00", 1.5, "a"),
     ("85200166", "Tratamento endodôntico unirradicular", "Endodontia", "280.00", 1.5, ""),
     ("85200140", "Tratamento endodôntico birradicular", "Endodontia", "360.00", 1, "a"),
-    ("85200158", "Tratamento endodôntico multirradicular", "Endodontia", "470.00", 0.8,
-     "a"),
+    ("85200158", "Tratamento endodôntico multirradicular", "Endodontia", "470.00", 0.8, "a"),
     ("85200042", "Pulpotomia", "Endodontia", "90.00", 0.8, ""),
     ("82000875", "Exodontia simples de permanente", "Cirurgia", "95.00", 2.5, "a"),
     ("83000089", "Exodontia simples de decíduo", "Cirurgia", "60.00", 2, "c"),
@@ -300,32 +606,92 @@ PROCEDURES: tuple[tuple[str, str, str, str, float, str], ...] = (
     ("85400220", "Núcleo metálico fundido", "Prótese", "180.00", 0.3, "a"),
     ("85400408", "Prótese total", "Prótese", "850.00", 0.2, "a"),
     ("86000098", "Aparelho ortodôntico fixo metálico", "Ortodontia", "650.00", 0.3, ""),
-    ("86000357", "Manutenção de aparelho ortodôntico - aparelho fixo", "Ortodontia",
-     "110.00", 2.5, ""),
+    (
+        "86000357",
+        "Manutenção de aparelho ortodôntico - aparelho fixo",
+        "Ortodontia",
+        "110.00",
+        2.5,
+        "",
+    ),
 )
 
 # code, name, ANS registration, coverage groups, band-1 price of the current table
 PLANS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
-    ("ODT-ESS", "Sorriso Essencial", "483920191",
-     ("Prevenção", "Dentística", "Endodontia", "Periodontia", "Cirurgia", "Radiologia",
-      "Urgência"), "29.90"),
-    ("ODT-PLUS", "Sorriso Plus", "483921199",
-     ("Prevenção", "Dentística", "Endodontia", "Periodontia", "Cirurgia", "Prótese",
-      "Radiologia", "Urgência"), "44.90"),
-    ("ODT-ORTO", "Sorriso Orto", "483922187",
-     ("Prevenção", "Dentística", "Endodontia", "Periodontia", "Cirurgia", "Ortodontia",
-      "Radiologia", "Urgência"), "59.90"),
+    (
+        "ODT-ESS",
+        "Sorriso Essencial",
+        "483920191",
+        (
+            "Prevenção",
+            "Dentística",
+            "Endodontia",
+            "Periodontia",
+            "Cirurgia",
+            "Radiologia",
+            "Urgência",
+        ),
+        "29.90",
+    ),
+    (
+        "ODT-PLUS",
+        "Sorriso Plus",
+        "483921199",
+        (
+            "Prevenção",
+            "Dentística",
+            "Endodontia",
+            "Periodontia",
+            "Cirurgia",
+            "Prótese",
+            "Radiologia",
+            "Urgência",
+        ),
+        "44.90",
+    ),
+    (
+        "ODT-ORTO",
+        "Sorriso Orto",
+        "483922187",
+        (
+            "Prevenção",
+            "Dentística",
+            "Endodontia",
+            "Periodontia",
+            "Cirurgia",
+            "Ortodontia",
+            "Radiologia",
+            "Urgência",
+        ),
+        "59.90",
+    ),
     ("ODT-PREM", "Sorriso Premium", "483923175", COVERAGE_LABELS, "86.90"),
 )
 # Price of each band relative to band 1 (RN 63/2003: last <= 6x first; increase 7->10
 # not above increase 1->7; never decreasing).
 BAND_FACTORS = (
-    Decimal("1.00"), Decimal("1.05"), Decimal("1.10"), Decimal("1.15"), Decimal("1.22"),
-    Decimal("1.30"), Decimal("1.38"), Decimal("1.46"), Decimal("1.55"), Decimal("1.65"),
+    Decimal("1.00"),
+    Decimal("1.05"),
+    Decimal("1.10"),
+    Decimal("1.15"),
+    Decimal("1.22"),
+    Decimal("1.30"),
+    Decimal("1.38"),
+    Decimal("1.46"),
+    Decimal("1.55"),
+    Decimal("1.65"),
 )
 AGE_BANDS: tuple[tuple[int, int | None], ...] = (
-    (0, 18), (19, 23), (24, 28), (29, 33), (34, 38), (39, 43), (44, 48), (49, 53),
-    (54, 58), (59, None),
+    (0, 18),
+    (19, 23),
+    (24, 28),
+    (29, 33),
+    (34, 38),
+    (39, 43),
+    (44, 48),
+    (49, 53),
+    (54, 58),
+    (59, None),
 )
 _BAND_UPPERS = [upper for _, upper in AGE_BANDS if upper is not None]
 # Yearly adjustment of the operator's reference tables, from the older table to the
@@ -334,7 +700,8 @@ ADJUSTMENTS = (Decimal("1.092"), Decimal("1.087"), Decimal("1.081"))
 # Share of the families still covered that change plan in the invoiced months.
 PLAN_CHANGE_SHARE = 0.04
 MOVEMENT_SUBJECTS = {
-    "inclusion": "Inclusão de beneficiário", "exclusion": "Exclusão de beneficiário",
+    "inclusion": "Inclusão de beneficiário",
+    "exclusion": "Exclusão de beneficiário",
     "plan_change": "Alteração de plano",
 }
 # The plan sold at a single price ("preço único": one price for every age) and the band
@@ -343,35 +710,58 @@ SINGLE_PRICE_PLAN = "ODT-ESS"
 SINGLE_PRICE_BAND = 4
 # The operator's agreement with its bank (Banco do Brasil: 7-digit agreement, wallet 17).
 BANK_AGREEMENT = {
-    "bank_agreement": "1234567", "bank_wallet": "17", "bank_branch": "1234-5",
+    "bank_agreement": "1234567",
+    "bank_wallet": "17",
+    "bank_branch": "1234-5",
     "bank_account": "12345-6",
 }
 
 REQUEST_SUBJECTS: tuple[tuple[str, str, str, str], ...] = (
-    ("invoice_question", "Dúvida sobre fatura",
-     "Solicitamos o detalhamento da fatura de competência {month}, que veio com valor "
-     "diferente do esperado.",
-     "A diferença corresponde à mudança de faixa etária de beneficiários e às inclusões "
-     "do período; o demonstrativo detalhado está disponível no portal."),
-    ("card_copy", "Segunda via de carteirinha",
-     "Beneficiário perdeu a carteirinha e precisa da segunda via.",
-     "Segunda via emitida; a carteirinha digital já está disponível no aplicativo."),
-    ("contract", "Alteração contratual",
-     "Gostaríamos de avaliar a inclusão de um novo plano no contrato da empresa.",
-     "Proposta de aditivo contratual enviada ao e-mail do contato da empresa."),
-    ("other", "Atualização de dados cadastrais da empresa",
-     "Mudamos de endereço e de telefone de contato; pedimos a atualização do cadastro.",
-     "Dados cadastrais atualizados conforme solicitado."),
-    ("invoice_question", "Segunda via de boleto",
-     "Precisamos da segunda via do boleto da fatura de competência {month}.",
-     "Segunda via disponível em Financeiro > Segunda via de boleto."),
-    ("other", "Dúvida sobre rede credenciada",
-     "Há dentistas credenciados para ortodontia perto da nossa unidade?",
-     "Enviamos a relação de prestadores de ortodontia da região; a busca de rede do "
-     "portal mostra todos."),
-    ("card_copy", "Carteirinha com nome incorreto",
-     "O nome de um dependente saiu com erro de grafia na carteirinha.",
-     "Nome corrigido e nova carteirinha emitida."),
+    (
+        "invoice_question",
+        "Dúvida sobre fatura",
+        "Solicitamos o detalhamento da fatura de competência {month}, que veio com valor "
+        "diferente do esperado.",
+        "A diferença corresponde à mudança de faixa etária de beneficiários e às inclusões "
+        "do período; o demonstrativo detalhado está disponível no portal.",
+    ),
+    (
+        "card_copy",
+        "Segunda via de carteirinha",
+        "Beneficiário perdeu a carteirinha e precisa da segunda via.",
+        "Segunda via emitida; a carteirinha digital já está disponível no aplicativo.",
+    ),
+    (
+        "contract",
+        "Alteração contratual",
+        "Gostaríamos de avaliar a inclusão de um novo plano no contrato da empresa.",
+        "Proposta de aditivo contratual enviada ao e-mail do contato da empresa.",
+    ),
+    (
+        "other",
+        "Atualização de dados cadastrais da empresa",
+        "Mudamos de endereço e de telefone de contato; pedimos a atualização do cadastro.",
+        "Dados cadastrais atualizados conforme solicitado.",
+    ),
+    (
+        "invoice_question",
+        "Segunda via de boleto",
+        "Precisamos da segunda via do boleto da fatura de competência {month}.",
+        "Segunda via disponível em Financeiro > Segunda via de boleto.",
+    ),
+    (
+        "other",
+        "Dúvida sobre rede credenciada",
+        "Há dentistas credenciados para ortodontia perto da nossa unidade?",
+        "Enviamos a relação de prestadores de ortodontia da região; a busca de rede do "
+        "portal mostra todos.",
+    ),
+    (
+        "card_copy",
+        "Carteirinha com nome incorreto",
+        "O nome de um dependente saiu com erro de grafia na carteirinha.",
+        "Nome corrigido e nova carteirinha emitida.",
+    ),
 )
 
 GENERAL_CONDITIONS = """\
@@ -470,8 +860,15 @@ def _cents(amount: Decimal) -> int:
 
 def _at(d: date, rng: random.Random, earliest_hour: int = 11) -> datetime:
     """A business-hours instant of `d` (Brasília 08:00-18:59 is 11:00-21:59 UTC)."""
-    return datetime(d.year, d.month, d.day, rng.randint(earliest_hour, 21),
-                    rng.randrange(60), rng.randrange(60), tzinfo=UTC)
+    return datetime(
+        d.year,
+        d.month,
+        d.day,
+        rng.randint(earliest_hour, 21),
+        rng.randrange(60),
+        rng.randrange(60),
+        tzinfo=UTC,
+    )
 
 
 def _unique(values: Iterable[str]) -> list[str]:
@@ -524,9 +921,27 @@ class DemoSummary:
 
 
 _INSERT_ORDER: tuple[type[Base], ...] = (
-    Operator, EconomicGroup, Company, Plan, ContractedPlan, PriceTable, PriceBand, User,
-    AccountManagerCompany, Provider, Beneficiary, Protocol, ProtocolEvent, Movement,
-    CoveragePeriod, Invoice, InvoiceLine, Payment, UtilizationEvent, Counter, AuditRecord,
+    Operator,
+    EconomicGroup,
+    Company,
+    Plan,
+    ContractedPlan,
+    PriceTable,
+    PriceBand,
+    User,
+    AccountManagerCompany,
+    Provider,
+    Beneficiary,
+    Protocol,
+    ProtocolEvent,
+    Movement,
+    CoveragePeriod,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    UtilizationEvent,
+    Counter,
+    AuditRecord,
     OutboxEmail,
     PasswordResetToken,
 )
@@ -539,7 +954,8 @@ class _Writer:
         self.conn = conn
         self.chunk = chunk
         self.tables: dict[str, Table] = {
-            m.__tablename__: m.__table__ for m in _INSERT_ORDER  # type: ignore[misc]
+            m.__tablename__: m.__table__
+            for m in _INSERT_ORDER  # type: ignore[misc]
         }
         self.buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in self.tables}
         self.counts: dict[str, int] = dict.fromkeys(self.tables, 0)
@@ -656,9 +1072,7 @@ class _Demo:
         fake.seed_instance(seed)
         self.male = _unique(fake.first_name_male() for _ in range(2000))
         self.female = _unique(fake.first_name_female() for _ in range(2000))
-        self.last = _unique(
-            n for n in (fake.last_name() for _ in range(3000)) if " " not in n
-        )
+        self.last = _unique(n for n in (fake.last_name() for _ in range(3000)) if " " not in n)
         rng = self.rng
         streets: list[str] = []
         for _ in range(2000):
@@ -770,13 +1184,22 @@ class _Demo:
         rng = self.rng
         self.operator_cnpj = cnpj_with_check_digits(f"{rng.randint(10**7, 10**8 - 1)}0001")
         self.operator_id = self.w.next_id("operator")
-        self.w.add("operator", {
-            "id": self.operator_id, "name": OPERATOR_NAME,
-            "ans_registration": ANS_REGISTRATION, "cnpj": self.operator_cnpj,
-            "bank_code": "001", "pix_key": self.operator_cnpj, "city": "São Paulo",
-            "card_prefix": CARD_PREFIX, "protocol_template": "{ans}{date:%Y%m%d}{seq:06d}",
-            "protocol_deadline_days": 7, **BANK_AGREEMENT,
-        })
+        self.w.add(
+            "operator",
+            {
+                "id": self.operator_id,
+                "name": OPERATOR_NAME,
+                "ans_registration": ANS_REGISTRATION,
+                "cnpj": self.operator_cnpj,
+                "bank_code": "001",
+                "pix_key": self.operator_cnpj,
+                "city": "São Paulo",
+                "card_prefix": CARD_PREFIX,
+                "protocol_template": "{ans}{date:%Y%m%d}{seq:06d}",
+                "protocol_deadline_days": 7,
+                **BANK_AGREEMENT,
+            },
+        )
 
     def plans(self) -> None:
         """The plans and the operator's reference tables (no contract): yearly tables
@@ -787,8 +1210,11 @@ class _Demo:
         backs = len(ADJUSTMENTS)
         # (valid_from, valid_to, adjustments back from the current table), oldest first
         self.periods = [
-            (date(current_from.year - back, 5, 1),
-             date(current_from.year - back + 1, 4, 30) if back else None, back)
+            (
+                date(current_from.year - back, 5, 1),
+                date(current_from.year - back + 1, 4, 30) if back else None,
+                back,
+            )
             for back in range(backs, -1, -1)
         ]
         # plan id -> [(valid_from, cents by band)] of the reference tables, oldest first
@@ -802,14 +1228,21 @@ class _Demo:
             self.plan_ids.append(plan_id)
             kind = "single" if code == SINGLE_PRICE_PLAN else "bands"
             self.plan_kind[plan_id] = kind
-            self.w.add("plan", {
-                "id": plan_id, "operator_id": self.operator_id, "code": code, "name": name,
-                "ans_registration": ans, "segment": "Odontológico",
-                "coverage_groups": list(coverage),
-                "general_conditions": GENERAL_CONDITIONS.format(
-                    name=name, ans=ans, coverage=", ".join(coverage)
-                ),
-            })
+            self.w.add(
+                "plan",
+                {
+                    "id": plan_id,
+                    "operator_id": self.operator_id,
+                    "code": code,
+                    "name": name,
+                    "ans_registration": ans,
+                    "segment": "Odontológico",
+                    "coverage_groups": list(coverage),
+                    "general_conditions": GENERAL_CONDITIONS.format(
+                        name=name, ans=ans, coverage=", ".join(coverage)
+                    ),
+                },
+            )
             tables = []
             for valid_from, valid_to, back in self.periods:
                 cents = price_table_cents(Decimal(band1), back)
@@ -820,32 +1253,55 @@ class _Demo:
             self.reference[plan_id] = tables
             for child in (False, True):
                 indices = [
-                    i for i, p in enumerate(PROCEDURES)
+                    i
+                    for i, p in enumerate(PROCEDURES)
                     if (p[2] in coverage or p[2] == "Diagnóstico")
                     and p[5] != ("a" if child else "c")
                 ]
                 cum = list(_cumulative(PROCEDURES[i][4] for i in indices))
                 self.catalog[(plan_id, child)] = (cum, indices)
-                self.expected_cost[(plan_id, child)] = sum(
-                    PROCEDURES[i][4] * float(PROCEDURES[i][3]) for i in indices
-                ) / cum[-1]
+                self.expected_cost[(plan_id, child)] = (
+                    sum(PROCEDURES[i][4] * float(PROCEDURES[i][3]) for i in indices) / cum[-1]
+                )
 
     def price_table(
-        self, plan_id: int, contracted_plan_id: int | None, kind: str, valid_from: date,
-        valid_to: date | None, cents: Sequence[int], *, pct: Decimal | None = None,
+        self,
+        plan_id: int,
+        contracted_plan_id: int | None,
+        kind: str,
+        valid_from: date,
+        valid_to: date | None,
+        cents: Sequence[int],
+        *,
+        pct: Decimal | None = None,
         pooled: bool = False,
     ) -> None:
         table_id = self.w.next_id("price_table")
-        self.w.add("price_table", {
-            "id": table_id, "plan_id": plan_id, "contracted_plan_id": contracted_plan_id,
-            "kind": kind, "valid_from": valid_from, "valid_to": valid_to,
-            "readjustment_pct": pct, "pooled": pooled,
-        })
+        self.w.add(
+            "price_table",
+            {
+                "id": table_id,
+                "plan_id": plan_id,
+                "contracted_plan_id": contracted_plan_id,
+                "kind": kind,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "readjustment_pct": pct,
+                "pooled": pooled,
+            },
+        )
         for (band, lo, hi), price in zip(band_rows(kind), cents, strict=True):
-            self.w.add("price_band", {
-                "id": self.w.next_id("price_band"), "price_table_id": table_id,
-                "band": band, "min_age": lo, "max_age": hi, "price": _money(price),
-            })
+            self.w.add(
+                "price_band",
+                {
+                    "id": self.w.next_id("price_band"),
+                    "price_table_id": table_id,
+                    "band": band,
+                    "min_age": lo,
+                    "max_age": hi,
+                    "price": _money(price),
+                },
+            )
 
     def contract_prices(self) -> None:
         """Each contracted plan's own tables (what billing charges): the reference table
@@ -886,8 +1342,14 @@ class _Demo:
                     valid_to = starts[k + 1] - timedelta(days=1) if k + 1 < len(starts) else None
                     table_cents = [_cents(p) for p in prices]
                     self.price_table(
-                        plan_id, info.contracts[plan_id], kind, start, valid_to, table_cents,
-                        pct=pct, pooled=pooled and pct is not None,
+                        plan_id,
+                        info.contracts[plan_id],
+                        kind,
+                        start,
+                        valid_to,
+                        table_cents,
+                        pct=pct,
+                        pooled=pooled and pct is not None,
                     )
                     history.append((start, kind, table_cents))
                 self.tables[(info.id, plan_id)] = history
@@ -956,51 +1418,86 @@ class _Demo:
             contact_sex = rng.choice("MF")
             contact = self.person_name(contact_sex)
             domain = _slug(trade)[:24] + ".com.br"
-            contact_email = f"rh@{domain}" if index == 1 else (
-                f"{_slug(contact.split()[0])}.{_slug(contact.split()[-1])}@{domain}"
+            contact_email = (
+                f"rh@{domain}"
+                if index == 1
+                else (f"{_slug(contact.split()[0])}.{_slug(contact.split()[-1])}@{domain}")
             )
-            self.w.add("company", {
-                "id": company_id, "operator_id": self.operator_id,
-                "group_id": group_ids[group_of[index]] if index in group_of else None,
-                "code": code, "document": document, "document_type": document_type,
-                "name": legal, "trade_name": trade, **self.address(city),
-                "city": city.name, "state": city.state, "contact_name": contact,
-                "contact_email": contact_email, "phone": self.landline(city),
-                "contract_start": contract_start, "status": "active", "cutoff_day": 20,
-                "due_day": due_day, "retroactive_months": 3, "fine_pct": Decimal("2.00"),
-                "monthly_interest_pct": Decimal("1.00"), "overdue_update_limit_days": 59,
-                "dependents_follow_holder": True, "billing_start": self.billing_start,
-                "band_change": "next_month", "waiting_periods": None,
-                "eligibility": {
-                    "3": {"allowed": True, "max_age": None, "student_max_age": None},
-                    "4": {"allowed": True, "max_age": 21, "student_max_age": 24},
-                    "6": {"allowed": True, "max_age": 21, "student_max_age": 24},
-                    "8": {"allowed": parents_allowed, "max_age": None,
-                          "student_max_age": None},
-                    "10": {"allowed": False, "max_age": None, "student_max_age": None},
+            self.w.add(
+                "company",
+                {
+                    "id": company_id,
+                    "operator_id": self.operator_id,
+                    "group_id": group_ids[group_of[index]] if index in group_of else None,
+                    "code": code,
+                    "document": document,
+                    "document_type": document_type,
+                    "name": legal,
+                    "trade_name": trade,
+                    **self.address(city),
+                    "city": city.name,
+                    "state": city.state,
+                    "contact_name": contact,
+                    "contact_email": contact_email,
+                    "phone": self.landline(city),
+                    "contract_start": contract_start,
+                    "status": "active",
+                    "cutoff_day": 20,
+                    "due_day": due_day,
+                    "retroactive_months": 3,
+                    "fine_pct": Decimal("2.00"),
+                    "monthly_interest_pct": Decimal("1.00"),
+                    "overdue_update_limit_days": 59,
+                    "dependents_follow_holder": True,
+                    "billing_start": self.billing_start,
+                    "band_change": "next_month",
+                    "waiting_periods": None,
+                    "eligibility": {
+                        "3": {"allowed": True, "max_age": None, "student_max_age": None},
+                        "4": {"allowed": True, "max_age": 21, "student_max_age": 24},
+                        "6": {"allowed": True, "max_age": 21, "student_max_age": 24},
+                        "8": {"allowed": parents_allowed, "max_age": None, "student_max_age": None},
+                        "10": {"allowed": False, "max_age": None, "student_max_age": None},
+                    },
                 },
-            })
+            )
             if index == 1:
                 chosen = self.plan_ids[:3]  # Premium not contracted: a refusal to demo
             else:
                 chosen = sorted(rng.sample(self.plan_ids, rng.choice((2, 2, 3))))
-            weights = [{1: 5.0, 2: 3.0, 3: 1.5, 4: 1.0}[self.plan_ids.index(p) + 1]
-                       for p in chosen]
+            weights = [{1: 5.0, 2: 3.0, 3: 1.5, 4: 1.0}[self.plan_ids.index(p) + 1] for p in chosen]
             contracts = {}
             for plan_id in chosen:
                 contracts[plan_id] = self.w.next_id("contracted_plan")
-                self.w.add("contracted_plan", {
-                    "id": contracts[plan_id], "company_id": company_id,
-                    "plan_id": plan_id, "start_date": contract_start, "end_date": None,
-                })
-            self.company_infos.append(_CompanyInfo(
-                id=company_id, code=code, index=index, city=city,
-                contract_start=contract_start, due_day=due_day, cutoff_day=20,
-                plan_ids=chosen, plan_weights=weights, parents_allowed=parents_allowed,
-                actor_ids=[], fine_pct=Decimal("2.00"), interest_pct=Decimal("1.00"),
-                loss_ratio=0.72 if index == 1 else rng.uniform(0.4, 0.9),
-                contracts=contracts,
-            ))
+                self.w.add(
+                    "contracted_plan",
+                    {
+                        "id": contracts[plan_id],
+                        "company_id": company_id,
+                        "plan_id": plan_id,
+                        "start_date": contract_start,
+                        "end_date": None,
+                    },
+                )
+            self.company_infos.append(
+                _CompanyInfo(
+                    id=company_id,
+                    code=code,
+                    index=index,
+                    city=city,
+                    contract_start=contract_start,
+                    due_day=due_day,
+                    cutoff_day=20,
+                    plan_ids=chosen,
+                    plan_weights=weights,
+                    parents_allowed=parents_allowed,
+                    actor_ids=[],
+                    fine_pct=Decimal("2.00"),
+                    interest_pct=Decimal("1.00"),
+                    loss_ratio=0.72 if index == 1 else rng.uniform(0.4, 0.9),
+                    contracts=contracts,
+                )
+            )
             self._contacts[company_id] = (contact, contact_email, contract_start)
 
     # ------------------------------------------------------------ users
@@ -1010,41 +1507,77 @@ class _Demo:
         created = datetime(self.today.year - 6, 1, 15, 13, 0, tzinfo=UTC)
         last_login = _at(self.yesterday, rng)
 
-        def user(code: str, name: str, email: str, role: str, permissions: list[str],
-                 company_id: int | None, status: str = "active",
-                 at: datetime = created) -> int:
+        def user(
+            code: str,
+            name: str,
+            email: str,
+            role: str,
+            permissions: list[str],
+            company_id: int | None,
+            status: str = "active",
+            at: datetime = created,
+        ) -> int:
             uid = self.w.next_id("app_user")
-            self.w.add("app_user", {
-                "id": uid, "user_code": code, "name": name, "cpf": self.cpf(),
-                "email": email, "role": role, "permissions": sorted(permissions),
-                "company_id": company_id, "status": status,
-                "password_hash": self.password_hash if status == "active" else None,
-                "failed_attempts": 0, "locked_until": None, "created_at": at,
-                "last_login_at": last_login if status == "active" else None,
-            })
+            self.w.add(
+                "app_user",
+                {
+                    "id": uid,
+                    "user_code": code,
+                    "name": name,
+                    "cpf": self.cpf(),
+                    "email": email,
+                    "role": role,
+                    "permissions": sorted(permissions),
+                    "company_id": company_id,
+                    "status": status,
+                    "password_hash": self.password_hash if status == "active" else None,
+                    "failed_attempts": 0,
+                    "locked_until": None,
+                    "created_at": at,
+                    "last_login_at": last_login if status == "active" else None,
+                },
+            )
             return uid
 
         self.manager_id = user(
-            "900001", "Mariana Albuquerque Prado", "mariana.prado@sorrisoodonto.com.br",
-            "account_manager", ALL_PERMISSIONS, None,
+            "900001",
+            "Mariana Albuquerque Prado",
+            "mariana.prado@sorrisoodonto.com.br",
+            "account_manager",
+            ALL_PERMISSIONS,
+            None,
         )
         self.max_user_code = 100003
         for info in self.company_infos:
             contact, contact_email, start = self._contacts[info.id]
             at = datetime(start.year, start.month, start.day, 14, 0, tzinfo=UTC)
-            self.w.add("account_manager_company",
-                       {"user_id": self.manager_id, "company_id": info.id})
+            self.w.add(
+                "account_manager_company", {"user_id": self.manager_id, "company_id": info.id}
+            )
             if info.index == 1:
-                master = user("100001", contact, contact_email, "master", ALL_PERMISSIONS,
-                              info.id, at=at)
-                helper = user("100002", "Rafael Nogueira Campos",
-                              "rafael.campos@horizontelog.com.br", "user",
-                              ["movements", "reports"], info.id, at=at + timedelta(days=40))
+                master = user(
+                    "100001", contact, contact_email, "master", ALL_PERMISSIONS, info.id, at=at
+                )
+                helper = user(
+                    "100002",
+                    "Rafael Nogueira Campos",
+                    "rafael.campos@horizontelog.com.br",
+                    "user",
+                    ["movements", "reports"],
+                    info.id,
+                    at=at + timedelta(days=40),
+                )
                 pending_at = _at(self.today - timedelta(days=3), rng)
-                pending = user("100003", "Juliana Teixeira Ramos",
-                               "juliana.ramos@horizontelog.com.br", "user",
-                               ["finance", "protocols"], info.id, status="pending",
-                               at=pending_at)
+                pending = user(
+                    "100003",
+                    "Juliana Teixeira Ramos",
+                    "juliana.ramos@horizontelog.com.br",
+                    "user",
+                    ["finance", "protocols"],
+                    info.id,
+                    status="pending",
+                    at=pending_at,
+                )
                 self.invitation(info, master, contact, pending, pending_at)
                 info.actor_ids = [master, master, helper]
             elif info.index == 4:
@@ -1053,8 +1586,9 @@ class _Demo:
                 code = 100010 + info.index
                 self.max_user_code = max(self.max_user_code, code)
                 info.actor_ids = [
-                    user(str(code), contact, contact_email, "master", ALL_PERMISSIONS,
-                         info.id, at=at)
+                    user(
+                        str(code), contact, contact_email, "master", ALL_PERMISSIONS, info.id, at=at
+                    )
                 ]
 
     # ------------------------------------------------------------ providers
@@ -1076,23 +1610,36 @@ class _Demo:
             else:
                 kind = "clinic"
                 surname = rng.choice(self.last)
-                name = rng.choice((
-                    f"Clínica Odontológica {surname}", f"OdontoCenter {neighbourhood}",
-                    f"Instituto {surname} de Odontologia", f"Sorriso Vivo {neighbourhood}",
-                    f"Clínica {surname} & {rng.choice(self.last)} Odontologia",
-                ))
+                name = rng.choice(
+                    (
+                        f"Clínica Odontológica {surname}",
+                        f"OdontoCenter {neighbourhood}",
+                        f"Instituto {surname} de Odontologia",
+                        f"Sorriso Vivo {neighbourhood}",
+                        f"Clínica {surname} & {rng.choice(self.last)} Odontologia",
+                    )
+                )
                 specialties = ["Clínica geral", *rng.sample(SPECIALTIES[1:], rng.randint(2, 5))]
             address = self.address(city)
-            self.w.add("provider", {
-                "id": pid, "name": name, "kind": kind,
-                "cro": str(rng.randint(1000, 129999)), "cro_state": city.state,
-                "specialties": specialties, "phone": self.landline(city),
-                "street": address["street"] + ", " + address["number"],
-                "neighbourhood": neighbourhood, "city": city.name, "state": city.state,
-                "cep": address["cep"],
-                "latitude": round(city.lat + rng.gauss(0, 0.025), 6),
-                "longitude": round(city.lon + rng.gauss(0, 0.025), 6),
-            })
+            self.w.add(
+                "provider",
+                {
+                    "id": pid,
+                    "name": name,
+                    "kind": kind,
+                    "cro": str(rng.randint(1000, 129999)),
+                    "cro_state": city.state,
+                    "specialties": specialties,
+                    "phone": self.landline(city),
+                    "street": address["street"] + ", " + address["number"],
+                    "neighbourhood": neighbourhood,
+                    "city": city.name,
+                    "state": city.state,
+                    "cep": address["cep"],
+                    "latitude": round(city.lat + rng.gauss(0, 0.025), 6),
+                    "longitude": round(city.lon + rng.gauss(0, 0.025), 6),
+                },
+            )
             self.provider_ids.append(pid)
             self.providers_by_state.setdefault(city.state, []).append(pid)
 
@@ -1107,8 +1654,8 @@ class _Demo:
         floor = 5 if total >= 5 * len(infos) else 0
         first = 0
         if infos:
-            share = round(total * 0.2) if len(infos) <= 20 else round(
-                total * weights[0] / sum(weights)
+            share = (
+                round(total * 0.2) if len(infos) <= 20 else round(total * weights[0] / sum(weights))
             )
             first = min(max(300, share), total - floor * (len(infos) - 1))
             first = max(first, 0)
@@ -1135,11 +1682,17 @@ class _Demo:
             family = self.family(info, remaining)
             remaining -= len(family)
             for row in family:
-                records.append((
-                    row["id"], row["plan_id"], row["birth_date"], row["effective_date"],
-                    row["exclusion_date"], row["state"], age_on(row["birth_date"],
-                                                                self.today) < 13,
-                ))
+                records.append(
+                    (
+                        row["id"],
+                        row["plan_id"],
+                        row["birth_date"],
+                        row["effective_date"],
+                        row["exclusion_date"],
+                        row["state"],
+                        age_on(row["birth_date"], self.today) < 13,
+                    )
+                )
         return records
 
     def family(self, info: _CompanyInfo, limit: int) -> list[dict[str, Any]]:
@@ -1190,8 +1743,21 @@ class _Demo:
         mother_of_holder = self.person_name("F")
         members: list[dict[str, Any]] = []
         holder = self.member(
-            info, plan_id, None, 1, holder_name, holder_sex, holder_birth, mother_of_holder,
-            marital, address, city, effective, admission, exclusion, reason,
+            info,
+            plan_id,
+            None,
+            1,
+            holder_name,
+            holder_sex,
+            holder_birth,
+            mother_of_holder,
+            marital,
+            address,
+            city,
+            effective,
+            admission,
+            exclusion,
+            reason,
         )
         members.append(holder)
         spouse_name = None
@@ -1202,12 +1768,28 @@ class _Demo:
             spouse_age = max(18, min(85, holder_age + int(rng.gauss(0, 4))))
             spouse_name = self.person_name(spouse_sex)
             spouse_birth = self._birth(spouse_age)
-            self._append(members, self.dependent(
-                info, holder, 3, spouse_name, spouse_sex, spouse_birth,
-                self.person_name("F"), marital, address, city, effective, end, exclusion,
-            ))
-        mother = holder_name if holder_sex == "F" else (
-            spouse_name if spouse_name and spouse_sex == "F" else self.person_name("F")
+            self._append(
+                members,
+                self.dependent(
+                    info,
+                    holder,
+                    3,
+                    spouse_name,
+                    spouse_sex,
+                    spouse_birth,
+                    self.person_name("F"),
+                    marital,
+                    address,
+                    city,
+                    effective,
+                    end,
+                    exclusion,
+                ),
+            )
+        mother = (
+            holder_name
+            if holder_sex == "F"
+            else (spouse_name if spouse_name and spouse_sex == "F" else self.person_name("F"))
         )
         max_child_age = min(24, holder_age - 18)
         if max_child_age >= 0:
@@ -1217,29 +1799,71 @@ class _Demo:
                     break
                 child_sex = rng.choice("MF")
                 birth = self._birth(rng.randint(0, max_child_age))
-                self._append(members, self.dependent(
-                    info, holder, 4, self.person_name(child_sex, surname), child_sex,
-                    birth, mother, "Solteiro(a)", address, city, effective, end, exclusion,
-                ))
+                self._append(
+                    members,
+                    self.dependent(
+                        info,
+                        holder,
+                        4,
+                        self.person_name(child_sex, surname),
+                        child_sex,
+                        birth,
+                        mother,
+                        "Solteiro(a)",
+                        address,
+                        city,
+                        effective,
+                        end,
+                        exclusion,
+                    ),
+                )
         if has_spouse and rng.random() < 0.06 and len(members) < limit:
             child_sex = rng.choice("MF")
             birth = self._birth(rng.randint(1, 20))
-            self._append(members, self.dependent(
-                info, holder, 6, self.person_name(child_sex), child_sex, birth,
-                spouse_name or self.person_name("F"), "Solteiro(a)", address, city,
-                effective, end, exclusion,
-            ))
-        if (info.parents_allowed and rng.random() < 0.03 and holder_age + 22 <= 90
-                and len(members) < limit):
+            self._append(
+                members,
+                self.dependent(
+                    info,
+                    holder,
+                    6,
+                    self.person_name(child_sex),
+                    child_sex,
+                    birth,
+                    spouse_name or self.person_name("F"),
+                    "Solteiro(a)",
+                    address,
+                    city,
+                    effective,
+                    end,
+                    exclusion,
+                ),
+            )
+        if (
+            info.parents_allowed
+            and rng.random() < 0.03
+            and holder_age + 22 <= 90
+            and len(members) < limit
+        ):
             parent_sex = rng.choice("MF")
             parent_age = min(92, holder_age + rng.randint(22, 35))
-            self._append(members, self.dependent(
-                info, holder, 8,
-                mother_of_holder if parent_sex == "F" else self.person_name("M", surname),
-                parent_sex, self._birth(parent_age), self.person_name("F"),
-                rng.choice(MARITAL_COUPLE + ("Viúvo(a)",)), address, city, effective, end,
-                exclusion,
-            ))
+            self._append(
+                members,
+                self.dependent(
+                    info,
+                    holder,
+                    8,
+                    mother_of_holder if parent_sex == "F" else self.person_name("M", surname),
+                    parent_sex,
+                    self._birth(parent_age),
+                    self.person_name("F"),
+                    rng.choice(MARITAL_COUPLE + ("Viúvo(a)",)),
+                    address,
+                    city,
+                    effective,
+                    end,
+                    exclusion,
+                ),
+            )
         change = self.plan_change(info, holder)
         for row in members:
             self.finish(info, row, change, holder_admission=admission)
@@ -1252,8 +1876,11 @@ class _Demo:
         (date, new plan, when the operator was told): half told some days before, half
         some days after (a back-dated change, caught up as plan change differences)."""
         rng = self.change_rng
-        if (len(info.plan_ids) < 2 or holder["exclusion_date"] is not None
-                or rng.random() >= PLAN_CHANGE_SHARE):
+        if (
+            len(info.plan_ids) < 2
+            or holder["exclusion_date"] is not None
+            or rng.random() >= PLAN_CHANGE_SHARE
+        ):
             return None
         first = max(_month_index(holder["effective_date"]) + 2, self.bill_first_idx + 1)
         if first > self.cur_idx or _month_start(self.cur_idx) > self.yesterday:
@@ -1277,16 +1904,27 @@ class _Demo:
         return birth
 
     def dependent(
-        self, info: _CompanyInfo, holder: dict[str, Any], relationship: int, name: str,
-        sex: str, birth: date, mother: str, marital: str, address: dict[str, Any],
-        city: _City, holder_effective: date, end: date, holder_exclusion: date | None,
+        self,
+        info: _CompanyInfo,
+        holder: dict[str, Any],
+        relationship: int,
+        name: str,
+        sex: str,
+        birth: date,
+        mother: str,
+        marital: str,
+        address: dict[str, Any],
+        city: _City,
+        holder_effective: date,
+        end: date,
+        holder_exclusion: date | None,
     ) -> dict[str, Any]:
         rng = self.rng
         low = max(holder_effective, birth)
         if low > end:
             return {}
-        effective = low if rng.random() < 0.7 else low + timedelta(
-            days=rng.randint(0, (end - low).days)
+        effective = (
+            low if rng.random() < 0.7 else low + timedelta(days=rng.randint(0, (end - low).days))
         )
         if holder_exclusion is not None and effective >= holder_exclusion:
             # The exclusion date is the first day not covered: start the day before.
@@ -1310,15 +1948,40 @@ class _Demo:
             if age > 24:
                 return {}
         return self.member(
-            info, holder["plan_id"], holder["id"], relationship, name, sex, birth, mother,
-            marital, address, city, effective, None, exclusion, reason,
+            info,
+            holder["plan_id"],
+            holder["id"],
+            relationship,
+            name,
+            sex,
+            birth,
+            mother,
+            marital,
+            address,
+            city,
+            effective,
+            None,
+            exclusion,
+            reason,
         )
 
     def member(
-        self, info: _CompanyInfo, plan_id: int, holder_id: int | None, relationship: int,
-        name: str, sex: str, birth: date, mother: str, marital: str,
-        address: dict[str, Any], city: _City, effective: date, admission: date | None,
-        exclusion: date | None, reason: str | None,
+        self,
+        info: _CompanyInfo,
+        plan_id: int,
+        holder_id: int | None,
+        relationship: int,
+        name: str,
+        sex: str,
+        birth: date,
+        mother: str,
+        marital: str,
+        address: dict[str, Any],
+        city: _City,
+        effective: date,
+        admission: date | None,
+        exclusion: date | None,
+        reason: str | None,
     ) -> dict[str, Any]:
         rng = self.rng
         bid = self.w.next_id("beneficiary")
@@ -1326,27 +1989,44 @@ class _Demo:
         adult = age >= 18
         has_cpf = relationship == 1 or adult or rng.random() < 0.8
         return {
-            "id": bid, "company_id": info.id, "plan_id": plan_id,
-            "card_number": card_number(CARD_PREFIX, bid), "holder_id": holder_id,
-            "relationship_code": relationship, "name": name,
+            "id": bid,
+            "company_id": info.id,
+            "plan_id": plan_id,
+            "card_number": card_number(CARD_PREFIX, bid),
+            "holder_id": holder_id,
+            "relationship_code": relationship,
+            "name": name,
             "cpf": self.cpf() if has_cpf else None,
             "cns": provisional_cns(rng) if rng.random() < 0.35 else None,
-            "birth_date": birth, "sex": sex, "mother_name": mother,
+            "birth_date": birth,
+            "sex": sex,
+            "mother_name": mother,
             "marital_status": marital if adult else "Solteiro(a)",
             "is_student": relationship in (4, 6) and age > 21,
-            "email": self.email(name) if (relationship == 1 and rng.random() < 0.9)
-            or (relationship != 1 and adult and rng.random() < 0.4) else None,
+            "email": self.email(name)
+            if (relationship == 1 and rng.random() < 0.9)
+            or (relationship != 1 and adult and rng.random() < 0.4)
+            else None,
             "phone": self.mobile(city) if adult and rng.random() < 0.9 else None,
             **address,
-            "municipality": city.name, "municipality_ibge": city.ibge, "state": city.state,
-            "admission_date": admission, "effective_date": effective,
+            "municipality": city.name,
+            "municipality_ibge": city.ibge,
+            "state": city.state,
+            "admission_date": admission,
+            "effective_date": effective,
             "status": "inactive" if exclusion else "active",
-            "exclusion_date": exclusion, "exclusion_reason": reason, "stay_until": None,
+            "exclusion_date": exclusion,
+            "exclusion_reason": reason,
+            "stay_until": None,
         }
 
     def finish(
-        self, info: _CompanyInfo, row: dict[str, Any],
-        change: tuple[date, int, datetime] | None = None, *, holder_admission: date | None,
+        self,
+        info: _CompanyInfo,
+        row: dict[str, Any],
+        change: tuple[date, int, datetime] | None = None,
+        *,
+        holder_admission: date | None,
     ) -> None:
         """Timestamps, waiting periods, movements, coverage periods and (a few) movement
         protocols of a new beneficiary; `change` is the family's plan change, if any
@@ -1362,10 +2042,14 @@ class _Demo:
         # inclusions within 30 days of the (holder's) admission or of the contract start.
         dependent = row["relationship_code"] != 1
         row["waiting_periods"] = waiting_periods(
-            contract_days=None, effective=effective, requested=received,
-            participants=info.target, contract_start=info.contract_start,
+            contract_days=None,
+            effective=effective,
+            requested=received,
+            participants=info.target,
+            contract_start=info.contract_start,
             admission_date=holder_admission if dependent else row["admission_date"],
-            relationship=row["relationship_code"], birth_date=row["birth_date"],
+            relationship=row["relationship_code"],
+            birth_date=row["birth_date"],
             holder_admission=dependent,
         ).as_json()
         exclusion = row["exclusion_date"]
@@ -1396,9 +2080,13 @@ class _Demo:
         # learnt it (`bill`).
         end_at = excluded_at if exclusion is not None else None
         first = {
-            "id": self.w.next_id("coverage_period"), "beneficiary_id": row["id"],
-            "company_id": info.id, "plan_id": old_plan if split else row["plan_id"],
-            "start_date": effective, "end_date": exclusion, "kind": "regular",
+            "id": self.w.next_id("coverage_period"),
+            "beneficiary_id": row["id"],
+            "company_id": info.id,
+            "plan_id": old_plan if split else row["plan_id"],
+            "start_date": effective,
+            "end_date": exclusion,
+            "kind": "regular",
             "movement_id": inclusion_id,
         }
         if split is None:
@@ -1407,23 +2095,39 @@ class _Demo:
             day, told = split
             back_dated = told.date() > day
             change_id = self.movement(
-                info, row, "plan_change", "retroactive" if back_dated else "individual", day,
-                told, rng=self.change_rng, extra={
-                    "old_plan_id": old_plan, "new_plan_id": row["plan_id"],
-                    "is_retroactive": back_dated, "before": {"plan_id": old_plan},
+                info,
+                row,
+                "plan_change",
+                "retroactive" if back_dated else "individual",
+                day,
+                told,
+                rng=self.change_rng,
+                extra={
+                    "old_plan_id": old_plan,
+                    "new_plan_id": row["plan_id"],
+                    "is_retroactive": back_dated,
+                    "before": {"plan_id": old_plan},
                     "after": {"plan_id": row["plan_id"]},
                 },
             )
             self.cover({**first, "end_date": day}, created, told)
-            self.cover({
-                **first, "id": self.w.next_id("coverage_period"), "plan_id": row["plan_id"],
-                "start_date": day, "movement_id": change_id,
-            }, told, end_at)
+            self.cover(
+                {
+                    **first,
+                    "id": self.w.next_id("coverage_period"),
+                    "plan_id": row["plan_id"],
+                    "start_date": day,
+                    "movement_id": change_id,
+                },
+                told,
+                end_at,
+            )
         if exclusion is not None:
             self.movement(info, row, "exclusion", "individual", exclusion, excluded_at)
 
-    def cover(self, period: dict[str, Any], known_at: datetime, end_known_at: datetime | None
-              ) -> None:
+    def cover(
+        self, period: dict[str, Any], known_at: datetime, end_known_at: datetime | None
+    ) -> None:
         """Write a coverage period now, or keep it (or its end) for the first billing run
         that would have known it (`learn`)."""
         if known_at >= self.first_run_at:
@@ -1434,9 +2138,18 @@ class _Demo:
         else:
             self.w.add("coverage_period", period)
 
-    def movement(self, info: _CompanyInfo, row: dict[str, Any], kind: str, channel: str,
-                 effective: date, received_at: datetime, *,
-                 rng: random.Random | None = None, extra: dict[str, Any] | None = None) -> int:
+    def movement(
+        self,
+        info: _CompanyInfo,
+        row: dict[str, Any],
+        kind: str,
+        channel: str,
+        effective: date,
+        received_at: datetime,
+        *,
+        rng: random.Random | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> int:
         """One applied movement (`rng`: the random stream of its kind; only inclusions
         and exclusions get a protocol)."""
         rng = rng or self.rng
@@ -1445,32 +2158,65 @@ class _Demo:
         billing_month = _month_start(_month_index(received) + months_ahead)
         actor = rng.choice(info.actor_ids)
         protocol_id = None
-        if (kind in ("inclusion", "exclusion") and self._movement_protocols > 0
-                and received >= self.today - timedelta(days=30)):
+        if (
+            kind in ("inclusion", "exclusion")
+            and self._movement_protocols > 0
+            and received >= self.today - timedelta(days=30)
+        ):
             self._movement_protocols -= 1
             subject = MOVEMENT_SUBJECTS[kind]
             description = f"{row['name']} — carteirinha {format_card_number(row['card_number'])}."
             protocol_id = self.protocol(
-                info, kind, subject, description, received_at, actor,
-                answer="Movimentação registrada e aceita.", answer_after_hours=0,
+                info,
+                kind,
+                subject,
+                description,
+                received_at,
+                actor,
+                answer="Movimentação registrada e aceita.",
+                answer_after_hours=0,
             )
         if self._recent(received_at):
-            self.audit(received_at, actor, info.id, f"movement_{kind}", "beneficiary",
-                       row["id"], None, {
-                           "card_number": row["card_number"], "name": row["name"],
-                           "effective_date": effective.isoformat(), "channel": channel,
-                       })
+            self.audit(
+                received_at,
+                actor,
+                info.id,
+                f"movement_{kind}",
+                "beneficiary",
+                row["id"],
+                None,
+                {
+                    "card_number": row["card_number"],
+                    "name": row["name"],
+                    "effective_date": effective.isoformat(),
+                    "channel": channel,
+                },
+            )
         movement_id = self.w.next_id("movement")
-        self.w.add("movement", {
-            "id": movement_id, "company_id": info.id,
-            "beneficiary_id": row["id"], "kind": kind, "channel": channel,
-            "effective_date": effective, "received_at": received_at,
-            "billing_month": billing_month, "is_retroactive": False,
-            "actor_user_id": actor, "protocol_id": protocol_id, "from_company_id": None,
-            "old_plan_id": None, "new_plan_id": None,
-            "reason": row["exclusion_reason"] if kind == "exclusion" else None,
-            "before": None, "after": None, "state": "applied", **(extra or {}),
-        })
+        self.w.add(
+            "movement",
+            {
+                "id": movement_id,
+                "company_id": info.id,
+                "beneficiary_id": row["id"],
+                "kind": kind,
+                "channel": channel,
+                "effective_date": effective,
+                "received_at": received_at,
+                "billing_month": billing_month,
+                "is_retroactive": False,
+                "actor_user_id": actor,
+                "protocol_id": protocol_id,
+                "from_company_id": None,
+                "old_plan_id": None,
+                "new_plan_id": None,
+                "reason": row["exclusion_reason"] if kind == "exclusion" else None,
+                "before": None,
+                "after": None,
+                "state": "applied",
+                **(extra or {}),
+            },
+        )
         return movement_id
 
     # ------------------------------------------------------------ premiums
@@ -1482,8 +2228,7 @@ class _Demo:
         if exclusion is None:
             end = self.cur_idx + 1
         else:
-            end = min(_month_index(exclusion) + (1 if exclusion.day > 1 else 0),
-                      self.cur_idx + 1)
+            end = min(_month_index(exclusion) + (1 if exclusion.day > 1 else 0), self.cur_idx + 1)
         return first, end
 
     def month_price(self, company_id: int, plan_id: int, birth: date, idx: int) -> int:
@@ -1559,8 +2304,11 @@ class _Demo:
         (as the account manager, over every company), so that they obey the ledger."""
         uow = UnitOfWork(make_session_factory(engine))
         actor = Actor(
-            user_id=self.manager_id, user_code="900001", name="Mariana Albuquerque Prado",
-            role=Role.ACCOUNT_MANAGER, permissions=frozenset(Permission),
+            user_id=self.manager_id,
+            user_code="900001",
+            name="Mariana Albuquerque Prado",
+            role=Role.ACCOUNT_MANAGER,
+            permissions=frozenset(Permission),
             company_ids=frozenset(info.id for info in self.company_infos),
         )
         months = range(self.bill_first_idx, self.cur_idx + 1)
@@ -1568,7 +2316,10 @@ class _Demo:
             month = _month_start(idx)
             self.learn(None if idx == self.cur_idx else self.issued_at(idx))
             result = billing_run(
-                uow=uow, actor=actor, billing_month=month, company_ids=None,
+                uow=uow,
+                actor=actor,
+                billing_month=month,
+                company_ids=None,
                 now=self.issued_at(idx),
             )
             self.invoices += len(result.billed)
@@ -1584,6 +2335,7 @@ class _Demo:
         next month) is caught up by the next run: retroactive and credit lines. The last
         run learns everything, so the demo's ledger is complete up to the current month."""
         conn = self.w.conn
+
         def later(at: datetime) -> bool:
             return until is not None and at >= until
 
@@ -1626,8 +2378,13 @@ class _Demo:
         conn = self.w.conn
         infos = {info.id: info for info in self.company_infos}
         invoices = conn.execute(
-            select(Invoice.id, Invoice.company_id, Invoice.billing_month, Invoice.due_date,
-                   Invoice.amount).order_by(Invoice.id)
+            select(
+                Invoice.id,
+                Invoice.company_id,
+                Invoice.billing_month,
+                Invoice.due_date,
+                Invoice.amount,
+            ).order_by(Invoice.id)
         ).all()
         rows: list[dict[str, Any]] = []
         for invoice_id, company_id, month, due, amount in invoices:
@@ -1638,8 +2395,14 @@ class _Demo:
                 entry = (None, due if self.cur_idx - idx >= 2 else None, "boleto")
             issued_at, paid_on, method = entry
             if issued_at is not None:
-                rows.append({"b_id": invoice_id, "b_issued_at": issued_at,
-                             "b_status": "paid" if paid_on else "open", "b_paid_on": paid_on})
+                rows.append(
+                    {
+                        "b_id": invoice_id,
+                        "b_issued_at": issued_at,
+                        "b_status": "paid" if paid_on else "open",
+                        "b_paid_on": paid_on,
+                    }
+                )
             if paid_on is None:
                 continue
             payment_amount = amount
@@ -1651,13 +2414,25 @@ class _Demo:
                 )
                 payment_amount = amount + fine + interest
             if issued_at is None:
-                rows.append({"b_id": invoice_id, "b_issued_at": None, "b_status": "paid",
-                             "b_paid_on": paid_on})
-            self.w.add("payment", {
-                "id": self.w.next_id("payment"), "invoice_id": invoice_id,
-                "boleto_id": None, "paid_on": paid_on, "amount": payment_amount,
-                "method": method,
-            })
+                rows.append(
+                    {
+                        "b_id": invoice_id,
+                        "b_issued_at": None,
+                        "b_status": "paid",
+                        "b_paid_on": paid_on,
+                    }
+                )
+            self.w.add(
+                "payment",
+                {
+                    "id": self.w.next_id("payment"),
+                    "invoice_id": invoice_id,
+                    "boleto_id": None,
+                    "paid_on": paid_on,
+                    "amount": payment_amount,
+                    "method": method,
+                },
+            )
         table = Invoice.__table__
         dated = [r for r in rows if r["b_issued_at"] is not None]
         undated = [r for r in rows if r["b_issued_at"] is None]
@@ -1665,8 +2440,11 @@ class _Demo:
             conn.execute(
                 update(table)  # type: ignore[arg-type]
                 .where(table.c.id == bindparam("b_id"))
-                .values(issued_at=bindparam("b_issued_at"), status=bindparam("b_status"),
-                        paid_on=bindparam("b_paid_on")),
+                .values(
+                    issued_at=bindparam("b_issued_at"),
+                    status=bindparam("b_status"),
+                    paid_on=bindparam("b_paid_on"),
+                ),
                 dated,
             )
         if undated:
@@ -1677,10 +2455,12 @@ class _Demo:
                 undated,
             )
         recent = self.today - timedelta(days=RECENT_AUDIT_DAYS)
-        conn.execute(delete(AuditRecord).where(
-            AuditRecord.action == "invoice_issue",
-            AuditRecord.at < datetime(recent.year, recent.month, recent.day, tzinfo=UTC),
-        ))
+        conn.execute(
+            delete(AuditRecord).where(
+                AuditRecord.action == "invoice_issue",
+                AuditRecord.at < datetime(recent.year, recent.month, recent.day, tzinfo=UTC),
+            )
+        )
         self.w.flush()
 
     # ------------------------------------------------------------ utilization
@@ -1703,8 +2483,9 @@ class _Demo:
                 continue
             bid, plan_id, _, effective, exclusion, state, child = rec
             low = max(effective, self.window_start)
-            high = min((exclusion - timedelta(days=1)) if exclusion else self.yesterday,
-                       self.yesterday)
+            high = min(
+                (exclusion - timedelta(days=1)) if exclusion else self.yesterday, self.yesterday
+            )
             if high < low:
                 continue
             span = (high - low).days
@@ -1721,19 +2502,35 @@ class _Demo:
                     pick = bisect.bisect_right(cum, rng.random() * total_weight)
                     proc = PROCEDURES[indices[pick]]
                     cost = float(proc[3]) * scale * (0.85 + 0.3 * rng.random())
-                    self.w.add("utilization_event", {
-                        "id": self.w.next_id("utilization_event"), "company_id": info.id,
-                        "beneficiary_id": bid, "provider_id": provider, "event_date": day,
-                        "tuss_code": proc[0], "procedure_name": proc[1],
-                        "procedure_group": proc[2], "amount": _money(round(cost * 100)),
-                    })
+                    self.w.add(
+                        "utilization_event",
+                        {
+                            "id": self.w.next_id("utilization_event"),
+                            "company_id": info.id,
+                            "beneficiary_id": bid,
+                            "provider_id": provider,
+                            "event_date": day,
+                            "tuss_code": proc[0],
+                            "procedure_name": proc[1],
+                            "procedure_group": proc[2],
+                            "amount": _money(round(cost * 100)),
+                        },
+                    )
 
     # ------------------------------------------------------------ protocols
 
     def protocol(
-        self, info: _CompanyInfo, kind: str, subject: str, description: str,
-        opened_at: datetime, user_id: int | None, *, answer: str,
-        answer_after_hours: float | None = None, target_status: str = "closed",
+        self,
+        info: _CompanyInfo,
+        kind: str,
+        subject: str,
+        description: str,
+        opened_at: datetime,
+        user_id: int | None,
+        *,
+        answer: str,
+        answer_after_hours: float | None = None,
+        target_status: str = "closed",
     ) -> int:
         """One protocol with its history; statuses never run past yesterday."""
         rng = self.rng
@@ -1742,8 +2539,9 @@ class _Demo:
         self.protocol_seq[opened_on] = seq
         pid = self.w.next_id("protocol")
         deadline = add_business_days(opened_on, 7)
-        limit = datetime(self.yesterday.year, self.yesterday.month, self.yesterday.day,
-                         23, 0, tzinfo=UTC)
+        limit = datetime(
+            self.yesterday.year, self.yesterday.month, self.yesterday.day, 23, 0, tzinfo=UTC
+        )
         steps: list[tuple[datetime, str, str, int | None]] = [
             (opened_at, "open", "Protocolo aberto pelo portal.", user_id)
         ]
@@ -1752,34 +2550,69 @@ class _Demo:
             answered_at = opened_at + timedelta(hours=answer_after_hours, minutes=2)
         else:
             analysis_day = add_business_days(opened_on, 1)
-            steps.append((_at(analysis_day, rng), "in_analysis",
-                          "Em análise pela equipe de atendimento.", self.manager_id))
+            steps.append(
+                (
+                    _at(analysis_day, rng),
+                    "in_analysis",
+                    "Em análise pela equipe de atendimento.",
+                    self.manager_id,
+                )
+            )
             answer_day = add_business_days(opened_on, rng.randint(2, 6))
             answered_at = _at(answer_day, rng)
         steps.append((answered_at, "answered", answer, self.manager_id))
-        steps.append((answered_at + timedelta(days=rng.randint(1, 3)), "closed",
-                      "Protocolo encerrado.", user_id))
-        steps = [s for s in steps if s[0] <= limit
-                 and order.index(s[1]) <= order.index(target_status)]
+        steps.append(
+            (
+                answered_at + timedelta(days=rng.randint(1, 3)),
+                "closed",
+                "Protocolo encerrado.",
+                user_id,
+            )
+        )
+        steps = [
+            s for s in steps if s[0] <= limit and order.index(s[1]) <= order.index(target_status)
+        ]
         steps.sort(key=lambda s: s[0])
         status = steps[-1][1]
-        self.w.add("protocol", {
-            "id": pid, "company_id": info.id,
-            "number": protocol_number(ANS_REGISTRATION, opened_on, seq), "kind": kind,
-            "subject": subject, "description": description, "status": status,
-            "opened_at": opened_at, "deadline": deadline,
-            "closed_at": steps[-1][0] if status == "closed" else None,
-            "opened_by_user_id": user_id,
-        })
+        self.w.add(
+            "protocol",
+            {
+                "id": pid,
+                "company_id": info.id,
+                "number": protocol_number(ANS_REGISTRATION, opened_on, seq),
+                "kind": kind,
+                "subject": subject,
+                "description": description,
+                "status": status,
+                "opened_at": opened_at,
+                "deadline": deadline,
+                "closed_at": steps[-1][0] if status == "closed" else None,
+                "opened_by_user_id": user_id,
+            },
+        )
         if self._recent(opened_at) and kind not in MOVEMENT_SUBJECTS:
-            self.audit(opened_at, user_id, info.id, "protocol_open", "protocol", pid, None,
-                       {"number": protocol_number(ANS_REGISTRATION, opened_on, seq),
-                        "subject": subject})
+            self.audit(
+                opened_at,
+                user_id,
+                info.id,
+                "protocol_open",
+                "protocol",
+                pid,
+                None,
+                {"number": protocol_number(ANS_REGISTRATION, opened_on, seq), "subject": subject},
+            )
         for at, step_status, note, who in steps:
-            self.w.add("protocol_event", {
-                "id": self.w.next_id("protocol_event"), "protocol_id": pid, "at": at,
-                "user_id": who, "status": step_status, "note": note,
-            })
+            self.w.add(
+                "protocol_event",
+                {
+                    "id": self.w.next_id("protocol_event"),
+                    "protocol_id": pid,
+                    "at": at,
+                    "user_id": who,
+                    "status": step_status,
+                    "note": note,
+                },
+            )
         return pid
 
     def requests_of(self, info: _CompanyInfo) -> None:
@@ -1803,8 +2636,14 @@ class _Demo:
             day = max(day, info.contract_start)
             month = _month_start(_month_index(day) - 1)
             self.protocol(
-                info, kind, subject, question.format(month=f"{month:%m/%Y}"),
-                _at(day, rng), opener, answer=answer, target_status=target,
+                info,
+                kind,
+                subject,
+                question.format(month=f"{month:%m/%Y}"),
+                _at(day, rng),
+                opener,
+                answer=answer,
+                target_status=target,
             )
 
     # ------------------------------------------------------------ recent activity
@@ -1812,54 +2651,95 @@ class _Demo:
     def _recent(self, at: datetime) -> bool:
         return self.today - timedelta(days=RECENT_AUDIT_DAYS) <= at.date() < self.today
 
-    def audit(self, at: datetime, user_id: int | None, company_id: int | None, action: str,
-              entity: str, entity_id: int | None, before: dict[str, Any] | None,
-              after: dict[str, Any] | None) -> None:
-        self.w.add("audit_record", {
-            "id": self.w.next_id("audit_record"), "at": at, "user_id": user_id,
-            "company_id": company_id, "action": action, "entity": entity,
-            "entity_id": None if entity_id is None else str(entity_id),
-            "before": before, "after": after,
-        })
+    def audit(
+        self,
+        at: datetime,
+        user_id: int | None,
+        company_id: int | None,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        self.w.add(
+            "audit_record",
+            {
+                "id": self.w.next_id("audit_record"),
+                "at": at,
+                "user_id": user_id,
+                "company_id": company_id,
+                "action": action,
+                "entity": entity,
+                "entity_id": None if entity_id is None else str(entity_id),
+                "before": before,
+                "after": after,
+            },
+        )
 
-    def invitation(self, info: _CompanyInfo, master_id: int, master_name: str,
-                   user_id: int, at: datetime) -> None:
+    def invitation(
+        self, info: _CompanyInfo, master_id: int, master_name: str, user_id: int, at: datetime
+    ) -> None:
         """The master created 100003: its audit record and its invitation e-mail, with a
         working single-use link (what services.users.user_add writes)."""
-        self.audit(at, master_id, info.id, "user_add", "user", user_id, None, {
-            "user_code": "100003", "name": "Juliana Teixeira Ramos",
-            "email": "juliana.ramos@horizontelog.com.br", "role": "user",
-            "permissions": ["finance", "protocols"], "status": "pending",
-        })
+        self.audit(
+            at,
+            master_id,
+            info.id,
+            "user_add",
+            "user",
+            user_id,
+            None,
+            {
+                "user_code": "100003",
+                "name": "Juliana Teixeira Ramos",
+                "email": "juliana.ramos@horizontelog.com.br",
+                "role": "user",
+                "permissions": ["finance", "protocols"],
+                "status": "pending",
+            },
+        )
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
         draw = random.Random(f"{self.seed}-invitation")
         token = "".join(draw.choice(alphabet) for _ in range(43))
         self.invitation_token = token
-        self.w.add("password_reset_token", {
-            "id": self.w.next_id("password_reset_token"), "purpose": "user_invitation",
-            "user_id": user_id, "company_id": info.id,
-            "email": "juliana.ramos@horizontelog.com.br",
-            "token_hash": hashlib.sha256(token.encode("utf-8")).hexdigest(),
-            "created_at": at, "expires_at": at + timedelta(days=INVITATION_DAYS),
-            "used_at": None,
-        })
-        self.w.add("outbox_email", {
-            "id": self.w.next_id("outbox_email"),
-            "to_address": "juliana.ramos@horizontelog.com.br",
-            "subject": INVITATION_SUBJECT,
-            "body": (
-                "Olá, Juliana Teixeira Ramos.\n\n"
-                f"{master_name} criou o seu usuário no Portal Empresa da empresa "
-                f"{info.code} · Horizonte Logística Ltda.\n\n"
-                "Seu código de usuário: 100003\n\n"
-                f"Para ativar, abra o link abaixo em até {INVITATION_DAYS} dias e crie a sua "
-                "senha. Ele só pode ser usado uma vez.\n\n"
-                f"{self.base_url}/?convite={token}\n\n"
-                "O login é sempre feito com o código de usuário, não com o CNPJ.\n"
-                "Se você não esperava este convite, ignore este e-mail.\n"
-            ),
-            "created_at": at, "sent_at": None, "status": "outbox", "attachment_name": None,
-        })
+        self.w.add(
+            "password_reset_token",
+            {
+                "id": self.w.next_id("password_reset_token"),
+                "purpose": "user_invitation",
+                "user_id": user_id,
+                "company_id": info.id,
+                "email": "juliana.ramos@horizontelog.com.br",
+                "token_hash": hashlib.sha256(token.encode("utf-8")).hexdigest(),
+                "created_at": at,
+                "expires_at": at + timedelta(days=INVITATION_DAYS),
+                "used_at": None,
+            },
+        )
+        self.w.add(
+            "outbox_email",
+            {
+                "id": self.w.next_id("outbox_email"),
+                "to_address": "juliana.ramos@horizontelog.com.br",
+                "subject": INVITATION_SUBJECT,
+                "body": (
+                    "Olá, Juliana Teixeira Ramos.\n\n"
+                    f"{master_name} criou o seu usuário no Portal Empresa da empresa "
+                    f"{info.code} · Horizonte Logística Ltda.\n\n"
+                    "Seu código de usuário: 100003\n\n"
+                    f"Para ativar, abra o link abaixo em até {INVITATION_DAYS} dias e crie a sua "
+                    "senha. Ele só pode ser usado uma vez.\n\n"
+                    f"{self.base_url}/?convite={token}\n\n"
+                    "O login é sempre feito com o código de usuário, não com o CNPJ.\n"
+                    "Se você não esperava este convite, ignore este e-mail.\n"
+                ),
+                "created_at": at,
+                "sent_at": None,
+                "status": "outbox",
+                "attachment_name": None,
+            },
+        )
 
     def recent_logins(self) -> None:
         """Logins of each company's users on the recent business days."""
@@ -1870,8 +2750,16 @@ class _Demo:
                 for day in days:
                     if is_business_day(day) and rng.random() < 0.6:
                         at = _at(day, rng)
-                        self.audit(at, uid, info.id, "login", "user", uid, None,
-                                   {"last_login_at": at.isoformat()})
+                        self.audit(
+                            at,
+                            uid,
+                            info.id,
+                            "login",
+                            "user",
+                            uid,
+                            None,
+                            {"last_login_at": at.isoformat()},
+                        )
 
     # ------------------------------------------------------------ counters
 
@@ -1924,10 +2812,12 @@ def _sync_sequences(conn: Connection) -> None:
     for table in Base.metadata.sorted_tables:
         if "id" not in table.c or not table.c.id.primary_key:
             continue
-        conn.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-            f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"
-        ))
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                f'COALESCE((SELECT MAX(id) FROM "{table.name}"), 0) + 1, false)'
+            )
+        )
     conn.commit()
 
 
@@ -1977,9 +2867,14 @@ def seed_demo(
             _reset(conn)
         writer = _Writer(conn, CHUNK)
         demo = _Demo(
-            writer, companies=companies, beneficiaries=beneficiaries, seed=seed,
-            today=today or date.today(), utilization=utilization_per_beneficiary,
-            progress=report, base_url=base_url or _default_base_url(),
+            writer,
+            companies=companies,
+            beneficiaries=beneficiaries,
+            seed=seed,
+            today=today or date.today(),
+            utilization=utilization_per_beneficiary,
+            progress=report,
+            base_url=base_url or _default_base_url(),
             invoice_months=invoice_months,
         )
         demo.run()
@@ -1989,12 +2884,20 @@ def seed_demo(
         _sync_sequences(conn)
     c = writer.counts
     return DemoSummary(
-        companies=c["company"], economic_groups=c["economic_group"], plans=c["plan"],
-        price_tables=c["price_table"], users=c["app_user"], providers=c["provider"],
-        beneficiaries=c["beneficiary"], active_beneficiaries=demo.active,
-        movements=c["movement"], protocols=c["protocol"],
-        protocol_events=c["protocol_event"], invoices=demo.invoices,
-        invoice_lines=demo.invoice_lines, payments=c["payment"],
+        companies=c["company"],
+        economic_groups=c["economic_group"],
+        plans=c["plan"],
+        price_tables=c["price_table"],
+        users=c["app_user"],
+        providers=c["provider"],
+        beneficiaries=c["beneficiary"],
+        active_beneficiaries=demo.active,
+        movements=c["movement"],
+        protocols=c["protocol"],
+        protocol_events=c["protocol_event"],
+        invoices=demo.invoices,
+        invoice_lines=demo.invoice_lines,
+        payments=c["payment"],
         utilization_events=c["utilization_event"],
     )
 
@@ -2004,25 +2907,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="portal-seed", description="Cria os dados de demonstração do Portal Empresa."
     )
-    parser.add_argument("--database-url", default=None,
-                        help="URL do banco (padrão: PORTAL_DATABASE_URL ou instance/portal.db)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="URL do banco (padrão: PORTAL_DATABASE_URL ou instance/portal.db)",
+    )
     parser.add_argument("--companies", type=int, default=8)
-    parser.add_argument("--beneficiaries", type=int, default=3000,
-                        help="total de beneficiários (até 1.000.000 para benchmarks)")
+    parser.add_argument(
+        "--beneficiaries",
+        type=int,
+        default=3000,
+        help="total de beneficiários (até 1.000.000 para benchmarks)",
+    )
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--reset", action="store_true",
-                        help="apaga todos os dados antes de criar a demonstração")
+    parser.add_argument(
+        "--reset", action="store_true", help="apaga todos os dados antes de criar a demonstração"
+    )
     parser.add_argument("--utilization-per-beneficiary", type=float, default=4.0)
-    parser.add_argument("--invoice-months", type=int, default=None,
-                        help=f"meses faturados até o atual (padrão: {INVOICE_MONTHS}; "
-                             f"{BIG_SEED_INVOICE_MONTHS} acima de {FULL_HISTORY_UP_TO:,} "
-                             "beneficiários)".replace(",", "."))
-    parser.add_argument("--base-url", default=None,
-                        help="início dos links dos e-mails de demonstração (padrão: "
-                             "PORTAL_BASE_URL, ou http://localhost:PORTA)")
-    parser.add_argument("--port", type=int, default=None,
-                        help="porta em que o portal será servido, para os links quando "
-                             "PORTAL_BASE_URL não está definida (padrão: 8501)")
+    parser.add_argument(
+        "--invoice-months",
+        type=int,
+        default=None,
+        help=f"meses faturados até o atual (padrão: {INVOICE_MONTHS}; "
+        f"{BIG_SEED_INVOICE_MONTHS} acima de {FULL_HISTORY_UP_TO:,} "
+        "beneficiários)".replace(",", "."),
+    )
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        help="início dos links dos e-mails de demonstração (padrão: "
+        "PORTAL_BASE_URL, ou http://localhost:PORTA)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="porta em que o portal será servido, para os links quando "
+        "PORTAL_BASE_URL não está definida (padrão: 8501)",
+    )
     args = parser.parse_args(argv)
     url = args.database_url
     if url is None:
@@ -2032,22 +2954,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
 
     def progress(message: str) -> None:
-        print(f"[{time.perf_counter() - started:7.1f}s] {message}", file=sys.stderr,
-              flush=True)
+        print(f"[{time.perf_counter() - started:7.1f}s] {message}", file=sys.stderr, flush=True)
 
     engine = make_engine(url)
     try:
         summary = seed_demo(
-            engine, companies=args.companies, beneficiaries=args.beneficiaries,
-            seed=args.seed, reset=args.reset,
+            engine,
+            companies=args.companies,
+            beneficiaries=args.beneficiaries,
+            seed=args.seed,
+            reset=args.reset,
             utilization_per_beneficiary=args.utilization_per_beneficiary,
-            progress=progress, base_url=args.base_url or _default_base_url(args.port),
+            progress=progress,
+            base_url=args.base_url or _default_base_url(args.port),
             invoice_months=args.invoice_months,
         )
         with engine.connect() as conn:
             first_access = conn.execute(
-                select(Company.code, Company.document, Company.contact_email)
-                .where(Company.code == "10004")
+                select(Company.code, Company.document, Company.contact_email).where(
+                    Company.code == "10004"
+                )
             ).first()
     except RuntimeError as exc:
         print(f"portal-seed: {exc}", file=sys.stderr)
@@ -2055,14 +2981,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         engine.dispose()
     print(f"Demo criada em {time.perf_counter() - started:.1f} s: {summary.line()}")
-    print("Contas de demonstração (senha Sorriso@2026): 900001 gestor de contas, "
-          "100001 master da empresa 10001, 100002 usuário (movimentação e relatórios), "
-          "100003 usuário pendente: o link do convite está na Caixa de saída (entre como "
-          "900001).")
+    print(
+        "Contas de demonstração (senha Sorriso@2026): 900001 gestor de contas, "
+        "100001 master da empresa 10001, 100002 usuário (movimentação e relatórios), "
+        "100003 usuário pendente: o link do convite está na Caixa de saída (entre como "
+        "900001)."
+    )
     if first_access is not None:
-        print(f"Primeiro acesso de empresa: código {first_access[0]}, CNPJ {first_access[1]}, "
-              f"e-mail de contato {first_access[2]}: o link de ativação chega na Caixa de "
-              "saída (entre como 900001).")
+        print(
+            f"Primeiro acesso de empresa: código {first_access[0]}, CNPJ {first_access[1]}, "
+            f"e-mail de contato {first_access[2]}: o link de ativação chega na Caixa de "
+            "saída (entre como 900001)."
+        )
     return 0
 
 

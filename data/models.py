@@ -474,9 +474,7 @@ class Invoice(Base):
 
 class InvoiceLine(Base):
     __tablename__ = "invoice_line"
-    __table_args__ = (
-        CheckConstraint(_in("kind", INVOICE_LINE_KINDS), name="kind"),
-    )
+    __table_args__ = (CheckConstraint(_in("kind", INVOICE_LINE_KINDS), name="kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiary.id"), index=True)
@@ -511,9 +509,7 @@ class Boleto(Base):
 
 class Payment(Base):
     __tablename__ = "payment"
-    __table_args__ = (
-        CheckConstraint(_in("method", ("boleto", "pix", "transfer")), name="method"),
-    )
+    __table_args__ = (CheckConstraint(_in("method", ("boleto", "pix", "transfer")), name="method"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
     boleto_id: Mapped[int | None] = mapped_column(ForeignKey("boleto.id"))

@@ -22,8 +22,7 @@ else:
         "Abra o link enviado por e-mail: o de ativação da empresa (pedido em 'Meu primeiro "
         "acesso') ou o convite enviado quando o usuário master cadastrou você."
     )
-    st.page_link("pages/first_access.py", label="Meu primeiro acesso",
-                 icon=":material/person_add:")
+    st.page_link("pages/first_access.py", label="Meu primeiro acesso", icon=":material/person_add:")
     st.stop()
 
 done = st.session_state.get("access_link_done")
@@ -41,8 +40,7 @@ link: access.AccessLink | None = None
 with user_errors():
     link = access.access_link_check(uow=new_uow(), token=token, purpose=purpose, now=now_utc())
 if link is None:
-    st.page_link("pages/first_access.py", label="Meu primeiro acesso",
-                 icon=":material/person_add:")
+    st.page_link("pages/first_access.py", label="Meu primeiro acesso", icon=":material/person_add:")
     st.page_link("pages/login.py", label="Ir para o login", icon=":material/arrow_back:")
     st.stop()
 

@@ -26,20 +26,28 @@ st.caption(plain(ctx.company.label))
 
 page: users.AuditPage | None = None
 c1, c2, c3, c4 = st.columns([1, 1, 2, 1])
-start = c1.date_input("De", value=today - timedelta(days=30), format="DD/MM/YYYY",
-                      key="audit_start")
+start = c1.date_input(
+    "De", value=today - timedelta(days=30), format="DD/MM/YYYY", key="audit_start"
+)
 end = c2.date_input("Até", value=today, format="DD/MM/YYYY", key="audit_end")
 user_code = c4.text_input("Código do usuário", key="audit_user", max_chars=10)
 actions = c3.multiselect(
-    "Ação", list(users.AUDIT_ACTION_LABELS),
+    "Ação",
+    list(users.AUDIT_ACTION_LABELS),
     format_func=users.AUDIT_ACTION_LABELS.__getitem__,
-    placeholder="Todas", key="audit_actions",
+    placeholder="Todas",
+    key="audit_actions",
 )
 
 with user_errors():
     page = users.audit_list(
-        uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id,
-        date_from=start, date_to=end, actions=actions, user_code=user_code or "",
+        uow=ctx.uow(),
+        actor=ctx.actor,
+        company_id=ctx.company_id,
+        date_from=start,
+        date_to=end,
+        actions=actions,
+        user_code=user_code or "",
     )
 if page is not None:
     st.caption(
@@ -50,8 +58,7 @@ if page is not None:
         {
             "Quando": [fmt_datetime(e.at) for e in page.entries],
             "Usuário": [
-                f"{e.user_code} · {e.user_name}" if e.user_code else "Sistema"
-                for e in page.entries
+                f"{e.user_code} · {e.user_name}" if e.user_code else "Sistema" for e in page.entries
             ],
             "Ação": [e.action_label for e in page.entries],
             "Registro": [f"{e.entity} {e.entity_id or ''}".strip() for e in page.entries],
@@ -69,7 +76,8 @@ if page is not None:
             period=f"{fmt_date(start)} a {fmt_date(end)}",
             filters=(
                 ", ".join(users.AUDIT_ACTION_LABELS.get(a, a) for a in actions) or "todas as ações"
-            ) + (f"; usuário {user_code}" if user_code else ""),
+            )
+            + (f"; usuário {user_code}" if user_code else ""),
             actor=ctx.actor,
         )
         download_buttons(df, header, file_stem=f"auditoria-{ctx.company.code}", key="audit")

@@ -50,49 +50,73 @@ slots = FieldSlots()
 with st.form("company_contact"):
     c1, c2 = st.columns([1, 3])
     cep = c1.text_input(
-        "CEP *", format_cep(contact["cep"]) if contact["cep"] else "", max_chars=9,
-        placeholder="00000-000", disabled=not details.can_edit,
+        "CEP *",
+        format_cep(contact["cep"]) if contact["cep"] else "",
+        max_chars=9,
+        placeholder="00000-000",
+        disabled=not details.can_edit,
     )
     with c1:
         slots.add("cep")
-    street = c2.text_input("Logradouro *", contact["street"] or "", max_chars=200,
-                           disabled=not details.can_edit)
+    street = c2.text_input(
+        "Logradouro *", contact["street"] or "", max_chars=200, disabled=not details.can_edit
+    )
     with c2:
         slots.add("street")
     c1, c2, c3 = st.columns([1, 2, 2])
-    number = c1.text_input("Número *", contact["number"] or "", max_chars=20,
-                           disabled=not details.can_edit)
+    number = c1.text_input(
+        "Número *", contact["number"] or "", max_chars=20, disabled=not details.can_edit
+    )
     with c1:
         slots.add("number")
-    complement = c2.text_input("Complemento", contact["complement"] or "", max_chars=100,
-                               disabled=not details.can_edit)
-    neighbourhood = c3.text_input("Bairro *", contact["neighbourhood"] or "", max_chars=100,
-                                  disabled=not details.can_edit)
+    complement = c2.text_input(
+        "Complemento", contact["complement"] or "", max_chars=100, disabled=not details.can_edit
+    )
+    neighbourhood = c3.text_input(
+        "Bairro *", contact["neighbourhood"] or "", max_chars=100, disabled=not details.can_edit
+    )
     with c3:
         slots.add("neighbourhood")
     c1, c2, c3 = st.columns([3, 1, 2])
-    city = c1.text_input("Cidade *", contact["city"] or "", max_chars=100,
-                         disabled=not details.can_edit)
+    city = c1.text_input(
+        "Cidade *", contact["city"] or "", max_chars=100, disabled=not details.can_edit
+    )
     with c1:
         slots.add("city")
     ufs = sorted(UFS)
     state = c2.selectbox(
-        "UF *", ufs, index=ufs.index(contact["state"]) if contact["state"] in UFS else None,
-        placeholder="UF", disabled=not details.can_edit,
+        "UF *",
+        ufs,
+        index=ufs.index(contact["state"]) if contact["state"] in UFS else None,
+        placeholder="UF",
+        disabled=not details.can_edit,
     )
     with c2:
         slots.add("state")
-    phone = c3.text_input("Telefone *", format_phone(contact["phone"] or ""), max_chars=16,
-                          placeholder="(11) 3333-4444", disabled=not details.can_edit)
+    phone = c3.text_input(
+        "Telefone *",
+        format_phone(contact["phone"] or ""),
+        max_chars=16,
+        placeholder="(11) 3333-4444",
+        disabled=not details.can_edit,
+    )
     with c3:
         slots.add("phone")
     c1, c2 = st.columns(2)
-    contact_name = c1.text_input("Nome do contato *", contact["contact_name"] or "",
-                                 max_chars=200, disabled=not details.can_edit)
+    contact_name = c1.text_input(
+        "Nome do contato *",
+        contact["contact_name"] or "",
+        max_chars=200,
+        disabled=not details.can_edit,
+    )
     with c1:
         slots.add("contact_name")
-    contact_email = c2.text_input("E-mail do contato *", contact["contact_email"] or "",
-                                  max_chars=254, disabled=not details.can_edit)
+    contact_email = c2.text_input(
+        "E-mail do contato *",
+        contact["contact_email"] or "",
+        max_chars=254,
+        disabled=not details.can_edit,
+    )
     with c2:
         slots.add("contact_email")
     submitted = st.form_submit_button(
@@ -106,9 +130,16 @@ if submitted:
             actor=ctx.actor,
             company_id=ctx.company_id,
             values={
-                "cep": cep, "street": street, "number": number, "complement": complement,
-                "neighbourhood": neighbourhood, "city": city, "state": state or "",
-                "phone": phone, "contact_name": contact_name, "contact_email": contact_email,
+                "cep": cep,
+                "street": street,
+                "number": number,
+                "complement": complement,
+                "neighbourhood": neighbourhood,
+                "city": city,
+                "state": state or "",
+                "phone": phone,
+                "contact_name": contact_name,
+                "contact_email": contact_email,
             },
             now=now_utc(),
         )

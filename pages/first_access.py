@@ -16,8 +16,8 @@ profile = st.radio("Perfil", ["Empresa", "Usuário"], horizontal=True, key="fa_p
 if profile == "Usuário":
     st.info(
         "O usuário criado pelo usuário master da empresa ativa o acesso pelo **convite "
-        "enviado ao seu e-mail** (assunto \"Portal Empresa: convite para o seu primeiro "
-        "acesso\"): abra o link do convite, crie a sua senha e entre com o código de "
+        'enviado ao seu e-mail** (assunto "Portal Empresa: convite para o seu primeiro '
+        'acesso"): abra o link do convite, crie a sua senha e entre com o código de '
         "usuário que está no e-mail. O convite vale por 7 dias e só pode ser usado uma vez."
     )
     st.write(

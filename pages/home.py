@@ -103,12 +103,18 @@ else:
     st.caption("Nenhum protocolo com prazo nos próximos dias.")
 
 exclusion_widgets.ageing_list(
-    ctx, dates.ageing[:AGEING_SHOWN], today=today, key="home",
+    ctx,
+    dates.ageing[:AGEING_SHOWN],
+    today=today,
+    key="home",
     title="Dependentes que perdem a elegibilidade por idade nos próximos 60 dias",
 )
 if dates.ageing and any(p.path == AGEING_PAGE for p in navigation.pages_for(ctx.actor)):
-    st.page_link(AGEING_PAGE, label=f"Ver o relatório ({len(dates.ageing)} dependente(s))",
-                 icon=":material/event_busy:")
+    st.page_link(
+        AGEING_PAGE,
+        label=f"Ver o relatório ({len(dates.ageing)} dependente(s))",
+        icon=":material/event_busy:",
+    )
 
 if ctx.can(Permission.MOVEMENTS):
     scheduled = coverage.scheduled_list(uow=ctx.uow(), actor=ctx.actor, now=now_utc())

@@ -24,7 +24,8 @@ st.markdown(
 slots = FieldSlots()
 with st.form("lgpd_request"):
     term = st.text_input(
-        "CPF ou carteirinha do beneficiário *", max_chars=20,
+        "CPF ou carteirinha do beneficiário *",
+        max_chars=20,
         placeholder="000.000.000-00 ou 0001 0000 0000 0000",
     )
     slots.add("term")
@@ -34,7 +35,10 @@ if submitted:
         st.session_state["lgpd_dossier"] = (
             ctx.company_id,
             lgpd.beneficiary_dossier(
-                uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id, term=term,
+                uow=ctx.uow(),
+                actor=ctx.actor,
+                company_id=ctx.company_id,
+                term=term,
                 now=now_utc(),
             ),
         )
@@ -43,18 +47,28 @@ kept = st.session_state.get("lgpd_dossier")
 if kept and kept[0] == ctx.company_id:
     dossier: lgpd.Dossier = kept[1]
     st.success(
-        f"Relatório de **{plain(dossier.name)}** gerado em "
-        f"{fmt_datetime(dossier.generated_at)}."
+        f"Relatório de **{plain(dossier.name)}** gerado em {fmt_datetime(dossier.generated_at)}."
     )
     row = st.container(horizontal=True)
     stem = f"lgpd-{dossier.card_number}"
-    row.download_button("Baixar JSON (completo)", data=lambda: dossier_json(dossier),
-                        file_name=f"{stem}.json", mime="application/json",
-                        icon=":material/download:", on_click="ignore", key="lgpd_json")
-    row.download_button("Baixar Excel", data=lambda: dossier_xlsx(dossier),
-                        file_name=f"{stem}.xlsx", icon=":material/download:",
-                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        on_click="ignore", key="lgpd_xlsx")
+    row.download_button(
+        "Baixar JSON (completo)",
+        data=lambda: dossier_json(dossier),
+        file_name=f"{stem}.json",
+        mime="application/json",
+        icon=":material/download:",
+        on_click="ignore",
+        key="lgpd_json",
+    )
+    row.download_button(
+        "Baixar Excel",
+        data=lambda: dossier_xlsx(dossier),
+        file_name=f"{stem}.xlsx",
+        icon=":material/download:",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
+        key="lgpd_xlsx",
+    )
     for title, rows in dossier.sections.items():
         with st.expander(f"{title} ({len(rows)})", expanded=title == "Cadastro"):
             if not rows:
@@ -75,9 +89,11 @@ if kept and kept[0] == ctx.company_id:
                     ],
                     "Finalidade": [a.purpose_label for a in dossier.accesses],
                     "Detalhe": [a.detail for a in dossier.accesses],
-                    "Só este beneficiário": ["Sim" if a.direct else "Não (listagem)"
-                                             for a in dossier.accesses],
+                    "Só este beneficiário": [
+                        "Sim" if a.direct else "Não (listagem)" for a in dossier.accesses
+                    ],
                 }
             ),
-            hide_index=True, width="stretch",
+            hide_index=True,
+            width="stretch",
         )

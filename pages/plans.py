@@ -34,7 +34,8 @@ for plan in plans:
         c2.metric("Segmentação", plan.segment)
         c3.metric("Beneficiários ativos", fmt_int(plan.active_beneficiaries))
         c4.metric(
-            "Contratado desde", fmt_date(plan.start_date),
+            "Contratado desde",
+            fmt_date(plan.start_date),
             help=f"Até {fmt_date(plan.end_date)}" if plan.end_date else None,
         )
         st.markdown(

@@ -62,7 +62,8 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Início do contrato", fmt_date(overview.contract_start))
 c2.metric("Mês de aniversário", MONTH_NAMES[overview.anniversary_month - 1])
 c3.metric(
-    "Vidas hoje", fmt_int(overview.lives),
+    "Vidas hoje",
+    fmt_int(overview.lives),
     help="Pessoas cobertas hoje. Contratos com menos de 30 vidas são reajustados pelo "
     "percentual único do agrupamento (RN 565/2022).",
 )
@@ -85,7 +86,7 @@ with tab_tables:
             st.subheader(plain(plan.label))
             current = plan.current
             if current is None:
-                st.warning("Sem tabela vigente hoje: cadastre uma em \"Nova tabela\".")
+                st.warning('Sem tabela vigente hoje: cadastre uma em "Nova tabela".')
             else:
                 st.markdown(
                     f"**Tabela vigente** ({TABLE_KIND_LABELS[current.kind].lower()}) desde "
@@ -101,7 +102,8 @@ with tab_tables:
                             "Até": [fmt_date(t.valid_to) for t in plan.tables],
                             "Tipo": [TABLE_KIND_LABELS[t.kind] for t in plan.tables],
                             "Reajuste": [
-                                fmt_pct(t.readjustment_pct) if t.readjustment_pct is not None
+                                fmt_pct(t.readjustment_pct)
+                                if t.readjustment_pct is not None
                                 else "—"
                                 for t in plan.tables
                             ],
@@ -117,18 +119,26 @@ with tab_new:
         st.info("Sem plano contratado: não há tabela a cadastrar.")
     else:
         chosen = st.selectbox(
-            "Plano contratado", overview.plans, format_func=lambda p: plain(p.label),
+            "Plano contratado",
+            overview.plans,
+            format_func=lambda p: plain(p.label),
             key="new_plan",
         )
         kind = st.radio(
-            "Tipo de tabela", list(TABLE_KIND_LABELS), format_func=TABLE_KIND_LABELS.get,
-            horizontal=True, key="new_kind",
+            "Tipo de tabela",
+            list(TABLE_KIND_LABELS),
+            format_func=TABLE_KIND_LABELS.get,
+            horizontal=True,
+            key="new_kind",
             help="Preço único: um só valor para todas as idades, sem faixa etária.",
         )
         months = month_options(today, 12, 24)
         with st.form("new_table"):
             valid_from = st.selectbox(
-                "Vigente a partir de", months, index=13, format_func=fmt_month,
+                "Vigente a partir de",
+                months,
+                index=13,
+                format_func=fmt_month,
                 key="new_from",
             )
             if kind == "single":
@@ -149,16 +159,24 @@ with tab_new:
             save = st.form_submit_button("Salvar tabela", type="primary")
         if save:
             with user_errors():
-                values = [
-                    parse_decimal(text, "prices", "Preço") for text in typed
-                ]
+                values = [parse_decimal(text, "prices", "Preço") for text in typed]
                 saved = prices.price_table_save(
-                    uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id,
-                    contracted_plan_id=chosen.contracted_plan_id, kind=kind, prices=values,
-                    valid_from=valid_from, now=now_utc(),
+                    uow=ctx.uow(),
+                    actor=ctx.actor,
+                    company_id=ctx.company_id,
+                    contracted_plan_id=chosen.contracted_plan_id,
+                    kind=kind,
+                    prices=values,
+                    valid_from=valid_from,
+                    now=now_utc(),
                 )
-                _done(("ok", f"Tabela de {chosen.label} salva, vigente a partir de "
-                       f"{fmt_date(saved.valid_from)}."))
+                _done(
+                    (
+                        "ok",
+                        f"Tabela de {chosen.label} salva, vigente a partir de "
+                        f"{fmt_date(saved.valid_from)}.",
+                    )
+                )
 
 with tab_readjust:
     st.markdown("**Reajuste deste contrato**")
@@ -168,7 +186,10 @@ with tab_readjust:
     else:
         with st.form("readjust_contract"):
             month = st.selectbox(
-                "Mês de aniversário", options, format_func=fmt_month, key="contract_month",
+                "Mês de aniversário",
+                options,
+                format_func=fmt_month,
+                key="contract_month",
                 index=options.index(next_anniversary(overview.contract_start, today)),
             )
             pct_text = st.text_input("Percentual de reajuste (%)", key="contract_pct")
@@ -176,12 +197,20 @@ with tab_readjust:
         if apply_contract:
             with user_errors():
                 result = prices.readjust_contract(
-                    uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id,
+                    uow=ctx.uow(),
+                    actor=ctx.actor,
+                    company_id=ctx.company_id,
                     pct=parse_decimal(pct_text, "pct", "Percentual de reajuste"),
-                    month=month, now=now_utc(),
+                    month=month,
+                    now=now_utc(),
                 )
-                _done(("ok", f"Contrato {result.code} reajustado a partir de "
-                       f"{fmt_month(month)}: {len(result.tables)} tabela(s) nova(s)."))
+                _done(
+                    (
+                        "ok",
+                        f"Contrato {result.code} reajustado a partir de "
+                        f"{fmt_month(month)}: {len(result.tables)} tabela(s) nova(s).",
+                    )
+                )
 
     st.divider()
     st.markdown("**Reajuste do agrupamento de contratos (menos de 30 vidas)**")
@@ -192,7 +221,10 @@ with tab_readjust:
     )
     with st.form("readjust_pool"):
         pool_month = st.selectbox(
-            "Mês", month_options(today, 12, 12), index=12, format_func=fmt_month,
+            "Mês",
+            month_options(today, 12, 12),
+            index=12,
+            format_func=fmt_month,
             key="pool_month",
         )
         pool_text = st.text_input("Percentual do agrupamento (%)", key="pool_pct")
@@ -200,15 +232,20 @@ with tab_readjust:
     if apply_pool:
         with user_errors():
             pool = prices.readjust_pool(
-                uow=ctx.uow(), actor=ctx.actor,
+                uow=ctx.uow(),
+                actor=ctx.actor,
                 pct=parse_decimal(pool_text, "pct", "Percentual do agrupamento"),
-                month=pool_month, now=now_utc(),
+                month=pool_month,
+                now=now_utc(),
             )
             messages = [
-                ("ok", f"Agrupamento de {fmt_month(pool.month)}: {len(pool.readjusted)} "
-                 f"contrato(s) reajustado(s) em {fmt_pct(pool.pct)}: "
-                 + (", ".join(f"{r.code} ({r.lives} vidas)" for r in pool.readjusted) or "—")
-                 + ".")
+                (
+                    "ok",
+                    f"Agrupamento de {fmt_month(pool.month)}: {len(pool.readjusted)} "
+                    f"contrato(s) reajustado(s) em {fmt_pct(pool.pct)}: "
+                    + (", ".join(f"{r.code} ({r.lives} vidas)" for r in pool.readjusted) or "—")
+                    + ".",
+                )
             ]
             messages += [("warn", f"{label}: {reason}") for label, reason in pool.skipped]
             _done(*messages)
@@ -217,15 +254,21 @@ with tab_band:
     rules = list(BAND_CHANGE_LABELS)
     with st.form("band_change"):
         rule = st.radio(
-            "Quando muda a faixa etária", rules, format_func=BAND_CHANGE_LABELS.get,
-            index=rules.index(overview.band_change), key="band_rule",
+            "Quando muda a faixa etária",
+            rules,
+            format_func=BAND_CHANGE_LABELS.get,
+            index=rules.index(overview.band_change),
+            key="band_rule",
             help="Padrão: no mês seguinte ao aniversário. É uma condição do contrato.",
         )
         save_rule = st.form_submit_button("Salvar regra")
     if save_rule:
         with user_errors():
             prices.band_change_set(
-                uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id, rule=rule,
+                uow=ctx.uow(),
+                actor=ctx.actor,
+                company_id=ctx.company_id,
+                rule=rule,
                 now=now_utc(),
             )
             _done(("ok", f"Mudança de faixa: {BAND_CHANGE_LABELS[rule].lower()}."))

@@ -170,9 +170,7 @@ with list_tab:
         st.stop()
     note_slots = FieldSlots()
     with st.form(f"protocol_note_{chosen}_{st.session_state.get('protocol_note_nonce', 0)}"):
-        note = st.text_area(
-            "Informação a acrescentar *", max_chars=protocols.PROTOCOL_NOTE_MAX
-        )
+        note = st.text_area("Informação a acrescentar *", max_chars=protocols.PROTOCOL_NOTE_MAX)
         note_slots.add("note")
         add = st.form_submit_button("Acrescentar informação")
     if add:

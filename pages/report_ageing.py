@@ -23,13 +23,16 @@ st.caption(
 )
 c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
 start = c1.date_input("De", value=today, format="DD/MM/YYYY", key="ageing_start")
-end = c2.date_input("Até", value=today + timedelta(days=AGEING_NOTICE_DAYS),
-                    format="DD/MM/YYYY", key="ageing_end")
-passed = c3.checkbox("Incluir quem já perdeu a elegibilidade e segue ativo", value=True,
-                     key="ageing_passed")
+end = c2.date_input(
+    "Até", value=today + timedelta(days=AGEING_NOTICE_DAYS), format="DD/MM/YYYY", key="ageing_end"
+)
+passed = c3.checkbox(
+    "Incluir quem já perdeu a elegibilidade e segue ativo", value=True, key="ageing_passed"
+)
 with user_errors():
-    rows = ageing.ageing_dependents(uow=ctx.uow(), actor=ctx.actor, today=today, start=start,
-                                    end=end, include_passed=passed)
+    rows = ageing.ageing_dependents(
+        uow=ctx.uow(), actor=ctx.actor, today=today, start=start, end=end, include_passed=passed
+    )
     m1, m2 = st.columns(2)
     m1.metric("Dependentes", fmt_int(len(rows)))
     m2.metric("Já sem elegibilidade", fmt_int(sum(d.passed for d in rows)))
@@ -41,17 +44,18 @@ with user_errors():
     period = f"{fmt_date(start)} a {fmt_date(end)}"
     header = report_widgets.export_header(
         "Dependentes com perda de elegibilidade por idade",
-        scope=f"{ctx.company.label} ({ctx.company.document_type} "
-              f"{ctx.company.document_formatted})",
+        scope=f"{ctx.company.label} ({ctx.company.document_type} {ctx.company.document_formatted})",
         period=period,
         filters="Inclui quem já perdeu a elegibilidade" if passed else "Nenhum",
         actor=ctx.actor,
     )
-    report_widgets.download_buttons(table, header,
-                                    file_stem=f"perda_elegibilidade_{ctx.company.code}",
-                                    key="ageing_download")
+    report_widgets.download_buttons(
+        table, header, file_stem=f"perda_elegibilidade_{ctx.company.code}", key="ageing_download"
+    )
     if ctx.actor.can(Permission.MOVEMENTS):
         st.subheader("Excluir por perda de elegibilidade")
-        st.caption("A exclusão vale na data do fim da elegibilidade (ou hoje, se já passou: "
-                   "a exclusão nunca é retroativa) e recebe um protocolo.")
+        st.caption(
+            "A exclusão vale na data do fim da elegibilidade (ou hoje, se já passou: "
+            "a exclusão nunca é retroativa) e recebe um protocolo."
+        )
     exclusion_widgets.ageing_list(ctx, rows, today=today, key="report")

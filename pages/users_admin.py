@@ -50,9 +50,7 @@ list_tab, add_tab, edit_tab = st.tabs(
 with list_tab:
     show_inactive = st.toggle("Mostrar inativos", value=True, key="users_show_inactive")
     shown = [r for r in rows if show_inactive or r.status != "inactive"]
-    st.caption(
-        f"{len(shown)} usuário(s) · {sum(r.status == 'active' for r in rows)} ativo(s)"
-    )
+    st.caption(f"{len(shown)} usuário(s) · {sum(r.status == 'active' for r in rows)} ativo(s)")
     st.dataframe(
         pd.DataFrame(
             {
@@ -62,7 +60,8 @@ with list_tab:
                 "E-mail": [r.email for r in shown],
                 "Perfil": [r.role_label for r in shown],
                 "Permissões": [
-                    "Todas" if r.is_master
+                    "Todas"
+                    if r.is_master
                     else ", ".join(PERMISSION_LABELS[p] for p in Permission if p in r.permissions)
                     or "Nenhuma"
                     for r in shown
@@ -171,8 +170,9 @@ with edit_tab:
                     e_perms = permission_boxes(
                         f"user_edit_{row.id}", row.permissions, disabled=protected
                     )
-                save = st.form_submit_button("Salvar alterações", type="primary",
-                                             disabled=protected)
+                save = st.form_submit_button(
+                    "Salvar alterações", type="primary", disabled=protected
+                )
             if save:
                 with user_errors(edit_slots):
                     users.user_update(
@@ -198,12 +198,20 @@ with edit_tab:
                     "link do convite enviado ao e-mail dele, válido por 7 dias. Reenvie o "
                     "convite se ele não o recebeu ou se expirou (o anterior deixa de valer)."
                 )
-                if st.button("Reenviar convite", icon=":material/forward_to_inbox:",
-                             key=f"user_invite_{row.id}", disabled=protected):
+                if st.button(
+                    "Reenviar convite",
+                    icon=":material/forward_to_inbox:",
+                    key=f"user_invite_{row.id}",
+                    disabled=protected,
+                ):
                     with user_errors():
                         sent = users.user_invitation_resend(
-                            uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id,
-                            user_id=row.id, now=now_utc(), base_url=portal_base_url(),
+                            uow=ctx.uow(),
+                            actor=ctx.actor,
+                            company_id=ctx.company_id,
+                            user_id=row.id,
+                            now=now_utc(),
+                            base_url=portal_base_url(),
                         )
                         if sent.invitation_delivered is False:
                             st.session_state["users_warning"] = (
@@ -217,12 +225,20 @@ with edit_tab:
                         st.rerun()
             if row.status == "inactive":
                 st.markdown("Este usuário está **inativo**: não consegue entrar no portal.")
-                if st.button("Reativar usuário", icon=":material/person_check:",
-                             key=f"user_reactivate_{row.id}", disabled=protected):
+                if st.button(
+                    "Reativar usuário",
+                    icon=":material/person_check:",
+                    key=f"user_reactivate_{row.id}",
+                    disabled=protected,
+                ):
                     with user_errors():
                         users.user_set_active(
-                            uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id,
-                            user_id=row.id, active=True, now=now_utc(),
+                            uow=ctx.uow(),
+                            actor=ctx.actor,
+                            company_id=ctx.company_id,
+                            user_id=row.id,
+                            active=True,
+                            now=now_utc(),
                         )
                         st.session_state["users_done"] = f"Usuário {row.user_code} reativado."
                         st.rerun()
@@ -236,12 +252,20 @@ with edit_tab:
                     key=f"user_inactivate_confirm_{row.id}",
                     disabled=protected,
                 )
-                if st.button("Inativar usuário", icon=":material/person_off:",
-                             key=f"user_inactivate_{row.id}", disabled=protected or not confirm):
+                if st.button(
+                    "Inativar usuário",
+                    icon=":material/person_off:",
+                    key=f"user_inactivate_{row.id}",
+                    disabled=protected or not confirm,
+                ):
                     with user_errors():
                         users.user_set_active(
-                            uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id,
-                            user_id=row.id, active=False, now=now_utc(),
+                            uow=ctx.uow(),
+                            actor=ctx.actor,
+                            company_id=ctx.company_id,
+                            user_id=row.id,
+                            active=False,
+                            now=now_utc(),
                         )
                         st.session_state["users_done"] = f"Usuário {row.user_code} inativado."
                         st.rerun()

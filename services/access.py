@@ -230,9 +230,7 @@ def _auth_login(*, uow: UnitOfWork, user_code: str, password: str, now: datetime
             select(User.id, User.password_hash).where(User.user_code == code)
         ).one_or_none()
     checked_hash = stored.password_hash if stored is not None else None
-    password_ok = verify_password(password, checked_hash or _dummy_hash()) and bool(
-        checked_hash
-    )
+    password_ok = verify_password(password, checked_hash or _dummy_hash()) and bool(checked_hash)
     if stored is None:
         raise DomainError(NEUTRAL_LOGIN_MESSAGE)
     with uow:
@@ -365,9 +363,7 @@ def actor_from_session_token(
         return replace(_actor_from_user(uow.session, user), session_id=sid)
 
 
-def actor_refresh(
-    *, uow: UnitOfWork, actor: Actor, now: datetime | None = None
-) -> Actor | None:
+def actor_refresh(*, uow: UnitOfWork, actor: Actor, now: datetime | None = None) -> Actor | None:
     """The actor as the database has it now, or None when its session has ended.
 
     Called on every step of a logged-in session: an inactivated user, one whose

@@ -34,8 +34,15 @@ from services.rules.errors import DomainError
 from services.rules.movements import MAX_FUTURE_DAYS
 
 AGEING_COLUMNS = [
-    "Nome", "Carteirinha", "Parentesco", "Estudante", "Idade limite", "Titular", "Plano",
-    "Fim da elegibilidade", "Exclusão em",
+    "Nome",
+    "Carteirinha",
+    "Parentesco",
+    "Estudante",
+    "Idade limite",
+    "Titular",
+    "Plano",
+    "Fim da elegibilidade",
+    "Exclusão em",
 ]
 
 
@@ -97,7 +104,8 @@ def ageing_dependents(
             raise DomainError("Empresa não encontrada.")
         table = company.eligibility or {}
         limits = [
-            limit for rel in Relationship
+            limit
+            for rel in Relationship
             if (limit := age_limit(rel.value, False, table)) is not None
         ]
         if not limits:
@@ -107,9 +115,14 @@ def ageing_dependents(
         born_by = date(end.year - min(limits) - 1, 12, 31)
         rows = uow.session.execute(
             select(
-                Beneficiary.id, Beneficiary.name, Beneficiary.card_number,
-                Beneficiary.relationship_code, Beneficiary.is_student, Beneficiary.birth_date,
-                holder.name, Plan.name,
+                Beneficiary.id,
+                Beneficiary.name,
+                Beneficiary.card_number,
+                Beneficiary.relationship_code,
+                Beneficiary.is_student,
+                Beneficiary.birth_date,
+                holder.name,
+                Plan.name,
             )
             .join(holder, holder.id == Beneficiary.holder_id)
             .join(Plan, Plan.id == Beneficiary.plan_id)
@@ -133,11 +146,18 @@ def ageing_dependents(
         when = exclusion_date_for(stop, today)
         found.append(
             AgeingDependent(
-                beneficiary_id=bid, name=name, card_number=card, relationship_code=rel,
+                beneficiary_id=bid,
+                name=name,
+                card_number=card,
+                relationship_code=rel,
                 is_student=bool(student),
                 age_limit=age_limit(rel, bool(student), table) or 0,
-                holder_name=holder_name, plan_name=plan_name, eligibility_end=stop,
-                exclusion_date=when, passed=passed, can_schedule=when <= latest,
+                holder_name=holder_name,
+                plan_name=plan_name,
+                eligibility_end=stop,
+                exclusion_date=when,
+                passed=passed,
+                can_schedule=when <= latest,
             )
         )
     found.sort(key=lambda d: (d.eligibility_end, d.name, d.beneficiary_id))
@@ -149,8 +169,15 @@ def ageing_table(rows: list[AgeingDependent]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             [
-                d.name, d.card_formatted, d.relationship_label, d.is_student, d.age_limit,
-                d.holder_name, d.plan_name, d.eligibility_end, d.exclusion_date,
+                d.name,
+                d.card_formatted,
+                d.relationship_label,
+                d.is_student,
+                d.age_limit,
+                d.holder_name,
+                d.plan_name,
+                d.eligibility_end,
+                d.exclusion_date,
             ]
             for d in rows
         ],
@@ -186,6 +213,10 @@ def exclude_aged_out(
             f"informada a partir de {stop - timedelta(days=MAX_FUTURE_DAYS):%d/%m/%Y}."
         )
     return movement_exclude(
-        uow=uow, actor=actor, card_number=card, reason=AGEING_REASON, effective_date=when,
+        uow=uow,
+        actor=actor,
+        card_number=card,
+        reason=AGEING_REASON,
+        effective_date=when,
         now=now,
     )

@@ -94,11 +94,18 @@ def portfolio_lives(
     b = Beneficiary
 
     def active_on(day: date) -> Any:
-        return func.sum(case(
-            (and_(b.effective_date <= day,
-                  (b.exclusion_date.is_(None)) | (b.exclusion_date > day)), 1),
-            else_=0,
-        ))
+        return func.sum(
+            case(
+                (
+                    and_(
+                        b.effective_date <= day,
+                        (b.exclusion_date.is_(None)) | (b.exclusion_date > day),
+                    ),
+                    1,
+                ),
+                else_=0,
+            )
+        )
 
     with uow:
         rows = uow.session.execute(
@@ -112,9 +119,16 @@ def portfolio_lives(
 
 
 RANKING_COLUMNS = [
-    "Empresa", "Vidas no início", "Vidas no fim", "Crescimento de vidas (%)",
-    "Procedimentos", "Custo (R$)", "Faturado (R$)", "Sinistralidade (%)",
-    "Beneficiários atendidos", "Custo por beneficiário atendido (R$)",
+    "Empresa",
+    "Vidas no início",
+    "Vidas no fim",
+    "Crescimento de vidas (%)",
+    "Procedimentos",
+    "Custo (R$)",
+    "Faturado (R$)",
+    "Sinistralidade (%)",
+    "Beneficiários atendidos",
+    "Custo por beneficiário atendido (R$)",
     "Crescimento do custo (%)",
 ]
 
@@ -127,7 +141,7 @@ def portfolio_ranking(
     first half). Sorted by loss ratio, highest first."""
     months = overview.period.months
     half = len(months) // 2
-    first_half, second_half = set(months[:half]), set(months[len(months) - half:])
+    first_half, second_half = set(months[:half]), set(months[len(months) - half :])
     usage = overview.usage
     by_company = usage.groupby("company_id")[["procedures", "cost_cents"]].sum()
     early = usage[usage["month"].isin(first_half)].groupby("company_id")["cost_cents"].sum()
@@ -146,11 +160,21 @@ def portfolio_ranking(
         end = int(lives_by["lives_end"].get(cid, 0))
         early_cost = int(early.get(cid, 0))
         late_cost = int(late.get(cid, 0))
-        records.append((
-            names.get(cid, str(cid)), start, end, _growth(end, start), n, reais(cost),
-            reais(premium), ratio_pct(cost, premium), users, per_head(cost, users),
-            _growth(late_cost, early_cost) if half else None,
-        ))
+        records.append(
+            (
+                names.get(cid, str(cid)),
+                start,
+                end,
+                _growth(end, start),
+                n,
+                reais(cost),
+                reais(premium),
+                ratio_pct(cost, premium),
+                users,
+                per_head(cost, users),
+                _growth(late_cost, early_cost) if half else None,
+            )
+        )
     df = pd.DataFrame(records, columns=RANKING_COLUMNS)
     return sort_by(df, "Sinistralidade (%)")
 
@@ -181,8 +205,14 @@ class CompareSeries:
 
 
 COMPARE_COLUMNS = [
-    "Série", "Período", "Procedimentos", "Custo (R$)", "Beneficiários atendidos",
-    "Custo por beneficiário atendido (R$)", "Faturado (R$)", "Sinistralidade (%)",
+    "Série",
+    "Período",
+    "Procedimentos",
+    "Custo (R$)",
+    "Beneficiários atendidos",
+    "Custo por beneficiário atendido (R$)",
+    "Faturado (R$)",
+    "Sinistralidade (%)",
 ]
 
 
@@ -192,8 +222,9 @@ def utilization_compare(
     """The measures of two or more companies or periods side by side: one query (a
     UNION ALL with one branch per series)."""
     if len(series) < 2:
-        raise DomainError("Escolha ao menos duas empresas ou dois períodos para comparar.",
-                          "series")
+        raise DomainError(
+            "Escolha ao menos duas empresas ou dois períodos para comparar.", "series"
+        )
     if len(series) > MAX_SERIES:
         raise DomainError(f"Compare no máximo {MAX_SERIES} séries de cada vez.", "series")
     scoped = [company_scope(uow=uow, actor=actor, company_ids=s.company_ids) for s in series]
@@ -201,34 +232,52 @@ def utilization_compare(
     branches = []
     for k, (s, ids) in enumerate(zip(series, scoped, strict=True)):
         branches.append(
-            select(literal(k).label("k"), func.count().label("n"),
-                   func.coalesce(func.sum(cents(u.amount)), 0).label("cost"),
-                   func.count(func.distinct(u.beneficiary_id)).label("using"),
-                   literal(0).label("premium"))
-            .where(*event_where(ids, s.period))
+            select(
+                literal(k).label("k"),
+                func.count().label("n"),
+                func.coalesce(func.sum(cents(u.amount)), 0).label("cost"),
+                func.count(func.distinct(u.beneficiary_id)).label("using"),
+                literal(0).label("premium"),
+            ).where(*event_where(ids, s.period))
         )
         branches.append(
-            select(literal(k).label("k"), literal(0).label("n"), literal(0).label("cost"),
-                   literal(0).label("using"),
-                   func.coalesce(func.sum(cents(i.amount)), 0).label("premium"))
-            .where(*invoice_where(ids, s.period))
+            select(
+                literal(k).label("k"),
+                literal(0).label("n"),
+                literal(0).label("cost"),
+                literal(0).label("using"),
+                func.coalesce(func.sum(cents(i.amount)), 0).label("premium"),
+            ).where(*invoice_where(ids, s.period))
         )
     both = union_all(*branches).subquery()
     with uow:
         rows = uow.session.execute(
-            select(both.c.k, func.sum(both.c.n), func.sum(both.c.cost), func.sum(both.c.using),
-                   func.sum(both.c.premium))
-            .group_by(both.c.k)
+            select(
+                both.c.k,
+                func.sum(both.c.n),
+                func.sum(both.c.cost),
+                func.sum(both.c.using),
+                func.sum(both.c.premium),
+            ).group_by(both.c.k)
         ).all()
-    found = {int(k): (int(n or 0), int(c or 0), int(us or 0), int(p or 0))
-             for k, n, c, us, p in rows}
+    found = {
+        int(k): (int(n or 0), int(c or 0), int(us or 0), int(p or 0)) for k, n, c, us, p in rows
+    }
     records = []
     for k, s in enumerate(series):
         n, cost, users, premium = found.get(k, (0, 0, 0, 0))
-        records.append((
-            s.label, _period_label(s.period), n, reais(cost), users, per_head(cost, users),
-            reais(premium), ratio_pct(cost, premium),
-        ))
+        records.append(
+            (
+                s.label,
+                _period_label(s.period),
+                n,
+                reais(cost),
+                users,
+                per_head(cost, users),
+                reais(premium),
+                ratio_pct(cost, premium),
+            )
+        )
     return pd.DataFrame(records, columns=COMPARE_COLUMNS)
 
 
@@ -304,7 +353,8 @@ def _check_pivot(req: PivotRequest) -> list[str]:
     if req.measure == "loss_ratio" and not set(dims) <= LOSS_RATIO_DIMENSIONS:
         raise DomainError(
             "A sinistralidade só pode ser aberta por empresa, mês, grupo de procedimento "
-            "ou procedimento: o faturamento é por empresa e mês.", "measure"
+            "ou procedimento: o faturamento é por empresa e mês.",
+            "measure",
         )
     return dims
 
@@ -337,9 +387,13 @@ def utilization_pivot(*, uow: UnitOfWork, actor: Actor, request: PivotRequest) -
             # Sums only, by what the (company, date, group) index holds: grouped in
             # index order first, so no sort of the events (as the overview does).
             daily = (
-                select(u.company_id.label("cid"), u.event_date.label("day"),
-                       u.procedure_group.label("grp"), func.count().label("n"),
-                       func.sum(cents(u.amount)).label("cost"))
+                select(
+                    u.company_id.label("cid"),
+                    u.event_date.label("day"),
+                    u.procedure_group.label("grp"),
+                    func.count().label("n"),
+                    func.sum(cents(u.amount)).label("cost"),
+                )
                 .where(*event_where(ids, period, groups=request.groups))
                 .group_by(u.company_id, u.event_date, u.procedure_group)
                 .subquery()
@@ -349,16 +403,17 @@ def utilization_pivot(*, uow: UnitOfWork, actor: Actor, request: PivotRequest) -
                 "month": month_key(daily.c.day, uow.dialect),
                 "group": daily.c.grp,
             }
-            agg = (
-                select(*[dexprs[d].label(n) for d, n in zip(dims, names, strict=True)],
-                       func.sum(daily.c.n).label("n"), func.sum(daily.c.cost).label("cost"),
-                       literal(0).label("using"))
-                .group_by(*[dexprs[d] for d in dims])
-            )
+            agg = select(
+                *[dexprs[d].label(n) for d, n in zip(dims, names, strict=True)],
+                func.sum(daily.c.n).label("n"),
+                func.sum(daily.c.cost).label("cost"),
+                literal(0).label("using"),
+            ).group_by(*[dexprs[d] for d in dims])
         else:
             inner = select(
                 *[exprs[d].label(n) for d, n in zip(dims, names, strict=True)],
-                cents(u.amount).label("amount"), u.beneficiary_id.label("bid"),
+                cents(u.amount).label("amount"),
+                u.beneficiary_id.label("bid"),
             ).select_from(u)
             if set(dims) & _NEEDS_PROVIDER:
                 inner = inner.join(p, p.id == u.provider_id)
@@ -368,32 +423,34 @@ def utilization_pivot(*, uow: UnitOfWork, actor: Actor, request: PivotRequest) -
                     inner = inner.join(pl, pl.id == b.plan_id)
             inner_sq = inner.where(*event_where(ids, period, groups=request.groups)).subquery()
             keys = [inner_sq.c[n] for n in names]
-            using = (func.count(func.distinct(inner_sq.c.bid)) if needs_using
-                     else literal(0))
-            agg = (
-                select(*keys, func.count().label("n"),
-                       func.sum(inner_sq.c.amount).label("cost"), using.label("using"))
-                .group_by(*keys)
-            )
+            using = func.count(func.distinct(inner_sq.c.bid)) if needs_using else literal(0)
+            agg = select(
+                *keys,
+                func.count().label("n"),
+                func.sum(inner_sq.c.amount).label("cost"),
+                using.label("using"),
+            ).group_by(*keys)
         premium_dims = [d for d in dims if d in _PREMIUM_KEYS]
         if request.measure == "loss_ratio":
             agg_sq = agg.subquery()
             i = Invoice
-            pexprs = {
-                "company": i.company_id, "month": month_key(i.billing_month, uow.dialect)
-            }
-            prem = (
-                select(*[pexprs[d].label(d) for d in premium_dims],
-                       func.sum(cents(i.amount)).label("premium"))
-                .where(*invoice_where(ids, period))
-            )
+            pexprs = {"company": i.company_id, "month": month_key(i.billing_month, uow.dialect)}
+            prem = select(
+                *[pexprs[d].label(d) for d in premium_dims],
+                func.sum(cents(i.amount)).label("premium"),
+            ).where(*invoice_where(ids, period))
             if premium_dims:
                 prem = prem.group_by(*[pexprs[d] for d in premium_dims])
             prem_sq = prem.subquery()
             on = [agg_sq.c[names[dims.index(d)]] == prem_sq.c[d] for d in premium_dims]
             stmt = (
-                select(*[agg_sq.c[n] for n in names], agg_sq.c.n, agg_sq.c.cost,
-                       agg_sq.c.using, prem_sq.c.premium)
+                select(
+                    *[agg_sq.c[n] for n in names],
+                    agg_sq.c.n,
+                    agg_sq.c.cost,
+                    agg_sq.c.using,
+                    prem_sq.c.premium,
+                )
                 .select_from(agg_sq)
                 .outerjoin(prem_sq, and_(*on) if on else true())
             )
@@ -405,8 +462,9 @@ def utilization_pivot(*, uow: UnitOfWork, actor: Actor, request: PivotRequest) -
             company_labels = {
                 cid: f"{code} · {trade or name}"
                 for cid, code, trade, name in uow.session.execute(
-                    select(Company.id, Company.code, Company.trade_name, Company.name)
-                    .where(Company.id.in_(ids))
+                    select(Company.id, Company.code, Company.trade_name, Company.name).where(
+                        Company.id.in_(ids)
+                    )
                 )
             }
     return _pivot_frames(request, dims, rows, company_labels)
@@ -452,15 +510,14 @@ def _pivot_frames(
     col_keys: dict[str, Any] = {}
     for r in rows:
         values = list(r[: len(dims)])
-        n, cost, using, premium = r[len(dims):]
+        n, cost, using, premium = r[len(dims) :]
         rk, rl = _dim_value(dims[0], values[0], company_labels)
         row_keys[rl] = rk
         cl = ""
         if len(dims) > 1:
             ck, cl = _dim_value(dims[1], values[1], company_labels)
             col_keys[cl] = ck
-        value = _measure_value(req.measure, int(n or 0), int(cost or 0), int(using or 0),
-                               premium)
+        value = _measure_value(req.measure, int(n or 0), int(cost or 0), int(using or 0), premium)
         cells.append((rl, cl, value))
     row_order = sorted(row_keys, key=lambda k: row_keys[k])
     col_order = sorted(col_keys, key=lambda k: col_keys[k])

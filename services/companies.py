@@ -90,8 +90,15 @@ def company_contract(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Compa
             raise DomainError("Empresa não encontrada.")
         c, op = row
         return CompanyContract(
-            c.id, c.code, c.name, c.contract_start, c.cutoff_day, c.due_day,
-            c.retroactive_months, op.name, op.ans_registration,
+            c.id,
+            c.code,
+            c.name,
+            c.contract_start,
+            c.cutoff_day,
+            c.due_day,
+            c.retroactive_months,
+            op.name,
+            op.ans_registration,
         )
 
 
@@ -250,7 +257,6 @@ def company_waiting_periods_update(
         return changed
 
 
-
 # ---------------------------------------------------------------- contracted plans
 
 
@@ -263,8 +269,10 @@ class PriceBandView:
 
     @property
     def label(self) -> str:
-        return f"{self.min_age} anos ou mais" if self.max_age is None else (
-            f"{self.min_age} a {self.max_age} anos"
+        return (
+            f"{self.min_age} anos ou mais"
+            if self.max_age is None
+            else (f"{self.min_age} a {self.max_age} anos")
         )
 
 

@@ -63,12 +63,14 @@ def personal_data_access_record(
     the same purpose within `REPEAT_WINDOW` is one access, recorded once."""
     if beneficiary_id is not None:
         recent = session.scalar(
-            select(PersonalDataAccess.id).where(
+            select(PersonalDataAccess.id)
+            .where(
                 PersonalDataAccess.user_id == actor.user_id,
                 PersonalDataAccess.beneficiary_id == beneficiary_id,
                 PersonalDataAccess.purpose == purpose,
                 PersonalDataAccess.at > now - REPEAT_WINDOW,
-            ).limit(1)
+            )
+            .limit(1)
         )
         if recent is not None:
             return
@@ -91,8 +93,13 @@ def personal_data_listing_record(
     actor.require(None, company_id)
     with uow:
         personal_data_access_record(
-            uow.session, actor=actor, company_id=company_id, beneficiary_id=None,
-            purpose=purpose, detail=detail, now=now,
+            uow.session,
+            actor=actor,
+            company_id=company_id,
+            beneficiary_id=None,
+            purpose=purpose,
+            detail=detail,
+            now=now,
         )
         uow.commit()
 
@@ -139,8 +146,7 @@ def _find(session: Session, company_id: int, term: str) -> Beneficiary:
     digits = only_digits(term or "")
     if len(digits) not in (11, 16):
         raise DomainError(
-            "Informe o CPF (11 dígitos) ou o número da carteirinha (16 dígitos) do "
-            "beneficiário.",
+            "Informe o CPF (11 dígitos) ou o número da carteirinha (16 dígitos) do beneficiário.",
             "term",
         )
     column = Beneficiary.cpf if len(digits) == 11 else Beneficiary.card_number
@@ -167,11 +173,34 @@ def _row(obj: Any, columns: Sequence[str]) -> dict[str, Any]:
 
 
 PERSON_COLUMNS = (
-    "card_number", "name", "cpf", "cns", "birth_date", "sex", "mother_name", "marital_status",
-    "is_student", "email", "phone", "cep", "street", "number", "complement", "neighbourhood",
-    "municipality", "municipality_ibge", "state", "admission_date", "effective_date",
-    "status", "exclusion_date", "exclusion_reason", "stay_until", "relationship_code",
-    "created_at", "updated_at",
+    "card_number",
+    "name",
+    "cpf",
+    "cns",
+    "birth_date",
+    "sex",
+    "mother_name",
+    "marital_status",
+    "is_student",
+    "email",
+    "phone",
+    "cep",
+    "street",
+    "number",
+    "complement",
+    "neighbourhood",
+    "municipality",
+    "municipality_ibge",
+    "state",
+    "admission_date",
+    "effective_date",
+    "status",
+    "exclusion_date",
+    "exclusion_reason",
+    "stay_until",
+    "relationship_code",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -230,15 +259,25 @@ def beneficiary_dossier(
         holder = s.get(Beneficiary, b.holder_id) if b.holder_id else None
         links: list[dict[str, Any]] = []
         if holder is not None:
-            links.append({"vinculo": "titular", "nome": holder.name,
-                          "carteirinha": format_card_number(holder.card_number)})
+            links.append(
+                {
+                    "vinculo": "titular",
+                    "nome": holder.name,
+                    "carteirinha": format_card_number(holder.card_number),
+                }
+            )
         for dep in s.scalars(
             select(Beneficiary).where(
                 Beneficiary.holder_id == b.id, Beneficiary.company_id == company_id
             )
         ):
-            links.append({"vinculo": "dependente", "nome": dep.name,
-                          "carteirinha": format_card_number(dep.card_number)})
+            links.append(
+                {
+                    "vinculo": "dependente",
+                    "nome": dep.name,
+                    "carteirinha": format_card_number(dep.card_number),
+                }
+            )
         movements = s.scalars(
             select(Movement)
             .where(Movement.beneficiary_id == b.id, Movement.company_id == company_id)
@@ -250,8 +289,7 @@ def beneficiary_dossier(
                 select(Protocol)
                 .where(Protocol.id.in_(protocol_ids), Protocol.company_id == company_id)
                 .order_by(Protocol.id)
-            )
-            .all()
+            ).all()
             if protocol_ids
             else []
         )
@@ -279,21 +317,31 @@ def beneficiary_dossier(
         ).all()
         periods = s.scalars(
             select(CoveragePeriod)
-            .where(
-                CoveragePeriod.beneficiary_id == b.id, CoveragePeriod.company_id == company_id
-            )
+            .where(CoveragePeriod.beneficiary_id == b.id, CoveragePeriod.company_id == company_id)
             .order_by(CoveragePeriod.start_date, CoveragePeriod.id)
         ).all()
         sections: dict[str, list[dict[str, Any]]] = {
             "Cadastro": [person],
             "Vínculos": links,
-            "Cobertura": [
-                _row(p, ("start_date", "end_date", "plan_id", "kind")) for p in periods
-            ],
+            "Cobertura": [_row(p, ("start_date", "end_date", "plan_id", "kind")) for p in periods],
             "Movimentações": [
-                {**_row(m, ("kind", "channel", "effective_date", "received_at",
-                            "billing_month", "is_retroactive", "reason", "before", "after")),
-                 "estado": m.state}
+                {
+                    **_row(
+                        m,
+                        (
+                            "kind",
+                            "channel",
+                            "effective_date",
+                            "received_at",
+                            "billing_month",
+                            "is_retroactive",
+                            "reason",
+                            "before",
+                            "after",
+                        ),
+                    ),
+                    "estado": m.state,
+                }
                 for m in movements
             ],
             "Protocolos": [
@@ -301,21 +349,27 @@ def beneficiary_dossier(
                 for p in protocols
             ],
             "Faturamento": [
-                {"competencia": _plain(month), **_row(line, ("reference_month", "age_band",
-                                                             "kind", "amount"))}
+                {
+                    "competencia": _plain(month),
+                    **_row(line, ("reference_month", "age_band", "kind", "amount")),
+                }
                 for line, month in invoice_lines
             ],
             "Utilização": [
-                _row(e, ("event_date", "tuss_code", "procedure_name", "procedure_group",
-                         "amount"))
+                _row(e, ("event_date", "tuss_code", "procedure_name", "procedure_group", "amount"))
                 for e in events
             ],
             "Auditoria": [_row(a, ("at", "action", "before", "after")) for a in audits],
         }
         accesses = _accesses(s, company_id, b.id, 500)
         personal_data_access_record(
-            s, actor=actor, company_id=company_id, beneficiary_id=b.id, purpose="lgpd",
-            detail="Relatório completo do titular (pedido de acesso)", now=now,
+            s,
+            actor=actor,
+            company_id=company_id,
+            beneficiary_id=b.id,
+            purpose="lgpd",
+            detail="Relatório completo do titular (pedido de acesso)",
+            now=now,
         )
         uow.commit()
         return Dossier(

@@ -1205,8 +1205,10 @@ class Applier:
             if not c.stay_accepted or c.stay_until is None:
                 continue
             for i, st in enumerate(c.steps):
-                reason = (c.stay_reason or st.movement.get("reason")) if i == 0 else (
-                    "perda_elegibilidade"
+                reason = (
+                    (c.stay_reason or st.movement.get("reason"))
+                    if i == 0
+                    else ("perda_elegibilidade")
                 )
                 pending = {
                     "status": "inactive",

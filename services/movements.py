@@ -560,8 +560,12 @@ def beneficiary_detail(
             # that keeps it unchanged sends nothing for it.
             person = replace(person, cpf=mask_cpf(person.cpf))
         personal_data_access_record(
-            uow.session, actor=actor, company_id=company.id, beneficiary_id=b.id,
-            purpose="consulta", detail="Cadastro individual",
+            uow.session,
+            actor=actor,
+            company_id=company.id,
+            beneficiary_id=b.id,
+            purpose="consulta",
+            detail="Cadastro individual",
             now=now or datetime.now(UTC),
         )
         detail = BeneficiaryDetail(

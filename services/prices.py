@@ -445,8 +445,13 @@ def _readjust(
             pooled=pooled,
         )
         _audit_table(
-            session, actor, cp, new, {**(before or {}), "prices": old},
-            "price_table_readjust_pool" if pooled else "price_table_readjust", now,
+            session,
+            actor,
+            cp,
+            new,
+            {**(before or {}), "prices": old},
+            "price_table_readjust_pool" if pooled else "price_table_readjust",
+            now,
         )
         out.append(_view(new))
     return out

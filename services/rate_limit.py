@@ -88,7 +88,11 @@ LOGIN_FAILURES_PER_CLIENT = Limit(attempts=50, window=timedelta(minutes=15))
 
 
 def failures_exceeded(
-    *, uow: UnitOfWork, form: str, client: str, now: datetime,
+    *,
+    uow: UnitOfWork,
+    form: str,
+    client: str,
+    now: datetime,
     limit: Limit = LOGIN_FAILURES_PER_CLIENT,
 ) -> bool:
     """True when this client already failed `form` `limit.attempts` times in the window."""

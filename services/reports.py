@@ -265,8 +265,16 @@ class BeneficiaryReport:
 
 
 BENEFICIARY_COLUMNS = [
-    "Nome", "Carteirinha", "CPF", "Nascimento", "Sexo", "Faixa etária", "Parentesco",
-    "Nome do titular", "Plano", "Início de vigência",
+    "Nome",
+    "Carteirinha",
+    "CPF",
+    "Nascimento",
+    "Sexo",
+    "Faixa etária",
+    "Parentesco",
+    "Nome do titular",
+    "Plano",
+    "Início de vigência",
 ]
 INACTIVE_COLUMNS = ["Exclusão", "Motivo da exclusão"]
 
@@ -383,26 +391,37 @@ def beneficiary_report(
             select(
                 func.count(),
                 func.coalesce(
-                    func.sum(case((b.relationship_code == Relationship.HOLDER.value, 1),
-                                  else_=0)),
+                    func.sum(case((b.relationship_code == Relationship.HOLDER.value, 1), else_=0)),
                     0,
                 ),
             ).where(*where)
         ).one()
         # Dates as text: SQLite's date parsing per row costs more than the query.
         columns: list[Any] = [
-            b.name, b.card_number, b.cpf, type_coerce(b.birth_date, String), b.sex,
-            age_band_expr(b.birth_date, today), b.relationship_code, holder.name, Plan.name,
-            type_coerce(b.effective_date, String), type_coerce(b.exclusion_date, String),
+            b.name,
+            b.card_number,
+            b.cpf,
+            type_coerce(b.birth_date, String),
+            b.sex,
+            age_band_expr(b.birth_date, today),
+            b.relationship_code,
+            holder.name,
+            Plan.name,
+            type_coerce(b.effective_date, String),
+            type_coerce(b.exclusion_date, String),
             b.exclusion_reason,
         ]
-        rows = s.connection().execute(
-            select(*columns)
-            .join(Plan, Plan.id == b.plan_id)
-            .outerjoin(holder, holder.id == b.holder_id)
-            .where(*where)
-            .order_by(b.name, b.card_number)
-        ).all()
+        rows = (
+            s.connection()
+            .execute(
+                select(*columns)
+                .join(Plan, Plan.id == b.plan_id)
+                .outerjoin(holder, holder.id == b.holder_id)
+                .where(*where)
+                .order_by(b.name, b.card_number)
+            )
+            .all()
+        )
         by_plan = s.execute(
             select(Plan.name, func.count())
             .select_from(b)
@@ -411,30 +430,46 @@ def beneficiary_report(
             .group_by(Plan.name)
             .order_by(func.count().desc(), Plan.name)
         ).all()
-        banded = select(
-            age_band_expr(b.birth_date, today).label("band"), b.sex.label("sex")
-        ).where(*where).subquery()
+        banded = (
+            select(age_band_expr(b.birth_date, today).label("band"), b.sex.label("sex"))
+            .where(*where)
+            .subquery()
+        )
         pyramid = s.execute(
-            select(banded.c.band, banded.c.sex, func.count())
-            .group_by(banded.c.band, banded.c.sex)
+            select(banded.c.band, banded.c.sex, func.count()).group_by(banded.c.band, banded.c.sex)
         ).all()
         by_relationship = s.execute(
-            select(b.relationship_code, func.count())
-            .where(*where)
-            .group_by(b.relationship_code)
+            select(b.relationship_code, func.count()).where(*where).group_by(b.relationship_code)
         ).all()
         flow = _flow(s, company_id, filters, today, uow.dialect)
 
     relationship_labels = {r.value: r.label for r in Relationship}
     band_labels = {band: age_band_label(band) for band in range(1, len(AGE_BANDS) + 1)}
     records = []
-    for (name, card, cpf, birth, sex, band, rel, holder_name, plan, effective,
-         exclusion, reason) in rows:
+    for (
+        name,
+        card,
+        cpf,
+        birth,
+        sex,
+        band,
+        rel,
+        holder_name,
+        plan,
+        effective,
+        exclusion,
+        reason,
+    ) in rows:
         record = [
-            name, _show_card(card), _show_cpf(cpf, full),
+            name,
+            _show_card(card),
+            _show_cpf(cpf, full),
             _as_date(birth) if full else MASKED_DATE,
-            SEX_LABELS.get(sex, sex), band_labels[int(band)],
-            relationship_labels.get(rel, str(rel)), holder_name or "", plan,
+            SEX_LABELS.get(sex, sex),
+            band_labels[int(band)],
+            relationship_labels.get(rel, str(rel)),
+            holder_name or "",
+            plan,
             _as_date(effective),
         ]
         if status == INACTIVE:
@@ -454,15 +489,21 @@ def beneficiary_report(
     )
     rel_df = pd.DataFrame(
         [
-            (relationship_labels.get(code, str(code)),
-             "Titular" if code == Relationship.HOLDER.value else "Dependente", count)
+            (
+                relationship_labels.get(code, str(code)),
+                "Titular" if code == Relationship.HOLDER.value else "Dependente",
+                count,
+            )
             for code, count in sorted(by_relationship)
         ],
         columns=["Parentesco", "Tipo", "Beneficiários"],
     )
     if full and total:
         personal_data_listing_record(
-            uow=uow, actor=actor, company_id=company_id, purpose="listagem",
+            uow=uow,
+            actor=actor,
+            company_id=company_id,
+            purpose="listagem",
             detail=f"Beneficiários {STATUS_WORDS.get(status, status)}: {int(total)} linha(s) "
             "com CPF e nascimento completos",
             now=datetime.now(UTC),
@@ -482,8 +523,9 @@ def beneficiary_report(
     )
 
 
-def _flow(s: Any, company_id: int, f: BeneficiaryFilters, today: date, dialect: str
-          ) -> pd.DataFrame:
+def _flow(
+    s: Any, company_id: int, f: BeneficiaryFilters, today: date, dialect: str
+) -> pd.DataFrame:
     """Inclusions (effective date) and exclusions by month of the last 12 months, of every
     beneficiary matching the filters whatever the status: one UNION ALL query."""
     b = Beneficiary
@@ -563,9 +605,12 @@ class UtilizationOverview:
         premium = int(self.premiums["premium_cents"].sum())
         using = int(self.using["beneficiaries_using"].sum())
         return UtilizationSummary(
-            procedures=int(self.usage["procedures"].sum()), cost=reais(cost),
-            beneficiaries_using=using, premiums=reais(premium),
-            loss_ratio=ratio_pct(cost, premium), cost_per_beneficiary=per_head(cost, using),
+            procedures=int(self.usage["procedures"].sum()),
+            cost=reais(cost),
+            beneficiaries_using=using,
+            premiums=reais(premium),
+            loss_ratio=ratio_pct(cost, premium),
+            cost_per_beneficiary=per_head(cost, using),
         )
 
     def by_month(self) -> pd.DataFrame:
@@ -595,16 +640,20 @@ class UtilizationOverview:
 
 
 def event_where(
-    ids: Sequence[int], period: Period, selection: UtilizationSelection | None = None,
+    ids: Sequence[int],
+    period: Period,
+    selection: UtilizationSelection | None = None,
     groups: Sequence[str] = (),
 ) -> list[ColumnElement[bool]]:
     u = UtilizationEvent
-    where = [in_ids(u.company_id, ids), u.event_date >= period.start,
-             u.event_date < period.end_exclusive]
+    where = [
+        in_ids(u.company_id, ids),
+        u.event_date >= period.start,
+        u.event_date < period.end_exclusive,
+    ]
     sel = selection or UtilizationSelection()
     if sel.month is not None:
-        where += [u.event_date >= month_start(sel.month),
-                  u.event_date < add_months(sel.month, 1)]
+        where += [u.event_date >= month_start(sel.month), u.event_date < add_months(sel.month, 1)]
     if sel.procedure_group:
         where.append(u.procedure_group == sel.procedure_group)
     if sel.tuss_code:
@@ -616,8 +665,12 @@ def event_where(
 
 def invoice_where(ids: Sequence[int], period: Period) -> list[ColumnElement[bool]]:
     i = Invoice
-    return [in_ids(i.company_id, ids), i.billing_month >= period.start,
-            i.billing_month < period.end_exclusive, i.status != "cancelled"]
+    return [
+        in_ids(i.company_id, ids),
+        i.billing_month >= period.start,
+        i.billing_month < period.end_exclusive,
+        i.status != "cancelled",
+    ]
 
 
 def usage_query(
@@ -627,19 +680,21 @@ def usage_query(
     order of the (company, date, group, ...) index, so no sort of the events is needed."""
     u = UtilizationEvent
     daily = (
-        select(u.company_id.label("cid"), u.event_date.label("day"),
-               u.procedure_group.label("grp"), func.count().label("n"),
-               func.sum(cents(u.amount)).label("cost"))
+        select(
+            u.company_id.label("cid"),
+            u.event_date.label("day"),
+            u.procedure_group.label("grp"),
+            func.count().label("n"),
+            func.sum(cents(u.amount)).label("cost"),
+        )
         .where(*event_where(ids, period, groups=groups))
         .group_by(u.company_id, u.event_date, u.procedure_group)
         .subquery()
     )
     month = month_key(daily.c.day, dialect)
-    return (
-        select(daily.c.cid, month.label("month"), daily.c.grp, func.sum(daily.c.n),
-               func.sum(daily.c.cost))
-        .group_by(daily.c.cid, month, daily.c.grp)
-    )
+    return select(
+        daily.c.cid, month.label("month"), daily.c.grp, func.sum(daily.c.n), func.sum(daily.c.cost)
+    ).group_by(daily.c.cid, month, daily.c.grp)
 
 
 def premiums_query(ids: Sequence[int], period: Period, dialect: str) -> Select[Any]:
@@ -682,26 +737,33 @@ def using_query(ids: Sequence[int], period: Period, dialect: str) -> Select[Any]
     moved = (
         select(m.from_company_id.label("cid"), m.beneficiary_id.label("bid"))
         .join(moved_b, moved_b.id == m.beneficiary_id)
-        .where(m.kind == "transfer", m.from_company_id.is_not(None),
-               in_ids(m.from_company_id, ids), moved_b.company_id != m.from_company_id)
+        .where(
+            m.kind == "transfer",
+            m.from_company_id.is_not(None),
+            in_ids(m.from_company_id, ids),
+            moved_b.company_id != m.from_company_id,
+        )
         .group_by(m.from_company_id, m.beneficiary_id)
     )
     candidates = union_all(current, moved).subquery()
     used = (
         select(u.id)
-        .where(u.company_id == candidates.c.cid, u.beneficiary_id == candidates.c.bid,
-               u.event_date >= period.start, u.event_date < period.end_exclusive)
+        .where(
+            u.company_id == candidates.c.cid,
+            u.beneficiary_id == candidates.c.bid,
+            u.event_date >= period.start,
+            u.event_date < period.end_exclusive,
+        )
         .exists()
     )
-    return (
-        select(candidates.c.cid, func.count())
-        .where(used)
-        .group_by(candidates.c.cid)
-    )
+    return select(candidates.c.cid, func.count()).where(used).group_by(candidates.c.cid)
 
 
 def utilization_overview(
-    *, uow: UnitOfWork, actor: Actor, period: Period,
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    period: Period,
     company_ids: Iterable[int] | None = None,
 ) -> UtilizationOverview:
     """Utilization, premiums and beneficiaries using of the period, for the company in
@@ -717,26 +779,37 @@ def utilization_overview(
         period=period,
         company_ids=ids,
         usage=pd.DataFrame(
-            [(int(c), month_from_key(mk), str(g), int(n), int(cost or 0))
-             for c, mk, g, n, cost in usage],
+            [
+                (int(c), month_from_key(mk), str(g), int(n), int(cost or 0))
+                for c, mk, g, n, cost in usage
+            ],
             columns=USAGE_COLUMNS,
         ).astype({"procedures": "int64", "cost_cents": "int64"}),
         premiums=pd.DataFrame(
             [(int(c), month_from_key(mk), int(p or 0)) for c, mk, p in premiums],
             columns=PREMIUM_COLUMNS,
         ).astype({"premium_cents": "int64"}),
-        using=pd.DataFrame(
-            [(int(c), int(n)) for c, n in using], columns=USING_COLUMNS
-        ).astype({"beneficiaries_using": "int64"}),
+        using=pd.DataFrame([(int(c), int(n)) for c, n in using], columns=USING_COLUMNS).astype(
+            {"beneficiaries_using": "int64"}
+        ),
     )
 
 
-PROCEDURE_COLUMNS = ["Código TUSS", "Procedimento", "Grupo", "Quantidade", "Custo (R$)",
-                     "Custo médio (R$)"]
+PROCEDURE_COLUMNS = [
+    "Código TUSS",
+    "Procedimento",
+    "Grupo",
+    "Quantidade",
+    "Custo (R$)",
+    "Custo médio (R$)",
+]
 
 
 def utilization_by_procedure(
-    *, uow: UnitOfWork, actor: Actor, period: Period,
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    period: Period,
     selection: UtilizationSelection | None = None,
     company_ids: Iterable[int] | None = None,
 ) -> pd.DataFrame:
@@ -748,8 +821,13 @@ def utilization_by_procedure(
         if uow.dialect == "postgresql":
             # PostgreSQL aggregates the rows in parallel; the name is one per code.
             rows = uow.session.execute(
-                select(u.tuss_code, func.min(u.procedure_name), u.procedure_group,
-                       func.count(), func.sum(cents(u.amount)))
+                select(
+                    u.tuss_code,
+                    func.min(u.procedure_name),
+                    u.procedure_group,
+                    func.count(),
+                    func.sum(cents(u.amount)),
+                )
                 .where(*where)
                 .group_by(u.tuss_code, u.procedure_group)
             ).all()
@@ -758,23 +836,32 @@ def utilization_by_procedure(
             # one event of each code (the index holds the row id).
             named = aliased(UtilizationEvent)
             daily = (
-                select(u.procedure_group.label("grp"), u.tuss_code.label("tuss"),
-                       func.count().label("n"), func.sum(cents(u.amount)).label("cost"),
-                       func.min(u.id).label("any_id"))
+                select(
+                    u.procedure_group.label("grp"),
+                    u.tuss_code.label("tuss"),
+                    func.count().label("n"),
+                    func.sum(cents(u.amount)).label("cost"),
+                    func.min(u.id).label("any_id"),
+                )
                 .where(*where)
                 .group_by(u.company_id, u.event_date, u.procedure_group, u.tuss_code)
                 .subquery()
             )
             agg = (
-                select(daily.c.tuss, daily.c.grp, func.sum(daily.c.n).label("n"),
-                       func.sum(daily.c.cost).label("cost"),
-                       func.min(daily.c.any_id).label("any_id"))
+                select(
+                    daily.c.tuss,
+                    daily.c.grp,
+                    func.sum(daily.c.n).label("n"),
+                    func.sum(daily.c.cost).label("cost"),
+                    func.min(daily.c.any_id).label("any_id"),
+                )
                 .group_by(daily.c.tuss, daily.c.grp)
                 .subquery()
             )
             rows = uow.session.execute(
-                select(agg.c.tuss, named.procedure_name, agg.c.grp, agg.c.n, agg.c.cost)
-                .join(named, named.id == agg.c.any_id)
+                select(agg.c.tuss, named.procedure_name, agg.c.grp, agg.c.n, agg.c.cost).join(
+                    named, named.id == agg.c.any_id
+                )
             ).all()
     rows = sorted(rows, key=lambda r: (-int(r[4] or 0), r[0]))
     return pd.DataFrame(
@@ -787,8 +874,12 @@ PROVIDER_COLUMNS = ["Prestador", "Cidade", "UF", "Procedimentos", "Custo (R$)"]
 
 
 def utilization_by_provider(
-    *, uow: UnitOfWork, actor: Actor, period: Period,
-    selection: UtilizationSelection | None = None, top: int = 10,
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    period: Period,
+    selection: UtilizationSelection | None = None,
+    top: int = 10,
     company_ids: Iterable[int] | None = None,
 ) -> pd.DataFrame:
     """The `top` providers by cost, with their procedures: one query."""
@@ -796,8 +887,11 @@ def utilization_by_provider(
     top = max(1, min(int(top), MAX_TOP))
     u, p = UtilizationEvent, Provider
     agg = (
-        select(u.provider_id.label("pid"), func.count().label("n"),
-               func.sum(cents(u.amount)).label("cost"))
+        select(
+            u.provider_id.label("pid"),
+            func.count().label("n"),
+            func.sum(cents(u.amount)).label("cost"),
+        )
         .where(*event_where(ids, period, selection))
         .group_by(u.provider_id)
         .order_by(func.sum(cents(u.amount)).desc(), u.provider_id)
@@ -806,8 +900,7 @@ def utilization_by_provider(
     )
     with uow:
         rows = uow.session.execute(
-            select(p.name, p.city, p.state, agg.c.n, agg.c.cost, p.id)
-            .join(agg, agg.c.pid == p.id)
+            select(p.name, p.city, p.state, agg.c.n, agg.c.cost, p.id).join(agg, agg.c.pid == p.id)
         ).all()
     rows = sorted(rows, key=lambda r: (-int(r[4] or 0), r[5]))
     return pd.DataFrame(
@@ -820,8 +913,12 @@ BENEFICIARY_USE_COLUMNS = ["Nome", "Carteirinha", "CPF", "Procedimentos", "Custo
 
 
 def utilization_by_beneficiary(
-    *, uow: UnitOfWork, actor: Actor, period: Period,
-    selection: UtilizationSelection | None = None, top: int = 10,
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    period: Period,
+    selection: UtilizationSelection | None = None,
+    top: int = 10,
     company_ids: Iterable[int] | None = None,
 ) -> pd.DataFrame:
     """The `top` beneficiaries by cost (CPF masked unless allowed): one query."""
@@ -830,8 +927,11 @@ def utilization_by_beneficiary(
     full = actor.can(Permission.PERSONAL_DATA)
     u, b = UtilizationEvent, Beneficiary
     agg = (
-        select(u.beneficiary_id.label("bid"), func.count().label("n"),
-               func.sum(cents(u.amount)).label("cost"))
+        select(
+            u.beneficiary_id.label("bid"),
+            func.count().label("n"),
+            func.sum(cents(u.amount)).label("cost"),
+        )
         .where(*event_where(ids, period, selection))
         .group_by(u.beneficiary_id)
         .order_by(func.sum(cents(u.amount)).desc(), u.beneficiary_id)
@@ -840,12 +940,15 @@ def utilization_by_beneficiary(
     )
     with uow:
         rows = uow.session.execute(
-            select(b.name, b.card_number, b.cpf, agg.c.n, agg.c.cost, b.id)
-            .join(agg, agg.c.bid == b.id)
+            select(b.name, b.card_number, b.cpf, agg.c.n, agg.c.cost, b.id).join(
+                agg, agg.c.bid == b.id
+            )
         ).all()
     rows = sorted(rows, key=lambda r: (-int(r[4] or 0), r[5]))
     return pd.DataFrame(
-        [(name, _show_card(card), _show_cpf(cpf, full), int(n), reais(c))
-         for name, card, cpf, n, c, _ in rows],
+        [
+            (name, _show_card(card), _show_cpf(cpf, full), int(n), reais(c))
+            for name, card, cpf, n, c, _ in rows
+        ],
         columns=BENEFICIARY_USE_COLUMNS,
     )

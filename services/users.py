@@ -116,8 +116,7 @@ def _check_grant(actor: Actor, permissions: list[str], role: Role) -> None:
         if extra:
             labels = ", ".join(PERMISSION_LABELS[Permission(p)] for p in extra)
             raise DomainError(
-                f"Você não pode conceder permissões que não tem: {labels}. "
-                "Peça ao usuário master."
+                f"Você não pode conceder permissões que não tem: {labels}. Peça ao usuário master."
             )
 
 
@@ -530,4 +529,3 @@ def audit_list(
 def _brt_start(day: date) -> datetime:
     """Midnight of `day` in Brasília (the trail is stored in UTC)."""
     return datetime.combine(day, time(0), tzinfo=BRT)
-

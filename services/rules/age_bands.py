@@ -79,8 +79,11 @@ def _ratio(numerator: Decimal, denominator: Decimal, other: Fraction | None = No
     its difference from ``other`` (so a message never reads "1,5000 > 1,5000")."""
     exact = Fraction(numerator) / Fraction(denominator)
     places = 4
-    while places < 12 and other is not None and exact != other and (
-        _rounded(exact, places) == _rounded(other, places)
+    while (
+        places < 12
+        and other is not None
+        and exact != other
+        and (_rounded(exact, places) == _rounded(other, places))
     ):
         places += 2
     return f"{_rounded(exact, places)}".replace(".", ",")

@@ -29,8 +29,18 @@ BAND_CHANGE_LABELS = {
     "birthday_month": "No mês do aniversário",
 }
 MONTH_NAMES = (
-    "janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
-    "setembro", "outubro", "novembro", "dezembro",
+    "janeiro",
+    "fevereiro",
+    "março",
+    "abril",
+    "maio",
+    "junho",
+    "julho",
+    "agosto",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
 )
 # A readjustment percentage is stored with 2 places; -100% or less would zero a price.
 MIN_PCT = Decimal("-99.99")
@@ -55,9 +65,7 @@ def check_pct(pct: Decimal) -> Decimal:
     if not value.is_finite() or value != value.quantize(CENT):
         raise DomainError("Informe o percentual de reajuste com até duas casas decimais.", "pct")
     if not MIN_PCT <= value <= MAX_PCT:
-        raise DomainError(
-            "O percentual de reajuste deve estar entre -99,99% e 999,99%.", "pct"
-        )
+        raise DomainError("O percentual de reajuste deve estar entre -99,99% e 999,99%.", "pct")
     return value
 
 

@@ -31,14 +31,21 @@ SCREENSHOTS = (
     else Path(tempfile.gettempdir()) / "portal-e2e-screenshots"
 )
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
 def _chromium() -> str | None:
-    return os.environ.get("PORTAL_CHROMIUM") or shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    return (
+        os.environ.get("PORTAL_CHROMIUM")
+        or shutil.which("chromium")
+        or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     )
 
 
@@ -77,11 +84,19 @@ def _add_spare_user(engine) -> None:  # noqa: ANN001
         company_id = conn.execute(select(Company.id).where(Company.code == "10001")).scalar_one()
         conn.execute(
             User.__table__.insert().values(
-                user_code=SPARE_USER, name="Sofia Reserva Lima", cpf="11144477735",
-                email="sofia.lima@horizontelog.com.br", role="user",
-                permissions=["reports"], company_id=company_id, status="active",
-                password_hash=hash_password("Sorriso@2026"), failed_attempts=0,
-                created_at=datetime.now(UTC), session_epoch=0, password_history=[],
+                user_code=SPARE_USER,
+                name="Sofia Reserva Lima",
+                cpf="11144477735",
+                email="sofia.lima@horizontelog.com.br",
+                role="user",
+                permissions=["reports"],
+                company_id=company_id,
+                status="active",
+                password_hash=hash_password("Sorriso@2026"),
+                failed_attempts=0,
+                created_at=datetime.now(UTC),
+                session_epoch=0,
+                password_history=[],
             )
         )
 
@@ -253,9 +268,11 @@ def read_outbox(browser, portal_url: str, to: str, subject: str = "") -> str:  #
         reader.get_by_placeholder("nome@empresa.com.br").fill(to)
         reader.keyboard.press("Enter")
         wait_idle(reader)
-        title = reader.get_by_test_id("stExpander").filter(
-            has_text=re.compile(re.escape(subject)) if subject else re.compile(".")
-        ).first
+        title = (
+            reader.get_by_test_id("stExpander")
+            .filter(has_text=re.compile(re.escape(subject)) if subject else re.compile("."))
+            .first
+        )
         expect(title).to_be_visible()
         title.click()
         body = title.get_by_test_id("stText")

@@ -122,7 +122,10 @@ def link_from_outbox(page: Page, to: str, subject: str, param: str) -> str:
 # A long journey (two browser contexts) on a loaded machine: more than the default 300 s.
 @pytest.mark.timeout(900)
 def test_a_new_company_does_its_first_access_through_the_activation_e_mail(
-    page: Page, browser, portal_url: str, demo_db: str  # noqa: ANN001 - Playwright's Browser
+    page: Page,
+    browser,
+    portal_url: str,
+    demo_db: str,  # noqa: ANN001 - Playwright's Browser
 ):
     from sqlalchemy import select
 

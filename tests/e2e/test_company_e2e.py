@@ -53,7 +53,9 @@ def test_master_edits_company_data_reads_its_plans_and_finds_the_change_audited(
 
 
 def test_changing_the_password_ends_the_other_session_and_the_new_one_works(
-    page: Page, browser, portal_url: str  # noqa: ANN001
+    page: Page,
+    browser,
+    portal_url: str,  # noqa: ANN001
 ):
     # Another browser is logged in as the same user.
     other_context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -91,9 +93,7 @@ def test_changing_the_password_ends_the_other_session_and_the_new_one_works(
     expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
 
 
-def test_account_manager_answers_an_lgpd_request_and_opens_the_portfolio(
-    page: Page, demo_db: str
-):
+def test_account_manager_answers_an_lgpd_request_and_opens_the_portfolio(page: Page, demo_db: str):
     from sqlalchemy import select
 
     from data.db import make_engine

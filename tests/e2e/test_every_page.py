@@ -14,8 +14,12 @@ pytestmark = pytest.mark.e2e
 ROLES = {
     "900001": Actor(1, "900001", "", Role.ACCOUNT_MANAGER, frozenset(ALL_PERMISSIONS), frozenset()),
     "100002": Actor(
-        2, "100002", "", Role.USER,
-        frozenset({Permission.MOVEMENTS, Permission.REPORTS}), frozenset(),
+        2,
+        "100002",
+        "",
+        Role.USER,
+        frozenset({Permission.MOVEMENTS, Permission.REPORTS}),
+        frozenset(),
     ),
 }
 

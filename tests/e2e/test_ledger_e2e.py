@@ -46,17 +46,21 @@ def _holders_without_dependents(url: str, count: int) -> list[str]:
         dependents = select(Beneficiary.holder_id).where(
             Beneficiary.holder_id.is_not(None), Beneficiary.status == "active"
         )
-        cards = conn.execute(
-            select(Beneficiary.card_number)
-            .where(
-                Beneficiary.company_id == company,
-                Beneficiary.status == "active",
-                Beneficiary.relationship_code == 1,
-                Beneficiary.id.not_in(dependents),
+        cards = (
+            conn.execute(
+                select(Beneficiary.card_number)
+                .where(
+                    Beneficiary.company_id == company,
+                    Beneficiary.status == "active",
+                    Beneficiary.relationship_code == 1,
+                    Beneficiary.id.not_in(dependents),
+                )
+                .order_by(Beneficiary.id)
+                .limit(count)
             )
-            .order_by(Beneficiary.id)
-            .limit(count)
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     engine.dispose()
     assert len(cards) == count
     return [" ".join(c[i : i + 4] for i in range(0, 16, 4)) for c in cards]

@@ -39,7 +39,8 @@ def portal_on_its_own_port(
 
 @pytest.mark.timeout(600)  # a server of its own to start on a loaded machine
 def test_a_reset_link_points_at_the_port_the_portal_is_served_on(
-    browser, portal_on_its_own_port: tuple[str, int]  # noqa: ANN001 - Playwright's Browser
+    browser,
+    portal_on_its_own_port: tuple[str, int],  # noqa: ANN001 - Playwright's Browser
 ):
     from data.db import make_engine
     from data.models import Company, OutboxEmail

@@ -49,9 +49,11 @@ def test_the_active_report_filtered_by_plan_downloads_the_rows_on_screen(page: P
     page.keyboard.press("Escape")
     page.get_by_role("heading", name="Beneficiários ativos").click()  # leave the field
     expect(page.get_by_text("Filtros aplicados: Plano: Sorriso Plus")).to_be_visible(timeout=WAIT)
-    expect(page.get_by_test_id("stMetric").filter(has_text="Beneficiários ativos").first
-           .get_by_test_id("stMetricValue")).not_to_have_text(f"{everyone:,}".replace(",", "."),
-                                                                 timeout=WAIT)
+    expect(
+        page.get_by_test_id("stMetric")
+        .filter(has_text="Beneficiários ativos")
+        .first.get_by_test_id("stMetricValue")
+    ).not_to_have_text(f"{everyone:,}".replace(",", "."), timeout=WAIT)
     on_plan = _metric(page, "Beneficiários ativos")
     assert 0 < on_plan < everyone
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=WAIT)
@@ -68,7 +70,7 @@ def test_the_active_report_filtered_by_plan_downloads_the_rows_on_screen(page: P
     assert header["Filtros"] == "Plano: Sorriso Plus"
     assert header["Período"].startswith("Posição em ")
     start = next(i for i, r in enumerate(rows) if r and r[0] == "Nome")
-    data = rows[start + 1:]
+    data = rows[start + 1 :]
     assert len(data) == on_plan
     plan_column = rows[start].index("Plano")
     assert {r[plan_column] for r in data} == {"Sorriso Plus"}
@@ -103,7 +105,8 @@ def test_a_click_on_a_procedure_group_filters_the_procedures_table(page: Page):
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     lines = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert ["Filtros", f"Grupo: {group}"] in lines
-    start = lines.index(["Código TUSS", "Procedimento", "Grupo", "Quantidade", "Custo (R$)",
-                         "Custo médio (R$)"])
-    groups = {line[2] for line in lines[start + 1:]}
+    start = lines.index(
+        ["Código TUSS", "Procedimento", "Grupo", "Quantidade", "Custo (R$)", "Custo médio (R$)"]
+    )
+    groups = {line[2] for line in lines[start + 1 :]}
     assert groups == {group}

@@ -20,9 +20,7 @@ FORBIDDEN = {
 }
 
 
-def test_typing_the_address_of_a_page_not_granted_does_not_open_it(
-    page: Page, portal_url: str
-):
+def test_typing_the_address_of_a_page_not_granted_does_not_open_it(page: Page, portal_url: str):
     login(page, "100002")
     expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
     wait_for_login_cookie(page)  # each address typed is a new page load, back in by cookie
@@ -38,9 +36,7 @@ def test_typing_the_address_of_a_page_not_granted_does_not_open_it(
     expect(page.get_by_role("heading", name="Beneficiários ativos")).to_be_visible()
 
 
-def test_an_anonymous_visitor_cannot_open_the_outbox_by_its_address(
-    page: Page, portal_url: str
-):
+def test_an_anonymous_visitor_cannot_open_the_outbox_by_its_address(page: Page, portal_url: str):
     """The demo outbox (on in these tests) holds reset and activation links."""
     menu = page.get_by_test_id("stSidebar").get_by_role("link", name="Caixa de saída")
     expect(menu).to_have_count(0)
@@ -53,7 +49,9 @@ def test_an_anonymous_visitor_cannot_open_the_outbox_by_its_address(
 
 
 def test_the_cookie_logs_back_in_while_the_session_lives_and_never_after_logout(
-    page: Page, browser, portal_url: str  # noqa: ANN001
+    page: Page,
+    browser,
+    portal_url: str,  # noqa: ANN001
 ):
     login(page, "100001")
     expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()

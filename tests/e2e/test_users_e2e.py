@@ -34,8 +34,11 @@ def _logout(page: Page) -> None:
 # A long journey (two browser contexts) on a loaded machine: more than the default 300 s.
 @pytest.mark.timeout(900)
 def test_master_invites_a_user_who_activates_sees_only_its_areas_and_is_inactivated(
-    page: Page, demo_company_without_master: tuple[str, str], demo_db: str,
-    browser, portal_url: str,  # noqa: ANN001 - Playwright's Browser
+    page: Page,
+    demo_company_without_master: tuple[str, str],
+    demo_db: str,
+    browser,
+    portal_url: str,  # noqa: ANN001 - Playwright's Browser
 ):
     # The master adds the user with the reports permission only.
     login(page, "100001")

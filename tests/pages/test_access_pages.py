@@ -121,8 +121,10 @@ def _user(url: str, code: str):  # noqa: ANN202 - a Row
 def _fill_first_access(at, code: str, email: str, document: str) -> None:  # noqa: ANN001
     """Whatever the form asks: the identifiers, and a password if it asks for one."""
     labels = {t.label for t in at.text_input}
-    by_label(at.text_input, "Código da empresa *" if "Código da empresa *" in labels
-             else "Código de usuário *").input(code)
+    by_label(
+        at.text_input,
+        "Código da empresa *" if "Código da empresa *" in labels else "Código de usuário *",
+    ).input(code)
     email_label = next(label for label in labels if label.startswith("E-mail"))
     by_label(at.text_input, email_label).input(email)
     by_label(at.text_input, "CNPJ / CAEPF *").input(document)
@@ -163,9 +165,7 @@ def test_identifiers_alone_never_create_or_activate_an_account_from_the_page(app
     assert (pending.status, pending.password_hash) == ("pending", None)
 
 
-def test_company_first_access_mails_the_link_to_the_contact_and_the_link_activates(
-    app, portal_db
-):
+def test_company_first_access_mails_the_link_to_the_contact_and_the_link_activates(app, portal_db):
     company = _company(portal_db, "10004")
     before = len(_outbox(portal_db))
     at = app().switch_page("pages/first_access.py").run()
@@ -199,9 +199,7 @@ def test_company_first_access_mails_the_link_to_the_contact_and_the_link_activat
     assert not [t for t in at.text_input if t.label == "Senha *"]
 
 
-def test_an_e_mail_that_is_not_the_contact_gets_the_same_answer_and_what_to_do(
-    app, portal_db
-):
+def test_an_e_mail_that_is_not_the_contact_gets_the_same_answer_and_what_to_do(app, portal_db):
     company = _company(portal_db, "10004")
     before = len(_outbox(portal_db))
     at = app().switch_page("pages/first_access.py").run()
@@ -237,9 +235,7 @@ def test_the_user_profile_sends_the_user_to_its_invitation(app):
 
 
 def test_the_seeded_invitation_activates_the_pending_user(app, portal_db):
-    (mail,) = [
-        m for m in _outbox(portal_db) if m.to_address == "juliana.ramos@horizontelog.com.br"
-    ]
+    (mail,) = [m for m in _outbox(portal_db) if m.to_address == "juliana.ramos@horizontelog.com.br"]
     token = re.search(r"\?convite=([\w-]+)", mail.body).group(1)
     at = app(convite=token)
     assert at.title[0].value == "Ativar acesso"
@@ -256,9 +252,7 @@ def test_the_seeded_invitation_activates_the_pending_user(app, portal_db):
 
 
 def test_a_link_of_another_purpose_or_unknown_opens_no_form(app, portal_db):
-    (mail,) = [
-        m for m in _outbox(portal_db) if m.to_address == "juliana.ramos@horizontelog.com.br"
-    ]
+    (mail,) = [m for m in _outbox(portal_db) if m.to_address == "juliana.ramos@horizontelog.com.br"]
     invitation = re.search(r"\?convite=([\w-]+)", mail.body).group(1)
     for params in ({"ativar": invitation}, {"convite": "nao-existe"}):
         at = app(**params)
@@ -268,9 +262,7 @@ def test_a_link_of_another_purpose_or_unknown_opens_no_form(app, portal_db):
     assert _user(portal_db, "100003").status == "pending"
 
 
-def test_links_in_e_mails_use_the_port_served_unless_a_base_url_is_set(
-    app, portal_db, monkeypatch
-):
+def test_links_in_e_mails_use_the_port_served_unless_a_base_url_is_set(app, portal_db, monkeypatch):
     from streamlit import config as st_config
 
     from config import get_settings
@@ -297,9 +289,7 @@ def test_links_in_e_mails_use_the_port_served_unless_a_base_url_is_set(
 
 
 def test_the_master_re_sends_a_pending_user_its_invitation(app, portal_db):
-    (old,) = [
-        m for m in _outbox(portal_db) if m.to_address == "juliana.ramos@horizontelog.com.br"
-    ]
+    (old,) = [m for m in _outbox(portal_db) if m.to_address == "juliana.ramos@horizontelog.com.br"]
     at = log_in(app(), "100001")
     at.switch_page("pages/users_admin.py").run()
     pick = by_label(at.selectbox, "Usuário")

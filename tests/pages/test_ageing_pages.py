@@ -36,26 +36,42 @@ def _ageing(url: str, days: tuple[int, ...]) -> list[tuple[int, str, str, date]]
     out = []
     with engine.begin() as conn:
         cid = conn.execute(select(Company.id).where(Company.code == "10001")).scalar_one()
-        conn.execute(update(Company).where(Company.id == cid).values(
-            eligibility={str(c): LIMITED for c in (3, 4, 6, 8, 10)}))
-        conn.execute(update(Beneficiary).where(
-            Beneficiary.company_id == cid, Beneficiary.relationship_code != 1,
-        ).values(birth_date=date(2015, 1, 1), is_student=False))
+        conn.execute(
+            update(Company)
+            .where(Company.id == cid)
+            .values(eligibility={str(c): LIMITED for c in (3, 4, 6, 8, 10)})
+        )
+        conn.execute(
+            update(Beneficiary)
+            .where(
+                Beneficiary.company_id == cid,
+                Beneficiary.relationship_code != 1,
+            )
+            .values(birth_date=date(2015, 1, 1), is_student=False)
+        )
         active_holders = select(Beneficiary.id).where(
-            Beneficiary.company_id == cid, Beneficiary.relationship_code == 1,
-            Beneficiary.status == "active")
+            Beneficiary.company_id == cid,
+            Beneficiary.relationship_code == 1,
+            Beneficiary.status == "active",
+        )
         deps = conn.execute(
             select(Beneficiary.id, Beneficiary.name, Beneficiary.card_number)
-            .where(Beneficiary.company_id == cid, Beneficiary.status == "active",
-                   Beneficiary.relationship_code != 1,
-                   Beneficiary.holder_id.in_(active_holders))
+            .where(
+                Beneficiary.company_id == cid,
+                Beneficiary.status == "active",
+                Beneficiary.relationship_code != 1,
+                Beneficiary.holder_id.in_(active_holders),
+            )
             .order_by(Beneficiary.id)
         ).all()
         assert len(deps) >= len(days)
         for (bid, name, card), n in zip(deps, days, strict=False):
             end = today + timedelta(days=n)
-            conn.execute(update(Beneficiary).where(Beneficiary.id == bid)
-                         .values(birth_date=_born_for_end(end)))
+            conn.execute(
+                update(Beneficiary)
+                .where(Beneficiary.id == bid)
+                .values(birth_date=_born_for_end(end))
+            )
             out.append((bid, name, card, end))
     engine.dispose()
     return out
@@ -64,10 +80,11 @@ def _ageing(url: str, days: tuple[int, ...]) -> list[tuple[int, str, str, date]]
 def _movements(url: str, bid: int) -> list[tuple[str, date, int | None]]:
     engine = make_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(select(Movement.reason, Movement.effective_date,
-                                   Movement.protocol_id)
-                            .where(Movement.beneficiary_id == bid,
-                                   Movement.kind == "exclusion")).all()
+        rows = conn.execute(
+            select(Movement.reason, Movement.effective_date, Movement.protocol_id).where(
+                Movement.beneficiary_id == bid, Movement.kind == "exclusion"
+            )
+        ).all()
     engine.dispose()
     return [tuple(r) for r in rows]
 
@@ -90,8 +107,7 @@ def test_the_home_page_lists_them_and_excludes_one_after_confirmation(app, porta
     buttons = [b for b in at.button if b.label == EXCLUDE]
     assert len(buttons) == 2
     buttons[0].click().run()  # earliest first
-    assert any("Confirma a exclusão" in w.value and fmt_date(end) in w.value
-               for w in at.warning)
+    assert any("Confirma a exclusão" in w.value and fmt_date(end) in w.value for w in at.warning)
     assert _movements(portal_db, bid) == []  # nothing before the confirmation
     by_label(at.button, "Confirmar exclusão").click().run()
     assert not at.exception, at.exception
@@ -113,14 +129,11 @@ def test_cancelling_the_confirmation_excludes_nobody(app, portal_db):
     assert _movements(portal_db, bid) == []
 
 
-def test_a_user_without_the_movements_permission_sees_the_list_without_the_button(
-    app, portal_db
-):
+def test_a_user_without_the_movements_permission_sees_the_list_without_the_button(app, portal_db):
     [(_, name, _, _)] = _ageing(portal_db, (5,))
     engine = make_engine(portal_db)
     with engine.begin() as conn:
-        conn.execute(update(User).where(User.user_code == "100002")
-                     .values(permissions=["reports"]))
+        conn.execute(update(User).where(User.user_code == "100002").values(permissions=["reports"]))
     engine.dispose()
     at = log_in(app(), "100002")
     assert name in _texts(at)
@@ -192,8 +205,10 @@ def test_a_protocol_that_is_not_an_exclusion_has_no_proof(app, portal_db):
     engine = make_engine(portal_db)
     with engine.connect() as conn:
         number = conn.execute(
-            select(Protocol.number).where(Protocol.kind == "other")
-            .order_by(Protocol.id.desc()).limit(1)
+            select(Protocol.number)
+            .where(Protocol.kind == "other")
+            .order_by(Protocol.id.desc())
+            .limit(1)
         ).scalar_one()
     engine.dispose()
     at.session_state["protocol_show"] = number

@@ -139,7 +139,9 @@ def test_contracted_plans_show_ans_coverage_prices_and_beneficiaries(app, portal
     actor = access.actor_for_user(uow=UnitOfWork(factory), user_code="100001")
     assert actor is not None
     plans = companies.company_plans(
-        uow=UnitOfWork(factory), actor=actor, company_id=actor.home_company_id or 0,
+        uow=UnitOfWork(factory),
+        actor=actor,
+        company_id=actor.home_company_id or 0,
         today=__import__("datetime").date.today(),
     )
     assert sum(p.active_beneficiaries for p in plans) > 0
@@ -183,9 +185,12 @@ def test_master_adds_a_user_who_gets_an_invitation_and_appears_pending(app, port
     at.get("form_submit_button")[0].click().run()
     assert not _errors(at), _errors(at)
     done = " ".join(s.value for s in at.success)
-    code = next(u.user_code for u in _rows(
-        portal_db, select(User.user_code).where(User.email == "joana.lima@horizontelog.com.br")
-    ))
+    code = next(
+        u.user_code
+        for u in _rows(
+            portal_db, select(User.user_code).where(User.email == "joana.lima@horizontelog.com.br")
+        )
+    )
     assert code in done
     listed = at.dataframe[0].value
     row = listed[listed["Código"] == code].iloc[0]
@@ -207,8 +212,9 @@ def test_inactivating_a_user_ends_its_session_and_refuses_its_login(app):
     pick = by_label(at.selectbox, "Usuário")
     pick.select(next(o for o in pick.options if o.startswith("100002"))).run()
     assert by_label(at.button, "Inativar usuário").disabled  # needs the confirmation
-    by_label(at.checkbox, "Confirmo a inativação do usuário 100002 · Rafael Nogueira Campos")\
-        .check().run()
+    by_label(
+        at.checkbox, "Confirmo a inativação do usuário 100002 · Rafael Nogueira Campos"
+    ).check().run()
     by_label(at.button, "Inativar usuário").click().run()
     assert any("inativado" in s.value for s in at.success)
 
@@ -220,9 +226,10 @@ def test_inactivating_a_user_ends_its_session_and_refuses_its_login(app):
     # The master cannot inactivate itself.
     pick = by_label(at.selectbox, "Usuário")
     pick.select(next(o for o in pick.options if o.startswith("100001"))).run()
-    by_label(at.checkbox, next(
-        c.label for c in at.checkbox if c.label.startswith("Confirmo a inativação")
-    )).check().run()
+    by_label(
+        at.checkbox,
+        next(c.label for c in at.checkbox if c.label.startswith("Confirmo a inativação")),
+    ).check().run()
     by_label(at.button, "Inativar usuário").click().run()
     assert any("próprio usuário" in e for e in _errors(at))
 
@@ -287,8 +294,10 @@ def test_account_manager_answers_an_access_request_and_sees_who_accessed(app, po
     at.get("form_submit_button")[0].click().run()
     assert not _errors(at), _errors(at)
     assert any("Relatório de" in s.value for s in at.success)
-    assert [d.label for d in at.get("download_button")] == ["Baixar JSON (completo)",
-                                                           "Baixar Excel"]
+    assert [d.label for d in at.get("download_button")] == [
+        "Baixar JSON (completo)",
+        "Baixar Excel",
+    ]
     titles = [e.label for e in at.expander]
     assert titles[0].startswith("Cadastro (1)")
     assert any(t.startswith("Movimentações") for t in titles)

@@ -245,20 +245,27 @@ def test_the_home_page_lists_the_scheduled_movements(app, portal_db, offline):
     assert actor is not None
     company = _company_id(portal_db, "10001")
     with factory() as s:
-        dependents = select(Beneficiary.holder_id).where(Beneficiary.status == "active",
-                                                          Beneficiary.holder_id.is_not(None))
+        dependents = select(Beneficiary.holder_id).where(
+            Beneficiary.status == "active", Beneficiary.holder_id.is_not(None)
+        )
         card, name = s.execute(
-            select(Beneficiary.card_number, Beneficiary.name).where(
+            select(Beneficiary.card_number, Beneficiary.name)
+            .where(
                 Beneficiary.company_id == company,
                 Beneficiary.status == "active",
                 Beneficiary.relationship_code == 1,
                 Beneficiary.id.not_in(dependents),
-            ).limit(1)
+            )
+            .limit(1)
         ).one()
     day = today_local() + timedelta(days=15)
     result = movements.movement_exclude(
-        uow=UnitOfWork(factory, company), actor=actor, card_number=card, reason="outros",
-        effective_date=day, now=datetime.now(UTC),
+        uow=UnitOfWork(factory, company),
+        actor=actor,
+        card_number=card,
+        reason="outros",
+        effective_date=day,
+        now=datetime.now(UTC),
     )
     engine.dispose()
     assert result.scheduled

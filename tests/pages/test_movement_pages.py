@@ -325,9 +325,7 @@ def test_a_dismissed_holder_who_takes_the_stay_stays_covered_with_the_family(app
     assert status == "active" and until is not None
 
 
-def test_a_dismissed_holder_opts_for_the_stay_afterwards_from_the_reactivation_tab(
-    app, portal_db
-):
+def test_a_dismissed_holder_opts_for_the_stay_afterwards_from_the_reactivation_tab(app, portal_db):
     holder = _holder_with_dependents(portal_db)
     at = _open(log_in(app(), "100001"), INDIVIDUAL, "Exclusão")
     _pick(at, holder)

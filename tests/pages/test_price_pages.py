@@ -30,8 +30,18 @@ from tests.pages.conftest import by_label, log_in
 from tests.pages.test_br_formats import table_problems
 
 PAGE = "pages/price_tables.py"
-SPEC_VECTOR = ["100,00", "120,00", "140,00", "160,00", "180,00", "200,00", "300,00", "400,00",
-               "500,00", "600,00"]
+SPEC_VECTOR = [
+    "100,00",
+    "120,00",
+    "140,00",
+    "160,00",
+    "180,00",
+    "200,00",
+    "300,00",
+    "400,00",
+    "500,00",
+    "600,00",
+]
 
 
 def _session(url: str):  # noqa: ANN202
@@ -51,7 +61,8 @@ def _with_contract_tables(url: str, code: str = "10001") -> list[int]:
     with _session(url) as s:
         company = s.scalars(select(Company).where(Company.code == code)).one()
         cps = s.scalars(
-            select(ContractedPlan).where(ContractedPlan.company_id == company.id)
+            select(ContractedPlan)
+            .where(ContractedPlan.company_id == company.id)
             .order_by(ContractedPlan.plan_id)
         ).all()
         for cp in cps:
@@ -68,12 +79,15 @@ def _set_lives(url: str, company_id: int, n: int) -> None:
         s.execute(delete(CoveragePeriod).where(CoveragePeriod.company_id == company_id))
         people = s.execute(
             select(Beneficiary.id, Beneficiary.plan_id)
-            .where(Beneficiary.company_id == company_id).order_by(Beneficiary.id).limit(n)
+            .where(Beneficiary.company_id == company_id)
+            .order_by(Beneficiary.id)
+            .limit(n)
         ).all()
         assert len(people) == n
         s.add_all(
-            CoveragePeriod(beneficiary_id=b, company_id=company_id, plan_id=p,
-                           start_date=date(2000, 1, 1))
+            CoveragePeriod(
+                beneficiary_id=b, company_id=company_id, plan_id=p, start_date=date(2000, 1, 1)
+            )
             for b, p in people
         )
         s.commit()
@@ -109,9 +123,7 @@ def test_the_price_tables_page_is_for_account_managers_only(app):
     assert "Tabelas de preço" in [p.title for p in pages_for(manager.session_state["actor"])]
 
 
-def test_manager_sees_each_contracts_tables_and_saves_a_new_one_checked_by_rn_63(
-    app, portal_db
-):
+def test_manager_sees_each_contracts_tables_and_saves_a_new_one_checked_by_rn_63(app, portal_db):
     cps = _with_contract_tables(portal_db)
     at = _open(log_in(app(), "900001"))
     assert at.title[0].value == "Tabelas de preço"
@@ -131,21 +143,30 @@ def test_manager_sees_each_contracts_tables_and_saves_a_new_one_checked_by_rn_63
     _submit(at, "Salvar tabela")
     assert "RN 63/2003, art. 3º, I" in _errors(at) and "600,01" in _errors(at)
     with _session(portal_db) as s:
-        assert s.scalars(select(PriceTable).where(
-            PriceTable.contracted_plan_id == cps[0],
-            PriceTable.valid_from == months[-2])).first() is None
+        assert (
+            s.scalars(
+                select(PriceTable).where(
+                    PriceTable.contracted_plan_id == cps[0], PriceTable.valid_from == months[-2]
+                )
+            ).first()
+            is None
+        )
 
     by_label(at.text_input, "Faixa 59 ou mais (R$)").input("600,00")
     _submit(at, "Salvar tabela")
     assert not _errors(at), _errors(at)
     assert any("salva, vigente a partir de" in s.value for s in at.success)
     with _session(portal_db) as s:
-        saved = s.scalars(select(PriceTable).where(
-            PriceTable.contracted_plan_id == cps[0], PriceTable.valid_from == months[-2])).one()
-        assert [b.price for b in saved.bands] == [Decimal(v.replace(",", "."))
-                                                   for v in SPEC_VECTOR]
-        assert s.scalars(select(AuditRecord).where(
-            AuditRecord.action == "price_table_save")).first() is not None
+        saved = s.scalars(
+            select(PriceTable).where(
+                PriceTable.contracted_plan_id == cps[0], PriceTable.valid_from == months[-2]
+            )
+        ).one()
+        assert [b.price for b in saved.bands] == [Decimal(v.replace(",", ".")) for v in SPEC_VECTOR]
+        assert (
+            s.scalars(select(AuditRecord).where(AuditRecord.action == "price_table_save")).first()
+            is not None
+        )
 
     # A single-price table: one field, no age band.
     by_label(at.radio, "Tipo de tabela").set_value("single").run()
@@ -155,11 +176,15 @@ def test_manager_sees_each_contracts_tables_and_saves_a_new_one_checked_by_rn_63
     _submit(at, "Salvar tabela")
     assert not _errors(at), _errors(at)
     with _session(portal_db) as s:
-        single = s.scalars(select(PriceTable).where(
-            PriceTable.contracted_plan_id == cps[0], PriceTable.valid_from == months[-1])).one()
+        single = s.scalars(
+            select(PriceTable).where(
+                PriceTable.contracted_plan_id == cps[0], PriceTable.valid_from == months[-1]
+            )
+        ).one()
         assert single.kind == "single"
         assert [(b.band, b.min_age, b.max_age, b.price) for b in single.bands] == [
-            (1, 0, None, Decimal("39.90"))]
+            (1, 0, None, Decimal("39.90"))
+        ]
         previous = s.get(PriceTable, saved.id)
         assert previous is not None and previous.valid_to == months[-1] - timedelta(days=1)
     history = [d.value for d in at.dataframe if "Vigente de" in d.value.columns][0]
@@ -182,8 +207,11 @@ def test_a_small_contract_is_readjusted_with_the_pool_not_on_its_own(app, portal
     assert not _errors(at), _errors(at)
     assert any("10001 (5 vidas)" in s.value for s in at.success), [s.value for s in at.success]
     with _session(portal_db) as s:
-        new = s.scalars(select(PriceTable).where(
-            PriceTable.contracted_plan_id.in_(cps), PriceTable.valid_from == month)).all()
+        new = s.scalars(
+            select(PriceTable).where(
+                PriceTable.contracted_plan_id.in_(cps), PriceTable.valid_from == month
+            )
+        ).all()
         assert len(new) == len(cps)
         assert {(t.pooled, t.readjustment_pct) for t in new} == {(True, Decimal("10.00"))}
 
@@ -209,7 +237,8 @@ def test_a_contract_of_30_lives_is_readjusted_on_its_anniversary(app, portal_db)
     options = anniversary_months(company.contract_start, today)
     assert len(by_label(at.selectbox, "Mês de aniversário").options) == len(options)
     assert by_label(at.selectbox, "Mês de aniversário").value == next_anniversary(
-        company.contract_start, today)
+        company.contract_start, today
+    )
     by_label(at.text_input, "Percentual de reajuste (%)").input("abc")
     _submit(at, "Aplicar reajuste ao contrato")
     assert "Percentual de reajuste: informe um número" in _errors(at)
@@ -220,8 +249,11 @@ def test_a_contract_of_30_lives_is_readjusted_on_its_anniversary(app, portal_db)
     assert not _errors(at), _errors(at)
     assert any("reajustado a partir de" in s.value for s in at.success)
     with _session(portal_db) as s:
-        new = s.scalars(select(PriceTable).where(
-            PriceTable.contracted_plan_id.in_(cps), PriceTable.valid_from == month)).all()
+        new = s.scalars(
+            select(PriceTable).where(
+                PriceTable.contracted_plan_id.in_(cps), PriceTable.valid_from == month
+            )
+        ).all()
         assert len(new) == len(cps)
         assert {(t.pooled, t.readjustment_pct) for t in new} == {(False, Decimal("7.35"))}
 
@@ -245,24 +277,31 @@ def test_company_users_see_the_contracts_single_price_with_no_band(app, portal_d
     today = date.today()
     with _session(portal_db) as s:  # the first plan's current contract table: one price
         table = s.scalars(
-            select(PriceTable).where(PriceTable.contracted_plan_id == cps[0],
-                                     PriceTable.valid_from <= today)
+            select(PriceTable)
+            .where(PriceTable.contracted_plan_id == cps[0], PriceTable.valid_from <= today)
             .order_by(PriceTable.valid_from.desc())
         ).first()
         assert table is not None
         s.execute(delete(PriceBand).where(PriceBand.price_table_id == table.id))
         table.kind, table.valid_to = "single", None
         plan_id = table.plan_id
-        s.add(PriceBand(price_table_id=table.id, band=1, min_age=0, max_age=None,
-                        price=Decimal("39.90")))
-        s.execute(delete(PriceTable).where(PriceTable.contracted_plan_id == cps[0],
-                                           PriceTable.valid_from > table.valid_from))
+        s.add(
+            PriceBand(
+                price_table_id=table.id, band=1, min_age=0, max_age=None, price=Decimal("39.90")
+            )
+        )
+        s.execute(
+            delete(PriceTable).where(
+                PriceTable.contracted_plan_id == cps[0], PriceTable.valid_from > table.valid_from
+            )
+        )
         s.commit()
     factory = make_session_factory(make_engine(portal_db))
     actor = access.actor_for_user(uow=UnitOfWork(factory), user_code="100001")
     assert actor is not None
-    plans = companies.company_plans(uow=UnitOfWork(factory), actor=actor,
-                                    company_id=actor.home_company_id or 0, today=today)
+    plans = companies.company_plans(
+        uow=UnitOfWork(factory), actor=actor, company_id=actor.home_company_id or 0, today=today
+    )
     first = next(p for p in plans if p.plan_id == plan_id)
     assert first.single_price and [b.price for b in first.bands] == [Decimal("39.90")]
 

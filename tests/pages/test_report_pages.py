@@ -16,8 +16,7 @@ from data.models import Beneficiary, Company, Plan
 from tests.pages.conftest import by_label, log_in
 
 ROOT = Path(__file__).resolve().parents[2]
-REPORT_PAGES = ["pages/report_active.py", "pages/report_inactive.py",
-                "pages/report_utilization.py"]
+REPORT_PAGES = ["pages/report_active.py", "pages/report_inactive.py", "pages/report_utilization.py"]
 MASKED_CPF = re.compile(r"^\*\*\*\.\d{3}\.\d{3}-\*\*$")
 FULL_CPF = re.compile(r"^\d{3}\.\d{3}\.\d{3}-\d{2}$")
 
@@ -69,8 +68,7 @@ def test_every_report_page_renders_for_every_role(app, user_code, page):
     assert [b.label for b in at.download_button][:2] == ["Baixar Excel", "Baixar CSV"]
 
 
-def test_the_active_report_shows_the_count_of_the_database_and_filters_by_plan(app,
-                                                                            portal_db):
+def test_the_active_report_shows_the_count_of_the_database_and_filters_by_plan(app, portal_db):
     at = _open(app, "100001", "pages/report_active.py")
     assert _metric(at, "Beneficiários ativos") == _count(portal_db, "10001", "active")
     plans = by_label(at.multiselect, "Plano")
@@ -101,8 +99,10 @@ def test_a_search_that_finds_nobody_says_so(app):
     assert any("Nenhum beneficiário" in i.value for i in at.info)
 
 
-@pytest.mark.parametrize(("user_code", "pattern", "birth_masked"),
-                         [("100002", MASKED_CPF, True), ("100001", FULL_CPF, False)])
+@pytest.mark.parametrize(
+    ("user_code", "pattern", "birth_masked"),
+    [("100002", MASKED_CPF, True), ("100001", FULL_CPF, False)],
+)
 def test_cpf_and_birth_date_on_screen_follow_the_personal_data_permission(
     app, user_code, pattern, birth_masked
 ):
@@ -117,8 +117,7 @@ def test_cpf_and_birth_date_on_screen_follow_the_personal_data_permission(
 
     at.switch_page("pages/report_utilization.py").run()
     people = at.dataframe[-1].value
-    assert list(people.columns) == ["Nome", "Carteirinha", "CPF", "Procedimentos",
-                                    "Custo (R$)"]
+    assert list(people.columns) == ["Nome", "Carteirinha", "CPF", "Procedimentos", "Custo (R$)"]
     assert all(pattern.match(c) for c in people["CPF"] if c)
 
 
@@ -126,8 +125,9 @@ def test_the_utilization_page_shows_the_period_figures_and_a_narrower_period(app
     at = _open(app, "100002", "pages/report_utilization.py")
     year = _metric(at, "Procedimentos")
     assert year > 0
-    assert re.match(r"^\d+,\d{2}%$", next(m.value for m in at.metric
-                                          if m.label == "Sinistralidade"))
+    assert re.match(
+        r"^\d+,\d{2}%$", next(m.value for m in at.metric if m.label == "Sinistralidade")
+    )
     slider = by_label(at.select_slider, "Período")
     first, last = slider.value
     slider.set_value((last, last)).run()
@@ -155,8 +155,9 @@ def test_the_portfolio_shows_every_section_for_the_account_manager(app):
     assert _metric(at, "Procedimentos") > 0
     ranking = at.dataframe[0].value
     assert len(ranking) == 8
-    assert list(ranking["Sinistralidade (%)"]) == sorted(ranking["Sinistralidade (%)"],
-                                                        reverse=True)
+    assert list(ranking["Sinistralidade (%)"]) == sorted(
+        ranking["Sinistralidade (%)"], reverse=True
+    )
     by_label(at.radio, "Ordenar por").set_value("Crescimento de vidas (%)").run()
     growth = at.dataframe[0].value["Crescimento de vidas (%)"]
     assert list(growth) == sorted(growth, reverse=True)
@@ -182,7 +183,8 @@ def test_the_portfolio_shows_every_section_for_the_account_manager(app):
     assert [b.label for b in at.download_button][-1] == "Baixar gráfico"
 
     by_label(at.segmented_control, "Análise").set_value(
-        "Procedimentos, prestadores e beneficiários").run()
+        "Procedimentos, prestadores e beneficiários"
+    ).run()
     assert not at.exception and not at.error
     assert len(at.dataframe) == 2
 

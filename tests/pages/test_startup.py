@@ -37,8 +37,12 @@ def test_production_without_a_cookie_key_of_its_own_refuses_to_serve(env):
 
 
 def test_production_refuses_a_short_key_the_outbox_and_plain_http(env):
-    env(environment="production", cookie_key="curta", show_outbox="true",
-        base_url="http://portal.example")
+    env(
+        environment="production",
+        cookie_key="curta",
+        show_outbox="true",
+        base_url="http://portal.example",
+    )
     message = _run().error[0].value
     assert "menos de 32 bytes" in message
     assert "PORTAL_SHOW_OUTBOX" in message
@@ -46,8 +50,12 @@ def test_production_refuses_a_short_key_the_outbox_and_plain_http(env):
 
 
 def test_production_with_proper_settings_serves_the_login(env):
-    env(environment="production", cookie_key="k" * 48, show_outbox="false",
-        base_url="https://portal.example")
+    env(
+        environment="production",
+        cookie_key="k" * 48,
+        show_outbox="false",
+        base_url="https://portal.example",
+    )
     at = _run()
     assert not at.error
     assert [t.label for t in at.text_input] == ["Código de usuário", "Senha"]

@@ -62,9 +62,11 @@ def _row(url: str, cpf: str | None = None) -> tuple[str, dict | None]:
         if cpf:
             query = query.where(Beneficiary.cpf == cpf)
         else:  # an older row, from before waiting periods were computed (migrated)
-            query = query.where(
-                Beneficiary.status == "active", Beneficiary.relationship_code == 1
-            ).order_by(Beneficiary.id).limit(1)
+            query = (
+                query.where(Beneficiary.status == "active", Beneficiary.relationship_code == 1)
+                .order_by(Beneficiary.id)
+                .limit(1)
+            )
         row = conn.execute(query).first()
         conn.rollback()
     if row is not None and not cpf:
@@ -131,9 +133,23 @@ def test_the_virtual_card_carries_the_waiting_periods():
     assert with_waiting.crop(band).tobytes() != without.crop(band).tobytes()
     assert with_waiting.crop((0, 0, 856, 484)).tobytes() == without.crop((0, 0, 856, 484)).tobytes()
     # A long list of groups fits in two lines.
-    many = {g: "2027-05-24" if i % 2 else "2026-12-25" for i, g in enumerate(
-        ["Urgência", "Diagnóstico", "Prevenção", "Radiologia", "Dentística", "Periodontia",
-         "Endodontia", "Cirurgia", "Prótese", "Ortodontia"])}
+    many = {
+        g: "2027-05-24" if i % 2 else "2026-12-25"
+        for i, g in enumerate(
+            [
+                "Urgência",
+                "Diagnóstico",
+                "Prevenção",
+                "Radiologia",
+                "Dentística",
+                "Periodontia",
+                "Endodontia",
+                "Cirurgia",
+                "Prótese",
+                "Ortodontia",
+            ]
+        )
+    }
     assert len(waiting_lines(many)) == 2
 
 

@@ -106,7 +106,13 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         counts = {
             model.__tablename__: conn.execute(select(func.count()).select_from(model)).scalar_one()
             for model in (
-                Beneficiary, Movement, AuditRecord, Protocol, ProtocolEvent, Counter, CoveragePeriod
+                Beneficiary,
+                Movement,
+                AuditRecord,
+                Protocol,
+                ProtocolEvent,
+                Counter,
+                CoveragePeriod,
             )
         }
         counters = dict(conn.execute(select(Counter.name, Counter.value)).all())

@@ -586,8 +586,9 @@ def test_audit_records_store_json_safe_before_and_after(uow: UnitOfWork, world: 
         }
 
 
-def test_the_password_check_holds_no_lock(uow: UnitOfWork, world: World,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_password_check_holds_no_lock(
+    uow: UnitOfWork, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """While bcrypt runs, another transaction may write (SQLite) and lock the user's row
     (PostgreSQL): a slow login never holds up the others."""
     from sqlalchemy import update

@@ -309,8 +309,11 @@ class World:
         conn = self.engine.connect()
         outer = conn.begin()
         try:
-            yield conn, sessionmaker(
-                bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+            yield (
+                conn,
+                sessionmaker(
+                    bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+                ),
             )
         finally:
             outer.rollback()
@@ -559,8 +562,12 @@ def _company_facts(
         uow=uow, actor=master, card_number=holder_card, now=NOW - timedelta(hours=1)
     ).row.id
     lgpd.personal_data_listing_record(
-        uow=uow, actor=master, company_id=company_id, purpose="listagem",
-        detail="Beneficiários ativos", now=NOW - timedelta(hours=1),
+        uow=uow,
+        actor=master,
+        company_id=company_id,
+        purpose="listagem",
+        detail="Beneficiários ativos",
+        now=NOW - timedelta(hours=1),
     )
     movements.movement_exclude(
         uow=uow,
@@ -729,8 +736,9 @@ def _counts_query() -> Select[Any]:
     for name, table in sorted(_T.items()):
         top = func.max(table.c.id) if "id" in table.c else literal(0)
         parts.append(
-            select(literal(name).label("t"), func.count().label("n"), func.coalesce(top, 0))
-            .select_from(table)
+            select(
+                literal(name).label("t"), func.count().label("n"), func.coalesce(top, 0)
+            ).select_from(table)
         )
     return union_all(*parts)  # type: ignore[return-value]
 
@@ -909,7 +917,10 @@ def _company_details(env: Env) -> None:
 def _company_waiting_periods_update(env: Env) -> None:
     # Account managers only (the contract's carência, RN 195 art. 6 / Lei 9.656 art. 12).
     r = companies.company_waiting_periods_update(
-        uow=env.uow(None), actor=env.actor, company_id=env.cid, days={"Ortodontia": 120},
+        uow=env.uow(None),
+        actor=env.actor,
+        company_id=env.cid,
+        days={"Ortodontia": 120},
         now=NOW,
     )
     assert r["Ortodontia"] == (180, 120)
@@ -1440,9 +1451,7 @@ def _beneficiary_options(env: Env) -> None:
 
 
 def _accesses(env: Env) -> int:
-    return env.count(
-        select(func.count()).where(PersonalDataAccess.company_id == env.cid)
-    )
+    return env.count(select(func.count()).where(PersonalDataAccess.company_id == env.cid))
 
 
 @cell("beneficiary_report", R, writes=True, trail=None)
@@ -1578,7 +1587,10 @@ def _beneficiary_access_log(env: Env) -> None:
 @cell("beneficiary_dossier", None, writes=True, trail="personal_data_access")
 def _beneficiary_dossier(env: Env) -> None:
     r = lgpd.beneficiary_dossier(
-        uow=env.uow(None), actor=env.actor, company_id=env.cid, term=env.company.holder_card,
+        uow=env.uow(None),
+        actor=env.actor,
+        company_id=env.cid,
+        term=env.company.holder_card,
         now=NOW,
     )
     assert (r.beneficiary_id, r.card_number) == (env.company.holder_id, env.company.holder_card)
@@ -1586,7 +1598,10 @@ def _beneficiary_dossier(env: Env) -> None:
     assert len(r.accesses) == 2
     # The holder transferred in: what the company holds about it, nothing of `origin`.
     moved = lgpd.beneficiary_dossier(
-        uow=env.uow(None), actor=env.actor, company_id=env.cid, term=env.company.moved_card,
+        uow=env.uow(None),
+        actor=env.actor,
+        company_id=env.cid,
+        term=env.company.moved_card,
         now=NOW,
     )
     assert {link["carteirinha"] for link in moved.sections["Vínculos"]} <= _cards(env)
@@ -1625,8 +1640,9 @@ def _important_dates(env: Env) -> None:
 
 @cell("ageing_dependents", R)
 def _ageing_dependents(env: Env) -> None:
-    r = ageing.ageing_dependents(uow=env.uow(), actor=env.actor, today=TODAY,
-                                 end=TODAY + timedelta(days=40 * 366))
+    r = ageing.ageing_dependents(
+        uow=env.uow(), actor=env.actor, today=TODAY, end=TODAY + timedelta(days=40 * 366)
+    )
     assert {d.beneficiary_id for d in r} <= _beneficiaries(env)
 
 
@@ -1639,12 +1655,12 @@ def _exclusion_proof_view(env: Env) -> None:
         select(Protocol.number)
         .join(Movement, Movement.protocol_id == Protocol.id)
         .join(Beneficiary, Beneficiary.id == Movement.beneficiary_id)
-        .where(Beneficiary.card_number == env.company.inactive_card,
-               Movement.kind == "exclusion")
+        .where(Beneficiary.card_number == env.company.inactive_card, Movement.kind == "exclusion")
     )
     assert len(numbers) == 1
-    r = exclusion_proof.exclusion_proof_view(uow=env.uow(), actor=env.actor, today=TODAY,
-                                             protocol_number=numbers.pop())
+    r = exclusion_proof.exclusion_proof_view(
+        uow=env.uow(), actor=env.actor, today=TODAY, protocol_number=numbers.pop()
+    )
     assert env.company.inactive_card in {p.card_number for p in r.people}
 
 
@@ -1653,29 +1669,39 @@ def _exclusion_proof_view(env: Env) -> None:
 
 @cell("price_tables_list", None)
 def _price_tables_list(env: Env) -> None:
-    r = prices.price_tables_list(uow=env.uow(None), actor=env.actor, company_id=env.cid,
-                                 today=TODAY)
+    r = prices.price_tables_list(
+        uow=env.uow(None), actor=env.actor, company_id=env.cid, today=TODAY
+    )
     assert r.company_id == env.cid
     assert {p.plan_id for p in r.plans} == env.company.contracted
 
 
 @cell("price_table_save", None, writes=True)
 def _price_table_save(env: Env) -> None:
-    [cp_id] = env.ids(select(ContractedPlan.id).where(
-        ContractedPlan.company_id == env.cid, ContractedPlan.plan_id == env.company.plan_id))
+    [cp_id] = env.ids(
+        select(ContractedPlan.id).where(
+            ContractedPlan.company_id == env.cid, ContractedPlan.plan_id == env.company.plan_id
+        )
+    )
     r = prices.price_table_save(
-        uow=env.uow(None), actor=env.actor, company_id=env.cid, contracted_plan_id=cp_id,
-        kind="single", prices=[Decimal("45.00")], valid_from=date(2035, 1, 1), now=NOW,
+        uow=env.uow(None),
+        actor=env.actor,
+        company_id=env.cid,
+        contracted_plan_id=cp_id,
+        kind="single",
+        prices=[Decimal("45.00")],
+        valid_from=date(2035, 1, 1),
+        now=NOW,
     )
     assert r.prices == (Decimal("45.00"),)
 
 
 @cell("band_change_set", None, writes=True)
 def _band_change_set(env: Env) -> None:
-    prices.band_change_set(uow=env.uow(None), actor=env.actor, company_id=env.cid,
-                           rule="birthday_month", now=NOW)
-    assert env.ids(select(Company.band_change).where(Company.id == env.cid)) == {
-        "birthday_month"}
+    prices.band_change_set(
+        uow=env.uow(None), actor=env.actor, company_id=env.cid, rule="birthday_month", now=NOW
+    )
+    assert env.ids(select(Company.band_change).where(Company.id == env.cid)) == {"birthday_month"}
 
 
 # ================================================================ running the cells
@@ -1821,7 +1847,6 @@ def test_every_public_service_function_with_an_actor_is_in_the_matrix_or_left_ou
     assert covered <= {q.rsplit(".", 1)[1] for q in functions}
 
 
-
 def test_the_matrix_names_every_function_once_with_every_cell():
     assert set(FUNCTIONS) == set(SPECS)
     assert len(EXPECTED) == len(SPECS) * len(ROLES) * len(COMPANIES)
@@ -1869,15 +1894,25 @@ FOREIGN: dict[str, Callable[[Env, Facts], Any]] = {
         uow=env.uow(), actor=env.actor, invoice_id=b.invoice_open, now=NOW
     ),
     "boleto_send_email": lambda env, b: payments.boleto_send_email(
-        uow=env.uow(), actor=env.actor, invoice_id=b.invoice_overdue, to="x@example.com.br",
-        pdf=PDF, now=NOW,
+        uow=env.uow(),
+        actor=env.actor,
+        invoice_id=b.invoice_overdue,
+        to="x@example.com.br",
+        pdf=PDF,
+        now=NOW,
     ),
     "overdue_quote": lambda env, b: payments.overdue_quote(
-        uow=env.uow(), actor=env.actor, invoice_id=b.invoice_overdue, pay_date=b.pay_date,
+        uow=env.uow(),
+        actor=env.actor,
+        invoice_id=b.invoice_overdue,
+        pay_date=b.pay_date,
         today=TODAY,
     ),
     "overdue_reissue": lambda env, b: payments.overdue_reissue(
-        uow=env.uow(), actor=env.actor, invoice_id=b.invoice_overdue, pay_date=b.pay_date,
+        uow=env.uow(),
+        actor=env.actor,
+        invoice_id=b.invoice_overdue,
+        pay_date=b.pay_date,
         now=NOW,
     ),
     "protocol_detail": lambda env, b: protocols.protocol_detail(
@@ -1908,53 +1943,95 @@ FOREIGN: dict[str, Callable[[Env, Facts], Any]] = {
         now=NOW,
     ),
     "movement_exclude": lambda env, b: movements.movement_exclude(
-        uow=env.uow(), actor=env.actor, card_number=b.holder_card, reason="pedido",
-        effective_date=None, now=NOW, dependents_confirmed=True,
+        uow=env.uow(),
+        actor=env.actor,
+        card_number=b.holder_card,
+        reason="pedido",
+        effective_date=None,
+        now=NOW,
+        dependents_confirmed=True,
     ),
     "movement_update": lambda env, b: movements.movement_update(
-        uow=env.uow(), actor=env.actor, card_number=b.holder_card,
-        changes={"email": "b@example.com.br"}, now=NOW,
+        uow=env.uow(),
+        actor=env.actor,
+        card_number=b.holder_card,
+        changes={"email": "b@example.com.br"},
+        now=NOW,
     ),
     "movement_reactivate": lambda env, b: movements.movement_reactivate(
-        uow=env.uow(), actor=env.actor, card_number=b.inactive_card, effective_date=None,
+        uow=env.uow(),
+        actor=env.actor,
+        card_number=b.inactive_card,
+        effective_date=None,
         now=NOW,
     ),
     "movement_change_plan": lambda env, b: movements.movement_change_plan(
-        uow=env.uow(), actor=env.actor, card_number=b.holder_card,
-        plan_id=env.company.other_plan_id, now=NOW,
+        uow=env.uow(),
+        actor=env.actor,
+        card_number=b.holder_card,
+        plan_id=env.company.other_plan_id,
+        now=NOW,
     ),
     "movement_transfer_card_of_b": lambda env, b: movements.movement_transfer(
-        uow=env.uow(), actor=env.actor, card_number=b.holder_card,
-        target_company_id=env.company.partner, now=NOW,
+        uow=env.uow(),
+        actor=env.actor,
+        card_number=b.holder_card,
+        target_company_id=env.company.partner,
+        now=NOW,
     ),
     "transfer_plans_card_of_b": lambda env, b: movements.transfer_plans(
-        uow=env.uow(), actor=env.actor, card_number=b.holder_card,
+        uow=env.uow(),
+        actor=env.actor,
+        card_number=b.holder_card,
         target_company_id=env.company.partner,
     ),
     "transfer_plans_to_b": lambda env, b: movements.transfer_plans(
-        uow=env.uow(), actor=env.actor, card_number=env.company.holder_card,
+        uow=env.uow(),
+        actor=env.actor,
+        card_number=env.company.holder_card,
         target_company_id=b.id,
     ),
     "movement_transfer_to_b": lambda env, b: movements.movement_transfer(
-        uow=env.uow(), actor=env.actor, card_number=env.company.holder_card,
-        target_company_id=b.id, plan_id=env.company.plan_id, now=NOW,
+        uow=env.uow(),
+        actor=env.actor,
+        card_number=env.company.holder_card,
+        target_company_id=b.id,
+        plan_id=env.company.plan_id,
+        now=NOW,
     ),
     "user_update_user_of_b": lambda env, b: users.user_update(
-        uow=env.uow(), actor=env.actor, company_id=env.cid, user_id=b.user_id,
-        name="Pessoa de Outra Empresa", cpf=b.user_cpf, email=b.user_email, permissions=[],
+        uow=env.uow(),
+        actor=env.actor,
+        company_id=env.cid,
+        user_id=b.user_id,
+        name="Pessoa de Outra Empresa",
+        cpf=b.user_cpf,
+        email=b.user_email,
+        permissions=[],
         now=NOW,
     ),
     "user_invitation_resend_user_of_b": lambda env, b: users.user_invitation_resend(
-        uow=env.uow(), actor=env.actor, company_id=env.cid, user_id=b.pending_id, now=NOW,
+        uow=env.uow(),
+        actor=env.actor,
+        company_id=env.cid,
+        user_id=b.pending_id,
+        now=NOW,
         base_url="https://portal.test",
     ),
     "user_set_active_user_of_b": lambda env, b: users.user_set_active(
-        uow=env.uow(), actor=env.actor, company_id=env.cid, user_id=b.user_id, active=False,
+        uow=env.uow(),
+        actor=env.actor,
+        company_id=env.cid,
+        user_id=b.user_id,
+        active=False,
         now=NOW,
     ),
     "billing_run_with_b": lambda env, b: billing.billing_run(
-        uow=env.uow(None), actor=env.actor, billing_month=date(2027, 1, 1),
-        company_ids=[env.cid, b.id], now=NOW,
+        uow=env.uow(None),
+        actor=env.actor,
+        billing_month=date(2027, 1, 1),
+        company_ids=[env.cid, b.id],
+        now=NOW,
     ),
     "utilization_compare_with_b": lambda env, b: analytics.utilization_compare(
         uow=env.uow(None),

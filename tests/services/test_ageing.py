@@ -46,7 +46,8 @@ def people(world: World) -> dict[str, int]:
             .values(birth_date=date(2015, 1, 1), is_student=False)
         )
         holders_active = select(Beneficiary.id).where(
-            Beneficiary.company_id == cid, Beneficiary.relationship_code == 1,
+            Beneficiary.company_id == cid,
+            Beneficiary.relationship_code == 1,
             Beneficiary.status == "active",
         )
         deps = s.scalars(
@@ -70,7 +71,8 @@ def people(world: World) -> dict[str, int]:
         for key, bid in chosen.items():
             birth, student = births[key]
             s.execute(
-                update(Beneficiary).where(Beneficiary.id == bid)
+                update(Beneficiary)
+                .where(Beneficiary.id == bid)
                 .values(birth_date=birth, is_student=student)
             )
         s.commit()
@@ -90,8 +92,12 @@ def test_the_list_has_who_ages_out_in_the_window_and_who_already_has(world, peop
 
 def test_a_period_and_the_passed_switch_narrow_the_report(world, people):
     rows = ageing.ageing_dependents(
-        uow=world.uow(), actor=world.master, today=TODAY, start=TODAY,
-        end=TODAY + timedelta(days=120), include_passed=False,
+        uow=world.uow(),
+        actor=world.master,
+        today=TODAY,
+        start=TODAY,
+        end=TODAY + timedelta(days=120),
+        include_passed=False,
     )
     assert [r.beneficiary_id for r in rows] == [people["soon"], people["far"]]
     far = rows[1]
@@ -100,8 +106,13 @@ def test_a_period_and_the_passed_switch_narrow_the_report(world, people):
     assert list(table.columns) == ageing.AGEING_COLUMNS
     assert list(table["Fim da elegibilidade"]) == [r.eligibility_end for r in rows]
     with pytest.raises(DomainError):
-        ageing.ageing_dependents(uow=world.uow(), actor=world.master, today=TODAY,
-                                 start=TODAY, end=TODAY - timedelta(days=1))
+        ageing.ageing_dependents(
+            uow=world.uow(),
+            actor=world.master,
+            today=TODAY,
+            start=TODAY,
+            end=TODAY - timedelta(days=1),
+        )
 
 
 def test_the_student_limit_is_the_students(world, people):
@@ -138,8 +149,7 @@ def test_the_home_page_lists_them_among_the_important_dates(world, people):
 def test_one_click_exclusion_is_an_ordinary_exclusion_on_the_eligibility_end(world, people):
     bid = people["soon"]
     audits_before = len(world.all(select(AuditRecord)))
-    result = ageing.exclude_aged_out(uow=world.uow(), actor=world.user, beneficiary_id=bid,
-                                     now=NOW)
+    result = ageing.exclude_aged_out(uow=world.uow(), actor=world.user, beneficiary_id=bid, now=NOW)
     assert re.match(PROTOCOL_RE, result.protocol_number)
     assert result.effective_date == TODAY + timedelta(days=10)
     assert [a.id for a in result.affected] == [bid]
@@ -157,8 +167,9 @@ def test_one_click_exclusion_is_an_ordinary_exclusion_on_the_eligibility_end(wor
 
 
 def test_an_eligibility_already_ended_is_excluded_from_today(world, people):
-    result = ageing.exclude_aged_out(uow=world.uow(), actor=world.master,
-                                     beneficiary_id=people["passed"], now=NOW)
+    result = ageing.exclude_aged_out(
+        uow=world.uow(), actor=world.master, beneficiary_id=people["passed"], now=NOW
+    )
     assert result.effective_date == TODAY
     b = world.get(people["passed"])
     assert b.status == "inactive" and b.exclusion_reason == "perda_elegibilidade"
@@ -166,29 +177,37 @@ def test_an_eligibility_already_ended_is_excluded_from_today(world, people):
 
 def test_one_click_exclusion_refuses_what_it_must(world, people):
     with pytest.raises(DomainError, match="a partir de"):  # 100 days ahead
-        ageing.exclude_aged_out(uow=world.uow(), actor=world.master,
-                                beneficiary_id=people["far"], now=NOW)
+        ageing.exclude_aged_out(
+            uow=world.uow(), actor=world.master, beneficiary_id=people["far"], now=NOW
+        )
     holder = world.holder("10001")
     with pytest.raises(DomainError, match="dependentes"):
-        ageing.exclude_aged_out(uow=world.uow(), actor=world.master, beneficiary_id=holder.id,
-                                now=NOW)
+        ageing.exclude_aged_out(
+            uow=world.uow(), actor=world.master, beneficiary_id=holder.id, now=NOW
+        )
     with pytest.raises(DomainError, match="não encontrado"):  # another company's person
-        ageing.exclude_aged_out(uow=world.uow("10002"), actor=world.master,
-                                beneficiary_id=people["soon"], now=NOW)
-    no_moves = replace(world.master,
-                       permissions=world.master.permissions - {Permission.MOVEMENTS})
+        ageing.exclude_aged_out(
+            uow=world.uow("10002"), actor=world.master, beneficiary_id=people["soon"], now=NOW
+        )
+    no_moves = replace(world.master, permissions=world.master.permissions - {Permission.MOVEMENTS})
     with pytest.raises(DomainError, match="permissão"):
-        ageing.exclude_aged_out(uow=world.uow(), actor=no_moves,
-                                beneficiary_id=people["soon"], now=NOW)
+        ageing.exclude_aged_out(
+            uow=world.uow(), actor=no_moves, beneficiary_id=people["soon"], now=NOW
+        )
     assert world.get(people["soon"]).status == "active"
     assert world.get(people["far"]).status == "active"
 
 
 def test_a_contract_without_age_limits_has_nobody_ageing_out(world, people):
-    unlimited = {str(c): {"allowed": True, "max_age": None, "student_max_age": None}
-                 for c in (3, 4, 6, 8, 10)}
+    unlimited = {
+        str(c): {"allowed": True, "max_age": None, "student_max_age": None}
+        for c in (3, 4, 6, 8, 10)
+    }
     with world.factory() as s:
-        s.execute(update(Company).where(Company.id == world.company["10001"])
-                  .values(eligibility=unlimited))
+        s.execute(
+            update(Company)
+            .where(Company.id == world.company["10001"])
+            .values(eligibility=unlimited)
+        )
         s.commit()
     assert ageing.ageing_dependents(uow=world.uow(), actor=world.master, today=TODAY) == []

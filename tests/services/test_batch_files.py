@@ -363,7 +363,8 @@ def test_names_are_kept_as_typed_and_a_line_differing_only_in_case_is_a_duplicat
         "lote.xlsx", xlsx([typed, {**typed, "nome": "MARIA DA SILVA", "nome_mae": "ana da silva"}])
     )
     assert (parsed.lines[0].values["nome"], parsed.lines[0].values["nome_mae"]) == (
-        "Maria da Silva", "Ana  da Silva",  # inner spaces collapse when the line is applied
+        "Maria da Silva",
+        "Ana  da Silva",  # inner spaces collapse when the line is applied
     )
     assert parsed.lines[1].problems == {LINE: "Linha duplicada da linha 2: apague uma das duas."}
 

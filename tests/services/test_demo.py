@@ -79,8 +79,9 @@ def _ledger_gaps(session: Session) -> list[tuple[int, date, dict[int, int], dict
     periods: dict[int, list[Period]] = defaultdict(list)
     for p in session.scalars(select(CoveragePeriod)):
         periods[p.beneficiary_id].append(
-            Period(p.beneficiary_id, p.company_id, p.plan_id, p.start_date, p.end_date,
-                   p.kind, p.id)
+            Period(
+                p.beneficiary_id, p.company_id, p.plan_id, p.start_date, p.end_date, p.kind, p.id
+            )
         )
     tables: dict[tuple[int, int], list[Table]] = defaultdict(list)
     for table, cp in session.execute(
@@ -88,14 +89,24 @@ def _ledger_gaps(session: Session) -> list[tuple[int, date, dict[int, int], dict
             ContractedPlan, ContractedPlan.id == PriceTable.contracted_plan_id
         )
     ).all():
-        tables[(cp.company_id, cp.plan_id)].append(Table(
-            cp.company_id, cp.plan_id, table.valid_from, table.valid_to,
-            tuple(int(b.price * 100) for b in table.bands), table.kind,
-        ))
+        tables[(cp.company_id, cp.plan_id)].append(
+            Table(
+                cp.company_id,
+                cp.plan_id,
+                table.valid_from,
+                table.valid_to,
+                tuple(int(b.price * 100) for b in table.bands),
+                table.kind,
+            )
+        )
     charged: dict[tuple[int, date], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for bid, cid, month, amount in session.execute(
-        select(InvoiceLine.beneficiary_id, Invoice.company_id, InvoiceLine.reference_month,
-               InvoiceLine.amount)
+        select(
+            InvoiceLine.beneficiary_id,
+            Invoice.company_id,
+            InvoiceLine.reference_month,
+            InvoiceLine.amount,
+        )
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
         .where(Invoice.status != "cancelled")
     ).all():
@@ -114,8 +125,11 @@ def _ledger_gaps(session: Session) -> list[tuple[int, date, dict[int, int], dict
                 if company.billing_start is not None and month >= company.billing_start:
                     band = month_band(birth, month, company.band_change)
                     expected[cover.company_id] = month_price(
-                        tables[(cover.company_id, cover.plan_id)], cover.company_id,
-                        cover.plan_id, month, band,
+                        tables[(cover.company_id, cover.plan_id)],
+                        cover.company_id,
+                        cover.plan_id,
+                        month,
+                        band,
                     )[0]
             got = {c: v for c, v in charged.get((bid, month), {}).items() if v}
             if got != expected:
@@ -151,9 +165,7 @@ def test_a_small_world_is_seeded_and_the_summary_counts_its_rows(
         assert count(Beneficiary) == summary.beneficiaries == 400
         assert count(Invoice) == summary.invoices == 8 * 24
         assert count(InvoiceLine) == summary.invoice_lines > 0
-        changes = session.scalar(
-            select(func.count()).where(Movement.kind == "plan_change")
-        )
+        changes = session.scalar(select(func.count()).where(Movement.kind == "plan_change"))
         assert changes and count(CoveragePeriod) == 400 + changes
         assert session.scalars(select(Movement.state).distinct()).all() == ["applied"]
         assert count(Payment) == summary.payments > 0
@@ -408,8 +420,9 @@ def test_every_contracted_plan_has_its_own_tables_readjusted_on_the_anniversary(
     assert all(len(pcts) == 1 for pcts in pool.values())
     assert pooled_contracts and own
     assert all(c.billing_start == BILLING_START for c in companies.values())
-    assert all(c.band_change == "next_month" and c.waiting_periods is None
-               for c in companies.values())
+    assert all(
+        c.band_change == "next_month" and c.waiting_periods is None for c in companies.values()
+    )
 
 
 def test_every_beneficiary_has_its_coverage_periods(world: Session) -> None:
@@ -482,8 +495,9 @@ def test_a_shorter_invoiced_history_starts_billing_later_and_obeys_the_ledger(
         assert starts == {date(2026, 9, 1)}
         assert _ledger_gaps(session)[:5] == []
     with pytest.raises(ValueError, match="invoice_months"):
-        seed_demo(sqlite_engine, companies=3, beneficiaries=90, today=TODAY, reset=True,
-                  invoice_months=25)
+        seed_demo(
+            sqlite_engine, companies=3, beneficiaries=90, today=TODAY, reset=True, invoice_months=25
+        )
 
 
 def test_every_beneficiary_has_its_waiting_periods(world: Session) -> None:
@@ -493,9 +507,7 @@ def test_every_beneficiary_has_its_waiting_periods(world: Session) -> None:
 
     exempt = waiting = 0
     for b in world.scalars(select(Beneficiary)):
-        assert b.waiting_periods is not None and set(b.waiting_periods) == set(
-            DEFAULT_WAITING_DAYS
-        )
+        assert b.waiting_periods is not None and set(b.waiting_periods) == set(DEFAULT_WAITING_DAYS)
         days = {g: d for g, d in b.waiting_periods.items() if d is not None}
         if not days:
             exempt += 1
@@ -512,8 +524,10 @@ def test_the_operator_has_a_valid_bank_agreement(world: Session) -> None:
 
     operator = world.scalars(select(Operator)).one()
     agreement = bank_agreement_parse(
-        bank_code=operator.bank_code, bank_agreement=operator.bank_agreement,
-        bank_wallet=operator.bank_wallet, bank_branch=operator.bank_branch,
+        bank_code=operator.bank_code,
+        bank_agreement=operator.bank_agreement,
+        bank_wallet=operator.bank_wallet,
+        bank_branch=operator.bank_branch,
         bank_account=operator.bank_account,
     )
     assert (agreement.agreement, agreement.wallet) == ("1234567", "17")
@@ -684,8 +698,13 @@ def test_the_company_without_users_does_its_first_access_by_the_e_mailed_link(
     uow = UnitOfWork(make_session_factory(engine))
     now = datetime(2026, 11, 26, 15, tzinfo=UTC)
     access.company_activation_request(
-        uow=uow, company_code="10004", email=company.contact_email, document=company.document,
-        document_type="CNPJ", now=now, base_url="http://localhost:8501",
+        uow=uow,
+        company_code="10004",
+        email=company.contact_email,
+        document=company.document,
+        document_type="CNPJ",
+        now=now,
+        base_url="http://localhost:8501",
     )
     with Session(engine) as session:
         body = session.scalars(
@@ -730,8 +749,10 @@ def test_the_command_links_the_seeded_e_mails_to_the_port_given(
     from config import get_settings
     from data.models import OutboxEmail
 
-    for base, expected in ((None, "http://localhost:8620/?convite="),
-                           ("https://demo.example/", "https://demo.example/?convite=")):
+    for base, expected in (
+        (None, "http://localhost:8620/?convite="),
+        ("https://demo.example/", "https://demo.example/?convite="),
+    ):
         if base is None:
             monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
         else:

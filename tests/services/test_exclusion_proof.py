@@ -31,8 +31,13 @@ def _exclude_holder(world: World) -> tuple[str, list[int]]:
     holder = world.holder("10001", dependents=True)
     deps = [d.id for d in world.dependents(holder.id)]
     result = movements.movement_exclude(
-        uow=world.uow(), actor=world.master, card_number=holder.card_number,
-        reason="pedido", effective_date=None, now=NOW, dependents_confirmed=True,
+        uow=world.uow(),
+        actor=world.master,
+        card_number=holder.card_number,
+        reason="pedido",
+        effective_date=None,
+        now=NOW,
+        dependents_confirmed=True,
     )
     return result.protocol_number, [holder.id, *deps]
 
@@ -43,8 +48,9 @@ def _text(pdf: bytes) -> list[str]:
 
 def test_the_proof_of_a_holders_exclusion_names_everyone_it_took(world):
     number, ids = _exclude_holder(world)
-    view = exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY,
-                                protocol_number=number)
+    view = exclusion_proof_view(
+        uow=world.uow(), actor=world.master, today=TODAY, protocol_number=number
+    )
     assert view.protocol_number == number
     assert view.file_name == f"comprovante_exclusao_{number}.pdf"
     assert [p.card_number for p in view.people] == [world.get(i).card_number for i in ids]
@@ -69,10 +75,10 @@ def test_the_proof_of_a_holders_exclusion_names_everyone_it_took(world):
 
 def test_a_movement_gives_the_proof_of_that_one_exclusion(world):
     number, ids = _exclude_holder(world)
-    mid = world.all(select(Movement.id).where(Movement.beneficiary_id == ids[-1],
-                                              Movement.kind == "exclusion"))[0]
-    view = exclusion_proof_view(uow=world.uow(), actor=world.user, today=TODAY,
-                                movement_id=mid)
+    mid = world.all(
+        select(Movement.id).where(Movement.beneficiary_id == ids[-1], Movement.kind == "exclusion")
+    )[0]
+    view = exclusion_proof_view(uow=world.uow(), actor=world.user, today=TODAY, movement_id=mid)
     assert view.protocol_number == number
     assert [p.card_number for p in view.people] == [world.get(ids[-1]).card_number]
 
@@ -80,56 +86,67 @@ def test_a_movement_gives_the_proof_of_that_one_exclusion(world):
 def test_the_proof_stays_in_the_company_in_context(world):
     number, _ = _exclude_holder(world)
     with pytest.raises(DomainError, match="não encontrada"):  # a company of the same group
-        exclusion_proof_view(uow=world.uow("10002"), actor=world.master, today=TODAY,
-                             protocol_number=number)
+        exclusion_proof_view(
+            uow=world.uow("10002"), actor=world.master, today=TODAY, protocol_number=number
+        )
     with pytest.raises(DomainError, match="acesso"):  # outside the master's companies
-        exclusion_proof_view(uow=world.uow("10004"), actor=world.master, today=TODAY,
-                             protocol_number=number)
-    neither = replace(world.master, permissions=world.master.permissions
-                      - {Permission.MOVEMENTS, Permission.PROTOCOLS})
+        exclusion_proof_view(
+            uow=world.uow("10004"), actor=world.master, today=TODAY, protocol_number=number
+        )
+    neither = replace(
+        world.master,
+        permissions=world.master.permissions - {Permission.MOVEMENTS, Permission.PROTOCOLS},
+    )
     with pytest.raises(DomainError, match="permissão"):
-        exclusion_proof_view(uow=world.uow(), actor=neither, today=TODAY,
-                             protocol_number=number)
+        exclusion_proof_view(uow=world.uow(), actor=neither, today=TODAY, protocol_number=number)
 
 
 def test_only_exclusions_have_a_proof(world):
     holder = world.holder("10001")
     result = movements.movement_update(
-        uow=world.uow(), actor=world.master, card_number=holder.card_number,
-        changes={"phone": "(11) 91234-5678"}, now=NOW,
+        uow=world.uow(),
+        actor=world.master,
+        card_number=holder.card_number,
+        changes={"phone": "(11) 91234-5678"},
+        now=NOW,
     )
     with pytest.raises(DomainError, match="não encontrada"):
-        exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY,
-                             protocol_number=result.protocol_number)
+        exclusion_proof_view(
+            uow=world.uow(), actor=world.master, today=TODAY, protocol_number=result.protocol_number
+        )
     with pytest.raises(DomainError, match="protocolo"):
-        exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY,
-                             protocol_number="  ")
+        exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY, protocol_number="  ")
 
 
 def test_a_scheduled_exclusion_has_its_proof_until_it_is_cancelled(world, people):  # noqa: F811
-    result = ageing.exclude_aged_out(uow=world.uow(), actor=world.master,
-                                     beneficiary_id=people["soon"], now=NOW)
-    view = exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY,
-                                protocol_number=result.protocol_number)
+    result = ageing.exclude_aged_out(
+        uow=world.uow(), actor=world.master, beneficiary_id=people["soon"], now=NOW
+    )
+    view = exclusion_proof_view(
+        uow=world.uow(), actor=world.master, today=TODAY, protocol_number=result.protocol_number
+    )
     [person] = view.people
     assert person.scheduled and person.effective_date == result.effective_date > TODAY
     assert person.reason_label == "Perda de elegibilidade"
     text = _text(exclusion_pdf(view))[0]
     assert "agendada" in text and result.protocol_number in text
 
-    coverage.scheduled_cancel(uow=world.uow(), actor=world.master,
-                              protocol_number=result.protocol_number, now=NOW)
+    coverage.scheduled_cancel(
+        uow=world.uow(), actor=world.master, protocol_number=result.protocol_number, now=NOW
+    )
     with pytest.raises(DomainError, match="cancelada"):
-        exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY,
-                             protocol_number=result.protocol_number)
+        exclusion_proof_view(
+            uow=world.uow(), actor=world.master, today=TODAY, protocol_number=result.protocol_number
+        )
 
 
 def test_the_download_gives_the_file_name_and_the_pdf_of_one_movement(world):
     from components.exclusion_widgets import exclusion_proof
 
     number, ids = _exclude_holder(world)
-    mid = world.all(select(Movement.id).where(Movement.beneficiary_id == ids[0],
-                                              Movement.kind == "exclusion"))[0]
+    mid = world.all(
+        select(Movement.id).where(Movement.beneficiary_id == ids[0], Movement.kind == "exclusion")
+    )[0]
     name, pdf = exclusion_proof(world.uow(), world.master, today=TODAY, movement_id=mid)
     assert name == f"comprovante_exclusao_{number}.pdf"
     assert pdf.startswith(b"%PDF") and len(_text(pdf)) == 1 and number in _text(pdf)[0]

@@ -92,7 +92,11 @@ def _activate(
     uow: UnitOfWork, token: str, now: datetime = NOW, password: str = PASSWORD
 ) -> access.FirstAccessResult:
     return access.company_activation_confirm(
-        uow=uow, token=token, password=password, confirmation=password, now=now,
+        uow=uow,
+        token=token,
+        password=password,
+        confirmation=password,
+        now=now,
         base_url=BASE_URL,
     )
 
@@ -206,9 +210,7 @@ def test_an_e_mail_that_is_not_the_registered_contact_gets_nothing_and_the_same_
         assert email not in str(record.after)
 
 
-def test_a_company_without_a_registered_contact_gets_no_link(
-    uow: UnitOfWork, world: World
-) -> None:
+def test_a_company_without_a_registered_contact_gets_no_link(uow: UnitOfWork, world: World) -> None:
     with uow:
         uow.session.get_one(Company, world.company_e).contact_email = None
         uow.commit()
@@ -249,9 +251,7 @@ def test_identifiers_alone_never_create_or_hand_over_an_account(
         assert "token" in inspect.signature(getattr(access, name)).parameters, name
 
 
-def test_a_new_activation_request_invalidates_the_older_link(
-    uow: UnitOfWork, world: World
-) -> None:
+def test_a_new_activation_request_invalidates_the_older_link(uow: UnitOfWork, world: World) -> None:
     _request_activation(uow)
     _request_activation(uow, now=NOW + timedelta(minutes=5))
     older, newer = _tokens_oldest_first(uow)
@@ -290,7 +290,10 @@ def test_a_token_of_another_purpose_opens_nothing(uow: UnitOfWork, world: World)
         )
     with pytest.raises(DomainError, match="Link de redefinição inválido"):
         access.password_reset_confirm(
-            uow=uow, token=activation, password=NEW_PASSWORD, confirmation=NEW_PASSWORD,
+            uow=uow,
+            token=activation,
+            password=NEW_PASSWORD,
+            confirmation=NEW_PASSWORD,
             now=NOW,
         )
     assert _masters_of(uow, world.company_e) == 0
@@ -374,7 +377,10 @@ def test_new_user_codes_come_from_the_counter_and_never_repeat(
     _request_activation(uow)
     first = _activate(uow, _activation_tokens(uow)[0])
     _request_activation(
-        uow, company_code="3001", document=CAEPF_D, document_type="CAEPF",
+        uow,
+        company_code="3001",
+        document=CAEPF_D,
+        document_type="CAEPF",
         email="dono@fazenda.com.br",
     )
     second = _activate(uow, _activation_tokens(uow, "dono@fazenda.com.br")[0])
@@ -397,12 +403,20 @@ def test_the_rate_limit_applies_to_the_link_forms(uow: UnitOfWork, world: World)
     for _ in range(30):
         with pytest.raises(DomainError, match="inválido"):
             access.company_activation_confirm(
-                uow=uow, token="palpite", password=PASSWORD, confirmation=PASSWORD, now=NOW,
+                uow=uow,
+                token="palpite",
+                password=PASSWORD,
+                confirmation=PASSWORD,
+                now=NOW,
                 client="203.0.113.9",
             )
     with pytest.raises(DomainError, match="Muitas tentativas"):
         access.user_invitation_accept(
-            uow=uow, token="palpite", password=PASSWORD, confirmation=PASSWORD, now=NOW,
+            uow=uow,
+            token="palpite",
+            password=PASSWORD,
+            confirmation=PASSWORD,
+            now=NOW,
             client="203.0.113.9",
         )
 
@@ -475,9 +489,9 @@ def test_an_invitation_of_a_user_already_active_or_inactive_opens_nothing(
 ) -> None:
     token = _invite(uow)
     with uow:
-        uow.session.scalars(select(User).where(User.user_code == "100003")).one().status = (
-            "inactive"
-        )
+        uow.session.scalars(
+            select(User).where(User.user_code == "100003")
+        ).one().status = "inactive"
         uow.commit()
     with pytest.raises(DomainError, match="Convite inválido"):
         _accept(uow, token)
@@ -491,9 +505,9 @@ def test_an_invitation_of_a_user_already_active_or_inactive_opens_nothing(
 def test_an_invitation_dies_when_the_user_e_mail_changes(uow: UnitOfWork, world: World) -> None:
     token = _invite(uow)
     with uow:
-        uow.session.scalars(select(User).where(User.user_code == "100003")).one().email = (
-            "certo@beta.com.br"
-        )
+        uow.session.scalars(
+            select(User).where(User.user_code == "100003")
+        ).one().email = "certo@beta.com.br"
         uow.commit()
     with pytest.raises(DomainError, match="Convite inválido"):
         _accept(uow, token)
@@ -526,7 +540,11 @@ def test_the_master_re_sends_an_invitation_and_only_the_new_link_works(
     pending = _user_row(uow, "100003")
     later = NOW + timedelta(days=1)
     row = users.user_invitation_resend(
-        uow=uow, actor=master, company_id=world.company_b, user_id=pending.id, now=later,
+        uow=uow,
+        actor=master,
+        company_id=world.company_b,
+        user_id=pending.id,
+        now=later,
         base_url=BASE_URL,
     )
     assert row.invitation_delivered is True and row.status == "pending"
@@ -594,36 +612,82 @@ def test_the_migration_keeps_existing_reset_links_working(engine) -> None:  # no
     assert "purpose" not in old.tables["password_reset_token"].c
     token = "token-de-antes-da-migracao-0123456789abcdef"
     with engine.begin() as conn:
-        conn.execute(insert(old.tables["operator"]).values(
-            id=1, name="Sorriso", ans_registration="123456", cnpj=CNPJ_C, pix_key="pix",
-            city="São Paulo", bank_code="001", card_prefix="0001",
-            protocol_template="{ans}{date:%Y%m%d}{seq:06d}", protocol_deadline_days=7,
-        ))
-        conn.execute(insert(old.tables["company"]).values(
-            id=1, operator_id=1, code="1001", document=CNPJ_A, document_type="CNPJ",
-            name="Alfa", contract_start=date(2024, 1, 1), status="active", cutoff_day=20,
-            due_day=10, retroactive_months=3, fine_pct=200, monthly_interest_pct=100,
-            overdue_update_limit_days=59, dependents_follow_holder=True, eligibility={},
-        ))
-        conn.execute(insert(old.tables["app_user"]).values(
-            id=1, user_code="100001", name="Ana", email="ana@alfa.com.br", role="master",
-            permissions=[], company_id=1, status="active",
-            password_hash=access.hash_password(PASSWORD), failed_attempts=0,
-            created_at=NOW, session_epoch=0, password_history=[],
-        ))
-        conn.execute(insert(old.tables["password_reset_token"]).values(
-            id=1, user_id=1, token_hash=hashlib.sha256(token.encode()).hexdigest(),
-            created_at=NOW, expires_at=NOW + timedelta(minutes=30), used_at=None,
-        ))
+        conn.execute(
+            insert(old.tables["operator"]).values(
+                id=1,
+                name="Sorriso",
+                ans_registration="123456",
+                cnpj=CNPJ_C,
+                pix_key="pix",
+                city="São Paulo",
+                bank_code="001",
+                card_prefix="0001",
+                protocol_template="{ans}{date:%Y%m%d}{seq:06d}",
+                protocol_deadline_days=7,
+            )
+        )
+        conn.execute(
+            insert(old.tables["company"]).values(
+                id=1,
+                operator_id=1,
+                code="1001",
+                document=CNPJ_A,
+                document_type="CNPJ",
+                name="Alfa",
+                contract_start=date(2024, 1, 1),
+                status="active",
+                cutoff_day=20,
+                due_day=10,
+                retroactive_months=3,
+                fine_pct=200,
+                monthly_interest_pct=100,
+                overdue_update_limit_days=59,
+                dependents_follow_holder=True,
+                eligibility={},
+            )
+        )
+        conn.execute(
+            insert(old.tables["app_user"]).values(
+                id=1,
+                user_code="100001",
+                name="Ana",
+                email="ana@alfa.com.br",
+                role="master",
+                permissions=[],
+                company_id=1,
+                status="active",
+                password_hash=access.hash_password(PASSWORD),
+                failed_attempts=0,
+                created_at=NOW,
+                session_epoch=0,
+                password_history=[],
+            )
+        )
+        conn.execute(
+            insert(old.tables["password_reset_token"]).values(
+                id=1,
+                user_id=1,
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                created_at=NOW,
+                expires_at=NOW + timedelta(minutes=30),
+                used_at=None,
+            )
+        )
     migrate(engine, "head")  # foreign keys checked at the end, as the portal migrates
     uow = UnitOfWork(make_session_factory(engine))
     with uow:
         row = uow.session.scalars(select(PasswordResetToken)).one()
         assert (row.purpose, row.user_id, row.company_id, row.email) == (
-            "password_reset", 1, 1, None,
+            "password_reset",
+            1,
+            1,
+            None,
         )
     code = access.password_reset_confirm(
-        uow=uow, token=token, password=NEW_PASSWORD, confirmation=NEW_PASSWORD,
+        uow=uow,
+        token=token,
+        password=NEW_PASSWORD,
+        confirmation=NEW_PASSWORD,
         now=NOW + timedelta(minutes=1),
     )
     assert code == "100001"

@@ -176,8 +176,12 @@ def _reset(w: World) -> None:
 
 step = st.one_of(
     st.fixed_dictionaries(
-        {"op": st.just("include"), "retro": st.integers(0, 2), "plan": st.integers(0, 1),
-         "company": st.integers(0, 1)}
+        {
+            "op": st.just("include"),
+            "retro": st.integers(0, 2),
+            "plan": st.integers(0, 1),
+            "company": st.integers(0, 1),
+        }
     ),
     st.fixed_dictionaries(
         {
@@ -187,8 +191,11 @@ step = st.one_of(
         }
     ),
     st.fixed_dictionaries(
-        {"op": st.just("plan"), "who": st.integers(0, 9),
-         "when": st.sampled_from(["today", "retro", "ahead"])}
+        {
+            "op": st.just("plan"),
+            "who": st.integers(0, 9),
+            "when": st.sampled_from(["today", "retro", "ahead"]),
+        }
     ),
     st.fixed_dictionaries(
         {"op": st.just("transfer"), "who": st.integers(0, 9), "ahead": st.sampled_from([0, 12])}

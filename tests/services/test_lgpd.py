@@ -58,11 +58,15 @@ def test_viewing_a_beneficiary_is_recorded_once_per_visit(factory) -> None:  # n
     user = _actor(factory, "100002")
     for minute in (0, 1, 5):  # the screen redrawn while the user works on it
         movements.beneficiary_detail(
-            uow=UnitOfWork(factory, 1), actor=user, card_number=b.card_number,
+            uow=UnitOfWork(factory, 1),
+            actor=user,
+            card_number=b.card_number,
             now=NOW + timedelta(minutes=minute),
         )
     movements.beneficiary_detail(
-        uow=UnitOfWork(factory, 1), actor=user, card_number=b.card_number,
+        uow=UnitOfWork(factory, 1),
+        actor=user,
+        card_number=b.card_number,
         now=NOW + timedelta(minutes=30),
     )
     rows = _accesses(factory)
@@ -76,14 +80,19 @@ def test_a_report_with_personal_data_is_recorded_as_a_listing(factory) -> None: 
     manager = _actor(factory, "900001")  # holds the personal data permission
     user = _actor(factory, "100002")  # does not: masked, nothing to record
     filters = reports.BeneficiaryFilters()
-    reports.beneficiary_report(uow=UnitOfWork(factory, 1), actor=user, status="active",
-                               filters=filters, today=TODAY)
+    reports.beneficiary_report(
+        uow=UnitOfWork(factory, 1), actor=user, status="active", filters=filters, today=TODAY
+    )
     assert _accesses(factory) == []
-    report = reports.beneficiary_report(uow=UnitOfWork(factory, 1), actor=manager,
-                                        status="active", filters=filters, today=TODAY)
+    report = reports.beneficiary_report(
+        uow=UnitOfWork(factory, 1), actor=manager, status="active", filters=filters, today=TODAY
+    )
     (row,) = _accesses(factory)
     assert (row.user_id, row.company_id, row.beneficiary_id, row.purpose) == (
-        manager.user_id, 1, None, "listagem"
+        manager.user_id,
+        1,
+        None,
+        "listagem",
     )
     assert f"{report.total} linha(s)" in row.detail
 
@@ -91,11 +100,15 @@ def test_a_report_with_personal_data_is_recorded_as_a_listing(factory) -> None: 
 def test_the_account_manager_gets_everything_held_and_who_saw_it(factory) -> None:  # noqa: ANN001
     b = _holder_with_history(factory)
     user = _actor(factory, "100002")
-    movements.beneficiary_detail(uow=UnitOfWork(factory, 1), actor=user,
-                                 card_number=b.card_number, now=NOW)
+    movements.beneficiary_detail(
+        uow=UnitOfWork(factory, 1), actor=user, card_number=b.card_number, now=NOW
+    )
     manager = _actor(factory, "900001")
     dossier = lgpd.beneficiary_dossier(
-        uow=UnitOfWork(factory), actor=manager, company_id=1, term=b.cpf,
+        uow=UnitOfWork(factory),
+        actor=manager,
+        company_id=1,
+        term=b.cpf,
         now=NOW + timedelta(minutes=1),
     )
     assert dossier.beneficiary_id == b.id and dossier.name == b.name
@@ -108,9 +121,7 @@ def test_the_account_manager_gets_everything_held_and_who_saw_it(factory) -> Non
     assert len(dossier.sections["Protocolos"]) >= 1
     assert {"Vínculos", "Faturamento", "Utilização", "Auditoria"} <= set(dossier.sections)
     with factory() as s:
-        periods = s.scalar(
-            select(func.count()).where(CoveragePeriod.beneficiary_id == b.id)
-        )
+        periods = s.scalar(select(func.count()).where(CoveragePeriod.beneficiary_id == b.id))
     assert len(dossier.sections["Cobertura"]) == periods >= 1  # who covered it, when
     (seen,) = [a for a in dossier.accesses if a.direct]
     assert (seen.user_code, seen.purpose_label) == ("100002", "Consulta do cadastro")
@@ -118,8 +129,13 @@ def test_the_account_manager_gets_everything_held_and_who_saw_it(factory) -> Non
     assert _accesses(factory)[-1].purpose == "lgpd"
 
     # By card number too; the files carry every section and the accesses.
-    again = lgpd.beneficiary_dossier(uow=UnitOfWork(factory), actor=manager, company_id=1,
-                                     term=b.card_number, now=NOW + timedelta(minutes=2))
+    again = lgpd.beneficiary_dossier(
+        uow=UnitOfWork(factory),
+        actor=manager,
+        company_id=1,
+        term=b.card_number,
+        now=NOW + timedelta(minutes=2),
+    )
     assert again.beneficiary_id == b.id
     document = json.loads(dossier_json(dossier))
     assert document["titular"] == b.name and document["Acessos aos dados"]
@@ -135,18 +151,27 @@ def test_only_account_managers_of_the_company_answer_access_requests(factory) ->
     before = len(_accesses(factory))
     for code in ("100001", "100002"):  # master and user of the company
         with pytest.raises(DomainError, match="gestor de contas"):
-            lgpd.beneficiary_dossier(uow=UnitOfWork(factory), actor=_actor(factory, code),
-                                     company_id=1, term=b.cpf, now=NOW)
+            lgpd.beneficiary_dossier(
+                uow=UnitOfWork(factory),
+                actor=_actor(factory, code),
+                company_id=1,
+                term=b.cpf,
+                now=NOW,
+            )
     manager = _actor(factory, "900001")
     with pytest.raises(DomainError, match="Nenhum beneficiário desta empresa"):
-        lgpd.beneficiary_dossier(uow=UnitOfWork(factory), actor=manager, company_id=2,
-                                 term=b.cpf, now=NOW)  # another company: not found there
+        lgpd.beneficiary_dossier(
+            uow=UnitOfWork(factory), actor=manager, company_id=2, term=b.cpf, now=NOW
+        )  # another company: not found there
     with pytest.raises(DomainError, match="CPF .* ou o número da carteirinha"):
-        lgpd.beneficiary_dossier(uow=UnitOfWork(factory), actor=manager, company_id=1,
-                                 term="123", now=NOW)
-    outsider = Actor(manager.user_id, "900001", "x", manager.role, manager.permissions,
-                     frozenset({2}))
+        lgpd.beneficiary_dossier(
+            uow=UnitOfWork(factory), actor=manager, company_id=1, term="123", now=NOW
+        )
+    outsider = Actor(
+        manager.user_id, "900001", "x", manager.role, manager.permissions, frozenset({2})
+    )
     with pytest.raises(DomainError, match="não tem acesso a esta empresa"):
-        lgpd.beneficiary_dossier(uow=UnitOfWork(factory), actor=outsider, company_id=1,
-                                 term=b.cpf, now=NOW)
+        lgpd.beneficiary_dossier(
+            uow=UnitOfWork(factory), actor=outsider, company_id=1, term=b.cpf, now=NOW
+        )
     assert len(_accesses(factory)) == before

@@ -694,9 +694,7 @@ def test_a_dismissed_or_retired_holder_who_contributed_may_stay(
 def test_an_exclusion_may_be_scheduled_up_to_60_days_ahead(world):
     holder = world.holder(dependents=False)
     later = TODAY + timedelta(days=60)
-    result = _exclude(
-        world, card_number=holder.card_number, effective_date=later, reason="outros"
-    )
+    result = _exclude(world, card_number=holder.card_number, effective_date=later, reason="outros")
     assert (result.effective_date, result.scheduled) == (later, True)
     # Scheduled: the row changes on the date (see test_coverage.py), the coverage now.
     assert world.get(holder.id).status == "active"

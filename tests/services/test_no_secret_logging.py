@@ -28,8 +28,11 @@ RESET_TO = "Reset#Secreta33"
 
 
 def test_no_password_or_token_is_logged_or_kept(
-    uow: UnitOfWork, world: World, caplog: pytest.LogCaptureFixture,  # noqa: F811
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    uow: UnitOfWork,
+    world: World,
+    caplog: pytest.LogCaptureFixture,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ):
     delivered: list[str] = []
     settings = Settings(_env_file=None, smtp_host="smtp.example", base_url="https://p.example")
@@ -48,8 +51,11 @@ def test_no_password_or_token_is_logged_or_kept(
             uow=uow, actor=actor, current=PASSWORD, new=NEW, confirmation=NEW, now=NOW
         )
         access.password_reset_request(
-            uow=uow, user_code="100002", document=_company_document(uow, actor),
-            now=NOW, base_url="https://portal.example",
+            uow=uow,
+            user_code="100002",
+            document=_company_document(uow, actor),
+            now=NOW,
+            base_url="https://portal.example",
         )
         token = re.search(r"reset=([\w-]+)", delivered[-1]).group(1)
         with uow:
@@ -58,7 +64,10 @@ def test_no_password_or_token_is_logged_or_kept(
             ).first()
         assert kept is not None and token not in kept and "reset=[omitido]" in kept
         access.password_reset_confirm(
-            uow=uow, token=token, password=RESET_TO, confirmation=RESET_TO,
+            uow=uow,
+            token=token,
+            password=RESET_TO,
+            confirmation=RESET_TO,
             now=NOW + timedelta(minutes=1),
         )
     finally:

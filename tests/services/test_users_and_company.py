@@ -1305,9 +1305,7 @@ def plans(uow: UnitOfWork, world: World) -> dict[str, int]:
                 # own (reference) table of P1 is not what A pays.
                 _table(p1, date(2024, 1, 1), None, ["1.00"]),
                 _table(p1, date(2024, 1, 1), date(2024, 12, 31), ["40.00", "55.00"], a_p1),
-                _table(
-                    p1, date(2025, 1, 1), date(2025, 5, 31), ["45.50", "60.00", "99.90"], a_p1
-                ),
+                _table(p1, date(2025, 1, 1), date(2025, 5, 31), ["45.50", "60.00", "99.90"], a_p1),
                 _table(p1, date(2025, 6, 1), None, ["50.00", "70.00"], a_p1),
                 _table(p3, date(2024, 1, 1), None, ["10.00"], c_p3),
                 ContractedPlan(
@@ -1534,8 +1532,9 @@ def test_a_non_master_admin_keeps_or_removes_what_it_lacks_but_never_adds_it(
     assert row.permissions == {Permission.MOVEMENTS, Permission.FINANCE}
     row = _update(uow, admin, world.company_a, "100003", permissions=["movements"])
     assert row.permissions == {Permission.MOVEMENTS}
-    err = _refused(_update, uow, admin, world.company_a, "100003",
-                   permissions=["movements", "finance"])
+    err = _refused(
+        _update, uow, admin, world.company_a, "100003", permissions=["movements", "finance"]
+    )
     assert "não pode conceder permissões que não tem: Financeiro" in err.message
     assert sorted(_user_row(uow, "100003").permissions or []) == ["movements"]
 
@@ -1571,9 +1570,10 @@ def test_a_session_idle_longer_than_allowed_is_not_restored_from_its_cookie(
     # Steps within the idle limit keep it alive, each one counting from the last.
     later = NOW + timedelta(minutes=29)
     assert access.actor_refresh(uow=uow, actor=actor, now=later) == actor
-    assert access.actor_from_session_token(
-        uow=uow, token=token, now=later + timedelta(minutes=29)
-    ) == actor
+    assert (
+        access.actor_from_session_token(uow=uow, token=token, now=later + timedelta(minutes=29))
+        == actor
+    )
     gone = later + timedelta(minutes=29 + 31)
     assert access.actor_from_session_token(uow=uow, token=token, now=gone) is None
     assert access.actor_refresh(uow=uow, actor=actor, now=gone) is None

@@ -61,16 +61,18 @@ def _set_waiting(world: World, code: str, days: dict[str, int] | None) -> None:
 
 
 def test_inclusion_within_30_days_of_admission_in_a_30_plus_contract_is_exempt(world: World):
-    b, _ = include(world, InclusionRequest(holder_person(admission_date=TODAY - timedelta(10)),
-                                           plan_id=2))
+    b, _ = include(
+        world, InclusionRequest(holder_person(admission_date=TODAY - timedelta(10)), plan_id=2)
+    )
     assert b.waiting_periods == {g: None for g in DEFAULT_WAITING_DAYS}
     assert _reason(world, b.id) == REASON_ADMISSION
 
 
 def test_a_late_inclusion_stores_the_contracts_last_days_of_waiting(world: World):
     _set_waiting(world, "10001", {"Urgência": 1, "Prevenção": 0, "Ortodontia": 180})
-    b, result = include(world, InclusionRequest(holder_person(admission_date=OLD_ADMISSION),
-                                                plan_id=2))
+    b, result = include(
+        world, InclusionRequest(holder_person(admission_date=OLD_ADMISSION), plan_id=2)
+    )
     start = result.effective_date
     assert b.effective_date == start
     assert b.waiting_periods == {
@@ -121,8 +123,11 @@ def test_a_dependent_follows_its_holders_admission_and_a_newborn_is_exempt(world
 def test_the_account_manager_sets_the_contracts_periods_audited_and_used_next(world: World):
     cid = world.company["10001"]
     changed = companies.company_waiting_periods_update(
-        uow=world.uow(), actor=world.manager, company_id=cid,
-        days={g: 0 for g in WAITING_GROUPS} | {"Ortodontia": 120, "Urgência": 1}, now=NOW,
+        uow=world.uow(),
+        actor=world.manager,
+        company_id=cid,
+        days={g: 0 for g in WAITING_GROUPS} | {"Ortodontia": 120, "Urgência": 1},
+        now=NOW,
     )
     assert changed["Ortodontia"] == (DEFAULT_WAITING_DAYS["Ortodontia"], 120)
     assert changed["Prevenção"] == (DEFAULT_WAITING_DAYS["Prevenção"], 0)
@@ -137,17 +142,24 @@ def test_the_account_manager_sets_the_contracts_periods_audited_and_used_next(wo
     assert audit.after["waiting_periods"]["Ortodontia"] == 120
     assert audit.company_id == cid and audit.user_id == world.manager.user_id
 
-    b, result = include(world, InclusionRequest(holder_person(admission_date=OLD_ADMISSION),
-                                                plan_id=2))
+    b, result = include(
+        world, InclusionRequest(holder_person(admission_date=OLD_ADMISSION), plan_id=2)
+    )
     start = result.effective_date
     assert b.waiting_periods["Ortodontia"] == (start + timedelta(days=119)).isoformat()
     assert b.waiting_periods["Prevenção"] is None  # 0 days: no waiting
 
     # Saving the same again changes and records nothing; None goes back to the defaults.
-    assert companies.company_waiting_periods_update(
-        uow=world.uow(), actor=world.manager, company_id=cid,
-        days={g: 0 for g in WAITING_GROUPS} | {"Ortodontia": 120, "Urgência": 1}, now=NOW,
-    ) == {}
+    assert (
+        companies.company_waiting_periods_update(
+            uow=world.uow(),
+            actor=world.manager,
+            company_id=cid,
+            days={g: 0 for g in WAITING_GROUPS} | {"Ortodontia": 120, "Urgência": 1},
+            now=NOW,
+        )
+        == {}
+    )
     back = companies.company_waiting_periods_update(
         uow=world.uow(), actor=world.manager, company_id=cid, days=None, now=NOW
     )
@@ -163,13 +175,19 @@ def test_only_the_account_manager_changes_them_and_never_beyond_the_law(world: W
     before = world.snapshot()
     with pytest.raises(DomainError, match="Só o gestor de contas"):
         companies.company_waiting_periods_update(
-            uow=world.uow(), actor=world.master, company_id=cid, days={"Ortodontia": 10},
+            uow=world.uow(),
+            actor=world.master,
+            company_id=cid,
+            days={"Ortodontia": 10},
             now=NOW,
         )
     with pytest.raises(FieldErrors) as refused:
         companies.company_waiting_periods_update(
-            uow=world.uow(), actor=world.manager, company_id=cid,
-            days={"Ortodontia": 181, "Urgência": 2}, now=NOW,
+            uow=world.uow(),
+            actor=world.manager,
+            company_id=cid,
+            days={"Ortodontia": 181, "Urgência": 2},
+            now=NOW,
         )
     assert set(refused.value.errors) == {"Ortodontia", "Urgência"}
     assert world.snapshot() == before

@@ -25,8 +25,9 @@ from services.rules.prices import (
     readjusted_prices,
 )
 
-SPEC_VECTOR = [Decimal(v) for v in ("100", "120", "140", "160", "180", "200", "300", "400",
-                                    "500", "600")]
+SPEC_VECTOR = [
+    Decimal(v) for v in ("100", "120", "140", "160", "180", "200", "300", "400", "500", "600")
+]
 
 
 @pytest.mark.parametrize(
@@ -49,9 +50,9 @@ def test_a_price_is_readjusted_and_rounded_half_up_to_the_cent(
 
 
 def test_each_price_of_a_table_is_rounded_on_its_own() -> None:
-    assert readjusted_prices([Decimal("10.10"), Decimal("10.30"), Decimal("1.00")],
-                             Decimal("5")) == [Decimal("10.61"), Decimal("10.82"),
-                                               Decimal("1.05")]
+    assert readjusted_prices(
+        [Decimal("10.10"), Decimal("10.30"), Decimal("1.00")], Decimal("5")
+    ) == [Decimal("10.61"), Decimal("10.82"), Decimal("1.05")]
 
 
 def test_readjusting_a_legal_table_keeps_it_legal() -> None:
@@ -67,8 +68,9 @@ def test_a_percentage_with_more_than_two_places_or_out_of_range_is_refused(pct: 
     assert refused.value.field == "pct"
 
 
-@pytest.mark.parametrize(("lives", "pooled"), [(0, True), (1, True), (29, True), (30, False),
-                                               (31, False), (1000, False)])
+@pytest.mark.parametrize(
+    ("lives", "pooled"), [(0, True), (1, True), (29, True), (30, False), (31, False), (1000, False)]
+)
 def test_contracts_with_fewer_than_30_lives_are_pooled(lives: int, pooled: bool) -> None:
     assert in_pool(lives) is pooled
 
@@ -122,8 +124,15 @@ def test_band_rows_of_each_kind() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("89,90", "89.90"), ("1.234,56", "1234.56"), ("R$ 1.234,56", "1234.56"),
-     ("89.90", "89.90"), ("7,35%", "7.35"), (" 100 ", "100"), ("-8,19", "-8.19")],
+    [
+        ("89,90", "89.90"),
+        ("1.234,56", "1234.56"),
+        ("R$ 1.234,56", "1234.56"),
+        ("89.90", "89.90"),
+        ("7,35%", "7.35"),
+        (" 100 ", "100"),
+        ("-8,19", "-8.19"),
+    ],
 )
 def test_numbers_are_read_the_brazilian_way_or_with_a_point(text: str, value: str) -> None:
     assert parse_decimal(text, "pct", "Percentual") == Decimal(value)
@@ -138,9 +147,16 @@ def test_what_is_not_a_number_is_refused_naming_the_field(text: str) -> None:
 
 def test_month_options_and_anniversaries() -> None:
     assert month_options(date(2026, 1, 15), 1, 2) == [
-        date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+        date(2025, 12, 1),
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+        date(2026, 3, 1),
+    ]
     assert anniversary_months(date(2024, 3, 20), date(2026, 7, 1)) == [
-        date(2025, 3, 1), date(2026, 3, 1), date(2027, 3, 1)]
+        date(2025, 3, 1),
+        date(2026, 3, 1),
+        date(2027, 3, 1),
+    ]
     assert anniversary_months(date(2026, 3, 20), date(2026, 7, 1)) == [date(2027, 3, 1)]
 
 

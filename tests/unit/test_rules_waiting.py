@@ -115,13 +115,21 @@ def test_a_dependent_reads_its_holders_admission():
 def test_a_newborn_child_within_30_days_of_birth_is_exempt_whatever_the_size():
     born = date(2026, 11, 20)
     r = compute(
-        relationship=CHILD, birth_date=born, participants=3, requested=date(2026, 12, 20),
-        admission_date=date(2010, 1, 1), holder_admission=True,
+        relationship=CHILD,
+        birth_date=born,
+        participants=3,
+        requested=date(2026, 12, 20),
+        admission_date=date(2010, 1, 1),
+        holder_admission=True,
     )
     assert r.exempt and r.reason == REASON_NEWBORN
     late = compute(
-        relationship=CHILD, birth_date=born, participants=3, requested=date(2026, 12, 21),
-        admission_date=date(2010, 1, 1), holder_admission=True,
+        relationship=CHILD,
+        birth_date=born,
+        participants=3,
+        requested=date(2026, 12, 21),
+        admission_date=date(2010, 1, 1),
+        holder_admission=True,
     )
     assert not late.exempt
     # A spouse born recently is no newborn of the holder (only children).

@@ -26,8 +26,15 @@ INDEXES = [
     (
         "ix_utilization_report",
         "utilization_event",
-        ["company_id", "event_date", "procedure_group", "tuss_code", "provider_id",
-         "beneficiary_id", "amount"],
+        [
+            "company_id",
+            "event_date",
+            "procedure_group",
+            "tuss_code",
+            "provider_id",
+            "beneficiary_id",
+            "amount",
+        ],
     ),
     (
         "ix_utilization_company_beneficiary",

@@ -29,13 +29,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("attachment_mime", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("attachment_content", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("sealed_body", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(
-            sa.Column("attempts", sa.Integer(), nullable=False, server_default="0")
-        )
-        batch_op.add_column(
-            sa.Column(
-                "last_attempt_at", data.types.UtcDateTime(timezone=True), nullable=True
-            )
+            sa.Column("last_attempt_at", data.types.UtcDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("last_error", sa.String(length=300), nullable=True))
 
