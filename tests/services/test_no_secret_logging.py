@@ -29,8 +29,8 @@ RESET_TO = "Reset#Secreta33"
 
 def test_no_password_or_token_is_logged_or_kept(
     uow: UnitOfWork,
-    world: World,
-    caplog: pytest.LogCaptureFixture,  # noqa: F811
+    world: World,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ):
