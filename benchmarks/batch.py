@@ -54,7 +54,7 @@ from data.models import (  # noqa: E402
     Plan,
     Protocol,
 )
-from services.batch_layout import COLUMN_NAMES  # noqa: E402
+from services.batch.layout import COLUMN_NAMES  # noqa: E402
 from services.rules.card_numbers import card_number  # noqa: E402
 from services.rules.documents import cpf_check_digits  # noqa: E402
 
@@ -83,7 +83,7 @@ def _sqlite_path(url: str) -> Path:
 
 
 def seed(url: str, beneficiaries: int, reuse: bool) -> None:
-    from data import demo
+    from demo import generator as demo
 
     path = _sqlite_path(url)
     if reuse and path.exists():
@@ -174,7 +174,8 @@ def _letters(n: int) -> str:
 def phase_batch(url: str, file: Path, company_code: str, user_code: str) -> dict[str, Any]:
     from data.db import make_session_factory
     from data.uow import UnitOfWork
-    from services import access, batch
+    from services.access import accounts as access
+    from services.batch import processing as batch
 
     engine = make_engine(url)
     factory = make_session_factory(engine)

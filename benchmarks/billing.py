@@ -35,10 +35,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import delete, func, select  # noqa: E402
 
 from data.db import make_engine, make_session_factory  # noqa: E402
-from data.demo import seed_demo  # noqa: E402
 from data.models import Beneficiary, Company, Invoice, InvoiceLine, Operator  # noqa: E402
 from data.uow import UnitOfWork  # noqa: E402
-from services import access, billing  # noqa: E402
+from demo.generator import seed_demo  # noqa: E402
+from services import billing  # noqa: E402
+from services.access import accounts as access  # noqa: E402
 from services.rules.billing import add_months  # noqa: E402
 
 PAGE_BENEFICIARIES = 25_000  # company 10001 gets 20% of them with 8 companies

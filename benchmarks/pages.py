@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     from data.db import make_engine, make_session_factory
     from data.models import Beneficiary, Company
     from data.uow import UnitOfWork
-    from services.access import actor_for_user
+    from services.access.accounts import actor_for_user
 
     get_settings.cache_clear()
     # st.cache_data.clear() outside a server logs "No runtime found" at every call.

@@ -49,8 +49,8 @@ def prepare(
     from sqlalchemy import func, select, text
 
     from data.db import make_engine, upgrade_to_head
-    from data.demo import seed_demo
     from data.models import Operator
+    from demo.generator import seed_demo
 
     engine = make_engine(url)
     upgrade_to_head(engine)
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     from config import get_settings
     from data.db import make_engine, make_session_factory
     from data.uow import UnitOfWork
-    from services.access import actor_for_user
+    from services.access.accounts import actor_for_user
 
     get_settings.cache_clear()
     engine = make_engine(url)

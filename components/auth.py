@@ -1,7 +1,7 @@
 """Login through streamlit-authenticator's widget and cookie, credentials in our database.
 
 The library keeps credentials in a dict or YAML file; here its model's `login` is
-replaced by one that asks `services.access`, so the bcrypt hashes, the lockout and
+replaced by one that asks `services.access.accounts`, so the bcrypt hashes, the lockout and
 the neutral message live in the database and the service, and the library keeps
 doing what it is good at: the form, the signed re-authentication cookie, logout.
 """
@@ -24,7 +24,7 @@ from components.context import (
     set_actor,
 )
 from config import get_settings
-from services import access
+from services.access import accounts as access
 from services.actors import Actor
 from services.rules.errors import DomainError
 

@@ -10,9 +10,10 @@ import streamlit as st
 from components.context import Context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_datetime, fmt_int, today_local
-from services import batch, movements
-from services.batch import BatchApplyResult, BatchSummary, LineResult
-from services.batch_files import template_xlsx
+from services.batch import processing as batch
+from services.batch.files import template_xlsx
+from services.batch.processing import BatchApplyResult, BatchSummary, LineResult
+from services.movements import service as movements
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The statuses that let a batch be applied (again): checked and never applied, or

@@ -17,7 +17,7 @@ import segno
 from fpdf import FPDF
 
 from components.fmt import fmt_date, fmt_money, latin1
-from services.payments import BoletoView
+from services.billing.payments import BoletoView
 from services.rules.boleto import itf_pattern
 
 BARCODE_WIDTH_MM = 103.0

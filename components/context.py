@@ -12,7 +12,7 @@ from data.db import SessionFactory, make_engine, make_session_factory, upgrade_t
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
 from services.companies import CompanySummary, company_list_for_actor
-from services.coverage import settle
+from services.movements.coverage import settle
 
 ACTOR_KEY = "actor"
 COMPANY_KEY = "company_id"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fpdf import FPDF
 
 from components.fmt import fmt_date, fmt_datetime, latin1
-from services.exclusion_proof import ExcludedPerson, ExclusionProofView
+from services.movements.exclusion_proof import ExcludedPerson, ExclusionProofView
 
 LABEL_WIDTH = 62.0
 

@@ -14,10 +14,10 @@ from components.exclusion_pdf import exclusion_pdf
 from components.fmt import fmt_date
 from components.safe_text import plain
 from data.uow import UnitOfWork
-from services import ageing
 from services.actors import Actor, Permission
-from services.exclusion_proof import exclusion_proof_view
-from services.movements import MovementResult
+from services.movements import ageing
+from services.movements.exclusion_proof import exclusion_proof_view
+from services.movements.service import MovementResult
 from services.rules.errors import DomainError
 from services.rules.movements import MAX_FUTURE_DAYS, MovementKind
 

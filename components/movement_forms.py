@@ -25,9 +25,14 @@ from components.fmt import digits_of, fmt_cep, fmt_cpf, fmt_date, fmt_phone, tod
 from components.safe_text import plain
 from components.virtual_card import virtual_card_png
 from components.waiting_widgets import waiting_panel
-from services import movements
-from services.movement_engine import STAY_CHOICE_DAYS
-from services.movements import BeneficiaryRow, InclusionRequest, MovementOptions, MovementResult
+from services.movements import service as movements
+from services.movements.engine import STAY_CHOICE_DAYS
+from services.movements.service import (
+    BeneficiaryRow,
+    InclusionRequest,
+    MovementOptions,
+    MovementResult,
+)
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import mask_cpf
 from services.rules.eligibility import Relationship

@@ -26,10 +26,11 @@ from components import charts
 from components.context import Context, new_uow, now_utc
 from components.fmt import BRT, MONTHS, fmt_date, fmt_int, fmt_money, fmt_pct
 from components.safe_text import plain
-from services import analytics, reports
 from services.actors import Actor, Permission
-from services.batch_layout import xlsx_text
-from services.reports import (
+from services.batch.layout import xlsx_text
+from services.reports import analytics
+from services.reports import beneficiaries as reports
+from services.reports.beneficiaries import (
     INACTIVE,
     BeneficiaryFilters,
     BeneficiaryOptions,

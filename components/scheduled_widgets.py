@@ -7,7 +7,7 @@ import streamlit as st
 from components.context import Context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_date
-from services import coverage
+from services.movements import coverage
 from services.rules.card_numbers import format_card_number
 
 CANCELLED_KEY = "scheduled_cancelled"

@@ -42,7 +42,7 @@ NAMING = {
 RELATIONSHIP_CODES = (1, 3, 4, 6, 8, 10)
 BENEFICIARY_STATUSES = ("active", "inactive")
 MOVEMENT_KINDS = ("inclusion", "exclusion", "update", "reactivation", "transfer", "plan_change")
-# "scheduled": dated in the future, not yet in the beneficiary's row (services/coverage.py
+# "scheduled": dated in the future, not yet in the beneficiary's row (services/movements/coverage.py
 # settles it on its date); "cancelled": a scheduled movement withdrawn before its date.
 MOVEMENT_STATES = ("applied", "scheduled", "cancelled")
 COVERAGE_KINDS = ("regular", "stay")
@@ -313,7 +313,7 @@ class CoveragePeriod(Base):
     """A stretch of coverage: the one source of who is covered, where and on which plan.
 
     `end_date` is the first day not covered (None: open). Status, company, plan and
-    billing as of a date derive from these rows (services/coverage.py). Kind "stay" is
+    billing as of a date derive from these rows (services/movements/coverage.py). Kind "stay" is
     an arts. 30/31 stay (Lei 9.656/1998) of a dismissed or retired holder's family."""
 
     __tablename__ = "coverage_period"
@@ -640,7 +640,7 @@ class PersonalDataAccess(Base):
 
 
 class RateEvent(Base):
-    """One attempt at a public form, for its rate limit (see services/rate_limit.py)."""
+    """One attempt at a public form, for its rate limit (see services/access/rate_limit.py)."""
 
     __tablename__ = "rate_event"
     __table_args__ = (Index("ix_rate_event_bucket_at", "bucket", "at"),)
@@ -649,7 +649,7 @@ class RateEvent(Base):
     at: Mapped[datetime] = mapped_column()
 
 
-# What an e-mailed single-use link is for (see services/access.py).
+# What an e-mailed single-use link is for (see services/access/accounts.py).
 TOKEN_PURPOSES = ("password_reset", "company_activation", "user_invitation")
 
 
@@ -689,7 +689,7 @@ OUTBOX_STATUSES = ("outbox", "pending", "sending", "sent", "failed")
 
 class OutboxEmail(Base):
     """E-mail recorded in the caller's transaction and delivered after its commit, with
-    no transaction open (services/mail.py); without SMTP the demo outbox page is the
+    no transaction open (services/mail/outbox.py); without SMTP the demo outbox page is the
     delivery."""
 
     __tablename__ = "outbox_email"

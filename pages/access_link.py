@@ -9,7 +9,7 @@ from components.context import client_address, new_uow, now_utc, portal_base_url
 from components.errors import FieldSlots, user_errors
 from components.password_fields import new_password_fields
 from components.safe_text import plain
-from services import access
+from services.access import accounts as access
 
 st.title("Ativar acesso")
 

@@ -10,7 +10,7 @@ from components.errors import user_errors
 from components.fmt import fmt_date, fmt_datetime, fmt_field, today_local
 from components.report_widgets import download_buttons, export_header
 from components.safe_text import plain
-from services import users
+from services.access import users
 
 
 def _fmt(values: dict[str, object] | None) -> str:

@@ -8,9 +8,9 @@ from components.context import get_context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_datetime, fmt_int
 from components.safe_text import plain
-from services import batch
 from services.actors import Permission
-from services.batch_layout import MAX_BYTES, MAX_LINES
+from services.batch import processing as batch
+from services.batch.layout import MAX_BYTES, MAX_LINES
 
 STATE = "batch_current"  # company, uploaded file, check (BatchCheck), result (after apply)
 BATCH_ID = "batch_id"  # the batch in progress, also preselected in "Acompanhar lotes"

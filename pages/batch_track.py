@@ -8,8 +8,8 @@ from components.context import get_context
 from components.errors import user_errors
 from components.fmt import fmt_datetime, fmt_int
 from components.safe_text import plain
-from services import batch
 from services.actors import Permission
+from services.batch import processing as batch
 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Acompanhar lotes")

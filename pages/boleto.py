@@ -7,9 +7,10 @@ from components.context import get_context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_date, fmt_money, fmt_month, today_local
 from components.safe_text import plain
-from services import billing, payments
+from services import billing
 from services.actors import Permission
-from services.mail import MAIL_FAILED_MESSAGE
+from services.billing import payments
+from services.mail.outbox import MAIL_FAILED_MESSAGE
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()

@@ -6,7 +6,7 @@ from components import auth
 from components.context import get_context, now_utc
 from components.errors import FieldSlots, user_errors
 from components.safe_text import plain
-from services import access
+from services.access import accounts as access
 from services.rules.passwords import MAX_BYTES, MIN_LENGTH
 
 ctx = get_context()

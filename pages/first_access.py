@@ -8,7 +8,7 @@ import streamlit as st
 
 from components.context import client_address, new_uow, now_utc, portal_base_url
 from components.errors import FieldSlots, user_errors
-from services import access
+from services.access import accounts as access
 
 st.title("Meu primeiro acesso")
 profile = st.radio("Perfil", ["Empresa", "Usuário"], horizontal=True, key="fa_profile")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from components.context import client_address, new_uow, now_utc, portal_base_url
 from components.errors import user_errors
-from services import access
+from services.access import accounts as access
 
 st.title("Esqueci minha senha")
 st.write(

@@ -7,8 +7,9 @@ from components import exclusion_widgets, navigation, provider_map
 from components.context import get_context, new_uow, now_utc
 from components.fmt import fmt_date, fmt_money, fmt_month, fmt_weekday, today_local
 from components.safe_text import plain
-from services import coverage, home
+from services import home
 from services.actors import Permission
+from services.movements import coverage
 
 OVERDUE_PAGE = "pages/overdue_update.py"
 OVERDUE_KEY = "overdue_invoice"  # the invoice selectbox of the overdue update page

@@ -7,8 +7,8 @@ from components.context import new_uow
 from components.errors import user_errors
 from components.safe_text import plain
 from config import get_settings
-from services import access
-from services.access import SESSION_ENDED_MESSAGE
+from services.access import accounts as access
+from services.access.accounts import SESSION_ENDED_MESSAGE
 
 st.title("Portal Empresa")
 st.caption("Sorriso Odontologia · beneficiários, faturas e solicitações da sua empresa")

@@ -8,8 +8,8 @@ from components.context import get_context
 from components.errors import FieldSlots
 from components.fmt import fmt_date, fmt_month, today_local
 from components.safe_text import plain
-from services import movements
 from services.actors import Permission
+from services.movements import service as movements
 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Cadastro retroativo")

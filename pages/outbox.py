@@ -2,7 +2,7 @@
 
 Served to logged-in users only: a company user sees the e-mails sent to its own
 address, an account manager sees them all and may send the failed ones again (the rule
-is in services.mail.outbox_list, which takes the actor)."""
+is in services.mail.outbox.outbox_list, which takes the actor)."""
 
 import streamlit as st
 
@@ -10,7 +10,7 @@ from components.context import get_context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_datetime
 from components.safe_text import plain
-from services import mail
+from services.mail import outbox as mail
 
 ctx = get_context()
 st.title("Caixa de saída")

@@ -7,8 +7,8 @@ from components.context import get_context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_date, fmt_money, fmt_month, fmt_weekday, today_local
 from components.safe_text import plain
-from services import payments
 from services.actors import Permission
+from services.billing import payments
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()

@@ -5,8 +5,9 @@ import streamlit as st
 from components.context import get_context
 from components.fmt import fmt_date, fmt_money, today_local
 from components.safe_text import plain
-from services import billing, payments
+from services import billing
 from services.actors import Permission
+from services.billing import payments
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()

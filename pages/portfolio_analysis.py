@@ -9,9 +9,9 @@ from components import report_widgets as rw
 from components.context import get_context
 from components.errors import user_errors
 from components.fmt import today_local
-from services import analytics
 from services.actors import Permission
-from services.reports import Period, UtilizationSelection
+from services.reports import analytics
+from services.reports.beneficiaries import Period, UtilizationSelection
 
 ctx = get_context(Permission.REPORTS)
 if not ctx.actor.is_account_manager:

@@ -9,7 +9,7 @@ from components.context import get_context, now_utc
 from components.errors import user_errors
 from components.fmt import fmt_date, fmt_int, fmt_money, fmt_month, fmt_pct, today_local
 from components.safe_text import plain
-from services import prices
+from services.billing import prices
 from services.rules.age_bands import AGE_BANDS, age_band_label
 from services.rules.prices import (
     BAND_CHANGE_LABELS,

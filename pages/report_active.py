@@ -8,7 +8,7 @@ from components.errors import user_errors
 from components.fmt import fmt_date, today_local
 from components.safe_text import plain
 from services.actors import Permission
-from services.reports import ACTIVE
+from services.reports.beneficiaries import ACTIVE
 
 ctx = get_context(Permission.REPORTS)
 today = today_local()

@@ -10,8 +10,8 @@ from components.context import get_context
 from components.errors import user_errors
 from components.fmt import fmt_date, fmt_int, today_local
 from components.safe_text import plain
-from services import ageing
 from services.actors import Permission
+from services.movements import ageing
 from services.rules.ageing import AGEING_NOTICE_DAYS
 
 ctx = get_context(Permission.REPORTS)

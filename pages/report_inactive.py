@@ -9,7 +9,7 @@ from components.errors import user_errors
 from components.fmt import fmt_date, today_local
 from components.safe_text import plain
 from services.actors import Permission
-from services.reports import INACTIVE
+from services.reports.beneficiaries import INACTIVE
 
 ctx = get_context(Permission.REPORTS)
 today = today_local()

@@ -13,7 +13,7 @@ from components.errors import user_errors
 from components.fmt import today_local
 from components.safe_text import plain
 from services.actors import Permission
-from services.reports import UtilizationSelection
+from services.reports.beneficiaries import UtilizationSelection
 
 ctx = get_context(Permission.REPORTS)
 today = today_local()

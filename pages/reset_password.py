@@ -5,7 +5,7 @@ import streamlit as st
 from components.context import new_uow, now_utc
 from components.errors import FieldSlots, user_errors
 from components.password_fields import new_password_fields
-from services import access
+from services.access import accounts as access
 
 st.title("Redefinir senha")
 token = st.query_params.get("reset", "")

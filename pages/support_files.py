@@ -8,7 +8,7 @@ from components.context import get_context
 from components.fmt import fmt_int
 from components.safe_text import plain
 from services.actors import Permission
-from services.batch_layout import MAX_BYTES, MAX_LINES, layout_csv, layout_rows, layout_xlsx
+from services.batch.layout import MAX_BYTES, MAX_LINES, layout_csv, layout_rows, layout_xlsx
 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Arquivos de apoio")

@@ -7,7 +7,7 @@ from components.context import get_context, now_utc, portal_base_url
 from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_datetime
 from components.safe_text import plain
-from services import users
+from services.access import users
 from services.actors import PERMISSION_LABELS, Permission, Role
 
 ctx = get_context(Permission.USER_ADMIN)

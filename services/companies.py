@@ -20,7 +20,7 @@ from data.models import (
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
 from services.audit import audit_record, audited_set
-from services.prices import contract_tables_on
+from services.billing.prices import contract_tables_on
 from services.rules.documents import format_company_document
 from services.rules.errors import DomainError
 from services.rules.registration import CONTACT_FIELDS, clean_company_contact

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from data.models import Company, Invoice, Protocol, Provider
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
-from services.ageing import AgeingDependent, ageing_dependents
+from services.movements.ageing import AgeingDependent, ageing_dependents
 from services.protocols import STATUS_LABELS
 from services.rules.calendar import is_business_day, national_holidays, previous_business_day
 from services.rules.retroactive import cutoff_date, next_due_date, retroactive_dates

@@ -1,5 +1,5 @@
 """A bank agreement for tests whose operator they build themselves (boletos are refused
-without one; the demo operator carries its own, data/demo.py BANK_AGREEMENT)."""
+without one; the demo operator carries its own, demo/generator.py BANK_AGREEMENT)."""
 
 from __future__ import annotations
 

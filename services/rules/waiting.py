@@ -22,7 +22,7 @@ Sources (DOMAIN_RULES.md, "Regulator and norms"):
 Unverified (kept as parameters, not constants buried in the rule):
 - When the 30 participants are counted: the caller passes `participants`. The
   movement engine counts the company's active beneficiaries at the request, the new
-  one and earlier lines of the same file included (services/movement_engine.py).
+  one and earlier lines of the same file included (services/movements/engine.py).
 - `min_participants` (30) and the windows (30 days) are parameters with the legal
   values as defaults.
 

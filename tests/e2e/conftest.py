@@ -58,7 +58,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     from data.db import make_engine
-    from data.demo import seed_demo
+    from demo.generator import seed_demo
 
     path = tmp_path_factory.mktemp("e2e") / "portal.db"
     url = f"sqlite:///{path}"
@@ -78,7 +78,7 @@ def _add_spare_user(engine) -> None:  # noqa: ANN001
     from sqlalchemy import select
 
     from data.models import Company, User
-    from services.access import hash_password
+    from services.access.accounts import hash_password
 
     with engine.begin() as conn:
         company_id = conn.execute(select(Company.id).where(Company.code == "10001")).scalar_one()

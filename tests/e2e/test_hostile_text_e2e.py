@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from services.batch_layout import COLUMN_NAMES
+from services.batch.layout import COLUMN_NAMES
 from tests.e2e.test_movements_e2e import go, log_in, settle
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def seeded_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from data.db import make_engine
-    from data.demo import seed_demo
+    from demo.generator import seed_demo
 
     path = tmp_path_factory.mktemp("pages-seed") / "portal.db"
     engine = make_engine(f"sqlite:///{path}")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from data.db import make_engine
 from data.models import Company, OutboxEmail, User
-from services import access
+from services.access import accounts as access
 from tests.pages.conftest import by_label, log_in
 
 

@@ -15,8 +15,9 @@ from streamlit.testing.v1 import AppTest
 from data.db import make_engine, make_session_factory
 from data.models import Beneficiary, Company, ContractedPlan, Plan
 from data.uow import UnitOfWork
-from services import access, batch
-from services.batch_layout import COLUMN_NAMES, layout_rows
+from services.access import accounts as access
+from services.batch import processing as batch
+from services.batch.layout import COLUMN_NAMES, layout_rows
 from services.rules.documents import cpf_check_digits
 from tests.pages.conftest import by_label, log_in
 

@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 from data.db import make_engine, make_session_factory
 from data.models import Beneficiary, Company
 from data.uow import UnitOfWork
-from services import access, batch
+from services.access import accounts as access
+from services.batch import processing as batch
 from tests.pages.conftest import by_label, log_in
 from tests.pages.test_batch_pages import _holder, _xlsx, new_cpf
 

@@ -10,8 +10,9 @@ from components.plan_pdf import general_conditions_pdf
 from data.db import make_engine, make_session_factory
 from data.models import AuditRecord, Company, OutboxEmail, User
 from data.uow import UnitOfWork
-from services import access, companies
-from services.access import SESSION_ENDED_MESSAGE
+from services import companies
+from services.access import accounts as access
+from services.access.accounts import SESSION_ENDED_MESSAGE
 from tests.pages.conftest import by_label, log_in
 
 NEW_PASSWORD = "Outra#Senha7"

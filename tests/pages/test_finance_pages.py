@@ -213,7 +213,9 @@ def test_the_boleto_pdf_carries_the_typed_line_and_the_barcode(app, portal_db: s
     from components.boleto_pdf import boleto_pdf
     from data.db import make_session_factory
     from data.uow import UnitOfWork
-    from services import access, billing, payments
+    from services import billing
+    from services.access import accounts as access
+    from services.billing import payments
 
     engine = make_engine(portal_db)
     uow = UnitOfWork(make_session_factory(engine))

@@ -237,7 +237,8 @@ def test_the_home_page_lists_the_scheduled_movements(app, portal_db, offline):
 
     from data.models import Beneficiary
     from data.uow import UnitOfWork
-    from services import access, movements
+    from services.access import accounts as access
+    from services.movements import service as movements
 
     engine = make_engine(portal_db)
     factory = sessionmaker(engine)

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from config import get_settings
 from data.db import make_engine
 from data.models import OutboxEmail, User
-from services.mail import MAIL_FAILED_MESSAGE
+from services.mail.outbox import MAIL_FAILED_MESSAGE
 from tests.fake_smtp import FakeSMTPServer, closed_port
 from tests.pages.conftest import by_label, log_in
 

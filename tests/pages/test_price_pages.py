@@ -23,7 +23,9 @@ from data.models import (
     PriceTable,
 )
 from data.uow import UnitOfWork
-from services import access, companies, prices
+from services import companies
+from services.access import accounts as access
+from services.billing import prices
 from services.rules.age_bands import age_band_label
 from services.rules.prices import anniversary_months, month_options, next_anniversary
 from tests.pages.conftest import by_label, log_in

@@ -11,7 +11,6 @@ from sqlalchemy import Engine, exists, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from data.db import make_session_factory
-from data.demo import seed_demo
 from data.models import (
     AuditRecord,
     Beneficiary,
@@ -23,7 +22,8 @@ from data.models import (
     ProtocolEvent,
 )
 from data.uow import UnitOfWork
-from services import access
+from demo.generator import seed_demo
+from services.access import accounts as access
 from services.actors import Actor
 from services.rules.documents import cpf_check_digits
 from services.rules.errors import DomainError, FieldErrors

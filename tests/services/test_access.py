@@ -23,9 +23,10 @@ from data.models import (
     User,
 )
 from data.uow import UnitOfWork
-from services import access, mail
+from services.access import accounts as access
 from services.actors import ALL_PERMISSIONS, Permission, Role
 from services.audit import audit_record
+from services.mail import outbox as mail
 from services.rules.documents import caepf_check_digits, cnpj_check_digits, format_cnpj
 from services.rules.errors import DomainError, FieldErrors
 

@@ -53,10 +53,9 @@ import pytest
 from sqlalchemy import Connection, Engine, Select, Table, func, literal, select, text, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
-import data.demo
+import demo.generator
 from config import Settings
 from data.db import make_session_factory
-from data.demo import seed_demo
 from data.models import (
     AccountManagerCompany,
     AuditRecord,
@@ -77,28 +76,20 @@ from data.models import (
     UtilizationEvent,
 )
 from data.uow import UnitOfWork
-from services import (
-    access,
-    ageing,
-    analytics,
-    batch,
-    billing,
-    companies,
-    coverage,
-    exclusion_proof,
-    home,
-    lgpd,
-    mail,
-    movements,
-    payments,
-    prices,
-    protocols,
-    reports,
-    users,
-)
+from demo.generator import seed_demo
+from services import billing, companies, home, lgpd, protocols
+from services.access import accounts as access
+from services.access import users
 from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
-from services.movements import InclusionRequest
-from services.reports import ACTIVE, BeneficiaryFilters, Period
+from services.batch import processing as batch
+from services.billing import payments, prices
+from services.mail import outbox as mail
+from services.movements import ageing, coverage, exclusion_proof
+from services.movements import service as movements
+from services.movements.service import InclusionRequest
+from services.reports import analytics
+from services.reports import beneficiaries as reports
+from services.reports.beneficiaries import ACTIVE, BeneficiaryFilters, Period
 from services.rules.errors import DomainError
 from tests.conftest import _fresh_postgres, _fresh_sqlite
 from tests.services.movements_support import NOW, TODAY, child_person, holder_person, new_cpf
@@ -337,7 +328,7 @@ def quiet() -> Iterator[None]:
     """Cheap password hashes and no SMTP server, for the whole module."""
     settings = Settings(**{"_env_file": None, "smtp_host": "", "base_url": "https://portal.test"})
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(data.demo, "BCRYPT_COST", 4)
+        mp.setattr(demo.generator, "BCRYPT_COST", 4)
         mp.setattr(access, "BCRYPT_ROUNDS", 4)
         for module in (mail, access, users):
             mp.setattr(module, "get_settings", lambda: settings)

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import select, update
 
 from data.models import AuditRecord, Beneficiary, Company, Movement, Protocol
-from services import ageing, home
+from services import home
 from services.actors import Permission
+from services.movements import ageing
 from services.rules.errors import DomainError
 from tests.services.movements_support import NOW, PROTOCOL_RE, TODAY, World, make_world
 

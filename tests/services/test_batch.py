@@ -13,10 +13,11 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-import data.demo
-import services.batch
+import demo.generator
+import services.batch.processing
 from data.models import BatchFile, Beneficiary, Movement, Protocol
-from services.batch import (
+from services.batch.layout import COLUMN_NAMES
+from services.batch.processing import (
     BatchCheck,
     BatchFileError,
     batch_apply,
@@ -25,8 +26,7 @@ from services.batch import (
     batch_receive,
     batch_result_file,
 )
-from services.batch_layout import COLUMN_NAMES
-from services.movements import (
+from services.movements.service import (
     CPF_TAKEN,
     InclusionRequest,
     movement_exclude,
@@ -51,7 +51,7 @@ from tests.services.movements_support import (
 @pytest.fixture
 def world(engine, monkeypatch: pytest.MonkeyPatch) -> World:
     # The demo password hash (cost 12) is most of the seeding time; nobody logs in here.
-    monkeypatch.setattr(data.demo, "BCRYPT_COST", 4)
+    monkeypatch.setattr(demo.generator, "BCRYPT_COST", 4)
     return make_world(engine)
 
 
@@ -339,7 +339,7 @@ def test_an_interrupted_batch_resumes_without_applying_a_line_twice(
     world: World, monkeypatch: pytest.MonkeyPatch
 ):
     w = world
-    monkeypatch.setattr(services.batch, "CHUNK", 2)
+    monkeypatch.setattr(services.batch.processing, "CHUNK", 2)
     holders = [new_cpf() for _ in range(4)]
     rows = [holder_line(w, cpf) for cpf in holders]
     rows.append(child_line(holders[0]))  # its holder is applied before the interruption
@@ -406,7 +406,7 @@ def test_two_applications_of_the_same_batch_at_once_never_apply_a_line_twice(
     world: World, monkeypatch: pytest.MonkeyPatch
 ):
     w = world
-    monkeypatch.setattr(services.batch, "CHUNK", 2)
+    monkeypatch.setattr(services.batch.processing, "CHUNK", 2)
     cpfs = [new_cpf() for _ in range(6)]
     check = receive(w, xlsx([holder_line(w, cpf) for cpf in cpfs]))
     benefs, protocols = count(w, Beneficiary), count(w, Protocol)

@@ -9,17 +9,17 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-import data.demo
+import demo.generator
 from config import get_settings
 from data.models import BatchFile, Beneficiary
-from services import batch_cli
+from services.batch import cli as batch_cli
 from tests.services.movements_support import World, make_world, new_cpf
 from tests.services.test_batch import holder_line, xlsx
 
 
 @pytest.fixture
 def world(sqlite_engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setattr(data.demo, "BCRYPT_COST", 4)
+    monkeypatch.setattr(demo.generator, "BCRYPT_COST", 4)
     w = make_world(sqlite_engine)
     monkeypatch.setenv("PORTAL_DATABASE_URL", sqlite_engine.url.render_as_string(False))
     get_settings.cache_clear()

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from services.batch_files import (
+from services.batch.files import (
     LINE,
     BatchFileError,
     ParsedBatch,
@@ -23,7 +23,7 @@ from services.batch_files import (
     result_xlsx,
     template_xlsx,
 )
-from services.batch_layout import (
+from services.batch.layout import (
     COLUMN_NAMES,
     COLUMNS,
     EXAMPLE_CARD,

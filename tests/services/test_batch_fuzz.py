@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-import data.demo
+import demo.generator
 from data.models import (
     AuditRecord,
     BatchFile,
@@ -32,8 +32,8 @@ from data.models import (
     Protocol,
     ProtocolEvent,
 )
-from services.batch import BatchCheck, BatchFileError, batch_apply, batch_lines
-from services.batch_layout import COLUMN_NAMES
+from services.batch.layout import COLUMN_NAMES
+from services.batch.processing import BatchCheck, BatchFileError, batch_apply, batch_lines
 from services.rules.documents import is_valid_cpf
 from tests.services.movements_support import NOW, World, make_world, new_cpf
 from tests.services.test_batch import csv_file, holder_line, receive, xlsx
@@ -62,7 +62,7 @@ TABLES = {
 
 @pytest.fixture
 def world(engine, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(data.demo, "BCRYPT_COST", 4)
+    monkeypatch.setattr(demo.generator, "BCRYPT_COST", 4)
     return make_world(engine)
 
 

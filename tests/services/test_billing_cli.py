@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select, text
 
 from config import get_settings
 from data.models import Beneficiary, Invoice, InvoiceLine
-from services import billing_cli
+from services.billing import cli as billing_cli
 from services.billing.ledger_export import LEDGER_HEADER, ledger_rows
 from tests.services.test_billing import AUG, JUL, SEP, World, build_world
 

@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-import data.demo
+import demo.generator
 from data.models import AuditRecord, Beneficiary, Company, CoveragePeriod, Movement, Protocol
-from services import coverage
-from services.movements import (
+from services.movements import coverage
+from services.movements.service import (
     InclusionRequest,
     beneficiary_search,
     movement_change_plan,
@@ -37,7 +37,7 @@ AFTER = datetime(2026, 12, 15, 15, 0, tzinfo=UTC)  # noon in Brasília on NEXT_M
 
 @pytest.fixture
 def world(engine, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(data.demo, "BCRYPT_COST", 4)
+    monkeypatch.setattr(demo.generator, "BCRYPT_COST", 4)
     return make_world(engine)
 
 

@@ -14,7 +14,6 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from data.db import make_engine, upgrade_to_head
-from data.demo import DemoSummary, main, seed_demo
 from data.models import (
     AccountManagerCompany,
     Base,
@@ -36,6 +35,7 @@ from data.models import (
     User,
     UtilizationEvent,
 )
+from demo.generator import DemoSummary, main, seed_demo
 
 TODAY = date(2026, 11, 26)
 SMALL = {"companies": 8, "beneficiaries": 400, "seed": 2026, "today": TODAY}
@@ -299,7 +299,7 @@ def test_card_and_protocol_numbers_follow_the_rules(world: Session) -> None:
 
 
 def test_the_demo_accounts_have_the_right_roles_and_permissions(world: Session) -> None:
-    from services.access import verify_password
+    from services.access.accounts import verify_password
 
     users = {u.user_code: u for u in world.scalars(select(User))}
     companies = {c.code: c for c in world.scalars(select(Company))}
@@ -654,7 +654,7 @@ def test_the_pending_user_has_a_working_invitation_in_the_outbox(
     from data.db import make_session_factory
     from data.models import OutboxEmail
     from data.uow import UnitOfWork
-    from services import access
+    from services.access import accounts as access
 
     monkeypatch.setattr(access, "BCRYPT_ROUNDS", 4)
     seed_demo(engine, **SMALL, base_url="http://localhost:8620/")  # type: ignore[arg-type]
@@ -688,7 +688,7 @@ def test_the_company_without_users_does_its_first_access_by_the_e_mailed_link(
     from data.db import make_session_factory
     from data.models import OutboxEmail
     from data.uow import UnitOfWork
-    from services import access
+    from services.access import accounts as access
 
     monkeypatch.setattr(access, "BCRYPT_ROUNDS", 4)
     engine, _ = seeded

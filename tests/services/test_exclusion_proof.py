@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from components.exclusion_pdf import exclusion_pdf
 from data.models import Movement
-from services import ageing, coverage, movements
 from services.actors import Permission
-from services.exclusion_proof import exclusion_proof_view
+from services.movements import ageing, coverage
+from services.movements import service as movements
+from services.movements.exclusion_proof import exclusion_proof_view
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import mask_cpf
 from services.rules.errors import DomainError

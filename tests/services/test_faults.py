@@ -2,7 +2,7 @@
 run, and PostgreSQL dropping every connection (a restart) while the portal is in use.
 
 - The command-line batch (`portal-batch`) applies a file in chunks, each committed with
-  its lines' status (services/batch.py): killed half way, every chunk is all there or not
+  its lines' status (services/batch/processing.py): killed half way, every chunk is all there or not
   at all, resuming the interrupted batch ("Retomar aplicação", `batch_apply`) applies
   exactly the lines left, and running the same file again applies nothing twice.
 - `billing_run` issues a month's invoices in one transaction: killed half way nothing
@@ -38,8 +38,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, delete, func, select, text
 from sqlalchemy.exc import DBAPIError
 
-import data.demo
-import services.batch
+import demo.generator
+import services.batch.processing
 from data.db import make_engine, make_session_factory
 from data.models import (
     AuditRecord,
@@ -52,16 +52,17 @@ from data.models import (
     Protocol,
 )
 from data.uow import UnitOfWork
-from services import access, billing
-from services.batch import batch_apply
-from services.batch_layout import COLUMN_NAMES
+from services import billing
+from services.access import accounts as access
+from services.batch.layout import COLUMN_NAMES
+from services.batch.processing import batch_apply
 from services.rules.documents import cpf_check_digits
 from tests.conftest import POSTGRES_URL, _postgres_available
 from tests.services.movements_support import World, make_world
 from tests.services.test_batch import holder_line
 
 ROOT = Path(__file__).resolve().parents[2]
-BATCH_LINES = 8_000  # four chunks of services.batch.CHUNK
+BATCH_LINES = 8_000  # four chunks of services.batch.processing.CHUNK
 BILLING_TODAY = date(2026, 11, 26)
 BILLING_MONTH = date(2026, 12, 1)  # the month after the demo's last invoices
 
@@ -121,7 +122,7 @@ def table_counts(w: World) -> dict[str, int]:
 
 @pytest.fixture
 def world(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(data.demo, "BCRYPT_COST", 4)
+    monkeypatch.setattr(demo.generator, "BCRYPT_COST", 4)
     return make_world(engine)
 
 
@@ -186,7 +187,7 @@ def test_a_batch_killed_half_way_keeps_whole_chunks_and_resumes_applying_each_li
     path = tmp_path / "lote_grande.csv"
     cpfs = write_batch_file(w, path, BATCH_LINES)
     before = table_counts(w)
-    command = ["-m", "services.batch_cli", str(path), "--company", "10001", "--user", "100001"]
+    command = ["-m", "services.batch.cli", str(path), "--company", "10001", "--user", "100001"]
 
     # 1. Apply the file and SIGKILL the process in the middle of its third chunk: wait for
     #    the second chunk's commit, then for 60% of the time that chunk took.
@@ -207,7 +208,9 @@ def test_a_batch_killed_half_way_keeps_whole_chunks_and_resumes_applying_each_li
     applied = statuses["applied"]
     print(f"\nkilled with {applied} of {BATCH_LINES} lines applied ({w.engine.dialect.name})")
     assert batch.status == "applying"
-    assert applied % services.batch.CHUNK == 0 and 4000 <= applied < BATCH_LINES, statuses
+    assert applied % services.batch.processing.CHUNK == 0 and 4000 <= applied < BATCH_LINES, (
+        statuses
+    )
     assert statuses == {"applied": applied, "accepted": BATCH_LINES - applied}
     after_kill = table_counts(w)
     assert after_kill["beneficiary"] - before["beneficiary"] == applied
@@ -245,7 +248,8 @@ import os, sys, time
 from datetime import UTC, date, datetime
 from data.db import make_engine, make_session_factory
 from data.uow import UnitOfWork
-from services import access, billing
+from services import billing
+from services.access import accounts as access
 
 uow = UnitOfWork(make_session_factory(make_engine(os.environ["PORTAL_DATABASE_URL"])))
 actor = access.actor_for_user(uow=uow, user_code="900001")
@@ -307,8 +311,8 @@ def invoices_of_the_month(engine: Engine) -> dict[int, tuple[Decimal, list[tuple
 def test_a_billing_run_killed_half_way_leaves_nothing_and_reruns_like_a_clean_run(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(data.demo, "BCRYPT_COST", 4)
-    data.demo.seed_demo(
+    monkeypatch.setattr(demo.generator, "BCRYPT_COST", 4)
+    demo.generator.seed_demo(
         engine, companies=12, beneficiaries=3000, today=BILLING_TODAY, utilization_per_beneficiary=0
     )
     url = database_url(engine)

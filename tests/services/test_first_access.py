@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 
 from data.models import AuditRecord, Company, Counter, OutboxEmail, PasswordResetToken, User
 from data.uow import UnitOfWork
-from services import access, mail
+from services.access import accounts as access
 from services.actors import Permission, Role
+from services.mail import outbox as mail
 from services.rules.errors import DomainError, FieldErrors
 from tests.services.test_access import (  # noqa: F401 - fixtures
     BASE_URL,
@@ -532,7 +533,7 @@ def test_accepting_an_invitation_checks_the_password_policy_and_keeps_the_link(
 def test_the_master_re_sends_an_invitation_and_only_the_new_link_works(
     uow: UnitOfWork, world: World
 ) -> None:
-    from services import users
+    from services.access import users
 
     older = _invite(uow)
     master = access.actor_for_user(uow=uow, user_code="100001", now=NOW)
@@ -567,7 +568,7 @@ def test_the_master_re_sends_an_invitation_and_only_the_new_link_works(
 def test_an_invitation_is_re_sent_only_to_a_pending_user_of_a_company_one_administers(
     uow: UnitOfWork, world: World
 ) -> None:
-    from services import users
+    from services.access import users
 
     master = access.actor_for_user(uow=uow, user_code="100001", now=NOW)
     other_master = access.actor_for_user(uow=uow, user_code="100005", now=NOW)

@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from data.db import make_session_factory
-from data.demo import seed_demo
 from data.models import AuditRecord, Company, User
 from data.uow import UnitOfWork
-from services import access, companies, users
+from demo.generator import seed_demo
+from services import companies
+from services.access import accounts as access
+from services.access import users
 from services.rules.errors import FieldErrors
 
 TODAY = date(2026, 11, 26)

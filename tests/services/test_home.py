@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from data.db import make_session_factory
-from data.demo import seed_demo
 from data.models import Company, Invoice, Protocol, Provider
 from data.uow import UnitOfWork
-from services import access, home
+from demo.generator import seed_demo
+from services import home
+from services.access import accounts as access
 from services.actors import Permission
 from services.companies import company_contract, company_list_for_actor
 from services.rules.errors import DomainError

@@ -40,9 +40,9 @@ from data.models import (
     User,
 )
 from data.uow import UnitOfWork
-from services import coverage
 from services.actors import ALL_PERMISSIONS, Actor, Role
-from services.movements import (
+from services.movements import coverage
+from services.movements.service import (
     InclusionRequest,
     movement_change_plan,
     movement_exclude,

@@ -11,11 +11,14 @@ from sqlalchemy import Engine, func, select
 
 from components.dossier_files import dossier_json, dossier_xlsx
 from data.db import make_session_factory
-from data.demo import seed_demo
 from data.models import Beneficiary, CoveragePeriod, Movement, PersonalDataAccess
 from data.uow import UnitOfWork
-from services import access, lgpd, movements, reports
+from demo.generator import seed_demo
+from services import lgpd
+from services.access import accounts as access
 from services.actors import Actor
+from services.movements import service as movements
+from services.reports import beneficiaries as reports
 from services.rules.errors import DomainError
 
 TODAY = date(2026, 3, 10)

@@ -17,7 +17,9 @@ from config import Settings
 from data.db import make_session_factory
 from data.models import OutboxEmail, User
 from data.uow import UnitOfWork
-from services import access, mail, mail_cli
+from services.access import accounts as access
+from services.mail import cli as mail_cli
+from services.mail import outbox as mail
 from services.rules.errors import DomainError
 from tests.fake_smtp import FakeSMTPServer, closed_port
 from tests.services.test_users_and_company import (  # noqa: F401 - fixtures
@@ -186,7 +188,7 @@ def test_a_failing_smtp_server_marks_the_mail_failed_without_raising(
     uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(mail.smtplib, "SMTP", BrokenSMTP)
-    with caplog.at_level(logging.ERROR, logger="services.mail"):
+    with caplog.at_level(logging.ERROR, logger="services.mail.outbox"):
         delivery = _send(uow, _smtp_settings())
     assert (delivery.status, delivery.delivered) == ("failed", False)
     assert "connection refused" in (delivery.error or "")

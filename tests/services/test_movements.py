@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, event, select
 
-import data.demo
+import demo.generator
 from data.models import (
     AuditRecord,
     Beneficiary,
@@ -32,10 +32,10 @@ from data.models import (
     User,
 )
 from data.uow import UnitOfWork
-from services import access
-from services import movements as movements_service
+from services.access import accounts as access
 from services.actors import Actor, Permission
-from services.movements import (
+from services.movements import service as movements_service
+from services.movements.service import (
     CPF_TAKEN,
     InclusionRequest,
     MovementResult,
@@ -88,7 +88,7 @@ REPORTS_ONLY_USER = "100099"
 def world(engine, monkeypatch: pytest.MonkeyPatch) -> World:
     """A fresh seeded world for a test that changes it."""
     # The demo password hash (cost 12) is most of the seeding time; nobody logs in here.
-    monkeypatch.setattr(data.demo, "BCRYPT_COST", 4)
+    monkeypatch.setattr(demo.generator, "BCRYPT_COST", 4)
     return make_world(engine)
 
 
@@ -100,7 +100,7 @@ def shared(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[World]:
     fresh = _fresh_sqlite(tmp_path_factory) if request.param == "sqlite" else _fresh_postgres()
     engine = next(fresh)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(data.demo, "BCRYPT_COST", 4)
+        mp.setattr(demo.generator, "BCRYPT_COST", 4)
         w = make_world(engine)
     # A holder and a child typed through the service, so their data is already normalised.
     holder = include(w, InclusionRequest(holder_person(), plan_id=2))

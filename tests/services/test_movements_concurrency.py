@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-import data.demo
+import demo.generator
 from data.models import Beneficiary, Counter, Protocol
-from services.movements import (
+from services.movements.service import (
     CPF_TAKEN,
     InclusionRequest,
     MovementResult,
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def world(postgres_engine, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(data.demo, "BCRYPT_COST", 4)
+    monkeypatch.setattr(demo.generator, "BCRYPT_COST", 4)
     return make_world(postgres_engine)
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from config import Settings
 from data.models import OutboxEmail
 from data.uow import UnitOfWork
-from services import access, mail
+from services.access import accounts as access
+from services.mail import outbox as mail
 from tests.services.test_users_and_company import (  # noqa: F401 - fixtures
     PASSWORD,
     World,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from data.models import AuditRecord, Boleto, Invoice, Operator
-from services import payments
+from services.billing import payments
 from services.operator_settings import (
     operator_settings_get,
     operator_settings_update,

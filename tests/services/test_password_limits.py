@@ -9,7 +9,7 @@ import bcrypt
 import pytest
 
 from data.uow import UnitOfWork
-from services import access
+from services.access import accounts as access
 from services.rules.errors import DomainError, FieldErrors
 from services.rules.passwords import TOO_LONG_MESSAGE
 from tests.services.test_access import (  # noqa: F401 - fixtures

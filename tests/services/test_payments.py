@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from config import get_settings
 from data.models import AuditRecord, Boleto, Counter, Invoice, OutboxEmail, Payment, Protocol
-from services import mail, payments
+from services.billing import payments
+from services.mail import outbox as mail
 from services.rules.boleto import (
     barcode_from_typed_line,
     due_date_factor,

@@ -26,8 +26,9 @@ from data.models import (
     User,
 )
 from data.uow import UnitOfWork
-from services import companies, prices
+from services import companies
 from services.actors import ALL_PERMISSIONS, Actor, Role
+from services.billing import prices
 from services.rules.documents import cnpj_check_digits
 from services.rules.errors import DomainError
 

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from data.db import make_session_factory
-from data.demo import seed_demo
 from data.models import Company, Protocol, ProtocolEvent
 from data.uow import UnitOfWork
-from services import access, protocols
+from demo.generator import seed_demo
+from services import protocols
+from services.access import accounts as access
 from services.actors import Actor, Permission, Role
 from services.rules.errors import DomainError, FieldErrors
 

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from data.models import OutboxEmail, RateEvent
 from data.uow import UnitOfWork
-from services import access, rate_limit
+from services.access import accounts as access
+from services.access import rate_limit
 from services.rules.errors import DomainError, FieldErrors
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -18,7 +18,6 @@ from sqlalchemy import Date, Engine, case, func, literal, select, update
 
 from components.report_widgets import ExportHeader, neutralise, to_csv, to_xlsx
 from data.db import make_session_factory
-from data.demo import seed_demo
 from data.models import (
     Beneficiary,
     Company,
@@ -29,9 +28,12 @@ from data.models import (
     UtilizationEvent,
 )
 from data.uow import UnitOfWork
-from services import access, analytics, reports
+from demo.generator import seed_demo
+from services.access import accounts as access
 from services.actors import Actor, Permission, Role
-from services.reports import (
+from services.reports import analytics
+from services.reports import beneficiaries as reports
+from services.reports.beneficiaries import (
     ACTIVE,
     INACTIVE,
     MASKED_DATE,

@@ -30,9 +30,12 @@ from data.models import (
     UserSession,
 )
 from data.uow import UnitOfWork
-from services import access, companies, mail, users
+from services import companies
+from services.access import accounts as access
+from services.access import users
 from services.actors import Actor, Permission, Role
 from services.audit import audit_record
+from services.mail import outbox as mail
 from services.rules.documents import (
     cnpj_check_digits,
     cpf_check_digits,

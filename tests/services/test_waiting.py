@@ -10,10 +10,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-import data.demo
+import demo.generator
 from data.models import AuditRecord, Company, Movement
 from services import companies
-from services.movements import InclusionRequest, movement_include
+from services.movements.service import InclusionRequest, movement_include
 from services.rules.errors import DomainError, FieldErrors
 from services.rules.waiting import (
     DEFAULT_WAITING_DAYS,
@@ -35,7 +35,7 @@ OLD_ADMISSION = date(2019, 3, 4)
 
 @pytest.fixture
 def world(engine, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(data.demo, "BCRYPT_COST", 4)
+    monkeypatch.setattr(demo.generator, "BCRYPT_COST", 4)
     return make_world(engine)
 
 

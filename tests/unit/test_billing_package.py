@@ -57,7 +57,7 @@ def test_an_unknown_name_is_an_attribute_error():
 
 def test_the_ledger_export_does_not_load_pandas():
     code = (
-        "import sys, services.billing_cli; "
+        "import sys, services.billing.cli; "
         "from services.billing import ledger_rows; "
         "print('pandas' in sys.modules, 'openpyxl' in sys.modules)"
     )

@@ -41,7 +41,7 @@ from openpyxl import Workbook, load_workbook
 
 from components.report_widgets import ExportHeader, to_csv, to_xlsx
 from components.report_widgets import neutralise as report_neutralise
-from services.batch_files import (
+from services.batch.files import (
     LINE,
     BatchFileError,
     ParsedBatch,
@@ -50,7 +50,7 @@ from services.batch_files import (
     result_xlsx,
     template_xlsx,
 )
-from services.batch_layout import BY_NAME, COLUMN_NAMES, csv_bytes, neutralise, xlsx_text
+from services.batch.layout import BY_NAME, COLUMN_NAMES, csv_bytes, neutralise, xlsx_text
 from services.rules.billing import spreadsheet_safe
 from services.rules.boleto import (
     FIRST_FACTOR_DATE,

@@ -35,7 +35,14 @@ from data.models import (
     ProtocolEvent,
 )
 from services.audit import json_safe
-from services.coverage import period_json, periods_of, scheduled_for, scheduled_text, write_periods
+from services.movements.coverage import (
+    period_json,
+    periods_of,
+    scheduled_for,
+    scheduled_text,
+    write_periods,
+)
+from services.movements.waiting import active_participants, inclusion_waiting
 from services.numbering import counter_take, local_date, operator, protocol_numbers_issue
 from services.rules import coverage as cover_rules
 from services.rules.card_numbers import card_number as make_card_number
@@ -63,7 +70,6 @@ from services.rules.movements import (
     stay_until,
 )
 from services.rules.retroactive import movement_billing_month
-from services.waiting import active_participants, inclusion_waiting
 
 CPF_TAKEN = "Este CPF já tem cadastro ativo nesta empresa (um só vínculo ativo por CPF)."
 PERSON_FIELDS = tuple(PersonData.__dataclass_fields__)
@@ -110,7 +116,7 @@ class CompanyView:
     dependents_follow_holder: bool
     contracted: dict[int, str]
     plan_codes: dict[str, int]
-    # Waiting periods (services/waiting.py): the contract's days per procedure group
+    # Waiting periods (services/movements/waiting.py): the contract's days per procedure group
     # (None: defaults) and its active beneficiaries when the view was loaded.
     waiting_days: Mapping[str, Any] | None = None
     active_count: int = 0

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from data.models import Beneficiary, Company, ContractedPlan, Plan
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
-from services.coverage import scheduled_for, scheduled_text, settle
 from services.lgpd import personal_data_access_record
-from services.movement_engine import (
+from services.movements.coverage import scheduled_for, scheduled_text, settle
+from services.movements.engine import (
     CPF_TAKEN,
     Change,
     InclusionRequest,

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from data.models import Beneficiary, Company, Invoice, Plan, Provider, UtilizationEvent
 from data.uow import UnitOfWork
 from services.actors import Actor
-from services.reports import (
+from services.reports.beneficiaries import (
     SEX_LABELS,
     Period,
     UtilizationOverview,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from config import get_settings
 from data.db import make_engine, make_session_factory, upgrade_to_head
 from data.uow import UnitOfWork
-from services.mail import mail_retry_failed
+from services.mail.outbox import mail_retry_failed
 
 
 def main(argv: Sequence[str] | None = None) -> int:

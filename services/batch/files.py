@@ -30,7 +30,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from services.batch_layout import (
+from services.batch.layout import (
     BY_NAME,
     CODE_OF_KIND,
     COLUMN_NAMES,
@@ -962,7 +962,9 @@ def _result_rows(
         yield cells, status, message, _highlighted(line, message, fields), line.line_number
 
 
-WAITING_HEADER = "Carência"  # an applied inclusion's waiting periods (services/waiting.py)
+WAITING_HEADER = (
+    "Carência"  # an applied inclusion's waiting periods (services/movements/waiting.py)
+)
 
 
 def result_xlsx(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from data.models import Beneficiary, Company, Movement, Plan
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
-from services.movements import MovementResult, movement_exclude
+from services.movements.service import MovementResult, movement_exclude
 from services.numbering import local_date
 from services.rules.ageing import (
     AGEING_NOTICE_DAYS,

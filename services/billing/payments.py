@@ -30,7 +30,7 @@ from data.uow import UnitOfWork
 from services.actors import Actor, Permission, Role
 from services.audit import audit_record
 from services.billing import InvoiceRow, invoice_row_of
-from services.mail import Delivery, mail_deliver, mail_queue
+from services.mail.outbox import Delivery, mail_deliver, mail_queue
 from services.numbering import counter_take, local_date
 from services.protocols import protocol_open
 from services.rules.billing import PAYMENT_METHOD_LABELS, invoice_status

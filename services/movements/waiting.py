@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from data.models import Beneficiary
-from services.batch_layout import MOVEMENT_CODES
+from services.batch.layout import MOVEMENT_CODES
 from services.rules.documents import only_digits
 from services.rules.movements import MovementKind, PersonData
 from services.rules.waiting import WaitingResult, waiting_periods, waiting_summary

@@ -7,7 +7,7 @@ first day of each month (services/billing reads the tables directly). Every tabl
 its validity: a new one closes the previous open table on the day before it starts.
 
 Lives, for the pool of small contracts (RN 565/2022), are counted from the coverage
-periods open on the first day of the readjustment month (services/coverage.py), by
+periods open on the first day of the readjustment month (services/movements/coverage.py), by
 company: the people covered there that day, whatever their plan.
 """
 

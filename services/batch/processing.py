@@ -1,6 +1,6 @@
 """Batch movements: a file of many lines, checked whole, then applied line by line's rules.
 
-- `batch_receive` reads the file (`services.batch_files`), records it, and checks every
+- `batch_receive` reads the file (`services.batch.files`), records it, and checks every
   line on one snapshot of the company with the same `check_*` functions the individual
   forms use (lines may depend on earlier lines: a holder and then its dependents).
   Nothing is applied; the same file (content hash) sent before is flagged.
@@ -28,7 +28,7 @@ from data.models import BatchFile, BatchLine, Company, User
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
 from services.audit import audit_record
-from services.batch_files import (
+from services.batch.files import (
     LINE,
     BatchFileError,
     BatchLineData,
@@ -36,9 +36,9 @@ from services.batch_files import (
     result_csv,
     result_xlsx,
 )
-from services.batch_layout import COLUMNS, MAX_LINES, MOVEMENT_CODES
-from services.coverage import settle
-from services.movement_engine import (
+from services.batch.layout import COLUMNS, MAX_LINES, MOVEMENT_CODES
+from services.movements.coverage import settle
+from services.movements.engine import (
     CPF_TAKEN,
     Applier,
     Change,
@@ -51,13 +51,13 @@ from services.movement_engine import (
     check_update,
     load_snapshot,
 )
+from services.movements.waiting import batch_line_waiting
 from services.numbering import local_date
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import format_cpf, mask_cpf
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError, FieldErrors, problems_joined
 from services.rules.movements import Channel, MovementKind
-from services.waiting import batch_line_waiting
 
 CHUNK = 2000
 STATUS_LABELS = {
@@ -92,7 +92,7 @@ class LineResult:
     field: str | None = None
     name: str = ""  # the beneficiary's name as in the file
     document: str = ""  # CPF (formatted, or masked without personal data) or card number
-    waiting: str = ""  # an applied inclusion's waiting periods (services/waiting.py)
+    waiting: str = ""  # an applied inclusion's waiting periods (services/movements/waiting.py)
 
 
 def _who(values: dict[str, Any], raw: dict[str, str], full: bool) -> tuple[str, str]:

@@ -132,7 +132,7 @@ ALL_PERMISSIONS = sorted(
 )
 CENT = Decimal("0.01")
 RECENT_AUDIT_DAYS = 14
-INVITATION_DAYS = 7  # as services.access.INVITATION_VALIDITY
+INVITATION_DAYS = 7  # as services.access.accounts.INVITATION_VALIDITY
 INVITATION_SUBJECT = "Portal Empresa: convite para o seu primeiro acesso"
 
 # ---------------------------------------------------------------- reference data
@@ -2681,7 +2681,7 @@ class _Demo:
         self, info: _CompanyInfo, master_id: int, master_name: str, user_id: int, at: datetime
     ) -> None:
         """The master created 100003: its audit record and its invitation e-mail, with a
-        working single-use link (what services.users.user_add writes)."""
+        working single-use link (what services.access.users.user_add writes)."""
         self.audit(
             at,
             master_id,

@@ -18,10 +18,15 @@ from sqlalchemy.orm import Session, aliased
 from config import get_settings
 from data.models import AuditRecord, Company, User
 from data.uow import UnitOfWork
-from services.access import Invitation, sessions_end_all, user_code_next, user_invitation_send
+from services.access.accounts import (
+    Invitation,
+    sessions_end_all,
+    user_code_next,
+    user_invitation_send,
+)
 from services.actors import PERMISSION_LABELS, Actor, Permission, Role, permissions_of
 from services.audit import audit_record
-from services.mail import mail_deliver
+from services.mail.outbox import mail_deliver
 from services.numbering import BRT
 from services.rules.documents import format_cpf, mask_cpf
 from services.rules.errors import DomainError, FieldErrors
@@ -236,7 +241,7 @@ def user_add(
 
 
 def _with_delivery(row: UserRow, uow: UnitOfWork, invitation: Invitation, now: datetime) -> UserRow:
-    """Deliver the invitation after the commit (no transaction open, see services.mail)."""
+    """Deliver the invitation after the commit (no transaction open, see services.mail.outbox)."""
     delivery = mail_deliver(uow=uow, ids=[invitation.queued], now=now)[0]
     return replace(row, invitation_delivered=delivery.delivered)
 

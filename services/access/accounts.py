@@ -28,12 +28,12 @@ from data.models import (
     UserSession,
 )
 from data.uow import UnitOfWork
-from services import rate_limit
+from services.access import rate_limit
+from services.access.rate_limit import rate_limit_take
 from services.actors import ALL_PERMISSIONS, Actor, Role, permissions_of
 from services.audit import audit_record
-from services.mail import Queued, mail_deliver, mail_queue
+from services.mail.outbox import Queued, mail_deliver, mail_queue
 from services.numbering import counter_take
-from services.rate_limit import rate_limit_take
 from services.rules.documents import (
     DocumentType,
     format_company_document,
@@ -755,7 +755,7 @@ def company_activation_request(
             now=now,
         )
         uow.commit()
-    # After the commit, no transaction open (services.mail). A failed delivery stays in
+    # After the commit, no transaction open (services.mail.outbox). A failed delivery stays in
     # the outbox to be retried; the answer stays the same, so it tells nothing either.
     mail_deliver(uow=uow, ids=[queued], now=now)
     return None
@@ -1101,7 +1101,7 @@ def user_code_reminder(
             now=now,
         )
         uow.commit()
-    mail_deliver(uow=uow, ids=[queued], now=now)  # no transaction open (see services.mail)
+    mail_deliver(uow=uow, ids=[queued], now=now)  # no transaction open (see services.mail.outbox)
     return None
 
 

@@ -3,7 +3,7 @@
     portal-batch FILE --company CODE --user USERCODE [--check-only]
     portal-batch --template PATH --company CODE
 
-Same check and apply as the "Cadastro em lote" page (services.batch). Progress goes to
+Same check and apply as the "Cadastro em lote" page (services.batch.processing). Progress goes to
 stderr, with every refused line and every line accepted with a warning (its number and
 message); the last line on stdout is `accepted=N refused=M`. Exit status 0 when the file
 was processed (even with refused lines), 2 when the file itself was refused. The
@@ -26,10 +26,11 @@ from config import get_settings
 from data.db import make_engine, make_session_factory, upgrade_to_head
 from data.models import Company
 from data.uow import UnitOfWork
-from services import access, batch
+from services.access import accounts as access
 from services.actors import ALL_PERMISSIONS, Actor, Role
-from services.batch_files import template_xlsx
-from services.movements import movement_options
+from services.batch import processing as batch
+from services.batch.files import template_xlsx
+from services.movements.service import movement_options
 from services.numbering import local_date
 from services.rules.errors import DomainError
 

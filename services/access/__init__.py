@@ -1,0 +1,1 @@
+"""Access: login, sessions, first access and password reset; company users; rate limits."""

@@ -1,0 +1,3 @@
+"""Batch movements: the file layout, reading files, checking and applying lines, the
+command line.
+"""

@@ -1,0 +1,3 @@
+"""Reports: beneficiaries (active, inactive, utilization) and the account managers'
+portfolio analysis.
+"""
