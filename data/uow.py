@@ -8,6 +8,10 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 
+class NoCompanyInContext(RuntimeError):
+    """A company-scoped service ran without a company in the unit of work (a bug)."""
+
+
 class UnitOfWork:
     """Opens one session per `with` block; nothing is written without `commit()`.
 
@@ -24,6 +28,19 @@ class UnitOfWork:
         if self._session is None:
             raise RuntimeError("UnitOfWork used outside of `with`")
         return self._session
+
+    def require_company(self) -> int:
+        """The company in context; raises `NoCompanyInContext` when there is none.
+
+        Company-scoped services call this instead of reading `company_id`, so a call
+        without a company fails with a clear error (an `assert` would vanish under -O).
+        """
+        if self.company_id is None:
+            raise NoCompanyInContext(
+                "this operation needs a company in context: open the unit of work with "
+                "uow.for_company(company_id)"
+            )
+        return self.company_id
 
     @property
     def dialect(self) -> str:

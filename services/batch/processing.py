@@ -318,8 +318,7 @@ def batch_lines(*, uow: UnitOfWork, actor: Actor, batch_id: int) -> list[LineRes
     """The status of every line of one batch."""
     actor.require(Permission.MOVEMENTS, uow.company_id)
     with uow:
-        assert uow.company_id is not None
-        _get(uow.session, uow.company_id, batch_id)
+        _get(uow.session, uow.require_company(), batch_id)
         rows = uow.session.execute(
             select(BatchLine.line_number, BatchLine.status, BatchLine.message, BatchLine.data)
             .where(BatchLine.batch_id == batch_id)
@@ -351,8 +350,7 @@ def batch_receive(
     settle(uow, now)
     with uow:
         session = uow.session
-        assert uow.company_id is not None
-        company_only = load_snapshot(session, uow.company_id, cards=[], cpfs=[])
+        company_only = load_snapshot(session, uow.require_company(), cards=[], cpfs=[])
         try:
             parsed = parse_batch_file(
                 file_name,
@@ -519,8 +517,7 @@ def batch_apply(
     settle(uow, now)  # scheduled movements due today first: the lines see today's state
     with uow:
         session = uow.session
-        assert uow.company_id is not None
-        batch = _get(session, uow.company_id, batch_id)
+        batch = _get(session, uow.require_company(), batch_id)
         if batch.status in ("done", "done_with_refusals", "refused"):
             raise DomainError("Este lote já foi processado.")
         pending: dict[int, int] = {}  # line number -> batch_line id
@@ -653,8 +650,7 @@ def batch_result_file(*, uow: UnitOfWork, actor: Actor, batch_id: int, fmt: str 
     """The uploaded lines plus status and message columns (refused cells highlighted)."""
     actor.require(Permission.MOVEMENTS, uow.company_id)
     with uow:
-        assert uow.company_id is not None
-        batch = _get(uow.session, uow.company_id, batch_id)
+        batch = _get(uow.session, uow.require_company(), batch_id)
         if batch.status == "refused":
             # Nothing of the file was kept: there are no lines to report on.
             raise DomainError(

@@ -47,8 +47,7 @@ def _cents_of(column: Any) -> ColumnElement[int]:
 def _company_scope(uow: UnitOfWork, actor: Actor) -> int:
     """The company in context, once the actor is allowed to see its finances."""
     actor.require(Permission.FINANCE, uow.company_id)
-    assert uow.company_id is not None
-    return uow.company_id
+    return uow.require_company()
 
 
 def _ymd(column: Any, dialect: str) -> ColumnElement[int]:

@@ -251,8 +251,7 @@ def _view(b: Boleto, inv: Invoice, company: Company, op: Operator) -> BoletoView
 
 def _scope(uow: UnitOfWork, actor: Actor) -> int:
     actor.require(Permission.FINANCE, uow.company_id)
-    assert uow.company_id is not None
-    return uow.company_id
+    return uow.require_company()
 
 
 def boleto_issue(*, uow: UnitOfWork, actor: Actor, invoice_id: int, now: datetime) -> BoletoView:

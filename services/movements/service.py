@@ -219,14 +219,14 @@ def _run(
     settle(uow, now)
     with uow:
         actor.require(Permission.MOVEMENTS, uow.company_id)
-        assert uow.company_id is not None
+        company_id = uow.require_company()
         touched = {"cards": [c for c in cards if c], "cpfs": cpfs}
         # Wait for, then hold, the rows this request touches (the holder's row above all)...
-        load_snapshot(uow.session, uow.company_id, **touched, lock=True)
+        load_snapshot(uow.session, company_id, **touched, lock=True)
         # ...and read them again: on PostgreSQL (READ COMMITTED) the locking query misses
         # rows another session committed while this one waited (a spouse or a dependent
         # just included), so two sessions could each add a spouse to the same holder.
-        snap = load_snapshot(uow.session, uow.company_id, **touched)
+        snap = load_snapshot(uow.session, company_id, **touched)
         today = local_date(now)
         change = check(uow.session, snap, today)
         applied = apply_one(uow.session, snap, change, actor.user_id, now)

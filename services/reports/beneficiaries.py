@@ -180,8 +180,7 @@ def company_scope(
     the chosen companies of the portfolio. Anything else is refused."""
     if company_ids is None:
         actor.require(Permission.REPORTS, uow.company_id)
-        assert uow.company_id is not None
-        return (uow.company_id,)
+        return (uow.require_company(),)
     if not actor.is_account_manager:
         raise DomainError("A análise da carteira é exclusiva dos gestores de contas.")
     ids = tuple(sorted(set(company_ids)))

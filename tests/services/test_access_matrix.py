@@ -1756,48 +1756,48 @@ LEFT_OUT = {
     "operator_settings.operator_settings_update": "the operator's bank agreement, no company data",
     # No company argument: covered by test_the_company_lists_hold_only_the_actors_companies.
     "companies.company_list_for_actor": "lists the actor's own companies",
-    "analytics.portfolio_companies": "lists the account manager's own portfolio",
+    "reports.analytics.portfolio_companies": "lists the account manager's own portfolio",
     # Steps inside a service, given its session after that service's own check.
-    "coverage.settle": "scheduled movements due today take effect; no actor, no company "
+    "movements.coverage.settle": "scheduled movements due today take effect; no actor, no company "
     "data returned (test_coverage.py)",
-    "batch.check_line": "one line of batch_receive/batch_apply, after their check",
+    "batch.processing.check_line": "one line of batch_receive/batch_apply, after their check",
     "lgpd.personal_data_access_record": "adds to the caller's transaction, after its check",
     # The actor's own user and session, no company data.
-    "access.actor_refresh": "the frame's session check (test_an_inactive_user_is_out...)",
-    "access.session_end": "ends the actor's own session",
-    "access.session_token": "the actor's own login cookie",
-    "access.password_change": "changes the actor's own password",
+    "access.accounts.actor_refresh": "the frame's session check (test_an_inactive_user_is_out...)",
+    "access.accounts.session_end": "ends the actor's own session",
+    "access.accounts.session_token": "the actor's own login cookie",
+    "access.accounts.password_change": "changes the actor's own password",
     # Before anyone is logged in (public access pages): no actor by nature.
-    "access.auth_login": "login",
-    "access.actor_for_user": "command line and tests",
-    "access.actor_from_session_token": "login cookie",
-    "access.access_link_check": "public: what an e-mailed activation or invitation link opens",
-    "access.company_activation_request": "public first access (link to the registered contact)",
-    "access.company_activation_confirm": "public first access (from the e-mailed link)",
-    "access.user_invitation_accept": "public first access (from the e-mailed invitation)",
-    "access.first_access_demo_company": "demo hint of the login page (demo outbox on only)",
-    "access.password_reset_request": "public forgotten password",
-    "access.password_reset_confirm": "public forgotten password",
-    "access.user_code_reminder": "public forgotten user code",
-    "rate_limit.rate_limit_take": "counts attempts of the public forms, no company data",
-    "rate_limit.failures_exceeded": "counts a client's failed logins, no company data",
-    "rate_limit.failure_note": "counts a client's failed logins, no company data",
-    "mail.outbox_list": "the demo outbox: an account manager all, others only their own "
+    "access.accounts.auth_login": "login",
+    "access.accounts.actor_for_user": "command line and tests",
+    "access.accounts.actor_from_session_token": "login cookie",
+    "access.accounts.access_link_check": "public: what an activation or invitation link opens",
+    "access.accounts.company_activation_request": "public first access (link to the contact)",
+    "access.accounts.company_activation_confirm": "public first access (from the e-mailed link)",
+    "access.accounts.user_invitation_accept": "public first access (from the e-mailed invitation)",
+    "access.accounts.first_access_demo_company": "demo hint of the login page (demo outbox on)",
+    "access.accounts.password_reset_request": "public forgotten password",
+    "access.accounts.password_reset_confirm": "public forgotten password",
+    "access.accounts.user_code_reminder": "public forgotten user code",
+    "access.rate_limit.rate_limit_take": "counts attempts of the public forms, no company data",
+    "access.rate_limit.failures_exceeded": "counts a client's failed logins, no company data",
+    "access.rate_limit.failure_note": "counts a client's failed logins, no company data",
+    "mail.outbox.outbox_list": "the demo outbox: an account manager all, others only their own "
     "address (tests/services/test_mail.py)",
-    "mail.mail_deliver": "delivers messages its caller recorded, after that caller's check",
-    "mail.mail_retry_failed": "account managers only when given an actor (test_mail.py); "
+    "mail.outbox.mail_deliver": "delivers messages its caller recorded, after that caller's check",
+    "mail.outbox.mail_retry_failed": "account managers only when given an actor (test_mail.py); "
     "the scheduler's portal-mail retry has none",
     "home.provider_filter_options": "the operator's dental network: public, no company data",
     "home.provider_search": "the operator's dental network: public, no company data",
     # Readjustments need lives (coverage periods) and an anniversary the seeded world does
     # not hold; account managers of the company only, refusals of a master and of another
     # portfolio's manager, nothing written, in tests/services/test_prices.py.
-    "prices.readjust_contract": "account managers only (tests/services/test_prices.py)",
-    "prices.readjust_pool": "the manager's own portfolio (tests/services/test_prices.py)",
+    "billing.prices.readjust_contract": "account managers only (tests/services/test_prices.py)",
+    "billing.prices.readjust_pool": "the manager's own portfolio (tests/services/test_prices.py)",
     # Needs a dependent within 60 days of the contract's age limit, which the seeded world
     # lacks; it is movement_exclude (a row here) after its own check, whose permission and
     # company refusals are in tests/services/test_ageing.py.
-    "ageing.exclude_aged_out": "movement_exclude for an ageing dependent (test_ageing.py)",
+    "movements.ageing.exclude_aged_out": "movement_exclude of an ageing dependent (test_ageing)",
 }
 
 
@@ -1813,7 +1813,7 @@ def _public_service_functions() -> dict[str, Callable[..., Any]]:
     # the command-line front ends.
     for info in pkgutil.walk_packages(services.__path__, "services."):
         short = info.name.removeprefix("services.")
-        if info.ispkg or short.startswith("rules") or short.endswith("_cli"):
+        if info.ispkg or short.startswith("rules") or short.endswith(".cli"):
             continue
         module = importlib.import_module(info.name)
         for name, fn in vars(module).items():
