@@ -8,7 +8,7 @@ from components.errors import FieldSlots, user_errors
 from components.fmt import fmt_datetime
 from components.safe_text import plain
 from services.access import users
-from services.actors import PERMISSION_LABELS, Permission, Role
+from services.actors import PERMISSION_LABELS, Permission
 
 ctx = get_context(Permission.USER_ADMIN)
 st.title("Usuários")
@@ -22,23 +22,25 @@ if warning:
     st.warning(warning)
 
 
-def permission_boxes(prefix: str, granted: frozenset[Permission], disabled: bool = False) -> list:
-    """One checkbox per area; a user may grant only what it holds itself."""
+def permission_boxes(
+    prefix: str, granted: frozenset[Permission], changeable: frozenset[Permission]
+) -> list[Permission]:
+    """One checkbox per area; those the service says this actor may not change are disabled."""
     chosen = []
     cols = st.columns(3)
     for i, perm in enumerate(Permission):
-        can_grant = ctx.actor.role is not Role.USER or ctx.actor.can(perm)
         if cols[i % 3].checkbox(
             PERMISSION_LABELS[perm],
             value=perm in granted,
             key=f"{prefix}_{perm.value}",
-            disabled=disabled or not can_grant,
-            help=None if can_grant else "Você não tem esta permissão para conceder.",
+            disabled=perm not in changeable,
+            help=None if perm in grantable else "Você não tem esta permissão para conceder.",
         ):
             chosen.append(perm)
     return chosen
 
 
+grantable = users.user_grantable_permissions(ctx.actor)
 rows: list[users.UserRow] = []
 with user_errors():
     rows = users.user_list(uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id)
@@ -92,13 +94,13 @@ with add_tab:
         with c2:
             slots.add("email")
         master = False
-        if ctx.actor.role is not Role.USER:
+        if users.user_may_create_master(ctx.actor):
             master = st.checkbox(
                 "Usuário master (todas as permissões, administra os usuários)",
                 key=f"user_add_master_{nonce}",
             )
         st.markdown("**Permissões por área**")
-        chosen = permission_boxes(f"user_add_{nonce}", frozenset())
+        chosen = permission_boxes(f"user_add_{nonce}", frozenset(), grantable)
         submitted = st.form_submit_button("Criar usuário e enviar convite", type="primary")
     if submitted:
         with user_errors(slots):
@@ -148,9 +150,10 @@ with edit_tab:
         )
         if picked is not None:
             row = by_id[picked]
-            protected = ctx.actor.role is Role.USER and row.is_master
-            if protected:
-                st.info("Somente o usuário master ou o gestor de contas altera um master.")
+            rights = users.user_edit_rights(ctx.actor, row)
+            protected = not rights.edit
+            for note in rights.notes:
+                st.info(note)
             edit_slots = FieldSlots()
             with st.form(f"user_edit_{row.id}_{st.session_state.get('users_edit_nonce', 0)}"):
                 e_name = st.text_input("Nome completo *", row.name, max_chars=200)
@@ -164,11 +167,11 @@ with edit_tab:
                     edit_slots.add("email")
                 if row.is_master:
                     st.caption("Usuário master: tem todas as permissões.")
-                    e_perms: list = []
+                    e_perms: list[Permission] = []
                 else:
                     st.markdown("**Permissões por área**")
                     e_perms = permission_boxes(
-                        f"user_edit_{row.id}", row.permissions, disabled=protected
+                        f"user_edit_{row.id}", row.permissions, rights.changeable
                     )
                 save = st.form_submit_button(
                     "Salvar alterações", type="primary", disabled=protected
@@ -250,13 +253,13 @@ with edit_tab:
                 confirm = st.checkbox(
                     f"Confirmo a inativação do usuário {row.user_code} · {plain(row.name)}",
                     key=f"user_inactivate_confirm_{row.id}",
-                    disabled=protected,
+                    disabled=not rights.inactivate,
                 )
                 if st.button(
                     "Inativar usuário",
                     icon=":material/person_off:",
                     key=f"user_inactivate_{row.id}",
-                    disabled=protected or not confirm,
+                    disabled=not rights.inactivate or not confirm,
                 ):
                     with user_errors():
                         users.user_set_active(

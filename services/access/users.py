@@ -24,7 +24,14 @@ from services.access.accounts import (
     user_code_next,
     user_invitation_send,
 )
-from services.actors import PERMISSION_LABELS, Actor, Permission, Role, permissions_of
+from services.actors import (
+    ALL_PERMISSIONS,
+    PERMISSION_LABELS,
+    Actor,
+    Permission,
+    Role,
+    permissions_of,
+)
 from services.audit import audit_record
 from services.mail.outbox import mail_deliver
 from services.numbering import BRT
@@ -112,17 +119,76 @@ def _clean_permissions(permissions: Iterable[Permission | str]) -> list[str]:
     return chosen
 
 
+# ---------------------------------------------------------------- who may do what
+# The page asks these to show what the actor may do; the writes below check the same
+# functions again, so a forged form gets the same refusal.
+
+MASTER_PROTECTED = "Somente o usuário master ou o gestor de contas altera um master."
+OWN_PERMISSIONS = "Você não pode alterar as suas próprias permissões."
+OWN_INACTIVATION = "Você não pode inativar o seu próprio usuário."
+
+
+def user_grantable_permissions(actor: Actor) -> frozenset[Permission]:
+    """The permissions `actor` may grant: a master or an account manager all of them,
+    a user with user administration only those it holds itself."""
+    return ALL_PERMISSIONS if actor.role is not Role.USER else actor.permissions
+
+
+def user_may_create_master(actor: Actor) -> bool:
+    """Only a master or an account manager makes another master."""
+    return actor.role is not Role.USER
+
+
+def _master_protected(actor: Actor, target_role: str) -> bool:
+    """A user with user administration never touches a master."""
+    return actor.role is Role.USER and target_role == Role.MASTER.value
+
+
+@dataclass(frozen=True)
+class UserEditRights:
+    """What `actor` may do to one user of the company, and why not when it may not.
+
+    `edit`: name, CPF, e-mail, invitation and reactivation. `changeable`: the permission
+    boxes it may tick or untick (empty when the permissions are not to be changed: a
+    master holds them all). `inactivate`: whether it may inactivate the user (the last
+    active master is still refused by the service, which counts masters under a lock).
+    `notes`: the reasons, in Portuguese, for what is not allowed."""
+
+    edit: bool
+    changeable: frozenset[Permission]
+    inactivate: bool
+    notes: tuple[str, ...] = ()
+
+
+def user_edit_rights(actor: Actor, target: UserRow) -> UserEditRights:
+    """What `actor` may change in `target` (a row of user_list of the same company)."""
+    if _master_protected(actor, target.role):
+        return UserEditRights(False, frozenset(), False, (MASTER_PROTECTED,))
+    notes: list[str] = []
+    own = target.id == actor.user_id
+    if target.is_master:
+        changeable: frozenset[Permission] = frozenset()
+    elif own:
+        changeable = frozenset()
+        notes.append(OWN_PERMISSIONS)
+    else:
+        # A grant is only what is added: what the target holds may be kept or removed.
+        changeable = user_grantable_permissions(actor) | target.permissions
+    if own:
+        notes.append(OWN_INACTIVATION)
+    return UserEditRights(True, changeable, not own, tuple(notes))
+
+
 def _check_grant(actor: Actor, permissions: list[str], role: Role) -> None:
     """A non-master may grant only what it holds, and may not make masters."""
-    if actor.role is Role.USER:
-        if role is Role.MASTER:
-            raise DomainError("Somente o usuário master ou o gestor de contas cria outro master.")
-        extra = permissions_escalated(permissions, [p.value for p in actor.permissions])
-        if extra:
-            labels = ", ".join(PERMISSION_LABELS[Permission(p)] for p in extra)
-            raise DomainError(
-                f"Você não pode conceder permissões que não tem: {labels}. Peça ao usuário master."
-            )
+    if role is Role.MASTER and not user_may_create_master(actor):
+        raise DomainError("Somente o usuário master ou o gestor de contas cria outro master.")
+    extra = permissions_escalated(permissions, [p.value for p in user_grantable_permissions(actor)])
+    if extra:
+        labels = ", ".join(PERMISSION_LABELS[Permission(p)] for p in extra)
+        raise DomainError(
+            f"Você não pode conceder permissões que não tem: {labels}. Peça ao usuário master."
+        )
 
 
 def _company_user(session: Session, actor: Actor, company_id: int, user_id: int) -> User:
@@ -132,8 +198,8 @@ def _company_user(session: Session, actor: Actor, company_id: int, user_id: int)
     ).one_or_none()
     if user is None:
         raise DomainError("Usuário não encontrado nesta empresa.")
-    if actor.role is Role.USER and user.role == Role.MASTER.value:
-        raise DomainError("Somente o usuário master ou o gestor de contas altera um master.")
+    if _master_protected(actor, user.role):
+        raise DomainError(MASTER_PROTECTED)
     return user
 
 
@@ -273,7 +339,7 @@ def user_update(
         _check_grant(actor, [p for p in chosen if p not in current], role)
         own = user.id == actor.user_id
         if own and role is not Role.MASTER and set(chosen) != current:
-            raise DomainError("Você não pode alterar as suas próprias permissões.")
+            raise DomainError(OWN_PERMISSIONS)
         if errors := _duplicate_checks(session, company_id, data.email, data.cpf, user.id):
             raise FieldErrors(errors)
         before = {**_snapshot(user), "cpf": user.cpf}
@@ -387,7 +453,7 @@ def user_set_active(
             if user.status == "inactive":
                 raise DomainError("Este usuário já está inativo.")
             if user.id == actor.user_id:
-                raise DomainError("Você não pode inativar o seu próprio usuário.")
+                raise DomainError(OWN_INACTIVATION)
             if user.role == Role.MASTER.value:
                 masters = session.scalars(
                     select(User.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from components.navigation import pages_for
 from components.plan_pdf import general_conditions_pdf
@@ -13,6 +13,7 @@ from data.uow import UnitOfWork
 from services import companies
 from services.access import accounts as access
 from services.access.accounts import SESSION_ENDED_MESSAGE
+from services.actors import PERMISSION_LABELS, Permission
 from tests.pages.conftest import by_label, log_in
 
 NEW_PASSWORD = "Outra#Senha7"
@@ -224,15 +225,34 @@ def test_inactivating_a_user_ends_its_session_and_refuses_its_login(app):
     assert any(SESSION_ENDED_MESSAGE in w.value for w in victim.warning)
     assert _errors(log_in(app(), "100002"))
 
-    # The master cannot inactivate itself.
+    # The master cannot inactivate itself: the page says why and offers no inactivation
+    # (the service refuses it too, see tests/services/test_user_permissions.py).
     pick = by_label(at.selectbox, "Usuário")
     pick.select(next(o for o in pick.options if o.startswith("100001"))).run()
-    by_label(
-        at.checkbox,
-        next(c.label for c in at.checkbox if c.label.startswith("Confirmo a inativação")),
-    ).check().run()
-    by_label(at.button, "Inativar usuário").click().run()
-    assert any("próprio usuário" in e for e in _errors(at))
+    assert any("inativar o seu próprio usuário" in i.value for i in at.info)
+    confirm = next(c for c in at.checkbox if c.label.startswith("Confirmo a inativação"))
+    assert confirm.disabled
+    assert by_label(at.button, "Inativar usuário").disabled
+
+
+def test_a_user_administrator_grants_only_what_it_holds_and_leaves_masters_alone(app, portal_db):
+    engine = make_engine(portal_db)
+    with engine.begin() as conn:
+        conn.execute(
+            update(User)
+            .where(User.user_code == "100002")
+            .values(permissions=["movements", "user_admin"])
+        )
+    engine.dispose()
+    at = _open(log_in(app(), "100002"), "pages/users_admin.py")
+    held = {PERMISSION_LABELS[Permission.MOVEMENTS], PERMISSION_LABELS[Permission.USER_ADMIN]}
+    boxes = {c.label: c for c in at.checkbox if c.key.startswith("user_add_")}
+    assert boxes and {label for label, c in boxes.items() if not c.disabled} == held
+    assert not any("master" in c.label.lower() for c in at.checkbox)
+    pick = by_label(at.selectbox, "Usuário")
+    pick.select(next(o for o in pick.options if o.startswith("100001"))).run()
+    assert any("altera um master" in i.value for i in at.info)
+    assert by_label(at.button, "Salvar alterações").disabled
 
 
 # ---------------------------------------------------------------- Trilha de auditoria
