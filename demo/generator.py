@@ -954,8 +954,7 @@ class _Writer:
         self.conn = conn
         self.chunk = chunk
         self.tables: dict[str, Table] = {
-            m.__tablename__: m.__table__
-            for m in _INSERT_ORDER  # type: ignore[misc]
+            m.__tablename__: Base.metadata.tables[m.__tablename__] for m in _INSERT_ORDER
         }
         self.buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in self.tables}
         self.counts: dict[str, int] = dict.fromkeys(self.tables, 0)
@@ -2390,6 +2389,7 @@ class _Demo:
         for invoice_id, company_id, month, due, amount in invoices:
             info = infos[company_id]
             idx = _month_index(month)
+            entry: tuple[datetime | None, date | None, str | None] | None
             entry = self.payment_plans[company_id].get(idx)
             if entry is None:  # a month the estimate saw empty: paid on time when old
                 entry = (None, due if self.cur_idx - idx >= 2 else None, "boleto")

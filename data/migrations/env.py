@@ -26,6 +26,8 @@ def run_migrations_online() -> None:
         return
     # From the command line (`alembic upgrade head`): the portal's own database setting.
     url = os.environ.get("PORTAL_DATABASE_URL") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database: set PORTAL_DATABASE_URL or sqlalchemy.url in alembic.ini")
     engine = create_engine(url)
     with engine.connect() as conn:
         context.configure(

@@ -262,20 +262,22 @@ def mail_deliver(
     if claimed:
         with uow:
             for message in claimed:
-                row = uow.session.get(OutboxEmail, message.id, with_for_update=True)
-                if row is None:
+                stored = uow.session.get(OutboxEmail, message.id, with_for_update=True)
+                if stored is None:
                     continue
                 error = outcomes[message.id]
                 if error is None:
-                    row.status = "sent"
-                    row.sent_at = now
-                    row.last_error = None
-                    row.sealed_body = None
-                    row.attachment_content = None
+                    stored.status = "sent"
+                    stored.sent_at = now
+                    stored.last_error = None
+                    stored.sealed_body = None
+                    stored.attachment_content = None
                 else:
-                    row.status = "failed"
-                    row.last_error = error[:300]
-                results[row.id] = Delivery(row.id, row.to_address, row.status, row.last_error)
+                    stored.status = "failed"
+                    stored.last_error = error[:300]
+                results[stored.id] = Delivery(
+                    stored.id, stored.to_address, stored.status, stored.last_error
+                )
             uow.commit()
     missing = [i for i in wanted if i not in results]
     if missing:

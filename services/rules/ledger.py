@@ -264,10 +264,10 @@ def reference_lines(
                 target, band = month_price(tables, company_id, cover.plan_id, m, band_of_age)
                 plan = cover.plan_id
             already = charged.get((bid, m), 0)
-            line = charge(target, cover.kind if mine and cover else None, already, m == x)
-            if line is None:
+            due = charge(target, cover.kind if mine and cover else None, already, m == x)
+            if due is None:
                 continue
-            kind, cents = line
+            kind, cents = due
             if kind == "credit":
                 last = latest[(bid, m)]
                 plan, band = last.plan_id, last.band
