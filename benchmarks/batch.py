@@ -183,7 +183,7 @@ def phase_batch(url: str, file: Path, company_code: str, user_code: str) -> dict
     assert actor is not None, f"user {user_code} not found"
     with factory() as s:
         company_id = s.scalar(select(Company.id).where(Company.code == company_code))
-        before = s.scalar(select(func.count()).select_from(Beneficiary))
+        before = s.execute(select(func.count()).select_from(Beneficiary)).scalar_one()
     content = file.read_bytes()
     uow = UnitOfWork(factory, company_id)
     rss0 = _rss_mb()
@@ -197,7 +197,7 @@ def phase_batch(url: str, file: Path, company_code: str, user_code: str) -> dict
     t2, c2 = time.perf_counter(), time.process_time()
     peak = _maxrss_mb()
     with factory() as s:
-        after = s.scalar(select(func.count()).select_from(Beneficiary))
+        after = s.execute(select(func.count()).select_from(Beneficiary)).scalar_one()
     engine.dispose()
     assert result.refused == 0 and result.applied == checked.batch.total_lines, result
     assert after - before == result.applied
@@ -221,7 +221,7 @@ def phase_floor(url: str, file: Path, company_code: str) -> dict[str, Any]:
         company_id = conn.execute(
             select(Company.id).where(Company.code == company_code)
         ).scalar_one()
-        prefix = conn.execute(select(Operator.card_prefix)).scalars().first()
+        prefix = conn.execute(select(Operator.card_prefix)).scalar_one()
         plans: dict[str, int] = dict(conn.execute(select(Plan.code, Plan.id)).all())
         first = (conn.execute(select(func.max(Counter.value))).scalar_one() or 0) + 10**6
         # Ids given up front: the floor is plain executemany, no RETURNING (which SQLAlchemy

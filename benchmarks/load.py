@@ -141,7 +141,7 @@ def share_runtime() -> None:
     class SharedRuntime(Runtime, metaclass=_OneRuntime):
         pass
 
-    app_test.Runtime = SharedRuntime  # AppTest's `Runtime._instance = ...` lands here
+    app_test.Runtime = SharedRuntime  # type: ignore[misc]  # AppTest's `Runtime._instance = ...` lands here
     config.get_config_options()
     config.set_option("global.appTest", True, "benchmarks/load.py")
 
@@ -301,9 +301,9 @@ class User(threading.Thread):
         seconds = time.perf_counter() - started
         at = self.at
         if error is None and at.exception:
-            exc = at.exception[0]
-            error = f"exception in the script: {exc.message}".splitlines()[0]
-            detail = "\n".join(exc.stack_trace)
+            shown = at.exception[0]
+            error = f"exception in the script: {shown.message}".splitlines()[0]
+            detail = "\n".join(shown.stack_trace)
         if error is None:
             messages = [str(e.value) for e in at.error]
             unexpected = [m for m in messages if not any(e in m for e in EXPECTED_ERRORS)]

@@ -223,7 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     engine = make_engine(url)
     uow = UnitOfWork(make_session_factory(engine))
-    actors = {c: actor_for_user(uow=uow, user_code=c) for c in (MASTER, MANAGER)}
+    found = {c: actor_for_user(uow=uow, user_code=c) for c in (MASTER, MANAGER)}
+    actors = {c: a for c, a in found.items() if a is not None}
+    if len(actors) < len(found):
+        raise SystemExit(f"the demo users {MASTER} and {MANAGER} must exist and be active")
     with engine.connect() as conn:
         master_size = conn.execute(
             select(func.count())
@@ -249,10 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, user, seconds, target in results:
         over = " over_target=1" if seconds > target else ""
         print(f"page={name} user={user} seconds={seconds:.3f}{over}")
-    over = [(n, u, s, t) for n, u, s, t in results if s > t]
+    slow = [(n, u, s, t) for n, u, s, t in results if s > t]
     _log(
         "over target: "
-        + (", ".join(f"{n} ({u}) {s:.2f} s > {t:.0f} s" for n, u, s, t in over) or "none")
+        + (", ".join(f"{n} ({u}) {s:.2f} s > {t:.0f} s" for n, u, s, t in slow) or "none")
     )
     print(f"max_seconds={max(s for _, _, s, _ in results):.3f}")
     return 0

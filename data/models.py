@@ -678,10 +678,6 @@ class PasswordResetToken(Base):
     used_at: Mapped[datetime | None] = mapped_column()
 
 
-# The same table, by what it holds now.
-AccessToken = PasswordResetToken
-
-
 # "outbox": the demo page is the delivery (no SMTP); "pending": recorded, waiting for
 # delivery after its transaction commits; "sending": a deliverer holds it (SMTP talk).
 OUTBOX_STATUSES = ("outbox", "pending", "sending", "sent", "failed")

@@ -908,10 +908,13 @@ class DemoSummary:
 
     def line(self) -> str:
         return (
-            f"{self.companies} empresas, {self.beneficiaries} beneficiários "
+            f"{self.companies} empresas ({self.economic_groups} grupos econômicos), "
+            f"{self.plans} planos ({self.price_tables} tabelas de preço), "
+            f"{self.beneficiaries} beneficiários "
             f"({self.active_beneficiaries} ativos), {self.users} usuários, "
             f"{self.providers} prestadores, {self.movements} movimentações, "
-            f"{self.protocols} protocolos, {self.invoices} faturas "
+            f"{self.protocols} protocolos ({self.protocol_events} eventos), "
+            f"{self.invoices} faturas "
             f"({self.invoice_lines} linhas, {self.payments} pagamentos), "
             f"{self.utilization_events} utilizações"
         )
@@ -2702,7 +2705,6 @@ class _Demo:
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
         draw = random.Random(f"{self.seed}-invitation")
         token = "".join(draw.choice(alphabet) for _ in range(43))
-        self.invitation_token = token
         self.w.add(
             "password_reset_token",
             {

@@ -193,10 +193,6 @@ def mail_queue(
     return Queued(row.id)
 
 
-# The old name: it records only, like mail_queue (deliver after the commit).
-send_email = mail_queue
-
-
 # ---------------------------------------------------------------- deliver
 
 

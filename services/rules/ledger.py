@@ -39,7 +39,6 @@ from datetime import date
 from services.rules.age_bands import age_band
 
 LEDGER_LOOKBACK_MONTHS = 15
-LINE_KINDS = ("monthly", "retroactive", "plan_change_difference", "credit", "stay")
 BAND_CHANGE_RULES = ("next_month", "birthday_month")
 
 
