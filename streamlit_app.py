@@ -136,15 +136,17 @@ def _sidebar(actor: Actor) -> None:
         )
 
 
-if current_actor() is None:
+# The login gate, without reruns: whatever ends the session here, this same run goes on
+# logged out and draws the login page (which says why).
+if (known := current_actor()) is None:
     auth.restore_from_cookie()
 elif session_expired():
     auth.logout("expired")
     st.session_state["expired"] = True
-    st.rerun()
-elif not auth.refresh(current_actor()):  # type: ignore[arg-type]
-    st.rerun()
+else:
+    auth.refresh(known)
 
+auth.sync_cookie()  # the browser's login cookie follows the session (hidden, no space)
 actor = current_actor()
 if actor is None:
     # E-mailed links are base_url/?reset=, ?ativar= or ?convite=TOKEN: open their form.
@@ -152,7 +154,6 @@ if actor is None:
     pages = _public_pages(_landing())
     nav = st.navigation(pages)
 else:
-    auth.ensure_cookie(actor)
     _sidebar(actor)
     nav = st.navigation(_logged_in_pages(actor), expanded=True)
 nav.run()

@@ -1,19 +1,33 @@
-"""Login through streamlit-authenticator's widget and cookie, credentials in our database.
+"""Login: our own small form, the session on the server, an opaque signed cookie.
 
-The library keeps credentials in a dict or YAML file; here its model's `login` is
-replaced by one that asks `services.access.accounts`, so the bcrypt hashes, the lockout and
-the neutral message live in the database and the service, and the library keeps
-doing what it is good at: the form, the signed re-authentication cookie, logout.
+The credentials, the bcrypt hashes, the failed attempts and the lock, the neutral
+message and the sessions (`user_session`, the user's session epoch) live in the
+database and in `services.access.accounts`. streamlit-authenticator (0.4.2) is not used:
+its login checks a credentials dict, its lockout counts attempts in the browser session,
+its cookie re-authenticates any user name of that dict with no server-side session,
+and its cookie is written by a component whose answer reruns the page. Giving it our
+database meant replacing a private method and re-signing its cookie by hand (the
+adapter before issue 13). What is left is public Streamlit API:
+
+- the form is `st.form`; its button's callback logs in before the script runs, so the
+  run that follows the click already draws the home page (no extra rerun);
+- the browser's cookie is read with `st.context.cookies` (the cookies of the page load);
+- the cookie is written and deleted by a tiny script (`st.html` with
+  `unsafe_allow_javascript`, our constant text, never user input) in a hidden keyed
+  container (`components.page_load` hides it): `Path=/; SameSite=Strict`, `Secure` over
+  https, `Max-Age` of PORTAL_COOKIE_EXPIRY_DAYS. A script cannot make it HttpOnly (no
+  public Streamlit API sends a Set-Cookie header); the cookie library used before was a
+  script too, so nothing is lost. The cookie only carries the session's token signed
+  with PORTAL_COOKIE_KEY (`accounts.session_cookie_value`); the server decides: it is
+  worthless once its session has ended (logout, idle expiry, password change,
+  inactivation, lock) and it logs nobody in by itself.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+import json
 
-import jwt
 import streamlit as st
-import streamlit_authenticator as stauth
 
 from components.context import (
     clear_actor,
@@ -23,6 +37,7 @@ from components.context import (
     now_utc,
     set_actor,
 )
+from components.page_load import COOKIE_CONTAINER
 from config import get_settings
 from services.access import accounts as access
 from services.actors import Actor
@@ -32,101 +47,82 @@ LOGIN_ERROR_KEY = "login_error"
 SESSION_ENDED_KEY = "session_ended"
 # A message for the login page after a session ended on purpose (lock on password change).
 LOGIN_NOTICE_KEY = "login_notice"
-COOKIE_KEY = "_login_cookie"
-FIELDS = {
-    "Form name": "Entrar no Portal Empresa",
-    "Username": "Código de usuário",
-    "Password": "Senha",
-    "Login": "Entrar",
-}
+USER_CODE_KEY = "login_user_code"
+PASSWORD_KEY = "login_password"
+# The cookie this browser session wrote: (session token, cookie value, lifetime in s).
+COOKIE_KEY = "login_cookie"
+# Set by a logout (or a cookie the server refused): the browser's cookie is to be deleted.
+COOKIE_CLEAR_KEY = "login_cookie_clear"
+# The browser's cookie is read once per browser session, at its first run.
+COOKIE_READ_KEY = "login_cookie_read"
+FORM_TITLE = "Entrar no Portal Empresa"
 
 
-def _accept(model: Any, actor: Actor) -> None:
-    # The library signs st.session_state["username"] into the login cookie: it carries
-    # the session epoch too, so a cookie of an ended session logs nobody back in.
-    token = access.session_token(actor)
-    model.credentials["usernames"][token] = {
-        "email": actor.email,
-        "first_name": actor.name,
-        "last_name": "",
-        "roles": [actor.role.value],
-        "logged_in": True,
-    }
-    st.session_state["email"] = actor.email
-    st.session_state["name"] = actor.name
-    st.session_state["roles"] = [actor.role.value]
-    st.session_state["username"] = token
-    st.session_state["authentication_status"] = True
+def _log_in() -> None:
+    """The form's callback: runs before the script, so a successful login is drawn as
+    the home page by the very run the click started. The password leaves the session
+    state at once."""
+    user_code = str(st.session_state.get(USER_CODE_KEY) or "")
+    password = str(st.session_state.get(PASSWORD_KEY) or "")
+    st.session_state[PASSWORD_KEY] = ""
+    try:
+        actor = access.auth_login(
+            uow=new_uow(),
+            user_code=user_code,
+            password=password,
+            now=now_utc(),
+            client=client_address(),
+        )
+    except DomainError as exc:
+        st.session_state[LOGIN_ERROR_KEY] = exc.message
+        return
     st.session_state.pop(LOGIN_ERROR_KEY, None)
+    st.session_state.pop(COOKIE_CLEAR_KEY, None)
     set_actor(actor)
 
 
-def _make_login(model: Any) -> Any:
-    def login(
-        username: str | None,
-        password: str | None,
-        max_concurrent_users: int | None = None,
-        max_login_attempts: int | None = None,
-        token: dict[str, Any] | None = None,
-        single_session: bool = False,
-        callback: Any = None,
-    ) -> bool | None:
-        if username:
-            try:
-                actor = access.auth_login(
-                    uow=new_uow(),
-                    user_code=username,
-                    password=password or "",
-                    now=now_utc(),
-                    client=client_address(),
-                )
-            except DomainError as exc:
-                st.session_state["authentication_status"] = False
-                st.session_state[LOGIN_ERROR_KEY] = exc.message
-                return False
-            _accept(model, actor)
-            return True
-        if token and token.get("username"):
-            found = access.actor_from_session_token(uow=new_uow(), token=str(token["username"]))
-            if found is not None:
-                _accept(model, found)
-        return None
-
-    return login
-
-
-def authenticator() -> stauth.Authenticate:
-    """One authenticator per browser session, wired to the database."""
-    auth = st.session_state.get("_authenticator")
-    if auth is None:
-        settings = get_settings()
-        auth = stauth.Authenticate(
-            {"usernames": {}},
-            settings.cookie_name,
-            settings.cookie_key,
-            settings.session_idle_minutes / (24 * 60),
-            auto_hash=False,
-            login_sleep_time=0,
-        )
-        model = auth.authentication_controller.authentication_model
-        model.login = _make_login(model)
-        st.session_state["_authenticator"] = auth
-    return auth
-
-
 def login_form() -> None:
-    """The login widget; shows the neutral message after a refusal."""
-    authenticator().login(location="main", fields=FIELDS, key="login")
-    if current_actor() is not None:
-        # Logged in: rebuild the navigation with the user's areas.
-        st.rerun()
-    if st.session_state.get("authentication_status") is False:
-        st.error(st.session_state.get(LOGIN_ERROR_KEY, access.NEUTRAL_LOGIN_MESSAGE))
+    """The login form; the neutral message (or the lock) after a refusal."""
+    with st.form("login"):
+        st.subheader(FORM_TITLE)
+        st.text_input("Código de usuário", key=USER_CODE_KEY, autocomplete="username")
+        st.text_input("Senha", type="password", key=PASSWORD_KEY, autocomplete="current-password")
+        st.form_submit_button("Entrar", type="primary", on_click=_log_in)
+    if message := st.session_state.pop(LOGIN_ERROR_KEY, None):
+        st.error(message)
+
+
+def _browser_cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(get_settings().cookie_name)
+    except Exception:  # noqa: BLE001 - outside a browser session (AppTest, bare mode)
+        return None
+    # AppTest's stand-in runtime answers with a mock, not a string.
+    return value if isinstance(value, str) else None
 
 
 def restore_from_cookie() -> None:
-    """Log the browser back in from the signed cookie, if it has a valid one."""
-    authenticator().login(location="unrendered", key="login")
+    """Log the browser back in from its cookie, if the server still holds its session.
+
+    Read once per browser session (the cookies Streamlit has are those of the page
+    load); a cookie the server refuses is deleted from the browser."""
+    if st.session_state.get(COOKIE_READ_KEY):
+        return
+    st.session_state[COOKIE_READ_KEY] = True
+    value = _browser_cookie()
+    if not value:
+        return
+    now = now_utc()
+    token = access.session_token_from_cookie(value, now)
+    actor = (
+        access.actor_from_session_token(uow=new_uow(), token=token, now=now)
+        if token is not None
+        else None
+    )
+    if actor is None:
+        st.session_state[COOKIE_CLEAR_KEY] = True
+        return
+    set_actor(actor)
 
 
 def refresh(actor: Actor) -> bool:
@@ -144,43 +140,54 @@ def refresh(actor: Actor) -> bool:
 
 def keep_session(actor: Actor) -> None:
     """After the user's own password change: this session goes on with the new epoch
-    (its login cookie is rewritten at the next step); every other session has ended."""
-    model = authenticator().authentication_controller.authentication_model
-    _accept(model, actor)
+    (its cookie is rewritten by the next run's `sync_cookie`); every other session has
+    ended."""
+    set_actor(actor)
 
 
-def ensure_cookie(actor: Actor) -> None:
-    """Keep the browser's login cookie in step with the session, on every logged-in step.
+def _cookie_script(value: str, max_age: int) -> str:
+    """A script that sets (max_age > 0) or deletes (0) the login cookie. Only our own
+    constant text and the signed value (letters, digits, '-', '_', ':', '.') go in it,
+    each as a JSON string literal."""
+    name = json.dumps(get_settings().cookie_name)
+    cookie = json.dumps(f"={value}; Path=/; Max-Age={max_age}; SameSite=Strict")
+    return (
+        "<script>(function () {"
+        "var secure = window.location.protocol === 'https:' ? '; Secure' : '';"
+        f"document.cookie = {name} + {cookie} + secure;"
+        "})();</script>"
+    )
 
-    The library writes the cookie from a component in the run that logs in, but that run
-    ends in `st.rerun()` (to rebuild the menu) before the browser mounts the component,
-    so the cookie would never be written. Here the component is drawn in every logged-in
-    run with the same arguments (no redraw) until the session token changes: after the
-    login, or after the user's own password change. The cookie is signed with the
-    configured key in the library's format, so the library reads it back."""
-    settings = get_settings()
-    token = access.session_token(actor)
-    cached = st.session_state.get(COOKIE_KEY)
-    if cached is None or cached[0] != token:
-        expires = datetime.now() + timedelta(days=settings.cookie_expiry_days)
-        signed = jwt.encode(
-            {"username": token, "exp_date": expires.timestamp()},
-            settings.cookie_key,
-            algorithm="HS256",
-        )
-        cached = (token, signed, expires)
-        st.session_state[COOKIE_KEY] = cached
-    manager = authenticator().cookie_controller.cookie_model.cookie_manager
-    manager.set(settings.cookie_name, cached[1], key="portal_cookie", expires_at=cached[2])
+
+def sync_cookie() -> None:
+    """Keep the browser's cookie in step with the session; call once in every run.
+
+    Logged in: the cookie of this session (its value changes only with the session
+    token: login, own password change). Logged out after a logout or a refused
+    cookie: its deletion. The script runs when its text changes, not on every rerun."""
+    actor = current_actor()
+    if actor is not None:
+        token = access.session_token(actor)
+        cached = st.session_state.get(COOKIE_KEY)
+        if cached is None or cached[0] != token:
+            value, lifetime = access.session_cookie_value(actor, now_utc())
+            cached = (token, value, lifetime)
+            st.session_state[COOKIE_KEY] = cached
+        script = _cookie_script(cached[1], cached[2])
+    elif st.session_state.get(COOKIE_CLEAR_KEY):
+        script = _cookie_script("", 0)
+    else:
+        return
+    with st.container(key=COOKIE_CONTAINER):
+        st.html(script, unsafe_allow_javascript=True)
 
 
 def logout(reason: str = "logout") -> None:
-    """End the session on the server (its cookie is worthless from now on) and here."""
+    """End the session on the server (its cookie is worthless from now on) and here;
+    the next run deletes the browser's cookie."""
     actor = current_actor()
     if actor is not None:
         access.session_end(uow=new_uow(), actor=actor, now=now_utc(), reason=reason)
-    auth = authenticator()
-    auth.authentication_controller.logout()
-    auth.cookie_controller.delete_cookie()
     st.session_state.pop(COOKIE_KEY, None)
+    st.session_state[COOKIE_CLEAR_KEY] = True
     clear_actor()

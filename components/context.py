@@ -104,7 +104,8 @@ def get_context(permission: Permission | None = None) -> Context:
     # lookup when nothing is due).
     settle(new_uow(), now_utc())
     by_id = {c.id: c for c in companies}
-    company = by_id.get(st.session_state.get(COMPANY_KEY)) or companies[0]
+    chosen: int | None = st.session_state.get(COMPANY_KEY)
+    company = (by_id.get(chosen) if chosen is not None else None) or companies[0]
     st.session_state[COMPANY_KEY] = company.id
     if permission is not None and not actor.can(permission):
         st.error("Seu usuário não tem permissão para esta área. Peça ao usuário master.")

@@ -14,33 +14,23 @@ Two causes, found in Streamlit 1.67's source:
    `st.set_option` (public, documented for this option): from then on only the portal's
    navigation is shown. The `pages/` folder keeps its name (the architecture names it).
 
-2. An empty grey box. The login cookie is read and written by a custom component
-   (extra_streamlit_components' CookieManager, used by streamlit-authenticator and by
-   `components.auth.ensure_cookie`). While the component's code loads, and then until
-   its frontend answers, Streamlit draws a grey loading skeleton in its place
-   (`ComponentInstance` and the lazy-loading fallback, `data-testid="stSkeleton"`),
-   40 px high; the component never asks for a height, and neither library lets us pass
-   one. So a style rule hides the element containers of that component: by the
-   `st-key-<key>` class Streamlit gives every keyed element (the keys the libraries and
-   `components.auth` draw it with: "init", "set", "delete", "portal_cookie"), which is
-   there from the first paint, and by the iframe's title (the component's name) for any
-   other key. A hidden iframe still loads and runs, so the cookie is still read and
-   written. The rule is sent with `st.html` containing only a style tag, which Streamlit
-   puts in its event container: it takes no space and draws no box.
+2. The login cookie's script. `components.auth.sync_cookie` writes and deletes the
+   login cookie with a small script (`st.html`) in the container keyed
+   `COOKIE_CONTAINER`. A style rule hides that container (Streamlit gives every keyed
+   container the class `st-key-<key>`, there from the first paint), so it takes no space
+   and leaves no gap; a hidden script still runs. The rule is sent with `st.html`
+   containing only a style tag, which Streamlit puts in its event container: it takes no
+   space and draws no box. (Before issue 13 the cookie was read and written by a custom
+   component, whose loading skeleton this rule also had to hide.)
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-COOKIE_COMPONENT = "extra_streamlit_components.CookieManager.cookie_manager"
-# CookieManager() reads with key "init"; streamlit-authenticator writes and deletes with
-# the library's default keys "set" and "delete"; components.auth writes with its own.
-COOKIE_COMPONENT_KEYS = ("init", "set", "delete", "portal_cookie")
-_SELECTORS = [f".stElementContainer.st-key-{key}" for key in COOKIE_COMPONENT_KEYS] + [
-    f'.stElementContainer:has(iframe[title="{COOKIE_COMPONENT}"])'
-]
-_STYLE = f"<style>{', '.join(_SELECTORS)} {{ display: none; }}</style>"
+# The key of the container of components.auth's cookie script.
+COOKIE_CONTAINER = "portal_cookie"
+_STYLE = f"<style>.st-key-{COOKIE_CONTAINER} {{ display: none; }}</style>"
 
 
 def prepare_page_load() -> None:

@@ -9,7 +9,9 @@ through a single-use link e-mailed to the registered address (see "first access"
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -284,6 +286,42 @@ SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
 def session_token(actor: Actor) -> str:
     """What the login cookie carries: user code, session epoch and the session's id."""
     return _SESSION_SEPARATOR.join((actor.user_code, str(actor.session_epoch), actor.session_id))
+
+
+# The login cookie: "<session token>.<expiry, Unix seconds>.<HMAC-SHA256 of both>".
+_COOKIE_SEPARATOR = "."
+
+
+def _cookie_signature(payload: str) -> str:
+    key = get_settings().cookie_key.encode("utf-8")
+    digest = hmac.new(key, payload.encode("utf-8"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def session_cookie_value(actor: Actor, now: datetime) -> tuple[str, int]:
+    """The login cookie for the actor's session, and its lifetime in seconds.
+
+    It carries only `session_token(actor)` (user code, session epoch, the session's random
+    id, whose hash the server keeps) and its own expiry, signed with PORTAL_COOKIE_KEY.
+    The server-side session stays the authority: a cookie is honoured only while its
+    `user_session` row lives (see `actor_from_session_token`)."""
+    lifetime = max(1, int(get_settings().cookie_expiry_days * 24 * 3600))
+    payload = _COOKIE_SEPARATOR.join((session_token(actor), str(int(now.timestamp()) + lifetime)))
+    return _COOKIE_SEPARATOR.join((payload, _cookie_signature(payload))), lifetime
+
+
+def session_token_from_cookie(value: str, now: datetime) -> str | None:
+    """The session token a login cookie carries, or None when the cookie is not one this
+    server signed (another key, altered, malformed) or its own expiry has passed."""
+    payload, _, signature = value.strip().rpartition(_COOKIE_SEPARATOR)
+    token, _, expiry = payload.rpartition(_COOKIE_SEPARATOR)
+    if not token or not expiry.isdigit():
+        return None
+    if not hmac.compare_digest(signature, _cookie_signature(payload)):
+        return None
+    if int(expiry) <= now.timestamp():
+        return None
+    return token
 
 
 def _session_open(session: Session, user: User, now: datetime) -> str:

@@ -4,6 +4,7 @@ and headless Debian Chromium driven by Playwright."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -69,6 +70,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+LOGIN_COOKIE = "portal_empresa_auth"  # PORTAL_COOKIE_NAME's default
 SPARE_USER = "100009"  # an active user of 10001 that only the password journey uses
 
 
@@ -183,48 +185,40 @@ def page(browser, portal_url: str):  # noqa: ANN001 - Playwright's Browser
     pg.goto(portal_url)
     # A fresh server's first run imports the whole app (several seconds under load):
     # wait for the login form before the test starts counting its own timeouts.
-
-    # The cookie component answers with a second run: wait until one form is left.
-    expect(pg.get_by_text("Entrar no Portal Empresa")).to_have_count(1, timeout=60_000)
-    wait_idle(pg)  # the cookie component's rerun comes right after mounting
-    expect(pg.get_by_label("Código de usuário")).to_have_count(1, timeout=30_000)
+    expect(pg.get_by_label("Código de usuário")).to_have_count(1, timeout=60_000)
+    wait_idle(pg)
     yield pg
     context.close()
 
 
-def wait_idle(page, settle_ms: int = 700, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
-    """Wait until the app's script has stopped running and stays stopped for `settle_ms`.
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
-    Streamlit marks its root element with the script's run state; a rerun that starts
-    while a test types (the cookie component answers a moment after it mounts) would
-    otherwise replace what was typed."""
-    idle = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    deadline = time.monotonic() + timeout_ms / 1000
-    while time.monotonic() < deadline:
-        idle.wait_for(state="attached", timeout=timeout_ms)
-        page.wait_for_timeout(settle_ms)
-        if idle.count() == 1:
-            return
-    raise AssertionError("the app kept running: it never became idle")
+
+def wait_idle(page, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
+    """Wait until the app's script is not running (Streamlit marks its root element with
+    the run state). Call it once the page shows what an action leads to: then no run of
+    the app is left to replace what the test types or clicks next. The login no longer
+    reruns the page by itself (no cookie component answers after mounting), so nothing
+    else needs a pause."""
+    expect(page.locator(IDLE)).to_have_count(1, timeout=timeout_ms)
 
 
 def wait_for_login_cookie(page, timeout_ms: int = 20_000) -> list:  # noqa: ANN001
-    """The browser's cookies once the login cookie is there (written by a component a
-    moment after the login)."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    while True:
-        cookies = page.context.cookies()
-        if any(c["name"] == "portal_empresa_auth" for c in cookies):
-            return cookies
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no login cookie: {[c['name'] for c in cookies]}")
-        page.wait_for_timeout(250)
+    """The browser's cookies once the login cookie is there: the run that draws the page
+    after the login writes it (a script, so the page's `document.cookie` shows it)."""
+    page.wait_for_function(
+        "name => document.cookie.split('; ').some(c => c.startsWith(name + '='))",
+        arg=LOGIN_COOKIE,
+        timeout=timeout_ms,
+    )
+    return page.context.cookies()
 
 
 def shot(page, name: str) -> None:  # noqa: ANN001
     """Save a README screenshot of the current page."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(600)
+    wait_idle(page)
+    page.evaluate("document.fonts.ready.then(() => true)")  # icons and text drawn
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
 
@@ -243,6 +237,13 @@ def demo_company_without_master(demo_db: str) -> tuple[str, str]:
     return "10004", doc
 
 
+def addressed(address: str) -> re.Pattern[str]:
+    """An e-mail address as the outbox shows it: `plain()` puts an invisible word joiner
+    (U+2060) before the @ so that Markdown does not turn it into a link."""
+    local, _, domain = address.partition("@")
+    return re.compile(re.escape(local) + "\u2060?@" + re.escape(domain))
+
+
 def read_outbox(browser, portal_url: str, to: str, subject: str = "") -> str:  # noqa: ANN001
     """The text of the newest e-mail to `to` (whose subject contains `subject`) in the
     demo outbox, read as the account manager 900001 in a browser context of its own.
@@ -250,8 +251,6 @@ def read_outbox(browser, portal_url: str, to: str, subject: str = "") -> str:  #
     The Caixa de saída is served to logged-in users only, and a company user sees only
     the e-mails to its own address: the account manager sees them all. The caller's own
     page and session are left as they are."""
-    import re
-
     from tests.e2e.test_access_and_home import login
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR")
@@ -267,6 +266,8 @@ def read_outbox(browser, portal_url: str, to: str, subject: str = "") -> str:  #
         wait_idle(reader)
         reader.get_by_placeholder("nome@empresa.com.br").fill(to)
         reader.keyboard.press("Enter")
+        # Filtered: the newest e-mail (first) is one to `to` (its title shows the address).
+        expect(reader.get_by_test_id("stExpander").first).to_contain_text(addressed(to))
         wait_idle(reader)
         title = (
             reader.get_by_test_id("stExpander")

@@ -7,6 +7,7 @@ from playwright.sync_api import Page, expect
 
 from components.navigation import pages_for
 from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
+from tests.e2e.conftest import wait_idle
 from tests.e2e.test_access_and_home import login
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +33,6 @@ def test_every_menu_page_opens_without_an_error(page: Page, user_code: str):
     for spec in pages_for(ROLES[user_code]):
         sidebar.get_by_role("link", name=spec.title, exact=True).click()
         expect(page.get_by_role("heading", name=spec.title).first).to_be_visible()
-        page.wait_for_timeout(800)  # let the script finish before looking for errors
+        wait_idle(page)  # the page's run is over before looking for errors
         expect(page.get_by_test_id("stException")).to_have_count(0)
         assert "Traceback" not in page.content()

@@ -21,11 +21,6 @@ TYPED_LINE = re.compile(r"\d{5}\.\d{5} \d{5}\.\d{6} \d{5}\.\d{6} \d \d{14}")
 
 
 def log_in(page: Page, user_code: str) -> None:
-    # The first page of a fresh server takes a while, and the cookie check reruns it once:
-    # wait for the login form to settle before typing.
-    field = page.get_by_label("Código de usuário")
-    expect(field).to_have_count(1, timeout=60_000)
-    page.wait_for_timeout(1500)
     login(page, user_code)
     expect(page.get_by_role("heading", name="Página inicial")).to_be_visible(timeout=30_000)
 

@@ -56,8 +56,7 @@ def test_a_reset_link_points_at_the_port_the_portal_is_served_on(
         context.set_default_timeout(60_000)
         page = context.new_page()
         page.goto(f"http://127.0.0.1:{port}")
-        # As the suite's own page fixture: a fresh server's first run is slow, and the
-        # cookie component answers with a second run.
+        # As the suite's own page fixture: a fresh server's first run is slow.
         expect(page.get_by_text("Entrar no Portal Empresa")).to_have_count(1, timeout=90_000)
         wait_idle(page)
         page.get_by_role("link", name="Esqueci minha senha").first.click()

@@ -35,10 +35,6 @@ def settle(page: Page) -> None:
 
 
 def log_in(page: Page, user_code: str) -> None:
-    """Log in once the first runs are over (they can briefly show the form twice)."""
-    expect(page.get_by_text("Entrar no Portal Empresa")).to_have_count(1, timeout=30_000)
-    settle(page)
-    expect(page.get_by_role("button", name="Entrar")).to_have_count(1)
     login(page, user_code)
     expect(page.get_by_role("heading", name="Página inicial")).to_be_visible(timeout=30_000)
     settle(page)

@@ -26,7 +26,7 @@ def test_typing_the_address_of_a_page_not_granted_does_not_open_it(page: Page, p
     wait_for_login_cookie(page)  # each address typed is a new page load, back in by cookie
     for path, title in FORBIDDEN.items():
         page.goto(f"{portal_url}/{path}")
-        # A new page load logs back in from the cookie a moment after the first run.
+        # A new page load logs back in from the cookie in its first run.
         expect(page.get_by_role("heading", name="Página inicial")).to_be_visible(timeout=30_000)
         wait_idle(page)
         expect(page.get_by_role("heading", name=title, exact=True)).to_have_count(0)
@@ -65,7 +65,7 @@ def test_the_cookie_logs_back_in_while_the_session_lives_and_never_after_logout(
         other.goto(portal_url)
         return other
 
-    # Live session: the copied cookie logs a second browser in.
+    # Live session: the copied cookie logs a second browser in, in its first run.
     other = fresh_browser_with(cookies)
     expect(other.get_by_role("heading", name="Página inicial")).to_be_visible(timeout=60_000)
     other.context.close()

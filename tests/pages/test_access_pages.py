@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -352,3 +353,52 @@ def test_outbox_page_is_not_served_to_an_anonymous_visitor(app):
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/outbox.py")  # not registered for this session
     assert at.title[0].value == "Portal Empresa"  # the login
+
+
+def _cookie_script(at) -> str:  # noqa: ANN001
+    """The body of the login cookie's script (components.auth.sync_cookie)."""
+    bodies = [h.proto.body for h in at.get("html") if "document.cookie" in h.proto.body]
+    assert len(bodies) == 1, bodies
+    return bodies[0]
+
+
+def _cookie_value(at) -> str:  # noqa: ANN001
+    found = re.search(r'"portal_empresa_auth" \+ "=([^;]*);', _cookie_script(at))
+    assert found is not None, _cookie_script(at)
+    return found.group(1)
+
+
+def test_the_login_draws_the_home_at_once_and_writes_a_signed_session_cookie(app):
+    at = log_in(app(), "100001")
+    assert at.title[0].value == "Página inicial"
+    assert at.session_state["login_password"] == ""  # the password is not kept
+    script = _cookie_script(at)
+    assert "Path=/; Max-Age=43200; SameSite=Strict" in script  # PORTAL_COOKIE_EXPIRY_DAYS
+    assert "'https:' ? '; Secure'" in script  # Secure whenever served over https
+    actor = at.session_state["actor"]
+    token = access.session_token_from_cookie(_cookie_value(at), datetime.now(UTC))
+    assert token == access.session_token(actor)
+    assert "Sorriso@2026" not in script
+
+
+def test_the_cookie_logs_back_in_while_its_session_lives_and_logout_deletes_it(
+    app, monkeypatch: pytest.MonkeyPatch
+):
+    from components import auth
+
+    first = log_in(app(), "100001")
+    cookie = _cookie_value(first)
+    monkeypatch.setattr(auth, "_browser_cookie", lambda: cookie)
+    again = app()  # a new browser session with the cookie: in at its first run
+    assert again.title[0].value == "Página inicial"
+    monkeypatch.setattr(auth, "_browser_cookie", lambda: cookie[:-2] + "xx")
+    forged = app()
+    assert [t.label for t in forged.text_input] == ["Código de usuário", "Senha"]
+    assert "Max-Age=0" in _cookie_script(forged)  # a refused cookie is deleted
+
+    by_label(first.sidebar.button, "Sair").click().run()
+    assert [t.label for t in first.text_input] == ["Código de usuário", "Senha"]
+    assert "Max-Age=0" in _cookie_script(first)  # the browser's cookie is deleted
+    monkeypatch.setattr(auth, "_browser_cookie", lambda: cookie)
+    replay = app()  # the same cookie after the logout: worthless
+    assert [t.label for t in replay.text_input] == ["Código de usuário", "Senha"]

@@ -274,6 +274,58 @@ def test_actor_for_user_returns_only_active_unlocked_users(uow: UnitOfWork, worl
     assert access.actor_for_user(uow=uow, user_code="000000", now=NOW) is None
 
 
+# ---------------------------------------------------------------- login cookie
+
+
+def test_the_login_cookie_carries_the_session_token_signed_and_logs_back_in(
+    uow: UnitOfWork, world: World
+) -> None:
+    actor = access.auth_login(uow=uow, user_code="100001", password=PASSWORD, now=NOW)
+    value, lifetime = access.session_cookie_value(actor, NOW)
+    assert lifetime == int(0.5 * 24 * 3600)  # PORTAL_COOKIE_EXPIRY_DAYS
+    assert PASSWORD not in value
+    token = access.session_token_from_cookie(value, NOW + timedelta(minutes=5))
+    assert token == access.session_token(actor)
+    back = access.actor_from_session_token(uow=uow, token=token, now=NOW + timedelta(minutes=5))
+    assert back is not None and back.user_code == "100001"
+    assert back.session_id == actor.session_id
+
+
+def test_a_login_cookie_that_is_altered_foreign_expired_or_malformed_is_refused(
+    uow: UnitOfWork, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actor = access.auth_login(uow=uow, user_code="100001", password=PASSWORD, now=NOW)
+    value, lifetime = access.session_cookie_value(actor, NOW)
+    token, expiry, signature = value.rsplit(".", 2)
+    # Another user's code with the same signature, a later expiry, another signature.
+    assert access.session_token_from_cookie(value.replace("100001", "100002", 1), NOW) is None
+    later = f"{token}.{int(expiry) + 3600}.{signature}"
+    assert access.session_token_from_cookie(later, NOW) is None
+    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    assert access.session_token_from_cookie(f"{token}.{expiry}.{flipped}", NOW) is None
+    # Its own expiry has passed (the browser may keep a cookie longer than asked).
+    assert access.session_token_from_cookie(value, NOW + timedelta(seconds=lifetime)) is None
+    for junk in ("", ".", "..", "abc", "a.b", f"{token}..{signature}", "x" * 500):
+        assert access.session_token_from_cookie(junk, NOW) is None
+    # streamlit-authenticator's old cookie (a JWT of {"username": token}) is not ours.
+    old = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VybmFtZSI6IjEwMDAwMToxOnNpZCJ9.c2lnbmF0dXJl"
+    assert access.session_token_from_cookie(old, NOW) is None
+    # Signed with another key (another server, or the key was changed): refused.
+    other: dict[str, Any] = {"_env_file": None, "cookie_key": "k" * 48}
+    monkeypatch.setattr(access, "get_settings", lambda: Settings(**other))
+    assert access.session_token_from_cookie(value, NOW) is None
+    assert access.session_token_from_cookie(access.session_cookie_value(actor, NOW)[0], NOW)
+
+
+def test_a_login_cookie_of_an_ended_session_logs_nobody_in(uow: UnitOfWork, world: World) -> None:
+    actor = access.auth_login(uow=uow, user_code="100001", password=PASSWORD, now=NOW)
+    value, _ = access.session_cookie_value(actor, NOW)
+    access.session_end(uow=uow, actor=actor, now=NOW)
+    token = access.session_token_from_cookie(value, NOW)
+    assert token is not None  # still a cookie this server signed...
+    assert access.actor_from_session_token(uow=uow, token=token, now=NOW) is None  # ...of no one
+
+
 # ---------------------------------------------------------------- actors
 
 

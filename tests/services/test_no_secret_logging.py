@@ -42,7 +42,7 @@ def test_no_password_or_token_is_logged_or_kept(
         mail, "_deliver", lambda _s, _to, _subject, body, _attachment: delivered.append(body)
     )
     caplog.set_level(logging.DEBUG)
-    for logger in ("sqlalchemy.engine", "portal", "streamlit_authenticator"):
+    for logger in ("sqlalchemy.engine", "portal", "streamlit"):
         logging.getLogger(logger).setLevel(logging.DEBUG)
     try:
         with pytest.raises(Exception):  # noqa: B017, PT011 - the neutral DomainError
@@ -51,6 +51,7 @@ def test_no_password_or_token_is_logged_or_kept(
         actor = access.password_change(
             uow=uow, actor=actor, current=PASSWORD, new=NEW, confirmation=NEW, now=NOW
         )
+        cookie, _ = access.session_cookie_value(actor, NOW)
         access.password_reset_request(
             uow=uow,
             user_code="100002",
@@ -72,13 +73,14 @@ def test_no_password_or_token_is_logged_or_kept(
             now=NOW + timedelta(minutes=1),
         )
     finally:
-        for logger in ("sqlalchemy.engine", "portal", "streamlit_authenticator"):
+        for logger in ("sqlalchemy.engine", "portal", "streamlit"):
             logging.getLogger(logger).setLevel(logging.NOTSET)
     logged = caplog.text + "".join(capsys.readouterr())
     assert "SELECT" in logged or "INSERT" in logged  # the statements were logged
     for secret in (PASSWORD, WRONG, NEW, RESET_TO, token):
         assert secret not in logged, secret
     assert actor.session_id not in logged
+    assert cookie not in logged
 
 
 def _company_document(uow: UnitOfWork, actor) -> str:  # noqa: ANN001
