@@ -5,17 +5,18 @@ BIN    := $(VENV)/bin
 DB     := instance/portal.db
 PORT   ?= 8501
 
-.PHONY: run test venv test-deps chromium lint seed clean
+.PHONY: run test venv test-deps chromium lint constraints seed clean
 
-$(VENV)/.installed: pyproject.toml
+# Installs take the versions the tests last passed with (constraints.txt, `make constraints`).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test]'
+$(VENV)/.test-installed: $(VENV)/.installed pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -45,14 +46,39 @@ run: $(VENV)/.installed $(DB)
 	PORTAL_SHOW_OUTBOX=true $(BIN)/streamlit run streamlit_app.py \
 	  --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
+# mypy, vulture and import-linter read their settings from pyproject.toml.
 lint: test-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/vulture
+
+# Tests never modify the repository: in a git checkout, the tracked files (and the list of
+# untracked ones) must be the same after the run as before it.
+TREE_STATE = if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git status --porcelain --untracked-files=all; git diff HEAD --binary | cksum; fi
 
 test: test-deps chromium lint
-	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
-	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; \
+	@before=$$($(TREE_STATE)); \
+	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; status=1; fi; \
+	after=$$($(TREE_STATE)); \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "the tests changed the repository's files (git status now):" >&2; \
+	  git status --short >&2; status=1; \
+	fi; \
 	exit $$status
+
+# The exact versions of this environment, once the tests pass with them: commit the file.
+# No index URLs, no editable install, not the project itself.
+constraints:
+	{ echo "# pip install -c constraints.txt -e '.[test]': the versions the tests passed with."; \
+	  echo "# Refresh with \`make constraints\` after \`make test\` passes."; \
+	  $(BIN)/python -m pip freeze --exclude-editable \
+	    | grep -v -i -e '^-' -e '^portal-empresa[= @]' -e ' @ file:' | LC_ALL=C sort -f; \
+	} > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt
 
 clean:
 	rm -rf $(VENV) instance/*.db* *.egg-info
