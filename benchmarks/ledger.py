@@ -38,15 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from benchmarks.billing import _has_data, log  # noqa: E402 - the billing benchmark's helpers
 from data.db import make_engine, make_session_factory  # noqa: E402
 from data.models import Beneficiary, Company, Invoice, InvoiceLine  # noqa: E402
 from data.uow import UnitOfWork  # noqa: E402
 from demo.generator import seed_demo  # noqa: E402
 from services.billing import cli as billing_cli  # noqa: E402
 from services.billing.ledger_export import ledger_rows  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from billing import _has_data, log  # noqa: E402 - the billing benchmark's own helpers
 
 COMPANY = "10001"
 INVOICE_MONTHS = 24
