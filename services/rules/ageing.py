@@ -12,6 +12,8 @@ the birthday on which the age passes the limit (the 22nd birthday for
 ``max_age=21``). It is the day the coverage stops (a coverage period's end is its
 first day not covered), so it is the effective date of the exclusion. Ages follow
 `age_on`: someone born on 29 February turns a year older on 1 March in common years.
+
+Explained in docs/domain/movements-and-ans.md, "The plan and who may be in it".
 """
 
 from __future__ import annotations

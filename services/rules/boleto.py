@@ -25,6 +25,8 @@ bills of utilities and taxes, whose first digit is 8):
   Banco do Brasil with a 7-digit convênio: "000000" + convênio (7) + nosso número (10) +
   carteira (2), per BB's boleto specification; other banks: the operator's own layout
   (`simple_free_field`) until their layout is written here.
+
+Explained, with a worked vector, in docs/domain/boleto-and-pix.md.
 """
 
 from __future__ import annotations

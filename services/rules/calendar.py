@@ -20,6 +20,8 @@ Conventions used by every function here:
 - ``previous_business_day(d)`` is the last business day strictly before ``d``.
 - ``business_days_between(start, end)`` counts the business days in
   ``(start, end]``, so it undoes ``add_business_days`` from a business day.
+
+Explained in docs/domain/protocols-and-deadlines.md, "Business days".
 """
 
 from __future__ import annotations

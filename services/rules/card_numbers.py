@@ -14,6 +14,8 @@ Check digit: weights 2, 3, ..., 9, 2, 3, ... from the rightmost digit, as in
 FEBRABAN's boleto general digit; ``11 - (sum mod 11)``, and the results 10
 and 11 become 0 (the boleto turns them into 1; 0 is the usual choice for
 account-style numbers and keeps the rule "remainder 0 or 1 gives 0").
+
+Explained, with a worked vector, in docs/domain/movements-and-ans.md, "Card numbers".
 """
 
 from __future__ import annotations

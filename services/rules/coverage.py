@@ -12,6 +12,8 @@ day not covered; None: open). Every movement is an operation on a beneficiary's 
 
 Status, company and plan on a date are read off the periods, so a movement dated in the
 future changes nothing before its date, and no nightly job is needed.
+
+Explained in docs/domain/movements-and-ans.md, "Status follows dates".
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ Sources:
   contribution time, at least 6 and at most 24 months (art. 30 §1); retired
   with 10 years or more of contribution keep it indefinitely (art. 31), with
   less, one year per full year of contribution (art. 31 §1).
+
+Explained in docs/domain/movements-and-ans.md (dependents, relationship codes,
+"Staying after leaving").
 """
 
 from __future__ import annotations

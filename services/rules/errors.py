@@ -2,7 +2,7 @@
 
 A ``DomainError`` carries a Portuguese message that is safe to show to the
 user, and optionally the name of the form field it concerns. Anything that is
-not a ``DomainError`` is a bug (see ARCHITECTURE.md, "How a use case looks").
+not a ``DomainError`` is a bug (see docs/architecture.md, "How a use case works").
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Source: Lei 13.709/2018 (LGPD), art. 46, requires technical security measures
 to protect personal data; the composition itself is the operator's access
-policy as stated in the portal manual: at least 8 characters, with upper- and
-lower-case letters, a digit and a symbol, and not containing the user's code. At most
-72 bytes in UTF-8, the part of a password that bcrypt reads (never silently cut).
+policy: at least 8 characters, with upper- and lower-case letters, a digit and a
+symbol, and not containing the user's code. At most 72 bytes in UTF-8, the part of a
+password that bcrypt reads (never silently cut). Explained in docs/domain/lgpd.md,
+"Quality and security of what is typed".
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ length (2 digits) + value:
 
 Lengths count characters; names, city and message are reduced to ASCII
 (accents dropped) so that characters and bytes agree.
+
+Explained, with worked vectors, in docs/domain/boleto-and-pix.md, "PIX BR Code".
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ gets a conclusive answer within 7 business days ("em análise" is not an
 answer). The number's layout is not fixed by the norm (unverified): by default
 the operator's ANS registration (6 digits) + the date AAAAMMDD + a daily
 sequence of 6 digits, configurable through ``template``.
+
+Explained in docs/domain/protocols-and-deadlines.md, "Protocols".
 """
 
 from __future__ import annotations

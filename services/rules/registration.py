@@ -6,7 +6,8 @@ Portuguese message per refused field, so a form can show it next to the field.
 Sources: CPF per IN RFB nº 1.548/2015 (checked in ``documents``); telephone numbers per
 Anatel's numbering plan, with the national area codes (DDD) in use and the ninth digit
 of mobile numbers (Anatel Resolução nº 553/2010); the 27 federative units per IBGE;
-the user's personal data kept to what access control needs (Lei 13.709/2018, LGPD).
+the user's personal data kept to what access control needs (Lei 13.709/2018, LGPD;
+docs/domain/lgpd.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Waiting periods ("carência") of a beneficiary, computed at inclusion.
 
-Sources (DOMAIN_RULES.md, "Regulator and norms"):
+Sources (explained, with worked vectors, in docs/domain/waiting-periods.md):
 - Legal maxima, Lei 9.656/1998 art. 12, V: 24 hours for urgency and emergency, 300
   days for births at term, 180 days for everything else. This is a dental product,
   so "parto" is not one of its procedure groups; its maximum is kept for completeness.
