@@ -16,7 +16,7 @@ st.title("Meus dados")
 st.caption(plain(ctx.company.label))
 
 with user_errors():
-    details = companies.company_details(uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id)
+    details = companies.company_details(uow=ctx.uow(), actor=ctx.actor)
 
 saved = st.session_state.pop("company_data_saved", None)
 if saved is not None:

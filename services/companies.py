@@ -77,8 +77,10 @@ def company_list_for_actor(*, uow: UnitOfWork, actor: Actor) -> list[CompanySumm
         ]
 
 
-def company_contract(*, uow: UnitOfWork, actor: Actor, company_id: int) -> CompanyContract:
-    """The contract settings of a company the actor may see."""
+def company_contract(*, uow: UnitOfWork, actor: Actor) -> CompanyContract:
+    """The contract settings of the company in context (`uow.for_company(id)`), which the
+    actor must be allowed to see."""
+    company_id = uow.require_company()
     actor.require(None, company_id)
     with uow:
         row = uow.session.execute(
@@ -137,8 +139,10 @@ def _contact_of(company: Company) -> dict[str, str | None]:
     return {key: getattr(company, key) for key in CONTACT_FIELDS}
 
 
-def company_details(*, uow: UnitOfWork, actor: Actor, company_id: int) -> CompanyDetails:
-    """Registration and contact data of a company the actor may see."""
+def company_details(*, uow: UnitOfWork, actor: Actor) -> CompanyDetails:
+    """Registration and contact data of the company in context (`uow.for_company(id)`),
+    which the actor must be allowed to see."""
+    company_id = uow.require_company()
     actor.require(None, company_id)
     with uow:
         row = uow.session.execute(

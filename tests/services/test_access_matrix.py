@@ -461,8 +461,13 @@ def _company_facts(
         code, name, label = company.code, company.name, f"{company.code} · {company.trade_name}"
 
         def plans_of(cid: int) -> set[int]:
+            # The partner's contract too: this fixture crosses companies on purpose.
             return set(
-                s.scalars(select(ContractedPlan.plan_id).where(ContractedPlan.company_id == cid))
+                s.scalars(
+                    select(ContractedPlan.plan_id)
+                    .where(ContractedPlan.company_id == cid)
+                    .execution_options(all_companies=True)
+                )
             )
 
         contracted = plans_of(company_id)
@@ -894,13 +899,13 @@ M, F, R, P, U = (
 
 @cell("company_contract", None)
 def _company_contract(env: Env) -> None:
-    r = companies.company_contract(uow=env.uow(None), actor=env.actor, company_id=env.cid)
+    r = companies.company_contract(uow=env.uow(), actor=env.actor)
     assert (r.id, r.code) == (env.cid, env.company.code)
 
 
 @cell("company_details", None)
 def _company_details(env: Env) -> None:
-    r = companies.company_details(uow=env.uow(None), actor=env.actor, company_id=env.cid)
+    r = companies.company_details(uow=env.uow(), actor=env.actor)
     assert (r.id, r.code, r.name) == (env.cid, env.company.code, env.company.name)
 
 

@@ -65,7 +65,7 @@ def test_a_company_user_never_reaches_a_company_outside_its_group(world):
     with pytest.raises(DomainError):
         home.important_dates(uow=world, actor=actor, company_id=outsider, today=TODAY)
     with pytest.raises(DomainError):
-        company_contract(uow=world, actor=actor, company_id=outsider)
+        company_contract(uow=world.for_company(outsider), actor=actor)
     codes = [c.code for c in company_list_for_actor(uow=world, actor=actor)]
     assert codes == ["10001", "10002", "10003"]
 

@@ -29,7 +29,7 @@ from data.models import (
     User,
     UserSession,
 )
-from data.uow import UnitOfWork
+from data.uow import NoCompanyInContext, UnitOfWork
 from services import companies
 from services.access import accounts as access
 from services.access import users
@@ -1029,7 +1029,7 @@ def test_user_administration_shows_up_in_the_trail(uow: UnitOfWork, world: World
 
 def test_company_details_show_registration_and_contact(uow: UnitOfWork, world: World) -> None:
     details = companies.company_details(
-        uow=uow, actor=_actor(uow, "100001"), company_id=world.company_a
+        uow=uow.for_company(world.company_a), actor=_actor(uow, "100001")
     )
     assert (details.id, details.code, details.name, details.trade_name) == (
         world.company_a,
@@ -1061,14 +1061,18 @@ def test_only_user_administrators_may_edit_the_company_data(
 def test_company_details_of_another_company_are_refused(uow: UnitOfWork, world: World) -> None:
     err = _refused(
         companies.company_details,
-        uow=uow,
+        uow=uow.for_company(world.company_a),
         actor=_actor(uow, "100005"),
-        company_id=world.company_a,
     )
     assert "não tem acesso" in err.message
-    c = companies.company_details(uow=uow, actor=_actor(uow, "100005"), company_id=world.company_c)
+    c = companies.company_details(uow=uow.for_company(world.company_c), actor=_actor(uow, "100005"))
     assert c.group_name is None
     assert set(c.contact.values()) == {None}
+
+
+def test_company_details_need_a_company_in_context(uow: UnitOfWork, world: World) -> None:
+    with pytest.raises(NoCompanyInContext):
+        companies.company_details(uow=uow, actor=_actor(uow, "100001"))
 
 
 # ---------------------------------------------------------------- company contact update
@@ -1178,7 +1182,7 @@ def test_registration_fields_are_not_changed_through_the_contact_form(
     assert not isinstance(err, FieldErrors)
     assert "protocolo" in err.message
     details = companies.company_details(
-        uow=uow, actor=_actor(uow, "100001"), company_id=world.company_a
+        uow=uow.for_company(world.company_a), actor=_actor(uow, "100001")
     )
     assert (details.name, details.document, details.code) == ("Alfa Indústria Ltda", CNPJ_A, "1001")
     assert details.contact == CONTACT_A

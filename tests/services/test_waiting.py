@@ -132,7 +132,7 @@ def test_the_account_manager_sets_the_contracts_periods_audited_and_used_next(wo
     assert changed["Ortodontia"] == (DEFAULT_WAITING_DAYS["Ortodontia"], 120)
     assert changed["Prevenção"] == (DEFAULT_WAITING_DAYS["Prevenção"], 0)
     assert "Urgência" not in changed  # 1 day before and after
-    details = companies.company_details(uow=world.uow(), actor=world.manager, company_id=cid)
+    details = companies.company_details(uow=world.uow().for_company(cid), actor=world.manager)
     assert details.waiting_days["Ortodontia"] == 120 and not details.waiting_default
     assert details.can_edit_waiting
     (audit,) = world.all(
@@ -193,6 +193,6 @@ def test_only_the_account_manager_changes_them_and_never_beyond_the_law(world: W
     assert world.snapshot() == before
     with world.factory() as s:
         assert s.get(Company, cid).waiting_periods is None
-    details = companies.company_details(uow=world.uow(), actor=world.master, company_id=cid)
+    details = companies.company_details(uow=world.uow().for_company(cid), actor=world.master)
     assert details.waiting_days == dict(DEFAULT_WAITING_DAYS) and details.waiting_default
     assert not details.can_edit_waiting
