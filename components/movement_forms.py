@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import streamlit as st
 
@@ -26,13 +26,16 @@ from components.safe_text import plain
 from components.virtual_card import virtual_card_png
 from components.waiting_widgets import waiting_panel
 from services.movements import service as movements
-from services.movements.engine import STAY_CHOICE_DAYS
-from services.movements.service import (
-    BeneficiaryRow,
+from services.movements.requests import (
+    ExclusionRequest,
     InclusionRequest,
-    MovementOptions,
-    MovementResult,
+    MovementRequest,
+    PlanChangeRequest,
+    ReactivationRequest,
+    TransferRequest,
+    UpdateRequest,
 )
+from services.movements.service import BeneficiaryRow, MovementOptions, MovementResult
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import mask_cpf
 from services.rules.eligibility import Relationship
@@ -45,9 +48,10 @@ from services.rules.movements import (
     SEXES,
     STATES,
     STAY_REASONS,
-    Channel,
     MovementKind,
     PersonData,
+    may_opt_for_stay,
+    movement_channel,
     stay_until,
 )
 
@@ -56,7 +60,6 @@ DONE_KEY = "movement_done"  # the last accepted movement (one for both movement 
 PROTOCOL_TO_SHOW = "protocol_show"  # a protocol number the Protocolos page opens
 PROTOCOLS_PAGE = "pages/protocols.py"
 KEEP_PLAN = "keep"  # a transfer's "Manter o plano atual" choice
-R = TypeVar("R")
 STUDENT_RELATIONSHIPS = (Relationship.CHILD, Relationship.STEPCHILD)
 STAY_EXPLANATION = (
     "Pela Lei 9.656/1998 (arts. 30 e 31), o titular que contribuía com o pagamento do "
@@ -67,47 +70,7 @@ STAY_EXPLANATION = (
 )
 
 
-# ---------------------------------------------------------------- requests
-
-
-@dataclass(frozen=True)
-class ExclusionRequest:
-    card_number: str
-    reason: str
-    effective_date: date
-    dependents_confirmed: bool
-    contributed: bool
-    contribution_months: int
-    stay_accepted: bool = False
-
-
-@dataclass(frozen=True)
-class UpdateRequest:
-    card_number: str
-    changes: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ReactivationRequest:
-    card_number: str
-    effective_date: date
-    changes: dict[str, Any]
-    stay: bool = False  # the arts. 30/31 option of a holder excluded up to 30 days ago
-
-
-@dataclass(frozen=True)
-class TransferRequest:
-    card_number: str
-    target_company_id: int
-    plan_id: int | None
-    effective_date: date
-
-
-@dataclass(frozen=True)
-class PlanChangeRequest:
-    card_number: str
-    plan_id: int
-    effective_date: date
+# ---------------------------------------------------------------- session
 
 
 @dataclass(frozen=True)
@@ -118,9 +81,6 @@ class Done:
     key: str
     result: MovementResult
     card_png: bytes | None = None
-
-
-# ---------------------------------------------------------------- session
 
 
 def _nonce(key: str) -> int:
@@ -391,10 +351,6 @@ def _effective_input(slots: FieldSlots, *, key: str, effective: date | None, lab
     return chosen
 
 
-def _channel(effective: date | None) -> Channel:
-    return Channel.RETROACTIVE if effective is not None else Channel.INDIVIDUAL
-
-
 def _rows_table(rows: list[BeneficiaryRow]) -> None:
     st.dataframe(
         [
@@ -469,7 +425,7 @@ def inclusion_form(
         plan_id=plan_id,
         holder_card=holder.card_number if holder else None,
         effective_date=chosen,
-        channel=_channel(effective),
+        channel=movement_channel(effective),
     )
 
 
@@ -635,7 +591,7 @@ def update_form(ctx: Context, slots: FieldSlots, *, key: str) -> UpdateRequest |
     if not changes:
         st.error("Nenhum dado foi alterado: mude ao menos um campo antes de salvar.")
         return None
-    return UpdateRequest(row.card_number, changes)
+    return UpdateRequest(card_number=row.card_number, changes=changes)
 
 
 # ---------------------------------------------------------------- reactivation
@@ -671,7 +627,13 @@ def reactivation_form(
         width="stretch",
     )
     form_key = f"{key}_{row.card_number}_{_nonce(key)}"
-    if effective is None and _may_opt_for_stay(row, detail.exclusion_reason):
+    may_stay = may_opt_for_stay(
+        relationship_code=row.relationship_code,
+        exclusion_reason=detail.exclusion_reason,
+        exclusion_date=row.exclusion_date,
+        today=today_local(),
+    )
+    if effective is None and may_stay:
         st.info(
             "Titular excluído por demissão sem justa causa ou aposentadoria há até 30 dias: "
             "se contribuía para o plano, pode optar pela permanência (Lei 9.656, arts. "
@@ -679,7 +641,7 @@ def reactivation_form(
             "até o fim da permanência."
         )
         if st.button("Registrar opção pela permanência (arts. 30/31)", key=f"{form_key}_stay"):
-            return ReactivationRequest(row.card_number, row.exclusion_date, {}, stay=True)
+            return ReactivationRequest(card_number=row.card_number, stay=True)
     edit = st.checkbox("Editar dados antes de reativar", key=f"{form_key}_edit")
     with st.form(f"{form_key}_form"):
         person = p
@@ -693,15 +655,11 @@ def reactivation_form(
         submitted = st.form_submit_button("Reativar", type="primary")
     if not submitted:
         return None
-    return ReactivationRequest(row.card_number, chosen, person_changes(p, person))
-
-
-def _may_opt_for_stay(row: BeneficiaryRow, reason: str | None) -> bool:
-    return (
-        row.relationship_code == Relationship.HOLDER
-        and reason in STAY_REASONS
-        and row.exclusion_date is not None
-        and 0 <= (today_local() - row.exclusion_date).days <= STAY_CHOICE_DAYS
+    return ReactivationRequest(
+        card_number=row.card_number,
+        effective_date=chosen,
+        changes=person_changes(p, person),
+        channel=movement_channel(effective),
     )
 
 
@@ -773,7 +731,12 @@ def transfer_form(
         _rows_table(going)
     if not st.button("Transferir", type="primary", key=f"{nonce}_submit"):
         return None
-    return TransferRequest(row.card_number, target, plan_id, effective)
+    return TransferRequest(
+        card_number=row.card_number,
+        target_company_id=target,
+        plan_id=plan_id,
+        effective_date=effective,
+    )
 
 
 # ---------------------------------------------------------------- plan change
@@ -822,7 +785,12 @@ def plan_change_form(
     if plan_id is None:
         slots.show({"plan": "Escolha o novo plano."})
         return None
-    return PlanChangeRequest(row.card_number, plan_id, chosen)
+    return PlanChangeRequest(
+        card_number=row.card_number,
+        plan_id=plan_id,
+        effective_date=chosen,
+        channel=movement_channel(effective),
+    )
 
 
 # ---------------------------------------------------------------- results
@@ -976,20 +944,21 @@ def movement_section(
     slots: FieldSlots,
     *,
     key: str,
-    form: Callable[[], R | None],
-    submit: Callable[[R], MovementResult],
+    form: Callable[[], MovementRequest | None],
     card: MovementOptions | None = None,
 ) -> None:
-    """The result card of this form's last movement, or the form; on submit the service,
-    its refusals next to the fields, and the result (with the virtual card when `card`
-    gives the options to draw it)."""
+    """The result card of this form's last movement, or the form; on submit the one
+    movement service (`movement_apply`), its refusals next to the fields, and the result
+    (with the virtual card when `card` gives the options to draw it)."""
     if show_last(ctx, key):
         return
     request = form()
     if request is None:
         return
     with user_errors(slots):
-        result = submit(request)
+        result = movements.movement_apply(
+            uow=ctx.uow(), actor=ctx.actor, request=request, now=now_utc()
+        )
         png = virtual_card(ctx, result, card) if card is not None else None
         remember(ctx, key, result, card_png=png)
 
@@ -1008,71 +977,25 @@ def inclusion_section(
         slots,
         key=key,
         form=lambda: inclusion_form(ctx, slots, options, key=key, effective=effective),
-        submit=lambda request: movements.movement_include(
-            uow=ctx.uow(), actor=ctx.actor, request=request, now=now_utc()
-        ),
         card=options,
     )
 
 
 def exclusion_section(ctx: Context, slots: FieldSlots, *, key: str) -> None:
     """Exclusion of a beneficiary (a holder takes its dependents)."""
-    movement_section(
-        ctx,
-        slots,
-        key=key,
-        form=lambda: exclusion_form(ctx, slots, key=key),
-        submit=lambda r: movements.movement_exclude(
-            uow=ctx.uow(),
-            actor=ctx.actor,
-            card_number=r.card_number,
-            reason=r.reason,
-            effective_date=r.effective_date,
-            now=now_utc(),
-            dependents_confirmed=r.dependents_confirmed,
-            contributed=r.contributed,
-            contribution_months=r.contribution_months,
-            stay_accepted=r.stay_accepted,
-        ),
-    )
+    movement_section(ctx, slots, key=key, form=lambda: exclusion_form(ctx, slots, key=key))
 
 
 def update_section(ctx: Context, slots: FieldSlots, *, key: str) -> None:
     """Correction of a beneficiary's register."""
-    movement_section(
-        ctx,
-        slots,
-        key=key,
-        form=lambda: update_form(ctx, slots, key=key),
-        submit=lambda r: movements.movement_update(
-            uow=ctx.uow(),
-            actor=ctx.actor,
-            card_number=r.card_number,
-            changes=r.changes,
-            now=now_utc(),
-        ),
-    )
+    movement_section(ctx, slots, key=key, form=lambda: update_form(ctx, slots, key=key))
 
 
 def transfer_section(
     ctx: Context, slots: FieldSlots, options: MovementOptions, *, key: str
 ) -> None:
     """Transfer of a holder and its dependents to another company of the group."""
-    movement_section(
-        ctx,
-        slots,
-        key=key,
-        form=lambda: transfer_form(ctx, slots, options, key=key),
-        submit=lambda r: movements.movement_transfer(
-            uow=ctx.uow(),
-            actor=ctx.actor,
-            card_number=r.card_number,
-            target_company_id=r.target_company_id,
-            plan_id=r.plan_id,
-            effective_date=r.effective_date,
-            now=now_utc(),
-        ),
-    )
+    movement_section(ctx, slots, key=key, form=lambda: transfer_form(ctx, slots, options, key=key))
 
 
 def plan_change_section(
@@ -1089,15 +1012,6 @@ def plan_change_section(
         slots,
         key=key,
         form=lambda: plan_change_form(ctx, slots, options, key=key, effective=effective),
-        submit=lambda r: movements.movement_change_plan(
-            uow=ctx.uow(),
-            actor=ctx.actor,
-            card_number=r.card_number,
-            plan_id=r.plan_id,
-            effective_date=r.effective_date,
-            now=now_utc(),
-            channel=_channel(effective),
-        ),
     )
 
 
@@ -1109,26 +1023,12 @@ def reactivation_section(
     key: str,
     effective: date | None = None,
 ) -> None:
-    """Reactivation with the same card number (individual or retroactive)."""
+    """Reactivation with the same card number, or a holder's arts. 30/31 stay
+    (individual or retroactive)."""
     movement_section(
         ctx,
         slots,
         key=key,
         form=lambda: reactivation_form(ctx, slots, key=key, effective=effective),
-        submit=lambda r: (
-            movements.movement_stay_accept(
-                uow=ctx.uow(), actor=ctx.actor, card_number=r.card_number, now=now_utc()
-            )
-            if r.stay
-            else movements.movement_reactivate(
-                uow=ctx.uow(),
-                actor=ctx.actor,
-                card_number=r.card_number,
-                effective_date=r.effective_date,
-                changes=r.changes,
-                now=now_utc(),
-                channel=_channel(effective),
-            )
-        ),
         card=options,
     )

@@ -1,22 +1,20 @@
 """The layout of the batch movement file: one list of columns for the template, the layout
 page/file and the parser, so the three can never disagree.
 
-Also `neutralise`, the guard against spreadsheet formula injection (OWASP "CSV
-injection") that every CSV/xlsx writer of the project applies to the text it writes.
+The layout files are written by the project's one spreadsheet/CSV module
+(`services.exports`), whose formula guard every cell goes through.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 from dataclasses import dataclass
 from typing import Literal
 
 from openpyxl import Workbook
-from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from services.exports import csv_bytes, neutralise, write_text
 from services.rules.card_numbers import card_number
 from services.rules.eligibility import Relationship
 from services.rules.movements import (
@@ -45,6 +43,11 @@ MOVEMENT_CODES: dict[str, MovementKind] = {
 }
 CODE_OF_KIND: dict[MovementKind, str] = {kind: code for code, kind in MOVEMENT_CODES.items()}
 BATCH_KINDS = frozenset(MOVEMENT_CODES.values())
+# Movement kinds the file does not take, and why (every other kind needs a code above:
+# tests/services/test_movement_registry.py).
+NOT_IN_BATCH: dict[MovementKind, str] = {
+    MovementKind.PLAN_CHANGE: "Alteração de plano é feita no cadastro individual ou retroativo.",
+}
 
 _I, _E, _U, _R, _T = (
     MovementKind.INCLUSION,
@@ -400,6 +403,8 @@ COLUMNS: tuple[Column, ...] = (
     ),
 )
 
+__all__ = ["neutralise"]  # kept importable from here until tests import it from services.exports
+
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 BY_FIELD: dict[str, Column] = {c.field: c for c in COLUMNS}
@@ -426,42 +431,6 @@ def column_for_field(field: str | None) -> str | None:
         return field
     column = BY_FIELD.get(field)
     return column.name if column else FIELD_ALIASES.get(field)
-
-
-# ---------------------------------------------------------------- formula injection
-
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: str) -> str:
-    """Text safe to put in a CSV/xlsx cell: a leading = + - @ tab or CR gets a ``'`` before
-    it, so no spreadsheet runs it as a formula (OWASP, CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_TRIGGERS) else value
-
-
-# XML 1.0 cannot hold these (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF): openpyxl
-# refuses the controls and writes the others into a file no spreadsheet can open.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def xlsx_text(value: str) -> str:
-    """Text safe to put in an xlsx cell: characters XML cannot hold become U+FFFD, then
-    `neutralise` (in this order, so no removed character can uncover a formula)."""
-    return neutralise(_NOT_XML.sub("\ufffd", value))
-
-
-def write_text(cell: Cell, value: object) -> None:
-    """Write ``value`` as a string cell (never a formula), neutralised."""
-    cell.value = xlsx_text("" if value is None else str(value))
-    cell.data_type = "s"
-
-
-def csv_bytes(rows: list[list[str]]) -> bytes:
-    """Semicolon CSV, UTF-8 with BOM (Excel in pt-BR opens it as is), every cell neutralised."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerows([neutralise(str(v)) for v in row] for row in rows)
-    return out.getvalue().encode("utf-8-sig")
 
 
 # ---------------------------------------------------------------- layout

@@ -16,12 +16,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from data.models import BatchFile, BatchLine, Company, User
@@ -36,28 +35,26 @@ from services.batch.files import (
     result_csv,
     result_xlsx,
 )
-from services.batch.layout import COLUMNS, MAX_LINES, MOVEMENT_CODES
+from services.batch.layout import BATCH_KINDS, COLUMNS, MAX_LINES, MOVEMENT_CODES
 from services.movements.coverage import settle
 from services.movements.engine import (
-    CPF_TAKEN,
+    MOVEMENT_TYPES,
     Applier,
     Change,
-    InclusionRequest,
+    Checking,
     Snapshot,
-    check_exclude,
-    check_include,
-    check_reactivate,
-    check_transfer,
-    check_update,
+    apply_many,
+    check_request,
     load_snapshot,
 )
+from services.movements.requests import Request
 from services.movements.waiting import batch_line_waiting
 from services.numbering import local_date
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import format_cpf, mask_cpf
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError, FieldErrors, problems_joined
-from services.rules.movements import Channel, MovementKind
+from services.rules.movements import Channel
 
 CHUNK = 2000
 STATUS_LABELS = {
@@ -151,69 +148,50 @@ def _target(session: Session, actor: Actor, code: Any) -> int:
     return target
 
 
+def _line_fields(
+    session: Session, snap: Snapshot, actor: Actor, line: BatchLineData
+) -> dict[str, Callable[[], Any]]:
+    """Each request field a line can give, by its name (read only when the request type of
+    the line's kind has that field)."""
+    v = line.values
+    given = v.get("data_vigencia")
+    return {
+        "person": line.person,
+        "relationship_code": lambda: line.relationship_code or Relationship.HOLDER,
+        "plan_id": lambda: _plan_id(snap, v.get("codigo_plano")),
+        "holder_card": lambda: str(v.get("carteirinha_titular") or "") or None,
+        "holder_cpf": lambda: str(v.get("cpf_titular") or "") or None,
+        "card_number": lambda: str(v.get("carteirinha") or ""),
+        "effective_date": lambda: given if isinstance(given, date) else None,
+        "reason": lambda: str(v.get("motivo_exclusao") or ""),
+        # The line itself is the company's confirmation that dependents go too.
+        "dependents_confirmed": lambda: True,
+        "changes": line.changes,
+        "target_company_id": lambda: _target(session, actor, v.get("codigo_empresa_destino")),
+        "channel": lambda: Channel.BATCH,
+    }
+
+
+def line_request(session: Session, snap: Snapshot, actor: Actor, line: BatchLineData) -> Request:
+    """The request a line asks for: every field of its kind's request type
+    (`MOVEMENT_TYPES`) taken from the line by the field's name, in the batch channel; a
+    field the line does not give keeps its default."""
+    if line.kind not in BATCH_KINDS:
+        raise DomainError("Tipo de movimentação inválido nesta linha.", "tipo_movimento")
+    sources = _line_fields(session, snap, actor, line)
+    request_type: Any = MOVEMENT_TYPES[line.kind].request  # one of the request dataclasses
+    values = {f.name: sources[f.name]() for f in fields(request_type) if f.name in sources}
+    return cast(Request, request_type(**values))
+
+
 def check_line(
     session: Session, snap: Snapshot, actor: Actor, line: BatchLineData, today: date
 ) -> Change:
     """The same rules as the individual forms, for one line of a file."""
     if line.problems:
         raise DomainError(line.problem_message())
-    v = line.values
-    given = v.get("data_vigencia")
-    effective = given if isinstance(given, date) else None
-    card = str(v.get("carteirinha") or "")
-    if line.kind is MovementKind.INCLUSION:
-        rel = line.relationship_code or Relationship.HOLDER
-        return check_include(
-            snap,
-            InclusionRequest(
-                person=line.person(),
-                relationship_code=rel,
-                plan_id=_plan_id(snap, v.get("codigo_plano"))
-                if rel == Relationship.HOLDER
-                else None,
-                holder_card=str(v.get("carteirinha_titular") or "") or None,
-                holder_cpf=str(v.get("cpf_titular") or "") or None,
-                effective_date=effective,
-                channel=Channel.BATCH,
-            ),
-            today,
-        )
-    if line.kind is MovementKind.EXCLUSION:
-        # The line itself is the company's confirmation that dependents go too.
-        return check_exclude(
-            snap,
-            card_number=card,
-            reason=str(v.get("motivo_exclusao") or ""),
-            effective_date=effective,
-            today=today,
-            dependents_confirmed=True,
-            channel=Channel.BATCH,
-        )
-    if line.kind is MovementKind.UPDATE:
-        return check_update(
-            snap, card_number=card, changes=line.changes(), today=today, channel=Channel.BATCH
-        )
-    if line.kind is MovementKind.REACTIVATION:
-        return check_reactivate(
-            snap,
-            card_number=card,
-            effective_date=effective,
-            today=today,
-            changes=line.changes(),
-            channel=Channel.BATCH,
-        )
-    if line.kind is MovementKind.TRANSFER:
-        return check_transfer(
-            session,
-            snap,
-            card_number=card,
-            target_company_id=_target(session, actor, v.get("codigo_empresa_destino")),
-            plan_id=_plan_id(snap, v.get("codigo_plano")),
-            effective_date=effective,
-            today=today,
-            channel=Channel.BATCH,
-        )
-    raise DomainError("Tipo de movimentação inválido nesta linha.", "tipo_movimento")
+    request = line_request(session, snap, actor, line)
+    return check_request(Checking(session, snap, today), request)
 
 
 def _refusal(exc: DomainError) -> tuple[str, str | None]:
@@ -305,7 +283,7 @@ def batch_list(*, uow: UnitOfWork, actor: Actor, limit: int = 200) -> list[Batch
         rows = uow.session.execute(
             select(BatchFile, User.name)
             .join(User, BatchFile.user_id == User.id)
-            .where(BatchFile.company_id == uow.company_id)
+            .where(BatchFile.company_id == uow.require_company())
             .order_by(BatchFile.received_at.desc(), BatchFile.id.desc())
             .limit(limit)
         ).all()
@@ -318,14 +296,15 @@ def batch_lines(*, uow: UnitOfWork, actor: Actor, batch_id: int) -> list[LineRes
     """The status of every line of one batch."""
     actor.require(Permission.MOVEMENTS, uow.company_id)
     with uow:
-        _get(uow.session, uow.require_company(), batch_id)
+        company_id = uow.require_company()
+        _get(uow.session, company_id, batch_id)
         rows = uow.session.execute(
             select(BatchLine.line_number, BatchLine.status, BatchLine.message, BatchLine.data)
             .where(BatchLine.batch_id == batch_id)
             .order_by(BatchLine.line_number)
         ).all()
         full = actor.can(Permission.PERSONAL_DATA)
-        waiting = batch_line_waiting(uow.session, uow.company_id, rows)
+        waiting = batch_line_waiting(uow.session, company_id, rows)
         return [
             LineResult(n, s, m or "", None, *_who(data or {}, {}, full), waiting.get(n, ""))
             for n, s, m, data in rows
@@ -350,7 +329,8 @@ def batch_receive(
     settle(uow, now)
     with uow:
         session = uow.session
-        company_only = load_snapshot(session, uow.require_company(), cards=[], cpfs=[])
+        company_id = uow.require_company()
+        company_only = load_snapshot(session, company_id, cards=[], cpfs=[])
         try:
             parsed = parse_batch_file(
                 file_name,
@@ -361,7 +341,7 @@ def batch_receive(
         except BatchFileError as exc:
             session.add(
                 BatchFile(
-                    company_id=uow.company_id,
+                    company_id=company_id,
                     user_id=actor.user_id,
                     file_name=file_name[:255],
                     content_hash="",
@@ -377,17 +357,17 @@ def batch_receive(
             select(BatchFile, User.name)
             .join(User, BatchFile.user_id == User.id)
             .where(
-                BatchFile.company_id == uow.company_id,
+                BatchFile.company_id == company_id,
                 BatchFile.content_hash == parsed.content_hash,
                 BatchFile.status != "refused",
             )
             .order_by(BatchFile.id.desc())
         ).first()
         content_hash, lines = parsed.content_hash, parsed.lines
-        snap = snapshot_for(session, uow.company_id, lines)
+        snap = snapshot_for(session, company_id, lines)
         del parsed  # the lines are freed chunk by chunk below, as the snapshot grows
         batch = BatchFile(
-            company_id=uow.company_id,
+            company_id=company_id,
             user_id=actor.user_id,
             file_name=file_name[:255],
             content_hash=content_hash,
@@ -423,7 +403,7 @@ def batch_receive(
         audit_record(
             session,
             user_id=actor.user_id,
-            company_id=uow.company_id,
+            company_id=company_id,
             action="batch_receive",
             entity="batch_file",
             entity_id=batch.id,
@@ -517,7 +497,8 @@ def batch_apply(
     settle(uow, now)  # scheduled movements due today first: the lines see today's state
     with uow:
         session = uow.session
-        batch = _get(session, uow.require_company(), batch_id)
+        company_id = uow.require_company()
+        batch = _get(session, company_id, batch_id)
         if batch.status in ("done", "done_with_refusals", "refused"):
             raise DomainError("Este lote já foi processado.")
         pending: dict[int, int] = {}  # line number -> batch_line id
@@ -529,7 +510,7 @@ def batch_apply(
         ):
             pending[number] = line_id
             lines.append(_restored(number, data))
-        snap = snapshot_for(session, uow.company_id, lines)
+        snap = snapshot_for(session, company_id, lines)
         batch.status = "applying"
         uow.commit()
         today = local_date(now)
@@ -558,7 +539,7 @@ def batch_apply(
         audit_record(
             session,
             user_id=actor.user_id,
-            company_id=uow.company_id,
+            company_id=company_id,
             action="batch_apply",
             entity="batch_file",
             entity_id=batch.id,
@@ -601,45 +582,24 @@ def _apply_chunk(
     pending: dict[int, int],
     today: date,
 ) -> None:
-    """Check the lines again on the current snapshot and write the valid ones; a line
-    that fails at write time is redone alone, so it changes nothing and the others stay."""
-    checked: list[tuple[BatchLineData, Change]] = []
+    """Check the lines again on the current snapshot and write the valid ones through the
+    engine's one write path (a line that fails at write time changes nothing; the others
+    stay); each line's status and message follow."""
+    checked: list[tuple[int, Change]] = []
     statuses: list[dict[str, Any]] = []
     for line in chunk:
         try:
-            checked.append((line, check_line(session, snap, actor, line, today)))
+            checked.append((line.line_number, check_line(session, snap, actor, line, today)))
         except DomainError as exc:
             statuses.append(_status(pending[line.line_number], "refused", _refusal(exc)[0]))
-    try:
-        with session.begin_nested():
-            applied = applier.apply([c for _, c in checked])
-        done = list(zip(checked, applied, strict=True))
-    except (IntegrityError, DomainError):
-        done = []
-        for line, change in checked:
-            try:
-                with session.begin_nested():
-                    (one,) = applier.apply([change])
-                done.append(((line, change), one))
-            except (IntegrityError, DomainError) as exc:
-                for st in change.steps:
-                    if st.insert:
-                        st.benef.id = st.benef.card = None
-                message = (
-                    _refusal(exc)[0]
-                    if isinstance(exc, DomainError)
-                    else CPF_TAKEN
-                    if "cpf" in str(exc.orig).lower()
-                    else "Conflito ao gravar: outra movimentação alterou o cadastro."
-                )
-                statuses.append(_status(pending[line.line_number], "refused", message))
-    for (line, _change), one in done:
+    for number, one in apply_many(session, applier, checked).items():
+        if isinstance(one, DomainError):
+            statuses.append(_status(pending[number], "refused", _refusal(one)[0]))
+            continue
         cards = ", ".join(format_card_number(card) for _id, _name, card, _rel in one.affected)
         statuses.append(
             _status(
-                pending[line.line_number],
-                "applied",
-                f"Protocolo {one.protocol_number}; carteirinha {cards}",
+                pending[number], "applied", f"Protocolo {one.protocol_number}; carteirinha {cards}"
             )
         )
     if statuses:
@@ -650,7 +610,8 @@ def batch_result_file(*, uow: UnitOfWork, actor: Actor, batch_id: int, fmt: str 
     """The uploaded lines plus status and message columns (refused cells highlighted)."""
     actor.require(Permission.MOVEMENTS, uow.company_id)
     with uow:
-        batch = _get(uow.session, uow.require_company(), batch_id)
+        company_id = uow.require_company()
+        batch = _get(uow.session, company_id, batch_id)
         if batch.status == "refused":
             # Nothing of the file was kept: there are no lines to report on.
             raise DomainError(
@@ -661,7 +622,7 @@ def batch_result_file(*, uow: UnitOfWork, actor: Actor, batch_id: int, fmt: str 
             .where(BatchLine.batch_id == batch.id)
             .order_by(BatchLine.line_number)
         ).all()
-        waiting = batch_line_waiting(uow.session, uow.company_id, rows)
+        waiting = batch_line_waiting(uow.session, company_id, rows)
         file_name, content = batch.file_name, batch.content or b""
     parsed = parse_batch_file(file_name, content)
     statuses = [(n, LINE_STATUS_LABELS[s], m or "") for n, s, m, _data in rows]

@@ -3,24 +3,27 @@
 - `Snapshot` holds what the rules need about a company (contract, contracted plans,
   beneficiaries, active CPFs), loaded with a few set-based queries: everything for a
   batch file, only the rows involved for an individual form.
-- `check_*` functions apply the rules of `services.rules.movements` to one request and
-  return a `Change` (what to write), updating the snapshot so that the next request (the
-  next line of a file) sees it; a refusal raises `DomainError` and leaves it untouched.
-- `apply_changes` writes changes in bulk (SQLAlchemy Core executemany, RETURNING ids):
-  beneficiaries, movements, protocols and their events, audit records. Each chunk runs in
-  a savepoint; if it fails at write time (a race with another session) the chunk is
-  redone line by line, each in its own savepoint, so a failing line changes nothing and
-  the others stay applied.
+- `MOVEMENT_TYPES` maps each `MovementKind` to its request type
+  (`services.movements.requests`) and its `check_*` function; `check_request` checks any
+  request. A check applies the rules of `services.rules.movements` and returns a `Change`
+  (what to write), updating the snapshot so that the next request (the next line of a
+  file) sees it; a refusal raises `DomainError` and leaves it untouched.
+- `Applier.apply` writes changes in bulk (SQLAlchemy Core executemany, RETURNING ids):
+  beneficiaries, movements, protocols and their events, audit records. `apply_many` is
+  the one write path of every channel (a form's one change, a batch file's chunk): the
+  changes go in one savepoint, and if that fails at write time (a race with another
+  session) each is redone alone in its own savepoint, so a failing one changes nothing
+  and the others stay applied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +37,7 @@ from data.models import (
     Protocol,
     ProtocolEvent,
 )
+from data.uow import across_companies
 from services.audit import json_safe
 from services.movements.coverage import (
     period_json,
@@ -41,6 +45,15 @@ from services.movements.coverage import (
     scheduled_for,
     scheduled_text,
     write_periods,
+)
+from services.movements.requests import (
+    ExclusionRequest,
+    InclusionRequest,
+    PlanChangeRequest,
+    ReactivationRequest,
+    Request,
+    TransferRequest,
+    UpdateRequest,
 )
 from services.movements.waiting import active_participants, inclusion_waiting
 from services.numbering import counter_take, local_date, operator, protocol_numbers_issue
@@ -54,6 +67,7 @@ from services.rules.movements import (
     CHANNEL_LABELS,
     EXCLUSION_REASONS,
     MOVEMENT_LABELS,
+    STAY_CHOICE_DAYS,
     STAY_REASONS,
     Channel,
     HolderView,
@@ -73,8 +87,8 @@ from services.rules.retroactive import movement_billing_month
 
 CPF_TAKEN = "Este CPF já tem cadastro ativo nesta empresa (um só vínculo ativo por CPF)."
 PERSON_FIELDS = tuple(PersonData.__dataclass_fields__)
-CHUNK = 2000
 KEY_CHUNK = 2000  # cards/CPFs per lookup query (SQLite caps bound parameters)
+K = TypeVar("K")  # what the caller of apply_many names each change by (a line number)
 
 
 # ---------------------------------------------------------------- snapshot
@@ -335,19 +349,24 @@ def refuse_if_scheduled(b: Benef) -> None:
 
 def _load_target(session: Session, snap: Snapshot, target_id: int) -> CompanyView:
     if target_id not in snap.targets:
-        company = session.get(Company, target_id)
-        if company is None:
-            raise DomainError("Empresa de destino não encontrada.", "target_company")
-        snap.targets[target_id] = _company_view(session, company)
-        snap.target_cpfs[target_id] = set(
-            session.scalars(
-                select(Beneficiary.cpf).where(
-                    Beneficiary.company_id == target_id,
-                    Beneficiary.status == "active",
-                    Beneficiary.cpf.is_not(None),
+        # The destination of a transfer is another company, read on purpose from the
+        # origin's unit of work (which scopes every query to the origin otherwise).
+        with across_companies(session):
+            company = session.get(Company, target_id)
+            if company is None:
+                raise DomainError("Empresa de destino não encontrada.", "target_company")
+            snap.targets[target_id] = _company_view(session, company)
+            snap.target_cpfs[target_id] = {
+                cpf
+                for cpf in session.scalars(
+                    select(Beneficiary.cpf).where(
+                        Beneficiary.company_id == target_id,
+                        Beneficiary.status == "active",
+                        Beneficiary.cpf.is_not(None),
+                    )
                 )
-            ).all()
-        )
+                if cpf
+            }
     return snap.targets[target_id]
 
 
@@ -410,14 +429,13 @@ class Change:
 
 
 @dataclass(frozen=True)
-class InclusionRequest:
-    person: PersonData
-    relationship_code: int = Relationship.HOLDER
-    plan_id: int | None = None  # holders; dependents follow the holder's plan
-    holder_card: str | None = None  # dependents: holder's card number...
-    holder_cpf: str | None = None  # ...or CPF of an active holder (earlier line of a file)
-    effective_date: date | None = None
-    channel: Channel = Channel.INDIVIDUAL
+class Checking:
+    """Where a request is checked: the company's snapshot, today's date, and the session for
+    the few reads a snapshot does not hold (a transfer's destination, a stay's exclusion)."""
+
+    session: Session
+    snap: Snapshot
+    today: date
 
 
 def _effective(
@@ -444,8 +462,9 @@ def _find_holder(snap: Snapshot, card: str | None, cpf: str | None) -> Benef | N
     return None
 
 
-def check_include(snap: Snapshot, req: InclusionRequest, today: date) -> Change:
+def check_include(at: Checking, req: InclusionRequest) -> Change:
     """Inclusion of a holder, or of a dependent of an active holder."""
+    snap, today = at.snap, at.today
     rel = req.relationship_code
     if rel not in {r.value for r in Relationship}:
         raise FieldErrors({"relationship_code": "Parentesco inválido."})
@@ -541,50 +560,41 @@ def exclusion_targets(snap: Snapshot, b: Benef) -> list[Benef]:
     return [b]
 
 
-def check_exclude(
-    snap: Snapshot,
-    *,
-    card_number: str,
-    reason: str,
-    effective_date: date | None,
-    today: date,
-    dependents_confirmed: bool,
-    contributed: bool = False,
-    contribution_months: int = 0,
-    stay_accepted: bool = False,
-    channel: Channel = Channel.INDIVIDUAL,
-) -> Change:
+def check_exclude(at: Checking, req: ExclusionRequest) -> Change:
     """Exclusion (never retroactive); a holder takes its dependents, after confirmation.
 
     At the beneficiary's own request it takes effect on the request date (RN 561/2022).
     A holder dismissed without cause or retired who contributed may take the arts. 30/31
     stay: then the holder and the whole family stay covered (billed as "art. 30/31")
     until the stay's end, and are excluded on that date."""
+    snap, today, reason, channel = at.snap, at.today, req.reason, req.channel
+    contributed, contribution_months = req.contributed, req.contribution_months
     check_exclusion_reason(reason)
-    effective = _effective(snap, MovementKind.EXCLUSION, channel, effective_date, today)
+    effective = _effective(snap, MovementKind.EXCLUSION, channel, req.effective_date, today)
     if reason == "pedido" and effective != today:
         raise DomainError(
             "A exclusão a pedido do beneficiário vale na data do pedido (RN 561/2022): "
             f"informe hoje ({today:%d/%m/%Y}).",
             "effective_date",
         )
-    b = snap.find(card_number)
+    b = snap.find(req.card_number)
     if b.status != "active":
         raise DomainError(f"{b.person.name} já está inativo(a).", "card_number")
     refuse_if_scheduled(b)
     targets = exclusion_targets(snap, b)
-    if len(targets) > 1 and not dependents_confirmed:
+    if len(targets) > 1 and not req.dependents_confirmed:
         names = ", ".join(d.person.name for d in targets[1:])
         raise DomainError(
             f"A exclusão do titular exclui também os dependentes: {names}. "
             "Confirme para continuar.",
             "dependents_confirmed",
         )
-    months, until = (0, None)
+    months: int | None = 0
+    until: date | None = None
     if b.is_holder:
         months, until = stay_until(reason, contributed, contribution_months, effective)
-    staying = stay_accepted and b.is_holder and months != 0
-    if stay_accepted and not staying:
+    staying = req.stay_accepted and b.is_holder and months != 0
+    if req.stay_accepted and not staying:
         raise DomainError(
             "A permanência (arts. 30/31 da Lei 9.656) é só para o titular demitido sem justa "
             "causa ou aposentado que contribuiu para o plano: confira o motivo e a contribuição.",
@@ -637,15 +647,13 @@ def check_exclude(
     )
 
 
-STAY_CHOICE_DAYS = 30  # the dismissed or retired holder opts within 30 days (RN 279/2011)
-
-
-def check_stay_accept(session: Session, snap: Snapshot, *, card_number: str, today: date) -> Change:
+def check_stay_accept(at: Checking, card_number: str) -> Change:
     """The holder excluded for dismissal without cause or retirement opts for the arts.
     30/31 stay within 30 days of the exclusion: the holder and the family excluded with
     them are covered again from the exclusion date (a "stay" period, billed on their own
     lines, months already past caught up on the next invoice) until the stay's end, when
     they are excluded again."""
+    session, snap, today = at.session, at.snap, at.today
     b = snap.find(card_number)
     if not b.is_holder:
         raise DomainError("A permanência (arts. 30/31) é opção do titular.", "card_number")
@@ -749,18 +757,12 @@ def _requested(before: PersonData, cleaned: PersonData, changes: Mapping[str, An
     return replace(before, **{f: getattr(cleaned, f) for f in changes})
 
 
-def check_update(
-    snap: Snapshot,
-    *,
-    card_number: str,
-    changes: Mapping[str, Any],
-    today: date,
-    channel: Channel = Channel.INDIVIDUAL,
-) -> Change:
+def check_update(at: Checking, req: UpdateRequest) -> Change:
     """Correction of basic data, effective at once."""
+    snap, today, changes, channel = at.snap, at.today, req.changes, req.channel
     if channel is Channel.RETROACTIVE:
         raise DomainError("Alteração cadastral não pode ser retroativa.", "effective_date")
-    b = snap.find(card_number)
+    b = snap.find(req.card_number)
     before = b.person
     holder = snap.by_key.get(b.holder_key) if b.holder_key else None
     after = _requested(
@@ -803,27 +805,21 @@ def check_update(
     return Change(MovementKind.UPDATE, channel, today, b.person.name, [step], changes=diff)
 
 
-def check_reactivate(
-    snap: Snapshot,
-    *,
-    card_number: str,
-    effective_date: date | None,
-    today: date,
-    changes: Mapping[str, Any] | None = None,
-    channel: Channel = Channel.INDIVIDUAL,
-) -> Change:
-    """An inactive beneficiary comes back with the same card number."""
-    effective = _effective(snap, MovementKind.REACTIVATION, channel, effective_date, today)
-    b = snap.find(card_number)
+def check_reactivate(at: Checking, req: ReactivationRequest) -> Change:
+    """An inactive beneficiary comes back with the same card number; with `stay`, the
+    holder's arts. 30/31 option instead (`check_stay_accept`)."""
+    if req.stay:
+        return check_stay_accept(at, req.card_number)
+    snap, today, changes, channel = at.snap, at.today, req.changes, req.channel
+    effective = _effective(snap, MovementKind.REACTIVATION, channel, req.effective_date, today)
+    b = snap.find(req.card_number)
     if b.status == "active":
         raise DomainError(f"{b.person.name} já está ativo(a).", "card_number")
     refuse_if_scheduled(b)
     person = _requested(
         b.person,
-        clean_person(
-            merge_update(b.person, changes or {}), relationship=b.relationship, today=today
-        ),
-        changes or {},
+        clean_person(merge_update(b.person, changes), relationship=b.relationship, today=today),
+        changes,
     )
     if person.cpf and person.cpf in snap.active_cpf:
         raise FieldErrors({"cpf": CPF_TAKEN})
@@ -875,27 +871,18 @@ def check_reactivate(
     )
 
 
-def check_transfer(
-    session: Session,
-    snap: Snapshot,
-    *,
-    card_number: str,
-    target_company_id: int,
-    today: date,
-    plan_id: int | None = None,
-    effective_date: date | None = None,
-    channel: Channel = Channel.INDIVIDUAL,
-) -> Change:
+def check_transfer(at: Checking, req: TransferRequest) -> Change:
     """A holder and its dependents move to another company of the same group."""
-    effective = _effective(snap, MovementKind.TRANSFER, channel, effective_date, today)
-    target = _load_target(session, snap, target_company_id)
+    session, snap, channel, plan_id = at.session, at.snap, req.channel, req.plan_id
+    effective = _effective(snap, MovementKind.TRANSFER, channel, req.effective_date, at.today)
+    target = _load_target(session, snap, req.target_company_id)
     if target.id == snap.company.id:
         raise DomainError("Escolha uma empresa diferente da atual.", "target_company")
     if snap.company.group_id is None or target.group_id != snap.company.group_id:
         raise DomainError(
             "Transferência só entre empresas do mesmo grupo econômico.", "target_company"
         )
-    b = snap.find(card_number)
+    b = snap.find(req.card_number)
     if not b.is_holder:
         raise DomainError("Transfira o titular: os dependentes vão junto com ele.", "card_number")
     if b.status != "active":
@@ -948,18 +935,11 @@ def check_transfer(
     )
 
 
-def check_change_plan(
-    snap: Snapshot,
-    *,
-    card_number: str,
-    plan_id: int | None,
-    today: date,
-    effective_date: date | None = None,
-    channel: Channel = Channel.INDIVIDUAL,
-) -> Change:
+def check_change_plan(at: Checking, req: PlanChangeRequest) -> Change:
     """A holder's plan changes; the active dependents follow."""
-    effective = _effective(snap, MovementKind.PLAN_CHANGE, channel, effective_date, today)
-    b = snap.find(card_number)
+    snap, channel = at.snap, req.channel
+    effective = _effective(snap, MovementKind.PLAN_CHANGE, channel, req.effective_date, at.today)
+    b = snap.find(req.card_number)
     if not b.is_holder:
         raise DomainError(
             "A alteração de plano é feita no titular; os dependentes acompanham.", "card_number"
@@ -967,7 +947,7 @@ def check_change_plan(
     if b.status != "active":
         raise DomainError(f"{b.person.name} está inativo(a).", "card_number")
     refuse_if_scheduled(b)
-    new_plan = check_plan_contracted(plan_id, snap.company.contracted)
+    new_plan = check_plan_contracted(req.plan_id, snap.company.contracted)
     if new_plan == b.plan_id:
         raise DomainError("O titular já está neste plano: escolha outro.", "plan")
     steps = []
@@ -985,6 +965,43 @@ def check_change_plan(
         )
         m.plan_id = new_plan
     return Change(MovementKind.PLAN_CHANGE, channel, effective, b.person.name, steps)
+
+
+# ---------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class MovementType:
+    """A movement kind: the request type that asks for it and the check that turns such a
+    request into a `Change` (docs/howto-add-a-movement-type.md)."""
+
+    request: type[Request]
+    check: Callable[[Checking, Any], Change]
+
+    @property
+    def kind(self) -> MovementKind:
+        return self.request.kind
+
+
+MOVEMENT_TYPES: dict[MovementKind, MovementType] = {
+    t.kind: t
+    for t in (
+        MovementType(InclusionRequest, check_include),
+        MovementType(ExclusionRequest, check_exclude),
+        MovementType(UpdateRequest, check_update),
+        MovementType(ReactivationRequest, check_reactivate),
+        MovementType(TransferRequest, check_transfer),
+        MovementType(PlanChangeRequest, check_change_plan),
+    )
+}
+
+
+def check_request(at: Checking, request: Request) -> Change:
+    """Check any request with its kind's check: the one path of every channel."""
+    movement = MOVEMENT_TYPES[request.kind]
+    if not isinstance(request, movement.request):
+        raise TypeError(f"{type(request).__name__} is not a {movement.request.__name__}")
+    return movement.check(at, request)
 
 
 # ---------------------------------------------------------------- apply
@@ -1041,7 +1058,7 @@ class Applier:
         )
         # Protocols: one per change, numbered in a block of today's sequence.
         numbers, deadline = protocol_numbers_issue(s, self.now, len(changes))
-        protocol_rows = []
+        protocol_rows: list[dict[str, Any]] = []
         for number, c in zip(numbers, changes, strict=True):
             label = MOVEMENT_LABELS[c.kind]
             names = ", ".join(
@@ -1064,7 +1081,7 @@ class Applier:
                 }
             )
         # Core inserts; ids come back unordered in a few statements, matched by number.
-        protocol_table = Protocol.__table__
+        protocol_table = _table(Protocol)
         by_number = dict(
             (number, id_)
             for id_, number in s.execute(
@@ -1094,9 +1111,17 @@ class Applier:
                     "note": f"{label} registrada. Vigência {c.effective:%d/%m/%Y}.",
                 }
             )
-        s.execute(insert(ProtocolEvent.__table__), events)
+        s.execute(insert(_table(ProtocolEvent)), events)
         # The periods of the people these changes touch, read once for both passes.
-        stored = periods_of(s, [st.benef.id for c in changes for st in c.steps if not st.insert])
+        stored = periods_of(
+            s,
+            [
+                st.benef.id
+                for c in changes
+                for st in c.steps
+                if not st.insert and st.benef.id is not None
+            ],
+        )
         coverage_before = self._coverage_before(changes, stored)
         movements, audits = [], []
         for pid, c in zip(protocol_ids, changes, strict=True):
@@ -1139,7 +1164,7 @@ class Applier:
                         "after": after,
                     }
                 )
-        table = Movement.__table__
+        table = _table(Movement)
         movement_ids = [
             row[0]
             for row in s.execute(
@@ -1148,12 +1173,17 @@ class Applier:
         ]
         self._write_coverage(changes, movement_ids, stored)
         self._schedule_stay_ends(changes, protocol_ids, billing_month)
-        s.execute(insert(AuditRecord.__table__), audits)
+        s.execute(insert(_table(AuditRecord)), audits)
         return [
             Applied(
                 row["number"],
                 [
-                    (st.benef.id, st.benef.person.name, self._card(st.benef), st.benef.relationship)
+                    (
+                        _written(st.benef),
+                        st.benef.person.name,
+                        self._card(st.benef),
+                        st.benef.relationship,
+                    )
                     for st in c.steps
                 ],
             )
@@ -1242,7 +1272,7 @@ class Applier:
                     }
                 )
         if rows:
-            self.session.execute(insert(Movement.__table__), rows)
+            self.session.execute(insert(_table(Movement)), rows)
 
     @staticmethod
     def _card(b: Benef) -> str:
@@ -1269,7 +1299,7 @@ class Applier:
                     "updated_at": self.now,
                 }
             )
-        table = Beneficiary.__table__
+        table = _table(Beneficiary)
         by_card = dict(
             (card, id_)
             for id_, card in self.session.execute(
@@ -1288,64 +1318,49 @@ class Applier:
             self.session.execute(update(Beneficiary), rows)
 
 
-def apply_one(
-    session: Session, snap: Snapshot, change: Change, user_id: int | None, now: datetime
-) -> Applied:
-    """Write one change (the individual forms), turning a race into a clear refusal."""
-    applier = Applier(session, snap, user_id, now)
+def apply_many(
+    session: Session, applier: Applier, changes: Sequence[tuple[K, Change]]
+) -> dict[K, Applied | DomainError]:
+    """Write many changes (a chunk of a batch file) together; if that fails at write time
+    (a race with another session), each is redone alone in its own savepoint, so only the
+    failing ones are refused (their DomainError in place of an Applied) and the others stay."""
     try:
         with session.begin_nested():
-            (applied,) = applier.apply([change])
-    except IntegrityError as exc:
-        if "cpf" in str(exc.orig).lower():
-            raise FieldErrors({"cpf": CPF_TAKEN}) from None
-        raise DomainError(
-            "Outra movimentação alterou este cadastro ao mesmo tempo. Tente de novo."
-        ) from None
-    return applied
-
-
-def apply_many(
-    session: Session,
-    snap: Snapshot,
-    changes: list[tuple[int, Change]],
-    user_id: int | None,
-    now: datetime,
-    progress: Callable[[int], None] | None = None,
-) -> dict[int, Applied | DomainError]:
-    """Write many changes (a batch file) in chunks; a chunk that fails at write time is
-    redone line by line, so only the failing lines are refused."""
-    results: dict[int, Applied | DomainError] = {}
-    applier = Applier(session, snap, user_id, now)
-    done = 0
-    for start in range(0, len(changes), CHUNK):
-        chunk = changes[start : start + CHUNK]
+            applied = applier.apply([c for _, c in changes])
+        return dict(zip([key for key, _ in changes], applied, strict=True))
+    except (IntegrityError, DomainError):
+        _forget_new_ids([c for _, c in changes])
+    results: dict[K, Applied | DomainError] = {}
+    for key, change in changes:
         try:
             with session.begin_nested():
-                applied = applier.apply([c for _, c in chunk])
-            results.update(zip([n for n, _ in chunk], applied, strict=True))
-        except (IntegrityError, DomainError):
-            _forget_new_ids([c for _, c in chunk])
-            for line, c in chunk:
-                try:
-                    with session.begin_nested():
-                        (one,) = applier.apply([c])
-                    results[line] = one
-                except IntegrityError as exc:
-                    _forget_new_ids([c])
-                    results[line] = DomainError(
-                        CPF_TAKEN
-                        if "cpf" in str(exc.orig).lower()
-                        else "Conflito ao gravar esta linha: outra movimentação alterou o "
-                        "cadastro ao mesmo tempo."
-                    )
-                except DomainError as exc:
-                    _forget_new_ids([c])
-                    results[line] = exc
-        done += len(chunk)
-        if progress:
-            progress(done)
+                (results[key],) = applier.apply([change])
+        except IntegrityError as exc:
+            _forget_new_ids([change])
+            results[key] = _write_refusal(exc)
+        except DomainError as exc:
+            _forget_new_ids([change])
+            results[key] = exc
     return results
+
+
+def _write_refusal(exc: IntegrityError) -> DomainError:
+    """A write that lost a race, as the user reads it."""
+    if "cpf" in str(exc.orig).lower():
+        return FieldErrors({"cpf": CPF_TAKEN})
+    return DomainError("Outra movimentação alterou este cadastro ao mesmo tempo. Tente de novo.")
+
+
+def _table(model: type[Any]) -> Table:
+    """A model's table, typed for Core inserts."""
+    return cast(Table, model.__table__)
+
+
+def _written(b: Benef) -> int:
+    """The id of a beneficiary the applier has written (new ones get theirs on insert)."""
+    if b.id is None:
+        raise RuntimeError(f"beneficiary {b.key} has no row yet")
+    return b.id
 
 
 def _forget_new_ids(changes: list[Change]) -> None:

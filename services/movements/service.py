@@ -7,7 +7,6 @@ writes nothing (the unit of work rolls back).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,26 +15,28 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from data.models import Beneficiary, Company, ContractedPlan, Plan
-from data.uow import UnitOfWork
+from data.uow import UnitOfWork, across_companies
 from services.actors import Actor, Permission
 from services.lgpd import personal_data_access_record
 from services.movements.coverage import scheduled_for, scheduled_text, settle
 from services.movements.engine import (
     CPF_TAKEN,
-    Change,
-    InclusionRequest,
-    Snapshot,
-    apply_one,
-    check_change_plan,
-    check_exclude,
-    check_include,
-    check_reactivate,
-    check_stay_accept,
-    check_transfer,
-    check_update,
+    Applier,
+    Checking,
+    apply_many,
+    check_request,
     exclusion_targets,
     is_scheduled,
     load_snapshot,
+)
+from services.movements.requests import (
+    ExclusionRequest,
+    InclusionRequest,
+    MovementRequest,
+    PlanChangeRequest,
+    ReactivationRequest,
+    TransferRequest,
+    UpdateRequest,
 )
 from services.numbering import local_date
 from services.rules.age_bands import age_on
@@ -43,10 +44,19 @@ from services.rules.card_numbers import format_card_number
 from services.rules.documents import mask_cpf, only_digits
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError
-from services.rules.movements import Channel, MovementKind, PersonData, invoice_effect
+from services.rules.movements import MovementKind, PersonData, invoice_effect
 from services.rules.retroactive import movement_billing_month, retroactive_dates
 
-__all__ = ["CPF_TAKEN", "InclusionRequest"]
+__all__ = [
+    "CPF_TAKEN",
+    "ExclusionRequest",
+    "InclusionRequest",
+    "MovementRequest",
+    "PlanChangeRequest",
+    "ReactivationRequest",
+    "TransferRequest",
+    "UpdateRequest",
+]
 
 
 # ---------------------------------------------------------------- requests and results
@@ -172,7 +182,7 @@ def _company(session: Session, company_id: int | None) -> Company:
 
 def _begin(uow: UnitOfWork, actor: Actor) -> Company:
     actor.require(Permission.MOVEMENTS, uow.company_id)
-    return _company(uow.session, uow.company_id)
+    return _company(uow.session, uow.require_company())
 
 
 def _by_card(session: Session, company_id: int, card: str) -> Beneficiary:
@@ -205,31 +215,42 @@ def _cpf_keys(*values: str | None) -> list[str]:
     return keys
 
 
-def _run(
-    uow: UnitOfWork,
-    actor: Actor,
-    now: datetime,
-    check: Callable[[Session, Snapshot, date], Change],
-    *,
-    cards: list[str | None] = (),  # type: ignore[assignment]
-    cpfs: list[str] = (),  # type: ignore[assignment]
+def movement_apply(
+    *, uow: UnitOfWork, actor: Actor, request: MovementRequest, now: datetime
 ) -> MovementResult:
-    """Check one request on a snapshot of the rows it touches, then apply it: the same
-    path a batch file's lines take."""
+    """Apply any movement request (inclusion, exclusion, update, reactivation or the arts.
+    30/31 stay, transfer, plan change) of any channel: check it on a snapshot of the rows it
+    touches, then write it, as a batch file's lines are checked and written."""
+    for other in request.other_companies():
+        actor.require(Permission.MOVEMENTS, other)
     settle(uow, now)
     with uow:
+        # Scope and permission first: nobody may probe another company's card numbers.
         actor.require(Permission.MOVEMENTS, uow.company_id)
         company_id = uow.require_company()
-        touched = {"cards": [c for c in cards if c], "cpfs": cpfs}
+        session = uow.session
+        cards = [c for c in request.cards() if c]
+        # The CPFs the check compares: the request's, and those of the rows it names (a
+        # reactivated beneficiary's own CPF must not be active under another card).
+        own = session.scalars(
+            select(Beneficiary.cpf).where(
+                Beneficiary.company_id == company_id,
+                Beneficiary.card_number.in_([only_digits(c) for c in cards]),
+            )
+        ).all()
+        cpfs = _cpf_keys(*request.cpfs(), *own)
         # Wait for, then hold, the rows this request touches (the holder's row above all)...
-        load_snapshot(uow.session, company_id, **touched, lock=True)
+        load_snapshot(session, company_id, cards=cards, cpfs=cpfs, lock=True)
         # ...and read them again: on PostgreSQL (READ COMMITTED) the locking query misses
         # rows another session committed while this one waited (a spouse or a dependent
         # just included), so two sessions could each add a spouse to the same holder.
-        snap = load_snapshot(uow.session, company_id, **touched)
+        snap = load_snapshot(session, company_id, cards=cards, cpfs=cpfs)
         today = local_date(now)
-        change = check(uow.session, snap, today)
-        applied = apply_one(uow.session, snap, change, actor.user_id, now)
+        change = check_request(Checking(session, snap, today), request)
+        applier = Applier(session, snap, actor.user_id, now)
+        applied = apply_many(session, applier, [(0, change)])[0]
+        if isinstance(applied, DomainError):
+            raise applied
         uow.commit()
         billing_month = movement_billing_month(today, snap.company.cutoff_day)
         return MovementResult(
@@ -250,23 +271,6 @@ def _run(
         )
 
 
-# ---------------------------------------------------------------- movements
-
-
-def movement_include(
-    *, uow: UnitOfWork, actor: Actor, request: InclusionRequest, now: datetime
-) -> MovementResult:
-    """Include a holder, or a dependent of an active holder; issues the card number."""
-    return _run(
-        uow,
-        actor,
-        now,
-        lambda _s, snap, today: check_include(snap, request, today),
-        cards=[request.holder_card],
-        cpfs=_cpf_keys(request.person.cpf, request.holder_cpf),
-    )
-
-
 def exclusion_preview(*, uow: UnitOfWork, actor: Actor, card_number: str) -> list[BeneficiaryRow]:
     """The beneficiary and the active dependents that an exclusion would take with it."""
     with uow:
@@ -279,143 +283,6 @@ def exclusion_preview(*, uow: UnitOfWork, actor: Actor, card_number: str) -> lis
             .order_by(Beneficiary.relationship_code, Beneficiary.id)
         ).all()
         return _rows(uow.session, list(rows))
-
-
-def movement_exclude(
-    *,
-    uow: UnitOfWork,
-    actor: Actor,
-    card_number: str,
-    reason: str,
-    effective_date: date | None,
-    now: datetime,
-    dependents_confirmed: bool = False,
-    contributed: bool = False,
-    contribution_months: int = 0,
-    stay_accepted: bool = False,
-    channel: Channel = Channel.INDIVIDUAL,
-) -> MovementResult:
-    """Exclude a beneficiary (a holder takes its dependents, after confirmation); a
-    dismissed or retired holder who contributed may take the arts. 30/31 stay."""
-    return _run(
-        uow,
-        actor,
-        now,
-        lambda _s, snap, today: check_exclude(
-            snap,
-            card_number=card_number,
-            reason=reason,
-            effective_date=effective_date,
-            today=today,
-            dependents_confirmed=dependents_confirmed,
-            contributed=contributed,
-            contribution_months=contribution_months,
-            stay_accepted=stay_accepted,
-            channel=channel,
-        ),
-        cards=[card_number],
-    )
-
-
-def movement_update(
-    *,
-    uow: UnitOfWork,
-    actor: Actor,
-    card_number: str,
-    changes: Mapping[str, Any],
-    now: datetime,
-    channel: Channel = Channel.INDIVIDUAL,
-) -> MovementResult:
-    """Correct a beneficiary's basic data, effective at once, keeping before and after."""
-    return _run(
-        uow,
-        actor,
-        now,
-        lambda _s, snap, today: check_update(
-            snap, card_number=card_number, changes=changes, today=today, channel=channel
-        ),
-        cards=[card_number],
-        cpfs=_cpf_keys(str(changes.get("cpf") or "")),
-    )
-
-
-def movement_stay_accept(
-    *, uow: UnitOfWork, actor: Actor, card_number: str, now: datetime
-) -> MovementResult:
-    """The excluded holder (dismissal without cause or retirement, with contribution)
-    opts for the arts. 30/31 stay within 30 days: the holder and the family excluded
-    with them are covered again from the exclusion date until the stay's end."""
-    return _run(
-        uow,
-        actor,
-        now,
-        lambda s, snap, today: check_stay_accept(s, snap, card_number=card_number, today=today),
-        cards=[card_number],
-    )
-
-
-def movement_reactivate(
-    *,
-    uow: UnitOfWork,
-    actor: Actor,
-    card_number: str,
-    effective_date: date | None,
-    now: datetime,
-    changes: Mapping[str, Any] | None = None,
-    channel: Channel = Channel.INDIVIDUAL,
-) -> MovementResult:
-    """Bring an inactive beneficiary back with the same card number (data may be edited)."""
-    with uow:
-        # Scope and permission first: nobody may probe another company's card numbers.
-        actor.require(Permission.MOVEMENTS, uow.company_id)
-        found = _by_card(uow.session, uow.company_id or 0, card_number) if uow.company_id else None
-        own_cpf = found.cpf if found is not None else None
-    return _run(
-        uow,
-        actor,
-        now,
-        lambda _s, snap, today: check_reactivate(
-            snap,
-            card_number=card_number,
-            effective_date=effective_date,
-            today=today,
-            changes=changes,
-            channel=channel,
-        ),
-        cards=[card_number],
-        cpfs=_cpf_keys(own_cpf, str((changes or {}).get("cpf") or "")),
-    )
-
-
-def movement_transfer(
-    *,
-    uow: UnitOfWork,
-    actor: Actor,
-    card_number: str,
-    target_company_id: int,
-    now: datetime,
-    plan_id: int | None = None,
-    effective_date: date | None = None,
-    channel: Channel = Channel.INDIVIDUAL,
-) -> MovementResult:
-    """Move an active holder and its dependents to another company of the same group."""
-    actor.require(Permission.MOVEMENTS, target_company_id)
-    return _run(
-        uow,
-        actor,
-        now,
-        lambda session, snap, today: check_transfer(
-            session,
-            snap,
-            card_number=card_number,
-            target_company_id=target_company_id,
-            today=today,
-            plan_id=plan_id,
-            effective_date=effective_date,
-            channel=channel,
-        ),
-        cards=[card_number],
-    )
 
 
 def transfer_plans(
@@ -436,7 +303,8 @@ def transfer_plans(
         holder = _by_card(uow.session, company.id, card_number)
         current = uow.session.get(Plan, holder.plan_id)
         assert current is not None
-        plans = _contracted_plans(uow.session, target.id)
+        with across_companies(uow.session):  # the destination's contract, on purpose
+            plans = _contracted_plans(uow.session, target.id)
         return TransferPlans(
             target_label=f"{target.code} · {target.name}",
             plans=plans,
@@ -445,31 +313,59 @@ def transfer_plans(
         )
 
 
-def movement_change_plan(
-    *,
-    uow: UnitOfWork,
-    actor: Actor,
-    card_number: str,
-    plan_id: int,
-    now: datetime,
-    effective_date: date | None = None,
-    channel: Channel = Channel.INDIVIDUAL,
+# ---------------------------------------------------------------- per-kind shortcuts
+# Thin aliases of movement_apply, kept for callers outside the movement screens (the
+# ageing exclusions, the access matrix and older tests); new code calls movement_apply.
+
+
+def movement_include(
+    *, uow: UnitOfWork, actor: Actor, request: InclusionRequest, now: datetime
 ) -> MovementResult:
-    """Change a holder's plan; the active dependents follow."""
-    return _run(
-        uow,
-        actor,
-        now,
-        lambda _s, snap, today: check_change_plan(
-            snap,
-            card_number=card_number,
-            plan_id=plan_id,
-            today=today,
-            effective_date=effective_date,
-            channel=channel,
-        ),
-        cards=[card_number],
-    )
+    """Include a holder, or a dependent of an active holder; issues the card number."""
+    return movement_apply(uow=uow, actor=actor, request=request, now=now)
+
+
+def movement_exclude(
+    *, uow: UnitOfWork, actor: Actor, now: datetime, **fields: Any
+) -> MovementResult:
+    """Exclude a beneficiary (fields of `ExclusionRequest`)."""
+    return movement_apply(uow=uow, actor=actor, request=ExclusionRequest(**fields), now=now)
+
+
+def movement_update(
+    *, uow: UnitOfWork, actor: Actor, now: datetime, **fields: Any
+) -> MovementResult:
+    """Correct a beneficiary's basic data (fields of `UpdateRequest`)."""
+    return movement_apply(uow=uow, actor=actor, request=UpdateRequest(**fields), now=now)
+
+
+def movement_reactivate(
+    *, uow: UnitOfWork, actor: Actor, now: datetime, **fields: Any
+) -> MovementResult:
+    """Bring an inactive beneficiary back (fields of `ReactivationRequest`)."""
+    return movement_apply(uow=uow, actor=actor, request=ReactivationRequest(**fields), now=now)
+
+
+def movement_stay_accept(
+    *, uow: UnitOfWork, actor: Actor, card_number: str, now: datetime
+) -> MovementResult:
+    """The excluded holder's arts. 30/31 option (a `ReactivationRequest` with `stay`)."""
+    request = ReactivationRequest(card_number=card_number, stay=True)
+    return movement_apply(uow=uow, actor=actor, request=request, now=now)
+
+
+def movement_transfer(
+    *, uow: UnitOfWork, actor: Actor, now: datetime, **fields: Any
+) -> MovementResult:
+    """Move a holder and its dependents within the group (fields of `TransferRequest`)."""
+    return movement_apply(uow=uow, actor=actor, request=TransferRequest(**fields), now=now)
+
+
+def movement_change_plan(
+    *, uow: UnitOfWork, actor: Actor, now: datetime, **fields: Any
+) -> MovementResult:
+    """Change a holder's plan (fields of `PlanChangeRequest`)."""
+    return movement_apply(uow=uow, actor=actor, request=PlanChangeRequest(**fields), now=now)
 
 
 # ---------------------------------------------------------------- reads

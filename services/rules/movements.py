@@ -542,6 +542,36 @@ def check_exclusion_reason(reason: str) -> str:
     return reason
 
 
+STAY_CHOICE_DAYS = 30  # the dismissed or retired holder opts within 30 days (RN 279/2011)
+
+
+def may_opt_for_stay(
+    *,
+    relationship_code: int,
+    exclusion_reason: str | None,
+    exclusion_date: date | None,
+    today: date,
+) -> bool:
+    """Whether an excluded beneficiary may still opt for the arts. 30/31 stay: a holder
+    excluded for dismissal without cause or retirement, up to 30 days ago (RN 279/2011).
+    Whether they contributed enough is decided by the exclusion's record, when they opt."""
+    return (
+        relationship_code == Relationship.HOLDER
+        and exclusion_reason in STAY_REASONS
+        and exclusion_date is not None
+        and 0 <= (today - exclusion_date).days <= STAY_CHOICE_DAYS
+    )
+
+
+def movement_channel(retroactive_date: date | None) -> Channel:
+    """The channel of a form's movement, which decides whether it charges back months: with
+    a retroactive effective date (Cadastro retroativo) it is the retroactive channel, and
+    the months from that date to its billing month are charged on the next invoice
+    (`invoice_effect`, services.billing); without one, the individual channel, from
+    today on."""
+    return Channel.RETROACTIVE if retroactive_date is not None else Channel.INDIVIDUAL
+
+
 def stay_until(
     reason: str, contributed: bool, contribution_months: int, exclusion: date
 ) -> tuple[int | None, date | None]:
