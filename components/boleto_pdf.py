@@ -11,14 +11,13 @@ segno only draws the QR code of a payload the project built and validated itself
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 
 import segno
 from fpdf import FPDF
 
-from components.fmt import fmt_date, fmt_money, latin1
 from services.billing.payments import BoletoView
 from services.rules.boleto import itf_pattern
+from services.rules.formats import format_date, format_money, format_percent, latin1
 
 BARCODE_WIDTH_MM = 103.0
 BARCODE_HEIGHT_MM = 13.0
@@ -33,10 +32,6 @@ def pix_qr_png(payload: str, scale: int = 6) -> bytes:
     out = io.BytesIO()
     qr.save(out, kind="png", scale=scale, border=2)
     return out.getvalue()
-
-
-def _pct(value: Decimal) -> str:
-    return f"{value:.2f}".replace(".", ",") + "%"
 
 
 class _Slip:
@@ -103,7 +98,9 @@ def boleto_pdf(view: BoletoView) -> bytes:
     y = 32.0
     s.box(LEFT, y, 100, 10, "Beneficiário", view.operator_name)
     s.box(LEFT + 100, y, 45, 10, "Agência/Código do beneficiário", view.beneficiary_code)
-    s.box(LEFT + 145, y, 45, 10, "Vencimento", fmt_date(view.due_date), bold=True, align_right=True)
+    s.box(
+        LEFT + 145, y, 45, 10, "Vencimento", format_date(view.due_date), bold=True, align_right=True
+    )
     y += 10
     s.box(LEFT, y, 100, 10, "Pagador", f"{view.payer_name}")
     s.box(LEFT + 100, y, 45, 10, "Nosso número", view.our_number)
@@ -113,7 +110,7 @@ def boleto_pdf(view: BoletoView) -> bytes:
         45,
         10,
         "(=) Valor cobrado",
-        fmt_money(view.amount),
+        format_money(view.amount),
         bold=True,
         align_right=True,
     )
@@ -142,7 +139,14 @@ def boleto_pdf(view: BoletoView) -> bytes:
         "Pagável em qualquer banco, lotérica ou aplicativo até o vencimento",
     )
     s.box(
-        rx, y, RIGHT_COLUMN, 10, "Vencimento", fmt_date(view.due_date), bold=True, align_right=True
+        rx,
+        y,
+        RIGHT_COLUMN,
+        10,
+        "Vencimento",
+        format_date(view.due_date),
+        bold=True,
+        align_right=True,
     )
     y += 10
     s.box(
@@ -159,7 +163,7 @@ def boleto_pdf(view: BoletoView) -> bytes:
     )
     y += 10
     w = left_w / 5
-    s.box(LEFT, y, w, 10, "Data do documento", fmt_date(view.issued_at.date()))
+    s.box(LEFT, y, w, 10, "Data do documento", format_date(view.issued_at.date()))
     s.box(LEFT + w, y, w, 10, "Nº do documento", str(view.invoice_id))
     s.box(LEFT + 2 * w, y, w, 10, "Espécie doc.", "DS")
     s.box(LEFT + 3 * w, y, w, 10, "Aceite", "N")
@@ -176,7 +180,7 @@ def boleto_pdf(view: BoletoView) -> bytes:
         RIGHT_COLUMN,
         10,
         "(=) Valor do documento",
-        fmt_money(view.document_amount),
+        format_money(view.document_amount),
         align_right=True,
     )
     y += 10
@@ -185,13 +189,13 @@ def boleto_pdf(view: BoletoView) -> bytes:
     s.text(LEFT + 1, y + 2.6, "Instruções (texto de responsabilidade do beneficiário)", size=6)
     lines = [
         f"Fatura do plano odontológico coletivo, competência {month}.",
-        f"Após o vencimento: multa de {_pct(view.fine_pct)} e juros de mora",
-        f"de {_pct(view.monthly_interest_pct)} ao mês, pro rata die.",
+        f"Após o vencimento: multa de {format_percent(view.fine_pct)} e juros de mora",
+        f"de {format_percent(view.monthly_interest_pct)} ao mês, pro rata die.",
     ]
     if view.fine or view.interest:
         lines.append(
-            f"Boleto atualizado: multa {fmt_money(view.fine)} e juros "
-            f"{fmt_money(view.interest)} incluídos."
+            f"Boleto atualizado: multa {format_money(view.fine)} e juros "
+            f"{format_money(view.interest)} incluídos."
         )
     lines.append("Ou pague com PIX pelo QR Code ao lado.")
     for i, line in enumerate(lines):
@@ -202,9 +206,9 @@ def boleto_pdf(view: BoletoView) -> bytes:
     s.text(LEFT + left_w - 36, y + 46, "PIX copia e cola", size=7, bold=True)
     for label, value in (
         ("(-) Desconto / Abatimento", ""),
-        ("(+) Multa", fmt_money(view.fine) if view.fine else ""),
-        ("(+) Juros / Mora", fmt_money(view.interest) if view.interest else ""),
-        ("(=) Valor cobrado", fmt_money(view.amount)),
+        ("(+) Multa", format_money(view.fine) if view.fine else ""),
+        ("(+) Juros / Mora", format_money(view.interest) if view.interest else ""),
+        ("(=) Valor cobrado", format_money(view.amount)),
     ):
         s.box(
             rx, y, RIGHT_COLUMN, 12.5, label, value, bold=label.startswith("(="), align_right=True

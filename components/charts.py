@@ -16,8 +16,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from components.fmt import fmt_compact
 from services.billing import InvoiceRow
+from services.rules.formats import format_compact
 
 # d3-format: thousands grouped, trailing zeros trimmed, never an SI suffix ("~s" would
 # write 25k). With separators ",." plotly shows 25.000 and 1.234,5.
@@ -249,7 +249,7 @@ def age_pyramid(df: pd.DataFrame) -> go.Figure:
     ticks = [round(top * k / 2) for k in (-2, -1, 0, 1, 2)]
     fig.update_layout(barmode="overlay", bargap=0.1)
     fig.update_xaxes(
-        tickvals=ticks, ticktext=[fmt_compact(abs(t)) for t in ticks], title_text="Beneficiários"
+        tickvals=ticks, ticktext=[format_compact(abs(t)) for t in ticks], title_text="Beneficiários"
     )
     fig.update_yaxes(type="category", title_text="Faixa etária")
     return _report_layout(fig)

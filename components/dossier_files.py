@@ -4,18 +4,14 @@ Portuguese column names and pt-BR values (dd/mm/aaaa, R$ 1.234,56, cards 0001 00
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
-from components.fmt import fmt_card, fmt_datetime, fmt_field
-from components.report_widgets import neutralise
+from services import exports
 from services.lgpd import Dossier
+from services.rules.formats import format_card, format_datetime, format_field
 
 # The dossier's keys (the database's column names) as the interface names them.
 FIELD_LABELS = {
@@ -91,11 +87,11 @@ def section_table(title: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
         return pd.DataFrame(
             {
                 "Campo": [field_label(k) for k in rows[0]],
-                "Valor": [fmt_field(k, v) for k, v in rows[0].items()],
+                "Valor": [format_field(k, v) for k, v in rows[0].items()],
             }
         )
     keys = list(rows[0]) if rows else []
-    return pd.DataFrame({field_label(k): [fmt_field(k, r.get(k)) for r in rows] for k in keys})
+    return pd.DataFrame({field_label(k): [format_field(k, r.get(k)) for r in rows] for k in keys})
 
 
 def _accesses(dossier: Dossier) -> list[dict[str, Any]]:
@@ -114,7 +110,7 @@ def _accesses(dossier: Dossier) -> list[dict[str, Any]]:
 def dossier_json(dossier: Dossier) -> bytes:
     document = {
         "titular": dossier.name,
-        "carteirinha": fmt_card(dossier.card_number),
+        "carteirinha": format_card(dossier.card_number),
         "empresa": dossier.company_label,
         "gerado_em": dossier.generated_at.isoformat(),
         "base_legal": "Lei 13.709/2018 (LGPD), art. 18, II: acesso aos dados",
@@ -125,38 +121,28 @@ def dossier_json(dossier: Dossier) -> bytes:
 
 
 def _cell_value(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float):
-        return value
     if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False, default=str)
-    return neutralise(str(value))
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def _sheet(dossier: Dossier, title: str, rows: list[dict[str, Any]]) -> exports.Sheet:
+    heading = [
+        (f"{dossier.name} · {dossier.company_label}",),
+        (exports.Styled(f"Gerado em {format_datetime(dossier.generated_at)}"),),
+    ]
+    if not rows:
+        return exports.Sheet(title, [], [["Nenhum registro."]], heading=heading)
+    if title in dossier.sections:  # labelled columns, pt-BR values (as on screen)
+        table = section_table(title, rows)
+        values = table.itertuples(index=False, name=None)
+        return exports.Sheet(title, [str(c) for c in table.columns], values, heading=heading)
+    columns = list(rows[0])
+    values = ([_cell_value(row.get(c)) for c in columns] for row in rows)
+    return exports.Sheet(title, columns, values, heading=heading)
 
 
 def dossier_xlsx(dossier: Dossier) -> bytes:
     """One sheet per section; every text cell neutralised against formulas."""
-    wb = Workbook(write_only=True)
-    bold = Font(bold=True)
     sheets = {**dossier.sections, "Acessos aos dados": _accesses(dossier)}
-    for title, rows in sheets.items():
-        ws = wb.create_sheet(title[:31])
-        head = WriteOnlyCell(ws, value=neutralise(f"{dossier.name} · {dossier.company_label}"))
-        head.font = bold
-        ws.append([head])
-        ws.append([f"Gerado em {fmt_datetime(dossier.generated_at)}"])
-        ws.append([])
-        if not rows:
-            ws.append(["Nenhum registro."])
-            continue
-        if title in dossier.sections:  # labelled columns, pt-BR values (as on screen)
-            table = section_table(title, rows)
-            ws.append([neutralise(str(c)) for c in table.columns])
-            for values in table.itertuples(index=False, name=None):
-                ws.append([_cell_value(v) for v in values])
-            continue
-        columns = list(rows[0])
-        ws.append([neutralise(str(c)) for c in columns])
-        for row in rows:
-            ws.append([_cell_value(row.get(c)) for c in columns])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return exports.xlsx_bytes(_sheet(dossier, title, rows) for title, rows in sheets.items())

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fpdf import FPDF
 
-from components.fmt import fmt_date, fmt_datetime, latin1
 from services.movements.exclusion_proof import ExcludedPerson, ExclusionProofView
+from services.rules.formats import format_date, format_datetime, latin1
 
 LABEL_WIDTH = 62.0
 
@@ -53,17 +53,17 @@ def _page(pdf: FPDF, view: ExclusionProofView, person: ExcludedPerson) -> None:
     )
     pdf.ln(6)
     _field(pdf, "Protocolo nº", view.protocol_number)
-    _field(pdf, "Solicitada em", fmt_datetime(view.requested_at))
+    _field(pdf, "Solicitada em", format_datetime(view.requested_at))
     _field(pdf, "Empresa contratante", f"{view.company_name} · {view.company_document}")
     _field(pdf, "Beneficiário", person.name)
     _field(pdf, "Parentesco", person.relationship_label)
     _field(pdf, "Número da carteirinha", person.card_formatted)
     _field(pdf, "CPF", person.cpf_masked or "não informado")
-    _field(pdf, "Data de exclusão", fmt_date(person.effective_date))
+    _field(pdf, "Data de exclusão", format_date(person.effective_date))
     _field(pdf, "Motivo", person.reason_label)
     pdf.ln(5)
     pdf.set_font("Helvetica", "", 10)
-    since = fmt_date(person.effective_date)
+    since = format_date(person.effective_date)
     text = f"O beneficiário deixa de ter cobertura no plano a partir de {since}."
     if person.scheduled:
         text = f"Exclusão agendada: o beneficiário continua coberto até a véspera; {text}"
@@ -78,7 +78,7 @@ def _page(pdf: FPDF, view: ExclusionProofView, person: ExcludedPerson) -> None:
     )
     pdf.ln(6)
     pdf.set_font("Helvetica", "", 9)
-    _para(pdf, 5, f"Emitido em {fmt_date(view.issued_on)} pelo Portal Empresa.")
+    _para(pdf, 5, f"Emitido em {format_date(view.issued_on)} pelo Portal Empresa.")
 
 
 def exclusion_pdf(view: ExclusionProofView) -> bytes:

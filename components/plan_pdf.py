@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fpdf import FPDF
 
-from components.fmt import fmt_date, fmt_money, latin1
 from services.companies import ContractedPlanView
+from services.rules.formats import format_date, format_money, latin1
 
 
 def _para(pdf: FPDF, height: float, text: str) -> None:
@@ -27,7 +27,7 @@ def general_conditions_pdf(plan: ContractedPlanView, company_label: str) -> byte
         pdf,
         5,
         f"Segmentação: {plan.segment} · contratado por {company_label} desde "
-        f"{fmt_date(plan.start_date)}",
+        f"{format_date(plan.start_date)}",
     )
     pdf.ln(3)
     pdf.set_font("Helvetica", "", 10)
@@ -48,7 +48,7 @@ def general_conditions_pdf(plan: ContractedPlanView, company_label: str) -> byte
         pdf.set_font("Helvetica", "B", 11)
         since = ""
         if plan.price_valid_from:
-            since = f" (vigente desde {fmt_date(plan.price_valid_from)})"
+            since = f" (vigente desde {format_date(plan.price_valid_from)})"
         if plan.single_price:  # one price for every age: no age band to show
             _para(pdf, 6, f"Preço único do contrato{since}")
             pdf.set_font("Helvetica", "", 10)
@@ -56,7 +56,7 @@ def general_conditions_pdf(plan: ContractedPlanView, company_label: str) -> byte
             pdf.cell(
                 0,
                 6,
-                latin1(fmt_money(plan.bands[0].price)),
+                latin1(format_money(plan.bands[0].price)),
                 border="B",
                 align="R",
                 new_x="LMARGIN",
@@ -70,7 +70,7 @@ def general_conditions_pdf(plan: ContractedPlanView, company_label: str) -> byte
             pdf.cell(
                 0,
                 6,
-                latin1(fmt_money(band.price)),
+                latin1(format_money(band.price)),
                 border="B",
                 align="R",
                 new_x="LMARGIN",

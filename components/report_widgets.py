@@ -8,26 +8,20 @@ data, with a ttl: one company's (or one user's) numbers never serve another.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 import streamlit as st
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from components import charts
 from components.context import Context, new_uow, now_utc
-from components.fmt import BRT, MONTHS, fmt_date, fmt_int, fmt_money, fmt_pct
 from components.safe_text import plain
+from services import exports
 from services.actors import Actor, Permission
-from services.batch.layout import xlsx_text
 from services.reports import analytics
 from services.reports import beneficiaries as reports
 from services.reports.beneficiaries import (
@@ -37,22 +31,24 @@ from services.reports.beneficiaries import (
     Period,
     UtilizationSelection,
 )
+from services.rules.formats import (
+    format_date,
+    format_datetime,
+    format_int,
+    format_money,
+    format_month_short,
+    format_percent,
+)
 
 TTL = 300
 ALL = "Todos"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # ---------------------------------------------------------------- formatting
 
 
-def fmt_month_short(d: date) -> str:
-    return f"{MONTHS[d.month - 1][:3]}/{d.year}"
-
-
-def fmt_period(period: Period) -> str:
+def format_period(period: Period) -> str:
     last_day = period.end_exclusive - timedelta(days=1)
-    return f"{fmt_date(period.start)} a {fmt_date(last_day)}"
+    return f"{format_date(period.start)} a {format_date(last_day)}"
 
 
 # ---------------------------------------------------------------- cached loaders
@@ -253,7 +249,7 @@ def period_picker(
         label,
         options=months,
         value=(chosen.first_month, chosen.last_month),
-        format_func=fmt_month_short,
+        format_func=format_month_short,
         key=key,
         help="Meses inteiros; o mês atual ainda está em andamento.",
     )
@@ -366,10 +362,10 @@ def describe_beneficiary_filters(f: BeneficiaryFilters, options: BeneficiaryOpti
 
 def _range_text(start: date | None, end: date | None) -> str:
     if start and end:
-        return f"{fmt_date(start)} a {fmt_date(end)}"
+        return f"{format_date(start)} a {format_date(end)}"
     if start:
-        return f"a partir de {fmt_date(start)}"
-    return f"até {fmt_date(end)}"
+        return f"a partir de {format_date(start)}"
+    return f"até {format_date(end)}"
 
 
 def describe_selection(selection: UtilizationSelection) -> str:
@@ -454,99 +450,28 @@ def export_header(
                 else "CPF e data de nascimento mascarados (LGPD)",
             )
         )
-    generated = now_utc().astimezone(BRT).strftime("%d/%m/%Y %H:%M")
+    generated = format_datetime(now_utc())
     lines.append(("Gerado em", f"{generated} por {actor.name} (código {actor.user_code})"))
     return ExportHeader(title, tuple(lines))
 
 
-def neutralise(value: str) -> str:
-    """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if value and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def _xlsx_value(value: Any) -> tuple[Any, str | None]:
-    if value is None or (isinstance(value, float) and value != value):
-        return None, None
-    if isinstance(value, bool):
-        return ("Sim" if value else "Não"), None
-    if isinstance(value, Decimal):
-        return value, "#,##0.00"
-    if isinstance(value, int):
-        return value, "#,##0"
-    if isinstance(value, float):
-        return value, "#,##0.00"
-    if isinstance(value, datetime):
-        return value.astimezone(BRT).replace(tzinfo=None), "DD/MM/YYYY HH:MM"
-    if isinstance(value, date):
-        return value, "DD/MM/YYYY"
-    if hasattr(value, "item"):  # numpy scalar
-        return _xlsx_value(value.item())
-    return xlsx_text(str(value)), None  # neutralised, and no character XML refuses
+def _sheet(df: pd.DataFrame, header: ExportHeader, sheet: str) -> exports.Sheet:
+    return exports.Sheet(
+        sheet,
+        [str(c) for c in df.columns],
+        df.itertuples(index=False, name=None),
+        heading=[(header.title,), *header.lines],
+    )
 
 
 def to_xlsx(df: pd.DataFrame, header: ExportHeader, *, sheet: str = "Relatório") -> bytes:
     """The header rows, a blank row, the column names and one row per table row."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet[:31])
-    bold = Font(bold=True)
-
-    def text_cell(value: str, *, strong: bool = False) -> WriteOnlyCell:
-        cell = WriteOnlyCell(ws, value=xlsx_text(value))
-        if strong:
-            cell.font = bold
-        return cell
-
-    ws.append([text_cell(header.title, strong=True)])
-    for label, value in header.lines:
-        ws.append([text_cell(label, strong=True), text_cell(value)])
-    ws.append([])
-    ws.append([text_cell(str(c), strong=True) for c in df.columns])
-    for row in df.itertuples(index=False, name=None):
-        cells = []
-        for raw in row:
-            value, number_format = _xlsx_value(raw)
-            cell = WriteOnlyCell(ws, value=value)
-            if number_format:
-                cell.number_format = number_format
-            cells.append(cell)
-        ws.append(cells)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _csv_value(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, bool):
-        return "Sim" if value else "Não"
-    if isinstance(value, Decimal | float):
-        return f"{value:.2f}".replace(".", ",")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.astimezone(BRT).strftime("%d/%m/%Y %H:%M")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    if hasattr(value, "item"):
-        return _csv_value(value.item())
-    return neutralise(str(value))
+    return exports.xlsx_bytes([_sheet(df, header, sheet)])
 
 
 def to_csv(df: pd.DataFrame, header: ExportHeader) -> bytes:
     """Semicolon-separated, decimal comma, UTF-8 with BOM (opens right in Excel pt-BR)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([neutralise(header.title)])
-    for label, value in header.lines:
-        writer.writerow([neutralise(label), neutralise(value)])
-    writer.writerow([])
-    writer.writerow([neutralise(str(c)) for c in df.columns])
-    for row in df.itertuples(index=False, name=None):
-        writer.writerow([_csv_value(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return exports.sheet_csv(_sheet(df, header, ""))
 
 
 def download_buttons(
@@ -563,7 +488,7 @@ def download_buttons(
         "Baixar Excel",
         data=lambda: to_xlsx(df, header),
         file_name=f"{file_stem}.xlsx",
-        mime=XLSX_MIME,
+        mime=exports.XLSX_MIME,
         key=f"{key}_xlsx",
         icon=":material/download:",
         on_click="ignore",
@@ -574,7 +499,7 @@ def download_buttons(
         "Baixar CSV",
         data=lambda: to_csv(df, header),
         file_name=f"{file_stem}.csv",
-        mime="text/csv",
+        mime=exports.CSV_MIME,
         key=f"{key}_csv",
         icon=":material/download:",
         on_click="ignore",
@@ -607,15 +532,15 @@ def chart_download(fig: Any, *, file_stem: str, key: str, label: str = "Baixar g
 def utilization_metrics(summary: reports.UtilizationSummary) -> None:
     """The headline figures of a period, two rows of three."""
     m = st.columns(3)
-    m[0].metric("Procedimentos", fmt_int(summary.procedures))
-    m[1].metric("Custo", fmt_money(summary.cost))
-    m[2].metric("Beneficiários atendidos", fmt_int(summary.beneficiaries_using))
+    m[0].metric("Procedimentos", format_int(summary.procedures))
+    m[1].metric("Custo", format_money(summary.cost))
+    m[2].metric("Beneficiários atendidos", format_int(summary.beneficiaries_using))
     m = st.columns(3)
-    m[0].metric("Custo por beneficiário atendido", fmt_money(summary.cost_per_beneficiary))
-    m[1].metric("Faturado no período", fmt_money(summary.premiums))
+    m[0].metric("Custo por beneficiário atendido", format_money(summary.cost_per_beneficiary))
+    m[1].metric("Faturado no período", format_money(summary.premiums))
     m[2].metric(
         "Sinistralidade",
-        fmt_pct(summary.loss_ratio),
+        format_percent(summary.loss_ratio),
         help="Custo da utilização ÷ valor faturado nas faturas dos mesmos meses.",
     )
 
@@ -635,9 +560,9 @@ def beneficiary_report_view(ctx: Context, *, status: str, today: date) -> None:
 
     noun = "ativos" if active else "inativos"
     c1, c2, c3 = st.columns(3)
-    c1.metric(f"Beneficiários {noun}", fmt_int(report.total))
-    c2.metric("Titulares", fmt_int(report.holders))
-    c3.metric("Dependentes", fmt_int(report.dependents))
+    c1.metric(f"Beneficiários {noun}", format_int(report.total))
+    c2.metric("Titulares", format_int(report.holders))
+    c3.metric("Dependentes", format_int(report.dependents))
     if report.total == 0:
         st.info(f"Nenhum beneficiário {noun[:-1]} com esses filtros. Tente tirar algum filtro.")
         return
@@ -678,7 +603,7 @@ def beneficiary_report_view(ctx: Context, *, status: str, today: date) -> None:
     header = export_header(
         f"Relatório de beneficiários {noun}",
         scope=f"{ctx.company.label} ({ctx.company.document_type} {ctx.company.document_formatted})",
-        period=f"Posição em {fmt_date(report.today)}",
+        period=f"Posição em {format_date(report.today)}",
         filters=described,
         actor=ctx.actor,
         personal_data=report.personal_data,

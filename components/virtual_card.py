@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from components.fmt import fmt_date
 from services.rules.card_numbers import format_card_number
+from services.rules.formats import format_date
 from services.rules.waiting import waiting_summary
 
 OPERATOR_NAME = "Sorriso Odontologia"
@@ -81,7 +81,7 @@ def virtual_card_png(
     columns = (
         ("Plano", plan_name),
         ("Registro ANS do plano", ans_registration),
-        ("Início de vigência", fmt_date(effective_date)),
+        ("Início de vigência", format_date(effective_date)),
     )
     for i, (label, value) in enumerate(columns):
         x = margin + i * third

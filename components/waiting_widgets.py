@@ -9,9 +9,9 @@ import streamlit as st
 
 from components.context import Context, now_utc
 from components.errors import FieldSlots, user_errors
-from components.fmt import fmt_date
 from services import companies
 from services.companies import CompanyDetails
+from services.rules.formats import format_date
 from services.rules.waiting import (
     URGENCY,
     WAITING_GROUPS,
@@ -33,7 +33,7 @@ def waiting_rows(stored: Mapping[str, object] | None, *, today: date) -> list[di
         if last is None:
             until, state = "—", "Sem carência"
         else:
-            until = fmt_date(last)
+            until = format_date(last)
             state = "Cumprida" if last < today else "Em carência"
         rows.append({"Grupo de procedimentos": group, "Carência até": until, "Situação": state})
     return rows

@@ -5,18 +5,19 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from components.clock import today_local
 from components.context import get_context
 from components.errors import user_errors
-from components.fmt import fmt_date, fmt_datetime, fmt_field, today_local
 from components.report_widgets import download_buttons, export_header
 from components.safe_text import plain
 from services.access import users
+from services.rules.formats import format_date, format_datetime, format_field
 
 
 def _fmt(values: dict[str, object] | None) -> str:
     if not values:
         return ""
-    return fmt_field("", values)  # dates dd/mm/aaaa, card numbers in groups of four
+    return format_field("", values)  # dates dd/mm/aaaa, card numbers in groups of four
 
 
 ctx = get_context()
@@ -51,12 +52,12 @@ with user_errors():
     )
 if page is not None:
     st.caption(
-        f"{page.total} registro(s) de {fmt_date(start)} a {fmt_date(end)}"
+        f"{page.total} registro(s) de {format_date(start)} a {format_date(end)}"
         + (f" · mostrando os {len(page.entries)} mais recentes" if page.truncated else "")
     )
     df = pd.DataFrame(
         {
-            "Quando": [fmt_datetime(e.at) for e in page.entries],
+            "Quando": [format_datetime(e.at) for e in page.entries],
             "Usuário": [
                 f"{e.user_code} · {e.user_name}" if e.user_code else "Sistema" for e in page.entries
             ],
@@ -73,7 +74,7 @@ if page is not None:
         header = export_header(
             "Trilha de auditoria",
             scope=ctx.company.label,
-            period=f"{fmt_date(start)} a {fmt_date(end)}",
+            period=f"{format_date(start)} a {format_date(end)}",
             filters=(
                 ", ".join(users.AUDIT_ACTION_LABELS.get(a, a) for a in actions) or "todas as ações"
             )

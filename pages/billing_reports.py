@@ -5,10 +5,10 @@ import streamlit as st
 from components import charts
 from components.context import get_context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_money, fmt_month
 from components.safe_text import plain
 from services import billing
 from services.actors import Permission
+from services.rules.formats import format_money, format_month
 
 ctx = get_context(Permission.FINANCE)
 st.title("Relatórios de faturamento")
@@ -24,11 +24,11 @@ start = c1.selectbox(
     "De (competência)",
     months,
     index=months.index(options.default_start),
-    format_func=fmt_month,
+    format_func=format_month,
     key="report_start",
 )
 end = c2.selectbox(
-    "Até (competência)", months, index=len(months) - 1, format_func=fmt_month, key="report_end"
+    "Até (competência)", months, index=len(months) - 1, format_func=format_month, key="report_end"
 )
 plan_names = {p.id: p.name for p in options.plans}
 plans = c3.multiselect(
@@ -46,7 +46,7 @@ with user_errors():
 if report is None:
     st.stop()
 
-st.metric("Total faturado no período", fmt_money(report.total))
+st.metric("Total faturado no período", format_money(report.total))
 generated_at = now_utc()
 stem = f"faturamento_{ctx.company.code}_{report.start:%Y-%m}_{report.end:%Y-%m}"
 st.download_button(
@@ -65,7 +65,7 @@ def _money_table(df):  # noqa: ANN001, ANN202 - formatting for display only
     shown = df.copy()
     for column in shown.columns:
         if column in ("Mensalidades", "Retroativos e diferenças", "Total"):
-            shown[column] = [fmt_money(v) for v in shown[column]]
+            shown[column] = [format_money(v) for v in shown[column]]
         if column == "Competência":
             shown[column] = [f"{m:%m/%Y}" for m in shown[column]]
     return shown

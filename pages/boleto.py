@@ -3,14 +3,15 @@
 import streamlit as st
 
 from components.boleto_pdf import boleto_pdf, pix_qr_png
+from components.clock import today_local
 from components.context import get_context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_date, fmt_money, fmt_month, today_local
 from components.safe_text import plain
 from services import billing
 from services.actors import Permission
 from services.billing import payments
 from services.mail.outbox import MAIL_FAILED_MESSAGE
+from services.rules.formats import format_date, format_money, format_month
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
@@ -28,8 +29,8 @@ chosen = st.selectbox(
     "Fatura",
     list(by_id),
     format_func=lambda i: (
-        f"{fmt_month(by_id[i].billing_month)} · vence {fmt_date(by_id[i].due_date)} · "
-        f"{fmt_money(by_id[i].amount)} · {by_id[i].status_label}"
+        f"{format_month(by_id[i].billing_month)} · vence {format_date(by_id[i].due_date)} · "
+        f"{format_money(by_id[i].amount)} · {by_id[i].status_label}"
     ),
     key="boleto_invoice",
 )
@@ -40,12 +41,12 @@ if view is None:
     st.stop()
 
 c1, c2, c3 = st.columns(3)
-c1.metric("Vencimento", fmt_date(view.due_date))
-c2.metric("Valor cobrado", fmt_money(view.amount))
+c1.metric("Vencimento", format_date(view.due_date))
+c2.metric("Valor cobrado", format_money(view.amount))
 c3.metric("Nosso número", view.our_number)
 if view.due_date < today:
     st.warning(
-        f"Este boleto venceu em {fmt_date(view.due_date)}. Para pagar com multa e juros já "
+        f"Este boleto venceu em {format_date(view.due_date)}. Para pagar com multa e juros já "
         "calculados, emita um boleto atualizado."
     )
     st.page_link(

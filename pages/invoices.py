@@ -3,12 +3,13 @@
 import streamlit as st
 
 from components import charts
+from components.clock import today_local
 from components.context import get_context, now_utc
-from components.fmt import fmt_date, fmt_int, fmt_money, fmt_month, today_local
 from components.safe_text import plain
 from services import billing
 from services.actors import Permission
 from services.rules.billing import LINE_KIND_LABELS
+from services.rules.formats import format_date, format_int, format_money, format_month
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
@@ -29,10 +30,10 @@ st.dataframe(
     [
         {
             "Competência": f"{inv.billing_month:%m/%Y}",
-            "Vencimento": fmt_date(inv.due_date),
-            "Valor": fmt_money(inv.amount),
+            "Vencimento": format_date(inv.due_date),
+            "Valor": format_money(inv.amount),
             "Situação": inv.status_label,
-            "Pago em": fmt_date(inv.paid_on) if inv.paid_on else "",
+            "Pago em": format_date(inv.paid_on) if inv.paid_on else "",
         }
         for inv in invoices
     ],
@@ -47,7 +48,7 @@ chosen = st.selectbox(
     "Fatura",
     list(by_id),
     format_func=lambda i: (
-        f"{fmt_month(by_id[i].billing_month)} · {fmt_money(by_id[i].amount)} · "
+        f"{format_month(by_id[i].billing_month)} · {format_money(by_id[i].amount)} · "
         f"{by_id[i].status_label}"
     ),
     key="invoices_detail",
@@ -55,18 +56,18 @@ chosen = st.selectbox(
 detail = billing.invoice_detail(uow=ctx.uow(), actor=ctx.actor, invoice_id=chosen, today=today)
 inv = detail.invoice
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Valor da fatura", fmt_money(inv.amount))
-c2.metric("Mensalidades", fmt_money(detail.monthly_total))
+c1.metric("Valor da fatura", format_money(inv.amount))
+c2.metric("Mensalidades", format_money(detail.monthly_total))
 c3.metric(
     "Ajustes",
-    fmt_money(detail.adjustments_total),
+    format_money(detail.adjustments_total),
     help="Retroativos de meses cobertos e não cobrados, créditos de meses cobrados sem "
     "cobertura e diferenças de plano, cada um com a sua competência de referência.",
 )
-c4.metric("Beneficiários", fmt_int(detail.beneficiaries))
+c4.metric("Beneficiários", format_int(detail.beneficiaries))
 st.caption(
-    f"Competência {inv.billing_month:%m/%Y} · vencimento {fmt_date(inv.due_date)} · "
-    f"{inv.status_label}" + (f" em {fmt_date(inv.paid_on)}" if inv.paid_on else "")
+    f"Competência {inv.billing_month:%m/%Y} · vencimento {format_date(inv.due_date)} · "
+    f"{inv.status_label}" + (f" em {format_date(inv.paid_on)}" if inv.paid_on else "")
 )
 shown = detail.lines
 monthly_labels = {LINE_KIND_LABELS[k] for k in billing.MONTHLY_KINDS}
@@ -79,13 +80,13 @@ if st.toggle(
 lines = shown.assign(
     **{
         "Competência de referência": [f"{d:%m/%Y}" for d in shown["Competência de referência"]],
-        "Valor": [fmt_money(v) for v in shown["Valor"]],
+        "Valor": [format_money(v) for v in shown["Valor"]],
     }
 )
 st.dataframe(lines, hide_index=True, width="stretch", height=360)
 st.markdown("**Totais por tipo de lançamento**")
 st.dataframe(
-    detail.by_kind.assign(Valor=[fmt_money(v) for v in detail.by_kind["Valor"]]),
+    detail.by_kind.assign(Valor=[format_money(v) for v in detail.by_kind["Valor"]]),
     hide_index=True,
     width="stretch",
     key="invoices_by_kind",

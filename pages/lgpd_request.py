@@ -7,9 +7,9 @@ import streamlit as st
 from components.context import get_context, now_utc
 from components.dossier_files import dossier_json, dossier_xlsx, section_table
 from components.errors import FieldSlots, user_errors
-from components.fmt import fmt_datetime
 from components.safe_text import plain
 from services import lgpd
+from services.rules.formats import format_datetime
 
 ctx = get_context()
 st.title("Pedidos LGPD")
@@ -47,7 +47,7 @@ kept = st.session_state.get("lgpd_dossier")
 if kept and kept[0] == ctx.company_id:
     dossier: lgpd.Dossier = kept[1]
     st.success(
-        f"Relatório de **{plain(dossier.name)}** gerado em {fmt_datetime(dossier.generated_at)}."
+        f"Relatório de **{plain(dossier.name)}** gerado em {format_datetime(dossier.generated_at)}."
     )
     row = st.container(horizontal=True)
     stem = f"lgpd-{dossier.card_number}"
@@ -82,7 +82,7 @@ if kept and kept[0] == ctx.company_id:
         st.dataframe(
             pd.DataFrame(
                 {
-                    "Quando": [fmt_datetime(a.at) for a in dossier.accesses],
+                    "Quando": [format_datetime(a.at) for a in dossier.accesses],
                     "Usuário": [
                         f"{a.user_code} · {a.user_name}" if a.user_code else "—"
                         for a in dossier.accesses

@@ -8,9 +8,9 @@ import streamlit as st
 
 from components.context import get_context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_datetime
 from components.safe_text import plain
 from services.mail import outbox as mail
+from services.rules.formats import format_datetime
 
 ctx = get_context()
 st.title("Caixa de saída")
@@ -41,7 +41,7 @@ if not messages:
     st.info("Nenhum e-mail na caixa de saída.")
     st.stop()
 for m in messages:
-    title = f"{fmt_datetime(m.created_at)} · {plain(m.to_address)} · {plain(m.subject)}"
+    title = f"{format_datetime(m.created_at)} · {plain(m.to_address)} · {plain(m.subject)}"
     if m.status != "outbox":
         title += f" · {m.status_label}"
     with st.expander(title):

@@ -3,12 +3,13 @@
 import streamlit as st
 
 from components.boleto_pdf import boleto_pdf
+from components.clock import today_local
 from components.context import get_context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_date, fmt_money, fmt_month, fmt_weekday, today_local
 from components.safe_text import plain
 from services.actors import Permission
 from services.billing import payments
+from services.rules.formats import format_date, format_money, format_month, format_weekday
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
@@ -24,18 +25,18 @@ chosen = st.selectbox(
     "Fatura vencida",
     list(by_id),
     format_func=lambda i: (
-        f"{fmt_month(by_id[i].invoice.billing_month)} · venceu "
-        f"{fmt_date(by_id[i].invoice.due_date)} · {fmt_money(by_id[i].invoice.amount)}"
+        f"{format_month(by_id[i].invoice.billing_month)} · venceu "
+        f"{format_date(by_id[i].invoice.due_date)} · {format_money(by_id[i].invoice.amount)}"
     ),
     key="overdue_invoice",
 )
 item = by_id[chosen]
 st.caption(
-    f"Vencimento original {fmt_date(item.invoice.due_date)} · atualização possível até "
-    f"{fmt_date(item.limit_date)}"
+    f"Vencimento original {format_date(item.invoice.due_date)} · atualização possível até "
+    f"{format_date(item.limit_date)}"
     + (
-        f" · boleto vigente vence em {fmt_date(item.active_boleto_due)} "
-        f"({fmt_money(item.active_boleto_amount)})"
+        f" · boleto vigente vence em {format_date(item.active_boleto_due)} "
+        f"({format_money(item.active_boleto_amount)})"
         if item.active_boleto_due
         else ""
     )
@@ -49,7 +50,7 @@ if not item.payment_dates:
 pay_date = st.selectbox(
     "Nova data de pagamento",
     item.payment_dates,
-    format_func=lambda d: f"{fmt_date(d)} ({fmt_weekday(d)})",
+    format_func=lambda d: f"{format_date(d)} ({format_weekday(d)})",
     key="overdue_pay_date",
     help="Somente dias úteis, dentro do prazo do contrato.",
 )
@@ -61,10 +62,10 @@ with user_errors():
 if quote is None:
     st.stop()
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Valor original", fmt_money(quote.amount))
-c2.metric("Multa", fmt_money(quote.fine))
-c3.metric("Juros", fmt_money(quote.interest), help=f"{quote.days_late} dia(s) de atraso")
-c4.metric("Novo total", fmt_money(quote.total))
+c1.metric("Valor original", format_money(quote.amount))
+c2.metric("Multa", format_money(quote.fine))
+c3.metric("Juros", format_money(quote.interest), help=f"{quote.days_late} dia(s) de atraso")
+c4.metric("Novo total", format_money(quote.total))
 if quote.days_late == 0:
     st.caption(
         "Sem multa nem juros: o vencimento caiu em dia não útil e o pagamento é no dia útil "
@@ -77,8 +78,8 @@ if st.button("Emitir novo boleto", type="primary", key="overdue_issue"):
             uow=ctx.uow(), actor=ctx.actor, invoice_id=chosen, pay_date=pay_date, now=now_utc()
         )
         st.success(
-            f"Novo boleto emitido: {fmt_money(result.quote.total)} com vencimento em "
-            f"{fmt_date(result.boleto.due_date)}. Protocolo nº {result.protocol_number}."
+            f"Novo boleto emitido: {format_money(result.quote.total)} com vencimento em "
+            f"{format_date(result.boleto.due_date)}. Protocolo nº {result.protocol_number}."
         )
         st.markdown("**Linha digitável**")
         st.code(result.boleto.typed_line_formatted, language=None)

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
+from components.clock import today_local
 from components.context import get_context
-from components.fmt import fmt_date, fmt_money, today_local
 from components.safe_text import plain
 from services import billing
 from services.actors import Permission
 from services.billing import payments
+from services.rules.formats import format_date, format_money
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
@@ -22,9 +23,9 @@ status = payments.payment_status(
 )
 
 c1, c2, c3 = st.columns(3)
-c1.metric("Pago", fmt_money(status.paid_total), help=f"{len(status.paid)} pagamento(s)")
-c2.metric("A vencer", fmt_money(status.open_total), help=f"{len(status.open)} fatura(s)")
-c3.metric("Vencido", fmt_money(status.overdue_total), help=f"{len(status.overdue)} fatura(s)")
+c1.metric("Pago", format_money(status.paid_total), help=f"{len(status.paid)} pagamento(s)")
+c2.metric("A vencer", format_money(status.open_total), help=f"{len(status.open)} fatura(s)")
+c3.metric("Vencido", format_money(status.overdue_total), help=f"{len(status.overdue)} fatura(s)")
 
 st.subheader("Vencidas")
 if status.overdue:
@@ -32,8 +33,8 @@ if status.overdue:
         [
             {
                 "Competência": f"{r.billing_month:%m/%Y}",
-                "Vencimento": fmt_date(r.due_date),
-                "Valor": fmt_money(r.amount),
+                "Vencimento": format_date(r.due_date),
+                "Valor": format_money(r.amount),
             }
             for r in status.overdue
         ],
@@ -52,8 +53,8 @@ if status.open:
         [
             {
                 "Competência": f"{r.billing_month:%m/%Y}",
-                "Vencimento": fmt_date(r.due_date),
-                "Valor": fmt_money(r.amount),
+                "Vencimento": format_date(r.due_date),
+                "Valor": format_money(r.amount),
             }
             for r in status.open
         ],
@@ -70,9 +71,9 @@ if status.paid:
         [
             {
                 "Competência": f"{p.billing_month:%m/%Y}",
-                "Vencimento": fmt_date(p.due_date),
-                "Pago em": fmt_date(p.paid_on),
-                "Valor pago": fmt_money(p.amount),
+                "Vencimento": format_date(p.due_date),
+                "Pago em": format_date(p.paid_on),
+                "Valor pago": format_money(p.amount),
                 "Meio": p.method_label,
             }
             for p in status.paid

@@ -5,12 +5,13 @@ conditions to read and download."""
 import pandas as pd
 import streamlit as st
 
+from components.clock import today_local
 from components.context import get_context
 from components.errors import user_errors
-from components.fmt import fmt_date, fmt_int, fmt_money, today_local
 from components.plan_pdf import general_conditions_pdf
 from components.safe_text import plain
 from services import companies
+from services.rules.formats import format_date, format_int, format_money
 
 ctx = get_context()
 today = today_local()
@@ -32,22 +33,22 @@ for plan in plans:
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Registro ANS", plan.ans_registration)
         c2.metric("Segmentação", plan.segment)
-        c3.metric("Beneficiários ativos", fmt_int(plan.active_beneficiaries))
+        c3.metric("Beneficiários ativos", format_int(plan.active_beneficiaries))
         c4.metric(
             "Contratado desde",
-            fmt_date(plan.start_date),
-            help=f"Até {fmt_date(plan.end_date)}" if plan.end_date else None,
+            format_date(plan.start_date),
+            help=f"Até {format_date(plan.end_date)}" if plan.end_date else None,
         )
         st.markdown(
             "**Cobertura** (grupos de procedimentos): " + (", ".join(plan.coverage_groups) or "—")
         )
         left, right = st.columns([2, 3])
         with left:
-            since = fmt_date(plan.price_valid_from) if plan.price_valid_from else "—"
+            since = format_date(plan.price_valid_from) if plan.price_valid_from else "—"
             if plan.single_price and plan.bands:
                 # Preço único: one price for every age, so no age band to show.
                 st.markdown(f"**Preço único** (tabela do contrato vigente desde {since})")
-                st.metric("Mensalidade", fmt_money(plan.bands[0].price))
+                st.metric("Mensalidade", format_money(plan.bands[0].price))
             elif plan.bands:
                 st.markdown(
                     f"**Preço por faixa etária** (tabela do contrato vigente desde {since})"
@@ -57,7 +58,7 @@ for plan in plans:
                         {
                             "Faixa": [b.band for b in plan.bands],
                             "Idade": [b.label for b in plan.bands],
-                            "Mensalidade": [fmt_money(b.price) for b in plan.bands],
+                            "Mensalidade": [format_money(b.price) for b in plan.bands],
                         }
                     ),
                     hide_index=True,

@@ -6,9 +6,9 @@ import streamlit as st
 
 from components import charts
 from components import report_widgets as rw
+from components.clock import today_local
 from components.context import get_context
 from components.errors import user_errors
-from components.fmt import today_local
 from services.actors import Permission
 from services.reports import analytics
 from services.reports.beneficiaries import Period, UtilizationSelection
@@ -41,7 +41,7 @@ with user_errors():
         "Todas as empresas da carteira" if not chosen else "; ".join(labels[c] for c in company_ids)
     )
     scope += f" ({len(company_ids)} empresa(s))"
-    period_text = rw.fmt_period(period)
+    period_text = rw.format_period(period)
 
     def header(
         title: str, filters: str = "Nenhum", personal_data: bool | None = None
@@ -173,7 +173,9 @@ with user_errors():
                         today, key=f"pf_cmp_period_{k}", label=f"Período {k + 1}", default=default
                     )
                 series.append(
-                    analytics.CompareSeries(f"Período {k + 1}: {rw.fmt_period(p)}", company_ids, p)
+                    analytics.CompareSeries(
+                        f"Período {k + 1}: {rw.format_period(p)}", company_ids, p
+                    )
                 )
             filters = "Comparação de períodos nas mesmas empresas"
         if len(series) >= 2:

@@ -6,20 +6,21 @@ from datetime import timedelta
 import streamlit as st
 
 from components import exclusion_widgets, report_widgets
+from components.clock import today_local
 from components.context import get_context
 from components.errors import user_errors
-from components.fmt import fmt_date, fmt_int, today_local
 from components.safe_text import plain
 from services.actors import Permission
 from services.movements import ageing
 from services.rules.ageing import AGEING_NOTICE_DAYS
+from services.rules.formats import format_date, format_int
 
 ctx = get_context(Permission.REPORTS)
 today = today_local()
 st.title("Perda de elegibilidade")
 st.caption(
     f"{plain(ctx.company.label)} · dependentes que atingem o limite de idade do contrato "
-    f"(posição em {fmt_date(today)})"
+    f"(posição em {format_date(today)})"
 )
 c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
 start = c1.date_input("De", value=today, format="DD/MM/YYYY", key="ageing_start")
@@ -34,14 +35,14 @@ with user_errors():
         uow=ctx.uow(), actor=ctx.actor, today=today, start=start, end=end, include_passed=passed
     )
     m1, m2 = st.columns(2)
-    m1.metric("Dependentes", fmt_int(len(rows)))
-    m2.metric("Já sem elegibilidade", fmt_int(sum(d.passed for d in rows)))
+    m1.metric("Dependentes", format_int(len(rows)))
+    m2.metric("Já sem elegibilidade", format_int(sum(d.passed for d in rows)))
     if not rows:
         st.info("Nenhum dependente perde a elegibilidade nesse período.")
     table = ageing.ageing_table(rows)
     if rows:
         report_widgets.show_table(table, key="ageing_table")
-    period = f"{fmt_date(start)} a {fmt_date(end)}"
+    period = f"{format_date(start)} a {format_date(end)}"
     header = report_widgets.export_header(
         "Dependentes com perda de elegibilidade por idade",
         scope=f"{ctx.company.label} ({ctx.company.document_type} {ctx.company.document_formatted})",

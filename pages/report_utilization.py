@@ -8,9 +8,9 @@ import streamlit as st
 
 from components import charts
 from components import report_widgets as rw
+from components.clock import today_local
 from components.context import get_context
 from components.errors import user_errors
-from components.fmt import today_local
 from components.safe_text import plain
 from services.actors import Permission
 from services.reports.beneficiaries import UtilizationSelection
@@ -27,7 +27,7 @@ with user_errors():
     overview = rw.utilization_overview(ctx, period)
     summary = overview.summary()
     scope = f"{ctx.company.label} ({ctx.company.document_type} {ctx.company.document_formatted})"
-    period_text = rw.fmt_period(period)
+    period_text = rw.format_period(period)
 
     rw.utilization_metrics(summary)
     if summary.procedures == 0:

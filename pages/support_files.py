@@ -5,10 +5,10 @@ import streamlit as st
 
 from components import batch_widgets as bw
 from components.context import get_context
-from components.fmt import fmt_int
 from components.safe_text import plain
 from services.actors import Permission
 from services.batch.layout import MAX_BYTES, MAX_LINES, layout_csv, layout_rows, layout_xlsx
+from services.rules.formats import format_int
 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Arquivos de apoio")
@@ -47,7 +47,7 @@ c2.download_button(
     width="stretch",
 )
 
-lines = fmt_int(MAX_LINES)
+lines = format_int(MAX_LINES)
 megabytes = MAX_BYTES // (1024 * 1024)
 st.subheader("Guia")
 st.markdown(

@@ -23,14 +23,15 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
+from typing import TYPE_CHECKING, Any
 
 from services.rules.formats import BRT, decimal_comma
+
+if TYPE_CHECKING:
+    from openpyxl.cell import Cell
+
+# openpyxl is imported where an xlsx is written: the streamed CSV exports (the ledger
+# CLI) use this module and start without loading it.
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 MONEY_FORMAT = "#,##0.00"
@@ -40,7 +41,6 @@ MONTH_FORMAT = "mm/yyyy"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv"
-BOLD = Font(bold=True)
 
 # XML 1.0 cannot hold these (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF): openpyxl
 # refuses the controls and writes the others into a file no spreadsheet can open.
@@ -155,19 +155,6 @@ class Sheet:
     freeze_header: bool = False
 
 
-def _cell(ws: Any, value: Any, *, month: bool = False) -> WriteOnlyCell:
-    style = value if isinstance(value, Styled) else None
-    stored, number_format = xlsx_value(style.value if style else value, month=month)
-    cell = WriteOnlyCell(ws, value=stored)
-    if number_format:
-        cell.number_format = number_format
-    if style and style.bold:
-        cell.font = BOLD
-    if style and style.fill:
-        cell.fill = PatternFill("solid", fgColor=style.fill)
-    return cell
-
-
 def _bold_first(row: Sequence[Any]) -> list[Any]:
     return [
         Styled(v, bold=True) if i == 0 and not isinstance(v, Styled) else v
@@ -177,7 +164,27 @@ def _bold_first(row: Sequence[Any]) -> list[Any]:
 
 def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
     """An xlsx with one worksheet per `Sheet` (titles cut to Excel's 31 characters)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    bold = Font(bold=True)
+    fills: dict[str, PatternFill] = {}
     book = Workbook(write_only=True)
+
+    def cell(ws: Any, value: Any, month: bool = False) -> WriteOnlyCell:
+        style = value if isinstance(value, Styled) else None
+        stored, number_format = xlsx_value(style.value if style else value, month=month)
+        made = WriteOnlyCell(ws, value=stored)
+        if number_format:
+            made.number_format = number_format
+        if style and style.bold:
+            made.font = bold
+        if style and style.fill:
+            made.fill = fills.setdefault(style.fill, PatternFill("solid", fgColor=style.fill))
+        return made
+
     for sheet in sheets:
         ws = book.create_sheet(sheet.title[:31])
         for i, name in enumerate(sheet.columns, start=1):
@@ -186,19 +193,15 @@ def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
         if sheet.freeze_header and not sheet.heading:
             ws.freeze_panes = "A2"
         for row in sheet.heading:
-            ws.append([_cell(ws, v) for v in _bold_first(row)])
+            ws.append([cell(ws, v) for v in _bold_first(row)])
         if sheet.heading:
             ws.append([])
         if sheet.columns:
-            ws.append(
-                [
-                    _cell(ws, Styled(str(c), bold=True, fill=sheet.header_fill))
-                    for c in sheet.columns
-                ]
-            )
+            fill = sheet.header_fill
+            ws.append([cell(ws, Styled(str(c), bold=True, fill=fill)) for c in sheet.columns])
         months = {i for i, c in enumerate(sheet.columns) if c in sheet.month_columns}
         for values in sheet.rows:
-            ws.append([_cell(ws, v, month=i in months) for i, v in enumerate(values)])
+            ws.append([cell(ws, v, i in months) for i, v in enumerate(values)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -234,9 +237,12 @@ def sheet_csv(sheet: Sheet) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
+_QUOTE_WHEN = {d: re.compile(f'[{re.escape(d)}"\r\n]') for d in ",;"}
+
+
 def csv_field(text: str, delimiter: str = ",") -> str:
     """One field of a hand-written CSV line (a streamed export), quoted as the csv module
     does when it holds the delimiter, a quote or a line break."""
-    if delimiter in text or any(c in text for c in '"\r\n'):
+    if _QUOTE_WHEN[delimiter].search(text):
         return '"' + text.replace('"', '""') + '"'
     return text

@@ -34,9 +34,9 @@ from data.models import (
 )
 from data.uow import UnitOfWork
 from services.actors import Actor, Role
-from services.rules.card_numbers import format_card_number
-from services.rules.documents import format_cpf, only_digits
+from services.rules.documents import only_digits
 from services.rules.errors import DomainError
+from services.rules.formats import format_card, format_cpf
 
 REPEAT_WINDOW = timedelta(minutes=10)
 PURPOSE_LABELS = {
@@ -250,8 +250,8 @@ def beneficiary_dossier(
         assert company is not None
         plan = s.get(Plan, b.plan_id)
         person = _row(b, PERSON_COLUMNS)
-        person["cpf"] = format_cpf(b.cpf) if b.cpf else None
-        person["card_number"] = format_card_number(b.card_number)
+        person["cpf"] = format_cpf(b.cpf) or None
+        person["card_number"] = format_card(b.card_number)
         person["plan"] = plan.name if plan else None
         # Dependents, movements, protocols, utilization and audit records of this company
         # only (as the invoice lines): a beneficiary transferred within the group left its
@@ -263,7 +263,7 @@ def beneficiary_dossier(
                 {
                     "vinculo": "titular",
                     "nome": holder.name,
-                    "carteirinha": format_card_number(holder.card_number),
+                    "carteirinha": format_card(holder.card_number),
                 }
             )
         for dep in s.scalars(
@@ -275,7 +275,7 @@ def beneficiary_dossier(
                 {
                     "vinculo": "dependente",
                     "nome": dep.name,
-                    "carteirinha": format_card_number(dep.card_number),
+                    "carteirinha": format_card(dep.card_number),
                 }
             )
         movements = s.scalars(

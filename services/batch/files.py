@@ -25,8 +25,7 @@ from xml.etree import ElementTree
 
 import python_calamine
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -45,14 +44,13 @@ from services.batch.layout import (
     UPDATE_COLUMNS,
     Column,
     column_for_field,
-    csv_bytes,
     layout_rows,
-    write_text,
-    xlsx_text,
 )
+from services.exports import Sheet, Styled, csv_bytes, write_text, xlsx_bytes
 from services.rules.card_numbers import CARD_LENGTH, is_valid_card_number
 from services.rules.documents import only_digits, parse_cpf
 from services.rules.errors import DomainError, problems_joined
+from services.rules.formats import format_int, format_size
 from services.rules.movements import (
     EXCLUSION_REASONS,
     MOVEMENT_LABELS,
@@ -148,10 +146,8 @@ _TEMPLATE_INFO = [
     "TRANSFERENCIA: carteirinha do titular e código da empresa de destino (mesmo grupo "
     "econômico); os dependentes vão junto.",
     "data_vigencia vazia = hoje. Para datas passadas use o cadastro retroativo.",
-    f"Limites: até {MAX_LINES:_} linhas e {MAX_BYTES // (1024 * 1024)} MB por arquivo. ".replace(
-        "_", "."
-    )
-    + "Formatos aceitos: .xlsx ou .csv (UTF-8 ou Latin-1, separado por ; ou ,).",
+    f"Limites: até {format_int(MAX_LINES)} linhas e {format_size(MAX_BYTES)} por arquivo. "
+    "Formatos aceitos: .xlsx ou .csv (UTF-8 ou Latin-1, separado por ; ou ,).",
     "Depois do envio, cada linha recebe um status; baixe o arquivo de resultado para ver o "
     "que corrigir nas linhas recusadas.",
 ]
@@ -337,7 +333,7 @@ def parse_batch_file(
     """
     if len(content) > max_bytes:
         raise BatchFileError(
-            f"O arquivo tem {_size(len(content))}; o limite é {_size(max_bytes)}. "
+            f"O arquivo tem {format_size(len(content))}; o limite é {format_size(max_bytes)}. "
             "Divida as movimentações em arquivos menores."
         )
     if not content:
@@ -379,8 +375,8 @@ def parse_batch_file(
             )
         if len(lines) >= max_lines:
             raise BatchFileError(
-                f"O arquivo tem mais de {_count(max_lines)} linhas de movimentação; o limite "
-                f"é {_count(max_lines)} por arquivo. Divida em arquivos menores."
+                f"O arquivo tem mais de {format_int(max_lines)} linhas de movimentação; o limite "
+                f"é {format_int(max_lines)} por arquivo. Divida em arquivos menores."
             )
         lines.append(parser.line(index + 1, row))
     if not lines:
@@ -395,18 +391,6 @@ def parse_batch_file(
         content_hash=hashlib.sha256(content).hexdigest(),
         file_name=name,
     )
-
-
-def _size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MB".replace(".", ",").replace(",0 MB", " MB")
-    if n >= 1024:
-        return f"{n // 1024} KB"
-    return f"{n} bytes"
-
-
-def _count(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
 
 
 def _filled(v: Any) -> bool:
@@ -529,8 +513,9 @@ def _read_xlsx(content: bytes, max_bytes: int) -> tuple[list[list[Any]], bool]:
             unpacked = sum(info.file_size for info in zf.infolist())
             if unpacked > _MAX_UNPACKED_RATIO * max_bytes:
                 raise BatchFileError(
-                    f"A planilha descompactada passa de {_size(_MAX_UNPACKED_RATIO * max_bytes)}"
-                    ": divida as movimentações em arquivos menores."
+                    "A planilha descompactada passa de "
+                    f"{format_size(_MAX_UNPACKED_RATIO * max_bytes)}: "
+                    "divida as movimentações em arquivos menores."
                 )
             workbook_path = _office_document(zf)
             if workbook_path is None or not workbook_path.endswith(".xml"):
@@ -927,7 +912,8 @@ def _cross_line_checks(lines: list[BatchLineData]) -> None:
 # ---------------------------------------------------------------- result file
 
 LineStatus = tuple[Any, ...]  # (line_number, status, message[, field or fields])
-_RED = PatternFill("solid", fgColor="F4B6B6")
+_RED = "F4B6B6"  # the cells to fix
+_HEADER_COLOUR = str(HEADER_FILL.fgColor.rgb)  # as the template and the layout
 # A refusal message names a column as "cpf: ..." (one part of "a; b") or "coluna cpf".
 _NAMED_COLUMN_RE = re.compile(r"(?:^|;\s*)([a-z_]+):|\bcoluna\s+([a-z_]+)")
 
@@ -973,36 +959,30 @@ def result_xlsx(
     """The uploaded lines with a status and a message each; the cells to fix in red.
     With `waiting` (line number -> text), a last column "Carência": each applied
     inclusion's waiting periods."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Resultado")
     header = [*parsed.columns, "status", "mensagem"]
     if waiting is not None:
         header.append(WAITING_HEADER)
-    for i, name in enumerate(header, start=1):
-        wide = name in ("mensagem", WAITING_HEADER)
-        ws.column_dimensions[get_column_letter(i)].width = 60 if wide else 18
-    ws.freeze_panes = "A2"
-    head = []
-    for name in header:
-        cell = WriteOnlyCell(ws, value=xlsx_text(name))
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        head.append(cell)
-    ws.append(head)
     index = {c: i for i, c in enumerate(parsed.columns)}
-    for cells, status, message, marked, number in _result_rows(parsed, statuses):
-        extra = [] if waiting is None else [waiting.get(number, "")]
-        row: list[Any] = [xlsx_text(v) for v in [*cells, status, message, *extra]]
-        for column in marked:
-            at = index.get(column)
-            if at is not None:
-                red = WriteOnlyCell(ws, value=row[at])
-                red.fill = _RED
-                row[at] = red
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+
+    def rows() -> Iterator[list[Any]]:
+        for cells, status, message, marked, number in _result_rows(parsed, statuses):
+            extra = [] if waiting is None else [waiting.get(number, "")]
+            row: list[Any] = [*cells, status, message, *extra]
+            for column in marked:
+                at = index.get(column)
+                if at is not None:
+                    row[at] = Styled(row[at], fill=_RED)
+            yield row
+
+    sheet = Sheet(
+        "Resultado",
+        header,
+        rows(),
+        widths={name: 60 if name in ("mensagem", WAITING_HEADER) else 18 for name in header},
+        header_fill=_HEADER_COLOUR,
+        freeze_header=True,
+    )
+    return xlsx_bytes([sheet])
 
 
 def result_csv(

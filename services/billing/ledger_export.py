@@ -11,7 +11,6 @@ export starts fast (`services.billing` loads its modules on first use).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -21,10 +20,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from data.models import Beneficiary, Invoice, InvoiceLine
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
+from services.exports import csv_field
 
 LEDGER_HEADER = ("card_number", "cpf", "reference_month", "invoice_month", "kind", "amount")
 FETCH_ROWS = 20_000
-_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 
 
 def _ym(column: Any, dialect: str) -> ColumnElement[str]:
@@ -62,19 +61,13 @@ def ledger_fields(row: LedgerRow) -> tuple[str, str, str, str, str, str]:
     )
 
 
-def _csv_field(text: str) -> str:
-    return text if not _NEEDS_QUOTES.search(text) else '"' + text.replace('"', '""') + '"'
-
-
 def ledger_line(row: LedgerRow) -> str:
     """A ledger row as one CSV line (with its newline): `ledger_fields` joined by commas.
 
     Written by hand rather than by the csv module (a third faster over a big export):
     months, kinds and amounts never need quotes; card number and CPF are digits, quoted
     as csv would if one ever held a comma, a quote or a line break."""
-    card, cpf = row[0], row[1]
-    if _NEEDS_QUOTES.search(card) or _NEEDS_QUOTES.search(cpf):
-        card, cpf = _csv_field(card), _csv_field(cpf)
+    card, cpf = csv_field(row[0]), csv_field(row[1])
     cents = row[5]
     whole, part = divmod(-cents if cents < 0 else cents, 100)
     sign = "-" if cents < 0 else ""

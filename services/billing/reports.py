@@ -13,12 +13,13 @@ from sqlalchemy import func, or_, select
 from data.models import Beneficiary, ContractedPlan, Invoice, InvoiceLine, Plan
 from data.uow import UnitOfWork
 from services.actors import Actor
-from services.billing.exports import _month_text, table_download
+from services.billing.exports import table_download
 from services.billing.frames import _cents_of, _company_scope, money
 from services.billing.invoices import MONTHLY_KINDS
 from services.rules.billing import add_months, month_from_index, month_index, month_start
 from services.rules.card_numbers import format_card_number
 from services.rules.errors import DomainError
+from services.rules.formats import decimal_comma, format_datetime, format_month_numeric
 
 
 @dataclass(frozen=True)
@@ -249,10 +250,13 @@ def billing_report_download(
     """The report as xlsx (a sheet per view) or csv (one view), headed by period and filters."""
     heading = [
         ("Relatório de faturamento", company_label),
-        ("Período (competência)", f"{_month_text(report.start)} a {_month_text(report.end)}"),
+        (
+            "Período (competência)",
+            f"{format_month_numeric(report.start)} a {format_month_numeric(report.end)}",
+        ),
         ("Planos", report.plan_filter),
-        ("Total faturado", f"{report.total:.2f}".replace(".", ",")),
-        ("Gerado em", f"{generated_at:%d/%m/%Y %H:%M}"),
+        ("Total faturado", decimal_comma(report.total)),
+        ("Gerado em", format_datetime(generated_at)),  # Brasília time, not UTC
     ]
     order = [view, *[v for v in REPORT_VIEWS if v != view]] if fmt == "csv" else list(REPORT_VIEWS)
     sheets = [(REPORT_VIEWS[v][0], getattr(report, REPORT_VIEWS[v][1])) for v in order]

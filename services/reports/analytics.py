@@ -48,6 +48,7 @@ from services.reports.beneficiaries import (
 )
 from services.rules.age_bands import age_band_label
 from services.rules.errors import DomainError
+from services.rules.formats import format_month_numeric
 
 MAX_SERIES = 6
 
@@ -282,7 +283,7 @@ def utilization_compare(
 
 
 def _period_label(period: Period) -> str:
-    return f"{period.first_month:%m/%Y} a {period.last_month:%m/%Y}"
+    return f"{format_month_numeric(period.first_month)} a {format_month_numeric(period.last_month)}"
 
 
 # ---------------------------------------------------------------- pivot
@@ -479,7 +480,7 @@ def _dim_value(dim: str, raw: Any, company_labels: dict[int, str]) -> tuple[Any,
         return (0, label), label
     if dim == "month":
         month = month_from_key(str(raw))
-        return (0, month.isoformat()), f"{month:%m/%Y}"
+        return (0, month.isoformat()), format_month_numeric(month)
     if dim == "age_band":
         return (0, int(raw)), age_band_label(int(raw))
     if dim == "sex":

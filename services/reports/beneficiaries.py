@@ -53,10 +53,10 @@ from data.uow import UnitOfWork
 from services.actors import Actor, Permission
 from services.lgpd import personal_data_listing_record
 from services.rules.age_bands import AGE_BANDS, age_band_label
-from services.rules.card_numbers import CARD_LENGTH, format_card_number
-from services.rules.documents import format_cpf, mask_cpf, only_digits
+from services.rules.documents import only_digits
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError
+from services.rules.formats import format_card, format_cpf, mask_cpf
 from services.rules.movements import EXCLUSION_REASONS
 
 ACTIVE = "active"
@@ -192,22 +192,13 @@ def company_scope(
 
 
 def _show_cpf(cpf: str | None, full: bool) -> str:
-    """The CPF formatted, or masked (LGPD) unless `full`; lists call this per row, so
-    the stored 11-digit shape takes a fast path with the same output as the rules."""
-    if not cpf:
-        return ""
-    if len(cpf) == 11 and cpf.isascii() and cpf.isdigit():
-        if full:
-            return f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}"
-        return f"***.{cpf[3:6]}.{cpf[6:9]}-**"
+    """The CPF formatted, or masked (LGPD) unless `full`."""
     return format_cpf(cpf) if full else mask_cpf(cpf)
 
 
 def _show_card(card: str) -> str:
-    """The card number in groups of four (as `format_card_number`, stored shape fast)."""
-    if len(card) == CARD_LENGTH and card.isascii() and card.isdigit():
-        return f"{card[:4]} {card[4:8]} {card[8:12]} {card[12:]}"
-    return format_card_number(card)
+    """The card number in groups of four."""
+    return format_card(card)
 
 
 def _as_date(value: Any) -> date | None:

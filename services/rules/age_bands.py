@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from services.rules.errors import DomainError
+from services.rules.formats import decimal_comma, format_money
 
 AGE_BANDS: list[tuple[int, int | None]] = [
     (0, 18),
@@ -67,13 +68,6 @@ def age_band_label(band: int) -> str:
     return f"{lower} ou mais" if upper is None else f"{lower} a {upper}"
 
 
-def brl(amount: Decimal) -> str:
-    """``R$ 1.234,56``: how a rule's message names an amount."""
-    sign = "-" if amount < 0 else ""
-    whole, cents = f"{abs(amount):.2f}".split(".")
-    return f"{sign}R$ {int(whole):,}".replace(",", ".") + f",{cents}"
-
-
 def _ratio(numerator: Decimal, denominator: Decimal, other: Fraction | None = None) -> str:
     """``numerator / denominator`` in Portuguese with 4 places, or more when 4 would hide
     its difference from ``other`` (so a message never reads "1,5000 > 1,5000")."""
@@ -86,7 +80,7 @@ def _ratio(numerator: Decimal, denominator: Decimal, other: Fraction | None = No
         and (_rounded(exact, places) == _rounded(other, places))
     ):
         places += 2
-    return f"{_rounded(exact, places)}".replace(".", ",")
+    return decimal_comma(_rounded(exact, places), places)
 
 
 def _rounded(value: Fraction, places: int) -> Decimal:
@@ -112,17 +106,17 @@ def check_price_table(prices: Sequence[Decimal]) -> list[str]:
     if last > MAX_LAST_TO_FIRST_RATIO * first:
         problems.append(
             "RN 63/2003, art. 3º, I: o preço da 10ª faixa (59 ou mais) não pode passar de "
-            f"seis vezes o da 1ª faixa (0 a 18). Informado: {brl(last)}, limite "
-            f"6 × {brl(first)} = {brl(MAX_LAST_TO_FIRST_RATIO * first)}."
+            f"seis vezes o da 1ª faixa (0 a 18). Informado: {format_money(last)}, limite "
+            f"6 × {format_money(first)} = {format_money(MAX_LAST_TO_FIRST_RATIO * first)}."
         )
     # P10/P7 <= P7/P1  <=>  P10 * P1 <= P7 * P7 (all positive): exact, no division.
     if last * first > seventh * seventh:
         low = Fraction(seventh) / Fraction(first)
         problems.append(
             "RN 63/2003, art. 3º, II (variação acumulada, STJ Tema 1016): a variação da 7ª "
-            f"à 10ª faixa ({brl(last)} / {brl(seventh)} = "
+            f"à 10ª faixa ({format_money(last)} / {format_money(seventh)} = "
             f"{_ratio(last, seventh, low)}) não pode ser maior que a da 1ª à 7ª faixa "
-            f"({brl(seventh)} / {brl(first)} = {_ratio(seventh, first)})."
+            f"({format_money(seventh)} / {format_money(first)} = {_ratio(seventh, first)})."
         )
     for band in range(1, BAND_COUNT):
         if prices[band] < prices[band - 1]:

@@ -1,4 +1,4 @@
-"""Billing months, invoice due dates and statuses, and safe spreadsheet text.
+"""Billing months, invoice due dates and statuses.
 
 Sources:
 - Billing is contractual in a collective business plan (ANS RN 557/2022 leaves
@@ -11,10 +11,8 @@ Sources:
 - Payment status: "paid" and "cancelled" are recorded; an open invoice whose
   due date has passed is "overdue" (Lei 7.089/1983 only matters to the charge,
   see ``services.rules.money``).
-- Spreadsheet text: a cell whose text starts with ``=``, ``+``, ``-``, ``@``, a
-  tab or a carriage return is run as a formula by spreadsheet programs ("CSV
-  injection", OWASP); such text is prefixed with an apostrophe, the escape the
-  programs themselves use, so a name can never become a formula.
+
+The spreadsheet formula guard is in ``services.exports``, with the file writers.
 """
 
 from __future__ import annotations
@@ -36,7 +34,6 @@ LINE_KIND_LABELS = {
     "stay": "Art. 30/31",
 }
 PAYMENT_METHOD_LABELS = {"boleto": "Boleto", "pix": "PIX", "transfer": "Transferência"}
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def month_start(d: date) -> date:
@@ -77,8 +74,3 @@ def invoice_status(status: str, due_date: date, today: date) -> str:
     if status in ("paid", "cancelled"):
         return status
     return "overdue" if due_date < today else "open"
-
-
-def spreadsheet_safe(text: str) -> str:
-    """``text`` that a spreadsheet shows as text and never runs as a formula."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text

@@ -243,9 +243,15 @@ def parse_cep(value: str, field: str = "cep") -> str:
 # ---------------------------------------------------------------- display
 
 
+def _stored_cpf(value: str) -> str:
+    """The CPF's digits; the stored shape (11 ASCII digits, what report lists show per
+    row) skips the normalising regex."""
+    return value if isinstance(value, str) and _is_digits(value, 11) else _normalized(value)
+
+
 def format_cpf(value: str) -> str:
     """``52998224725`` -> ``529.982.247-25``."""
-    v = _normalized(value)
+    v = _stored_cpf(value)
     if not _is_digits(v, 11):
         return value
     return f"{v[:3]}.{v[3:6]}.{v[6:9]}-{v[9:]}"
@@ -295,7 +301,7 @@ def mask_cpf(value: str) -> str:
 
     A value that is not an 11-digit CPF is masked whole, so nothing leaks.
     """
-    v = _normalized(value)
+    v = _stored_cpf(value)
     if not _is_digits(v, 11):
         return "***.***.***-**"
     return f"***.{v[3:6]}.{v[6:9]}-**"

@@ -12,17 +12,14 @@ art. 46 (security measures); the maximum lengths are the database columns' own.
 
 from __future__ import annotations
 
+from services.rules.formats import format_int
+
 # Largest free texts (characters): the form widgets use the same numbers as max_chars.
 PROTOCOL_SUBJECT_MAX = 200  # protocol.subject is String(200)
 PROTOCOL_DESCRIPTION_MAX = 4000
 PROTOCOL_NOTE_MAX = 4000
 PERSON_NAME_MAX = 200  # beneficiary, mother, user and contact names: String(200)
 _LINE_BREAKS = str.maketrans("", "", "\n\r\t")
-
-
-def count(n: int) -> str:
-    """1.234: thousands grouped the Brazilian way."""
-    return f"{n:,}".replace(",", ".")
 
 
 def text_problem(value: str, label: str, limit: int, *, multiline: bool = False) -> str | None:
@@ -34,7 +31,8 @@ def text_problem(value: str, label: str, limit: int, *, multiline: bool = False)
     and tabs.
     """
     if len(value) > limit:
-        return f"{label}: no máximo {count(limit)} caracteres (informados {count(len(value))})."
+        given = format_int(len(value))
+        return f"{label}: no máximo {format_int(limit)} caracteres (informados {given})."
     checked = value.translate(_LINE_BREAKS) if multiline else value
     if not checked.isprintable():
         return f"{label}: use só letras, números e pontuação (sem caracteres de controle)."

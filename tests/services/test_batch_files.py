@@ -31,8 +31,8 @@ from services.batch.layout import (
     layout_csv,
     layout_rows,
     layout_xlsx,
-    neutralise,
 )
+from services.exports import neutralise
 from services.rules.documents import cpf_check_digits
 from services.rules.movements import MovementKind
 

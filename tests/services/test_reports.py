@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Date, Engine, case, func, literal, select, update
 
-from components.report_widgets import ExportHeader, neutralise, to_csv, to_xlsx
+from components.report_widgets import ExportHeader, to_csv, to_xlsx
 from data.db import make_session_factory
 from data.models import (
     Beneficiary,
@@ -31,6 +31,7 @@ from data.uow import UnitOfWork
 from demo.generator import seed_demo
 from services.access import accounts as access
 from services.actors import Actor, Permission, Role
+from services.exports import neutralise
 from services.reports import analytics
 from services.reports import beneficiaries as reports
 from services.reports.beneficiaries import (

@@ -1,4 +1,4 @@
-"""Billing rules: months, due dates, statuses and safe spreadsheet text."""
+"""Billing rules: months, due dates and statuses (the spreadsheet guard: test_exports.py)."""
 
 from datetime import date
 
@@ -13,7 +13,6 @@ from services.rules.billing import (
     month_from_index,
     month_index,
     month_start,
-    spreadsheet_safe,
 )
 
 
@@ -87,21 +86,3 @@ def test_an_open_invoice_past_its_due_date_is_overdue(
 ) -> None:
     assert invoice_status(status, due, today) == expected
     assert INVOICE_STATUS_LABELS[expected]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("=1+1", "'=1+1"),
-        ("+55 11 99999-0000", "'+55 11 99999-0000"),
-        ("-2", "'-2"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\t=cmd", "'\t=cmd"),
-        ("\r=cmd", "'\r=cmd"),
-        ("Maria = José", "Maria = José"),
-        ("", ""),
-        ("'já escapado", "'já escapado"),
-    ],
-)
-def test_spreadsheet_text_never_starts_like_a_formula(text: str, expected: str) -> None:
-    assert spreadsheet_safe(text) == expected

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.rules.text import PROTOCOL_DESCRIPTION_MAX, count, text_problem
+from services.rules.text import PROTOCOL_DESCRIPTION_MAX, text_problem
 
 # C0/C1 controls, bidi overrides and isolates, zero-width and BOM, line separators.
 FORBIDDEN = [
@@ -43,7 +43,9 @@ def test_large_limits_are_written_the_brazilian_way() -> None:
     too_long = "a" * (PROTOCOL_DESCRIPTION_MAX + 1)
     message = text_problem(too_long, "Descrição", PROTOCOL_DESCRIPTION_MAX, multiline=True)
     assert message == "Descrição: no máximo 4.000 caracteres (informados 4.001)."
-    assert count(1234567) == "1.234.567"
+    assert text_problem("a" * 1_234_568, "Nota", 1_234_567) == (
+        "Nota: no máximo 1.234.567 caracteres (informados 1.234.568)."
+    )
 
 
 @pytest.mark.parametrize("char", FORBIDDEN)
