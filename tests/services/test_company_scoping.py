@@ -26,7 +26,13 @@ from data.models import (
     Protocol,
     UtilizationEvent,
 )
-from data.uow import ALL_COMPANIES, COMPANY_SCOPED, NoCompanyInContext, UnitOfWork
+from data.uow import (
+    ALL_COMPANIES,
+    COMPANY_SCOPED,
+    NoCompanyInContext,
+    UnitOfWork,
+    across_companies,
+)
 from demo.generator import seed_demo
 from tests.conftest import _fresh_postgres, _fresh_sqlite
 
@@ -184,6 +190,15 @@ def test_a_statement_may_cross_companies_on_purpose(two: Two):
             uow.session.scalars(select(Beneficiary.id).execution_options(**{ALL_COMPANIES: True}))
         )
     assert ids == two.ids(Beneficiary)
+
+
+def test_a_block_may_cross_companies_on_purpose_and_the_scope_comes_back_after_it(two: Two):
+    everyone, mine = two.ids(Beneficiary), two.ids(Beneficiary, two.a)
+    with two.uow(two.a) as uow:
+        with across_companies(uow.session):
+            inside = set(uow.session.scalars(select(Beneficiary.id)))
+        after = set(uow.session.scalars(select(Beneficiary.id)))
+    assert (inside, after) == (everyone, mine)
 
 
 def test_a_unit_of_work_without_a_company_sees_every_company(two: Two):
