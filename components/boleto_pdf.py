@@ -17,7 +17,13 @@ from fpdf import FPDF
 
 from services.billing.payments import BoletoView
 from services.rules.boleto import itf_pattern
-from services.rules.formats import format_date, format_money, format_percent, latin1
+from services.rules.formats import (
+    format_date,
+    format_money,
+    format_month_numeric,
+    format_percent,
+    latin1,
+)
 
 BARCODE_WIDTH_MM = 103.0
 BARCODE_HEIGHT_MM = 13.0
@@ -87,7 +93,7 @@ def boleto_pdf(view: BoletoView) -> bytes:
     """The boleto of ``view`` as a one-page A4 PDF."""
     s = _Slip()
     pdf = s.pdf
-    month = f"{view.billing_month:%m/%Y}"
+    month = format_month_numeric(view.billing_month)
     s.text(LEFT, 16, view.operator_name, size=14, bold=True)
     s.text(LEFT, 21, f"CNPJ {view.operator_document} · {view.operator_city}", size=8)
     s.text(LEFT + WIDTH - 45, 16, "2ª via de boleto", size=12, bold=True)

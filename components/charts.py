@@ -17,7 +17,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from services.billing import InvoiceRow
-from services.rules.formats import format_compact
+from services.rules.formats import format_compact, format_month_numeric
 
 # d3-format: thousands grouped, trailing zeros trimmed, never an SI suffix ("~s" would
 # write 25k). With separators ",." plotly shows 25.000 and 1.234,5.
@@ -115,7 +115,7 @@ def invoices_by_month(invoices: Sequence[InvoiceRow]) -> go.Figure:
         if chosen:
             fig.add_trace(
                 go.Bar(
-                    x=[f"{i.billing_month:%m/%Y}" for i in chosen],
+                    x=[format_month_numeric(i.billing_month) for i in chosen],
                     y=[float(i.amount) for i in chosen],
                     name=label,
                     marker_color=color,
@@ -123,7 +123,8 @@ def invoices_by_month(invoices: Sequence[InvoiceRow]) -> go.Figure:
                 )
             )
     fig.update_xaxes(
-        categoryorder="array", categoryarray=[f"{i.billing_month:%m/%Y}" for i in invoices]
+        categoryorder="array",
+        categoryarray=[format_month_numeric(i.billing_month) for i in invoices],
     )
     return _bar_layout(fig)
 
@@ -134,7 +135,7 @@ def billing_by_month(by_month: pd.DataFrame) -> go.Figure:
 
     ``by_month`` is `BillingReport.by_month` (Decimal money, shown only).
     """
-    months = [f"{m:%m/%Y}" for m in by_month["Competência"]]
+    months = [format_month_numeric(m) for m in by_month["Competência"]]
     fig = go.Figure()
     for kind in ("Mensalidades", "Retroativos e diferenças"):
         fig.add_trace(
@@ -276,7 +277,7 @@ def holders_and_dependents(df: pd.DataFrame) -> go.Figure:
 @pt_br_figure
 def inclusions_and_exclusions(df: pd.DataFrame) -> go.Figure:
     """Inclusions and exclusions of each month, side by side."""
-    months = [f"{m:%m/%Y}" for m in df["Mês"]]
+    months = [format_month_numeric(m) for m in df["Mês"]]
     fig = go.Figure(
         [
             go.Bar(
@@ -304,7 +305,7 @@ def inclusions_and_exclusions(df: pd.DataFrame) -> go.Figure:
 @pt_br_figure
 def cost_by_month(df: pd.DataFrame) -> go.Figure:
     """Cost (bars, clickable: customdata is the month) and procedures (line) by month."""
-    months = [f"{m:%m/%Y}" for m in df["Mês"]]
+    months = [format_month_numeric(m) for m in df["Mês"]]
     keys = [m.isoformat() for m in df["Mês"]]
     fig = go.Figure(
         [
@@ -345,7 +346,7 @@ def cost_by_month(df: pd.DataFrame) -> go.Figure:
 @pt_br_figure
 def loss_ratio_by_month(df: pd.DataFrame) -> go.Figure:
     """Premiums billed and utilization cost (bars) and the loss ratio (line, right axis)."""
-    months = [f"{m:%m/%Y}" for m in df["Mês"]]
+    months = [format_month_numeric(m) for m in df["Mês"]]
     fig = go.Figure(
         [
             go.Bar(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -36,6 +36,7 @@ from services.rules.formats import (
     format_datetime,
     format_int,
     format_money,
+    format_month_numeric,
     format_month_short,
     format_percent,
 )
@@ -277,7 +278,7 @@ def beneficiary_filters(
         plans = c1.multiselect(
             "Plano",
             list(options.plans),
-            format_func=options.plans.get,
+            format_func=options.plans.__getitem__,
             key=f"{key}_plans",
             placeholder=ALL,
         )
@@ -287,7 +288,7 @@ def beneficiary_filters(
         relationships = c3.multiselect(
             "Parentesco",
             list(options.relationships),
-            format_func=options.relationships.get,
+            format_func=options.relationships.__getitem__,
             key=f"{key}_relationships",
             placeholder=ALL,
         )
@@ -295,7 +296,7 @@ def beneficiary_filters(
         bands = c4.multiselect(
             "Faixa etária",
             list(options.age_bands),
-            format_func=options.age_bands.get,
+            format_func=options.age_bands.__getitem__,
             key=f"{key}_bands",
             placeholder=ALL,
         )
@@ -313,7 +314,7 @@ def beneficiary_filters(
             reasons = c8.multiselect(
                 "Motivo da exclusão",
                 list(options.exclusion_reasons),
-                format_func=options.exclusion_reasons.get,
+                format_func=options.exclusion_reasons.__getitem__,
                 key=f"{key}_reasons",
                 placeholder=ALL,
             )
@@ -371,7 +372,7 @@ def _range_text(start: date | None, end: date | None) -> str:
 def describe_selection(selection: UtilizationSelection) -> str:
     parts = []
     if selection.month:
-        parts.append(f"Mês: {selection.month:%m/%Y}")
+        parts.append(f"Mês: {format_month_numeric(selection.month)}")
     if selection.procedure_group:
         parts.append(f"Grupo: {selection.procedure_group}")
     if selection.tuss_code:
@@ -402,7 +403,12 @@ def clicked(event: Any, *, axis: str = "x") -> str | None:
 # ---------------------------------------------------------------- tables
 
 
-def show_table(df: pd.DataFrame, *, key: str | None = None, height: int | str = "auto") -> Any:
+def show_table(
+    df: pd.DataFrame,
+    *,
+    key: str | None = None,
+    height: int | Literal["auto", "stretch", "content"] = "auto",
+) -> Any:
     """A sortable table: money and counts in pt-BR, dates dd/mm/aaaa."""
     config: dict[str, Any] = {}
     for column in df.columns:

@@ -1,14 +1,15 @@
 """Financeiro > Relatórios de faturamento: by month, plan and beneficiary, with downloads."""
 
+import pandas as pd
 import streamlit as st
 
 from components import charts
 from components.context import get_context, now_utc
 from components.errors import user_errors
 from components.safe_text import plain
-from services import billing
+from services import billing, exports
 from services.actors import Permission
-from services.rules.formats import format_money, format_month
+from services.rules.formats import format_money, format_month, format_month_numeric
 
 ctx = get_context(Permission.FINANCE)
 st.title("Relatórios de faturamento")
@@ -23,7 +24,7 @@ c1, c2, c3 = st.columns([1, 1, 2])
 start = c1.selectbox(
     "De (competência)",
     months,
-    index=months.index(options.default_start),
+    index=months.index(options.default_start) if options.default_start in months else 0,
     format_func=format_month,
     key="report_start",
 )
@@ -38,13 +39,16 @@ plans = c3.multiselect(
     placeholder="Todos os planos",
     key="report_plans",
 )
-report = None
+if start is None or end is None:
+    st.stop()
+found: billing.BillingReport | None = None
 with user_errors():
-    report = billing.billing_report(
+    found = billing.billing_report(
         uow=ctx.uow(), actor=ctx.actor, start=start, end=end, plan_ids=plans or None
     )
-if report is None:
+if found is None:
     st.stop()
+report: billing.BillingReport = found
 
 st.metric("Total faturado no período", format_money(report.total))
 generated_at = now_utc()
@@ -55,19 +59,19 @@ st.download_button(
         report, "xlsx", company_label=ctx.company.label, generated_at=generated_at
     ),
     file_name=f"{stem}.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    mime=exports.XLSX_MIME,
     on_click="ignore",
     icon=":material/download:",
 )
 
 
-def _money_table(df):  # noqa: ANN001, ANN202 - formatting for display only
+def _money_table(df: pd.DataFrame) -> pd.DataFrame:  # formatting for display only
     shown = df.copy()
     for column in shown.columns:
         if column in ("Mensalidades", "Retroativos e diferenças", "Total"):
             shown[column] = [format_money(v) for v in shown[column]]
         if column == "Competência":
-            shown[column] = [f"{m:%m/%Y}" for m in shown[column]]
+            shown[column] = [format_month_numeric(m) for m in shown[column]]
     return shown
 
 
@@ -78,7 +82,7 @@ def _csv_button(view: str) -> None:
             report, "csv", company_label=ctx.company.label, generated_at=generated_at, view=view
         ),
         file_name=f"{stem}_{view}.csv",
-        mime="text/csv",
+        mime=exports.CSV_MIME,
         on_click="ignore",
         icon=":material/download:",
         key=f"report_csv_{view}",

@@ -9,7 +9,13 @@ from components.safe_text import plain
 from services import billing
 from services.actors import Permission
 from services.rules.billing import LINE_KIND_LABELS
-from services.rules.formats import format_date, format_int, format_money, format_month
+from services.rules.formats import (
+    format_date,
+    format_int,
+    format_money,
+    format_month,
+    format_month_numeric,
+)
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
@@ -29,7 +35,7 @@ if not invoices:
 st.dataframe(
     [
         {
-            "Competência": f"{inv.billing_month:%m/%Y}",
+            "Competência": format_month_numeric(inv.billing_month),
             "Vencimento": format_date(inv.due_date),
             "Valor": format_money(inv.amount),
             "Situação": inv.status_label,
@@ -66,8 +72,9 @@ c3.metric(
 )
 c4.metric("Beneficiários", format_int(detail.beneficiaries))
 st.caption(
-    f"Competência {inv.billing_month:%m/%Y} · vencimento {format_date(inv.due_date)} · "
-    f"{inv.status_label}" + (f" em {format_date(inv.paid_on)}" if inv.paid_on else "")
+    f"Competência {format_month_numeric(inv.billing_month)} · "
+    f"vencimento {format_date(inv.due_date)} · {inv.status_label}"
+    + (f" em {format_date(inv.paid_on)}" if inv.paid_on else "")
 )
 shown = detail.lines
 monthly_labels = {LINE_KIND_LABELS[k] for k in billing.MONTHLY_KINDS}
@@ -79,7 +86,9 @@ if st.toggle(
     shown = shown[~shown["Tipo"].isin(monthly_labels)]
 lines = shown.assign(
     **{
-        "Competência de referência": [f"{d:%m/%Y}" for d in shown["Competência de referência"]],
+        "Competência de referência": [
+            format_month_numeric(d) for d in shown["Competência de referência"]
+        ],
         "Valor": [format_money(v) for v in shown["Valor"]],
     }
 )

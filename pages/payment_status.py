@@ -8,7 +8,7 @@ from components.safe_text import plain
 from services import billing
 from services.actors import Permission
 from services.billing import payments
-from services.rules.formats import format_date, format_money
+from services.rules.formats import format_date, format_money, format_month_numeric
 
 ctx = get_context(Permission.FINANCE)
 today = today_local()
@@ -19,7 +19,7 @@ ALL = "Todos"
 years = billing.invoice_years(uow=ctx.uow(), actor=ctx.actor)
 year = st.selectbox("Ano (competência)", [ALL, *years], key="payments_year")
 status = payments.payment_status(
-    uow=ctx.uow(), actor=ctx.actor, today=today, year=None if year == ALL else year
+    uow=ctx.uow(), actor=ctx.actor, today=today, year=year if isinstance(year, int) else None
 )
 
 c1, c2, c3 = st.columns(3)
@@ -32,7 +32,7 @@ if status.overdue:
     st.dataframe(
         [
             {
-                "Competência": f"{r.billing_month:%m/%Y}",
+                "Competência": format_month_numeric(r.billing_month),
                 "Vencimento": format_date(r.due_date),
                 "Valor": format_money(r.amount),
             }
@@ -52,7 +52,7 @@ if status.open:
     st.dataframe(
         [
             {
-                "Competência": f"{r.billing_month:%m/%Y}",
+                "Competência": format_month_numeric(r.billing_month),
                 "Vencimento": format_date(r.due_date),
                 "Valor": format_money(r.amount),
             }
@@ -70,7 +70,7 @@ if status.paid:
     st.dataframe(
         [
             {
-                "Competência": f"{p.billing_month:%m/%Y}",
+                "Competência": format_month_numeric(p.billing_month),
                 "Vencimento": format_date(p.due_date),
                 "Pago em": format_date(p.paid_on),
                 "Valor pago": format_money(p.amount),

@@ -2,6 +2,8 @@
 prices (by age band, or a single price with no band), beneficiaries and the general
 conditions to read and download."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -72,7 +74,7 @@ for plan in plans:
                 st.text(plan.general_conditions or "Condições gerais não cadastradas.")
             st.download_button(
                 "Baixar condições gerais (PDF)",
-                data=lambda plan=plan: general_conditions_pdf(plan, ctx.company.label),
+                data=partial(general_conditions_pdf, plan, ctx.company.label),
                 file_name=f"condicoes-gerais-{plan.code}.pdf",
                 mime="application/pdf",
                 icon=":material/picture_as_pdf:",

@@ -32,7 +32,7 @@ with user_errors():
     chosen = f2.multiselect(
         "Empresas",
         list(labels),
-        format_func=labels.get,
+        format_func=labels.__getitem__,
         key="pf_companies",
         placeholder="Todas as empresas da carteira",
     )
@@ -148,7 +148,7 @@ with user_errors():
                 "Empresas a comparar (duas ou mais)",
                 list(company_ids),
                 default=list(company_ids[:2]),
-                format_func=labels.get,
+                format_func=labels.__getitem__,
                 key="pf_cmp_companies",
                 max_selections=analytics.MAX_SERIES,
             )
@@ -201,7 +201,7 @@ with user_errors():
         dims = analytics.DIMENSIONS
         measures = analytics.MEASURES
         c1, c2, c3 = st.columns(3)
-        rows = c1.selectbox("Linhas", list(dims), format_func=dims.get, key="pf_pv_rows")
+        rows = c1.selectbox("Linhas", list(dims), format_func=dims.__getitem__, key="pf_pv_rows")
         col_options = [None, *[d for d in dims if d != rows]]
         default_col = col_options.index("month") if "month" in col_options else 0
         cols = c2.selectbox(
@@ -211,9 +211,11 @@ with user_errors():
             format_func=lambda d: "(nenhuma)" if d is None else dims[d],
             key="pf_pv_cols",
         )
-        measure = c3.selectbox(
-            "Medida", list(measures), format_func=measures.get, key="pf_pv_measure"
+        pv_measure = c3.selectbox(
+            "Medida", list(measures), format_func=measures.__getitem__, key="pf_pv_measure"
         )
+        if rows is None or pv_measure is None:
+            st.stop()
         groups = st.multiselect(
             "Grupos de procedimento",
             sorted(set(overview.usage["group"])),
@@ -223,13 +225,13 @@ with user_errors():
         request = analytics.PivotRequest(
             rows=rows,
             columns=cols,
-            measure=measure,
+            measure=pv_measure,
             period=period,
             company_ids=company_ids,
             groups=tuple(groups),
         )
         result = rw.utilization_pivot(ctx, request)
-        title = f"{measures[measure]} por {dims[rows].lower()}" + (
+        title = f"{measures[pv_measure]} por {dims[rows].lower()}" + (
             f" e {dims[cols].lower()}" if cols else ""
         )
         st.subheader(title)

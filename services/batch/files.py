@@ -50,7 +50,7 @@ from services.exports import Sheet, Styled, csv_bytes, write_text, xlsx_bytes
 from services.rules.card_numbers import CARD_LENGTH, is_valid_card_number
 from services.rules.documents import only_digits, parse_cpf
 from services.rules.errors import DomainError, problems_joined
-from services.rules.formats import format_int, format_size
+from services.rules.formats import format_date, format_int, format_size
 from services.rules.movements import (
     EXCLUSION_REASONS,
     MOVEMENT_LABELS,
@@ -645,7 +645,7 @@ def _cell_text(v: Any) -> str:
     if isinstance(v, datetime):
         return f"{v:%d/%m/%Y}" if v.time() == time(0) else f"{v:%d/%m/%Y %H:%M}"
     if isinstance(v, date):
-        return f"{v:%d/%m/%Y}"
+        return format_date(v)
     return str(v).strip()
 
 
@@ -869,7 +869,7 @@ class _LineParser:
         if not 1 <= serial <= _MAX_SERIAL:
             return None, f"Data inválida ({text[:20]}): use dd/mm/aaaa.", None
         converted = self.epoch + timedelta(days=int(serial))
-        shown = f"{converted:%d/%m/%Y}"
+        shown = format_date(converted)
         return converted, None, f"data convertida do número do Excel ({text} = {shown})"
 
 

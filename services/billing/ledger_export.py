@@ -113,7 +113,11 @@ def ledger_rows(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Iterator[L
         own = isinstance(bind, Engine)
         # A session bound to a connection (a caller's transaction, as tests do) reads
         # through that connection, so it sees what the transaction wrote.
-        raw = bind.raw_connection() if own else uow.session.connection().connection
+        raw = (
+            bind.raw_connection()
+            if isinstance(bind, Engine)
+            else uow.session.connection().connection
+        )
         try:
             cursor = raw.cursor(name="ledger_export") if dialect == "postgresql" else raw.cursor()
             try:

@@ -127,7 +127,7 @@ def billing_report(
             .where(*conditions)
             .group_by(Invoice.billing_month, InvoiceLine.kind)
         ).all()
-        month_people = dict(
+        month_people: dict[date, int] = dict(
             session.execute(
                 base.add_columns(
                     Invoice.billing_month, func.count(func.distinct(InvoiceLine.beneficiary_id))

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     case,
     func,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.orm import InstrumentedAttribute
 
 from data.models import Beneficiary, Company, Invoice, Plan, Provider, UtilizationEvent
 from data.uow import UnitOfWork
@@ -370,7 +372,7 @@ def utilization_pivot(*, uow: UnitOfWork, actor: Actor, request: PivotRequest) -
     with uow:
         u, b, p, pl = UtilizationEvent, Beneficiary, Provider, Plan
         last_day = period.end_exclusive - timedelta(days=1)
-        exprs: dict[str, ColumnElement[Any]] = {
+        exprs: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]] = {
             "company": u.company_id,
             "month": month_key(u.event_date, uow.dialect),
             "group": u.procedure_group,
@@ -436,7 +438,7 @@ def utilization_pivot(*, uow: UnitOfWork, actor: Actor, request: PivotRequest) -
             agg_sq = agg.subquery()
             i = Invoice
             pexprs = {"company": i.company_id, "month": month_key(i.billing_month, uow.dialect)}
-            prem = select(
+            prem: Select[*tuple[Any, ...]] = select(
                 *[pexprs[d].label(d) for d in premium_dims],
                 func.sum(cents(i.amount)).label("premium"),
             ).where(*invoice_where(ids, period))

@@ -687,7 +687,7 @@ def usage_query(
     ).group_by(daily.c.cid, month, daily.c.grp)
 
 
-def premiums_query(ids: Sequence[int], period: Period, dialect: str) -> Select[Any]:
+def premiums_query(ids: Sequence[int], period: Period, dialect: str) -> Select[int, str, int]:
     """(company, month, premium cents) of the invoices billed in the period."""
     i = Invoice
     month = month_key(i.billing_month, dialect)

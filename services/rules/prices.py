@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from services.rules.age_bands import AGE_BANDS, check_price_table, check_single_price
 from services.rules.errors import DomainError
+from services.rules.formats import MONTHS, format_date, format_month_numeric
 
 CENT = Decimal("0.01")
 POOL_MAX_LIVES = 29  # fewer than 30 lives: the pool (RN 565/2022)
@@ -28,20 +29,7 @@ BAND_CHANGE_LABELS = {
     "next_month": "No mês seguinte ao aniversário",
     "birthday_month": "No mês do aniversário",
 }
-MONTH_NAMES = (
-    "janeiro",
-    "fevereiro",
-    "março",
-    "abril",
-    "maio",
-    "junho",
-    "julho",
-    "agosto",
-    "setembro",
-    "outubro",
-    "novembro",
-    "dezembro",
-)
+MONTH_NAMES = MONTHS  # the old name, for pages/price_tables.py until it uses formats.MONTHS
 # A readjustment percentage is stored with 2 places; -100% or less would zero a price.
 MIN_PCT = Decimal("-99.99")
 MAX_PCT = Decimal("999.99")
@@ -103,8 +91,9 @@ def check_anniversary(contract_start: date, month: date) -> None:
         first = date(contract_start.year + 1, contract_start.month, 1)
         raise DomainError(
             f"O reajuste deste contrato só pode ser aplicado no mês de aniversário "
-            f"({MONTH_NAMES[contract_start.month - 1]}, a partir de {first:%m/%Y}); "
-            f"contrato iniciado em {contract_start:%d/%m/%Y}, mês pedido {month:%m/%Y}.",
+            f"({MONTHS[contract_start.month - 1]}, a partir de {format_month_numeric(first)}); "
+            f"contrato iniciado em {format_date(contract_start)}, "
+            f"mês pedido {format_month_numeric(month)}.",
             "month",
         )
 
