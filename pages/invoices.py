@@ -6,7 +6,7 @@ from components import charts
 from components.clock import today_local
 from components.context import get_context, now_utc
 from components.safe_text import plain
-from services import billing
+from services import billing, exports
 from services.actors import Permission
 from services.rules.billing import LINE_KIND_LABELS
 from services.rules.formats import (
@@ -108,7 +108,7 @@ d1.download_button(
     "Baixar planilha (xlsx)",
     data=lambda: billing.invoice_download(detail, "xlsx", generated_at=generated_at),
     file_name=f"{stem}.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    mime=exports.XLSX_MIME,
     on_click="ignore",
     icon=":material/download:",
 )
@@ -116,7 +116,7 @@ d2.download_button(
     "Baixar CSV",
     data=lambda: billing.invoice_download(detail, "csv", generated_at=generated_at),
     file_name=f"{stem}.csv",
-    mime="text/csv",
+    mime=exports.CSV_MIME,
     on_click="ignore",
     icon=":material/download:",
 )

@@ -8,7 +8,7 @@ from components.context import get_context, now_utc
 from components.dossier_files import dossier_json, dossier_xlsx, section_table
 from components.errors import FieldSlots, user_errors
 from components.safe_text import plain
-from services import lgpd
+from services import exports, lgpd
 from services.rules.formats import format_datetime
 
 ctx = get_context()
@@ -65,7 +65,7 @@ if kept and kept[0] == ctx.company_id:
         data=lambda: dossier_xlsx(dossier),
         file_name=f"{stem}.xlsx",
         icon=":material/download:",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        mime=exports.XLSX_MIME,
         on_click="ignore",
         key="lgpd_xlsx",
     )

@@ -6,6 +6,7 @@ import streamlit as st
 from components import batch_widgets as bw
 from components.context import get_context
 from components.safe_text import plain
+from services import exports
 from services.actors import Permission
 from services.batch.layout import MAX_BYTES, MAX_LINES, layout_csv, layout_rows, layout_xlsx
 from services.rules.formats import format_int
@@ -41,7 +42,7 @@ c2.download_button(
     "Baixar layout (csv)",
     data=layout_csv,
     file_name="layout_movimentacao_lote.csv",
-    mime="text/csv",
+    mime=exports.CSV_MIME,
     on_click="ignore",
     icon=":material/download:",
     width="stretch",
