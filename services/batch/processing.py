@@ -172,7 +172,7 @@ def _line_fields(
     }
 
 
-def line_request(session: Session, snap: Snapshot, actor: Actor, line: BatchLineData) -> Request:
+def _line_request(session: Session, snap: Snapshot, actor: Actor, line: BatchLineData) -> Request:
     """The request a line asks for: every field of its kind's request type
     (`MOVEMENT_TYPES`) taken from the line by the field's name, in the batch channel; a
     field the line does not give keeps its default."""
@@ -190,7 +190,7 @@ def check_line(
     """The same rules as the individual forms, for one line of a file."""
     if line.problems:
         raise DomainError(line.problem_message())
-    request = line_request(session, snap, actor, line)
+    request = _line_request(session, snap, actor, line)
     return check_request(Checking(session, snap, today), request)
 
 
