@@ -1,16 +1,20 @@
 """Batch movements: a file of many lines, checked whole, then applied line by line's rules.
 
 - `batch_receive` reads the file (`services.batch.files`), records it, and checks every
-  line on one snapshot of the company with the same `check_*` functions the individual
-  forms use (lines may depend on earlier lines: a holder and then its dependents).
+  line on one snapshot of the company: each line becomes the request of its kind
+  (`services.movements.requests`, filled by field name) and goes through the engine's
+  `check_request`, as the individual forms' requests do (lines may depend on earlier
+  lines: a holder and then its dependents).
   Nothing is applied; the same file (content hash) sent before is flagged.
   Each line's cleaned values are kept in batch_line.data (the file itself in
   batch_file.content, for the result file).
 - `batch_apply` re-checks the accepted lines (read back from batch_line, not parsed
-  again) on a fresh snapshot and writes them in chunks; each chunk commits together with
-  its lines' status, so a batch interrupted half way resumes where it stopped, and a
-  chunk first locks the batch and makes sure its lines are still to apply, so two
-  applications at once (two tabs, the command line) never apply a line twice.
+  again) on a fresh snapshot and writes them in chunks through the engine's one write
+  path (`apply_many`: a line that fails at write time is refused alone); each chunk
+  commits together with its lines' status, so a batch interrupted half way resumes
+  where it stopped, and a chunk first locks the batch and makes sure its lines are
+  still to apply, so two applications at once (two tabs, the command line) never apply
+  a line twice.
 """
 
 from __future__ import annotations

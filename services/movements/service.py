@@ -1,4 +1,5 @@
-"""Beneficiary movements: one service function per movement, shared by every channel.
+"""Beneficiary movements: one service entry, `movement_apply`, for any movement request of
+any channel (services/movements/requests.py), and the reads the movement screens need.
 
 Each accepted movement writes the beneficiary change, the movement row, the audit
 record and the protocol in one transaction; a refused one raises `DomainError` and
