@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError, FieldErrors
 from services.rules.movements import (
     MAX_FUTURE_DAYS,
@@ -23,7 +24,9 @@ from services.rules.movements import (
     check_transfer_plan,
     clean_person,
     invoice_effect,
+    may_opt_for_stay,
     merge_update,
+    movement_channel,
     stay_until,
 )
 
@@ -560,3 +563,37 @@ JAN = date(2027, 1, 1)  # the billing month of a movement received on 26/11/2026
 )
 def test_what_a_movement_does_to_the_invoice(kind, effective, billing, expected):
     assert invoice_effect(kind, effective, billing) == expected
+
+
+def test_a_form_with_a_retroactive_date_is_the_retroactive_channel_which_charges_back():
+    assert movement_channel(date(2026, 10, 1)) is Channel.RETROACTIVE
+    assert movement_channel(None) is Channel.INDIVIDUAL
+
+
+EXCLUDED = date(2026, 11, 1)
+
+
+@pytest.mark.parametrize(
+    ("relationship", "reason", "excluded", "today", "expected"),
+    [
+        (Relationship.HOLDER, "demissao", EXCLUDED, EXCLUDED, True),
+        (Relationship.HOLDER, "aposentadoria", EXCLUDED, EXCLUDED + timedelta(30), True),
+        (Relationship.HOLDER, "demissao", EXCLUDED, EXCLUDED + timedelta(31), False),
+        (Relationship.HOLDER, "demissao", EXCLUDED, EXCLUDED - timedelta(1), False),
+        (Relationship.HOLDER, "pedido", EXCLUDED, EXCLUDED, False),
+        (Relationship.HOLDER, "demissao", None, EXCLUDED, False),
+        (Relationship.SPOUSE, "demissao", EXCLUDED, EXCLUDED, False),
+    ],
+)
+def test_only_a_holder_dismissed_or_retired_up_to_30_days_ago_may_opt_for_the_stay(
+    relationship, reason, excluded, today, expected
+):
+    assert (
+        may_opt_for_stay(
+            relationship_code=relationship,
+            exclusion_reason=reason,
+            exclusion_date=excluded,
+            today=today,
+        )
+        is expected
+    )
