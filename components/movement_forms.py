@@ -37,8 +37,8 @@ from services.movements.requests import (
 )
 from services.movements.service import BeneficiaryRow, MovementOptions, MovementResult
 from services.rules.card_numbers import format_card_number
-from services.rules.documents import mask_cpf
 from services.rules.eligibility import Relationship
+from services.rules.formats import mask_cpf
 from services.rules.movements import (
     EXCLUSION_REASONS,
     FIELD_LABELS,

@@ -14,7 +14,7 @@ from typing import Literal
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from services.exports import csv_bytes, neutralise, write_text
+from services.exports import csv_bytes, write_text
 from services.rules.card_numbers import card_number
 from services.rules.eligibility import Relationship
 from services.rules.movements import (
@@ -42,12 +42,12 @@ MOVEMENT_CODES: dict[str, MovementKind] = {
     "TRANSFERENCIA": MovementKind.TRANSFER,
 }
 CODE_OF_KIND: dict[MovementKind, str] = {kind: code for code, kind in MOVEMENT_CODES.items()}
-BATCH_KINDS = frozenset(MOVEMENT_CODES.values())
-# Movement kinds the file does not take, and why (every other kind needs a code above:
-# tests/services/test_movement_registry.py).
+# Movement kinds the file does not take, and why.
 NOT_IN_BATCH: dict[MovementKind, str] = {
     MovementKind.PLAN_CHANGE: "Alteração de plano é feita no cadastro individual ou retroativo.",
 }
+# Every other kind is taken, and needs a code above (tests/unit/test_movement_registry.py).
+BATCH_KINDS = frozenset(k for k in MovementKind if k not in NOT_IN_BATCH)
 
 _I, _E, _U, _R, _T = (
     MovementKind.INCLUSION,
@@ -402,8 +402,6 @@ COLUMNS: tuple[Column, ...] = (
         used_for=frozenset({_T}),
     ),
 )
-
-__all__ = ["neutralise"]  # kept importable from here until tests import it from services.exports
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}

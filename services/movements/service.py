@@ -40,11 +40,11 @@ from services.movements.requests import (
     UpdateRequest,
 )
 from services.numbering import local_date
-from services.rules.age_bands import age_on
 from services.rules.card_numbers import format_card_number
-from services.rules.documents import mask_cpf, only_digits
+from services.rules.documents import only_digits
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError
+from services.rules.formats import mask_cpf
 from services.rules.movements import MovementKind, PersonData, invoice_effect
 from services.rules.retroactive import movement_billing_month, retroactive_dates
 
@@ -380,7 +380,7 @@ def _rows(session: Session, beneficiaries: list[Beneficiary]) -> list[Beneficiar
             b.id,
             b.card_number,
             b.name,
-            mask_cpf(b.cpf) if b.cpf else "—",
+            mask_cpf(b.cpf) or "—",
             b.relationship_code,
             Relationship(b.relationship_code).label,
             b.status,
@@ -516,7 +516,3 @@ def _contracted_plans(session: Session, company_id: int) -> list[PlanOption]:
         .order_by(Plan.name)
     ).all()
     return [_plan_option(p) for p in plans]
-
-
-def beneficiary_age(b: BeneficiaryRow, today: date) -> int:
-    return age_on(b.birth_date, today)

@@ -9,7 +9,10 @@ Sources:
 - ANS RN 561/2022 (formerly RN 412/2016): an exclusion takes effect when the operator
   is told, so it is never retroactive.
 - Lei 9.656/1998 arts. 30/31 (RN 279/2011): stay of dismissed or retired holders.
-- Retroactive movements and their dates are contractual (DOMAIN_RULES.md, Money).
+- Retroactive movements and their dates are contractual (docs/domain/money-and-billing.md,
+  "Retroactive movements").
+
+Explained in docs/domain/movements-and-ans.md.
 """
 
 from __future__ import annotations

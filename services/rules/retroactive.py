@@ -1,7 +1,7 @@
 """Billing months, cut-off dates, due dates and retroactive movement dates.
 
 Source: contractual rules of the collective plan (RN 557/2022 leaves billing
-to the contract; defaults in DOMAIN_RULES.md, "Money"): a movement received
+to the contract; defaults in docs/domain/money-and-billing.md): a movement received
 up to the cut-off day (default 20) lands on next month's invoice, after it on
 the one after; months are charged whole; a retroactive inclusion or
 reactivation may take effect on the first day of the current month or of the
@@ -9,6 +9,9 @@ months before it (default: 3 months including the current one). Exclusions
 are never retroactive (RN 412/2016, now RN 561/2022): they are not handled
 here. Day numbers beyond a month's length (cut-off or due day 29-31) are
 clamped to the month's last day.
+
+Explained in docs/domain/money-and-billing.md ("Months, cut-off and due dates",
+"Retroactive movements").
 """
 
 from __future__ import annotations
