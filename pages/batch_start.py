@@ -38,7 +38,8 @@ uploaded = st.file_uploader(
     key=f"batch_upload_{nonce}",
     help=f"Até {fmt_int(MAX_LINES)} linhas e {MAX_BYTES // (1024 * 1024)} MB por arquivo.",
 )
-if st.button("Conferir arquivo", disabled=uploaded is None, key="batch_check"):
+checking = st.button("Conferir arquivo", disabled=uploaded is None, key="batch_check")
+if checking and uploaded is not None:
     st.session_state.pop(STATE, None)
     with user_errors(), st.spinner("Conferindo as linhas do arquivo..."):
         # A file refused as a whole raises BatchFileError: user_errors shows its reason.
