@@ -85,7 +85,7 @@ def parse_month(text: str) -> date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--database-url",
         default=argparse.SUPPRESS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,9 @@ _KIND_ORDER = {
 }
 
 Progress = Callable[[float, str], None]
+
+# A SELECT of any columns (SQLAlchemy 2.1 types a Select by its row's column types).
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 
 def money(cents: int) -> Decimal:
@@ -71,9 +74,7 @@ def _first_ymd(m: pd.Series) -> pd.Series:
     return (m // 12) * 10000 + (m % 12 + 1) * 100 + 1
 
 
-def _read(
-    conn: Any, stmt: Select[Any], columns: list[str], text: Sequence[str] = ()
-) -> pd.DataFrame:
+def _read(conn: Any, stmt: AnySelect, columns: list[str], text: Sequence[str] = ()) -> pd.DataFrame:
     """One query into a frame; every column but ``text`` is int64 (even when empty).
 
     Every column read here is an integer (dates as YYYYMMDD, money as cents) or plain
@@ -97,5 +98,5 @@ def _read(
     )
 
 
-def _companies_filter(stmt: Select[Any], column: Any, ids: list[int]) -> Select[Any]:
+def _companies_filter(stmt: AnySelect, column: Any, ids: list[int]) -> AnySelect:
     return stmt.where(column.in_(ids)) if len(ids) <= MAX_IN_IDS else stmt

@@ -98,7 +98,7 @@ class BoletoView:
         return " / ".join(p for p in (self.bank_branch, self.bank_account) if p)
 
 
-def _settings_of(op: Operator) -> dict[str, str]:
+def _settings_of(op: Operator) -> dict[str, str | None]:
     return {
         "bank_code": op.bank_code,
         "bank_agreement": op.bank_agreement,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from data.models import BAND_CHANGE_RULES, Company, ContractedPlan, CoveragePeriod, Plan, PriceBand
 from data.models import PriceTable as PriceTableRow
-from data.uow import UnitOfWork
+from data.uow import UnitOfWork, across_companies
 from services.actors import Actor
 from services.audit import audit_record, audited_set
 from services.rules.billing import month_start
@@ -503,7 +503,8 @@ def readjust_pool(
     pct = check_pct(pct)
     if month.day != 1:
         raise DomainError("O reajuste vale a partir do primeiro dia do mês.", "month")
-    with uow:
+    # The whole portfolio, on purpose, whatever company the unit of work has in context.
+    with uow, across_companies(uow.session):
         session = uow.session
         companies = session.scalars(
             select(Company)

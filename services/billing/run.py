@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, Select, case, cast, func, insert, or_, select
+from sqlalchemy import Integer, case, cast, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -67,13 +67,14 @@ from data.models import (
     PriceBand,
     PriceTable,
 )
-from data.uow import UnitOfWork
+from data.uow import UnitOfWork, across_companies
 from services.actors import Actor, Permission
 from services.audit import json_safe
 from services.billing.frames import (
     _KIND_ORDER,
     MAX_IN_IDS,
     NO_DATE,
+    AnySelect,
     Progress,
     _cents_of,
     _companies_filter,
@@ -276,7 +277,7 @@ def _read_ledger(conn: Any, plan: _Plan, dialect: str) -> LedgerInput:
     return LedgerInput(x_idx, companies, periods, births, charged, tables, bands, latest)
 
 
-def _read_ints(conn: Any, stmt: Select[Any], columns: list[str]) -> pd.DataFrame:
+def _read_ints(conn: Any, stmt: AnySelect, columns: list[str]) -> pd.DataFrame:
     """`frames._read` for integer-only results, the big ones: the DBAPI rows are
     flattened straight into one int64 array (np.fromiter), half the time of np.array
     over a list of tuples at a million rows."""
@@ -515,10 +516,11 @@ def _write(
         if cid not in invoice_ids:
             continue
         kinds = by_kind.loc[cid] if cid in by_kind.index.get_level_values(0) else None
-        counts = {
-            k: int(kinds.at[k, "size"]) for k in KINDS if kinds is not None and k in kinds.index
-        }
-        sums = {k: money(int(kinds.at[k, "sum"])) for k in counts}
+        counts: dict[str, int] = {}
+        sums: dict[str, Decimal] = {}
+        if kinds is not None:
+            counts = {k: int(kinds.at[k, "size"]) for k in KINDS if k in kinds.index}
+            sums = {k: money(int(kinds.at[k, "sum"])) for k in counts}
         billed.append(
             BilledCompany(
                 cid,
@@ -589,7 +591,8 @@ def billing_run(
     for company_id in ids:
         actor.require(Permission.FINANCE, company_id)
     x = month_start(billing_month)
-    with uow:
+    # Many companies, on purpose, whatever company the unit of work has in context.
+    with uow, across_companies(uow.session):
         session = uow.session
         conn = session.connection()
         report(0.02, "Lendo empresas e faturas já emitidas")

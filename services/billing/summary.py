@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 
 from data.models import Beneficiary, Company, Invoice, InvoiceLine
-from data.uow import UnitOfWork
+from data.uow import UnitOfWork, across_companies
 from services.actors import Actor, Permission
 from services.billing.frames import _KIND_ORDER, MAX_IN_IDS, _cents_of, money
 from services.rules.billing import LINE_KIND_LABELS, month_start
@@ -52,7 +52,8 @@ def run_summary(
     kinds: dict[int, dict[str, int]] = {}
     rows: list[tuple] = []
     total_adjustments = 0
-    with uow:
+    # A run's invoices may be of many companies (each one checked below), on purpose.
+    with uow, across_companies(uow.session):
         session = uow.session
         for chunk in chunks:
             scope = (Invoice.id.in_(chunk), Invoice.billing_month == month)

@@ -672,6 +672,22 @@ def test_the_portfolio_run_bills_every_company_and_reports_the_ones_already_invo
     assert audited == {world.company_id, world.other_company_id}
 
 
+def test_the_summary_of_a_portfolio_run_shown_on_a_companys_screen_has_every_company(
+    world: World,
+):
+    # The billing screen's unit of work has the current company in context; the run and
+    # its summary cover the portfolio on purpose.
+    result = billing.billing_run(
+        uow=world.company_uow(), actor=world.manager, billing_month=JUL, company_ids=None, now=NOW
+    )
+    ids = [b.invoice_id for b in result.billed]
+    assert {b.company_id for b in result.billed} == {world.company_id, world.other_company_id}
+    summary = billing.run_summary(
+        uow=world.company_uow(), actor=world.manager, billing_month=JUL, invoice_ids=ids
+    )
+    assert set(summary.kinds) == set(ids)
+
+
 def test_a_system_run_is_audited_without_a_user(world: World):
     system = Actor(
         0,
