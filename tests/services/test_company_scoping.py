@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from data.db import make_session_factory
@@ -119,6 +119,12 @@ def test_a_join_and_an_alias_are_filtered_on_every_scoped_side(two: Two):
                 select(InvoiceLine.invoice_id).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
             )
         )
+        # An EXISTS on a scoped model: only the company in context has people.
+        with_people = set(
+            uow.session.scalars(
+                select(Company.id).where(exists().where(Beneficiary.company_id == Company.id))
+            )
+        )
         # A subquery of a scoped model inside an ORM statement.
         in_subquery = set(
             uow.session.scalars(
@@ -127,6 +133,7 @@ def test_a_join_and_an_alias_are_filtered_on_every_scoped_side(two: Two):
                 )
             )
         )
+    assert with_people == {two.a}
     assert joined and {cid for cid, _ in joined} == {two.a}
     assert {bid for _, bid in joined} == two.ids(Beneficiary, two.a)
     assert holders and holders <= two.ids(Beneficiary, two.a)
