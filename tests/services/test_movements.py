@@ -1754,3 +1754,27 @@ def test_random_movements_either_succeed_or_are_refused_cleanly(world, data):
             )
 
     _check_property(world, call)
+
+
+def test_movement_apply_takes_a_request_of_every_kind_through_its_registered_check(world):
+    """The one service entry: forms, retroactive forms and batch lines all end here."""
+    apply = movements_service.movement_apply
+
+    def run(request: Any, code: str = "10001") -> MovementResult:
+        return apply(uow=world.uow(code), actor=world.master, request=request, now=NOW)
+
+    card = run(InclusionRequest(holder_person(), plan_id=2)).card_number
+    steps: list[tuple[Any, str]] = [
+        (movements_service.UpdateRequest(card, {"email": "registro@example.com.br"}), "10001"),
+        (movements_service.TransferRequest(card, world.company["10002"]), "10001"),
+        (movements_service.PlanChangeRequest(card, 3), "10002"),
+        (movements_service.ExclusionRequest(card, "pedido"), "10002"),
+        (movements_service.ReactivationRequest(card), "10002"),
+    ]
+    holder_id = world.by_card(card).id
+    for request, code in steps:
+        result = run(request, code)
+        assert result.kind is request.kind
+        assert movements_of(world, holder_id, request.kind.value), request.kind
+    assert world.by_card(card).status == "active"
+    assert world.by_card(card).plan_id == 3
