@@ -154,6 +154,11 @@ if actor is None:
     pages = _public_pages(_landing())
     nav = st.navigation(pages)
 else:
+    # An e-mailed link's one-time token has no use once logged in: out of the address bar
+    # (and of the history), and a logout lands on the login, not on the used link's page.
+    for param in LINK_PAGES:
+        if param in st.query_params:
+            del st.query_params[param]
     _sidebar(actor)
     nav = st.navigation(_logged_in_pages(actor), expanded=True)
 nav.run()

@@ -96,7 +96,6 @@ def test_a_click_on_a_procedure_group_filters_the_procedures_table(page: Page):
     caption = page.get_by_text(re.compile(r"^Filtro dos gráficos: Grupo: "))
     expect(caption).to_be_visible(timeout=WAIT)
     group = re.match(r"Filtro dos gráficos: Grupo: ([^.;]+)\.", caption.inner_text()).group(1)
-    page.wait_for_timeout(300)
     shot(page, "utilization")
 
     with page.expect_download(timeout=60_000) as download:

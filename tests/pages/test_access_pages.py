@@ -402,3 +402,16 @@ def test_the_cookie_logs_back_in_while_its_session_lives_and_logout_deletes_it(
     monkeypatch.setattr(auth, "_browser_cookie", lambda: cookie)
     replay = app()  # the same cookie after the logout: worthless
     assert [t.label for t in replay.text_input] == ["Código de usuário", "Senha"]
+
+
+def test_after_a_login_from_a_used_link_the_token_leaves_the_address_and_logout_shows_the_login(
+    app,
+):
+    at = app(ativar="token-of-a-link-already-used")
+    assert any(t.value == "Ativar acesso" for t in at.title)
+    at.switch_page("pages/login.py").run()
+    log_in(at, "100001")
+    assert at.title[0].value == "Página inicial"
+    assert "ativar" not in at.query_params
+    by_label(at.sidebar.button, "Sair").click().run()
+    assert [t.label for t in at.text_input] == ["Código de usuário", "Senha"]
