@@ -1,10 +1,10 @@
 """The billing ledger: which lines invoice X of a company must carry (pure reference).
 
-Sources: DOMAIN_RULES.md, "Money" (billing is a ledger; the contract leaves billing to
-the contract, ANS RN 557/2022), prices by age band (RN 63/2003, ``age_bands``), stays of
-arts. 30 and 31 of Lei 9.656/1998 billed on their own lines. This module is the
-reference the set-based run (``services.billing.run``) must equal, line for line; it
-works on plain values, never on the database.
+Sources: docs/domain/money-and-billing.md, "The ledger" (billing is a ledger; ANS RN
+557/2022 leaves billing to the contract), prices by age band (RN 63/2003,
+``age_bands``), stays of arts. 30 and 31 of Lei 9.656/1998 billed on their own lines.
+This module is the reference the set-based run (``services.billing.run``) must equal,
+line for line; it works on plain values, never on the database.
 
 - Month attribution: month m is covered iff some coverage period overlaps it
   (start <= last day of m and (end is None or end > first day of m); ``end`` is the

@@ -1079,7 +1079,7 @@ def test_non_ascii_letters_are_not_upper_cased_into_valid_cnpj_letters() -> None
 
     assert normalize_document("ß") == "ß"
     assert normalize_document("ab.c-1") == "ABC1"
-    valid = "12ABC34501DE35"  # the alphanumeric CNPJ of the spec's example
+    valid = "12ABC34501DE35"  # the alphanumeric CNPJ of docs/domain/documents.md
     if is_valid_cnpj(valid):
         assert not is_valid_cnpj(valid.replace("AB", "ß"))
 

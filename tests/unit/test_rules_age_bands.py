@@ -91,9 +91,9 @@ def _prices(*values: str) -> list[Decimal]:
 
 
 LEGAL = _prices("100", "120", "150", "180", "220", "280", "350", "420", "500", "600")
-# DOMAIN_RULES' vector: P10/P7 = 600/300 = 2 <= P7/P1 = 300/100 = 3. Legal read as
-# compounded variation (STJ Tema 1016), illegal under the old absolute reading
-# (600 - 300 > 300 - 100), which this module no longer applies.
+# The vector of docs/domain/prices-and-age-bands.md: P10/P7 = 600/300 = 2 <= P7/P1 =
+# 300/100 = 3. Legal read as compounded variation (STJ Tema 1016), illegal under the old
+# absolute reading (600 - 300 > 300 - 100), which this module no longer applies.
 SPEC_VECTOR = _prices("100", "120", "140", "160", "180", "200", "300", "400", "500", "600")
 
 
