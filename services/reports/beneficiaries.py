@@ -764,7 +764,11 @@ def utilization_overview(
         s = uow.session
         usage = s.execute(usage_query(ids, period, uow.dialect)).all()
         premiums = s.execute(premiums_query(ids, period, uow.dialect)).all()
-        using = s.execute(using_query(ids, period, uow.dialect)).all()
+        # The statement filters on the checked `ids` itself; it reads the movements and
+        # rows of people transferred out of them, which now belong to another company.
+        using = s.execute(
+            using_query(ids, period, uow.dialect).execution_options(all_companies=True)
+        ).all()
     return UtilizationOverview(
         period=period,
         company_ids=ids,

@@ -46,9 +46,7 @@ def _state(factory, company_id):  # noqa: ANN001, ANN202
 
 
 def _contact(factory, company_id, actor, **changes):  # noqa: ANN001, ANN003, ANN202
-    details = companies.company_details(
-        uow=UnitOfWork(factory, company_id), actor=actor, company_id=company_id
-    )
+    details = companies.company_details(uow=UnitOfWork(factory, company_id), actor=actor)
     values = {**{k: v or "" for k, v in details.contact.items()}, **changes}
     return companies.company_contact_update(
         uow=UnitOfWork(factory, company_id),

@@ -616,6 +616,10 @@ def test_beneficiaries_using_follow_the_events_company_after_a_transfer(engine: 
     assert (
         dict(zip(ov.using["company_id"], ov.using["beneficiaries_using"], strict=True)) == expected
     )
+    # The source company's own report (its unit of work scoped to it) counts the moved
+    # person too: the scoping does not hide a transfer's history from the old company.
+    own = reports.utilization_overview(uow=uow.for_company(source), actor=manager, period=PERIOD)
+    assert own.using["beneficiaries_using"].sum() == expected[source]
 
 
 def reports_now():  # noqa: ANN201
