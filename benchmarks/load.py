@@ -560,8 +560,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.think} s; {os.cpu_count()} cpus"
     )
     started = time.perf_counter()
-    # streamlit-authenticator print()s a cookie decoding message at every run (AppTest
-    # has no cookie): stdout keeps only the figures.
+    # stdout keeps only the figures: anything the app prints goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         for user in users:
             user.start()

@@ -243,8 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     results: list[tuple[str, str, float, float]] = []
-    # streamlit-authenticator print()s a cookie decoding message at every run (AppTest
-    # has no cookie): stdout keeps only the figures.
+    # stdout keeps only the figures: anything the app prints goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         time_users(results, actors, company_id, args.runs)
     load = os.getloadavg()
