@@ -86,7 +86,7 @@ from services.billing import payments, prices
 from services.mail import outbox as mail
 from services.movements import ageing, coverage, exclusion_proof
 from services.movements import service as movements
-from services.movements.service import InclusionRequest
+from services.movements.service import InclusionRequest, UpdateRequest
 from services.reports import analytics
 from services.reports import beneficiaries as reports
 from services.reports.beneficiaries import ACTIVE, BeneficiaryFilters, Period
@@ -148,6 +148,7 @@ user_set_active                        ok NO  NO ok  ok NO  NO ok  ok NO  NO NO 
 user_invitation_resend                 ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 audit_list                             ok NO  NO ok  ok NO  NO ok  NO NO  NO NO  NO NO
 # movements
+movement_apply                         ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 movement_include                       ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 movement_exclude                       ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 movement_update                        ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
@@ -1021,6 +1022,17 @@ def _affected_in(env: Env, result: movements.MovementResult, company_id: int) ->
     assert env.ids(select(Beneficiary.company_id).where(Beneficiary.id.in_(ids))) == {company_id}
 
 
+@cell("movement_apply", M, writes=True)
+def _movement_apply(env: Env) -> None:
+    # The one entry of every movement (the per-kind rows below are its thin aliases).
+    request = UpdateRequest(
+        card_number=env.company.holder_card, changes={"email": "registro@example.com.br"}
+    )
+    r = movements.movement_apply(uow=env.uow(), actor=env.actor, request=request, now=NOW)
+    assert r.card_number == env.company.holder_card
+    _affected_in(env, r, env.cid)
+
+
 @cell("movement_include", M, writes=True)
 def _movement_include(env: Env) -> None:
     request = InclusionRequest(holder_person(), plan_id=env.company.plan_id)
@@ -1767,10 +1779,17 @@ LEFT_OUT = {
     "data returned (test_coverage.py)",
     "batch.processing.check_line": "one line of batch_receive/batch_apply, after their check",
     "lgpd.personal_data_access_record": "adds to the caller's transaction, after its check",
+    # Pure answers for the users page, no data read; the writes check them again
+    # (tests/services/test_user_permissions.py).
+    "access.users.user_grantable_permissions": "what the actor may grant, no data read",
+    "access.users.user_may_create_master": "whether the actor may make masters, no data read",
+    "access.users.user_edit_rights": "what the actor may change in a listed user, no data read",
     # The actor's own user and session, no company data.
     "access.accounts.actor_refresh": "the frame's session check (test_an_inactive_user_is_out...)",
     "access.accounts.session_end": "ends the actor's own session",
     "access.accounts.session_token": "the actor's own login cookie",
+    "access.accounts.session_cookie_value": "the actor's own session token signed into the "
+    "login cookie with its expiry, no data read (tests/services/test_access.py)",
     "access.accounts.password_change": "changes the actor's own password",
     # Before anyone is logged in (public access pages): no actor by nature.
     "access.accounts.auth_login": "login",
