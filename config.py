@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     # Show the "Caixa de saída" page (demo outbox, holds reset links!): demos only.
     show_outbox: bool = False
-    dev_mode: bool = False
 
     def link_base(self, port: int | None = None) -> str:
         """The start of every e-mailed link: PORTAL_BASE_URL when set, otherwise the

@@ -26,7 +26,8 @@ from data.models import (
     UserSession,
 )
 from data.types import Money, UtcDateTime
-from services.rules.documents import DocumentType
+from services.rules.boleto import barcode_from_typed_line, due_date_from_factor
+from services.rules.documents import DocumentType, parse_company_document
 from services.rules.ledger import reference_lines
 
 _ = Whitelist()
@@ -71,6 +72,14 @@ services.billing.__dir__
 # The pure statement of an invoice's lines: the set-based billing is property-tested
 # against it (tests/services/test_ledger_property.py).
 reference_lines
+# Boleto rules kept as the tests' oracles: reading the date back from a factor is the
+# documented answer to the 2025-02-22 factor restart (docs/domain/boleto-and-pix.md), and
+# the barcode behind a typed line checks every boleto the billing writes (test_payments).
+due_date_from_factor
+barcode_from_typed_line
+# The company-document member of the parse_* family, fuzzed with the others
+# (tests/unit/test_fuzz.py); the company form still checks with is_valid_company_document.
+parse_company_document
 # An enum member reached by value (DocumentType(doc_type), the values listed), not by name.
 DocumentType.CAEPF
 # The context-manager protocol passes these arguments to __exit__.

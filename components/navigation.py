@@ -240,12 +240,5 @@ def pages_for(actor: Actor) -> list[PageSpec]:
     ]
 
 
-def areas_for(actor: Actor) -> dict[str, list[PageSpec]]:
-    areas: dict[str, list[PageSpec]] = {}
-    for page in pages_for(actor):
-        areas.setdefault(page.area, []).append(page)
-    return areas
-
-
 def shortcuts_for(actor: Actor) -> list[PageSpec]:
     return [p for p in pages_for(actor) if p.shortcut]

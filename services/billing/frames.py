@@ -8,7 +8,6 @@ where a computation is vectorised. Nothing is computed from floats.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
 from decimal import Decimal
 from typing import Any, TypeAlias
 
@@ -60,18 +59,9 @@ def _ymd(column: Any, dialect: str) -> ColumnElement[int]:
     return cast(func.replace(column, "-", ""), Integer)
 
 
-def _ymd_int(d: date) -> int:
-    return d.year * 10000 + d.month * 100 + d.day
-
-
 def _idx_of_ymd(values: pd.Series) -> pd.Series:
     """Month index of YYYYMMDD integers."""
     return (values // 10000) * 12 + (values // 100 % 100) - 1
-
-
-def _first_ymd(m: pd.Series) -> pd.Series:
-    """YYYYMMDD of the first day of month indices ``m``."""
-    return (m // 12) * 10000 + (m % 12 + 1) * 100 + 1
 
 
 def _read(conn: Any, stmt: AnySelect, columns: list[str], text: Sequence[str] = ()) -> pd.DataFrame:

@@ -37,9 +37,7 @@ from decimal import Decimal
 
 from services.rules.errors import FieldErrors
 
-FACTOR_BASE = date(1997, 10, 7)
 FIRST_FACTOR_DATE = date(2000, 7, 3)  # factor 1000
-FACTOR_RESTART = date(2025, 2, 22)  # factor back to 1000
 FACTOR_CYCLE_DAYS = 9000  # factors 1000..9999
 BARCODE_LENGTH = 44
 TYPED_LINE_LENGTH = 47

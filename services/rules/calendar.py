@@ -18,8 +18,6 @@ Conventions used by every function here:
   made on the next business day; the result is the n-th business day after
   that day (n=0 gives that day itself).
 - ``previous_business_day(d)`` is the last business day strictly before ``d``.
-- ``business_days_between(start, end)`` counts the business days in
-  ``(start, end]``, so it undoes ``add_business_days`` from a business day.
 
 Explained in docs/domain/protocols-and-deadlines.md, "Business days".
 """
@@ -109,14 +107,3 @@ def add_business_days(d: date, n: int, holidays: Collection[date] | None = None)
     for _ in range(n):
         day = next_business_day(day, holidays)
     return day
-
-
-def business_days_between(start: date, end: date, holidays: Collection[date] | None = None) -> int:
-    """Number of business days in ``(start, end]``; 0 when ``end <= start``."""
-    count = 0
-    day = start + timedelta(days=1)
-    while day <= end:
-        if is_business_day(day, holidays):
-            count += 1
-        day += timedelta(days=1)
-    return count

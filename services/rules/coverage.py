@@ -77,14 +77,3 @@ def covering(periods: Sequence[Period], day: date) -> Period | None:
     """The period covering `day`, if any."""
     found = [p for p in periods if p.covers(day)]
     return ordered(found)[-1] if found else None
-
-
-def last_before(periods: Sequence[Period], day: date) -> Period | None:
-    """The latest period that began on or before `day` (the beneficiary's company and
-    plan as of that day, covered or not)."""
-    began = [p for p in periods if p.start <= day]
-    return ordered(began)[-1] if began else None
-
-
-def is_covered(periods: Sequence[Period], day: date) -> bool:
-    return covering(periods, day) is not None

@@ -24,8 +24,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from services.rules.calendar import is_business_day, next_business_day
 
 CENT = Decimal("0.01")
-DEFAULT_FINE_PCT = Decimal("2")  # contract setting default
-DEFAULT_MONTHLY_INTEREST_PCT = Decimal("1")  # contract setting default
 DAYS_IN_MONTH = 30  # commercial month of the pro rata die interest
 _HUNDRED = Decimal(100)
 

@@ -138,7 +138,6 @@ class WaitingResult:
 
     periods: dict[str, date | None]
     reason: str
-    exempt: bool
 
     def as_json(self) -> dict[str, str | None]:
         """What `Beneficiary.waiting_periods` stores: {group: "YYYY-MM-DD" or null}."""
@@ -235,7 +234,7 @@ def waiting_periods(
         min_participants=min_participants,
     )
     if reason is not None:
-        return WaitingResult({g: None for g in days}, reason, True)
+        return WaitingResult({g: None for g in days}, reason)
     periods = {g: effective + timedelta(days=n - 1) if n > 0 else None for g, n in days.items()}
     return WaitingResult(
         periods,
@@ -246,7 +245,6 @@ def waiting_periods(
             holder_admission=holder_admission,
             min_participants=min_participants,
         ),
-        False,
     )
 
 

@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.rules.boleto import (
-    FACTOR_BASE,
     barcode,
     barcode_check_digit,
     barcode_from_typed_line,
@@ -24,6 +23,8 @@ from services.rules.boleto import (
 )
 
 PROPERTY = settings(max_examples=200, database=None, derandomize=True)
+# FEBRABAN's definition: the factor is the days since this date (until the 2025 restart).
+FEBRABAN_BASE_DATE = date(1997, 10, 7)
 
 
 @pytest.mark.parametrize(
@@ -49,7 +50,7 @@ def test_due_date_factor_of_known_dates(day: date, factor: int) -> None:
 def test_due_date_factor_counts_days_since_1997_10_07_before_the_restart() -> None:
     day = date(2000, 7, 3)
     while day < date(2025, 2, 22):
-        assert due_date_factor(day) == (day - FACTOR_BASE).days
+        assert due_date_factor(day) == (day - FEBRABAN_BASE_DATE).days
         day += timedelta(days=1)
 
 

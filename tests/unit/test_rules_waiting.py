@@ -13,6 +13,7 @@ from services.rules.waiting import (
     REASON_NEWBORN,
     URGENCY,
     WAITING_GROUPS,
+    WaitingResult,
     clean_waiting_days,
     contract_waiting_days,
     legal_max_days,
@@ -23,6 +24,12 @@ from services.rules.waiting import (
 
 CONTRACT = date(2024, 1, 1)
 HOLDER, SPOUSE, CHILD = 1, 3, 4
+EXEMPTION_REASONS = {REASON_ADMISSION, REASON_CONTRACT, REASON_HOLDER_ADMISSION, REASON_NEWBORN}
+
+
+def is_exempt(result: WaitingResult) -> bool:
+    """No waiting in any group, for one of the exemption reasons."""
+    return result.reason in EXEMPTION_REASONS and not any(result.periods.values())
 
 
 def compute(**kw):
@@ -52,7 +59,7 @@ def test_defaults_cover_the_projects_dental_groups_within_the_legal_maxima():
 
 def test_thirty_participants_and_inclusion_within_30_days_of_admission_is_exempt():
     r = compute()
-    assert r.exempt
+    assert is_exempt(r)
     assert r.periods == {"Urgência": None, "Prevenção": None, "Ortodontia": None}
     assert r.reason == REASON_ADMISSION
     assert r.reason == "Isento: inclusão em até 30 dias da admissão (RN 195, art. 6)"
@@ -60,9 +67,9 @@ def test_thirty_participants_and_inclusion_within_30_days_of_admission_is_exempt
 
 
 def test_day_30_after_admission_is_in_day_31_is_out():
-    assert compute(requested=date(2026, 12, 10)).exempt  # 10/11 + 30 days
+    assert is_exempt(compute(requested=date(2026, 12, 10)))  # 10/11 + 30 days
     late = compute(requested=date(2026, 12, 11))
-    assert not late.exempt
+    assert not is_exempt(late)
     # 180 days from the effective date 01/12/2026: the last day of waiting is day 180.
     assert late.periods == {
         "Urgência": date(2026, 12, 1),  # 24 h: covered from the next day
@@ -75,11 +82,11 @@ def test_day_30_after_admission_is_in_day_31_is_out():
 
 def test_29_participants_is_not_exempt_even_on_the_admission_day():
     r = compute(participants=29, requested=date(2026, 11, 10))
-    assert not r.exempt
+    assert not is_exempt(r)
     assert r.periods["Ortodontia"] == date(2027, 5, 29)
     assert "29 participantes, menos de 30" in r.reason
     # The threshold is a parameter (when and how participants are counted is unverified).
-    assert compute(participants=29, min_participants=20).exempt
+    assert is_exempt(compute(participants=29, min_participants=20))
 
 
 def test_inclusion_within_30_days_of_the_contract_start_is_exempt():
@@ -88,28 +95,30 @@ def test_inclusion_within_30_days_of_the_contract_start_is_exempt():
         admission_date=date(2015, 1, 1),
         requested=date(2026, 12, 15),
     )
-    assert r.exempt and r.reason == REASON_CONTRACT
-    assert not compute(
-        contract_start=date(2026, 11, 15),
-        admission_date=date(2015, 1, 1),
-        requested=date(2026, 12, 16),
-    ).exempt
+    assert is_exempt(r) and r.reason == REASON_CONTRACT
+    assert not is_exempt(
+        compute(
+            contract_start=date(2026, 11, 15),
+            admission_date=date(2015, 1, 1),
+            requested=date(2026, 12, 16),
+        )
+    )
 
 
 def test_a_request_before_the_admission_is_within_the_window():
-    assert compute(admission_date=date(2027, 1, 5), requested=date(2026, 12, 20)).exempt
+    assert is_exempt(compute(admission_date=date(2027, 1, 5), requested=date(2026, 12, 20)))
 
 
 def test_a_dependent_reads_its_holders_admission():
     r = compute(relationship=SPOUSE, holder_admission=True, birth_date=date(1992, 1, 1))
-    assert r.exempt and r.reason == REASON_HOLDER_ADMISSION
+    assert is_exempt(r) and r.reason == REASON_HOLDER_ADMISSION
     late = compute(
         relationship=SPOUSE,
         holder_admission=True,
         birth_date=date(1992, 1, 1),
         requested=date(2027, 2, 1),
     )
-    assert not late.exempt and "admissão do titular" in late.reason
+    assert not is_exempt(late) and "admissão do titular" in late.reason
 
 
 def test_a_newborn_child_within_30_days_of_birth_is_exempt_whatever_the_size():
@@ -122,7 +131,7 @@ def test_a_newborn_child_within_30_days_of_birth_is_exempt_whatever_the_size():
         admission_date=date(2010, 1, 1),
         holder_admission=True,
     )
-    assert r.exempt and r.reason == REASON_NEWBORN
+    assert is_exempt(r) and r.reason == REASON_NEWBORN
     late = compute(
         relationship=CHILD,
         birth_date=born,
@@ -131,16 +140,18 @@ def test_a_newborn_child_within_30_days_of_birth_is_exempt_whatever_the_size():
         admission_date=date(2010, 1, 1),
         holder_admission=True,
     )
-    assert not late.exempt
+    assert not is_exempt(late)
     # A spouse born recently is no newborn of the holder (only children).
-    assert not compute(
-        relationship=SPOUSE, birth_date=born, participants=3, admission_date=date(2010, 1, 1)
-    ).exempt
+    assert not is_exempt(
+        compute(
+            relationship=SPOUSE, birth_date=born, participants=3, admission_date=date(2010, 1, 1)
+        )
+    )
 
 
 def test_without_admission_date_only_the_contract_start_counts():
     r = compute(admission_date=None)
-    assert not r.exempt
+    assert not is_exempt(r)
     assert "sem data de admissão" in r.reason
 
 
