@@ -68,11 +68,12 @@ class ImportantDates:
 def cutoff_deadline(cutoff: date) -> date | None:
     """The last business day before a cut-off that falls on a non-business day.
 
-    The contract (DOMAIN_RULES "Money") and the specification do not say how a cut-off
-    on a weekend or holiday moves. The portal tells the company to send its movements
-    by the previous business day: the earlier date, so that following the advice never
-    moves a movement to a later invoice, whoever processes it (the billing rule itself
-    still compares calendar dates with the cut-off day).
+    The contract's rules (docs/domain/money-and-billing.md, "Months, cut-off and due
+    dates") do not say how a cut-off on a weekend or holiday moves. The portal tells
+    the company to send its movements by the previous business day: the earlier date,
+    so that following the advice never moves a movement to a later invoice, whoever
+    processes it (the billing rule itself still compares calendar dates with the
+    cut-off day).
     """
     return None if is_business_day(cutoff) else previous_business_day(cutoff)
 

@@ -12,6 +12,8 @@ products of Decimals, no float). So 100, 120, 140, 160, 180, 200, 300, 400, 500,
 only allows non-negative variations). Same prices for new and existing members
 (RN 195/2009, art. 21, now RN 557/2022). A single-price table ("preço único",
 common in dental plans) has one price for every age and so no band to check.
+
+Explained, with worked vectors, in docs/domain/prices-and-age-bands.md.
 """
 
 from __future__ import annotations

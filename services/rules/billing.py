@@ -2,10 +2,10 @@
 
 Sources:
 - Billing is contractual in a collective business plan (ANS RN 557/2022 leaves
-  the invoice to the contract); the contract defaults are in DOMAIN_RULES.md,
-  "Money": months are charged whole (no pro rata), so billing counts in months
-  (``month_index``) and the catch-up of a movement is a range of whole months
-  (applied set-based in ``services.billing``).
+  the invoice to the contract); the contract defaults are in
+  docs/domain/money-and-billing.md: months are charged whole (no pro rata), so
+  billing counts in months (``month_index``) and the catch-up of a movement is a
+  range of whole months (applied set-based in ``services.billing``).
 - The invoice is due on the contract's due day of its billing month, clamped to
   the month's last day (same convention as ``services.rules.retroactive``).
 - Payment status: "paid" and "cancelled" are recorded; an open invoice whose
@@ -13,6 +13,8 @@ Sources:
   see ``services.rules.money``).
 
 The spreadsheet formula guard is in ``services.exports``, with the file writers.
+
+Explained in docs/domain/money-and-billing.md.
 """
 
 from __future__ import annotations

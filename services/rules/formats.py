@@ -14,6 +14,8 @@ services.rules.card_numbers); this module is how everything else reaches them.
 
 Sources: ABNT NBR 5891 and the CLDR pt_BR data for numbers; Lei 13.709/2018 (LGPD),
 art. 6, III (data minimisation) for the masked CPF.
+
+The LGPD masks are explained in docs/domain/lgpd.md.
 """
 
 from __future__ import annotations

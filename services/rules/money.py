@@ -2,16 +2,19 @@
 
 Sources:
 - Money is ``Decimal`` with 2 places, each component rounded half-up to the
-  cent, never ``float`` (DOMAIN_RULES.md, "Money").
-- Overdue update (DOMAIN_RULES.md, "Money"): a fine charged once on the
-  original amount (default 2%, the ceiling for consumer contracts in Lei
-  8.078/1990 art. 52 §1º, as changed by Lei 9.298/1996) and late interest
-  (default 1% a month), simple, pro rata die over a 30-day month, on the
+  cent, never ``float`` (docs/domain/money-and-billing.md, "Money").
+- Overdue update (docs/domain/money-and-billing.md, "Overdue invoices"): a fine
+  charged once on the original amount (default 2%, the ceiling for consumer
+  contracts in Lei 8.078/1990 art. 52 §1º, as changed by Lei 9.298/1996) and late
+  interest (default 1% a month), simple, pro rata die over a 30-day month, on the
   original amount and never on the fine, counted in calendar days from the
-  original due date. Both rates are contract settings.
+  original due date. Both rates are contract settings (the defaults are the
+  company columns' own, data/models.py).
 - Lei 7.089/1983: nothing may be added to a bill whose due date fell on a
   Saturday, Sunday or holiday when it is paid on the next business day. Paid
   later, interest runs from the original due date.
+
+Explained, with worked vectors, in docs/domain/money-and-billing.md.
 """
 
 from __future__ import annotations

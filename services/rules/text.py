@@ -8,6 +8,8 @@ is. Every such field goes through `text_problem`, one rule for the whole portal.
 
 Source: Lei 13.709/2018 (LGPD), art. 6, V (quality of the data: accurate and clear) and
 art. 46 (security measures); the maximum lengths are the database columns' own.
+
+Explained in docs/domain/lgpd.md, "Quality and security of what is typed".
 """
 
 from __future__ import annotations

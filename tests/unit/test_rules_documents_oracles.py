@@ -1,6 +1,6 @@
 """Our CPF, CNPJ and CNS checks agree with python-stdnum and validate-docbr.
 
-The libraries are test oracles only (DOMAIN_RULES.md, "Documents"): a few
+The libraries are test oracles only (docs/domain/documents.md): a few
 hundred generated values per document, half built valid, half random or with
 one character changed. Known disagreements are excluded on purpose:
 python-stdnum accepts CPFs with all-equal digits, which the rule refuses.

@@ -1,4 +1,4 @@
-"""Money rounding and overdue invoice update (DOMAIN_RULES "Money", Lei 7.089/1983)."""
+"""Money rounding and overdue invoice update (docs/domain/money-and-billing.md, Lei 7.089/1983)."""
 
 from datetime import date
 from decimal import Decimal
