@@ -503,7 +503,6 @@ def test_any_one_character_changed_before_the_crc_is_caught(
 
 # ================================================================ money
 
-CENTS = Decimal("0.01")
 NUMERIC = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),
     st.decimals(min_value=-(10**20), max_value=10**20, allow_nan=False, allow_infinity=False),
