@@ -13,8 +13,7 @@ from components.errors import user_errors
 from components.exclusion_pdf import exclusion_pdf
 from components.fmt import fmt_date
 from components.safe_text import plain
-from data.uow import UnitOfWork
-from services.actors import Actor, Permission
+from services.actors import Permission
 from services.movements import ageing
 from services.movements.exclusion_proof import exclusion_proof_view
 from services.movements.service import MovementResult
@@ -22,21 +21,6 @@ from services.rules.errors import DomainError
 from services.rules.movements import MAX_FUTURE_DAYS, MovementKind
 
 EXCLUDE_LABEL = "Excluir por perda de elegibilidade"
-
-
-def exclusion_proof(
-    uow: UnitOfWork,
-    actor: Actor,
-    *,
-    today: date,
-    movement_id: int | None = None,
-    protocol_number: str | None = None,
-) -> tuple[str, bytes]:
-    """(file name, PDF bytes) of the proof of an exclusion of the company in context."""
-    view = exclusion_proof_view(
-        uow=uow, actor=actor, today=today, movement_id=movement_id, protocol_number=protocol_number
-    )
-    return view.file_name, exclusion_pdf(view)
 
 
 def proof_download(ctx: Context, protocol_number: str, *, today: date, key: str) -> None:

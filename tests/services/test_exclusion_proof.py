@@ -16,6 +16,7 @@ from services.actors import Permission
 from services.movements import ageing, coverage
 from services.movements import service as movements
 from services.movements.exclusion_proof import exclusion_proof_view
+from services.movements.service import ExclusionRequest, UpdateRequest
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import mask_cpf
 from services.rules.errors import DomainError
@@ -31,14 +32,16 @@ def world(engine) -> World:  # noqa: ANN001
 def _exclude_holder(world: World) -> tuple[str, list[int]]:
     holder = world.holder("10001", dependents=True)
     deps = [d.id for d in world.dependents(holder.id)]
-    result = movements.movement_exclude(
+    result = movements.movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=holder.card_number,
-        reason="pedido",
-        effective_date=None,
+        request=ExclusionRequest(
+            card_number=holder.card_number,
+            reason="pedido",
+            effective_date=None,
+            dependents_confirmed=True,
+        ),
         now=NOW,
-        dependents_confirmed=True,
     )
     return result.protocol_number, [holder.id, *deps]
 
@@ -104,11 +107,10 @@ def test_the_proof_stays_in_the_company_in_context(world):
 
 def test_only_exclusions_have_a_proof(world):
     holder = world.holder("10001")
-    result = movements.movement_update(
+    result = movements.movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=holder.card_number,
-        changes={"phone": "(11) 91234-5678"},
+        request=UpdateRequest(card_number=holder.card_number, changes={"phone": "(11) 91234-5678"}),
         now=NOW,
     )
     with pytest.raises(DomainError, match="não encontrada"):
@@ -142,14 +144,16 @@ def test_a_scheduled_exclusion_has_its_proof_until_it_is_cancelled(world, people
 
 
 def test_the_download_gives_the_file_name_and_the_pdf_of_one_movement(world):
-    from components.exclusion_widgets import exclusion_proof
-
     number, ids = _exclude_holder(world)
     mid = world.all(
         select(Movement.id).where(Movement.beneficiary_id == ids[0], Movement.kind == "exclusion")
     )[0]
-    name, pdf = exclusion_proof(world.uow(), world.master, today=TODAY, movement_id=mid)
+    # What the pages' download button gives: the view's file name and its PDF.
+    view = exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY, movement_id=mid)
+    name, pdf = view.file_name, exclusion_pdf(view)
     assert name == f"comprovante_exclusao_{number}.pdf"
     assert pdf.startswith(b"%PDF") and len(_text(pdf)) == 1 and number in _text(pdf)[0]
     with pytest.raises(DomainError):
-        exclusion_proof(world.uow("10002"), world.master, today=TODAY, movement_id=mid)
+        exclusion_proof_view(
+            uow=world.uow("10002"), actor=world.master, today=TODAY, movement_id=mid
+        )
