@@ -13,13 +13,13 @@ import demo.generator
 from data.models import AuditRecord, Beneficiary, Company, CoveragePeriod, Movement, Protocol
 from services.movements import coverage
 from services.movements.service import (
+    ExclusionRequest,
     InclusionRequest,
+    PlanChangeRequest,
+    ReactivationRequest,
+    TransferRequest,
     beneficiary_search,
-    movement_change_plan,
-    movement_exclude,
-    movement_include,
-    movement_stay_accept,
-    movement_transfer,
+    movement_apply,
 )
 from services.rules.errors import DomainError
 from tests.services.movements_support import (
@@ -42,13 +42,13 @@ def world(engine, monkeypatch: pytest.MonkeyPatch) -> World:
 
 
 def _family(world: World) -> tuple[str, str]:
-    holder = movement_include(
+    holder = movement_apply(
         uow=world.uow(),
         actor=world.master,
         request=InclusionRequest(holder_person(), plan_id=2),
         now=NOW,
     )
-    child = movement_include(
+    child = movement_apply(
         uow=world.uow(),
         actor=world.master,
         request=InclusionRequest(
@@ -80,14 +80,16 @@ def test_an_inclusion_opens_a_coverage_period(world: World):
 
 def test_a_future_exclusion_is_scheduled_then_takes_effect_on_its_date(world: World):
     holder, child = _family(world)
-    result = movement_exclude(
+    result = movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=holder,
-        reason="demissao_justa_causa",
-        effective_date=NEXT_MONTH,
+        request=ExclusionRequest(
+            card_number=holder,
+            reason="demissao_justa_causa",
+            effective_date=NEXT_MONTH,
+            dependents_confirmed=True,
+        ),
         now=NOW,
-        dependents_confirmed=True,
     )
     assert result.scheduled
     assert result.scheduled_text == "Exclusão agendada para 15/12/2026"
@@ -129,19 +131,24 @@ def test_a_future_exclusion_is_scheduled_then_takes_effect_on_its_date(world: Wo
 def test_a_scheduled_exclusion_is_cancelled_with_a_protocol_and_an_audit(world: World):
     holder, child = _family(world)
     before = _periods(world, holder), _periods(world, child)
-    result = movement_exclude(
+    result = movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=holder,
-        reason="outros",
-        effective_date=NEXT_MONTH,
+        request=ExclusionRequest(
+            card_number=holder,
+            reason="outros",
+            effective_date=NEXT_MONTH,
+            dependents_confirmed=True,
+        ),
         now=NOW,
-        dependents_confirmed=True,
     )
     # Another movement for the same people waits for the cancellation.
     with pytest.raises(DomainError, match="exclusão agendada para 15/12/2026"):
-        movement_change_plan(
-            uow=world.uow(), actor=world.master, card_number=holder, plan_id=1, now=NOW
+        movement_apply(
+            uow=world.uow(),
+            actor=world.master,
+            request=PlanChangeRequest(card_number=holder, plan_id=1),
+            now=NOW,
         )
     cancelled = coverage.scheduled_cancel(
         uow=world.uow(), actor=world.master, protocol_number=result.protocol_number, now=NOW
@@ -164,14 +171,16 @@ def test_a_scheduled_exclusion_is_cancelled_with_a_protocol_and_an_audit(world: 
 
 def test_another_company_cannot_cancel_a_scheduled_movement(world: World):
     holder, _child = _family(world)
-    result = movement_exclude(
+    result = movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=holder,
-        reason="outros",
-        effective_date=NEXT_MONTH,
+        request=ExclusionRequest(
+            card_number=holder,
+            reason="outros",
+            effective_date=NEXT_MONTH,
+            dependents_confirmed=True,
+        ),
         now=NOW,
-        dependents_confirmed=True,
     )
     with pytest.raises(DomainError, match="Protocolo não encontrado"):
         coverage.scheduled_cancel(
@@ -185,12 +194,12 @@ def test_another_company_cannot_cancel_a_scheduled_movement(world: World):
 def test_a_future_transfer_keeps_the_family_in_its_company_until_the_date(world: World):
     holder, child = _family(world)
     source, target = world.company["10001"], world.company["10002"]
-    result = movement_transfer(
+    result = movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=holder,
-        target_company_id=target,
-        effective_date=NEXT_MONTH,
+        request=TransferRequest(
+            card_number=holder, target_company_id=target, effective_date=NEXT_MONTH
+        ),
         now=NOW,
     )
     assert result.scheduled
@@ -210,24 +219,25 @@ def test_an_exclusion_at_the_beneficiarys_request_takes_effect_on_the_request_da
 ):
     holder, _child = _family(world)
     with pytest.raises(DomainError, match="vale na data do pedido") as info:
-        movement_exclude(
+        movement_apply(
             uow=world.uow(),
             actor=world.master,
-            card_number=holder,
-            reason="pedido",
-            effective_date=NEXT_MONTH,
+            request=ExclusionRequest(
+                card_number=holder,
+                reason="pedido",
+                effective_date=NEXT_MONTH,
+                dependents_confirmed=True,
+            ),
             now=NOW,
-            dependents_confirmed=True,
         )
     assert info.value.field == "effective_date"
-    done = movement_exclude(
+    done = movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=holder,
-        reason="pedido",
-        effective_date=None,
+        request=ExclusionRequest(
+            card_number=holder, reason="pedido", effective_date=None, dependents_confirmed=True
+        ),
         now=NOW,
-        dependents_confirmed=True,
     )
     assert not done.scheduled and done.effective_date == TODAY
     assert world.by_card(holder).status == "inactive"
@@ -235,17 +245,19 @@ def test_an_exclusion_at_the_beneficiarys_request_takes_effect_on_the_request_da
 
 def test_the_arts_30_31_stay_keeps_the_family_covered_until_its_end(world: World):
     holder, child = _family(world)
-    result = movement_exclude(
+    result = movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=holder,
-        reason="demissao",
-        effective_date=None,
+        request=ExclusionRequest(
+            card_number=holder,
+            reason="demissao",
+            effective_date=None,
+            dependents_confirmed=True,
+            contributed=True,
+            contribution_months=36,
+            stay_accepted=True,
+        ),
         now=NOW,
-        dependents_confirmed=True,
-        contributed=True,
-        contribution_months=36,  # 1/3 of 36 = 12 months
-        stay_accepted=True,
     )
     end = date(2027, 11, 26)
     assert (result.stay_accepted, result.stay_months, result.stay_until) == (True, 12, end)
@@ -264,17 +276,19 @@ def test_the_arts_30_31_stay_keeps_the_family_covered_until_its_end(world: World
 def test_the_stay_is_refused_when_the_law_does_not_grant_it(world: World):
     holder, _child = _family(world)
     with pytest.raises(DomainError, match="arts. 30/31") as info:
-        movement_exclude(
+        movement_apply(
             uow=world.uow(),
             actor=world.master,
-            card_number=holder,
-            reason="demissao_justa_causa",
-            effective_date=None,
+            request=ExclusionRequest(
+                card_number=holder,
+                reason="demissao_justa_causa",
+                effective_date=None,
+                dependents_confirmed=True,
+                contributed=True,
+                contribution_months=36,
+                stay_accepted=True,
+            ),
             now=NOW,
-            dependents_confirmed=True,
-            contributed=True,
-            contribution_months=36,
-            stay_accepted=True,
         )
     assert info.value.field == "stay_accepted"
 
@@ -286,14 +300,13 @@ def test_excluding_a_holder_always_takes_the_dependents(world: World):
         company.dependents_follow_holder = False
         s.commit()
     holder, child = _family(world)
-    movement_exclude(
+    movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=holder,
-        reason="outros",
-        effective_date=None,
+        request=ExclusionRequest(
+            card_number=holder, reason="outros", effective_date=None, dependents_confirmed=True
+        ),
         now=NOW,
-        dependents_confirmed=True,
     )
     assert world.by_card(child).status == "inactive"
     left = world.all(
@@ -305,16 +318,18 @@ def test_excluding_a_holder_always_takes_the_dependents(world: World):
 
 
 def _dismiss(world: World, card: str, months: int = 36) -> None:
-    movement_exclude(
+    movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=card,
-        reason="demissao",
-        effective_date=None,
+        request=ExclusionRequest(
+            card_number=card,
+            reason="demissao",
+            effective_date=None,
+            dependents_confirmed=True,
+            contributed=True,
+            contribution_months=months,
+        ),
         now=NOW,
-        dependents_confirmed=True,
-        contributed=True,
-        contribution_months=months,
     )
 
 
@@ -323,8 +338,11 @@ def test_the_holder_may_opt_for_the_stay_within_30_days_of_the_exclusion(world: 
     _dismiss(world, holder)
     assert {world.by_card(c).status for c in (holder, child)} == {"inactive"}
     later = NOW + timedelta(days=20)
-    result = movement_stay_accept(
-        uow=world.uow(), actor=world.master, card_number=holder, now=later
+    result = movement_apply(
+        uow=world.uow(),
+        actor=world.master,
+        request=ReactivationRequest(card_number=holder, stay=True),
+        now=later,
     )
     end = date(2027, 11, 26)
     assert (result.stay_accepted, result.stay_until, result.effective_date) == (True, end, TODAY)
@@ -344,10 +362,18 @@ def test_the_stay_option_ends_30_days_after_the_exclusion(world: World):
     holder, _child = _family(world)
     _dismiss(world, holder)
     with pytest.raises(DomainError, match="prazo de 30 dias"):
-        movement_stay_accept(
-            uow=world.uow(), actor=world.master, card_number=holder, now=NOW + timedelta(days=31)
+        movement_apply(
+            uow=world.uow(),
+            actor=world.master,
+            request=ReactivationRequest(card_number=holder, stay=True),
+            now=NOW + timedelta(days=31),
         )
     other, _ = _family(world)
     _dismiss(world, other, months=0)  # contributed for no month: no stay
     with pytest.raises(DomainError, match="não há direito a permanência"):
-        movement_stay_accept(uow=world.uow(), actor=world.master, card_number=other, now=NOW)
+        movement_apply(
+            uow=world.uow(),
+            actor=world.master,
+            request=ReactivationRequest(card_number=other, stay=True),
+            now=NOW,
+        )

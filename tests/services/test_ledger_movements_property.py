@@ -43,11 +43,11 @@ from data.uow import UnitOfWork
 from services.actors import ALL_PERMISSIONS, Actor, Role
 from services.movements import coverage
 from services.movements.service import (
+    ExclusionRequest,
     InclusionRequest,
-    movement_change_plan,
-    movement_exclude,
-    movement_include,
-    movement_transfer,
+    PlanChangeRequest,
+    TransferRequest,
+    movement_apply,
 )
 from services.rules.errors import DomainError
 from services.rules.ledger import month_index, month_of
@@ -229,7 +229,7 @@ def _do(w: World, e: dict, today: date, seen: set[str]) -> None:  # noqa: C901 -
         company = w.companies[e["company"]]
         effective = retroactive_dates(today, 3)[e["retro"]] if e["retro"] else None
         channel = Channel.RETROACTIVE if e["retro"] else Channel.INDIVIDUAL
-        done = movement_include(
+        done = movement_apply(
             uow=w.uow.for_company(company),
             actor=w.manager,
             request=InclusionRequest(
@@ -279,14 +279,16 @@ def _do(w: World, e: dict, today: date, seen: set[str]) -> None:  # noqa: C901 -
     card, company = found
     uow = w.uow.for_company(company)
     if op == "exclude":
-        movement_exclude(
+        movement_apply(
             uow=uow,
             actor=w.manager,
-            card_number=card,
-            reason="outros",
-            effective_date=today + timedelta(days=e["ahead"]),
+            request=ExclusionRequest(
+                card_number=card,
+                reason="outros",
+                effective_date=today + timedelta(days=e["ahead"]),
+                dependents_confirmed=True,
+            ),
             now=now,
-            dependents_confirmed=True,
         )
     elif op == "plan":
         with w.uow as u:
@@ -301,17 +303,22 @@ def _do(w: World, e: dict, today: date, seen: set[str]) -> None:  # noqa: C901 -
             kwargs = {"effective_date": today + timedelta(days=20)}
         else:
             kwargs = {}
-        movement_change_plan(
-            uow=uow, actor=w.manager, card_number=card, plan_id=other, now=now, **kwargs
+        movement_apply(
+            uow=uow,
+            actor=w.manager,
+            request=PlanChangeRequest(card_number=card, plan_id=other, **kwargs),
+            now=now,
         )
     elif op == "transfer":
         target = next(c for c in w.companies if c != company)
-        movement_transfer(
+        movement_apply(
             uow=uow,
             actor=w.manager,
-            card_number=card,
-            target_company_id=target,
-            effective_date=today + timedelta(days=e["ahead"]),
+            request=TransferRequest(
+                card_number=card,
+                target_company_id=target,
+                effective_date=today + timedelta(days=e["ahead"]),
+            ),
             now=now,
         )
 

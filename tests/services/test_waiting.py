@@ -13,7 +13,7 @@ from sqlalchemy import select
 import demo.generator
 from data.models import AuditRecord, Company, Movement
 from services import companies
-from services.movements.service import InclusionRequest, movement_include
+from services.movements.service import InclusionRequest, movement_apply
 from services.rules.errors import DomainError, FieldErrors
 from services.rules.waiting import (
     DEFAULT_WAITING_DAYS,
@@ -40,7 +40,7 @@ def world(engine, monkeypatch: pytest.MonkeyPatch) -> World:
 
 
 def include(world: World, request: InclusionRequest, code: str = "10001"):
-    result = movement_include(uow=world.uow(code), actor=world.master, request=request, now=NOW)
+    result = movement_apply(uow=world.uow(code), actor=world.master, request=request, now=NOW)
     return world.by_card(result.card_number), result
 
 
