@@ -43,7 +43,8 @@ class OperatorSettings:
 
     @property
     def missing(self) -> list[str]:
-        return bank_agreement_missing(self.values())
+        values: dict[str, str | None] = dict(self.values())
+        return bank_agreement_missing(values)
 
     @property
     def configured(self) -> bool:

@@ -230,7 +230,7 @@ def protocol_request_open(
     with uow:
         p = protocol_open(
             uow.session,
-            company_id=uow.company_id,
+            company_id=uow.require_company(),
             kind=kind,
             subject=subject,
             description=description,

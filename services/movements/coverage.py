@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from data.models import AuditRecord, Beneficiary, CoveragePeriod, Movement, Protocol
@@ -152,10 +152,14 @@ def settle(uow: UnitOfWork, now: datetime, today: date | None = None) -> int:
             return 0
         done = 0
         for movement_id, beneficiary_id, company_id, pending in due:
-            taken = s.execute(
-                update(Movement)
-                .where(Movement.id == movement_id, Movement.state == "scheduled")
-                .values(state="applied")
+            # an UPDATE's result is a CursorResult (with rowcount); execute() is typed Result
+            taken = cast(
+                CursorResult[Any],
+                s.execute(
+                    update(Movement)
+                    .where(Movement.id == movement_id, Movement.state == "scheduled")
+                    .values(state="applied")
+                ),
             ).rowcount
             if not taken:
                 continue
@@ -300,11 +304,14 @@ def scheduled_cancel(
             )
         if moves[0].effective_date <= today:
             raise DomainError("A movimentação já entrou em vigor: não pode ser cancelada.")
-        if any(m.coverage_before is None for m in moves):
-            raise DomainError(
-                "Esta movimentação agendada não pode ser cancelada no portal: "
-                "abra uma solicitação ao gestor de contas."
-            )
+        before: dict[int, list[Any]] = {}  # beneficiary -> periods before the movement
+        for m in moves:
+            if m.coverage_before is None:
+                raise DomainError(
+                    "Esta movimentação agendada não pode ser cancelada no portal: "
+                    "abra uma solicitação ao gestor de contas."
+                )
+            before[m.beneficiary_id] = m.coverage_before
         ids = [m.beneficiary_id for m in moves]
         later = s.scalars(
             select(Movement.id).where(
@@ -322,10 +329,7 @@ def scheduled_cancel(
         current = periods_of(s, ids)
         write_periods(
             s,
-            {
-                m.beneficiary_id: (current[m.beneficiary_id], periods_from_json(m.coverage_before))
-                for m in moves
-            },
+            {b: (current[b], periods_from_json(rows)) for b, rows in before.items()},
         )
         kind = MovementKind(moves[0].kind)
         names = [
