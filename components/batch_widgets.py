@@ -7,13 +7,14 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
+from components.clock import today_local
 from components.context import Context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_datetime, fmt_int, today_local
 from services.batch import processing as batch
 from services.batch.files import template_xlsx
 from services.batch.processing import BatchApplyResult, BatchSummary, LineResult
 from services.movements import service as movements
+from services.rules.formats import format_datetime, format_int
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The statuses that let a batch be applied (again): checked and never applied, or
@@ -160,7 +161,7 @@ def applied_message(result: BatchApplyResult) -> str:
 
 
 def batch_label(b: BatchSummary) -> str:
-    return f"Lote {b.id} · {fmt_datetime(b.received_at)} · {b.file_name} · {b.status_label}"
+    return f"Lote {b.id} · {format_datetime(b.received_at)} · {b.file_name} · {b.status_label}"
 
 
-_count = fmt_int  # 1.234 (components.fmt)
+_count = format_int  # 1.234

@@ -19,9 +19,9 @@ from typing import Any
 import streamlit as st
 
 from components import exclusion_widgets, navigation
+from components.clock import today_local
 from components.context import Context, now_utc
 from components.errors import FieldSlots, user_errors
-from components.fmt import digits_of, fmt_cep, fmt_cpf, fmt_date, fmt_phone, today_local
 from components.safe_text import plain
 from components.virtual_card import virtual_card_png
 from components.waiting_widgets import waiting_panel
@@ -38,7 +38,14 @@ from services.movements.requests import (
 from services.movements.service import BeneficiaryRow, MovementOptions, MovementResult
 from services.rules.card_numbers import format_card_number
 from services.rules.eligibility import Relationship
-from services.rules.formats import mask_cpf
+from services.rules.formats import (
+    digits_of,
+    format_cep,
+    format_cpf,
+    format_date,
+    format_phone,
+    mask_cpf,
+)
 from services.rules.movements import (
     EXCLUSION_REASONS,
     FIELD_LABELS,
@@ -175,7 +182,7 @@ def _text(value: str) -> str | None:
 
 
 # Pre-filled in a form with their mask; typed with or without punctuation.
-SHOWN_FORMATTED = {"cpf": fmt_cpf, "cep": fmt_cep, "phone": fmt_phone}
+SHOWN_FORMATTED = {"cpf": format_cpf, "cep": format_cep, "phone": format_phone}
 
 
 def person_fields(
@@ -335,7 +342,7 @@ def person_changes(before: PersonData, after: PersonData) -> dict[str, Any]:
 def _effective_input(slots: FieldSlots, *, key: str, effective: date | None, label: str) -> date:
     """A date from today on (individual channel) or the fixed retroactive date."""
     if effective is not None:
-        st.markdown(f"**{label}:** {fmt_date(effective)} (retroativa)")
+        st.markdown(f"**{label}:** {format_date(effective)} (retroativa)")
         slots.add("effective_date")
         return effective
     today = today_local()
@@ -474,7 +481,7 @@ def exclusion_form(ctx: Context, slots: FieldSlots, *, key: str) -> ExclusionReq
             effective = today
             st.text_input(
                 "Data da exclusão *",
-                value=fmt_date(today),
+                value=format_date(today),
                 disabled=True,
                 key=f"{nonce}_date_request",
                 help="A exclusão a pedido do beneficiário vale na data do pedido (RN 561/2022).",
@@ -534,7 +541,7 @@ def exclusion_form(ctx: Context, slots: FieldSlots, *, key: str) -> ExclusionReq
         elif until is not None:
             st.caption(
                 f"Pela lei, poderá permanecer no plano por {stay_months} meses, "
-                f"até {fmt_date(until)}."
+                f"até {format_date(until)}."
             )
         else:
             st.caption("Sem direito a permanência no plano.")
@@ -614,12 +621,12 @@ def reactivation_form(
         [
             {"Dado": "Nome", "Valor": p.name},
             {"Dado": "CPF", "Valor": row.cpf_masked},
-            {"Dado": "Data de nascimento", "Valor": fmt_date(p.birth_date)},
+            {"Dado": "Data de nascimento", "Valor": format_date(p.birth_date)},
             {"Dado": "Parentesco", "Valor": row.relationship_label},
             {"Dado": "Titular", "Valor": detail.holder_name or "—"},
             {"Dado": "Plano", "Valor": row.plan_name},
             {"Dado": "Carteirinha", "Valor": format_card_number(row.card_number)},
-            {"Dado": "Excluído(a) em", "Valor": fmt_date(row.exclusion_date)},
+            {"Dado": "Excluído(a) em", "Valor": format_date(row.exclusion_date)},
             {"Dado": "Motivo da exclusão", "Valor": reason},
             {"Dado": "Município/UF", "Valor": f"{p.municipality or '—'}/{p.state or '—'}"},
         ],
@@ -803,7 +810,7 @@ def fmt_value(field: str, value: Any) -> str:
     if isinstance(value, bool):
         return "Sim" if value else "Não"
     if isinstance(value, date):
-        return fmt_date(value)
+        return format_date(value)
     if field == "sex":
         return SEXES.get(value, value)
     if field == "cpf":
@@ -832,7 +839,7 @@ def result_card(ctx: Context, done: Done) -> None:
         facts = [
             f"**Protocolo nº** {r.protocol_number}",
             f"**Carteirinha nº** {format_card_number(first.card_number)}",
-            f"**Vigência:** {fmt_date(r.effective_date)}",
+            f"**Vigência:** {format_date(r.effective_date)}",
         ]
         if r.target_company:
             facts.append(f"**Empresa de destino:** {plain(r.target_company)}")
@@ -919,7 +926,7 @@ def _result_details(r: MovementResult) -> None:
             "Permanência (Lei 9.656, arts. 30/31): o titular e o grupo familiar seguem "
             "cobertos e faturados em lançamentos próprios (art. 30/31) "
             + (
-                f"até {fmt_date(r.stay_until)}, quando são excluídos."
+                f"até {format_date(r.stay_until)}, quando são excluídos."
                 if r.stay_until is not None
                 else "por tempo indeterminado."
             )
@@ -932,7 +939,7 @@ def _result_details(r: MovementResult) -> None:
         elif r.stay_until is not None:
             st.info(
                 f"O titular pode permanecer no plano por {r.stay_months} meses, até "
-                f"{fmt_date(r.stay_until)} (Lei 9.656, arts. 30/31)."
+                f"{format_date(r.stay_until)} (Lei 9.656, arts. 30/31)."
             )
 
 

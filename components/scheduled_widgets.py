@@ -6,9 +6,9 @@ import streamlit as st
 
 from components.context import Context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_date
 from services.movements import coverage
 from services.rules.card_numbers import format_card_number
+from services.rules.formats import format_date
 
 CANCELLED_KEY = "scheduled_cancelled"
 
@@ -20,7 +20,7 @@ def scheduled_section(ctx: Context, *, key: str) -> None:
     if done is not None:
         label, result = done
         st.success(
-            f"{label} agendada para {fmt_date(result.effective_date)} cancelada "
+            f"{label} agendada para {format_date(result.effective_date)} cancelada "
             f"(protocolo {result.cancelled_protocol}). Protocolo do cancelamento: "
             f"**{result.protocol_number}**.",
             icon=":material/event_busy:",
@@ -39,7 +39,7 @@ def scheduled_section(ctx: Context, *, key: str) -> None:
     for item in items:
         with st.container(border=True, key=f"{key}_{item.protocol_number}"):
             st.markdown(
-                f"**{item.label} agendada para {fmt_date(item.effective_date)}** · "
+                f"**{item.label} agendada para {format_date(item.effective_date)}** · "
                 f"protocolo nº {item.protocol_number}"
             )
             st.dataframe(

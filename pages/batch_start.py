@@ -6,11 +6,11 @@ import streamlit as st
 from components import batch_widgets as bw
 from components.context import get_context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_datetime, fmt_int
 from components.safe_text import plain
 from services.actors import Permission
 from services.batch import processing as batch
 from services.batch.layout import MAX_BYTES, MAX_LINES
+from services.rules.formats import format_datetime, format_int
 
 STATE = "batch_current"  # company, uploaded file, check (BatchCheck), result (after apply)
 BATCH_ID = "batch_id"  # the batch in progress, also preselected in "Acompanhar lotes"
@@ -36,7 +36,7 @@ uploaded = st.file_uploader(
     "Arquivo de movimentação (.xlsx ou .csv)",
     type=["xlsx", "csv"],
     key=f"batch_upload_{nonce}",
-    help=f"Até {fmt_int(MAX_LINES)} linhas e {MAX_BYTES // (1024 * 1024)} MB por arquivo.",
+    help=f"Até {format_int(MAX_LINES)} linhas e {MAX_BYTES // (1024 * 1024)} MB por arquivo.",
 )
 checking = st.button("Conferir arquivo", disabled=uploaded is None, key="batch_check")
 if checking and uploaded is not None:
@@ -84,7 +84,7 @@ if result is None:
     dup = check.duplicate_of
     if dup is not None:
         st.warning(
-            f"Este mesmo arquivo já foi enviado em {fmt_datetime(dup.received_at)} "
+            f"Este mesmo arquivo já foi enviado em {format_datetime(dup.received_at)} "
             f"(lote {dup.id}, {dup.status_label.lower()}, por {plain(dup.user_name)}). Aplicar de "
             "novo pode repetir movimentações: confira em Acompanhar lotes.",
             icon=":material/content_copy:",
@@ -95,7 +95,7 @@ if result is None:
             "As linhas recusadas não são aplicadas: corrija-as e envie só elas em outro arquivo."
         )
     n = b.accepted_lines
-    label = "Aplicar 1 linha aceita" if n == 1 else f"Aplicar {fmt_int(n)} linhas aceitas"
+    label = "Aplicar 1 linha aceita" if n == 1 else f"Aplicar {format_int(n)} linhas aceitas"
     if st.button(label, type="primary", disabled=not confirmed, key="batch_apply"):
         applied = bw.apply_with_progress(ctx, b.id)
         if applied is not None:

@@ -6,10 +6,10 @@ import streamlit as st
 from components import batch_widgets as bw
 from components.context import get_context
 from components.errors import user_errors
-from components.fmt import fmt_datetime, fmt_int
 from components.safe_text import plain
 from services.actors import Permission
 from services.batch import processing as batch
+from services.rules.formats import format_datetime, format_int
 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Acompanhar lotes")
@@ -27,7 +27,7 @@ st.dataframe(
     [
         {
             "Lote": b.id,
-            "Enviado em": fmt_datetime(b.received_at),
+            "Enviado em": format_datetime(b.received_at),
             "Por": b.user_name,
             "Arquivo": b.file_name,
             "Status": b.status_label,
@@ -67,7 +67,7 @@ if resumed and resumed[0] == chosen:
 with st.container(border=True):
     st.subheader(f"Lote {b.id} · {plain(b.file_name)}")
     st.caption(
-        f"Enviado em {fmt_datetime(b.received_at)} por {plain(b.user_name)} · {b.status_label}"
+        f"Enviado em {format_datetime(b.received_at)} por {plain(b.user_name)} · {b.status_label}"
     )
     if b.status == "refused":
         st.error(f"Arquivo recusado por inteiro: {plain(b.message or 'sem motivo registrado.')}")
@@ -81,8 +81,8 @@ with st.container(border=True):
             if b.status == "received"
             else (
                 "A aplicação deste lote foi interrompida antes do fim: "
-                f"{fmt_int(b.applied_lines)} linha(s) aplicada(s), "
-                f"{fmt_int(b.pending_lines)} aceita(s) ainda por aplicar."
+                f"{format_int(b.applied_lines)} linha(s) aplicada(s), "
+                f"{format_int(b.pending_lines)} aceita(s) ainda por aplicar."
             ),
             icon=":material/pending_actions:",
         )

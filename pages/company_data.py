@@ -4,12 +4,11 @@ import streamlit as st
 
 from components.context import get_context, now_utc
 from components.errors import FieldSlots, user_errors
-from components.fmt import fmt_date
 from components.safe_text import plain
 from components.waiting_widgets import contract_waiting_section
 from services import companies
-from services.rules.documents import format_cep
-from services.rules.registration import CONTACT_LABELS, UFS, format_phone
+from services.rules.formats import format_cep, format_date, format_phone
+from services.rules.registration import CONTACT_LABELS, UFS
 
 ctx = get_context()
 st.title("Meus dados")
@@ -29,7 +28,7 @@ st.subheader("Dados cadastrais")
 c1, c2, c3 = st.columns(3)
 c1.text_input("Código da empresa", details.code, disabled=True)
 c2.text_input(details.document_type, details.document_formatted, disabled=True)
-c3.text_input("Início do contrato", fmt_date(details.contract_start), disabled=True)
+c3.text_input("Início do contrato", format_date(details.contract_start), disabled=True)
 st.text_input("Razão social", details.name, disabled=True)
 if details.group_name:
     st.caption(f"Grupo econômico: {plain(details.group_name)}")
@@ -95,7 +94,7 @@ with st.form("company_contact"):
         slots.add("state")
     phone = c3.text_input(
         "Telefone *",
-        format_phone(contact["phone"] or ""),
+        format_phone(contact["phone"]),
         max_chars=16,
         placeholder="(11) 3333-4444",
         disabled=not details.can_edit,

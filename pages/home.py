@@ -4,12 +4,13 @@ search. The sidebar is the menu: no copy of it here."""
 import streamlit as st
 
 from components import exclusion_widgets, navigation, provider_map
+from components.clock import today_local
 from components.context import get_context, new_uow, now_utc
-from components.fmt import fmt_date, fmt_money, fmt_month, fmt_weekday, today_local
 from components.safe_text import plain
 from services import home
 from services.actors import Permission
 from services.movements import coverage
+from services.rules.formats import format_date, format_money, format_month, format_weekday
 
 OVERDUE_PAGE = "pages/overdue_update.py"
 OVERDUE_KEY = "overdue_invoice"  # the invoice selectbox of the overdue update page
@@ -32,37 +33,37 @@ with dates_col:
     c1, c2, c3 = st.columns(3)
     c1.metric(
         "Data de corte deste mês",
-        fmt_date(dates.cutoff),
+        format_date(dates.cutoff),
         help=f"Dia {dates.cutoff_day} do contrato. Movimentações recebidas até a data de corte "
         "entram na fatura do mês seguinte; depois dela, na fatura subsequente.",
     )
     if dates.cutoff_moved_to:
-        why = fmt_weekday(dates.cutoff)
+        why = format_weekday(dates.cutoff)
         if dates.cutoff_holiday:
             why += f", feriado: {dates.cutoff_holiday}"
         c1.caption(
-            f"Data de corte: {fmt_date(dates.cutoff)} ({why}) → movimentações até "
-            f"{fmt_date(dates.cutoff_moved_to)} ({fmt_weekday(dates.cutoff_moved_to)}), "
+            f"Data de corte: {format_date(dates.cutoff)} ({why}) → movimentações até "
+            f"{format_date(dates.cutoff_moved_to)} ({format_weekday(dates.cutoff_moved_to)}), "
             "o dia útil anterior."
         )
     if dates.cutoff_passed:
         c1.caption("Já passou")
     elif not dates.cutoff_moved_to:
-        c1.caption(fmt_weekday(dates.cutoff).capitalize())
+        c1.caption(format_weekday(dates.cutoff).capitalize())
     c2.metric(
-        "Próximo vencimento de fatura", fmt_date(dates.next_open_invoice_due or dates.next_due)
+        "Próximo vencimento de fatura", format_date(dates.next_open_invoice_due or dates.next_due)
     )
     if dates.overdue_invoices:
         c2.caption(f"⚠️ {dates.overdue_invoices} fatura(s) vencida(s) em aberto")
     else:
         c2.caption(f"{dates.open_invoices} fatura(s) em aberto")
     c3.markdown("**Datas retroativas abertas hoje**")
-    c3.markdown("  \n".join(f"• {fmt_date(d)}" for d in dates.retroactive_dates))
+    c3.markdown("  \n".join(f"• {format_date(d)}" for d in dates.retroactive_dates))
     # Only users with the finance permission get the list (and the page it links to).
     for item in dates.overdue[:OVERDUE_SHOWN]:
         if st.button(
-            f"Atualizar a fatura de {fmt_month(item.billing_month)}, vencida em "
-            f"{fmt_date(item.due_date)} ({fmt_money(item.amount)})",
+            f"Atualizar a fatura de {format_month(item.billing_month)}, vencida em "
+            f"{format_date(item.due_date)} ({format_money(item.amount)})",
             key=f"home_overdue_{item.invoice_id}",
             icon=":material/update:",
             type="tertiary",
@@ -92,7 +93,7 @@ if dates.protocols_due:
                 "Protocolo": p.number,
                 "Assunto": p.subject,
                 "Situação": p.status_label,
-                "Prazo": fmt_date(p.deadline),
+                "Prazo": format_date(p.deadline),
                 "Alerta": "⚠️ vencido" if p.deadline < today else "",
             }
             for p in dates.protocols_due
@@ -124,7 +125,7 @@ if ctx.can(Permission.MOVEMENTS):
         st.dataframe(
             [
                 {
-                    "Data": fmt_date(item.effective_date),
+                    "Data": format_date(item.effective_date),
                     "Movimentação": item.label,
                     "Beneficiários": ", ".join(name for name, _card in item.beneficiaries),
                     "Protocolo": item.protocol_number,

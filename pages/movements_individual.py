@@ -4,9 +4,9 @@ import streamlit as st
 
 from components import movement_forms as forms
 from components import scheduled_widgets
+from components.clock import today_local
 from components.context import get_context
 from components.errors import FieldSlots
-from components.fmt import today_local
 from components.safe_text import plain
 from services.actors import Permission
 from services.movements import service as movements

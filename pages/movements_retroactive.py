@@ -4,12 +4,13 @@ with an effective date in the past, billed on the next invoices."""
 import streamlit as st
 
 from components import movement_forms as forms
+from components.clock import today_local
 from components.context import get_context
 from components.errors import FieldSlots
-from components.fmt import fmt_date, fmt_month, today_local
 from components.safe_text import plain
 from services.actors import Permission
 from services.movements import service as movements
+from services.rules.formats import format_date, format_month
 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Cadastro retroativo")
@@ -25,15 +26,15 @@ kind = st.radio(
 effective = st.radio(
     "Data de vigência retroativa",
     options.retroactive_dates,
-    format_func=fmt_date,
+    format_func=format_date,
     horizontal=True,
     key="retro_date",
     help="O primeiro dia do mês atual ou de um dos meses anteriores permitidos pelo contrato.",
 )
 st.warning(
-    f"**Cobrança retroativa:** com vigência em {fmt_date(effective)}, os meses desde "
-    f"{fmt_month(effective)} serão cobrados nas próximas faturas (a partir da fatura de "
-    f"{fmt_month(options.billing_month_today)}), além da mensalidade normal.",
+    f"**Cobrança retroativa:** com vigência em {format_date(effective)}, os meses desde "
+    f"{format_month(effective)} serão cobrados nas próximas faturas (a partir da fatura de "
+    f"{format_month(options.billing_month_today)}), além da mensalidade normal.",
     icon=":material/warning:",
 )
 slots = FieldSlots()

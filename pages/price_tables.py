@@ -5,15 +5,22 @@ anniversary, the pool's readjustment (contracts under 30 lives) and the band cha
 import pandas as pd
 import streamlit as st
 
+from components.clock import today_local
 from components.context import get_context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_date, fmt_int, fmt_money, fmt_month, fmt_pct, today_local
 from components.safe_text import plain
 from services.billing import prices
 from services.rules.age_bands import AGE_BANDS, age_band_label
+from services.rules.formats import (
+    MONTHS,
+    format_date,
+    format_int,
+    format_money,
+    format_month,
+    format_percent,
+)
 from services.rules.prices import (
     BAND_CHANGE_LABELS,
-    MONTH_NAMES,
     TABLE_KIND_LABELS,
     anniversary_months,
     month_options,
@@ -49,21 +56,21 @@ def _done(*messages: tuple[str, str]) -> None:
 
 def _price_frame(table: prices.PriceTableView) -> pd.DataFrame:
     if table.single:
-        return pd.DataFrame({"Preço único": [fmt_money(table.prices[0])]})
+        return pd.DataFrame({"Preço único": [format_money(table.prices[0])]})
     return pd.DataFrame(
         {
             "Faixa": [age_band_label(n) for n in range(1, len(table.prices) + 1)],
-            "Mensalidade": [fmt_money(p) for p in table.prices],
+            "Mensalidade": [format_money(p) for p in table.prices],
         }
     )
 
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Início do contrato", fmt_date(overview.contract_start))
-c2.metric("Mês de aniversário", MONTH_NAMES[overview.anniversary_month - 1])
+c1.metric("Início do contrato", format_date(overview.contract_start))
+c2.metric("Mês de aniversário", MONTHS[overview.anniversary_month - 1])
 c3.metric(
     "Vidas hoje",
-    fmt_int(overview.lives),
+    format_int(overview.lives),
     help="Pessoas cobertas hoje. Contratos com menos de 30 vidas são reajustados pelo "
     "percentual único do agrupamento (RN 565/2022).",
 )
@@ -90,7 +97,7 @@ with tab_tables:
             else:
                 st.markdown(
                     f"**Tabela vigente** ({TABLE_KIND_LABELS[current.kind].lower()}) desde "
-                    f"{fmt_date(current.valid_from)}"
+                    f"{format_date(current.valid_from)}"
                 )
                 st.dataframe(_price_frame(current), hide_index=True, width="stretch")
             if plan.tables:
@@ -98,11 +105,11 @@ with tab_tables:
                 st.dataframe(
                     pd.DataFrame(
                         {
-                            "Vigente de": [fmt_date(t.valid_from) for t in plan.tables],
-                            "Até": [fmt_date(t.valid_to) for t in plan.tables],
+                            "Vigente de": [format_date(t.valid_from) for t in plan.tables],
+                            "Até": [format_date(t.valid_to) for t in plan.tables],
                             "Tipo": [TABLE_KIND_LABELS[t.kind] for t in plan.tables],
                             "Reajuste": [
-                                fmt_pct(t.readjustment_pct)
+                                format_percent(t.readjustment_pct)
                                 if t.readjustment_pct is not None
                                 else "—"
                                 for t in plan.tables
@@ -138,7 +145,7 @@ with tab_new:
                 "Vigente a partir de",
                 months,
                 index=13,
-                format_func=fmt_month,
+                format_func=format_month,
                 key="new_from",
             )
             if kind == "single":
@@ -174,7 +181,7 @@ with tab_new:
                     (
                         "ok",
                         f"Tabela de {chosen.label} salva, vigente a partir de "
-                        f"{fmt_date(saved.valid_from)}.",
+                        f"{format_date(saved.valid_from)}.",
                     )
                 )
 
@@ -188,7 +195,7 @@ with tab_readjust:
             month = st.selectbox(
                 "Mês de aniversário",
                 options,
-                format_func=fmt_month,
+                format_func=format_month,
                 key="contract_month",
                 index=options.index(next_anniversary(overview.contract_start, today)),
             )
@@ -208,7 +215,7 @@ with tab_readjust:
                     (
                         "ok",
                         f"Contrato {result.code} reajustado a partir de "
-                        f"{fmt_month(month)}: {len(result.tables)} tabela(s) nova(s).",
+                        f"{format_month(month)}: {len(result.tables)} tabela(s) nova(s).",
                     )
                 )
 
@@ -224,7 +231,7 @@ with tab_readjust:
             "Mês",
             month_options(today, 12, 12),
             index=12,
-            format_func=fmt_month,
+            format_func=format_month,
             key="pool_month",
         )
         pool_text = st.text_input("Percentual do agrupamento (%)", key="pool_pct")
@@ -241,8 +248,8 @@ with tab_readjust:
             messages = [
                 (
                     "ok",
-                    f"Agrupamento de {fmt_month(pool.month)}: {len(pool.readjusted)} "
-                    f"contrato(s) reajustado(s) em {fmt_pct(pool.pct)}: "
+                    f"Agrupamento de {format_month(pool.month)}: {len(pool.readjusted)} "
+                    f"contrato(s) reajustado(s) em {format_percent(pool.pct)}: "
                     + (", ".join(f"{r.code} ({r.lives} vidas)" for r in pool.readjusted) or "—")
                     + ".",
                 )

@@ -6,12 +6,13 @@ from datetime import timedelta
 import streamlit as st
 
 from components import exclusion_widgets
+from components.clock import today_local
 from components.context import get_context, now_utc
 from components.errors import FieldSlots, user_errors
-from components.fmt import fmt_date, fmt_datetime, today_local
 from components.safe_text import plain
 from services import protocols
 from services.actors import Permission
+from services.rules.formats import format_date, format_datetime
 
 ctx = get_context(Permission.PROTOCOLS)
 today = today_local()
@@ -25,7 +26,7 @@ with new_tab:
     if opened and opened[0] == ctx.company_id:
         st.success(
             f"Solicitação aberta. Protocolo nº **{opened[1]}** · prazo de resposta "
-            f"{fmt_date(opened[2])}. Acompanhe na aba Consultar protocolos."
+            f"{format_date(opened[2])}. Acompanhe na aba Consultar protocolos."
         )
     slots = FieldSlots()
     with st.form(f"protocol_new_{st.session_state.get('protocol_new_nonce', 0)}"):
@@ -109,8 +110,8 @@ with list_tab:
                 "Tipo": r.kind_label,
                 "Assunto": r.subject,
                 "Situação": r.status_label,
-                "Aberto em": fmt_datetime(r.opened_at),
-                "Prazo": fmt_date(r.deadline),
+                "Aberto em": format_datetime(r.opened_at),
+                "Prazo": format_date(r.deadline),
                 "Atraso": "Atrasado" if r.late else "",
             }
             for r in rows
@@ -140,7 +141,8 @@ with list_tab:
             st.subheader(f"Protocolo nº {p.number}")
             st.markdown(
                 f"**Tipo:** {p.kind_label} · **Situação:** {p.status_label} · "
-                f"**Aberto em:** {fmt_datetime(p.opened_at)} · **Prazo:** {fmt_date(p.deadline)}"
+                f"**Aberto em:** {format_datetime(p.opened_at)} · "
+                f"**Prazo:** {format_date(p.deadline)}"
             )
             if p.late:
                 st.warning("Prazo de resposta vencido.", icon=":material/schedule:")
@@ -150,7 +152,7 @@ with list_tab:
             st.dataframe(
                 [
                     {
-                        "Data": fmt_datetime(e.at),
+                        "Data": format_datetime(e.at),
                         "Situação": e.status_label,
                         "Registro": e.note,
                         "Por": e.user_name or "Operadora",

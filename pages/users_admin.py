@@ -5,10 +5,10 @@ import streamlit as st
 
 from components.context import get_context, now_utc, portal_base_url
 from components.errors import FieldSlots, user_errors
-from components.fmt import fmt_datetime
 from components.safe_text import plain
 from services.access import users
 from services.actors import PERMISSION_LABELS, Permission
+from services.rules.formats import format_datetime
 
 ctx = get_context(Permission.USER_ADMIN)
 st.title("Usuários")
@@ -69,7 +69,7 @@ with list_tab:
                     for r in shown
                 ],
                 "Situação": [r.status_label for r in shown],
-                "Último acesso": [fmt_datetime(r.last_login_at) or "Nunca" for r in shown],
+                "Último acesso": [format_datetime(r.last_login_at) or "Nunca" for r in shown],
             }
         ),
         hide_index=True,

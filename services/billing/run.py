@@ -93,6 +93,7 @@ from services.rules.billing import (
     month_start,
 )
 from services.rules.errors import DomainError
+from services.rules.formats import format_int
 from services.rules.ledger import LEDGER_LOOKBACK_MONTHS
 
 LINE_CHUNK = 50_000
@@ -489,7 +490,7 @@ def _insert_lines(conn: Any, lines: pd.DataFrame, report: Progress) -> None:
             rows = [dict(zip(order, row, strict=True)) for row in rows]
         conn.exec_driver_sql(sql, rows)
         done = min(begin + LINE_CHUNK, total)
-        counted = f"{done:,}/{total:,}".replace(",", ".")
+        counted = f"{format_int(done)}/{format_int(total)}"
         report(0.5 + 0.45 * done / total, f"Gravando lançamentos: {counted}")
 
 

@@ -63,6 +63,8 @@ def is_valid_card_number(s: str) -> bool:
 
 def format_card_number(s: str) -> str:
     """Groups of four: ``0001 0000 0000 0123``; anything else is returned unchanged."""
+    if len(s) == CARD_LENGTH and s.isascii() and s.isdigit():  # as stored: report lists, per row
+        return f"{s[:4]} {s[4:8]} {s[8:12]} {s[12:]}"
     v = "".join(ch for ch in s if ch not in " .-")
     if len(v) != CARD_LENGTH or not v.isascii() or not v.isdigit():
         return s

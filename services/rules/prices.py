@@ -29,7 +29,6 @@ BAND_CHANGE_LABELS = {
     "next_month": "No mês seguinte ao aniversário",
     "birthday_month": "No mês do aniversário",
 }
-MONTH_NAMES = MONTHS  # the old name, for pages/price_tables.py until it uses formats.MONTHS
 # A readjustment percentage is stored with 2 places; -100% or less would zero a price.
 MIN_PCT = Decimal("-99.99")
 MAX_PCT = Decimal("999.99")

@@ -89,16 +89,6 @@ def phone_problem(phone: str) -> str | None:
     return None
 
 
-def format_phone(phone: str) -> str:
-    """``(11) 3333-4444`` or ``(11) 98765-4321``; anything else as it is."""
-    d = only_digits(phone)
-    if len(d) == 10:
-        return f"({d[:2]}) {d[2:6]}-{d[6:]}"
-    if len(d) == 11:
-        return f"({d[:2]}) {d[2:7]}-{d[7:]}"
-    return phone
-
-
 def clean_company_contact(raw: Mapping[str, object]) -> dict[str, str | None]:
     """The contact fields of a company, cleaned; every field is required but the complement."""
     errors: dict[str, str] = {}

@@ -12,10 +12,11 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from components.fmt import fmt_month, today_local
+from components.clock import today_local
 from data.db import make_engine
 from data.models import Beneficiary, Company
 from services.rules.billing import add_months
+from services.rules.formats import format_month
 from tests.e2e.conftest import shot
 from tests.e2e.test_movements_e2e import (
     CARD,
@@ -94,7 +95,7 @@ def _switch_company(page: Page) -> None:
 def _bill(page: Page, month: date) -> None:
     """Faturamento mensal of `month` for the company in context only."""
     go(page, "Faturamento mensal")
-    choose(page, "Competência", fmt_month(month))
+    choose(page, "Competência", format_month(month))
     # The company in context is the default scope (not the whole portfolio).
     expect(page.get_by_role("radio", name=re.compile(rf"^{CODE} · "))).to_be_checked()
     page.get_by_role("button", name="Faturar").click()

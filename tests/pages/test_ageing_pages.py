@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
-from components.fmt import fmt_date, today_local
+from components.clock import today_local
 from data.db import make_engine
 from data.models import Beneficiary, Company, Movement, Protocol, User
 from services.rules.card_numbers import format_card_number
+from services.rules.formats import format_date
 from tests.pages.conftest import by_label, log_in
 
 REPORT = "pages/report_ageing.py"
@@ -103,11 +104,11 @@ def test_the_home_page_lists_them_and_excludes_one_after_confirmation(app, porta
     text = _texts(at)
     assert "Dependentes que perdem a elegibilidade" in text
     assert name in text and other in text
-    assert format_card_number(card) in text and fmt_date(end) in text
+    assert format_card_number(card) in text and format_date(end) in text
     buttons = [b for b in at.button if b.label == EXCLUDE]
     assert len(buttons) == 2
     buttons[0].click().run()  # earliest first
-    assert any("Confirma a exclusão" in w.value and fmt_date(end) in w.value for w in at.warning)
+    assert any("Confirma a exclusão" in w.value and format_date(end) in w.value for w in at.warning)
     assert _movements(portal_db, bid) == []  # nothing before the confirmation
     by_label(at.button, "Confirmar exclusão").click().run()
     assert not at.exception, at.exception

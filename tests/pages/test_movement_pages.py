@@ -256,7 +256,7 @@ def test_a_dismissed_holder_who_contributed_sees_the_legal_stay(app, portal_db):
 def test_a_future_exclusion_is_scheduled_listed_and_cancelled(app, portal_db):
     from datetime import timedelta
 
-    from components.fmt import today_local
+    from components.clock import today_local
     from data.models import Movement, Protocol
 
     holder = _holder_with_dependents(portal_db)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from services.rules.documents import cpf_check_digits
 from services.rules.errors import DomainError, FieldErrors
+from services.rules.formats import format_phone
 from services.rules.registration import (
     AREA_CODES,
     CONTACT_FIELDS,
@@ -17,7 +18,6 @@ from services.rules.registration import (
     UserData,
     clean_company_contact,
     clean_user,
-    format_phone,
     permissions_escalated,
     phone_problem,
 )
