@@ -111,6 +111,7 @@ from services.billing import billing_run
 from services.rules.calendar import add_business_days, is_business_day
 from services.rules.card_numbers import card_number, format_card_number
 from services.rules.documents import caepf_check_digits, cnpj_check_digits, cpf_check_digits
+from services.rules.formats import format_int
 from services.rules.prices import band_rows, in_pool, readjusted_price
 from services.rules.protocols import protocol_number as rules_protocol_number
 from services.rules.waiting import waiting_periods
@@ -2931,8 +2932,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=None,
         help=f"meses faturados até o atual (padrão: {INVOICE_MONTHS}; "
-        f"{BIG_SEED_INVOICE_MONTHS} acima de {FULL_HISTORY_UP_TO:,} "
-        "beneficiários)".replace(",", "."),
+        f"{BIG_SEED_INVOICE_MONTHS} acima de {format_int(FULL_HISTORY_UP_TO)} beneficiários)",
     )
     parser.add_argument(
         "--base-url",

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
+from components.clock import today_local
 from components.context import get_context, now_utc
 from components.errors import user_errors
-from components.fmt import fmt_date, fmt_int, fmt_money, fmt_month, today_local
 from components.safe_text import plain
 from services import billing
 from services.actors import Permission
+from services.rules.formats import format_date, format_int, format_money, format_month
 
 # Lines of each kind per invoice issued, as columns of the result table.
 KIND_COLUMNS = {
@@ -32,7 +33,7 @@ st.caption(
 )
 
 months = billing.billing_month_options(today_local())
-month = st.selectbox("Competência", months, format_func=fmt_month, key="run_month")
+month = st.selectbox("Competência", months, format_func=format_month, key="run_month")
 PORTFOLIO = "Toda a carteira"
 scope = st.radio(
     "Empresas",
@@ -50,10 +51,10 @@ def show_result(result: billing.BillingRunResult) -> None:
     """What the run issued: invoices with their lines by kind, the adjustment lines
     (catch-up, credits, differences, art. 30/31) with their reference months, and the
     companies skipped."""
-    line_count = fmt_int(result.lines)
+    line_count = format_int(result.lines)
     st.success(
         f"Competência {result.billing_month:%m/%Y}: {len(result.billed)} fatura(s) "
-        f"emitida(s), {line_count} lançamento(s), total {fmt_money(result.total)}, "
+        f"emitida(s), {line_count} lançamento(s), total {format_money(result.total)}, "
         f"em {result.seconds:.1f} s."
     )
     if result.billed:
@@ -67,10 +68,10 @@ def show_result(result: billing.BillingRunResult) -> None:
             [
                 {
                     "Empresa": f"{b.code} · {b.name}",
-                    "Vencimento": fmt_date(b.due_date),
+                    "Vencimento": format_date(b.due_date),
                     "Lançamentos": b.lines,
                     **{KIND_COLUMNS[k]: b.kinds.get(k, 0) for k in KIND_COLUMNS},
-                    "Valor": fmt_money(b.amount),
+                    "Valor": format_money(b.amount),
                 }
                 for b in result.billed
             ],
@@ -82,8 +83,12 @@ def show_result(result: billing.BillingRunResult) -> None:
             shown = len(summary.adjustments)
             st.markdown(
                 f"**Retroativos, créditos, diferenças e art. 30/31 emitidos: "
-                f"{fmt_int(summary.adjustment_lines)}**"
-                + (f" (os primeiros {fmt_int(shown)})" if shown < summary.adjustment_lines else "")
+                f"{format_int(summary.adjustment_lines)}**"
+                + (
+                    f" (os primeiros {format_int(shown)})"
+                    if shown < summary.adjustment_lines
+                    else ""
+                )
             )
             adjustments = summary.adjustments
             st.dataframe(
@@ -92,7 +97,7 @@ def show_result(result: billing.BillingRunResult) -> None:
                         "Competência de referência": [
                             f"{d:%m/%Y}" for d in adjustments["Competência de referência"]
                         ],
-                        "Valor": [fmt_money(v) for v in adjustments["Valor"]],
+                        "Valor": [format_money(v) for v in adjustments["Valor"]],
                     }
                 ),
                 hide_index=True,
@@ -113,6 +118,10 @@ def show_result(result: billing.BillingRunResult) -> None:
 if st.button("Faturar", type="primary", key="run_go"):
     st.session_state.pop(LAST_RUN, None)
     bar = st.progress(0.0, text="Iniciando o faturamento")
+
+    def show_progress(fraction: float, message: str) -> None:
+        bar.progress(min(1.0, fraction), text=message)
+
     with user_errors():
         st.session_state[LAST_RUN] = billing.billing_run(
             uow=ctx.uow(),
@@ -120,7 +129,7 @@ if st.button("Faturar", type="primary", key="run_go"):
             billing_month=month,
             company_ids=None if scope == PORTFOLIO else [ctx.company_id],
             now=now_utc(),
-            progress=lambda fraction, message: bar.progress(min(1.0, fraction), text=message),
+            progress=show_progress,
         )
     bar.empty()
 # Kept across reruns (a later widget event must not wipe what was issued).

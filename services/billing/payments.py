@@ -47,6 +47,7 @@ from services.rules.boleto import (
 )
 from services.rules.documents import format_cnpj, format_company_document, is_valid_email
 from services.rules.errors import DomainError, FieldErrors
+from services.rules.formats import format_date, format_money
 from services.rules.money import OverdueCharge, overdue_payment_dates, overdue_update
 from services.rules.pix import boleto_txid, is_valid_pix_payload, pix_payload
 
@@ -325,8 +326,8 @@ def boleto_send_email(
         body = (
             f"Olá,\n\nSegue o boleto da fatura de competência {inv.billing_month:%m/%Y} "
             f"de {company.name}.\n\n"
-            f"Vencimento: {view.due_date:%d/%m/%Y}\n"
-            f"Valor: R$ {_brl(view.amount)}\n"
+            f"Vencimento: {format_date(view.due_date)}\n"
+            f"Valor: {format_money(view.amount)}\n"
             f"Linha digitável: {view.typed_line_formatted}\n\n"
             f"PIX copia e cola:\n{view.pix_payload}\n\n"
             f"{op.name}"
@@ -352,10 +353,6 @@ def boleto_send_email(
         )
         uow.commit()
     return mail_deliver(uow=uow, ids=[queued], now=now)[0]
-
-
-def _brl(amount: Decimal) -> str:
-    return f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
 
 
 # ---------------------------------------------------------------- overdue update
@@ -441,7 +438,7 @@ def _quote(inv: Invoice, company: Company, pay_date: date, today: date) -> Overd
         )
     if pay_date not in allowed:
         raise DomainError(
-            f"Escolha um dia útil entre {allowed[0]:%d/%m/%Y} e {allowed[-1]:%d/%m/%Y} "
+            f"Escolha um dia útil entre {format_date(allowed[0])} e {format_date(allowed[-1])} "
             "para o novo vencimento.",
             "pay_date",
         )
@@ -503,9 +500,10 @@ def overdue_reissue(
             subject=f"Atualização da fatura {inv.billing_month:%m/%Y}",
             description=(
                 f"Fatura de competência {inv.billing_month:%m/%Y}, vencida em "
-                f"{inv.due_date:%d/%m/%Y}, valor R$ {_brl(quote.amount)}: novo vencimento "
-                f"{pay_date:%d/%m/%Y}, multa R$ {_brl(quote.fine)}, juros R$ "
-                f"{_brl(quote.interest)} ({quote.days_late} dias), total R$ {_brl(quote.total)}."
+                f"{format_date(inv.due_date)}, valor {format_money(quote.amount)}: novo "
+                f"vencimento {format_date(pay_date)}, multa {format_money(quote.fine)}, juros "
+                f"{format_money(quote.interest)} ({quote.days_late} dias), "
+                f"total {format_money(quote.total)}."
             ),
             user_id=actor.user_id,
             now=now,

@@ -20,9 +20,10 @@ from data.models import Beneficiary, Company, Movement, Operator, Protocol
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
 from services.rules.card_numbers import format_card_number
-from services.rules.documents import format_cnpj, format_company_document, mask_cpf, only_digits
+from services.rules.documents import format_cnpj, format_company_document, only_digits
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError
+from services.rules.formats import mask_cpf
 from services.rules.movements import EXCLUSION_REASONS
 
 NOT_FOUND = "Exclusão não encontrada nesta empresa: confira o número do protocolo."
@@ -117,7 +118,7 @@ def exclusion_proof_view(
             ExcludedPerson(
                 name=b.name,
                 card_number=b.card_number,
-                cpf_masked=mask_cpf(b.cpf) if b.cpf else "",
+                cpf_masked=mask_cpf(b.cpf),
                 relationship_label=Relationship(b.relationship_code).label,
                 effective_date=m.effective_date,
                 reason=m.reason or "outros",
