@@ -204,16 +204,6 @@ PERSON_COLUMNS = (
 )
 
 
-def beneficiary_access_log(
-    *, uow: UnitOfWork, actor: Actor, company_id: int, beneficiary_id: int, limit: int = 500
-) -> list[AccessEntry]:
-    """Who saw this beneficiary's data: direct views and the company's listings with
-    personal data while the beneficiary belonged to it, newest first."""
-    _require_manager(actor, company_id)
-    with uow:
-        return _accesses(uow.session, company_id, beneficiary_id, limit)
-
-
 def _accesses(
     session: Session, company_id: int, beneficiary_id: int, limit: int
 ) -> list[AccessEntry]:

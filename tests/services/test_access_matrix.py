@@ -209,7 +209,6 @@ utilization_compare                    ok NO  NO ok  NO NO  NO NO  NO NO  NO NO 
 utilization_pivot                      ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 # lgpd
 personal_data_listing_record           ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
-beneficiary_access_log                 ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 beneficiary_dossier                    ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 # home
 important_dates                        ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
@@ -1578,20 +1577,6 @@ def _personal_data_listing_record(env: Env) -> None:
     )
 
 
-@cell("beneficiary_access_log", None)
-def _beneficiary_access_log(env: Env) -> None:
-    r = lgpd.beneficiary_access_log(
-        uow=env.uow(None), actor=env.actor, company_id=env.cid, beneficiary_id=env.company.holder_id
-    )
-    pda = PersonalDataAccess
-    mine = select(func.count()).where(
-        pda.company_id == env.cid,
-        (pda.beneficiary_id == env.company.holder_id) | pda.beneficiary_id.is_(None),
-    )
-    assert len(r) == env.count(mine) == 2  # the setup's view and listing
-    assert sorted(e.direct for e in r) == [False, True]
-
-
 @cell("beneficiary_dossier", None, writes=True, trail="personal_data_access")
 def _beneficiary_dossier(env: Env) -> None:
     r = lgpd.beneficiary_dossier(
@@ -2253,17 +2238,3 @@ def test_a_public_page_calls_no_service_with_an_actor(page: str):
     tree = ast.parse((ROOT / "pages" / page).read_text(encoding="utf-8"))
     assert not [kw for call in _calls(tree) for kw in call.keywords if kw.arg == "actor"]
     assert "get_context" not in _names(tree)
-
-
-def test_the_access_log_of_a_beneficiary_of_b_asked_in_a_shows_nothing_of_b(world: World):
-    """Not refused (the log is read by company), but nothing recorded for B comes back."""
-    with world.transaction() as (conn, factory):
-        entries = lgpd.beneficiary_access_log(
-            uow=UnitOfWork(factory),
-            actor=world.actors["am_with"],
-            company_id=world.a.id,
-            beneficiary_id=world.b.holder_id,
-        )
-        assert [e.direct for e in entries] == [False]  # A's own listing only
-        of_b = select(func.count()).where(PersonalDataAccess.company_id == world.b.id)
-        assert conn.execute(of_b).scalar_one() == 2
