@@ -6,8 +6,11 @@ RN 565/2022, which replaced RN 195/2009 art. 19 and RN 309/2012 on readjustment 
 collective plans). Contracts with fewer than 30 lives are pooled ("agrupamento de
 contratos", RN 565/2022 arts. 19-23, formerly RN 309/2012): every contract of the pool
 gets the same percentage in the year. Each price is rounded half-up to the cent (money
-rule of DOMAIN_RULES). A single-price table ("preço único") has one price for every age
-(RN 63/2003 leaves the operator free not to vary by age), so no band check applies.
+rule of docs/domain/money-and-billing.md). A single-price table ("preço único") has one
+price for every age (RN 63/2003 leaves the operator free not to vary by age), so no band
+check applies.
+
+Explained in docs/domain/prices-and-age-bands.md, "Yearly readjustment".
 """
 
 from __future__ import annotations
