@@ -28,9 +28,9 @@ from services.batch.processing import (
 )
 from services.movements.service import (
     CPF_TAKEN,
+    ExclusionRequest,
     InclusionRequest,
-    movement_exclude,
-    movement_include,
+    movement_apply,
     movement_options,
 )
 from services.rules.card_numbers import format_card_number
@@ -266,7 +266,7 @@ def test_lines_are_refused_with_the_same_messages_as_the_individual_form(world: 
     cases = [
         (
             holder_line(w, "12345678900"),
-            lambda: movement_include(
+            lambda: movement_apply(
                 uow=w.uow(),
                 actor=w.master,
                 request=InclusionRequest(holder_person(cpf="12345678900"), plan_id=1),
@@ -275,7 +275,7 @@ def test_lines_are_refused_with_the_same_messages_as_the_individual_form(world: 
         ),
         (
             holder_line(w, active.cpf),
-            lambda: movement_include(
+            lambda: movement_apply(
                 uow=w.uow(),
                 actor=w.master,
                 request=InclusionRequest(holder_person(cpf=active.cpf), plan_id=1),
@@ -284,12 +284,12 @@ def test_lines_are_refused_with_the_same_messages_as_the_individual_form(world: 
         ),
         (
             exclusion_line(inactive.card_number),
-            lambda: movement_exclude(
+            lambda: movement_apply(
                 uow=w.uow(),
                 actor=w.master,
-                card_number=inactive.card_number,
-                reason="pedido",
-                effective_date=None,
+                request=ExclusionRequest(
+                    card_number=inactive.card_number, reason="pedido", effective_date=None
+                ),
                 now=NOW,
             ),
         ),

@@ -15,10 +15,10 @@ import demo.generator
 from data.models import Beneficiary, Counter, Protocol
 from services.movements.service import (
     CPF_TAKEN,
+    ExclusionRequest,
     InclusionRequest,
     MovementResult,
-    movement_exclude,
-    movement_include,
+    movement_apply,
 )
 from services.rules.card_numbers import is_valid_card_number
 from services.rules.errors import DomainError, FieldErrors
@@ -68,9 +68,7 @@ def at_once(*calls: Callable[[], MovementResult]) -> list[MovementResult | Domai
 
 
 def _include(world: World, request: InclusionRequest, code: str = "10001") -> Callable[[], Any]:
-    return lambda: movement_include(
-        uow=world.uow(code), actor=world.master, request=request, now=NOW
-    )
+    return lambda: movement_apply(uow=world.uow(code), actor=world.master, request=request, now=NOW)
 
 
 def _errors(exc: DomainError) -> dict[str | None, str]:
@@ -157,12 +155,12 @@ def test_two_sessions_excluding_the_same_holder_at_once_one_succeeds(world):
     holder = world.holder(dependents=False)
 
     def exclude() -> MovementResult:
-        return movement_exclude(
+        return movement_apply(
             uow=world.uow(),
             actor=world.master,
-            card_number=holder.card_number,
-            reason="pedido",
-            effective_date=None,
+            request=ExclusionRequest(
+                card_number=holder.card_number, reason="pedido", effective_date=None
+            ),
             now=NOW,
         )
 
@@ -223,14 +221,16 @@ def test_a_holder_excluded_while_a_dependent_is_included_never_leaves_it_active(
                     child_person(), relationship_code=4, holder_card=holder.card_number
                 ),
             ),
-            lambda holder=holder: movement_exclude(
+            lambda holder=holder: movement_apply(
                 uow=world.uow(),
                 actor=world.master,
-                card_number=holder.card_number,
-                reason="pedido",
-                effective_date=None,
+                request=ExclusionRequest(
+                    card_number=holder.card_number,
+                    reason="pedido",
+                    effective_date=None,
+                    dependents_confirmed=True,
+                ),
                 now=NOW,
-                dependents_confirmed=True,
             ),
         )
         assert world.get(holder.id).status == "inactive"
@@ -247,7 +247,7 @@ def test_a_thousand_concurrent_inclusions_issue_a_thousand_distinct_card_numbers
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(
             pool.map(
-                lambda job: movement_include(
+                lambda job: movement_apply(
                     uow=world.uow(job[0]), actor=world.master, request=job[1], now=NOW
                 ),
                 requests,
