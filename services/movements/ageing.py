@@ -3,8 +3,9 @@
 The date comes from the pure rule (`services.rules.ageing.eligibility_end`) on the
 company's eligibility table. One query reads the company's active dependents (only the
 columns the rule needs); a dependent whose exclusion is already scheduled is left out.
-The exclusion itself is the ordinary exclusion service (`movements.movement_exclude`):
-same checks, protocol, movement and audit record as the individual form.
+The exclusion itself is the ordinary movement entry (`movement_apply` with an
+`ExclusionRequest`): same checks, protocol, movement and audit record as the individual
+form.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import aliased
 from data.models import Beneficiary, Company, Movement, Plan
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
-from services.movements.service import MovementResult, movement_exclude
+from services.movements.service import ExclusionRequest, MovementResult, movement_apply
 from services.numbering import local_date
 from services.rules.ageing import (
     AGEING_NOTICE_DAYS,
@@ -212,11 +213,9 @@ def exclude_aged_out(
             f"A elegibilidade de {name} termina em {stop:%d/%m/%Y}: a exclusão pode ser "
             f"informada a partir de {stop - timedelta(days=MAX_FUTURE_DAYS):%d/%m/%Y}."
         )
-    return movement_exclude(
+    return movement_apply(
         uow=uow,
         actor=actor,
-        card_number=card,
-        reason=AGEING_REASON,
-        effective_date=when,
+        request=ExclusionRequest(card_number=card, reason=AGEING_REASON, effective_date=when),
         now=now,
     )

@@ -14,6 +14,7 @@ from components import provider_map
 from components.fmt import fmt_date, today_local
 from data.db import make_engine
 from data.models import Company, Invoice
+from services.movements.service import ExclusionRequest
 from services.rules.calendar import is_business_day
 from tests.pages.conftest import log_in
 
@@ -260,12 +261,10 @@ def test_the_home_page_lists_the_scheduled_movements(app, portal_db, offline):
             .limit(1)
         ).one()
     day = today_local() + timedelta(days=15)
-    result = movements.movement_exclude(
+    result = movements.movement_apply(
         uow=UnitOfWork(factory, company),
         actor=actor,
-        card_number=card,
-        reason="outros",
-        effective_date=day,
+        request=ExclusionRequest(card_number=card, reason="outros", effective_date=day),
         now=datetime.now(UTC),
     )
     engine.dispose()
