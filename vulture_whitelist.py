@@ -26,6 +26,7 @@ from data.models import (
     UserSession,
 )
 from data.types import Money, UtcDateTime
+from services.billing.prices import copy_reference_tables
 from services.rules.boleto import barcode_from_typed_line, due_date_from_factor
 from services.rules.documents import DocumentType, parse_company_document
 from services.rules.ledger import reference_lines
@@ -90,3 +91,8 @@ _.personal
 # Streamlit's AppTest has no public way to share a component registry across the
 # simulated sessions of benchmarks/load.py; the benchmark sets it for speed.
 _._bidi_component_manager
+# The documented step that gives a new contracted plan its own price tables (module
+# docstring); contracts come from the seed today, tests/pages/test_price_pages.py uses it.
+copy_reference_tables
+# A result field: the reissue reports which boleto it replaced (test_payments checks it).
+_.replaced_boleto_id

@@ -11,13 +11,13 @@ import streamlit as st
 from components.context import Context, now_utc
 from components.errors import user_errors
 from components.exclusion_pdf import exclusion_pdf
-from components.fmt import fmt_date
 from components.safe_text import plain
 from services.actors import Permission
 from services.movements import ageing
 from services.movements.exclusion_proof import exclusion_proof_view
 from services.movements.service import MovementResult
 from services.rules.errors import DomainError
+from services.rules.formats import format_date
 from services.rules.movements import MAX_FUTURE_DAYS, MovementKind
 
 EXCLUDE_LABEL = "Excluir por perda de elegibilidade"
@@ -81,7 +81,7 @@ def ageing_list(
         _, number, name, when = done
         st.success(
             f"Exclusão por perda de elegibilidade registrada: **{plain(name)}**, a partir de "
-            f"{fmt_date(when)}. Protocolo nº **{number}**.",
+            f"{format_date(when)}. Protocolo nº **{number}**.",
             icon=":material/check_circle:",
         )
         proof_download(ctx, number, today=today, key=f"{key}_done")
@@ -90,9 +90,9 @@ def ageing_list(
     for d in rows:
         c1, c2, c3 = st.columns([4, 3, 3], vertical_alignment="center")
         when = (
-            f"perdeu a elegibilidade em {fmt_date(d.eligibility_end)}"
+            f"perdeu a elegibilidade em {format_date(d.eligibility_end)}"
             if d.passed
-            else f"perde a elegibilidade em {fmt_date(d.eligibility_end)}"
+            else f"perde a elegibilidade em {format_date(d.eligibility_end)}"
         )
         c1.markdown(
             f"**{plain(d.name)}** · {d.relationship_label}  \n{'⚠️ ' if d.passed else ''}{when}"
@@ -106,7 +106,7 @@ def ageing_list(
         if not d.can_schedule:
             c3.caption(
                 f"A exclusão pode ser informada a partir de "
-                f"{fmt_date(d.eligibility_end - timedelta(days=MAX_FUTURE_DAYS))}."
+                f"{format_date(d.eligibility_end - timedelta(days=MAX_FUTURE_DAYS))}."
             )
             continue
         if c3.button(
@@ -122,7 +122,7 @@ def _confirm(ctx: Context, d: ageing.AgeingDependent, *, key: str) -> None:
     with st.container(border=True):
         st.warning(
             f"Confirma a exclusão de **{plain(d.name)}** (carteirinha {d.card_formatted}) "
-            f"a partir de **{fmt_date(d.exclusion_date)}**, motivo **Perda de "
+            f"a partir de **{format_date(d.exclusion_date)}**, motivo **Perda de "
             "elegibilidade**? A exclusão recebe um protocolo e não pode ser retroativa.",
             icon=":material/warning:",
         )

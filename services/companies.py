@@ -14,7 +14,6 @@ from data.models import (
     Company,
     ContractedPlan,
     EconomicGroup,
-    Operator,
     Plan,
 )
 from data.uow import UnitOfWork
@@ -45,21 +44,6 @@ class CompanySummary:
         return format_company_document(self.document, self.document_type)
 
 
-@dataclass(frozen=True)
-class CompanyContract:
-    """The contract settings that drive dates and billing."""
-
-    id: int
-    code: str
-    name: str
-    contract_start: date
-    cutoff_day: int
-    due_day: int
-    retroactive_months: int
-    operator_name: str
-    operator_ans: str
-
-
 def company_list_for_actor(*, uow: UnitOfWork, actor: Actor) -> list[CompanySummary]:
     """The companies the actor may switch to, ordered by code."""
     if not actor.company_ids:
@@ -75,33 +59,6 @@ def company_list_for_actor(*, uow: UnitOfWork, actor: Actor) -> list[CompanySumm
             CompanySummary(c.id, c.code, c.name, c.document, c.document_type, group)
             for c, group in rows
         ]
-
-
-def company_contract(*, uow: UnitOfWork, actor: Actor) -> CompanyContract:
-    """The contract settings of the company in context (`uow.for_company(id)`), which the
-    actor must be allowed to see."""
-    company_id = uow.require_company()
-    actor.require(None, company_id)
-    with uow:
-        row = uow.session.execute(
-            select(Company, Operator)
-            .join(Operator, Company.operator_id == Operator.id)
-            .where(Company.id == company_id)
-        ).one_or_none()
-        if row is None:
-            raise DomainError("Empresa não encontrada.")
-        c, op = row
-        return CompanyContract(
-            c.id,
-            c.code,
-            c.name,
-            c.contract_start,
-            c.cutoff_day,
-            c.due_day,
-            c.retroactive_months,
-            op.name,
-            op.ans_registration,
-        )
 
 
 # ---------------------------------------------------------------- company data ("Meus dados")

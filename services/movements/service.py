@@ -314,61 +314,6 @@ def transfer_plans(
         )
 
 
-# ---------------------------------------------------------------- per-kind shortcuts
-# Thin aliases of movement_apply, kept for callers outside the movement screens (the
-# ageing exclusions, the access matrix and older tests); new code calls movement_apply.
-
-
-def movement_include(
-    *, uow: UnitOfWork, actor: Actor, request: InclusionRequest, now: datetime
-) -> MovementResult:
-    """Include a holder, or a dependent of an active holder; issues the card number."""
-    return movement_apply(uow=uow, actor=actor, request=request, now=now)
-
-
-def movement_exclude(
-    *, uow: UnitOfWork, actor: Actor, now: datetime, **fields: Any
-) -> MovementResult:
-    """Exclude a beneficiary (fields of `ExclusionRequest`)."""
-    return movement_apply(uow=uow, actor=actor, request=ExclusionRequest(**fields), now=now)
-
-
-def movement_update(
-    *, uow: UnitOfWork, actor: Actor, now: datetime, **fields: Any
-) -> MovementResult:
-    """Correct a beneficiary's basic data (fields of `UpdateRequest`)."""
-    return movement_apply(uow=uow, actor=actor, request=UpdateRequest(**fields), now=now)
-
-
-def movement_reactivate(
-    *, uow: UnitOfWork, actor: Actor, now: datetime, **fields: Any
-) -> MovementResult:
-    """Bring an inactive beneficiary back (fields of `ReactivationRequest`)."""
-    return movement_apply(uow=uow, actor=actor, request=ReactivationRequest(**fields), now=now)
-
-
-def movement_stay_accept(
-    *, uow: UnitOfWork, actor: Actor, card_number: str, now: datetime
-) -> MovementResult:
-    """The excluded holder's arts. 30/31 option (a `ReactivationRequest` with `stay`)."""
-    request = ReactivationRequest(card_number=card_number, stay=True)
-    return movement_apply(uow=uow, actor=actor, request=request, now=now)
-
-
-def movement_transfer(
-    *, uow: UnitOfWork, actor: Actor, now: datetime, **fields: Any
-) -> MovementResult:
-    """Move a holder and its dependents within the group (fields of `TransferRequest`)."""
-    return movement_apply(uow=uow, actor=actor, request=TransferRequest(**fields), now=now)
-
-
-def movement_change_plan(
-    *, uow: UnitOfWork, actor: Actor, now: datetime, **fields: Any
-) -> MovementResult:
-    """Change a holder's plan (fields of `PlanChangeRequest`)."""
-    return movement_apply(uow=uow, actor=actor, request=PlanChangeRequest(**fields), now=now)
-
-
 # ---------------------------------------------------------------- reads
 
 

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select, update
 
 from components import provider_map
-from components.fmt import fmt_date, today_local
+from components.clock import today_local
 from data.db import make_engine
 from data.models import Company, Invoice
 from services.movements.service import ExclusionRequest
 from services.rules.calendar import is_business_day
+from services.rules.formats import format_date
 from tests.pages.conftest import log_in
 
 
@@ -98,11 +99,11 @@ def test_a_cutoff_on_a_non_business_day_says_the_last_business_day_before_it(
     at = log_in(app(), "100001")
     captions = [c.value for c in at.caption]
     moved = next(c for c in captions if c.startswith("Data de corte:"))
-    assert moved.startswith(f"Data de corte: {fmt_date(cutoff)} (")
+    assert moved.startswith(f"Data de corte: {format_date(cutoff)} (")
     last = cutoff - timedelta(days=1)
     while not is_business_day(last):
         last -= timedelta(days=1)
-    assert f"→ movimentações até {fmt_date(last)}" in moved
+    assert f"→ movimentações até {format_date(last)}" in moved
 
     # A cut-off on a business day says nothing more.
     business = cutoff
@@ -272,6 +273,6 @@ def test_the_home_page_lists_the_scheduled_movements(app, portal_db, offline):
     at = log_in(app(), "100001")
     assert any(m.value == "**Movimentações agendadas (1)**" for m in at.markdown)
     table = next(d.value for d in at.dataframe if "Movimentação" in d.value.columns)
-    assert list(table["Data"]) == [fmt_date(day)]
+    assert list(table["Data"]) == [format_date(day)]
     assert list(table["Beneficiários"]) == [name]
     assert list(table["Protocolo"]) == [result.protocol_number]

@@ -14,7 +14,7 @@ from demo.generator import seed_demo
 from services import home
 from services.access import accounts as access
 from services.actors import Permission
-from services.companies import company_contract, company_list_for_actor
+from services.companies import company_details, company_list_for_actor
 from services.rules.errors import DomainError
 
 TODAY = date(2026, 11, 26)
@@ -65,7 +65,7 @@ def test_a_company_user_never_reaches_a_company_outside_its_group(world):
     with pytest.raises(DomainError):
         home.important_dates(uow=world, actor=actor, company_id=outsider, today=TODAY)
     with pytest.raises(DomainError):
-        company_contract(uow=world.for_company(outsider), actor=actor)
+        company_details(uow=world.for_company(outsider), actor=actor)
     codes = [c.code for c in company_list_for_actor(uow=world, actor=actor)]
     assert codes == ["10001", "10002", "10003"]
 

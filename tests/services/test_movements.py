@@ -37,17 +37,17 @@ from services.actors import Actor, Permission
 from services.movements import service as movements_service
 from services.movements.service import (
     CPF_TAKEN,
+    ExclusionRequest,
     InclusionRequest,
     MovementResult,
+    PlanChangeRequest,
+    ReactivationRequest,
     TransferPlans,
+    TransferRequest,
+    UpdateRequest,
     beneficiary_detail,
     exclusion_preview,
-    movement_change_plan,
-    movement_exclude,
-    movement_include,
-    movement_reactivate,
-    movement_transfer,
-    movement_update,
+    movement_apply,
     transfer_plans,
 )
 from services.rules.card_numbers import card_number, is_valid_card_number
@@ -135,7 +135,7 @@ def include(
     actor: Actor | None = None,
     now: datetime = NOW,
 ) -> MovementResult:
-    return movement_include(
+    return movement_apply(
         uow=world.uow(code), actor=actor or world.master, request=request, now=now
     )
 
@@ -571,22 +571,21 @@ def test_an_inclusion_is_refused_naming_the_field_and_writing_nothing(
 
 def test_card_numbers_are_never_reused(world):
     first = include(world, InclusionRequest(holder_person(), plan_id=2))
-    movement_exclude(
+    movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=first.card_number,
-        reason="pedido",
-        effective_date=None,
+        request=ExclusionRequest(
+            card_number=first.card_number, reason="pedido", effective_date=None
+        ),
         now=NOW,
     )
     # A refused inclusion gives nothing away either.
     refused(world, lambda: include(world, InclusionRequest(holder_person(cpf=None), plan_id=2)))
     second = include(world, InclusionRequest(holder_person(), plan_id=2))
-    reactivated = movement_reactivate(
+    reactivated = movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=first.card_number,
-        effective_date=None,
+        request=ReactivationRequest(card_number=first.card_number, effective_date=None),
         now=NOW,
     )
     assert reactivated.card_number == first.card_number
@@ -611,7 +610,9 @@ def test_a_failure_while_writing_an_inclusion_rolls_everything_back(world, table
 def _exclude(world: World, code: str = "10001", **kwargs: Any) -> MovementResult:
     kwargs.setdefault("reason", "pedido")
     kwargs.setdefault("effective_date", None)
-    return movement_exclude(uow=world.uow(code), actor=world.master, now=NOW, **kwargs)
+    return movement_apply(
+        uow=world.uow(code), actor=world.master, request=ExclusionRequest(**kwargs), now=NOW
+    )
 
 
 def test_excluding_a_holder_with_dependents_needs_a_confirmation_then_takes_them_all(world):
@@ -792,8 +793,11 @@ def test_an_exclusion_is_refused_naming_the_field_and_writing_nothing(
 
 
 def _update(world: World, card: str, changes: dict[str, Any], **kwargs: Any) -> MovementResult:
-    return movement_update(
-        uow=world.uow(), actor=world.master, card_number=card, changes=changes, now=NOW, **kwargs
+    return movement_apply(
+        uow=world.uow(),
+        actor=world.master,
+        request=UpdateRequest(card_number=card, changes=changes, **kwargs),
+        now=NOW,
     )
 
 
@@ -972,8 +976,11 @@ def test_an_update_cannot_be_retroactive(shared):
 
 def _reactivate(world: World, card: str, **kwargs: Any) -> MovementResult:
     kwargs.setdefault("effective_date", None)
-    return movement_reactivate(
-        uow=world.uow(), actor=world.master, card_number=card, now=NOW, **kwargs
+    return movement_apply(
+        uow=world.uow(),
+        actor=world.master,
+        request=ReactivationRequest(card_number=card, **kwargs),
+        now=NOW,
     )
 
 
@@ -1084,13 +1091,13 @@ def _transfer(
     code: str = "10001",
     **kwargs: Any,
 ) -> MovementResult:
-    return movement_transfer(
+    return movement_apply(
         uow=world.uow(code),
         actor=actor or world.master,
-        card_number=card,
-        target_company_id=world.company[target],
+        request=TransferRequest(
+            card_number=card, target_company_id=world.company[target], **kwargs
+        ),
         now=NOW,
-        **kwargs,
     )
 
 
@@ -1209,11 +1216,12 @@ def test_the_result_says_what_a_movement_does_to_the_invoice(world):
     assert result.invoice_effect == (
         "A fatura de 01/2027 cobra a mensalidade e, como retroativo, 2 meses (11/2026 a 12/2026)."
     )
-    update = movement_update(
+    update = movement_apply(
         uow=world.uow(),
         actor=world.master,
-        card_number=result.card_number,
-        changes={"email": "outro.email@example.com.br"},
+        request=UpdateRequest(
+            card_number=result.card_number, changes={"email": "outro.email@example.com.br"}
+        ),
         now=NOW,
     )
     assert update.invoice_effect is None  # a correction of data does nothing to it
@@ -1295,8 +1303,11 @@ def test_a_transfer_is_refused_naming_the_field_and_writing_nothing(shared, buil
 
 
 def _change_plan(world: World, card: str, plan_id: int, **kwargs: Any) -> MovementResult:
-    return movement_change_plan(
-        uow=world.uow(), actor=world.master, card_number=card, plan_id=plan_id, now=NOW, **kwargs
+    return movement_apply(
+        uow=world.uow(),
+        actor=world.master,
+        request=PlanChangeRequest(card_number=card, plan_id=plan_id, **kwargs),
+        now=NOW,
     )
 
 
@@ -1396,30 +1407,34 @@ def _call(w: World, code: str, service: str) -> Callable[[UnitOfWork, Actor], Mo
     """A request on company `code` that its own staff may make (data chosen now)."""
     if service == "include":
         request = InclusionRequest(holder_person(), plan_id=2)  # all companies contract plan 2
-        return lambda uow, actor: movement_include(uow=uow, actor=actor, request=request, now=NOW)
+        return lambda uow, actor: movement_apply(uow=uow, actor=actor, request=request, now=NOW)
     if service == "transfer":
         holder = w.holder(code, plan_id=2, last=True)
         target = w.company[TRANSFER_TARGETS[code]]
-        return lambda uow, actor: movement_transfer(
+        return lambda uow, actor: movement_apply(
             uow=uow,
             actor=actor,
-            card_number=holder.card_number,
-            target_company_id=target,
-            plan_id=2,
+            request=TransferRequest(
+                card_number=holder.card_number, target_company_id=target, plan_id=2
+            ),
             now=NOW,
         )
     if service == "reactivate":
         card = w.holder(code, status="inactive").card_number
-        return lambda uow, actor: movement_reactivate(
-            uow=uow, actor=actor, card_number=card, effective_date=None, now=NOW
+        return lambda uow, actor: movement_apply(
+            uow=uow,
+            actor=actor,
+            request=ReactivationRequest(card_number=card, effective_date=None),
+            now=NOW,
         )
     holder = w.holder(code)
     if service == "update":
-        return lambda uow, actor: movement_update(
+        return lambda uow, actor: movement_apply(
             uow=uow,
             actor=actor,
-            card_number=holder.card_number,
-            changes={"email": "rh.teste@example.com.br"},
+            request=UpdateRequest(
+                card_number=holder.card_number, changes={"email": "rh.teste@example.com.br"}
+            ),
             now=NOW,
         )
     if service == "change_plan":
@@ -1427,18 +1442,23 @@ def _call(w: World, code: str, service: str) -> Callable[[UnitOfWork, Actor], Mo
             select(ContractedPlan.plan_id).where(ContractedPlan.company_id == w.company[code])
         )
         plan = min(p for p in contracted if p != holder.plan_id)
-        return lambda uow, actor: movement_change_plan(
-            uow=uow, actor=actor, card_number=holder.card_number, plan_id=plan, now=NOW
+        return lambda uow, actor: movement_apply(
+            uow=uow,
+            actor=actor,
+            request=PlanChangeRequest(card_number=holder.card_number, plan_id=plan),
+            now=NOW,
         )
     assert service == "exclude"
-    return lambda uow, actor: movement_exclude(
+    return lambda uow, actor: movement_apply(
         uow=uow,
         actor=actor,
-        card_number=holder.card_number,
-        reason="pedido",
-        effective_date=None,
+        request=ExclusionRequest(
+            card_number=holder.card_number,
+            reason="pedido",
+            effective_date=None,
+            dependents_confirmed=True,
+        ),
         now=NOW,
-        dependents_confirmed=True,
     )
 
 
@@ -1470,28 +1490,34 @@ def test_a_user_of_another_company_is_refused(shared, service: str):
 def test_a_user_of_another_company_cannot_probe_card_numbers(shared, service: str):
     """Out of scope is refused before any lookup: the same answer for any card."""
     unknown = {
-        "update": lambda uow: movement_update(
-            uow=uow, actor=shared.master, card_number="1", changes={"email": "a@b.com"}, now=NOW
-        ),
-        "change_plan": lambda uow: movement_change_plan(
-            uow=uow, actor=shared.master, card_number="1", plan_id=2, now=NOW
-        ),
-        "reactivate": lambda uow: movement_reactivate(
-            uow=uow, actor=shared.master, card_number="1", effective_date=None, now=NOW
-        ),
-        "transfer": lambda uow: movement_transfer(
+        "update": lambda uow: movement_apply(
             uow=uow,
             actor=shared.master,
-            card_number="1",
-            target_company_id=shared.company["10006"],
+            request=UpdateRequest(card_number="1", changes={"email": "a@b.com"}),
             now=NOW,
         ),
-        "exclude": lambda uow: movement_exclude(
+        "change_plan": lambda uow: movement_apply(
             uow=uow,
             actor=shared.master,
-            card_number="1",
-            reason="pedido",
-            effective_date=None,
+            request=PlanChangeRequest(card_number="1", plan_id=2),
+            now=NOW,
+        ),
+        "reactivate": lambda uow: movement_apply(
+            uow=uow,
+            actor=shared.master,
+            request=ReactivationRequest(card_number="1", effective_date=None),
+            now=NOW,
+        ),
+        "transfer": lambda uow: movement_apply(
+            uow=uow,
+            actor=shared.master,
+            request=TransferRequest(card_number="1", target_company_id=shared.company["10006"]),
+            now=NOW,
+        ),
+        "exclude": lambda uow: movement_apply(
+            uow=uow,
+            actor=shared.master,
+            request=ExclusionRequest(card_number="1", reason="pedido", effective_date=None),
             now=NOW,
         ),
     }[service]
@@ -1688,36 +1714,37 @@ def test_random_movements_either_succeed_or_are_refused_cleanly(world, data):
         )
 
         def call() -> Any:
-            return movement_exclude(
+            return movement_apply(
                 uow=uow,
                 actor=actor,
-                card_number=card,
-                effective_date=effective,
+                request=ExclusionRequest(
+                    card_number=card, effective_date=effective, channel=channel, **kwargs
+                ),
                 now=NOW,
-                channel=channel,
-                **kwargs,
             )
 
     elif kind == "update":
         changes = data.draw(_changes(), label="changes")
 
         def call() -> Any:
-            return movement_update(
-                uow=uow, actor=actor, card_number=card, changes=changes, now=NOW, channel=channel
+            return movement_apply(
+                uow=uow,
+                actor=actor,
+                request=UpdateRequest(card_number=card, changes=changes, channel=channel),
+                now=NOW,
             )
 
     elif kind == "reactivate":
         edits = data.draw(st.one_of(st.none(), _changes()), label="changes")
 
         def call() -> Any:
-            return movement_reactivate(
+            return movement_apply(
                 uow=uow,
                 actor=actor,
-                card_number=card,
-                effective_date=effective,
+                request=ReactivationRequest(
+                    card_number=card, effective_date=effective, changes=edits, channel=channel
+                ),
                 now=NOW,
-                changes=edits,
-                channel=channel,
             )
 
     elif kind == "transfer":
@@ -1728,29 +1755,30 @@ def test_random_movements_either_succeed_or_are_refused_cleanly(world, data):
         new_plan = data.draw(st.sampled_from([None, 1, 2, 3, 4, 99]), label="plan")
 
         def call() -> Any:
-            return movement_transfer(
+            return movement_apply(
                 uow=uow,
                 actor=actor,
-                card_number=card,
-                target_company_id=target,
+                request=TransferRequest(
+                    card_number=card,
+                    target_company_id=target,
+                    plan_id=new_plan,
+                    effective_date=effective,
+                    channel=channel,
+                ),
                 now=NOW,
-                plan_id=new_plan,
-                effective_date=effective,
-                channel=channel,
             )
 
     else:
         plan = data.draw(st.sampled_from([1, 2, 3, 4, 99]), label="plan")
 
         def call() -> Any:
-            return movement_change_plan(
+            return movement_apply(
                 uow=uow,
                 actor=actor,
-                card_number=card,
-                plan_id=plan,
+                request=PlanChangeRequest(
+                    card_number=card, plan_id=plan, effective_date=effective, channel=channel
+                ),
                 now=NOW,
-                effective_date=effective,
-                channel=channel,
             )
 
     _check_property(world, call)
