@@ -90,6 +90,10 @@ class ReactivationRequest(Request):
     stay: bool = False  # the arts. 30/31 option of a holder excluded up to 30 days ago
     channel: Channel = Channel.INDIVIDUAL
 
+    def __post_init__(self) -> None:
+        if self.changes is None:  # "nothing corrected", as a caller may well say it
+            object.__setattr__(self, "changes", {})
+
     def cpfs(self) -> list[str | None]:
         return [str(self.changes.get("cpf") or "")]
 

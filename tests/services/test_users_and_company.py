@@ -1053,7 +1053,7 @@ def test_only_user_administrators_may_edit_the_company_data(
     uow: UnitOfWork, world: World, code: str, can_edit: bool
 ) -> None:
     details = companies.company_details(
-        uow=uow, actor=_actor(uow, code), company_id=world.company_a
+        uow=uow.for_company(world.company_a), actor=_actor(uow, code)
     )
     assert details.can_edit is can_edit
 
