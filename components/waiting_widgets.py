@@ -126,7 +126,6 @@ def contract_waiting_section(ctx: Context, details: CompanyDetails) -> None:
         changed = companies.company_waiting_periods_update(
             uow=ctx.uow(),
             actor=ctx.actor,
-            company_id=ctx.company_id,
             days=None if reset else typed,
             now=now_utc(),
         )

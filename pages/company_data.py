@@ -127,7 +127,6 @@ if submitted:
         changed = companies.company_contact_update(
             uow=ctx.uow(),
             actor=ctx.actor,
-            company_id=ctx.company_id,
             values={
                 "cep": cep,
                 "street": street,

@@ -22,9 +22,7 @@ st.caption(plain(ctx.company.label))
 
 plans: list[companies.ContractedPlanView] = []
 with user_errors():
-    plans = companies.company_plans(
-        uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id, today=today
-    )
+    plans = companies.company_plans(uow=ctx.uow(), actor=ctx.actor, today=today)
 if not plans:
     st.info("Esta empresa não tem planos contratados. Fale com o seu gestor de contas.")
 

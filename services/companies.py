@@ -134,15 +134,16 @@ def company_contact_update(
     *,
     uow: UnitOfWork,
     actor: Actor,
-    company_id: int,
     values: Mapping[str, object],
     now: datetime,
 ) -> dict[str, tuple[str | None, str | None]]:
-    """Change the company's address, phone and contact; returns what changed (before, after).
+    """Change the address, phone and contact of the company in context; returns what
+    changed (before, after).
 
     Only masters, account managers and users with the administration permission; the
     document, code and name are not changed here (that is a request to the operator).
     """
+    company_id = uow.require_company()
     actor.require(Permission.USER_ADMIN, company_id)
     unknown = set(values) - set(CONTACT_FIELDS)
     if unknown:
@@ -180,14 +181,14 @@ def company_waiting_periods_update(
     *,
     uow: UnitOfWork,
     actor: Actor,
-    company_id: int,
     days: Mapping[str, object] | None,
     now: datetime,
 ) -> dict[str, tuple[int | None, int | None]]:
-    """Set the contract's waiting periods (procedure group -> days, within the legal
-    maxima), or go back to the defaults with `days` None; returns what changed per group
+    """Set the waiting periods of the contract in context (procedure group -> days, within
+    the legal maxima), or go back to the defaults with `days` None; returns what changed per group
     (before, after). Account managers only. Inclusions from now on use them; periods
     already computed for beneficiaries stay as they were."""
+    company_id = uow.require_company()
     actor.require(None, company_id)
     if not actor.is_account_manager:
         raise DomainError("Só o gestor de contas altera os prazos de carência do contrato.")
@@ -258,12 +259,11 @@ class ContractedPlanView:
         return self.price_kind == "single"
 
 
-def company_plans(
-    *, uow: UnitOfWork, actor: Actor, company_id: int, today: date
-) -> list[ContractedPlanView]:
-    """The plans the company contracts, each with the contract's price table in force today
-    (by age band or single price) and how many of the company's beneficiaries are active
-    in it today."""
+def company_plans(*, uow: UnitOfWork, actor: Actor, today: date) -> list[ContractedPlanView]:
+    """The plans the company in context contracts, each with the contract's price table in
+    force today (by age band or single price) and how many of the company's beneficiaries
+    are active in it today."""
+    company_id = uow.require_company()
     actor.require(None, company_id)
     with uow:
         session = uow.session

@@ -141,9 +141,8 @@ def test_contracted_plans_show_ans_coverage_prices_and_beneficiaries(app, portal
     actor = access.actor_for_user(uow=UnitOfWork(factory), user_code="100001")
     assert actor is not None
     plans = companies.company_plans(
-        uow=UnitOfWork(factory),
+        uow=UnitOfWork(factory).for_company(actor.home_company_id or 0),
         actor=actor,
-        company_id=actor.home_company_id or 0,
         today=__import__("datetime").date.today(),
     )
     assert sum(p.active_beneficiaries for p in plans) > 0

@@ -302,7 +302,7 @@ def test_company_users_see_the_contracts_single_price_with_no_band(app, portal_d
     actor = access.actor_for_user(uow=UnitOfWork(factory), user_code="100001")
     assert actor is not None
     plans = companies.company_plans(
-        uow=UnitOfWork(factory), actor=actor, company_id=actor.home_company_id or 0, today=today
+        uow=UnitOfWork(factory).for_company(actor.home_company_id or 0), actor=actor, today=today
     )
     first = next(p for p in plans if p.plan_id == plan_id)
     assert first.single_price and [b.price for b in first.bands] == [Decimal("39.90")]

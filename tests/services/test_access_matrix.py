@@ -916,9 +916,8 @@ def _company_details(env: Env) -> None:
 def _company_waiting_periods_update(env: Env) -> None:
     # Account managers only (the contract's carência, RN 195 art. 6 / Lei 9.656 art. 12).
     r = companies.company_waiting_periods_update(
-        uow=env.uow(None),
+        uow=env.uow(None).for_company(env.cid),
         actor=env.actor,
-        company_id=env.cid,
         days={"Ortodontia": 120},
         now=NOW,
     )
@@ -928,7 +927,7 @@ def _company_waiting_periods_update(env: Env) -> None:
 @cell("company_contact_update", U, writes=True)
 def _company_contact_update(env: Env) -> None:
     r = companies.company_contact_update(
-        uow=env.uow(None), actor=env.actor, company_id=env.cid, values=CONTACT_A, now=NOW
+        uow=env.uow(None).for_company(env.cid), actor=env.actor, values=CONTACT_A, now=NOW
     )
     assert r
     assert env.ids(select(Company.phone).where(Company.id == env.cid)) == {CONTACT_A["phone"]}
@@ -936,7 +935,9 @@ def _company_contact_update(env: Env) -> None:
 
 @cell("company_plans", None)
 def _company_plans(env: Env) -> None:
-    r = companies.company_plans(uow=env.uow(None), actor=env.actor, company_id=env.cid, today=TODAY)
+    r = companies.company_plans(
+        uow=env.uow(None).for_company(env.cid), actor=env.actor, today=TODAY
+    )
     assert {p.plan_id for p in r} == env.company.contracted
 
 

@@ -49,9 +49,8 @@ def _contact(factory, company_id, actor, **changes):  # noqa: ANN001, ANN003, AN
     details = companies.company_details(uow=UnitOfWork(factory, company_id), actor=actor)
     values = {**{k: v or "" for k, v in details.contact.items()}, **changes}
     return companies.company_contact_update(
-        uow=UnitOfWork(factory, company_id),
+        uow=UnitOfWork(factory, company_id).for_company(company_id),
         actor=actor,
-        company_id=company_id,
         values=values,
         now=NOW,
     )

@@ -747,13 +747,13 @@ def test_company_plans_show_the_contracts_table_not_the_plans(uow, world):
         valid_from=date(2026, 3, 1),
         now=NOW,
     )
-    views = companies.company_plans(uow=uow, actor=world.master, company_id=world.big, today=TODAY)
+    views = companies.company_plans(uow=uow.for_company(world.big), actor=world.master, today=TODAY)
     p1, p2 = views
     assert p1.price_kind == "bands" and p1.price_valid_from == date(2026, 3, 1)
     assert [b.price for b in p1.bands] == [p + 1 for p in BANDS]  # not the reference 50s
     assert p2.price_kind == "single" and [b.price for b in p2.bands] == [Decimal("39.90")]
     earlier = companies.company_plans(
-        uow=uow, actor=world.master, company_id=world.big, today=date(2026, 2, 28)
+        uow=uow.for_company(world.big), actor=world.master, today=date(2026, 2, 28)
     )
     assert [b.price for b in earlier[0].bands] == BANDS
 

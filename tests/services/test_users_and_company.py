@@ -1095,9 +1095,8 @@ def test_a_master_updates_the_contact_and_the_audit_keeps_only_what_changed(
     uow: UnitOfWork, world: World
 ) -> None:
     changed = companies.company_contact_update(
-        uow=uow,
+        uow=uow.for_company(world.company_a),
         actor=_actor(uow, "100001"),
-        company_id=world.company_a,
         values=_contact(phone="(11) 98765-4321", complement=" Sala  5 ", state="sp"),
         now=NOW,
     )
@@ -1119,9 +1118,8 @@ def test_a_master_updates_the_contact_and_the_audit_keeps_only_what_changed(
 def test_the_same_data_typed_differently_is_no_change(uow: UnitOfWork, world: World) -> None:
     before = _written(uow)
     changed = companies.company_contact_update(
-        uow=uow,
+        uow=uow.for_company(world.company_a),
         actor=_actor(uow, "100001"),
-        company_id=world.company_a,
         values=_contact(
             cep="01310-100",
             state=" sp",
@@ -1156,9 +1154,8 @@ def test_contact_update_refuses_bad_fields_by_name_and_changes_nothing(
     before = _written(uow)
     with pytest.raises(FieldErrors) as err:
         companies.company_contact_update(
-            uow=uow,
+            uow=uow.for_company(world.company_a),
             actor=_actor(uow, "100001"),
-            company_id=world.company_a,
             values=_contact(**overrides),
             now=NOW,
         )
@@ -1173,9 +1170,8 @@ def test_registration_fields_are_not_changed_through_the_contact_form(
 ) -> None:
     err = _refused(
         companies.company_contact_update,
-        uow=uow,
+        uow=uow.for_company(world.company_a),
         actor=_actor(uow, "100001"),
-        company_id=world.company_a,
         values=_contact(**{key: "Outro Valor"}, phone="11987654321"),
         now=NOW,
     )
@@ -1197,9 +1193,8 @@ def test_contact_update_is_refused_without_user_administration_on_the_company(
 ) -> None:
     err = _refused(
         companies.company_contact_update,
-        uow=uow,
+        uow=uow.for_company(world.company_a),
         actor=_actor(uow, code),
-        company_id=world.company_a,
         values=_contact(city="Campinas"),
         now=NOW,
     )
@@ -1212,9 +1207,8 @@ def test_a_user_administrator_and_the_account_manager_may_update_the_contact(
     uow: UnitOfWork, world: World, code: str
 ) -> None:
     changed = companies.company_contact_update(
-        uow=uow,
+        uow=uow.for_company(world.company_a),
         actor=_actor(uow, code),
-        company_id=world.company_a,
         values=_contact(city="Campinas"),
         now=NOW,
     )
@@ -1341,7 +1335,7 @@ def test_company_plans_show_the_current_price_table_and_active_beneficiaries(
     uow: UnitOfWork, plans: dict[str, int], world: World
 ) -> None:
     views = companies.company_plans(
-        uow=uow, actor=_actor(uow, "100003"), company_id=world.company_a, today=TODAY
+        uow=uow.for_company(world.company_a), actor=_actor(uow, "100003"), today=TODAY
     )
     assert [v.code for v in views] == ["P1", "P2"]
     p1, p2 = views
@@ -1368,13 +1362,13 @@ def test_company_plans_follow_the_day_asked(
 ) -> None:
     actor = _actor(uow, "100001")
     old = companies.company_plans(
-        uow=uow, actor=actor, company_id=world.company_a, today=date(2024, 6, 1)
+        uow=uow.for_company(world.company_a), actor=actor, today=date(2024, 6, 1)
     )[0]
     assert old.price_valid_from == date(2024, 1, 1)
     assert [b.price for b in old.bands] == [Decimal("40.00"), Decimal("55.00")]
     assert old.active_beneficiaries == 3  # the three from 2024-02-01, none excluded yet
     later = companies.company_plans(
-        uow=uow, actor=actor, company_id=world.company_a, today=date(2025, 6, 1)
+        uow=uow.for_company(world.company_a), actor=actor, today=date(2025, 6, 1)
     )[0]
     assert later.price_valid_from == date(2025, 6, 1)
     assert later.active_beneficiaries == 3  # TODAY's, 2024's and the one from 2025-04-01
@@ -1402,7 +1396,7 @@ def test_of_two_price_tables_in_force_the_latest_wins(
         )
         uow.commit()
     views = companies.company_plans(
-        uow=uow, actor=_actor(uow, "100001"), company_id=world.company_a, today=TODAY
+        uow=uow.for_company(world.company_a), actor=_actor(uow, "100001"), today=TODAY
     )
     p4_view = next(v for v in views if v.code == "P4")
     assert p4_view.price_valid_from == date(2025, 2, 1)
@@ -1413,14 +1407,13 @@ def test_another_company_sees_its_own_plans_and_counts(
     uow: UnitOfWork, plans: dict[str, int], world: World
 ) -> None:
     views = companies.company_plans(
-        uow=uow, actor=_actor(uow, "100005"), company_id=world.company_c, today=TODAY
+        uow=uow.for_company(world.company_c), actor=_actor(uow, "100005"), today=TODAY
     )
     assert [(v.code, v.active_beneficiaries) for v in views] == [("P1", 2), ("P3", 0)]
     err = _refused(
         companies.company_plans,
-        uow=uow,
+        uow=uow.for_company(world.company_a),
         actor=_actor(uow, "100005"),
-        company_id=world.company_a,
         today=TODAY,
     )
     assert "não tem acesso" in err.message

@@ -123,9 +123,8 @@ def test_a_dependent_follows_its_holders_admission_and_a_newborn_is_exempt(world
 def test_the_account_manager_sets_the_contracts_periods_audited_and_used_next(world: World):
     cid = world.company["10001"]
     changed = companies.company_waiting_periods_update(
-        uow=world.uow(),
+        uow=world.uow().for_company(cid),
         actor=world.manager,
-        company_id=cid,
         days={g: 0 for g in WAITING_GROUPS} | {"Ortodontia": 120, "Urgência": 1},
         now=NOW,
     )
@@ -152,16 +151,15 @@ def test_the_account_manager_sets_the_contracts_periods_audited_and_used_next(wo
     # Saving the same again changes and records nothing; None goes back to the defaults.
     assert (
         companies.company_waiting_periods_update(
-            uow=world.uow(),
+            uow=world.uow().for_company(cid),
             actor=world.manager,
-            company_id=cid,
             days={g: 0 for g in WAITING_GROUPS} | {"Ortodontia": 120, "Urgência": 1},
             now=NOW,
         )
         == {}
     )
     back = companies.company_waiting_periods_update(
-        uow=world.uow(), actor=world.manager, company_id=cid, days=None, now=NOW
+        uow=world.uow().for_company(cid), actor=world.manager, days=None, now=NOW
     )
     assert back["Ortodontia"] == (120, DEFAULT_WAITING_DAYS["Ortodontia"])
     with world.factory() as s:
@@ -175,17 +173,15 @@ def test_only_the_account_manager_changes_them_and_never_beyond_the_law(world: W
     before = world.snapshot()
     with pytest.raises(DomainError, match="Só o gestor de contas"):
         companies.company_waiting_periods_update(
-            uow=world.uow(),
+            uow=world.uow().for_company(cid),
             actor=world.master,
-            company_id=cid,
             days={"Ortodontia": 10},
             now=NOW,
         )
     with pytest.raises(FieldErrors) as refused:
         companies.company_waiting_periods_update(
-            uow=world.uow(),
+            uow=world.uow().for_company(cid),
             actor=world.manager,
-            company_id=cid,
             days={"Ortodontia": 181, "Urgência": 2},
             now=NOW,
         )
