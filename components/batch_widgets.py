@@ -12,7 +12,12 @@ from components.context import Context, now_utc
 from components.errors import user_errors
 from services.batch import processing as batch
 from services.batch.files import template_xlsx
-from services.batch.processing import BatchApplyResult, BatchSummary, LineResult
+from services.batch.processing import BatchSummary, LineResult
+from services.jobs import batch as jobs
+from services.jobs.batch import BatchProgress
+from services.jobs.consumer import embedded_worker
+from services.jobs.queue import queue_for
+from services.jobs.stall import JobState
 from services.movements import service as movements
 from services.rules.formats import format_datetime, format_int
 
@@ -58,6 +63,15 @@ def summary_metrics(b: BatchSummary) -> None:
         )
     c3.metric("Com aviso", _count(b.warning_lines))
     c4.metric("Recusadas", _count(b.refused_lines))
+
+
+def progress_metrics(p: BatchProgress) -> None:
+    """A finished batch: lines in the file, applied, with warnings, refused."""
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Linhas no arquivo", _count(p.total_lines))
+    c2.metric("Aplicadas", _count(p.applied))
+    c3.metric("Com aviso", _count(p.warning_lines))
+    c4.metric("Recusadas", _count(p.refused))
 
 
 def lines_table(lines: Sequence[LineResult], *, key: str) -> None:
@@ -111,14 +125,14 @@ def _messages(r: LineResult) -> list[str]:
     return [part for part in r.message.split("; ") if part] or [""]
 
 
-def result_downloads(ctx: Context, b: BatchSummary, *, key: str) -> None:
+def result_downloads(ctx: Context, batch_id: int, *, key: str) -> None:
     """The result file (the file's lines plus status and message), xlsx and csv."""
-    stem = f"resultado_lote_{b.id}"
+    stem = f"resultado_lote_{batch_id}"
     c1, c2 = st.columns(2)
 
     def build(fmt: str) -> Callable[[], bytes]:
         return lambda: batch.batch_result_file(
-            uow=ctx.uow(), actor=ctx.actor, batch_id=b.id, fmt=fmt
+            uow=ctx.uow(), actor=ctx.actor, batch_id=batch_id, fmt=fmt
         )
 
     for column, fmt, mime in ((c1, "xlsx", XLSX), (c2, "csv", "text/csv")):
@@ -134,28 +148,56 @@ def result_downloads(ctx: Context, b: BatchSummary, *, key: str) -> None:
         )
 
 
-def apply_with_progress(ctx: Context, batch_id: int) -> BatchApplyResult | None:
-    """Apply the accepted lines with a progress bar; None when refused (message shown)."""
-    bar = st.progress(0.0, text="Aplicando as linhas aceitas...")
+def ensure_worker() -> None:
+    """The embedded queue's consumer threads, started once in this process (nothing to
+    start when the queue is Redis: `portal-worker` serves it)."""
+    embedded_worker(queue_for())
 
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0, text=f"{_count(done)} de {_count(total)}")
 
+def start_application(ctx: Context, batch_id: int) -> BatchProgress | None:
+    """Queue the application of the batch's accepted lines; None when refused (message
+    shown). The job runs on the task queue: the user may leave and come back."""
     result = None
     with user_errors():
-        result = batch.batch_apply(
-            uow=ctx.uow(), actor=ctx.actor, batch_id=batch_id, now=now_utc(), progress=progress
+        ensure_worker()
+        result = jobs.batch_enqueue(
+            uow=ctx.uow(), actor=ctx.actor, batch_id=batch_id, now=now_utc()
         )
-        st.cache_data.clear()  # reports show the new beneficiaries at once
-    bar.empty()
     return result
 
 
-def applied_message(result: BatchApplyResult) -> str:
-    b = result.batch
+def batch_progress(ctx: Context, batch_id: int) -> BatchProgress:
+    return jobs.batch_progress(uow=ctx.uow(), actor=ctx.actor, batch_id=batch_id)
+
+
+WAITING = (JobState.QUEUED, JobState.RUNNING)
+POLL_SECONDS = 2
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def application_progress(ctx: Context, batch_id: int) -> None:
+    """The job's progress, read again from the database every few seconds; the whole page
+    runs again once the job is no longer queued or running."""
+    p = batch_progress(ctx, batch_id)
+    if p.state not in WAITING:
+        st.cache_data.clear()  # reports show the new beneficiaries at once
+        st.rerun(scope="app")
+    text = (
+        "Na fila: a aplicação começa em instantes."
+        if p.state is JobState.QUEUED
+        else f"Aplicando: {_count(p.applied)} de {_count(p.to_apply)} linha(s) aceita(s)."
+    )
+    st.progress(p.fraction, text=text)
+    st.caption(
+        "Pode fechar esta página: a aplicação continua no servidor, e o andamento fica em "
+        "Acompanhar lotes."
+    )
+
+
+def applied_message(p: BatchProgress) -> str:
     return (
-        f"Lote {b.id} aplicado: {_count(result.applied)} linha(s) aplicada(s) e "
-        f"{_count(result.refused)} recusada(s). Cada linha aplicada tem o seu protocolo; "
+        f"Lote {p.batch_id} aplicado: {_count(p.applied)} linha(s) aplicada(s) e "
+        f"{_count(p.refused)} recusada(s). Cada linha aplicada tem o seu protocolo; "
         "baixe o arquivo de resultado para conferir."
     )
 

@@ -1,5 +1,6 @@
-"""Movimentação cadastral > Cadastro em lote: send a file, see every line's status, apply
-the accepted lines and download the result file."""
+"""Movimentação cadastral > Cadastro em lote: send a file, see every line's status, queue
+the application of the accepted lines (a job: its progress is shown until done) and
+download the result file."""
 
 import streamlit as st
 
@@ -10,9 +11,10 @@ from components.safe_text import plain
 from services.actors import Permission
 from services.batch import processing as batch
 from services.batch.layout import MAX_BYTES, MAX_LINES
+from services.jobs.stall import JobState
 from services.rules.formats import format_datetime, format_int
 
-STATE = "batch_current"  # company, uploaded file, check (BatchCheck), result (after apply)
+STATE = "batch_current"  # company, uploaded file, check (BatchCheck), queued (applying)
 BATCH_ID = "batch_id"  # the batch in progress, also preselected in "Acompanhar lotes"
 
 ctx = get_context(Permission.MOVEMENTS)
@@ -54,7 +56,7 @@ if checking and uploaded is not None:
             "company_id": ctx.company_id,
             "file_id": uploaded.file_id,
             "check": check,
-            "result": None,
+            "queued": False,
         }
         st.session_state[BATCH_ID] = check.batch.id
 
@@ -67,13 +69,12 @@ if uploaded is not None and uploaded.file_id != current["file_id"]:
 
 check = current["check"]
 b = check.batch
-result = current["result"]
 
-if result is None:
+if not current["queued"]:
     st.subheader(f"Conferência do lote {b.id} · {plain(b.file_name)}")
     bw.summary_metrics(b)
     bw.lines_table(check.lines, key="batch_check_lines")
-    bw.result_downloads(ctx, b, key="batch_check_file")
+    bw.result_downloads(ctx, b.id, key="batch_check_file")
     if b.accepted_lines == 0:
         st.error(
             "Nenhuma linha foi aceita. Corrija as linhas recusadas (a mensagem de cada uma diz "
@@ -96,18 +97,30 @@ if result is None:
         )
     n = b.accepted_lines
     label = "Aplicar 1 linha aceita" if n == 1 else f"Aplicar {format_int(n)} linhas aceitas"
-    if st.button(label, type="primary", disabled=not confirmed, key="batch_apply"):
-        applied = bw.apply_with_progress(ctx, b.id)
-        if applied is not None:
-            current["result"] = applied
-            st.rerun()
+    clicked = st.button(label, type="primary", disabled=not confirmed, key="batch_apply")
+    if clicked and bw.start_application(ctx, b.id) is not None:
+        current["queued"] = True
+        st.rerun()
     st.stop()
 
-st.success(bw.applied_message(result), icon=":material/task_alt:")
-bw.summary_metrics(result.batch)
-bw.result_downloads(ctx, result.batch, key="batch_result_file")
+progress = bw.batch_progress(ctx, b.id)
+st.subheader(f"Lote {b.id} · {plain(b.file_name)}")
+if progress.state in bw.WAITING:
+    bw.application_progress(ctx, b.id)
+    st.stop()
+if progress.state is not JobState.DONE:  # its job died: Acompanhar lotes resumes it
+    st.warning(
+        "A aplicação deste lote foi interrompida: ela é retomada automaticamente em alguns "
+        "minutos, ou agora em Acompanhar lotes.",
+        icon=":material/pending_actions:",
+    )
+    st.page_link("pages/batch_track.py", label="Acompanhar lotes", icon=":material/list_alt:")
+    st.stop()
+st.success(bw.applied_message(progress), icon=":material/task_alt:")
+bw.progress_metrics(progress)
+bw.result_downloads(ctx, b.id, key="batch_result_file")
 with user_errors():
-    lines = batch.batch_lines(uow=ctx.uow(), actor=ctx.actor, batch_id=result.batch.id)
+    lines = batch.batch_lines(uow=ctx.uow(), actor=ctx.actor, batch_id=b.id)
     bw.lines_table(lines, key="batch_result_lines")
 
 

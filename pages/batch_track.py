@@ -1,5 +1,6 @@
 """Movimentação cadastral > Acompanhar lotes: every batch sent, its status and counts, the
-status of its lines and its result file; an interrupted batch can be resumed."""
+progress of a batch being applied (its job, polled), the status of its lines and its
+result file; an interrupted batch can be resumed (queued again)."""
 
 import streamlit as st
 
@@ -9,6 +10,7 @@ from components.errors import user_errors
 from components.safe_text import plain
 from services.actors import Permission
 from services.batch import processing as batch
+from services.jobs.stall import JobState
 from services.rules.formats import format_datetime, format_int
 
 ctx = get_context(Permission.MOVEMENTS)
@@ -18,6 +20,8 @@ st.caption(
 )
 
 rows = batch.batch_list(uow=ctx.uow(), actor=ctx.actor)
+if any(b.status == "applying" for b in rows):
+    bw.ensure_worker()  # after a restart, its periodic check resumes a dead job
 if not rows:
     st.info("Nenhum lote enviado por esta empresa ainda.")
     st.page_link("pages/batch_start.py", label="Enviar um arquivo", icon=":material/upload_file:")
@@ -60,9 +64,8 @@ if chosen is None:
 st.session_state["batch_id"] = chosen
 b = by_id[chosen]
 
-resumed = st.session_state.get("track_resumed")
-if resumed and resumed[0] == chosen:
-    st.success(resumed[1], icon=":material/task_alt:")
+watched = st.session_state.get("track_watch") == chosen
+progress = bw.batch_progress(ctx, chosen) if b.status in bw.RESUMABLE or watched else None
 
 with st.container(border=True):
     st.subheader(f"Lote {b.id} · {plain(b.file_name)}")
@@ -72,10 +75,14 @@ with st.container(border=True):
     if b.status == "refused":
         st.error(f"Arquivo recusado por inteiro: {plain(b.message or 'sem motivo registrado.')}")
         st.stop()
-    if b.message:
+    if watched and progress is not None and progress.state is JobState.DONE:
+        st.success(bw.applied_message(progress), icon=":material/task_alt:")
+    elif b.message:
         st.markdown(plain(b.message))
     bw.summary_metrics(b)
-    if b.status == "applying" or (b.status == "received" and b.accepted_lines):
+    if progress is not None and progress.state in bw.WAITING:
+        bw.application_progress(ctx, b.id)
+    elif b.status == "applying" or (b.status == "received" and b.accepted_lines):
         st.warning(
             "Este lote foi conferido e as linhas aceitas ainda não foram aplicadas."
             if b.status == "received"
@@ -90,12 +97,11 @@ with st.container(border=True):
             "Retomar aplica só as linhas aceitas que faltam, conferidas de novo com o cadastro "
             "de hoje: nenhuma linha é aplicada duas vezes."
         )
-        if st.button("Retomar aplicação", type="primary", key=f"track_resume_{b.id}"):
-            applied = bw.apply_with_progress(ctx, b.id)
-            if applied is not None:
-                st.session_state["track_resumed"] = (b.id, bw.applied_message(applied))
-                st.rerun()
-    bw.result_downloads(ctx, b, key=f"track_file_{b.id}")
+        resume = st.button("Retomar aplicação", type="primary", key=f"track_resume_{b.id}")
+        if resume and bw.start_application(ctx, b.id) is not None:
+            st.session_state["track_watch"] = b.id
+            st.rerun()
+    bw.result_downloads(ctx, b.id, key=f"track_file_{b.id}")
     with user_errors():
         lines = batch.batch_lines(uow=ctx.uow(), actor=ctx.actor, batch_id=b.id)
         bw.lines_table(lines, key=f"track_lines_{b.id}")

@@ -28,6 +28,14 @@ TITLES = {START: "Cadastro em lote", TRACK: "Acompanhar lotes", SUPPORT: "Arquiv
 _cpf_bases = itertools.count(742_000_001)
 
 
+@pytest.fixture(autouse=True)
+def jobs_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queued batch jobs run at once inside the page's run (Huey's immediate mode):
+    the pages' flows, without consumer threads in the test process. The queue itself is
+    tested in tests/services/test_jobs.py and end to end in tests/e2e/test_batch_e2e.py."""
+    monkeypatch.setenv("PORTAL_QUEUE_URL", "immediate")
+
+
 def new_cpf() -> str:
     base = f"{next(_cpf_bases):09d}"
     return base + cpf_check_digits(base)
@@ -315,3 +323,48 @@ def test_the_check_table_names_each_line_and_gives_one_row_per_message(
     assert any("CPF inválido" in m for m in refused["Mensagem"])
     assert all(";" not in m for m in refused["Mensagem"])
     assert any(c.value.startswith("2 de 2 linha(s)") for c in at.caption)
+
+
+def _progress_texts(at: AppTest) -> list[str]:
+    return [p.proto.text for p in at.get("progress")]
+
+
+def test_a_queued_batch_keeps_its_progress_after_the_browser_closes_until_a_worker_applies_it(
+    app, portal_db, monkeypatch, tmp_path
+):
+    from components import batch_widgets as bw
+    from services.jobs.consumer import queue_close
+    from services.jobs.queue import queue_for
+
+    monkeypatch.setenv("PORTAL_QUEUE_URL", "")  # the embedded queue, in the test's folder
+    monkeypatch.setenv("PORTAL_QUEUE_PATH", str(tmp_path / "queue.db"))
+    monkeypatch.setattr(bw, "ensure_worker", lambda: None)  # no worker yet: the job waits
+    before = _beneficiaries(portal_db)
+    rows = [_holder(portal_db, new_cpf(), name) for name in ("ANA FILA", "BIA FILA")]
+    at = _upload(_open(log_in(app(), "100001"), START), "fila.xlsx", _xlsx(rows))
+    batch_id = at.session_state["batch_id"]
+    by_label(at.button, "Aplicar 2 linhas aceitas").click().run()
+    assert not at.exception, at.exception
+    assert _progress_texts(at) == ["Na fila: a aplicação começa em instantes."]
+    assert _beneficiaries(portal_db) == before
+
+    # The browser is closed; another session comes back to the batch.
+    again = _open(log_in(app(), "100001"), TRACK)
+    assert list(again.dataframe[0].value["Status"]) == ["Aplicando"]
+    by_label(again.selectbox, "Ver lote").select(batch_id).run()
+    assert _progress_texts(again) == ["Na fila: a aplicação começa em instantes."]
+    assert not [b for b in again.button if b.label == "Retomar aplicação"]  # not stalled
+
+    jobs = queue_for()
+    try:
+        task = jobs.huey.dequeue()  # a worker takes the job and runs it
+        assert task is not None and jobs.huey.dequeue() is None
+        jobs.huey.execute(task)
+    finally:
+        queue_close(jobs)
+    again.run()
+    assert not again.exception, again.exception
+    assert list(again.dataframe[0].value["Status"]) == ["Concluído"]
+    assert not _progress_texts(again)
+    assert _metrics(again)["Aplicadas"] == "2"
+    assert _beneficiaries(portal_db) == before + 2

@@ -1,0 +1,182 @@
+"""Batch application as a job: queue it, follow its progress, resume a killed one.
+
+- `batch_enqueue` (the page's "Aplicar"/"Retomar"): the actor's permission and the batch's
+  company are checked here, the batch is marked "applying" and the job queued; the user
+  may close the browser, the progress is in the database.
+- `batch_progress`: the batch's lines applied so far against the accepted ones, and the
+  state of its job (queued, running, stalled, done) from the job's heartbeat.
+- `apply_batch_job` (the task): `services.batch.processing.batch_apply`, which commits
+  chunk by chunk and never applies a line twice, with a heartbeat after each chunk.
+- `resume_stalled_batches` (periodic): queues again the batches left "applying" with no
+  live job (services/jobs/stall.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+
+from data.models import BatchFile, BatchLine, User
+from data.uow import UnitOfWork
+from services.access import accounts as access
+from services.actors import Actor, Permission
+from services.batch import processing
+from services.jobs.queue import JobQueue, enqueue, queue_for
+from services.jobs.stall import JobState, job_state, stalled
+from services.rules.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+QUEUED_MESSAGE = "Na fila para aplicar as linhas aceitas."
+
+
+def _key(batch_id: int) -> str:
+    return f"batch:{batch_id}"
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    batch_id: int
+    status: str
+    status_label: str
+    state: JobState
+    total_lines: int
+    to_apply: int  # accepted lines (with warnings) when the job started
+    applied: int
+    refused: int
+    warning_lines: int
+    message: str | None
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.applied / self.to_apply) if self.to_apply else 1.0
+
+
+def batch_enqueue(
+    *, uow: UnitOfWork, actor: Actor, batch_id: int, now: datetime, jobs: JobQueue | None = None
+) -> BatchProgress:
+    """Queue the application of a checked (or interrupted) batch of the company."""
+    actor.require(Permission.MOVEMENTS, uow.company_id)
+    jobs = jobs or queue_for()
+    with uow:
+        company_id = uow.require_company()
+        b = uow.session.scalars(
+            select(BatchFile).where(BatchFile.id == batch_id, BatchFile.company_id == company_id)
+        ).one_or_none()
+        if b is None:
+            raise DomainError("Lote não encontrado nesta empresa.")
+        if b.status not in ("received", "applying"):
+            raise DomainError("Este lote já foi processado.")
+        if not b.accepted_lines:
+            raise DomainError("Nenhuma linha aceita neste lote para aplicar.")
+        state = job_state(
+            b.status, jobs.last_beat(_key(batch_id)), now.timestamp(), jobs.stall_seconds
+        )
+        if state in (JobState.QUEUED, JobState.RUNNING):
+            raise DomainError("Este lote já está na fila ou sendo aplicado: acompanhe o andamento.")
+        uow.session.execute(
+            update(BatchFile)
+            .where(BatchFile.id == batch_id, BatchFile.status.in_(("received", "applying")))
+            .values(status="applying", message=QUEUED_MESSAGE)
+        )
+        uow.commit()
+    # Queued after the commit: a worker never finds the batch still "received".
+    jobs.beat(_key(batch_id), "queued")
+    enqueue(jobs, "apply_batch", batch_id, company_id, actor.user_id)
+    return batch_progress(uow=uow, actor=actor, batch_id=batch_id, jobs=jobs)
+
+
+def batch_progress(
+    *, uow: UnitOfWork, actor: Actor, batch_id: int, jobs: JobQueue | None = None
+) -> BatchProgress:
+    """How far the batch's application went (read from its lines), and its job's state."""
+    actor.require(Permission.MOVEMENTS, uow.company_id)
+    jobs = jobs or queue_for()
+    with uow:
+        company_id = uow.require_company()
+        b = uow.session.scalars(
+            select(BatchFile).where(BatchFile.id == batch_id, BatchFile.company_id == company_id)
+        ).one_or_none()
+        if b is None:
+            raise DomainError("Lote não encontrado nesta empresa.")
+        counts: dict[str, int] = dict(
+            uow.session.execute(
+                select(BatchLine.status, func.count())
+                .where(BatchLine.batch_id == batch_id)
+                .group_by(BatchLine.status)
+            ).all()
+        )
+        pending = counts.get("accepted", 0) + counts.get("warning", 0)
+        applied = counts.get("applied", 0)
+        state = job_state(b.status, jobs.last_beat(_key(batch_id)), time.time(), jobs.stall_seconds)
+        return BatchProgress(
+            b.id,
+            b.status,
+            processing.STATUS_LABELS[b.status],
+            state,
+            b.total_lines,
+            applied + pending,
+            applied,
+            counts.get("refused", 0),
+            b.warning_lines,
+            b.message,
+        )
+
+
+# ---------------------------------------------------------------- the tasks
+
+
+def apply_batch_job(jobs: JobQueue, *, batch_id: int, company_id: int, user_id: int) -> None:
+    """Apply a queued batch as its user (permissions read again now: an inactivated user's
+    batch is not applied)."""
+    factory = jobs.session_factory()
+    with factory() as session:
+        code = session.scalar(select(User.user_code).where(User.id == user_id))
+    actor = access.actor_for_user(uow=UnitOfWork(factory), user_code=code) if code else None
+    key = _key(batch_id)
+    if actor is None:
+        log.warning("batch %s: user %s is no longer active; not applied", batch_id, user_id)
+        jobs.forget(key)
+        return
+    jobs.beat(key, "running")
+
+    def progress(done: int, total: int) -> None:
+        jobs.beat(key, "running")
+
+    try:
+        result = processing.batch_apply(
+            uow=UnitOfWork(factory, company_id),
+            actor=actor,
+            batch_id=batch_id,
+            now=datetime.now(UTC),
+            progress=progress,
+        )
+    except DomainError as exc:
+        # Already done, or another job holds it (its chunks go on): nothing to do here.
+        log.info("batch %s not applied by this job: %s", batch_id, exc.message)
+        return
+    jobs.forget(key)
+    log.info("batch %s applied: %s applied, %s refused", batch_id, result.applied, result.refused)
+
+
+def resume_stalled_batches(jobs: JobQueue) -> list[int]:
+    """Queue again every batch left "applying" whose job is dead; returns their ids."""
+    factory = jobs.session_factory()
+    with factory() as session:
+        rows = session.execute(
+            select(BatchFile.id, BatchFile.company_id, BatchFile.user_id).where(
+                BatchFile.status == "applying"
+            )
+        ).all()
+    owners = {i: (company, user) for i, company, user in rows}
+    beats = {i: beat for i in owners if (beat := jobs.last_beat(_key(i))) is not None}
+    again = stalled(owners, beats, time.time(), jobs.stall_seconds)
+    for batch_id in again:
+        log.warning("batch %s: no live job, queued again", batch_id)
+        jobs.beat(_key(batch_id), "queued")
+        enqueue(jobs, "apply_batch", batch_id, *owners[batch_id])
+    return again

@@ -1,0 +1,26 @@
+"""The task queue's settings, read like config.Settings from PORTAL_* variables (and .env).
+
+- PORTAL_QUEUE_URL: empty (the default) runs the queue embedded: a SqliteHuey file next to
+  the SQLite database (or in the instance folder when the database is PostgreSQL), served
+  by consumer threads inside the portal process. `redis://host:port/db` runs it
+  distributed (RedisHuey): `portal-worker` processes take the jobs. `immediate` runs each
+  job at once inside the caller (Huey's immediate mode: debugging and page tests).
+- PORTAL_QUEUE_PATH: the embedded queue's file, when not the default one.
+- PORTAL_QUEUE_NAME: the queue's name (two portals sharing one Redis need two names).
+- PORTAL_QUEUE_WORKERS: consumer threads (embedded, and `portal-worker` by default).
+- PORTAL_JOB_STALL_SECONDS: a job silent this long is taken for dead and queued again.
+"""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class QueueSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", env_file=".env", extra="ignore")
+
+    queue_url: str = ""
+    queue_path: str = ""
+    queue_name: str = "portal-empresa"
+    queue_workers: int = 2
+    job_stall_seconds: float = 120.0
