@@ -25,10 +25,13 @@ class EmbeddedConsumer(Consumer):
 
 
 def consumer_for(jobs: JobQueue, *, workers: int | None = None, embedded: bool) -> Consumer:
+    """Embedded over SQLite, one worker thread: SQLite takes one writer at a time, and a
+    second batch job would only wait for the first one's chunks."""
     cls = EmbeddedConsumer if embedded else Consumer
+    sqlite = embedded and jobs.database_url.startswith("sqlite")
     return cls(
         jobs.huey,
-        workers=workers or jobs.workers,
+        workers=workers or (1 if sqlite else jobs.workers),
         worker_type="thread",
         periodic=True,
         max_delay=MAX_POLL_DELAY,

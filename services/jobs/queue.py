@@ -142,7 +142,7 @@ def queue_for(database_url: str | None = None, queue: QueueSettings | None = Non
 
 def _register(jobs: JobQueue) -> None:
     """The portal's tasks, bound to this queue (imported here: the task bodies use it)."""
-    from services.jobs import batch
+    from services.jobs import batch, mail
 
     huey = jobs.huey
 
@@ -161,6 +161,13 @@ def _register(jobs: JobQueue) -> None:
     jobs.tasks["resume_stalled_batches"] = huey.periodic_task(
         crontab(minute="*"), name="resume_stalled_batches"
     )(resume_stalled_batches)
+
+    def retry_failed_mail() -> int:
+        return mail.retry_failed_mail_job(jobs)
+
+    jobs.tasks["retry_failed_mail"] = huey.periodic_task(
+        crontab(minute=f"*/{mail.RETRY_EVERY_MINUTES}"), name="retry_failed_mail"
+    )(retry_failed_mail)
 
 
 def queue_forget(jobs: JobQueue) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
+import smtplib
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,13 @@ from sqlalchemy import Engine, func, select, text
 
 import demo.generator
 import services.batch.processing
+from config import Settings
 from data.models import BatchLine, Beneficiary, Protocol
 from services.actors import Permission
 from services.batch.processing import batch_apply, batch_list
 from services.jobs import batch as jobs_batch
 from services.jobs.consumer import embedded_worker, queue_close
+from services.jobs.mail import retry_failed_mail_job
 from services.jobs.queue import (
     JobQueue,
     QueueConfigError,
@@ -33,7 +37,9 @@ from services.jobs.queue import (
 )
 from services.jobs.settings import QueueSettings
 from services.jobs.stall import Beat, JobState, job_state, stalled
+from services.mail import outbox
 from services.rules.errors import DomainError
+from tests.fake_smtp import FakeSMTPServer, closed_port
 from tests.services.movements_support import (
     NOW,
     World,
@@ -345,3 +351,57 @@ def test_a_worker_killed_half_way_is_resumed_by_another_and_no_line_is_applied_t
             .having(func.count() > 1)
         ).all()
     assert doubles == []
+
+
+# ---------------------------------------------------------------- e-mail
+
+
+def test_the_mail_retry_job_runs_every_five_minutes_and_delivers_what_failed(
+    engine: Engine, uow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    jobs = queue_for(
+        _url(engine),
+        QueueSettings(queue_url="", queue_path=str(tmp_path / "queue.db"), queue_name="m"),
+    )
+    try:
+        periodic = jobs.tasks["retry_failed_mail"].task_class()
+        due = [m for m in range(60) if periodic.validate_datetime(datetime(2026, 12, 4, 9, m))]
+        assert due == [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55]
+
+        def smtp(port: int) -> Settings:
+            values: dict[str, Any] = {
+                "_env_file": None,
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "smtp_user": "",
+                "smtp_starttls": False,
+            }
+            return Settings(**values)
+
+        down = smtp(closed_port())
+        with uow:
+            queued = outbox.mail_queue(
+                uow.session,
+                to="rh@empresa.com.br",
+                subject="Assunto",
+                body="Corpo",
+                now=datetime.now(UTC),
+                settings=down,
+            )
+            uow.commit()
+        monkeypatch.setattr(outbox.smtplib, "SMTP", smtplib.SMTP)
+        [failed] = outbox.mail_deliver(uow=uow, ids=[queued], now=datetime.now(UTC), settings=down)
+        assert failed.status == "failed"
+
+        assert retry_failed_mail_job(jobs, settings=down) == 0  # still down
+        server = FakeSMTPServer()
+        try:
+            assert retry_failed_mail_job(jobs, settings=smtp(server.port)) == 1
+            assert retry_failed_mail_job(jobs, settings=smtp(server.port)) == 0  # sent once
+            assert [m["Subject"] for m in server.messages] == ["Assunto"]
+        finally:
+            server.close()
+        nothing = smtp(server.port).model_copy(update={"smtp_host": ""})
+        assert retry_failed_mail_job(jobs, settings=nothing) == 0
+    finally:
+        queue_close(jobs)
