@@ -79,6 +79,7 @@ class JobQueue:
     database_url: str
     stall_seconds: float
     workers: int
+    bill_at_cutoff: bool
     tasks: dict[str, TaskWrapper]
 
     def session_factory(self) -> SessionFactory:
@@ -97,7 +98,7 @@ class JobQueue:
 
 
 _engines: dict[str, Engine] = {}
-_queues: dict[tuple[str, str, str, str, float, int], JobQueue] = {}
+_queues: dict[tuple[str, str, str, str, float, int, bool], JobQueue] = {}
 _lock = threading.Lock()
 
 
@@ -120,6 +121,7 @@ def queue_for(database_url: str | None = None, queue: QueueSettings | None = Non
         database_url,
         queue.job_stall_seconds,
         queue.queue_workers,
+        queue.billing_at_cutoff,
     )
     with _lock:
         found = _queues.get(key)
@@ -133,6 +135,7 @@ def queue_for(database_url: str | None = None, queue: QueueSettings | None = Non
         database_url,
         queue.job_stall_seconds,
         max(1, queue.queue_workers),
+        queue.billing_at_cutoff,
         tasks,
     )
     _register(jobs)
@@ -142,7 +145,7 @@ def queue_for(database_url: str | None = None, queue: QueueSettings | None = Non
 
 def _register(jobs: JobQueue) -> None:
     """The portal's tasks, bound to this queue (imported here: the task bodies use it)."""
-    from services.jobs import batch, mail
+    from services.jobs import batch, billing, mail
 
     huey = jobs.huey
 
@@ -168,6 +171,14 @@ def _register(jobs: JobQueue) -> None:
     jobs.tasks["retry_failed_mail"] = huey.periodic_task(
         crontab(minute=f"*/{mail.RETRY_EVERY_MINUTES}"), name="retry_failed_mail"
     )(retry_failed_mail)
+
+    def bill_at_cutoff() -> None:
+        billing.bill_at_cutoff_job(jobs)
+
+    # Daily at 06:15 UTC (03:15 in Brasília), when PORTAL_BILLING_AT_CUTOFF is on.
+    jobs.tasks["bill_at_cutoff"] = huey.periodic_task(
+        crontab(minute="15", hour="6"), name="bill_at_cutoff"
+    )(bill_at_cutoff)
 
 
 def queue_forget(jobs: JobQueue) -> None:

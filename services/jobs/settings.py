@@ -9,6 +9,8 @@
 - PORTAL_QUEUE_NAME: the queue's name (two portals sharing one Redis need two names).
 - PORTAL_QUEUE_WORKERS: consumer threads (embedded, and `portal-worker` by default).
 - PORTAL_JOB_STALL_SECONDS: a job silent this long is taken for dead and queued again.
+- PORTAL_BILLING_AT_CUTOFF: true issues each company's invoices by itself once its
+  cut-off has passed (a daily job, services/jobs/billing.py); off by default.
 """
 
 from __future__ import annotations
@@ -24,3 +26,4 @@ class QueueSettings(BaseSettings):
     queue_name: str = "portal-empresa"
     queue_workers: int = 2
     job_stall_seconds: float = 120.0
+    billing_at_cutoff: bool = False

@@ -12,20 +12,21 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select, text, update
 
 import demo.generator
 import services.batch.processing
 from config import Settings
-from data.models import BatchLine, Beneficiary, Protocol
+from data.models import BatchLine, Beneficiary, Company, Invoice, Protocol
 from services.actors import Permission
 from services.batch.processing import batch_apply, batch_list
 from services.jobs import batch as jobs_batch
+from services.jobs.billing import bill_at_cutoff_job, due_billing_month
 from services.jobs.consumer import embedded_worker, queue_close
 from services.jobs.mail import retry_failed_mail_job
 from services.jobs.queue import (
@@ -48,6 +49,9 @@ from tests.services.movements_support import (
     without_permissions,
 )
 from tests.services.test_batch import child_line, count, holder_line, receive, xlsx
+from tests.services.test_billing import AUG, JUL
+from tests.services.test_billing import World as BillingWorld
+from tests.services.test_billing import build_world as build_billing_world
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -405,3 +409,59 @@ def test_the_mail_retry_job_runs_every_five_minutes_and_delivers_what_failed(
         assert retry_failed_mail_job(jobs, settings=nothing) == 0
     finally:
         queue_close(jobs)
+
+
+# ---------------------------------------------------------------- billing at the cut-off
+
+
+@pytest.mark.parametrize(
+    ("today", "cutoff_day", "month"),
+    [
+        (date(2025, 7, 20), 20, date(2025, 7, 1)),  # the cut-off day itself: not yet
+        (date(2025, 7, 21), 20, date(2025, 8, 1)),
+        (date(2025, 12, 21), 20, date(2026, 1, 1)),  # across the year
+        (date(2025, 7, 1), 20, date(2025, 7, 1)),  # June's cut-off passed with June
+        (date(2025, 2, 28), 31, date(2025, 2, 1)),  # day 31 is February's last day
+        (date(2025, 3, 1), 31, date(2025, 3, 1)),
+        (date(2025, 3, 31), 30, date(2025, 4, 1)),
+    ],
+)
+def test_the_month_due_for_billing_follows_the_cut_off(today, cutoff_day, month):
+    assert due_billing_month(today, cutoff_day) == month
+
+
+def test_billing_at_the_cut_off_issues_each_company_s_due_month_once(
+    engine: Engine, tmp_path: Path
+):
+    w = build_billing_world(engine)
+    with w.uow as uow:
+        uow.session.execute(
+            update(Company).where(Company.id == w.other_company_id).values(cutoff_day=25)
+        )
+        uow.commit()
+    settings = {"queue_url": "", "queue_path": str(tmp_path / "q.db"), "queue_name": "b"}
+    off = queue_for(_url(engine), QueueSettings(**settings))
+    on = queue_for(_url(engine), QueueSettings(**settings, billing_at_cutoff=True))
+    july_22 = datetime(2025, 7, 22, 15, 0, tzinfo=UTC)  # 20001's cut-off passed, 20002's not
+    try:
+        assert bill_at_cutoff_job(off, now=july_22) == {}  # off by default
+        assert invoices_of(w, AUG) == invoices_of(w, JUL) == []
+        assert bill_at_cutoff_job(on, now=july_22) == {JUL: 1, AUG: 1}
+        assert invoices_of(w, AUG) == [w.company_id]
+        assert invoices_of(w, JUL) == [w.other_company_id]
+        assert bill_at_cutoff_job(on, now=july_22) == {JUL: 0, AUG: 0}  # nothing twice
+        assert bill_at_cutoff_job(on, now=july_22 + timedelta(days=4)) == {AUG: 1}
+        assert invoices_of(w, AUG) == sorted([w.company_id, w.other_company_id])
+        periodic = on.tasks["bill_at_cutoff"].task_class()
+        assert periodic.validate_datetime(datetime(2025, 7, 22, 6, 15))
+        assert not periodic.validate_datetime(datetime(2025, 7, 22, 7, 15))
+    finally:
+        queue_close(off)
+        queue_close(on)
+
+
+def invoices_of(w: BillingWorld, month: date) -> list[int]:
+    with w.uow as uow:
+        return sorted(
+            uow.session.scalars(select(Invoice.company_id).where(Invoice.billing_month == month))
+        )
