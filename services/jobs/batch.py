@@ -62,6 +62,7 @@ def batch_enqueue(
     """Queue the application of a checked (or interrupted) batch of the company."""
     actor.require(Permission.MOVEMENTS, uow.company_id)
     jobs = jobs or queue_for()
+    beat = jobs.last_beat(_key(batch_id))  # read before the transaction: no network inside
     with uow:
         company_id = uow.require_company()
         b = uow.session.scalars(
@@ -73,9 +74,7 @@ def batch_enqueue(
             raise DomainError("Este lote já foi processado.")
         if not b.accepted_lines:
             raise DomainError("Nenhuma linha aceita neste lote para aplicar.")
-        state = job_state(
-            b.status, jobs.last_beat(_key(batch_id)), now.timestamp(), jobs.stall_seconds
-        )
+        state = job_state(b.status, beat, now.timestamp(), jobs.stall_seconds)
         if state in (JobState.QUEUED, JobState.RUNNING):
             raise DomainError("Este lote já está na fila ou sendo aplicado: acompanhe o andamento.")
         uow.session.execute(
@@ -96,6 +95,7 @@ def batch_progress(
     """How far the batch's application went (read from its lines), and its job's state."""
     actor.require(Permission.MOVEMENTS, uow.company_id)
     jobs = jobs or queue_for()
+    beat = jobs.last_beat(_key(batch_id))  # read before the transaction: no network inside
     with uow:
         company_id = uow.require_company()
         b = uow.session.scalars(
@@ -112,7 +112,7 @@ def batch_progress(
         )
         pending = counts.get("accepted", 0) + counts.get("warning", 0)
         applied = counts.get("applied", 0)
-        state = job_state(b.status, jobs.last_beat(_key(batch_id)), time.time(), jobs.stall_seconds)
+        state = job_state(b.status, beat, time.time(), jobs.stall_seconds)
         return BatchProgress(
             b.id,
             b.status,

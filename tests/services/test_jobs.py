@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, select, text, update
 import demo.generator
 import services.batch.processing
 from config import Settings
-from data.models import BatchLine, Beneficiary, Company, Invoice, Protocol
+from data.models import BatchLine, Beneficiary, Company, Invoice, Movement, Protocol
 from services.actors import Permission
 from services.batch.processing import batch_apply, batch_list
 from services.jobs import batch as jobs_batch
@@ -319,7 +319,7 @@ def test_a_worker_killed_half_way_is_resumed_by_another_and_no_line_is_applied_t
     cpfs = [new_cpf() for _ in range(300)]
     check = receive(w, xlsx([holder_line(w, cpf) for cpf in cpfs]))
     assert check.batch.accepted_lines == 300
-    benefs, protocols = count(w, Beneficiary), count(w, Protocol)
+    benefs, protocols, movements = count(w, Beneficiary), count(w, Protocol), count(w, Movement)
     first = second = None
     try:
         jobs_batch.batch_enqueue(
@@ -347,6 +347,7 @@ def test_a_worker_killed_half_way_is_resumed_by_another_and_no_line_is_applied_t
     assert _line_statuses(w, check.batch.id) == {"applied": 300}, log.read_text()[-3000:]
     assert count(w, Beneficiary) == benefs + 300
     assert count(w, Protocol) == protocols + 300
+    assert count(w, Movement) == movements + 300
     with w.factory() as s:
         doubles = s.execute(
             select(Beneficiary.cpf)
