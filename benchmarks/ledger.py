@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def service() -> int:
         return sum(
-            1 for _ in ledger_rows(uow=UnitOfWork(factory), actor=actor, company_id=company_id)
+            1 for _ in ledger_rows(uow=UnitOfWork(factory).for_company(company_id), actor=actor)
         )
 
     def in_process() -> int:

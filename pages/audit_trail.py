@@ -44,7 +44,6 @@ with user_errors():
     page = users.audit_list(
         uow=ctx.uow(),
         actor=ctx.actor,
-        company_id=ctx.company_id,
         date_from=start,
         date_to=end,
         actions=actions,

@@ -26,7 +26,7 @@ st.caption(
     f"{plain(ctx.company.label)} · {ctx.company.document_type} {ctx.company.document_formatted}"
 )
 
-dates = home.important_dates(uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id, today=today)
+dates = home.important_dates(uow=ctx.uow(), actor=ctx.actor, today=today)
 dates_col, shortcut_col = st.columns([5, 2])
 with dates_col:
     st.subheader("Datas importantes")

@@ -170,7 +170,6 @@ with tab_new:
                 saved = prices.price_table_save(
                     uow=ctx.uow(),
                     actor=ctx.actor,
-                    company_id=ctx.company_id,
                     contracted_plan_id=chosen.contracted_plan_id,
                     kind=kind,
                     prices=values,
@@ -206,7 +205,6 @@ with tab_readjust:
                 result = prices.readjust_contract(
                     uow=ctx.uow(),
                     actor=ctx.actor,
-                    company_id=ctx.company_id,
                     pct=parse_decimal(pct_text, "pct", "Percentual de reajuste"),
                     month=month,
                     now=now_utc(),

@@ -107,7 +107,6 @@ with add_tab:
             row = users.user_add(
                 uow=ctx.uow(),
                 actor=ctx.actor,
-                company_id=ctx.company_id,
                 name=name,
                 cpf=cpf,
                 email=email,
@@ -181,7 +180,6 @@ with edit_tab:
                     users.user_update(
                         uow=ctx.uow(),
                         actor=ctx.actor,
-                        company_id=ctx.company_id,
                         user_id=row.id,
                         name=e_name,
                         cpf=e_cpf,
@@ -211,7 +209,6 @@ with edit_tab:
                         sent = users.user_invitation_resend(
                             uow=ctx.uow(),
                             actor=ctx.actor,
-                            company_id=ctx.company_id,
                             user_id=row.id,
                             now=now_utc(),
                             base_url=portal_base_url(),
@@ -238,7 +235,6 @@ with edit_tab:
                         users.user_set_active(
                             uow=ctx.uow(),
                             actor=ctx.actor,
-                            company_id=ctx.company_id,
                             user_id=row.id,
                             active=True,
                             now=now_utc(),
@@ -265,7 +261,6 @@ with edit_tab:
                         users.user_set_active(
                             uow=ctx.uow(),
                             actor=ctx.actor,
-                            company_id=ctx.company_id,
                             user_id=row.id,
                             active=False,
                             now=now_utc(),

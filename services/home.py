@@ -78,18 +78,15 @@ def cutoff_deadline(cutoff: date) -> date | None:
     return None if is_business_day(cutoff) else previous_business_day(cutoff)
 
 
-def important_dates(
-    *, uow: UnitOfWork, actor: Actor, company_id: int, today: date
-) -> ImportantDates:
+def important_dates(*, uow: UnitOfWork, actor: Actor, today: date) -> ImportantDates:
     """This month's cut-off (and when it moves), the next due date, the overdue
     invoices, the retroactive dates open today and the protocol deadlines due in the
     next days, and the dependents ageing out, for the company in context."""
+    company_id = uow.require_company()
     actor.require(None, company_id)
     ageing: list[AgeingDependent] = []
     if actor.can(Permission.MOVEMENTS) or actor.can(Permission.REPORTS):
-        ageing = ageing_dependents(
-            uow=uow.for_company(company_id), actor=actor, today=today, permission=None
-        )
+        ageing = ageing_dependents(uow=uow, actor=actor, today=today, permission=None)
     with uow:
         company = uow.session.get(Company, company_id)
         assert company is not None

@@ -244,7 +244,6 @@ def user_add(
     *,
     uow: UnitOfWork,
     actor: Actor,
-    company_id: int,
     name: str,
     cpf: str,
     email: str,
@@ -255,6 +254,7 @@ def user_add(
 ) -> UserRow:
     """Create a user (pending) with a new user code and e-mail it the first access
     invitation: a single-use link valid for 7 days to `base_url`/?convite=TOKEN."""
+    company_id = uow.require_company()
     actor.require(Permission.USER_ADMIN, company_id)
     data = clean_user(name, cpf, email)
     role = Role.MASTER if master else Role.USER
@@ -316,7 +316,6 @@ def user_update(
     *,
     uow: UnitOfWork,
     actor: Actor,
-    company_id: int,
     user_id: int,
     name: str,
     cpf: str,
@@ -325,6 +324,7 @@ def user_update(
     now: datetime,
 ) -> UserRow:
     """Edit or correct a user's name, CPF, e-mail and permissions (a master keeps all)."""
+    company_id = uow.require_company()
     actor.require(Permission.USER_ADMIN, company_id)
     with uow:
         session = uow.session
@@ -370,12 +370,12 @@ def user_invitation_resend(
     *,
     uow: UnitOfWork,
     actor: Actor,
-    company_id: int,
     user_id: int,
     now: datetime,
     base_url: str | None = None,
 ) -> UserRow:
     """E-mail a pending user a new first access invitation; the earlier one stops working."""
+    company_id = uow.require_company()
     actor.require(Permission.USER_ADMIN, company_id)
     with uow:
         session = uow.session
@@ -423,7 +423,6 @@ def user_set_active(
     *,
     uow: UnitOfWork,
     actor: Actor,
-    company_id: int,
     user_id: int,
     active: bool,
     now: datetime,
@@ -431,6 +430,7 @@ def user_set_active(
     """Inactivate (its sessions end, it cannot log in) or reactivate a user.
 
     Nobody inactivates itself, and a company never loses its last active master."""
+    company_id = uow.require_company()
     actor.require(Permission.USER_ADMIN, company_id)
     with uow:
         session = uow.session
@@ -556,7 +556,6 @@ def audit_list(
     *,
     uow: UnitOfWork,
     actor: Actor,
-    company_id: int,
     date_from: date | None = None,
     date_to: date | None = None,
     actions: Iterable[str] = (),
@@ -564,6 +563,7 @@ def audit_list(
     limit: int = AUDIT_LIMIT,
 ) -> AuditPage:
     """The company's audit records, newest first (who, when, what, before and after)."""
+    company_id = uow.require_company()
     _require_audit_reader(actor, company_id)
     if date_from and date_to and date_from > date_to:
         raise DomainError("A data inicial é posterior à data final: corrija o período.")

@@ -186,7 +186,7 @@ def _ledger(factory: sessionmaker, code: str) -> int:
     all_ids, company_id = _company_ids(factory, code)
     assert company_id is not None
     rows = ledger_rows(
-        uow=UnitOfWork(factory), actor=_operator_actor(all_ids), company_id=company_id
+        uow=UnitOfWork(factory).for_company(company_id), actor=_operator_actor(all_ids)
     )
     try:
         sys.stdout.write(",".join(LEDGER_HEADER) + "\n")

@@ -56,9 +56,10 @@ def ledger_line(row: LedgerRow) -> str:
     return f"{card},{cpf},{row[2]},{row[3]},{row[4]},{sign}{whole}.{part:02d}\n"
 
 
-def ledger_rows(*, uow: UnitOfWork, actor: Actor, company_id: int) -> Iterator[LedgerRow]:
+def ledger_rows(*, uow: UnitOfWork, actor: Actor) -> Iterator[LedgerRow]:
     """Every line of every invoice of the company that is not cancelled, ordered by card
     number, reference month and invoice month (then kind and line, so it is stable)."""
+    company_id = uow.require_company()
     actor.require(Permission.FINANCE, company_id)
     with uow:
         dialect = uow.dialect

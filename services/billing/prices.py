@@ -361,7 +361,6 @@ def price_table_save(
     *,
     uow: UnitOfWork,
     actor: Actor,
-    company_id: int,
     contracted_plan_id: int,
     kind: str,
     prices: Sequence[Decimal],
@@ -371,6 +370,7 @@ def price_table_save(
     """Give a contracted plan a new price table from ``valid_from`` (first day of a month),
     after checking it (RN 63/2003 for a table by age band); the previous table ends the
     day before."""
+    company_id = uow.require_company()
     _require_manager(actor, company_id)
     if kind not in (BANDS, SINGLE):
         raise DomainError("Escolha o tipo da tabela: por faixa etária ou preço único.", "kind")
@@ -461,7 +461,6 @@ def readjust_contract(
     *,
     uow: UnitOfWork,
     actor: Actor,
-    company_id: int,
     pct: Decimal,
     month: date,
     now: datetime,
@@ -469,6 +468,7 @@ def readjust_contract(
     """Readjust the contract's tables (all its plans) by ``pct`` from ``month``, which must
     be its anniversary month. A contract with fewer than 30 lives that day is refused: it
     takes the pool's common percentage (RN 565/2022, `readjust_pool`)."""
+    company_id = uow.require_company()
     _require_manager(actor, company_id)
     pct = check_pct(pct)
     with uow:

@@ -436,9 +436,8 @@ def _build(engine: Engine) -> World:
         actors[key] = actor
     # Inactivated by A's master after its actor was built (the actor lives on in a session).
     users.user_set_active(
-        uow=plain.for_company(a),
+        uow=plain.for_company(a).for_company(a),
         actor=actors["master"],
-        company_id=a,
         user_id=inactive_id,
         active=False,
         now=NOW,
@@ -916,7 +915,7 @@ def _company_details(env: Env) -> None:
 def _company_waiting_periods_update(env: Env) -> None:
     # Account managers only (the contract's carência, RN 195 art. 6 / Lei 9.656 art. 12).
     r = companies.company_waiting_periods_update(
-        uow=env.uow(None).for_company(env.cid),
+        uow=env.uow(),
         actor=env.actor,
         days={"Ortodontia": 120},
         now=NOW,
@@ -926,18 +925,14 @@ def _company_waiting_periods_update(env: Env) -> None:
 
 @cell("company_contact_update", U, writes=True)
 def _company_contact_update(env: Env) -> None:
-    r = companies.company_contact_update(
-        uow=env.uow(None).for_company(env.cid), actor=env.actor, values=CONTACT_A, now=NOW
-    )
+    r = companies.company_contact_update(uow=env.uow(), actor=env.actor, values=CONTACT_A, now=NOW)
     assert r
     assert env.ids(select(Company.phone).where(Company.id == env.cid)) == {CONTACT_A["phone"]}
 
 
 @cell("company_plans", None)
 def _company_plans(env: Env) -> None:
-    r = companies.company_plans(
-        uow=env.uow(None).for_company(env.cid), actor=env.actor, today=TODAY
-    )
+    r = companies.company_plans(uow=env.uow(), actor=env.actor, today=TODAY)
     assert {p.plan_id for p in r} == env.company.contracted
 
 
@@ -953,9 +948,8 @@ def _user_list(env: Env) -> None:
 @cell("user_add", U, writes=True)
 def _user_add(env: Env) -> None:
     r = users.user_add(
-        uow=env.uow(None),
+        uow=env.uow(),
         actor=env.actor,
-        company_id=env.cid,
         name="Nova Pessoa Convidada",
         cpf=new_cpf(),
         email="nova.pessoa@example.com.br",
@@ -968,9 +962,8 @@ def _user_add(env: Env) -> None:
 @cell("user_update", U, writes=True)
 def _user_update(env: Env) -> None:
     r = users.user_update(
-        uow=env.uow(None),
+        uow=env.uow(),
         actor=env.actor,
-        company_id=env.cid,
         user_id=env.company.user_id,
         name="Pessoa Alterada Agora",
         cpf=env.company.user_cpf,
@@ -984,9 +977,8 @@ def _user_update(env: Env) -> None:
 @cell("user_set_active", U, writes=True)
 def _user_set_active(env: Env) -> None:
     r = users.user_set_active(
-        uow=env.uow(None),
+        uow=env.uow(),
         actor=env.actor,
-        company_id=env.cid,
         user_id=env.company.user_id,
         active=False,
         now=NOW,
@@ -997,9 +989,8 @@ def _user_set_active(env: Env) -> None:
 @cell("user_invitation_resend", U, writes=True)
 def _user_invitation_resend(env: Env) -> None:
     r = users.user_invitation_resend(
-        uow=env.uow(None),
+        uow=env.uow(),
         actor=env.actor,
-        company_id=env.cid,
         user_id=env.company.pending_id,
         now=NOW,
         base_url="https://portal.test",
@@ -1009,7 +1000,7 @@ def _user_invitation_resend(env: Env) -> None:
 
 @cell("audit_list", None)
 def _audit_list(env: Env) -> None:
-    r = users.audit_list(uow=env.uow(None), actor=env.actor, company_id=env.cid)
+    r = users.audit_list(uow=env.uow(), actor=env.actor)
     mine = env.count(
         select(func.count()).select_from(AuditRecord).where(AuditRecord.company_id == env.cid)
     )
@@ -1261,7 +1252,7 @@ def _invoice_detail(env: Env) -> None:
 
 @cell("ledger_rows", F)
 def _ledger_rows(env: Env) -> None:
-    rows = list(billing.ledger_rows(uow=env.uow(), actor=env.actor, company_id=env.cid))
+    rows = list(billing.ledger_rows(uow=env.uow().for_company(env.cid), actor=env.actor))
     lines = (
         select(func.count())
         .select_from(InvoiceLine)
@@ -1625,7 +1616,7 @@ def _beneficiary_dossier(env: Env) -> None:
 
 @cell("important_dates", None)
 def _important_dates(env: Env) -> None:
-    r = home.important_dates(uow=env.uow(), actor=env.actor, company_id=env.cid, today=TODAY)
+    r = home.important_dates(uow=env.uow().for_company(env.cid), actor=env.actor, today=TODAY)
     open_ = select(func.count()).where(Invoice.company_id == env.cid, Invoice.status == "open")
     numbers = env.ids(select(Protocol.number).where(Protocol.company_id == env.cid))
     assert r.open_invoices + r.overdue_invoices == env.count(open_) > 0
@@ -1678,9 +1669,8 @@ def _price_table_save(env: Env) -> None:
         )
     )
     r = prices.price_table_save(
-        uow=env.uow(None),
+        uow=env.uow(),
         actor=env.actor,
-        company_id=env.cid,
         contracted_plan_id=cp_id,
         kind="single",
         prices=[Decimal("45.00")],
@@ -2000,9 +1990,8 @@ FOREIGN: dict[str, Callable[[Env, Facts], Any]] = {
         now=NOW,
     ),
     "user_update_user_of_b": lambda env, b: users.user_update(
-        uow=env.uow(),
+        uow=env.uow().for_company(env.cid),
         actor=env.actor,
-        company_id=env.cid,
         user_id=b.user_id,
         name="Pessoa de Outra Empresa",
         cpf=b.user_cpf,
@@ -2011,17 +2000,15 @@ FOREIGN: dict[str, Callable[[Env, Facts], Any]] = {
         now=NOW,
     ),
     "user_invitation_resend_user_of_b": lambda env, b: users.user_invitation_resend(
-        uow=env.uow(),
+        uow=env.uow().for_company(env.cid),
         actor=env.actor,
-        company_id=env.cid,
         user_id=b.pending_id,
         now=NOW,
         base_url="https://portal.test",
     ),
     "user_set_active_user_of_b": lambda env, b: users.user_set_active(
-        uow=env.uow(),
+        uow=env.uow().for_company(env.cid),
         actor=env.actor,
-        company_id=env.cid,
         user_id=b.user_id,
         active=False,
         now=NOW,

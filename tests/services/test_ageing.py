@@ -137,12 +137,12 @@ def test_the_report_needs_the_reports_permission_and_stays_in_its_company(world,
 
 def test_the_home_page_lists_them_among_the_important_dates(world, people):
     dates = home.important_dates(
-        uow=world.uow(), actor=world.master, company_id=world.company["10001"], today=TODAY
+        uow=world.uow().for_company(world.company["10001"]), actor=world.master, today=TODAY
     )
     assert [d.beneficiary_id for d in dates.ageing] == [people["passed"], people["soon"]]
     nobody = replace(world.master, permissions=frozenset())
     dates = home.important_dates(
-        uow=world.uow(), actor=nobody, company_id=world.company["10001"], today=TODAY
+        uow=world.uow().for_company(world.company["10001"]), actor=nobody, today=TODAY
     )
     assert dates.ageing == []
 

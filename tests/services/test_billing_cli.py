@@ -320,7 +320,7 @@ def test_the_installed_script_runs_and_exports_the_ledger(world: World, url: str
 def test_a_ledger_export_in_progress_does_not_hold_the_write_lock(world: World, engine: Engine):
     _ledger_world(world)
     actor = billing_cli._operator_actor(frozenset({world.company_id}))
-    rows = ledger_rows(uow=world.uow, actor=actor, company_id=world.company_id)
+    rows = ledger_rows(uow=world.uow.for_company(world.company_id), actor=actor)
     first = next(rows)  # the query is running, its cursor open
     writer = sqlite3.connect(engine.url.database, timeout=0.5, isolation_level=None)
     try:

@@ -541,9 +541,8 @@ def test_the_master_re_sends_an_invitation_and_only_the_new_link_works(
     pending = _user_row(uow, "100003")
     later = NOW + timedelta(days=1)
     row = users.user_invitation_resend(
-        uow=uow,
+        uow=uow.for_company(world.company_b),
         actor=master,
-        company_id=world.company_b,
         user_id=pending.id,
         now=later,
         base_url=BASE_URL,
@@ -578,19 +577,19 @@ def test_an_invitation_is_re_sent_only_to_a_pending_user_of_a_company_one_admini
     pending = _user_row(uow, "100003")
     with pytest.raises(DomainError, match="já está ativo"):
         users.user_invitation_resend(
-            uow=uow, actor=master, company_id=world.company_a, user_id=active.id, now=NOW
+            uow=uow.for_company(world.company_a), actor=master, user_id=active.id, now=NOW
         )
     with pytest.raises(DomainError):  # another company's master
         users.user_invitation_resend(
-            uow=uow, actor=other_master, company_id=world.company_b, user_id=pending.id, now=NOW
+            uow=uow.for_company(world.company_b), actor=other_master, user_id=pending.id, now=NOW
         )
     with pytest.raises(DomainError):  # the user's id under a company it is not in
         users.user_invitation_resend(
-            uow=uow, actor=other_master, company_id=world.company_c, user_id=pending.id, now=NOW
+            uow=uow.for_company(world.company_c), actor=other_master, user_id=pending.id, now=NOW
         )
     with pytest.raises(DomainError):  # a user without the administration permission
         users.user_invitation_resend(
-            uow=uow, actor=plain, company_id=world.company_b, user_id=pending.id, now=NOW
+            uow=uow.for_company(world.company_b), actor=plain, user_id=pending.id, now=NOW
         )
     assert _count(uow, PasswordResetToken) == 0 and _count(uow, OutboxEmail) == 0
 

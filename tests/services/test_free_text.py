@@ -97,9 +97,8 @@ def test_a_user_name_with_a_bidi_override_is_refused_and_nothing_is_written(worl
     before = _state(factory, company_id)
     with pytest.raises(FieldErrors) as refused:
         users.user_add(
-            uow=UnitOfWork(factory, company_id),
+            uow=UnitOfWork(factory, company_id).for_company(company_id),
             actor=actor,
-            company_id=company_id,
             name=f"Ana {CONTROL}atsoC",
             cpf="52998224725",
             email="ana.bidi@empresa.com.br",

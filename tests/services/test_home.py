@@ -40,7 +40,7 @@ def _company_id(uow: UnitOfWork, code: str) -> int:
 def test_important_dates_follow_the_contract_and_the_protocols(world):
     actor = _actor(world, "100001")
     company_id = _company_id(world, "10001")
-    dates = home.important_dates(uow=world, actor=actor, company_id=company_id, today=TODAY)
+    dates = home.important_dates(uow=world.for_company(company_id), actor=actor, today=TODAY)
     with world:
         company = world.session.get(Company, company_id)
         cutoff_day, due_day = company.cutoff_day, company.due_day
@@ -63,7 +63,7 @@ def test_a_company_user_never_reaches_a_company_outside_its_group(world):
     actor = _actor(world, "100001")
     outsider = _company_id(world, "10004")
     with pytest.raises(DomainError):
-        home.important_dates(uow=world, actor=actor, company_id=outsider, today=TODAY)
+        home.important_dates(uow=world.for_company(outsider), actor=actor, today=TODAY)
     with pytest.raises(DomainError):
         company_details(uow=world.for_company(outsider), actor=actor)
     codes = [c.code for c in company_list_for_actor(uow=world, actor=actor)]
@@ -122,25 +122,25 @@ def test_a_cutoff_on_a_weekend_or_holiday_says_the_last_business_day_before_it(w
 
     # 15/11/2026 is a Sunday and a national holiday: movements by Friday 13/11.
     _set_cutoff_day(world, company_id, 15)
-    dates = home.important_dates(uow=world, actor=actor, company_id=company_id, today=today)
+    dates = home.important_dates(uow=world.for_company(company_id), actor=actor, today=today)
     assert dates.cutoff == date(2026, 11, 15)
     assert dates.cutoff_moved_to == date(2026, 11, 13)
     assert dates.cutoff_holiday == "Proclamação da República"
 
     # 20/11/2026 is a Friday, but Consciência Negra (Lei 14.759/2023): Thursday 19/11.
     _set_cutoff_day(world, company_id, 20)
-    dates = home.important_dates(uow=world, actor=actor, company_id=company_id, today=today)
+    dates = home.important_dates(uow=world.for_company(company_id), actor=actor, today=today)
     assert dates.cutoff_moved_to == date(2026, 11, 19)
     assert dates.cutoff_holiday == "Dia Nacional de Zumbi e da Consciência Negra"
 
     # 28/11/2026 is a Saturday, not a holiday.
     _set_cutoff_day(world, company_id, 28)
-    dates = home.important_dates(uow=world, actor=actor, company_id=company_id, today=today)
+    dates = home.important_dates(uow=world.for_company(company_id), actor=actor, today=today)
     assert (dates.cutoff_moved_to, dates.cutoff_holiday) == (date(2026, 11, 27), None)
 
     # 10/11/2026 is a Tuesday: nothing moves.
     _set_cutoff_day(world, company_id, 10)
-    dates = home.important_dates(uow=world, actor=actor, company_id=company_id, today=today)
+    dates = home.important_dates(uow=world.for_company(company_id), actor=actor, today=today)
     assert (dates.cutoff, dates.cutoff_moved_to, dates.cutoff_holiday) == (
         date(2026, 11, 10),
         None,
@@ -167,7 +167,7 @@ def test_overdue_invoices_are_listed_for_the_link_to_their_update(world):
         ]
 
     master = _actor(world, "100001")
-    dates = home.important_dates(uow=world, actor=master, company_id=company_id, today=TODAY)
+    dates = home.important_dates(uow=world.for_company(company_id), actor=master, today=TODAY)
     assert dates.overdue == expected
     assert dates.overdue_invoices == 2
     assert dates.open_invoices == 1
@@ -176,11 +176,11 @@ def test_overdue_invoices_are_listed_for_the_link_to_their_update(world):
     # A user without the finance permission learns there are overdue invoices, not which.
     user = _actor(world, "100002")
     assert not user.can(Permission.FINANCE)
-    dates = home.important_dates(uow=world, actor=user, company_id=company_id, today=TODAY)
+    dates = home.important_dates(uow=world.for_company(company_id), actor=user, today=TODAY)
     assert dates.overdue == []
     assert dates.overdue_invoices == 2
 
     # Another company of the group shows its own invoices only.
     other = _company_id(world, "10002")
-    dates = home.important_dates(uow=world, actor=master, company_id=other, today=TODAY)
+    dates = home.important_dates(uow=world.for_company(other), actor=master, today=TODAY)
     assert {o.invoice_id for o in dates.overdue}.isdisjoint(o.invoice_id for o in expected)

@@ -277,14 +277,25 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def _worker(url: str, queue_name: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
+@pytest.fixture(
+    params=["sqlite-queue-file", pytest.param("redis-postgresql", marks=pytest.mark.postgres)]
+)
+def layout(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Engine, dict[str, str]]:
+    """The database and the queue settings of separate worker processes: the production
+    layout (Redis, PostgreSQL), and the embedded queue's file served by a `portal-worker`
+    over SQLite (what the portal's own threads do, in a process that can be killed)."""
+    if request.param == "sqlite-queue-file":
+        return request.getfixturevalue("sqlite_engine"), {
+            "PORTAL_QUEUE_URL": "",
+            "PORTAL_QUEUE_PATH": str(tmp_path / "queue.db"),
+        }
+    engine = request.getfixturevalue("postgres_engine")
+    return engine, {"PORTAL_QUEUE_URL": request.getfixturevalue("redis_url")}
+
+
+def _worker(url: str, queue: dict[str, str], log: Path, **env: str) -> subprocess.Popen[bytes]:
     environment = dict(os.environ)
-    environment.update(
-        PORTAL_DATABASE_URL=url,
-        PORTAL_QUEUE_URL=REDIS_URL,
-        PORTAL_QUEUE_NAME=queue_name,
-        **env,
-    )
+    environment.update(PORTAL_DATABASE_URL=url, **queue, **env)
     with log.open("ab") as out:  # the child keeps its own copy of the file
         return subprocess.Popen(
             [str(Path(sys.executable).parent / "portal-worker"), "--workers", "1", "--chunk", "10"],
@@ -298,7 +309,7 @@ def _worker(url: str, queue_name: str, log: Path, **env: str) -> subprocess.Pope
 def _line_statuses(w: World, batch_id: int) -> dict[str, int]:
     with w.factory() as s:
         return dict(
-            s.execute(  # type: ignore[arg-type]
+            s.execute(
                 select(BatchLine.status, func.count())
                 .where(BatchLine.batch_id == batch_id)
                 .group_by(BatchLine.status)
@@ -306,15 +317,22 @@ def _line_statuses(w: World, batch_id: int) -> dict[str, int]:
         )
 
 
-@pytest.mark.postgres
 def test_a_worker_killed_half_way_is_resumed_by_another_and_no_line_is_applied_twice(
-    postgres_engine: Engine, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    layout: tuple[Engine, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(demo.generator, "BCRYPT_COST", 4)
-    w = make_world(postgres_engine)
-    url = _url(postgres_engine)
-    name = f"portal-test-{uuid.uuid4().hex[:8]}"
-    jobs = queue_for(url, QueueSettings(queue_url=redis_url, queue_name=name))
+    engine, queue = layout
+    w = make_world(engine)
+    url = _url(engine)
+    queue = {**queue, "PORTAL_QUEUE_NAME": f"portal-test-{uuid.uuid4().hex[:8]}"}
+    jobs = queue_for(
+        url,
+        QueueSettings(
+            queue_url=queue["PORTAL_QUEUE_URL"],
+            queue_path=queue.get("PORTAL_QUEUE_PATH", ""),
+            queue_name=queue["PORTAL_QUEUE_NAME"],
+        ),
+    )
     log = tmp_path / "workers.log"
     cpfs = [new_cpf() for _ in range(300)]
     check = receive(w, xlsx([holder_line(w, cpf) for cpf in cpfs]))
@@ -325,7 +343,7 @@ def test_a_worker_killed_half_way_is_resumed_by_another_and_no_line_is_applied_t
         jobs_batch.batch_enqueue(
             uow=w.uow(), actor=w.master, batch_id=check.batch.id, now=NOW, jobs=jobs
         )
-        first = _worker(url, name, log)
+        first = _worker(url, queue, log)
         # Killed (SIGKILL: no clean-up at all) once some chunks are committed.
         applied = _wait(lambda: _line_statuses(w, check.batch.id).get("applied", 0), 120, 0.01)
         first.send_signal(signal.SIGKILL)
@@ -335,7 +353,7 @@ def test_a_worker_killed_half_way_is_resumed_by_another_and_no_line_is_applied_t
         assert _progress(w, jobs, check.batch.id).status == "applying"
 
         # The new worker's periodic check finds the batch without a live job at once.
-        second = _worker(url, name, log, PORTAL_JOB_STALL_SECONDS="0")
+        second = _worker(url, queue, log, PORTAL_JOB_STALL_SECONDS="0")
         _wait(lambda: _progress(w, jobs, check.batch.id).status == "done", 120)
     finally:
         for proc in (first, second):

@@ -284,9 +284,8 @@ def _refused(call, **kw) -> DomainError:  # noqa: ANN001
 
 def test_the_list_shows_each_contracted_plan_with_its_history_and_current_table(uow, world):
     prices.price_table_save(
-        uow=uow,
+        uow=uow.for_company(world.big),
         actor=world.manager,
-        company_id=world.big,
         contracted_plan_id=world.cp(uow, world.big, world.p1),
         kind="bands",
         prices=[p * 2 for p in BANDS],
@@ -332,9 +331,8 @@ def test_a_new_table_closes_the_previous_one_the_day_before_and_is_audited(uow, 
     cp = world.cp(uow, world.big, world.p1)
     new = [p + 10 for p in BANDS]
     view = prices.price_table_save(
-        uow=uow,
+        uow=uow.for_company(world.big),
         actor=world.manager,
-        company_id=world.big,
         contracted_plan_id=cp,
         kind="bands",
         prices=new,
@@ -359,9 +357,8 @@ def test_a_new_table_closes_the_previous_one_the_day_before_and_is_audited(uow, 
 def test_a_single_price_table_has_one_row_for_every_age(uow, world):
     cp = world.cp(uow, world.big, world.p1)
     view = prices.price_table_save(
-        uow=uow,
+        uow=uow.for_company(world.big),
         actor=world.manager,
-        company_id=world.big,
         contracted_plan_id=cp,
         kind="single",
         prices=[Decimal("45.00")],
@@ -400,9 +397,8 @@ def test_a_table_is_refused_with_the_reason_and_nothing_is_written(
     before = _tables(uow, cp), _count(uow, AuditRecord), _count(uow, PriceBand)
     err = _refused(
         prices.price_table_save,
-        uow=uow,
+        uow=uow.for_company(world.big),
         actor=world.manager,
-        company_id=world.big,
         contracted_plan_id=cp,
         kind=kind,
         prices=values,
@@ -416,9 +412,8 @@ def test_a_table_is_refused_with_the_reason_and_nothing_is_written(
 def test_the_spec_vector_is_saved_as_legal(uow, world):
     cp = world.cp(uow, world.small, world.p1)
     prices.price_table_save(
-        uow=uow,
+        uow=uow.for_company(world.small),
         actor=world.manager,
-        company_id=world.small,
         contracted_plan_id=cp,
         kind="bands",
         prices=BANDS,
@@ -431,8 +426,7 @@ def test_the_spec_vector_is_saved_as_legal(uow, world):
 def test_only_an_account_manager_of_the_company_saves_a_table(uow, world):
     cp = world.cp(uow, world.big, world.p1)
     kw = {
-        "uow": uow,
-        "company_id": world.big,
+        "uow": uow.for_company(world.big),
         "contracted_plan_id": cp,
         "kind": "bands",
         "prices": BANDS,
@@ -458,9 +452,8 @@ def test_only_an_account_manager_of_the_company_saves_a_table(uow, world):
 
 def test_a_contract_is_readjusted_on_its_anniversary_every_plan_rounded_half_up(uow, world):
     result = prices.readjust_contract(
-        uow=uow,
+        uow=uow.for_company(world.big),
         actor=world.manager,
-        company_id=world.big,
         pct=Decimal("7.35"),
         month=date(2026, 3, 1),
         now=NOW,
@@ -499,9 +492,8 @@ def test_a_contract_readjustment_is_refused_off_its_anniversary_or_for_a_pool_co
     before = _count(uow, PriceTable), _count(uow, AuditRecord)
     err = _refused(
         prices.readjust_contract,
-        uow=uow,
+        uow=uow.for_company(getattr(world, company)),
         actor=world.manager,
-        company_id=getattr(world, company),
         pct=Decimal("5"),
         month=month,
         now=NOW,
@@ -512,9 +504,8 @@ def test_a_contract_readjustment_is_refused_off_its_anniversary_or_for_a_pool_co
 
 def test_a_contract_is_not_readjusted_twice_in_the_same_month(uow, world):
     kw = {
-        "uow": uow,
+        "uow": uow.for_company(world.big),
         "actor": world.manager,
-        "company_id": world.big,
         "pct": Decimal("5"),
         "month": date(2026, 3, 1),
         "now": NOW,
@@ -527,8 +518,7 @@ def test_a_contract_is_not_readjusted_twice_in_the_same_month(uow, world):
 
 def test_a_contract_readjustment_is_for_its_account_manager(uow, world):
     kw = {
-        "uow": uow,
-        "company_id": world.big,
+        "uow": uow.for_company(world.big),
         "pct": Decimal("5"),
         "month": date(2026, 3, 1),
         "now": NOW,
@@ -545,9 +535,8 @@ def test_a_contract_readjustment_is_for_its_account_manager(uow, world):
 def test_a_percentage_with_three_places_is_refused(uow, world):
     err = _refused(
         prices.readjust_contract,
-        uow=uow,
+        uow=uow.for_company(world.big),
         actor=world.manager,
-        company_id=world.big,
         pct=Decimal("5.125"),
         month=date(2026, 3, 1),
         now=NOW,
@@ -738,9 +727,8 @@ def test_a_new_contracted_plan_gets_a_copy_of_the_reference_tables(uow, world):
 
 def test_company_plans_show_the_contracts_table_not_the_plans(uow, world):
     prices.price_table_save(
-        uow=uow,
+        uow=uow.for_company(world.big),
         actor=world.manager,
-        company_id=world.big,
         contracted_plan_id=world.cp(uow, world.big, world.p1),
         kind="bands",
         prices=[p + 1 for p in BANDS],

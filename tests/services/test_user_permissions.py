@@ -136,7 +136,7 @@ def _update(uow: UnitOfWork, actor: Actor, world: World, user_id: int, **kw: Any
     }
     values.update(kw)
     return users.user_update(
-        uow=uow, actor=actor, company_id=world.company, user_id=user_id, now=NOW, **values
+        uow=uow.for_company(world.company), actor=actor, user_id=user_id, now=NOW, **values
     )
 
 
@@ -145,9 +145,8 @@ def _add_with(
 ) -> users.UserRow:
     """The i-th new user of a test, holding `perm`."""
     return users.user_add(
-        uow=uow,
+        uow=uow.for_company(world.company),
         actor=actor,
-        company_id=world.company,
         name=f"Pessoa Nova {chr(65 + i)}",
         cpf=_cpf(f"30{i}123456"),
         email=f"nova{i}@alfa.com.br",
@@ -174,9 +173,8 @@ def test_masters_and_account_managers_grant_every_permission_and_make_masters(
     assert users.user_grantable_permissions(actor) == ALL_PERMISSIONS
     assert users.user_may_create_master(actor)
     added = users.user_add(
-        uow=uow,
+        uow=uow.for_company(world.company),
         actor=actor,
-        company_id=world.company,
         name="Beatriz Nova Master",
         cpf=_cpf("135792468"),
         email="beatriz@alfa.com.br",
@@ -202,9 +200,8 @@ def test_an_administrator_grants_exactly_what_it_holds_and_the_service_agrees(
             assert "não pode conceder" in _refused(_add_with, uow, admin, world, i, perm)
     assert "cria outro master" in _refused(
         users.user_add,
-        uow=uow,
+        uow=uow.for_company(world.company),
         actor=admin,
-        company_id=world.company,
         name="Pessoa Master",
         cpf=_cpf("271828182"),
         email="master@alfa.com.br",
@@ -229,9 +226,8 @@ def test_an_administrator_may_not_edit_a_master_and_the_service_refuses_it_too(
     assert message == users.MASTER_PROTECTED
     message = _refused(
         users.user_set_active,
-        uow=uow,
+        uow=uow.for_company(world.company),
         actor=admin,
-        company_id=world.company,
         user_id=world.master,
         active=False,
         now=NOW,
@@ -268,9 +264,8 @@ def test_nobody_changes_its_own_permissions_or_inactivates_itself(
     assert message == users.OWN_PERMISSIONS
     message = _refused(
         users.user_set_active,
-        uow=uow,
+        uow=uow.for_company(world.company),
         actor=admin,
-        company_id=world.company,
         user_id=world.admin,
         active=False,
         now=NOW,
@@ -295,9 +290,8 @@ def test_a_master_edits_another_master_but_not_its_permissions(
     own = users.user_edit_rights(master, _row(uow, master, world, world.master))
     assert own.edit and not own.inactivate and own.notes == (users.OWN_INACTIVATION,)
     row = users.user_set_active(
-        uow=uow,
+        uow=uow.for_company(world.company),
         actor=master,
-        company_id=world.company,
         user_id=world.other_master,
         active=False,
         now=NOW,

@@ -253,7 +253,7 @@ def _add(uow: UnitOfWork, actor: Actor, company_id: int, **kw: Any) -> users.Use
         "permissions": [Permission.MOVEMENTS],
     }
     values.update(kw)
-    return users.user_add(uow=uow, actor=actor, company_id=company_id, now=NOW, **values)
+    return users.user_add(uow=uow.for_company(company_id), actor=actor, now=NOW, **values)
 
 
 def _update(uow: UnitOfWork, actor: Actor, company_id: int, code: str, **kw: Any) -> Any:
@@ -267,14 +267,14 @@ def _update(uow: UnitOfWork, actor: Actor, company_id: int, code: str, **kw: Any
     }
     values.update(kw)
     return users.user_update(
-        uow=uow, actor=actor, company_id=company_id, user_id=current.id, now=NOW, **values
+        uow=uow.for_company(company_id), actor=actor, user_id=current.id, now=NOW, **values
     )
 
 
 def _set_active(uow: UnitOfWork, actor: Actor, company_id: int, code: str, active: bool) -> Any:
     user_id = _user_row(uow, code).id
     return users.user_set_active(
-        uow=uow, actor=actor, company_id=company_id, user_id=user_id, active=active, now=NOW
+        uow=uow.for_company(company_id), actor=actor, user_id=user_id, active=active, now=NOW
     )
 
 
@@ -791,9 +791,8 @@ def test_a_user_of_another_company_cannot_be_inactivated_through_this_one(
 ) -> None:
     err = _refused(
         users.user_set_active,
-        uow=uow,
+        uow=uow.for_company(world.company_a),
         actor=_actor(uow, "100001"),
-        company_id=world.company_a,
         user_id=world.master_c,
         active=False,
         now=NOW,
@@ -885,7 +884,7 @@ def _labels(page: users.AuditPage) -> list[str | None]:
 
 
 def test_a_master_sees_its_company_trail_newest_first(uow: UnitOfWork, trail: World) -> None:
-    page = users.audit_list(uow=uow, actor=_actor(uow, "100001"), company_id=trail.company_a)
+    page = users.audit_list(uow=uow.for_company(trail.company_a), actor=_actor(uow, "100001"))
     assert _labels(page) == ["r5", "r4", "r6", "r3", "r2", "r1"]
     assert page.total == 6 and not page.truncated
     first = page.entries[0]
@@ -901,10 +900,10 @@ def test_a_master_sees_its_company_trail_newest_first(uow: UnitOfWork, trail: Wo
 def test_the_account_manager_sees_the_trail_of_a_portfolio_company(
     uow: UnitOfWork, trail: World
 ) -> None:
-    page = users.audit_list(uow=uow, actor=_actor(uow, "900001"), company_id=trail.company_a)
+    page = users.audit_list(uow=uow.for_company(trail.company_a), actor=_actor(uow, "900001"))
     assert _labels(page) == ["r5", "r4", "r6", "r3", "r2", "r1"]
     err = _refused(
-        users.audit_list, uow=uow, actor=_actor(uow, "900001"), company_id=trail.company_c
+        users.audit_list, uow=uow.for_company(trail.company_c), actor=_actor(uow, "900001")
     )
     assert "não tem acesso" in err.message
 
@@ -928,9 +927,8 @@ def test_the_trail_filters_by_brasilia_days(
     expected: list[str],
 ) -> None:
     page = users.audit_list(
-        uow=uow,
+        uow=uow.for_company(trail.company_a),
         actor=_actor(uow, "100001"),
-        company_id=trail.company_a,
         date_from=date_from,
         date_to=date_to,
     )
@@ -954,9 +952,8 @@ def test_the_trail_filters_by_action_and_user_code(
     uow: UnitOfWork, trail: World, actions: list[str], user_code: str, expected: list[str]
 ) -> None:
     page = users.audit_list(
-        uow=uow,
+        uow=uow.for_company(trail.company_a),
         actor=_actor(uow, "100001"),
-        company_id=trail.company_a,
         actions=actions,
         user_code=user_code,
     )
@@ -965,9 +962,8 @@ def test_the_trail_filters_by_action_and_user_code(
 
 def test_the_trail_combines_date_and_action_filters(uow: UnitOfWork, trail: World) -> None:
     page = users.audit_list(
-        uow=uow,
+        uow=uow.for_company(trail.company_a),
         actor=_actor(uow, "100001"),
-        company_id=trail.company_a,
         date_from=date(2025, 3, 10),
         date_to=date(2025, 3, 10),
         actions=["login"],
@@ -976,10 +972,10 @@ def test_the_trail_combines_date_and_action_filters(uow: UnitOfWork, trail: Worl
 
 
 def test_another_company_sees_only_its_own_records(uow: UnitOfWork, trail: World) -> None:
-    page = users.audit_list(uow=uow, actor=_actor(uow, "100005"), company_id=trail.company_c)
+    page = users.audit_list(uow=uow.for_company(trail.company_c), actor=_actor(uow, "100005"))
     assert _labels(page) == ["rC"]
     err = _refused(
-        users.audit_list, uow=uow, actor=_actor(uow, "100005"), company_id=trail.company_a
+        users.audit_list, uow=uow.for_company(trail.company_a), actor=_actor(uow, "100005")
     )
     assert "não tem acesso" in err.message
 
@@ -988,7 +984,7 @@ def test_the_trail_limit_keeps_the_newest_and_reports_the_total(
     uow: UnitOfWork, trail: World
 ) -> None:
     page = users.audit_list(
-        uow=uow, actor=_actor(uow, "100001"), company_id=trail.company_a, limit=2
+        uow=uow.for_company(trail.company_a), actor=_actor(uow, "100001"), limit=2
     )
     assert _labels(page) == ["r5", "r4"]
     assert page.total == 6
@@ -997,16 +993,15 @@ def test_the_trail_limit_keeps_the_newest_and_reports_the_total(
 
 @pytest.mark.parametrize("code", ["100002", "100003"])
 def test_company_users_do_not_see_the_trail(uow: UnitOfWork, trail: World, code: str) -> None:
-    err = _refused(users.audit_list, uow=uow, actor=_actor(uow, code), company_id=trail.company_a)
+    err = _refused(users.audit_list, uow=uow.for_company(trail.company_a), actor=_actor(uow, code))
     assert "master" in err.message and "gestor de contas" in err.message
 
 
 def test_a_period_that_ends_before_it_starts_is_refused(uow: UnitOfWork, trail: World) -> None:
     err = _refused(
         users.audit_list,
-        uow=uow,
+        uow=uow.for_company(trail.company_a),
         actor=_actor(uow, "100001"),
-        company_id=trail.company_a,
         date_from=date(2025, 3, 11),
         date_to=date(2025, 3, 10),
     )
@@ -1017,7 +1012,7 @@ def test_user_administration_shows_up_in_the_trail(uow: UnitOfWork, world: World
     master = _actor(uow, "100001")
     added = _add(uow, master, world.company_a)
     _set_active(uow, master, world.company_a, added.user_code, False)
-    page = users.audit_list(uow=uow, actor=master, company_id=world.company_a)
+    page = users.audit_list(uow=uow.for_company(world.company_a), actor=master)
     # Same timestamp: the later record comes first.
     assert [e.action for e in page.entries] == ["user_inactivate", "user_add"]
     assert {e.action_label for e in page.entries} == {"Usuário criado", "Usuário inativado"}
