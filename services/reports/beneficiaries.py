@@ -28,6 +28,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Subquery,
     and_,
     case,
     func,
@@ -864,6 +865,25 @@ def utilization_by_procedure(
     )
 
 
+def _top_by_cost(
+    key: Any,
+    ids: Sequence[int],
+    period: Period,
+    selection: UtilizationSelection | None,
+    top: int,
+) -> Subquery:
+    """The `top` values of `key` (a utilisation event column) by cost: key, n, cost."""
+    u = UtilizationEvent
+    return (
+        select(key.label("key"), func.count().label("n"), func.sum(cents(u.amount)).label("cost"))
+        .where(*event_where(ids, period, selection))
+        .group_by(key)
+        .order_by(func.sum(cents(u.amount)).desc(), key)
+        .limit(max(1, min(int(top), MAX_TOP)))
+        .subquery()
+    )
+
+
 PROVIDER_COLUMNS = ["Prestador", "Cidade", "UF", "Procedimentos", "Custo (R$)"]
 
 
@@ -878,23 +898,11 @@ def utilization_by_provider(
 ) -> pd.DataFrame:
     """The `top` providers by cost, with their procedures: one query."""
     ids = company_scope(uow=uow, actor=actor, company_ids=company_ids)
-    top = max(1, min(int(top), MAX_TOP))
-    u, p = UtilizationEvent, Provider
-    agg = (
-        select(
-            u.provider_id.label("pid"),
-            func.count().label("n"),
-            func.sum(cents(u.amount)).label("cost"),
-        )
-        .where(*event_where(ids, period, selection))
-        .group_by(u.provider_id)
-        .order_by(func.sum(cents(u.amount)).desc(), u.provider_id)
-        .limit(top)
-        .subquery()
-    )
+    p = Provider
+    agg = _top_by_cost(UtilizationEvent.provider_id, ids, period, selection, top)
     with uow:
         rows = uow.session.execute(
-            select(p.name, p.city, p.state, agg.c.n, agg.c.cost, p.id).join(agg, agg.c.pid == p.id)
+            select(p.name, p.city, p.state, agg.c.n, agg.c.cost, p.id).join(agg, agg.c.key == p.id)
         ).all()
     rows = sorted(rows, key=lambda r: (-int(r[4] or 0), r[5]))
     return pd.DataFrame(
@@ -917,25 +925,13 @@ def utilization_by_beneficiary(
 ) -> pd.DataFrame:
     """The `top` beneficiaries by cost (CPF masked unless allowed): one query."""
     ids = company_scope(uow=uow, actor=actor, company_ids=company_ids)
-    top = max(1, min(int(top), MAX_TOP))
     full = actor.can(Permission.PERSONAL_DATA)
-    u, b = UtilizationEvent, Beneficiary
-    agg = (
-        select(
-            u.beneficiary_id.label("bid"),
-            func.count().label("n"),
-            func.sum(cents(u.amount)).label("cost"),
-        )
-        .where(*event_where(ids, period, selection))
-        .group_by(u.beneficiary_id)
-        .order_by(func.sum(cents(u.amount)).desc(), u.beneficiary_id)
-        .limit(top)
-        .subquery()
-    )
+    b = Beneficiary
+    agg = _top_by_cost(UtilizationEvent.beneficiary_id, ids, period, selection, top)
     with uow:
         rows = uow.session.execute(
             select(b.name, b.card_number, b.cpf, agg.c.n, agg.c.cost, b.id).join(
-                agg, agg.c.bid == b.id
+                agg, agg.c.key == b.id
             )
         ).all()
     rows = sorted(rows, key=lambda r: (-int(r[4] or 0), r[5]))
