@@ -12,31 +12,17 @@ import pandas as pd
 from services import exports
 from services.lgpd import Dossier
 from services.rules.formats import format_card, format_datetime, format_field
+from services.rules.movements import FIELD_LABELS as PERSON_FIELD_LABELS
 
-# The dossier's keys (the database's column names) as the interface names them.
+# The dossier's keys (the database's column names) as the interface names them: the
+# register's fields as the movement forms name them, and the dossier's own.
 FIELD_LABELS = {
+    **PERSON_FIELD_LABELS,
     "card_number": "Carteirinha",
     "carteirinha": "Carteirinha",
     "name": "Nome",
     "nome": "Nome",
-    "cpf": "CPF",
-    "cns": "CNS",
-    "birth_date": "Data de nascimento",
-    "sex": "Sexo",
-    "mother_name": "Nome da mãe",
-    "marital_status": "Estado civil",
-    "is_student": "Estudante",
-    "email": "E-mail",
-    "phone": "Telefone",
-    "cep": "CEP",
-    "street": "Logradouro",
-    "number": "Número",
-    "complement": "Complemento",
-    "neighbourhood": "Bairro",
-    "municipality": "Município",
     "municipality_ibge": "Código IBGE do município",
-    "state": "UF",
-    "admission_date": "Data de admissão",
     "effective_date": "Início de vigência",
     "status": "Situação",
     "exclusion_date": "Data de exclusão",
@@ -45,7 +31,6 @@ FIELD_LABELS = {
     "relationship_code": "Parentesco (código)",
     "created_at": "Cadastrado em",
     "updated_at": "Atualizado em",
-    "plan": "Plano",
     "vinculo": "Vínculo",
     "kind": "Tipo",
     "channel": "Canal",
