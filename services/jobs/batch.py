@@ -26,7 +26,7 @@ from services.access import accounts as access
 from services.actors import Actor, Permission
 from services.batch import processing
 from services.jobs.queue import JobQueue, enqueue, queue_for
-from services.jobs.stall import JobState, job_state, stalled
+from services.jobs.stall import JobState, job_state, next_resume, stalled
 from services.rules.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class BatchProgress:
 
 
 def batch_enqueue(
-    *, uow: UnitOfWork, actor: Actor, batch_id: int, now: datetime, jobs: JobQueue | None = None
+    *, uow: UnitOfWork, actor: Actor, batch_id: int, jobs: JobQueue | None = None
 ) -> BatchProgress:
     """Queue the application of a checked (or interrupted) batch of the company."""
     actor.require(Permission.MOVEMENTS, uow.company_id)
@@ -74,7 +74,7 @@ def batch_enqueue(
             raise DomainError("Este lote já foi processado.")
         if not b.accepted_lines:
             raise DomainError("Nenhuma linha aceita neste lote para aplicar.")
-        state = job_state(b.status, beat, now.timestamp(), jobs.stall_seconds)
+        state = job_state(b.status, beat, time.time(), jobs.stall_seconds)
         if state in (JobState.QUEUED, JobState.RUNNING):
             raise DomainError("Este lote já está na fila ou sendo aplicado: acompanhe o andamento.")
         uow.session.execute(
@@ -83,7 +83,9 @@ def batch_enqueue(
             .values(status="applying", message=QUEUED_MESSAGE)
         )
         uow.commit()
-    # Queued after the commit: a worker never finds the batch still "received".
+    # Queued after the commit: a worker never finds the batch still "received". The user's
+    # own resume starts the count of automatic resumes again.
+    jobs.forget(_key(batch_id))
     jobs.beat(_key(batch_id), "queued")
     enqueue(jobs, "apply_batch", batch_id, company_id, actor.user_id)
     return batch_progress(uow=uow, actor=actor, batch_id=batch_id, jobs=jobs)
@@ -138,9 +140,8 @@ def apply_batch_job(jobs: JobQueue, *, batch_id: int, company_id: int, user_id: 
         code = session.scalar(select(User.user_code).where(User.id == user_id))
     actor = access.actor_for_user(uow=UnitOfWork(factory), user_code=code) if code else None
     key = _key(batch_id)
-    if actor is None:
+    if actor is None:  # its heartbeat ages: resumed a few times, then left to the user
         log.warning("batch %s: user %s is no longer active; not applied", batch_id, user_id)
-        jobs.forget(key)
         return
     jobs.beat(key, "running")
 
@@ -164,7 +165,8 @@ def apply_batch_job(jobs: JobQueue, *, batch_id: int, company_id: int, user_id: 
 
 
 def resume_stalled_batches(jobs: JobQueue) -> list[int]:
-    """Queue again every batch left "applying" whose job is dead; returns their ids."""
+    """Queue again every batch left "applying" whose job is dead; returns their ids. One
+    whose last resumes applied nothing is left to the user (logged as an error)."""
     factory = jobs.session_factory()
     with factory() as session:
         rows = session.execute(
@@ -172,11 +174,27 @@ def resume_stalled_batches(jobs: JobQueue) -> list[int]:
                 BatchFile.status == "applying"
             )
         ).all()
+        applied: dict[int, int] = dict(
+            session.execute(
+                select(BatchLine.batch_id, func.count())
+                .where(BatchLine.batch_id.in_([r[0] for r in rows]), BatchLine.status == "applied")
+                .group_by(BatchLine.batch_id)
+            ).all()
+        )
     owners = {i: (company, user) for i, company, user in rows}
     beats = {i: beat for i in owners if (beat := jobs.last_beat(_key(i))) is not None}
-    again = stalled(owners, beats, time.time(), jobs.stall_seconds)
-    for batch_id in again:
+    again = []
+    for batch_id in stalled(owners, beats, time.time(), jobs.stall_seconds):
+        record = next_resume(jobs.resumes(_key(batch_id)), applied.get(batch_id, 0))
+        if record is None:
+            log.error(
+                "batch %s: its last resumes applied nothing; left for the user to resume",
+                batch_id,
+            )
+            continue
         log.warning("batch %s: no live job, queued again", batch_id)
+        jobs.resumed(_key(batch_id), record)
         jobs.beat(_key(batch_id), "queued")
         enqueue(jobs, "apply_batch", batch_id, *owners[batch_id])
+        again.append(batch_id)
     return again

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from config import DEFAULT_SQLITE, get_settings
 from data.db import SessionFactory, make_engine, make_session_factory
 from services.jobs.settings import QueueSettings
-from services.jobs.stall import Beat
+from services.jobs.stall import Beat, Resumes
 
 IMMEDIATE = "immediate"
 
@@ -93,8 +93,17 @@ class JobQueue:
         value = self.huey.get(f"beat:{key}", peek=True)
         return Beat(str(value[0]), float(value[1])) if value else None
 
+    def resumes(self, key: str) -> Resumes | None:
+        value = self.huey.get(f"resumes:{key}", peek=True)
+        return Resumes(int(value[0]), int(value[1])) if value else None
+
+    def resumed(self, key: str, record: Resumes) -> None:
+        self.huey.put(f"resumes:{key}", (record.applied, record.times))
+
     def forget(self, key: str) -> None:
+        """A job's heartbeat and its automatic resumes (finished, or queued by the user)."""
         self.huey.delete(f"beat:{key}")
+        self.huey.delete(f"resumes:{key}")
 
 
 _engines: dict[str, Engine] = {}

@@ -4,7 +4,9 @@ A job writes a heartbeat (what it is doing and when) when it is queued, when it 
 after every chunk it commits. A batch still "applying" whose heartbeat is missing or older
 than the stall limit has no job alive (its worker was killed, or the queue lost the
 message): the periodic check queues it again. Queueing again is always safe, because
-`batch_apply` claims its lines chunk by chunk and never applies a line twice.
+`batch_apply` claims its lines chunk by chunk and never applies a line twice. A batch
+whose resumed jobs apply nothing several times in a row (a job that fails each time) is
+left for the user's "Retomar aplicação" instead of being queued forever.
 """
 
 from __future__ import annotations
@@ -53,3 +55,27 @@ def stalled(
         for i in applying
         if job_state("applying", beats.get(i), now, stall_seconds) is JobState.STALLED
     )
+
+
+MAX_FRUITLESS_RESUMES = 3
+
+
+@dataclass(frozen=True)
+class Resumes:
+    """The automatic resumes of a batch: lines applied when last resumed, and how many
+    resumes in a row found that same number."""
+
+    applied: int
+    times: int
+
+
+def next_resume(
+    previous: Resumes | None, applied: int, limit: int = MAX_FRUITLESS_RESUMES
+) -> Resumes | None:
+    """The record after resuming a stalled batch now, or None when it must not be resumed
+    again: the last `limit` resumes applied nothing."""
+    if previous is None or applied != previous.applied:
+        return Resumes(applied, 1)
+    if previous.times >= limit:
+        return None
+    return Resumes(applied, previous.times + 1)

@@ -39,7 +39,7 @@ from services.jobs.queue import (
     queue_mode,
 )
 from services.jobs.settings import QueueSettings
-from services.jobs.stall import Beat, JobState, job_state, stalled
+from services.jobs.stall import Beat, JobState, Resumes, job_state, next_resume, stalled
 from services.mail import outbox
 from services.rules.errors import DomainError
 from tests.fake_smtp import FakeSMTPServer, closed_port
@@ -86,6 +86,15 @@ def test_only_applying_batches_without_a_recent_heartbeat_are_stalled():
     assert stalled([4, 3, 2, 1], beats, now=1000.0, stall_seconds=60) == [2, 3]
     assert stalled([], beats, now=1000.0, stall_seconds=60) == []
     assert stalled([1], beats, now=1000.0, stall_seconds=0) == [1]
+
+
+def test_a_stalled_batch_is_resumed_again_only_while_its_resumes_apply_something():
+    assert next_resume(None, 40) == Resumes(40, 1)
+    assert next_resume(Resumes(40, 1), 40) == Resumes(40, 2)
+    assert next_resume(Resumes(40, 2), 40) == Resumes(40, 3)
+    assert next_resume(Resumes(40, 3), 40) is None  # three resumes applied nothing
+    assert next_resume(Resumes(40, 3), 42) == Resumes(42, 1)  # lines applied: count again
+    assert next_resume(Resumes(0, 1), 0, limit=1) is None
 
 
 def test_the_queue_url_chooses_the_mode_and_the_embedded_file_sits_by_the_database(tmp_path):
@@ -174,7 +183,7 @@ def test_an_embedded_job_applies_the_batch_while_its_progress_is_read(
     monkeypatch.setattr(services.batch.processing, "batch_apply", observed)
 
     queued = jobs_batch.batch_enqueue(
-        uow=w.uow(), actor=w.master, batch_id=check.batch.id, now=NOW, jobs=jobs
+        uow=w.uow(), actor=w.master, batch_id=check.batch.id, jobs=jobs
     )
     assert (queued.status, queued.state, queued.applied, queued.to_apply) == (
         "applying",
@@ -224,6 +233,48 @@ def test_a_batch_whose_job_died_is_resumed_by_the_periodic_check_without_doubles
     assert (listed.status, listed.accepted_lines) == ("done", 5)
 
 
+def test_a_batch_whose_resumed_jobs_apply_nothing_is_left_to_the_user_after_three_tries(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    w = world
+    monkeypatch.setattr(services.batch.processing, "CHUNK", 1)
+    check = receive(w, xlsx([holder_line(w) for _ in range(3)]))
+    batch_id = check.batch.id
+    jobs = queue_for(  # no consumer: the queued jobs never run (as if each one failed)
+        _url(w.engine),
+        QueueSettings(
+            queue_url="", queue_path=str(tmp_path / "q.db"), queue_name="r", job_stall_seconds=0
+        ),
+    )
+    try:
+        jobs_batch.batch_enqueue(uow=w.uow(), actor=w.master, batch_id=batch_id, jobs=jobs)
+        for _ in range(3):
+            time.sleep(0.01)  # the heartbeat ages past the (zero) stall limit
+            assert jobs_batch.resume_stalled_batches(jobs) == [batch_id]
+        time.sleep(0.01)
+        assert jobs_batch.resume_stalled_batches(jobs) == []  # three resumes, nothing applied
+        assert jobs.huey.pending_count() == 4
+        assert _progress(w, jobs, batch_id).state is JobState.STALLED  # "Retomar" is offered
+
+        def die(done: int, total: int) -> None:  # a line applied by another way
+            raise Interrupted
+
+        with pytest.raises(Interrupted):
+            batch_apply(uow=w.uow(), actor=w.master, batch_id=batch_id, now=NOW, progress=die)
+        time.sleep(0.01)
+        assert jobs_batch.resume_stalled_batches(jobs) == [batch_id]  # progress: again
+
+        # The user's own "Retomar aplicação" starts the count again.
+        for _ in range(2):
+            time.sleep(0.01)
+            jobs_batch.resume_stalled_batches(jobs)
+        assert jobs.resumes(f"batch:{batch_id}") == Resumes(1, 3)
+        jobs_batch.batch_enqueue(uow=w.uow(), actor=w.master, batch_id=batch_id, jobs=jobs)
+        assert jobs.resumes(f"batch:{batch_id}") is None
+    finally:
+        queue_close(jobs)
+
+
 def test_queueing_is_refused_without_the_permission_for_another_company_twice_or_when_done(
     world: World, embedded: JobQueue
 ):
@@ -233,7 +284,7 @@ def test_queueing_is_refused_without_the_permission_for_another_company_twice_or
 
     def enqueue(code: str = "10001", actor: Any = None) -> Any:
         return jobs_batch.batch_enqueue(
-            uow=w.uow(code), actor=actor or w.master, batch_id=batch_id, now=NOW, jobs=jobs
+            uow=w.uow(code), actor=actor or w.master, batch_id=batch_id, jobs=jobs
         )
 
     with pytest.raises(DomainError, match="Lote não encontrado"):
@@ -356,9 +407,7 @@ def test_a_worker_killed_half_way_is_resumed_by_another_and_no_line_is_applied_t
     benefs, protocols, movements = count(w, Beneficiary), count(w, Protocol), count(w, Movement)
     first = second = None
     try:
-        jobs_batch.batch_enqueue(
-            uow=w.uow(), actor=w.master, batch_id=check.batch.id, now=NOW, jobs=jobs
-        )
+        jobs_batch.batch_enqueue(uow=w.uow(), actor=w.master, batch_id=check.batch.id, jobs=jobs)
         first = _worker(url, queue, log)
         # Killed (SIGKILL: no clean-up at all) once some chunks are committed.
         applied = _wait(lambda: _applied_now(engine, check.batch.id), 120, 0.005)
