@@ -51,10 +51,12 @@ st.dataframe(
 by_id = {b.id: b for b in rows}
 ids = list(by_id)
 current = st.session_state.get("batch_id")
+if current not in by_id:  # coming back (another session): the batch being applied, if any
+    current = next((b.id for b in rows if b.status == "applying"), None)
 chosen = st.selectbox(
     "Ver lote",
     ids,
-    index=ids.index(current) if current in by_id else None,
+    index=ids.index(current) if current is not None else None,
     format_func=lambda i: bw.batch_label(by_id[i]),
     placeholder="Escolha um lote para ver as linhas",
     key="track_batch",

@@ -4,8 +4,14 @@ beneficiaries in the active report."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import re
+import sqlite3
+import subprocess
+import sys
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -14,8 +20,9 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from services.rules.documents import cpf_check_digits
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import serve_portal, shot
 from tests.e2e.test_movements_e2e import go, log_in, settle
+from tests.pages.test_batch_pages import _holder, _xlsx
 
 pytestmark = pytest.mark.e2e
 
@@ -131,3 +138,85 @@ def test_a_batch_file_goes_from_the_template_to_the_active_report(page: Page, tm
     report = page.get_by_test_id("stDataFrame").filter(has_text=re.compile("ROBERTA", re.I))
     expect(report).to_have_count(1)
     expect(report).to_contain_text(re.compile("LUCAS LOTE NAVEGADOR", re.I))
+
+
+def test_a_queued_batch_is_followed_after_the_browser_closes_until_a_worker_applies_it(
+    browser, demo_db: str, tmp_path: Path
+):
+    """The distributed layout: a portal on Redis with no worker yet. The batch waits in
+    the queue; the browser is closed; another browser finds its progress in Acompanhar
+    lotes; a `portal-worker` starts and the open page shows the batch done by itself."""
+    from tests.services.test_jobs import REDIS_URL, _redis_reason
+
+    reason = _redis_reason()
+    if reason:
+        if os.environ.get("PORTAL_REQUIRE_REDIS") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    source = demo_db.split("///", 1)[1]
+    copy = tmp_path / "portal.db"
+    with (
+        contextlib.closing(sqlite3.connect(source)) as src,
+        contextlib.closing(sqlite3.connect(copy)) as dst,
+    ):
+        src.backup(dst)  # the session's demo database as it is now, for this portal alone
+    url = f"sqlite:///{copy}"
+    queue = {"PORTAL_QUEUE_URL": REDIS_URL, "PORTAL_QUEUE_NAME": f"e2e-{uuid.uuid4().hex[:8]}"}
+    rows = [_holder(url, new_cpf(), name) for name in ("RITA FILA NAVEGADOR", "RUI FILA NAVEGADOR")]
+    (tmp_path / "fila.xlsx").write_bytes(_xlsx(rows))
+    worker = None
+    with serve_portal(url, tmp_path, env=queue) as (base, _port):
+        try:
+            first = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR")
+            page = first.new_page()
+            page.goto(base)
+            expect(page.get_by_label("Código de usuário")).to_have_count(1, timeout=60_000)
+            log_in(page, "100001")
+            go(page, "Cadastro em lote")
+            page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(
+                tmp_path / "fila.xlsx"
+            )
+            expect(page.get_by_text("fila.xlsx")).to_be_visible()
+            settle(page)
+            page.get_by_role("button", name="Conferir arquivo").click()
+            expect(metric(page, "Aceitas")).to_have_text("2", timeout=30_000)
+            settle(page)
+            page.get_by_role("button", name="Aplicar 2 linhas aceitas").click()
+            expect(page.get_by_text("Na fila: a aplicação começa em instantes.")).to_be_visible()
+            first.close()  # the user closes the browser
+
+            second = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR")
+            page = second.new_page()
+            page.goto(base)
+            expect(page.get_by_label("Código de usuário")).to_have_count(1, timeout=60_000)
+            log_in(page, "100001")
+            go(page, "Acompanhar lotes")
+            expect(page.get_by_test_id("stDataFrame").first).to_contain_text("Aplicando")
+            expect(page.get_by_text("Na fila: a aplicação começa em instantes.")).to_be_visible()
+
+            with (tmp_path / "worker.log").open("ab") as log:
+                worker = subprocess.Popen(
+                    [str(Path(sys.executable).parent / "portal-worker"), "--workers", "1"],
+                    env={**os.environ, "PORTAL_DATABASE_URL": url, **queue},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            # No click: the page polls the progress and shows the batch done.
+            listed = page.get_by_test_id("stDataFrame").first
+            expect(listed).to_contain_text("Concluído", timeout=60_000)
+            expect(metric(page, "Aplicadas")).to_have_text("2")
+            expect(page.get_by_text("Na fila: a aplicação começa em instantes.")).to_have_count(0)
+            second.close()
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(30)
+            from services.jobs.consumer import queue_close
+            from services.jobs.queue import queue_for
+            from services.jobs.settings import QueueSettings
+
+            jobs = queue_for(
+                url, QueueSettings(queue_url=REDIS_URL, queue_name=queue["PORTAL_QUEUE_NAME"])
+            )
+            jobs.huey.storage.flush_all()  # the test's queue and heartbeats leave Redis
+            queue_close(jobs)
