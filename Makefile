@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DB     := instance/portal.db
 PORT   ?= 8501
 
-.PHONY: run test venv test-deps chromium lint constraints seed clean
+.PHONY: run test venv test-deps chromium lint constraints seed clean nginx cluster
 
 # Installs take the versions the tests last passed with (constraints.txt, `make constraints`).
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -33,6 +33,27 @@ chromium:
 	  fi; \
 	fi
 
+# Debian's nginx is the reverse proxy of `make cluster` (run in the foreground by
+# deploy/cluster.py with its own configuration: the system's nginx is not touched).
+nginx:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get install -y -q nginx || (apt-get update -q && apt-get install -y -q nginx)) >/dev/null; \
+	  else \
+	    echo "nginx is missing: install Debian's package 'nginx' (sudo apt-get install nginx)"; \
+	  fi; \
+	fi
+
+# The production layout on one machine: nginx on PORT, REPLICAS portal processes on
+# PORT+1.., WORKERS `portal-worker`s, over PostgreSQL (PORTAL_DATABASE_URL, created and
+# seeded when empty) and Redis (PORTAL_QUEUE_URL). Ctrl-C stops it all.
+cluster: PORT = 8700
+REPLICAS ?= 2
+WORKERS  ?= 1
+cluster: $(VENV)/.installed nginx
+	PORTAL_SHOW_OUTBOX=$${PORTAL_SHOW_OUTBOX:-true} $(BIN)/python deploy/cluster.py \
+	  --port $(PORT) --replicas $(REPLICAS) --workers $(WORKERS)
+
 # Links in e-mails point at the port served (`make run PORT=8620`: the app reads its own
 # port) unless PORTAL_BASE_URL (environment or .env) says otherwise; the demo's seeded
 # e-mails too (`--port`: the database is seeded by the first `make run`).
@@ -59,7 +80,7 @@ lint: test-deps
 TREE_STATE = if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 	  git status --porcelain --untracked-files=all; git diff HEAD --binary | cksum; fi
 
-test: test-deps chromium lint
+test: test-deps chromium nginx lint
 	@before=$$($(TREE_STATE)); \
 	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; status=1; fi; \
