@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components.clock import today_local
-from components.context import Context
+from components.context import Context, now_utc
 from components.errors import user_errors
 from services.batch import processing as batch
 from services.batch.files import template_xlsx
@@ -160,7 +160,9 @@ def start_application(ctx: Context, batch_id: int) -> BatchProgress | None:
     result = None
     with user_errors():
         ensure_worker()
-        result = jobs.batch_enqueue(uow=ctx.uow(), actor=ctx.actor, batch_id=batch_id)
+        result = jobs.batch_enqueue(
+            uow=ctx.uow(), actor=ctx.actor, batch_id=batch_id, now=now_utc()
+        )
     return result
 
 

@@ -24,6 +24,7 @@ from data.models import BatchFile, BatchLine, User
 from data.uow import UnitOfWork
 from services.access import accounts as access
 from services.actors import Actor, Permission
+from services.audit import audit_record
 from services.batch import processing
 from services.jobs.queue import JobQueue, enqueue, queue_for
 from services.jobs.stall import JobState, job_state, next_resume, stalled
@@ -57,9 +58,10 @@ class BatchProgress:
 
 
 def batch_enqueue(
-    *, uow: UnitOfWork, actor: Actor, batch_id: int, jobs: JobQueue | None = None
+    *, uow: UnitOfWork, actor: Actor, batch_id: int, now: datetime, jobs: JobQueue | None = None
 ) -> BatchProgress:
-    """Queue the application of a checked (or interrupted) batch of the company."""
+    """Queue the application of a checked (or interrupted) batch of the company (audited:
+    who queued it, when)."""
     actor.require(Permission.MOVEMENTS, uow.company_id)
     jobs = jobs or queue_for()
     beat = jobs.last_beat(_key(batch_id))  # read before the transaction: no network inside
@@ -77,10 +79,22 @@ def batch_enqueue(
         state = job_state(b.status, beat, time.time(), jobs.stall_seconds)
         if state in (JobState.QUEUED, JobState.RUNNING):
             raise DomainError("Este lote já está na fila ou sendo aplicado: acompanhe o andamento.")
+        before = {"status": b.status}
         uow.session.execute(
             update(BatchFile)
             .where(BatchFile.id == batch_id, BatchFile.status.in_(("received", "applying")))
             .values(status="applying", message=QUEUED_MESSAGE)
+        )
+        audit_record(
+            uow.session,
+            user_id=actor.user_id,
+            company_id=company_id,
+            action="batch_enqueue",
+            entity="batch_file",
+            entity_id=batch_id,
+            before=before,
+            after={"status": "applying"},
+            now=now,
         )
         uow.commit()
     # Queued after the commit: a worker never finds the batch still "received". The user's

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, select, text, update
 import demo.generator
 import services.batch.processing
 from config import Settings
-from data.models import BatchLine, Beneficiary, Company, Invoice, Movement, Protocol
+from data.models import AuditRecord, BatchLine, Beneficiary, Company, Invoice, Movement, Protocol
 from services.actors import Permission
 from services.batch.processing import batch_apply, batch_list
 from services.jobs import batch as jobs_batch
@@ -183,7 +183,7 @@ def test_an_embedded_job_applies_the_batch_while_its_progress_is_read(
     monkeypatch.setattr(services.batch.processing, "batch_apply", observed)
 
     queued = jobs_batch.batch_enqueue(
-        uow=w.uow(), actor=w.master, batch_id=check.batch.id, jobs=jobs
+        uow=w.uow(), actor=w.master, batch_id=check.batch.id, now=NOW, jobs=jobs
     )
     assert (queued.status, queued.state, queued.applied, queued.to_apply) == (
         "applying",
@@ -247,7 +247,7 @@ def test_a_batch_whose_resumed_jobs_apply_nothing_is_left_to_the_user_after_thre
         ),
     )
     try:
-        jobs_batch.batch_enqueue(uow=w.uow(), actor=w.master, batch_id=batch_id, jobs=jobs)
+        jobs_batch.batch_enqueue(uow=w.uow(), actor=w.master, batch_id=batch_id, now=NOW, jobs=jobs)
         for _ in range(3):
             time.sleep(0.01)  # the heartbeat ages past the (zero) stall limit
             assert jobs_batch.resume_stalled_batches(jobs) == [batch_id]
@@ -269,7 +269,7 @@ def test_a_batch_whose_resumed_jobs_apply_nothing_is_left_to_the_user_after_thre
             time.sleep(0.01)
             jobs_batch.resume_stalled_batches(jobs)
         assert jobs.resumes(f"batch:{batch_id}") == Resumes(1, 3)
-        jobs_batch.batch_enqueue(uow=w.uow(), actor=w.master, batch_id=batch_id, jobs=jobs)
+        jobs_batch.batch_enqueue(uow=w.uow(), actor=w.master, batch_id=batch_id, now=NOW, jobs=jobs)
         assert jobs.resumes(f"batch:{batch_id}") is None
     finally:
         queue_close(jobs)
@@ -284,7 +284,7 @@ def test_queueing_is_refused_without_the_permission_for_another_company_twice_or
 
     def enqueue(code: str = "10001", actor: Any = None) -> Any:
         return jobs_batch.batch_enqueue(
-            uow=w.uow(code), actor=actor or w.master, batch_id=batch_id, jobs=jobs
+            uow=w.uow(code), actor=actor or w.master, batch_id=batch_id, now=NOW, jobs=jobs
         )
 
     with pytest.raises(DomainError, match="Lote não encontrado"):
@@ -295,11 +295,20 @@ def test_queueing_is_refused_without_the_permission_for_another_company_twice_or
         enqueue(actor=without_permissions(w.master, Permission.MOVEMENTS))
     assert jobs.huey.pending_count() == 0
     assert _progress(w, jobs, batch_id).status == "received"  # nothing marked
+    queued_audit = AuditRecord.action == "batch_enqueue"
+    assert count(w, AuditRecord, queued_audit) == 0
 
     enqueue()
     with pytest.raises(DomainError, match="já está na fila"):
         enqueue()
     assert jobs.huey.pending_count() == 1
+    with w.factory() as session:  # who queued it, audited once
+        audit = session.scalars(select(AuditRecord).where(queued_audit)).one()
+    assert (audit.user_id, audit.company_id, audit.entity_id) == (
+        w.master.user_id,
+        w.company["10001"],
+        str(batch_id),
+    )
     embedded_worker(jobs)
     _wait(lambda: _progress(w, jobs, batch_id).state is JobState.DONE)
     with pytest.raises(DomainError, match="já foi processado"):
@@ -407,7 +416,9 @@ def test_a_worker_killed_half_way_is_resumed_by_another_and_no_line_is_applied_t
     benefs, protocols, movements = count(w, Beneficiary), count(w, Protocol), count(w, Movement)
     first = second = None
     try:
-        jobs_batch.batch_enqueue(uow=w.uow(), actor=w.master, batch_id=check.batch.id, jobs=jobs)
+        jobs_batch.batch_enqueue(
+            uow=w.uow(), actor=w.master, batch_id=check.batch.id, now=NOW, jobs=jobs
+        )
         first = _worker(url, queue, log)
         # Killed (SIGKILL: no clean-up at all) once some chunks are committed.
         applied = _wait(lambda: _applied_now(engine, check.batch.id), 120, 0.005)
