@@ -9,10 +9,10 @@ created for the module and dropped afterwards, and a queue name of its own in Re
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,12 +23,10 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
@@ -164,6 +162,7 @@ def cluster() -> Iterator[Cluster]:
         for key in client.scan_iter(f"*{queue_name}*"):
             client.delete(key)
         client.close()
+        shutil.rmtree(run_dir, ignore_errors=True)  # its logs are in the failures' messages
 
 
 def _browser_page(browser, cluster: Cluster) -> Page:  # noqa: ANN001 - Playwright's Browser
@@ -210,125 +209,76 @@ def test_every_menu_page_is_served_through_the_proxy(cluster: Cluster, browser) 
 # ---------------------------------------------------------------- failover
 
 
-def _batch_xlsx(plan_code: str, cpfs: list[str]) -> bytes:
-    from services.batch.layout import COLUMN_NAMES
+def _batch_lines(database_url: str, file_name: str) -> dict[str, int]:
+    """The newest batch named `file_name`: its lines by status, and `batch:<status>`."""
+    from data.models import BatchFile, BatchLine
 
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Movimentacoes"
-    ws.append(list(COLUMN_NAMES))
-    for cpf in cpfs:
-        line = {
-            "tipo_movimento": "INCLUSAO",
-            "cpf": cpf,
-            "nome": "MARIANA LOTE CLUSTER",
-            "data_nascimento": "15/03/1985",
-            "sexo": "F",
-            "nome_mae": "ANA LOTE CLUSTER",
-            "cep": "01310100",
-            "municipio": "SAO PAULO",
-            "uf": "SP",
-            "data_admissao": "02/01/2024",
-            "parentesco": "1",
-            "codigo_plano": plan_code,
-        }
-        ws.append([line.get(c) for c in COLUMN_NAMES])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-class Batch:
-    """A batch of company 10001 queued by its master 100001, for the cluster's worker."""
-
-    def __init__(self, cluster: Cluster):
-        from data.db import make_engine, make_session_factory
-        from data.models import Company
-        from data.uow import UnitOfWork
-        from services.access.accounts import actor_for_user
-        from services.batch.processing import batch_receive
-        from services.jobs.batch import batch_enqueue
-        from services.jobs.queue import queue_for
-        from services.jobs.settings import QueueSettings
-        from services.movements.service import movement_options
-        from tests.services.movements_support import new_cpf
-
-        self.engine = make_engine(cluster.database_url)
-        factory = make_session_factory(self.engine)
-        with factory() as s:
-            company_id = s.scalars(select(Company.id).where(Company.code == "10001")).one()
-        actor = actor_for_user(uow=UnitOfWork(factory), user_code="100001")
-        assert actor is not None
-        now = datetime.now(UTC)
-        plans = movement_options(
-            uow=UnitOfWork(factory, company_id), actor=actor, today=now.date()
-        ).plans
-        check = batch_receive(
-            uow=UnitOfWork(factory, company_id),
-            actor=actor,
-            file_name="lote-cluster.xlsx",
-            content=_batch_xlsx(plans[0].code, [new_cpf() for _ in range(BATCH_LINES)]),
-            now=now,
-        )
-        assert check.batch.accepted_lines == BATCH_LINES, [
-            (line.status, line.message) for line in check.lines[:3]
-        ]
-        self.id = check.batch.id
-        self.jobs = queue_for(
-            cluster.database_url,
-            QueueSettings(queue_url=REDIS_URL, queue_name=cluster.queue_name),
-        )
-        batch_enqueue(
-            uow=UnitOfWork(factory, company_id), actor=actor, batch_id=self.id, jobs=self.jobs
-        )
-
-    def lines(self) -> dict[str, int]:
-        from data.models import BatchFile, BatchLine
-
-        with self.engine.connect() as conn:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                select(BatchFile.id, BatchFile.status)
+                .where(BatchFile.file_name == file_name)
+                .order_by(BatchFile.id.desc())
+                .limit(1)
+            ).first()
+            if found is None:
+                return {}
             counts = dict(
                 conn.execute(
                     select(BatchLine.status, func.count())
-                    .where(BatchLine.batch_id == self.id)
+                    .where(BatchLine.batch_id == found.id)
                     .group_by(BatchLine.status)
                 ).all()
             )
-            status = conn.execute(select(BatchFile.status).where(BatchFile.id == self.id))
-            counts["batch:" + status.scalar_one()] = 1
-        return counts
-
-    def close(self) -> None:
-        from services.jobs.queue import queue_forget
-
-        queue_forget(self.jobs)
-        self.engine.dispose()
+    finally:
+        engine.dispose()
+    return {**counts, f"batch:{found.status}": 1}
 
 
 def test_a_killed_replica_s_user_goes_on_logged_in_elsewhere_and_the_batch_goes_on(
     cluster: Cluster,
     browser,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
+    from tests.e2e.test_movements_e2e import go, settle
+    from tests.pages.test_batch_pages import _holder, _xlsx
+    from tests.services.movements_support import new_cpf
+
+    name = "lote-cluster.xlsx"
+    holder = _holder(cluster.database_url, new_cpf(), "MARIANA LOTE CLUSTER")
+    (tmp_path / name).write_bytes(_xlsx([{**holder, "cpf": new_cpf()} for _ in range(BATCH_LINES)]))
     page = _browser_page(browser, cluster)
-    batch = None
     try:
         login(page, "100001")
         expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
         wait_for_login_cookie(page)
-        served = _serving(page)
-        processes = cluster.processes()
-        replica = processes[f"portal-{served.rsplit(':', 1)[1]}"]
+        # The batch goes up through the proxy (the upload reaches the replica of the
+        # page's websocket: sticky sessions) and is queued for the worker.
+        go(page, "Cadastro em lote")
+        page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(
+            tmp_path / name
+        )
+        expect(page.get_by_text(name)).to_be_visible()
+        settle(page)
+        page.get_by_role("button", name="Conferir arquivo").click()
+        apply = page.get_by_role("button", name=f"Aplicar {BATCH_LINES} linhas aceitas")
+        expect(apply).to_be_visible(timeout=60_000)
+        settle(page)
+        apply.click()
+        running = _wait(lambda: _batch_lines(cluster.database_url, name).get("applied"), 60, 0.05)
+        assert running, _batch_lines(cluster.database_url, name)
 
-        batch = Batch(cluster)
-        _wait(lambda: batch.lines().get("applied", 0), 60, 0.05)
+        served = _serving(page)
+        replica = cluster.processes()[f"portal-{served.rsplit(':', 1)[1]}"]
         os.kill(replica["pid"], signal.SIGKILL)
-        at_kill = batch.lines()
+        at_kill = _batch_lines(cluster.database_url, name)
         assert 0 < at_kill.get("applied", 0) < BATCH_LINES, (
             f"the batch was not running when the replica died: {at_kill}"
         )
 
-        # The user's next click: another replica draws the page, the login cookie logs the
-        # browser back in (no login form).
+        # The user's next click: the other replica draws the page, the login cookie logs
+        # the browser back in (no login form), and the batch is there to follow.
         page.get_by_test_id("stSidebar").get_by_role(
             "link", name="Acompanhar lotes", exact=True
         ).click()
@@ -338,19 +288,18 @@ def test_a_killed_replica_s_user_goes_on_logged_in_elsewhere_and_the_batch_goes_
         wait_idle(page)
         expect(page.get_by_label(LOGIN_FORM)).to_have_count(0)
         expect(page.get_by_test_id("stException")).to_have_count(0)
+        expect(page.get_by_test_id("stDataFrame").first).to_contain_text(name)
         now_serving = _serving(page)
         assert now_serving != served and now_serving.startswith("127.0.0.1:"), now_serving
-        # Still the same user: the company switcher/home of 100001 is reachable.
-        page.get_by_test_id("stSidebar").get_by_role("link", name="Página inicial").click()
-        expect(page.get_by_role("heading", name="Página inicial")).to_be_visible()
-        wait_idle(page)
-        expect(page.get_by_label(LOGIN_FORM)).to_have_count(0)
 
         # The worker never depended on the replica: the batch ends, every line once.
-        done = _wait(lambda: batch.lines().get("batch:done"), 120, 0.5)
-        assert done, f"{batch.lines()}\n{cluster.log_tail()}"
-        assert batch.lines() == {"applied": BATCH_LINES, "batch:done": 1}
+        done = _wait(lambda: _batch_lines(cluster.database_url, name).get("batch:done"), 120, 0.5)
+        assert done, f"{_batch_lines(cluster.database_url, name)}\n{cluster.log_tail()}"
+        assert _batch_lines(cluster.database_url, name) == {
+            "applied": BATCH_LINES,
+            "batch:done": 1,
+        }
+        go(page, "Página inicial")
+        expect(page.get_by_label(LOGIN_FORM)).to_have_count(0)
     finally:
         page.context.close()
-        if batch is not None:
-            batch.close()
