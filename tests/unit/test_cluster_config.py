@@ -3,16 +3,21 @@ by nginx itself when installed) and the settings every process of the cluster sh
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import deploy.cluster
 from config import DEMO_COOKIE_KEY, get_settings
-from deploy.cluster import find_nginx, render_nginx, shared_environment
+from deploy.cluster import Child, Cluster, find_nginx, render_nginx, shared_environment
 
 
 def test_the_proxy_sends_each_browser_to_one_replica_and_a_dead_one_s_to_the_others(
@@ -93,3 +98,46 @@ def test_a_cookie_key_and_base_url_of_the_operator_s_own_are_kept(settings_from)
     env = shared_environment(8700, "x", "y")
     assert env["PORTAL_COOKIE_KEY"] == "k" * 40
     assert env["PORTAL_BASE_URL"] == "https://portal.example"
+
+
+def _watched(cluster: Any, monkeypatch: pytest.MonkeyPatch, until: Any) -> int:
+    """`cluster.watch()` in this thread, stopped once `until()` holds (or after 20 s)."""
+    real_sleep = time.sleep
+    deadline = time.monotonic() + 20
+
+    def tick(_seconds: float) -> None:
+        real_sleep(0.05)
+        if until() or time.monotonic() > deadline:
+            cluster.stopping = True
+
+    monkeypatch.setattr(deploy.cluster.time, "sleep", tick)
+    try:
+        return int(cluster.watch())
+    finally:
+        monkeypatch.undo()
+        cluster.stop(grace=5)
+
+
+def test_a_process_that_dies_is_started_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    child = Child("sleeper", ["sleep", "60"])
+    cluster = Cluster([], dict(os.environ), tmp_path, restart=True)
+    cluster.start(child)
+    assert child.proc is not None
+    first = child.proc.pid
+    os.kill(first, signal.SIGKILL)
+    code = _watched(cluster, monkeypatch, lambda: child.alive() and child.proc.pid != first)
+    assert code == 0
+    state = json.loads((tmp_path / "cluster.json").read_text(encoding="utf-8"))
+    assert state[0]["name"] == "sleeper" and state[0]["pid"] not in (None, first)
+    assert not child.alive()  # stopped with the cluster
+
+
+def test_a_process_that_cannot_stay_up_stops_the_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    broken = Child("broken", ["sh", "-c", "exit 3"])
+    cluster = Cluster([], dict(os.environ), tmp_path, restart=True)
+    cluster.start(broken)
+    assert _watched(cluster, monkeypatch, lambda: False) == 1
+    assert broken.quick_deaths == deploy.cluster.QUICK_DEATHS
+    assert (tmp_path / "broken.log").exists()  # where the supervisor says to look
