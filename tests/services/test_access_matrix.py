@@ -40,7 +40,9 @@ world, seeded once per database, and the world is checked unchanged at the end.
 from __future__ import annotations
 
 import ast
+import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,6 +85,10 @@ from services.access import users
 from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
 from services.batch import processing as batch
 from services.billing import payments, prices
+from services.jobs import batch as jobs_batch
+from services.jobs.queue import JobQueue, queue_for
+from services.jobs.settings import QueueSettings
+from services.jobs.stall import JobState
 from services.mail import outbox as mail
 from services.movements import ageing, coverage, exclusion_proof
 from services.movements import service as movements
@@ -174,6 +180,8 @@ batch_lines                            ok NO  NO ok  ok NO  NO ok  ok NO  NO NO 
 batch_receive                          ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 batch_apply                            ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 batch_result_file                      ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+batch_enqueue                          ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+batch_progress                         ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 # billing
 invoice_years                          ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 invoice_list                           ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
@@ -1215,6 +1223,39 @@ def _batch_apply(env: Env) -> None:
     assert (r.batch.id, r.applied, r.refused) == (env.company.batch_id, 1, 0)
     new = select(Beneficiary.company_id).where(Beneficiary.cpf == env.company.batch_cpf)
     assert env.ids(new) == {env.cid}
+
+
+def _matrix_jobs() -> JobQueue:
+    """A task queue no worker serves (its file in the temporary folder): queued batch
+    jobs stay queued, and the database writes of each cell are rolled back."""
+    path = Path(tempfile.gettempdir()) / f"portal-matrix-queue-{os.getpid()}.db"
+    return queue_for("sqlite://", QueueSettings(queue_url="", queue_path=str(path)))
+
+
+@cell("batch_enqueue", M, writes=True)
+def _batch_enqueue(env: Env) -> None:
+    r = jobs_batch.batch_enqueue(
+        uow=env.uow(), actor=env.actor, batch_id=env.company.batch_id, now=NOW, jobs=_matrix_jobs()
+    )
+    assert (r.batch_id, r.status, r.state, r.to_apply) == (
+        env.company.batch_id,
+        "applying",
+        JobState.QUEUED,
+        1,
+    )
+
+
+@cell("batch_progress", M)
+def _batch_progress(env: Env) -> None:
+    r = jobs_batch.batch_progress(
+        uow=env.uow(), actor=env.actor, batch_id=env.company.batch_id, jobs=_matrix_jobs()
+    )
+    assert (r.batch_id, r.status, r.state, r.to_apply) == (
+        env.company.batch_id,
+        "received",
+        JobState.NOT_QUEUED,
+        1,
+    )
 
 
 @cell("batch_result_file", M)

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ["config.py", "streamlit_app.py", "data", "services", "components", "pages", "demo"]
-TOOLING = ["tests", "benchmarks", "vulture_whitelist.py"]
+TOOLING = ["tests", "benchmarks", "deploy", "vulture_whitelist.py"]
 OURS = {Path(p).stem for p in APP + TOOLING}
 
 
