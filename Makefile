@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DB     := instance/portal.db
 PORT   ?= 8501
 
-.PHONY: run test venv test-deps chromium lint constraints seed clean nginx cluster
+.PHONY: run test venv test-deps chromium lint constraints seed clean nginx cluster worker
 
 # Installs take the versions the tests last passed with (constraints.txt, `make constraints`).
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -53,6 +53,11 @@ WORKERS  ?= 1
 cluster: $(VENV)/.installed nginx
 	PORTAL_SHOW_OUTBOX=$${PORTAL_SHOW_OUTBOX:-true} $(BIN)/python deploy/cluster.py \
 	  --port $(PORT) --replicas $(REPLICAS) --workers $(WORKERS)
+
+# A task-queue worker for the distributed layout (PORTAL_QUEUE_URL=redis://...); `make run`
+# needs none (its queue is embedded).
+worker: $(VENV)/.installed
+	$(BIN)/portal-worker
 
 # Links in e-mails point at the port served (`make run PORT=8620`: the app reads its own
 # port) unless PORTAL_BASE_URL (environment or .env) says otherwise; the demo's seeded
