@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_sender: str = "portal@sorriso.example"
     smtp_starttls: bool = True
+    # True when the portal is reached only through our reverse proxy (nginx of
+    # deploy/nginx.conf.template), which overwrites X-Real-IP with the connection's
+    # address: the browser's address is then read from it (rate limits, audit). Never set
+    # it when browsers can reach the portal directly (they could forge the header).
+    behind_proxy: bool = False
     # Show the "Caixa de saída" page (demo outbox, holds reset links!): demos only.
     show_outbox: bool = False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -114,11 +115,27 @@ def get_context(permission: Permission | None = None) -> Context:
 
 
 def client_address() -> str:
-    """The browser's address as Streamlit sees it ("local" on localhost), for rate limits."""
+    """The browser's address ("local" when unknown), for rate limits and the audit trail.
+
+    Behind our proxy (PORTAL_BEHIND_PROXY) every connection comes from nginx, so the
+    address is nginx's X-Real-IP, which it sets from the connection and never takes from
+    the browser; without that setting the header is ignored (a browser could send one)."""
     try:
+        if get_settings().behind_proxy:
+            real = _valid_address(st.context.headers.get("X-Real-IP"))
+            if real:
+                return real
         return st.context.ip_address or "local"
     except Exception:  # noqa: BLE001 - outside a browser session (AppTest, bare mode)
         return "local"
+
+
+def _valid_address(value: str | None) -> str | None:
+    """`value` when it is one IP address (v4 or v6), else None."""
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
 
 
 def portal_base_url() -> str:

@@ -89,6 +89,9 @@ def shared_environment(port: int, database_url: str, queue_url: str) -> dict[str
     env = dict(os.environ)
     env["PORTAL_DATABASE_URL"] = database_url
     env["PORTAL_QUEUE_URL"] = queue_url
+    # Replicas listen on 127.0.0.1 only, so every browser comes through nginx, which
+    # overwrites X-Real-IP: rate limits and the audit see the browser, not the proxy.
+    env["PORTAL_BEHIND_PROXY"] = "true"
     if not settings.base_url.strip():
         # Links in e-mails point at the proxy, never at one replica's own port.
         env["PORTAL_BASE_URL"] = f"http://localhost:{port}"

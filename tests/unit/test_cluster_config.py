@@ -73,7 +73,7 @@ def test_nginx_accepts_the_rendered_configuration(tmp_path: Path):
 def settings_from(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """get_settings() read from this environment only (no .env), cleared afterwards."""
     monkeypatch.chdir(tmp_path)  # no .env here
-    for name in ("PORTAL_COOKIE_KEY", "PORTAL_BASE_URL"):
+    for name in ("PORTAL_COOKIE_KEY", "PORTAL_BASE_URL", "PORTAL_BEHIND_PROXY"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield monkeypatch
@@ -85,6 +85,8 @@ def test_every_process_gets_one_cookie_key_and_links_to_the_proxy(settings_from)
     assert env["PORTAL_DATABASE_URL"] == "postgresql+psycopg://h/db"
     assert env["PORTAL_QUEUE_URL"] == "redis://h:6379/0"
     assert env["PORTAL_BASE_URL"] == "http://localhost:8700"
+    # Replicas read the browser's address from nginx's X-Real-IP (rate limits, audit).
+    assert env["PORTAL_BEHIND_PROXY"] == "true"
     key = env["PORTAL_COOKIE_KEY"]
     assert key != DEMO_COOKIE_KEY and len(key) >= 32
     # A new run makes a new key: one run's processes share one.
