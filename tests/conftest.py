@@ -66,6 +66,15 @@ def _fresh_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine.dispose()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n 2 --dist loadgroup` (make test) the end-to-end tests run one after
+    the other in one process, over one served portal, while the other process runs the
+    rest: they share the session's demo portal and must not compete for it."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """A fresh, migrated, empty database; the test runs once per database."""
