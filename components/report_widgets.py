@@ -3,12 +3,16 @@ loaders, tables, chart clicks, and downloads (xlsx and csv whose first rows stat
 report, the company, the period and the filters applied).
 
 Cached loaders key on the company id(s), the user id and whether the user sees personal
-data, with a ttl: one company's (or one user's) numbers never serve another.
+data, with a ttl: one company's (or one user's) numbers never serve another. They also key
+on the companies' data version (`data_version`, read from the database on every call), so
+a change committed by any process (another replica behind the proxy, a queue worker)
+shows at once, without clearing any cache (the loaders' `version` argument is only that
+part of the key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,10 +20,12 @@ from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import func, select
 
 from components import charts
 from components.context import Context, new_uow, now_utc
 from components.safe_text import plain
+from data.models import AuditRecord
 from services import exports
 from services.actors import Actor, Permission
 from services.reports import analytics
@@ -59,13 +65,37 @@ def _personal(actor: Actor) -> bool:
     return actor.can(Permission.PERSONAL_DATA)
 
 
+DataVersion = tuple[int, int]
+
+
+def data_version(company_ids: Iterable[int]) -> DataVersion:
+    """How far the companies' data has got: the number and the newest id of their audit
+    records. Every write adds an audit record in its own transaction (a movement, a batch
+    line, a scheduled movement taking effect), so this changes, for every process, as
+    soon as a change is committed; the number also catches a transaction that took a
+    lower id and committed after a higher one."""
+    ids = sorted(set(company_ids))
+    with new_uow() as uow:
+        count, newest = uow.session.execute(
+            select(func.count(AuditRecord.id), func.max(AuditRecord.id)).where(
+                AuditRecord.company_id.in_(ids)
+            )
+        ).one()
+    version = (int(count), int(newest or 0))
+    return version
+
+
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
-def _beneficiary_options(company_id: int, user_id: int, _actor: Actor) -> BeneficiaryOptions:
+def _beneficiary_options(
+    company_id: int, user_id: int, version: DataVersion, _actor: Actor
+) -> BeneficiaryOptions:
     return reports.beneficiary_options(uow=new_uow(company_id), actor=_actor)
 
 
 def beneficiary_options(ctx: Context) -> BeneficiaryOptions:
-    return _beneficiary_options(ctx.company_id, ctx.actor.user_id, ctx.actor)
+    return _beneficiary_options(
+        ctx.company_id, ctx.actor.user_id, data_version([ctx.company_id]), ctx.actor
+    )
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
@@ -76,6 +106,7 @@ def _beneficiary_report(
     status: str,
     filters: BeneficiaryFilters,
     today: date,
+    version: DataVersion,
     _actor: Actor,
 ) -> reports.BeneficiaryReport:
     return reports.beneficiary_report(
@@ -87,7 +118,14 @@ def beneficiary_report(
     ctx: Context, *, status: str, filters: BeneficiaryFilters, today: date
 ) -> reports.BeneficiaryReport:
     return _beneficiary_report(
-        ctx.company_id, ctx.actor.user_id, _personal(ctx.actor), status, filters, today, ctx.actor
+        ctx.company_id,
+        ctx.actor.user_id,
+        _personal(ctx.actor),
+        status,
+        filters,
+        today,
+        data_version([ctx.company_id]),
+        ctx.actor,
     )
 
 
@@ -101,6 +139,7 @@ def _overview(
     company_ids: tuple[int, ...] | None,
     user_id: int,
     period: Period,
+    version: DataVersion,
     _actor: Actor,
 ) -> reports.UtilizationOverview:
     return reports.utilization_overview(
@@ -113,12 +152,21 @@ def _scope_key(ctx: Context, company_ids: Sequence[int] | None) -> int | None:
     return ctx.company_id if company_ids is None else None
 
 
+def _scope_version(ctx: Context, company_ids: Sequence[int] | None) -> DataVersion:
+    return data_version([ctx.company_id] if company_ids is None else company_ids)
+
+
 def utilization_overview(
     ctx: Context, period: Period, company_ids: Sequence[int] | None = None
 ) -> reports.UtilizationOverview:
     """Company in context, or the chosen portfolio companies when `company_ids` is given."""
     return _overview(
-        _scope_key(ctx, company_ids), _ids(company_ids), ctx.actor.user_id, period, ctx.actor
+        _scope_key(ctx, company_ids),
+        _ids(company_ids),
+        ctx.actor.user_id,
+        period,
+        _scope_version(ctx, company_ids),
+        ctx.actor,
     )
 
 
@@ -132,6 +180,7 @@ def _detail(
     period: Period,
     selection: UtilizationSelection,
     top: int,
+    version: DataVersion,
     _actor: Actor,
 ) -> pd.DataFrame:
     uow = new_uow(company_id)
@@ -173,24 +222,31 @@ def utilization_detail(
         period,
         selection,
         top,
+        _scope_version(ctx, company_ids),
         ctx.actor,
     )
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
 def _portfolio_companies(
-    company_ids: tuple[int, ...], user_id: int, _actor: Actor
+    company_ids: tuple[int, ...], user_id: int, version: DataVersion, _actor: Actor
 ) -> list[analytics.PortfolioCompany]:
     return analytics.portfolio_companies(uow=new_uow(), actor=_actor)
 
 
 def portfolio_companies(ctx: Context) -> list[analytics.PortfolioCompany]:
-    return _portfolio_companies(tuple(sorted(ctx.actor.company_ids)), ctx.actor.user_id, ctx.actor)
+    ids = tuple(sorted(ctx.actor.company_ids))
+    return _portfolio_companies(ids, ctx.actor.user_id, data_version(ids), ctx.actor)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
 def _lives(
-    company_ids: tuple[int, ...], user_id: int, period: Period, today: date, _actor: Actor
+    company_ids: tuple[int, ...],
+    user_id: int,
+    period: Period,
+    today: date,
+    version: DataVersion,
+    _actor: Actor,
 ) -> pd.DataFrame:
     return analytics.portfolio_lives(
         uow=new_uow(), actor=_actor, period=period, company_ids=company_ids, today=today
@@ -200,7 +256,8 @@ def _lives(
 def portfolio_lives(
     ctx: Context, period: Period, company_ids: Sequence[int], today: date
 ) -> pd.DataFrame:
-    return _lives(tuple(sorted(company_ids)), ctx.actor.user_id, period, today, ctx.actor)
+    ids = tuple(sorted(company_ids))
+    return _lives(ids, ctx.actor.user_id, period, today, data_version(ids), ctx.actor)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
@@ -208,6 +265,7 @@ def _compare(
     company_ids: tuple[int, ...],
     user_id: int,
     series: tuple[analytics.CompareSeries, ...],
+    version: DataVersion,
     _actor: Actor,
 ) -> pd.DataFrame:
     return analytics.utilization_compare(uow=new_uow(), actor=_actor, series=list(series))
@@ -215,7 +273,7 @@ def _compare(
 
 def utilization_compare(ctx: Context, series: Sequence[analytics.CompareSeries]) -> pd.DataFrame:
     ids = tuple(sorted({cid for s in series for cid in s.company_ids}))
-    return _compare(ids, ctx.actor.user_id, tuple(series), ctx.actor)
+    return _compare(ids, ctx.actor.user_id, tuple(series), data_version(ids), ctx.actor)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
@@ -223,13 +281,15 @@ def _pivot(
     company_ids: tuple[int, ...],
     user_id: int,
     request: analytics.PivotRequest,
+    version: DataVersion,
     _actor: Actor,
 ) -> analytics.PivotResult:
     return analytics.utilization_pivot(uow=new_uow(), actor=_actor, request=request)
 
 
 def utilization_pivot(ctx: Context, request: analytics.PivotRequest) -> analytics.PivotResult:
-    return _pivot(tuple(sorted(request.company_ids)), ctx.actor.user_id, request, ctx.actor)
+    ids = tuple(sorted(request.company_ids))
+    return _pivot(ids, ctx.actor.user_id, request, data_version(ids), ctx.actor)
 
 
 # ---------------------------------------------------------------- filters
