@@ -9,7 +9,7 @@ from components.context import COMPANY_KEY, companies_of, current_actor, session
 from components.language import declare_language
 from components.page_load import prepare_page_load
 from components.safe_text import plain
-from components.startup import require_ready
+from components.startup import require_ready, start_jobs
 from config import get_settings
 from services.actors import Actor
 
@@ -17,6 +17,7 @@ st.set_page_config(page_title="Portal Empresa · Sorriso", page_icon="🦷", lay
 prepare_page_load()  # no file names, no empty grey box while the app starts or reruns
 declare_language()  # <html lang="pt-BR">
 require_ready()
+start_jobs()  # the embedded task queue's consumer, once per process
 
 PUBLIC_PAGES = [
     ("login", "pages/login.py", "Entrar", ":material/login:", "entrar"),
