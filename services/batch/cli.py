@@ -9,7 +9,10 @@ message); the last line on stdout is `accepted=N refused=M`. Exit status 0 when 
 was processed (even with refused lines), 2 when the file itself was refused. The
 database comes from PORTAL_DATABASE_URL; the user must be an active portal user with
 the movements permission on the company (no password: this is for the operator's
-servers, which already hold the database credentials).
+servers, which already hold the database credentials). While it applies, it writes the
+batch job's heartbeat on the task queue (PORTAL_QUEUE_URL, as the portal), so a running
+worker's periodic check does not take the batch for an interrupted one; if it is killed,
+the heartbeat ages and a worker (or the portal's embedded queue) resumes the batch.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +34,8 @@ from services.access import accounts as access
 from services.actors import ALL_PERMISSIONS, Actor, Role
 from services.batch import processing as batch
 from services.batch.files import template_xlsx
+from services.jobs.batch import job_heartbeat
+from services.jobs.queue import queue_for
 from services.movements.service import movement_options
 from services.numbering import local_date
 from services.rules.errors import DomainError
@@ -111,15 +117,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     accepted = checked.batch.accepted_lines
     refused = checked.batch.refused_lines
     if not args.check_only and accepted:
-
-        def progress(done: int, total: int) -> None:
-            print(f"aplicando: {done}/{total}", file=sys.stderr)
-
         try:
-            result = batch.batch_apply(
-                uow=uow, actor=actor, batch_id=checked.batch.id, now=now, progress=progress
-            )
+            with ExitStack() as stack:
+                try:
+                    beat = stack.enter_context(
+                        job_heartbeat(checked.batch.id, queue_for(get_settings().database_url))
+                    )
+                except Exception as exc:  # noqa: BLE001 - a bad address, a server away
+                    return _fail(f"fila de tarefas indisponível (PORTAL_QUEUE_URL): {exc}")
+
+                def progress(done: int, total: int) -> None:
+                    beat(done, total)
+                    print(f"aplicando: {done}/{total}", file=sys.stderr)
+
+                result = batch.batch_apply(
+                    uow=uow, actor=actor, batch_id=checked.batch.id, now=now, progress=progress
+                )
         except DomainError as exc:
+            # Refused (or another process applies it): its heartbeat is left alone.
             return _fail(exc.message)
         accepted, refused = result.applied, result.refused
     print(f"accepted={accepted} refused={refused}")

@@ -6,7 +6,9 @@
 - `batch_progress`: the batch's lines applied so far against the accepted ones, and the
   state of its job (queued, running, stalled, done) from the job's heartbeat.
 - `apply_batch_job` (the task): `services.batch.processing.batch_apply`, which commits
-  chunk by chunk and never applies a line twice, with a heartbeat after each chunk.
+  chunk by chunk and never applies a line twice, with a heartbeat after each chunk
+  (`job_heartbeat`, also used by `portal-batch`, which applies in its own process: a
+  worker's periodic check must not take it for a dead job).
 - `resume_stalled_batches` (periodic): queues again the batches left "applying" with no
   live job (services/jobs/stall.py).
 """
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -146,6 +150,25 @@ def batch_progress(
 # ---------------------------------------------------------------- the tasks
 
 
+@contextmanager
+def job_heartbeat(
+    batch_id: int, jobs: JobQueue | None = None
+) -> Iterator[Callable[[int, int], None]]:
+    """The heartbeat of a batch applied in this process: one now, one from the progress
+    callback it gives (after each committed chunk), and none left once the body ends
+    (a finished job leaves none). When the body fails the last heartbeat stays and ages:
+    the periodic check then resumes the batch."""
+    jobs = jobs or queue_for()
+    key = _key(batch_id)
+    jobs.beat(key, "running")
+
+    def progress(done: int, total: int) -> None:
+        jobs.beat(key, "running")
+
+    yield progress
+    jobs.forget(key)
+
+
 def apply_batch_job(jobs: JobQueue, *, batch_id: int, company_id: int, user_id: int) -> None:
     """Apply a queued batch as its user (permissions read again now: an inactivated user's
     batch is not applied)."""
@@ -153,28 +176,22 @@ def apply_batch_job(jobs: JobQueue, *, batch_id: int, company_id: int, user_id: 
     with factory() as session:
         code = session.scalar(select(User.user_code).where(User.id == user_id))
     actor = access.actor_for_user(uow=UnitOfWork(factory), user_code=code) if code else None
-    key = _key(batch_id)
     if actor is None:  # its heartbeat ages: resumed a few times, then left to the user
         log.warning("batch %s: user %s is no longer active; not applied", batch_id, user_id)
         return
-    jobs.beat(key, "running")
-
-    def progress(done: int, total: int) -> None:
-        jobs.beat(key, "running")
-
     try:
-        result = processing.batch_apply(
-            uow=UnitOfWork(factory, company_id),
-            actor=actor,
-            batch_id=batch_id,
-            now=datetime.now(UTC),
-            progress=progress,
-        )
+        with job_heartbeat(batch_id, jobs) as progress:
+            result = processing.batch_apply(
+                uow=UnitOfWork(factory, company_id),
+                actor=actor,
+                batch_id=batch_id,
+                now=datetime.now(UTC),
+                progress=progress,
+            )
     except DomainError as exc:
         # Already done, or another job holds it (its chunks go on): nothing to do here.
         log.info("batch %s not applied by this job: %s", batch_id, exc.message)
         return
-    jobs.forget(key)
     log.info("batch %s applied: %s applied, %s refused", batch_id, result.applied, result.refused)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -13,6 +14,10 @@ import demo.generator
 from config import get_settings
 from data.models import BatchFile, Beneficiary
 from services.batch import cli as batch_cli
+from services.batch import processing
+from services.jobs import batch as jobs_batch
+from services.jobs.consumer import queue_close
+from services.jobs.queue import JobQueue, queue_for
 from tests.services.movements_support import World, make_world, new_cpf
 from tests.services.test_batch import holder_line, xlsx
 
@@ -128,3 +133,91 @@ def test_lines_accepted_with_a_warning_are_printed_with_their_message(
     assert "linha 3 (aviso): motivo_exclusao: ignorada em INCLUSAO." in err.splitlines()
     assert "1 linha(s) aceita(s) com aviso: confira-as" in err
     assert "linha 4: " in err and "linha 2" not in err
+
+
+@pytest.fixture
+def queue(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[JobQueue]:
+    """The embedded queue, in the test's folder, that portal-batch writes its heartbeat
+    to (no consumer: a worker's periodic check is called by the test itself)."""
+    monkeypatch.setenv("PORTAL_QUEUE_URL", "")
+    monkeypatch.setenv("PORTAL_QUEUE_PATH", str(tmp_path / "queue.db"))
+    jobs = queue_for(get_settings().database_url)
+    yield jobs
+    queue_close(jobs)
+
+
+def _batch_id(w: World) -> int:
+    with w.factory() as s:
+        return s.scalars(select(BatchFile.id).order_by(BatchFile.id.desc())).first() or 0
+
+
+def test_while_it_applies_a_worker_s_periodic_check_leaves_its_batch_alone(
+    world: World,
+    queue: JobQueue,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(processing, "CHUNK", 1)
+    real_apply = processing.batch_apply
+    seen: list[tuple[str | None, list[int]]] = []
+
+    def observed(**kwargs: Any) -> Any:
+        cli_progress = kwargs.pop("progress")
+
+        def progress(done: int, total: int) -> None:
+            cli_progress(done, total)
+            # A worker's periodic check, between two of the CLI's chunks.
+            beat = queue.last_beat(f"batch:{kwargs['batch_id']}")
+            seen.append((beat and beat.kind, jobs_batch.resume_stalled_batches(queue)))
+
+        return real_apply(progress=progress, **kwargs)
+
+    monkeypatch.setattr(processing, "batch_apply", observed)
+    file = tmp_path / "lote.xlsx"
+    file.write_bytes(xlsx([holder_line(world) for _ in range(3)]))
+    status, out, err = run(capsys, str(file), "--company", "10001", "--user", "100001")
+    assert status == 0, err
+    assert out[-1] == "accepted=3 refused=0"
+    assert seen == [("running", [])] * 3  # never taken for a dead job
+    assert queue.huey.pending_count() == 0  # nothing queued again
+    assert queue.last_beat(f"batch:{_batch_id(world)}") is None  # done: none left
+
+
+def test_a_cli_stopped_half_way_leaves_its_heartbeat_to_age(
+    world: World,
+    queue: JobQueue,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(processing, "CHUNK", 1)
+
+    def stopped(done: int, total: int) -> None:
+        raise KeyboardInterrupt  # Ctrl-C after the first chunk
+
+    real_apply = processing.batch_apply
+    monkeypatch.setattr(
+        processing,
+        "batch_apply",
+        lambda **kwargs: real_apply(**{**kwargs, "progress": stopped}),
+    )
+    file = tmp_path / "lote.xlsx"
+    file.write_bytes(xlsx([holder_line(world) for _ in range(2)]))
+    with pytest.raises(KeyboardInterrupt):
+        run(capsys, str(file), "--company", "10001", "--user", "100001")
+    beat = queue.last_beat(f"batch:{_batch_id(world)}")
+    assert beat is not None and beat.kind == "running"  # it ages; then a worker resumes it
+
+
+def test_without_its_task_queue_nothing_is_applied(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+):
+    monkeypatch.setenv("PORTAL_QUEUE_URL", "amqp://fila")
+    file = tmp_path / "lote.xlsx"
+    file.write_bytes(xlsx([holder_line(world)]))
+    before = beneficiaries(world)
+    status, _, err = run(capsys, str(file), "--company", "10001", "--user", "100001")
+    assert status == 2
+    assert "fila de tarefas indisponível" in err
+    assert beneficiaries(world) == before
