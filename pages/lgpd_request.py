@@ -37,7 +37,6 @@ if submitted:
             lgpd.beneficiary_dossier(
                 uow=ctx.uow(),
                 actor=ctx.actor,
-                company_id=ctx.company_id,
                 term=term,
                 now=now_utc(),
             ),

@@ -42,9 +42,7 @@ for kind, message in st.session_state.pop(FLASH, []):
 today = today_local()
 overview = None
 with user_errors():
-    overview = prices.price_tables_list(
-        uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id, today=today
-    )
+    overview = prices.price_tables_list(uow=ctx.uow(), actor=ctx.actor, today=today)
 if overview is None:
     st.stop()
 
@@ -272,7 +270,6 @@ with tab_band:
             prices.band_change_set(
                 uow=ctx.uow(),
                 actor=ctx.actor,
-                company_id=ctx.company_id,
                 rule=rule,
                 now=now_utc(),
             )

@@ -43,7 +43,7 @@ def permission_boxes(
 grantable = users.user_grantable_permissions(ctx.actor)
 rows: list[users.UserRow] = []
 with user_errors():
-    rows = users.user_list(uow=ctx.uow(), actor=ctx.actor, company_id=ctx.company_id)
+    rows = users.user_list(uow=ctx.uow(), actor=ctx.actor)
 
 list_tab, add_tab, edit_tab = st.tabs(
     ["Usuários da empresa", "Novo usuário", "Alterar ou inativar"]

@@ -87,9 +87,10 @@ def personal_data_access_record(
 
 
 def personal_data_listing_record(
-    *, uow: UnitOfWork, actor: Actor, company_id: int, purpose: str, detail: str, now: datetime
+    *, uow: UnitOfWork, actor: Actor, purpose: str, detail: str, now: datetime
 ) -> None:
     """Record a listing or export of many beneficiaries with personal data (own transaction)."""
+    company_id = uow.require_company()
     actor.require(None, company_id)
     with uow:
         personal_data_access_record(
@@ -227,11 +228,10 @@ def _accesses(
     ]
 
 
-def beneficiary_dossier(
-    *, uow: UnitOfWork, actor: Actor, company_id: int, term: str, now: datetime
-) -> Dossier:
+def beneficiary_dossier(*, uow: UnitOfWork, actor: Actor, term: str, now: datetime) -> Dossier:
     """Everything held about the beneficiary with this CPF or card number in the company
     (account managers only); the request itself is recorded as an access."""
+    company_id = uow.require_company()
     _require_manager(actor, company_id)
     with uow:
         s = uow.session

@@ -223,10 +223,9 @@ def _duplicate_checks(
 # ---------------------------------------------------------------- reads
 
 
-def user_list(
-    *, uow: UnitOfWork, actor: Actor, company_id: int, include_inactive: bool = True
-) -> list[UserRow]:
+def user_list(*, uow: UnitOfWork, actor: Actor, include_inactive: bool = True) -> list[UserRow]:
     """The company's portal users with status and last login (CPF masked unless permitted)."""
+    company_id = uow.require_company()
     actor.require(Permission.USER_ADMIN, company_id)
     show_cpf = actor.can(Permission.PERSONAL_DATA)
     with uow:

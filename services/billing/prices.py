@@ -306,10 +306,9 @@ def copy_reference_tables(session: Session, contracted_plan: ContractedPlan) -> 
 # ---------------------------------------------------------------- reads
 
 
-def price_tables_list(
-    *, uow: UnitOfWork, actor: Actor, company_id: int, today: date
-) -> CompanyPrices:
+def price_tables_list(*, uow: UnitOfWork, actor: Actor, today: date) -> CompanyPrices:
     """The contract's plans, each with its table history and the table in force today."""
+    company_id = uow.require_company()
     _require_manager(actor, company_id)
     with uow:
         session = uow.session
@@ -545,11 +544,10 @@ def readjust_pool(
         return PoolResult(month, pct, tuple(done), tuple(skipped))
 
 
-def band_change_set(
-    *, uow: UnitOfWork, actor: Actor, company_id: int, rule: str, now: datetime
-) -> str:
+def band_change_set(*, uow: UnitOfWork, actor: Actor, rule: str, now: datetime) -> str:
     """Set when the contract's age band changes: the month after the birthday (default)
     or the birthday's month. Returns the rule now in force."""
+    company_id = uow.require_company()
     _require_manager(actor, company_id)
     if rule not in BAND_CHANGE_RULES:
         raise DomainError("Escolha quando muda a faixa etária.", "band_change")

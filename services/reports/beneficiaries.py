@@ -491,9 +491,8 @@ def beneficiary_report(
     )
     if full and total:
         personal_data_listing_record(
-            uow=uow,
+            uow=uow.for_company(company_id),
             actor=actor,
-            company_id=company_id,
             purpose="listagem",
             detail=f"Beneficiários {STATUS_WORDS.get(status, status)}: {int(total)} linha(s) "
             "com CPF e nascimento completos",

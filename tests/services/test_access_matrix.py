@@ -568,9 +568,8 @@ def _company_facts(
         uow=uow, actor=master, card_number=holder_card, now=NOW - timedelta(hours=1)
     ).row.id
     lgpd.personal_data_listing_record(
-        uow=uow,
+        uow=uow.for_company(company_id),
         actor=master,
-        company_id=company_id,
         purpose="listagem",
         detail="Beneficiários ativos",
         now=NOW - timedelta(hours=1),
@@ -949,7 +948,7 @@ def _company_plans(env: Env) -> None:
 
 @cell("user_list", U)
 def _user_list(env: Env) -> None:
-    r = users.user_list(uow=env.uow(None), actor=env.actor, company_id=env.cid)
+    r = users.user_list(uow=env.uow(None).for_company(env.cid), actor=env.actor)
     assert {u.id for u in r} == env.ids(select(User.id).where(User.company_id == env.cid))
 
 
@@ -1601,9 +1600,8 @@ def _utilization_pivot(env: Env) -> None:
 @cell("personal_data_listing_record", None, writes=True, trail="personal_data_access")
 def _personal_data_listing_record(env: Env) -> None:
     lgpd.personal_data_listing_record(
-        uow=env.uow(None),
+        uow=env.uow(None).for_company(env.cid),
         actor=env.actor,
-        company_id=env.cid,
         purpose="exportacao",
         detail="Planilha de beneficiários",
         now=NOW,
@@ -1613,9 +1611,8 @@ def _personal_data_listing_record(env: Env) -> None:
 @cell("beneficiary_dossier", None, writes=True, trail="personal_data_access")
 def _beneficiary_dossier(env: Env) -> None:
     r = lgpd.beneficiary_dossier(
-        uow=env.uow(None),
+        uow=env.uow(None).for_company(env.cid),
         actor=env.actor,
-        company_id=env.cid,
         term=env.company.holder_card,
         now=NOW,
     )
@@ -1624,9 +1621,8 @@ def _beneficiary_dossier(env: Env) -> None:
     assert len(r.accesses) == 2
     # The holder transferred in: what the company holds about it, nothing of `origin`.
     moved = lgpd.beneficiary_dossier(
-        uow=env.uow(None),
+        uow=env.uow(None).for_company(env.cid),
         actor=env.actor,
-        company_id=env.cid,
         term=env.company.moved_card,
         now=NOW,
     )
@@ -1696,7 +1692,7 @@ def _exclusion_proof_view(env: Env) -> None:
 @cell("price_tables_list", None)
 def _price_tables_list(env: Env) -> None:
     r = prices.price_tables_list(
-        uow=env.uow(None), actor=env.actor, company_id=env.cid, today=TODAY
+        uow=env.uow(None).for_company(env.cid), actor=env.actor, today=TODAY
     )
     assert r.company_id == env.cid
     assert {p.plan_id for p in r.plans} == env.company.contracted
@@ -1724,7 +1720,7 @@ def _price_table_save(env: Env) -> None:
 @cell("band_change_set", None, writes=True)
 def _band_change_set(env: Env) -> None:
     prices.band_change_set(
-        uow=env.uow(None), actor=env.actor, company_id=env.cid, rule="birthday_month", now=NOW
+        uow=env.uow(None).for_company(env.cid), actor=env.actor, rule="birthday_month", now=NOW
     )
     assert env.ids(select(Company.band_change).where(Company.id == env.cid)) == {"birthday_month"}
 
@@ -2070,7 +2066,7 @@ FOREIGN: dict[str, Callable[[Env, Facts], Any]] = {
         ],
     ),
     "beneficiary_dossier": lambda env, b: lgpd.beneficiary_dossier(
-        uow=env.uow(None), actor=env.actor, company_id=env.cid, term=b.holder_card, now=NOW
+        uow=env.uow(None).for_company(env.cid), actor=env.actor, term=b.holder_card, now=NOW
     ),
     "utilization_pivot_with_b": lambda env, b: analytics.utilization_pivot(
         uow=env.uow(None),

@@ -108,9 +108,8 @@ def test_the_account_manager_gets_everything_held_and_who_saw_it(factory) -> Non
     )
     manager = _actor(factory, "900001")
     dossier = lgpd.beneficiary_dossier(
-        uow=UnitOfWork(factory),
+        uow=UnitOfWork(factory).for_company(1),
         actor=manager,
-        company_id=1,
         term=b.cpf,
         now=NOW + timedelta(minutes=1),
     )
@@ -133,9 +132,8 @@ def test_the_account_manager_gets_everything_held_and_who_saw_it(factory) -> Non
 
     # By card number too; the files carry every section and the accesses.
     again = lgpd.beneficiary_dossier(
-        uow=UnitOfWork(factory),
+        uow=UnitOfWork(factory).for_company(1),
         actor=manager,
-        company_id=1,
         term=b.card_number,
         now=NOW + timedelta(minutes=2),
     )
@@ -155,26 +153,25 @@ def test_only_account_managers_of_the_company_answer_access_requests(factory) ->
     for code in ("100001", "100002"):  # master and user of the company
         with pytest.raises(DomainError, match="gestor de contas"):
             lgpd.beneficiary_dossier(
-                uow=UnitOfWork(factory),
+                uow=UnitOfWork(factory).for_company(1),
                 actor=_actor(factory, code),
-                company_id=1,
                 term=b.cpf,
                 now=NOW,
             )
     manager = _actor(factory, "900001")
     with pytest.raises(DomainError, match="Nenhum beneficiário desta empresa"):
         lgpd.beneficiary_dossier(
-            uow=UnitOfWork(factory), actor=manager, company_id=2, term=b.cpf, now=NOW
+            uow=UnitOfWork(factory).for_company(2), actor=manager, term=b.cpf, now=NOW
         )  # another company: not found there
     with pytest.raises(DomainError, match="CPF .* ou o número da carteirinha"):
         lgpd.beneficiary_dossier(
-            uow=UnitOfWork(factory), actor=manager, company_id=1, term="123", now=NOW
+            uow=UnitOfWork(factory).for_company(1), actor=manager, term="123", now=NOW
         )
     outsider = Actor(
         manager.user_id, "900001", "x", manager.role, manager.permissions, frozenset({2})
     )
     with pytest.raises(DomainError, match="não tem acesso a esta empresa"):
         lgpd.beneficiary_dossier(
-            uow=UnitOfWork(factory), actor=outsider, company_id=1, term=b.cpf, now=NOW
+            uow=UnitOfWork(factory).for_company(1), actor=outsider, term=b.cpf, now=NOW
         )
     assert len(_accesses(factory)) == before

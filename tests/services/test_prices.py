@@ -293,7 +293,7 @@ def test_the_list_shows_each_contracted_plan_with_its_history_and_current_table(
         now=NOW,
     )
     listed = prices.price_tables_list(
-        uow=uow, actor=world.manager, company_id=world.big, today=TODAY
+        uow=uow.for_company(world.big), actor=world.manager, today=TODAY
     )
     assert (listed.code, listed.anniversary_month, listed.lives) == ("1001", 3, 40)
     assert not listed.pooled and listed.band_change == "next_month"
@@ -311,14 +311,13 @@ def test_the_list_shows_each_contracted_plan_with_its_history_and_current_table(
 
 def test_the_list_is_for_account_managers_of_the_company(uow, world):
     err = _refused(
-        prices.price_tables_list, uow=uow, actor=world.master, company_id=world.big, today=TODAY
+        prices.price_tables_list, uow=uow.for_company(world.big), actor=world.master, today=TODAY
     )
     assert "gestor de contas" in err.message
     err = _refused(
         prices.price_tables_list,
-        uow=uow,
+        uow=uow.for_company(world.big),
         actor=world.other_manager,
-        company_id=world.big,
         today=TODAY,
     )
     assert "não tem acesso" in err.message
@@ -627,7 +626,7 @@ def test_the_pool_is_for_account_managers(uow, world):
 def test_the_band_change_rule_is_a_contract_setting_changed_by_its_manager(uow, world):
     assert (
         prices.band_change_set(
-            uow=uow, actor=world.manager, company_id=world.big, rule="birthday_month", now=NOW
+            uow=uow.for_company(world.big), actor=world.manager, rule="birthday_month", now=NOW
         )
         == "birthday_month"
     )
@@ -642,9 +641,8 @@ def test_the_band_change_rule_is_a_contract_setting_changed_by_its_manager(uow, 
         "gestor de contas"
         in _refused(
             prices.band_change_set,
-            uow=uow,
+            uow=uow.for_company(world.big),
             actor=world.master,
-            company_id=world.big,
             rule="next_month",
             now=NOW,
         ).message
@@ -653,9 +651,8 @@ def test_the_band_change_rule_is_a_contract_setting_changed_by_its_manager(uow, 
         "faixa etária"
         in _refused(
             prices.band_change_set,
-            uow=uow,
+            uow=uow.for_company(world.big),
             actor=world.manager,
-            company_id=world.big,
             rule="never",
             now=NOW,
         ).message

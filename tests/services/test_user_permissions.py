@@ -115,7 +115,7 @@ def _actor(uow: UnitOfWork, code: str) -> Actor:
 
 
 def _row(uow: UnitOfWork, actor: Actor, world: World, user_id: int) -> users.UserRow:
-    listed = users.user_list(uow=uow, actor=actor, company_id=world.company)
+    listed = users.user_list(uow=uow.for_company(world.company), actor=actor)
     return next(r for r in listed if r.id == user_id)
 
 

@@ -288,7 +288,7 @@ def _refused(call: Any, *args: Any, **kw: Any) -> DomainError:
 
 
 def test_a_master_lists_the_company_users_with_their_cpf(uow: UnitOfWork, world: World) -> None:
-    rows = users.user_list(uow=uow, actor=_actor(uow, "100001"), company_id=world.company_a)
+    rows = users.user_list(uow=uow.for_company(world.company_a), actor=_actor(uow, "100001"))
     assert [r.user_code for r in rows] == ["100001", "100002", "100003", "100004"]
     by_code = {r.user_code: r for r in rows}
     assert by_code["100001"].cpf == format_cpf(CPF_MASTER_A)
@@ -302,7 +302,7 @@ def test_a_master_lists_the_company_users_with_their_cpf(uow: UnitOfWork, world:
     }
     assert by_code["100004"].status_label == "Inativo"
     active = users.user_list(
-        uow=uow, actor=_actor(uow, "100001"), company_id=world.company_a, include_inactive=False
+        uow=uow.for_company(world.company_a), actor=_actor(uow, "100001"), include_inactive=False
     )
     assert [r.user_code for r in active] == ["100001", "100002", "100003"]
 
@@ -310,7 +310,7 @@ def test_a_master_lists_the_company_users_with_their_cpf(uow: UnitOfWork, world:
 def test_without_the_personal_data_permission_the_cpf_is_masked(
     uow: UnitOfWork, world: World
 ) -> None:
-    rows = users.user_list(uow=uow, actor=_actor(uow, "100002"), company_id=world.company_a)
+    rows = users.user_list(uow=uow.for_company(world.company_a), actor=_actor(uow, "100002"))
     stored = {
         "100001": CPF_MASTER_A,
         "100002": CPF_ADMIN_A,
@@ -328,7 +328,7 @@ def test_without_the_personal_data_permission_the_cpf_is_masked(
 def test_an_account_manager_lists_the_users_of_a_portfolio_company(
     uow: UnitOfWork, world: World
 ) -> None:
-    rows = users.user_list(uow=uow, actor=_actor(uow, "900001"), company_id=world.company_a)
+    rows = users.user_list(uow=uow.for_company(world.company_a), actor=_actor(uow, "900001"))
     assert [r.user_code for r in rows] == ["100001", "100002", "100003", "100004"]
     assert rows[0].cpf == format_cpf(CPF_MASTER_A)
 
@@ -347,7 +347,7 @@ def test_user_list_is_refused_to_whoever_may_not_administer_the_company(
     uow: UnitOfWork, world: World, code: str, company: str, fragment: str
 ) -> None:
     company_id = world.company_a if company == "a" else world.company_c
-    err = _refused(users.user_list, uow=uow, actor=_actor(uow, code), company_id=company_id)
+    err = _refused(users.user_list, uow=uow.for_company(company_id), actor=_actor(uow, code))
     assert fragment in err.message
 
 
@@ -359,7 +359,7 @@ def test_a_master_adds_a_pending_user_and_it_gets_the_invitation(
 ) -> None:
     master = _actor(uow, "100001")
     existing = {
-        u.user_code for u in users.user_list(uow=uow, actor=master, company_id=world.company_a)
+        u.user_code for u in users.user_list(uow=uow.for_company(world.company_a), actor=master)
     }
     row = _add(
         uow,
@@ -418,7 +418,7 @@ def test_each_new_user_gets_a_new_code(uow: UnitOfWork, world: World) -> None:
     assert first.user_code != second.user_code
     assert all(re.fullmatch(r"1[0-9]{5}", r.user_code) for r in (first, second))
     codes = [
-        u.user_code for u in users.user_list(uow=uow, actor=master, company_id=world.company_a)
+        u.user_code for u in users.user_list(uow=uow.for_company(world.company_a), actor=master)
     ]
     assert len(codes) == len(set(codes)) == 6
 
@@ -605,7 +605,7 @@ def test_an_update_that_changes_nothing_writes_no_audit(uow: UnitOfWork, world: 
 def test_a_masked_cpf_sent_back_unchanged_keeps_the_cpf(uow: UnitOfWork, world: World) -> None:
     admin = _actor(uow, "100002")
     listed = {
-        r.user_code: r for r in users.user_list(uow=uow, actor=admin, company_id=world.company_a)
+        r.user_code: r for r in users.user_list(uow=uow.for_company(world.company_a), actor=admin)
     }
     masked = listed["100003"].cpf
     assert masked == mask_cpf(CPF_PLAIN_A)
@@ -836,7 +836,7 @@ def test_an_added_user_makes_its_first_access_and_logs_in_with_exactly_its_permi
     assert actor.home_company_id == world.company_a
     assert world.company_a in actor.company_ids
     with pytest.raises(DomainError):
-        users.user_list(uow=uow, actor=actor, company_id=world.company_a)
+        users.user_list(uow=uow.for_company(world.company_a), actor=actor)
 
 
 # ---------------------------------------------------------------- audit trail
