@@ -85,12 +85,12 @@ lint: test-deps
 TREE_STATE = if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 	  git status --porcelain --untracked-files=all; git diff HEAD --binary | cksum; fi
 
-# Two processes on CI's two cores; the end-to-end tests stay together in one of them.
+# Two processes on CI's two cores; tests/conftest.py keeps the end-to-end tests together in one.
 TEST_PROCESSES ?= 2
 
 test: test-deps chromium nginx lint
 	@before=$$($(TREE_STATE)); \
-	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS); status=$$?; \
+	$(BIN)/pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; status=1; fi; \
 	after=$$($(TREE_STATE)); \
 	if [ "$$before" != "$$after" ]; then \

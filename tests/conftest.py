@@ -66,13 +66,20 @@ def _fresh_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine.dispose()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n 2 --dist loadgroup` (make test) the end-to-end tests run one after
-    the other in one process, over one served portal, while the other process runs the
-    rest: they share the session's demo portal and must not compete for it."""
-    for item in items:
-        if item.get_closest_marker("e2e"):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`make test` runs two processes (pytest-xdist): test files go to whichever is free,
+    and the whole tests/e2e folder goes to one of them, so the end-to-end tests run one
+    after the other over the session's one served portal and browser."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class E2ETogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return E2E if nodeid.startswith(E2E) else nodeid.split("::", 1)[0]
+
+    return E2ETogether(config, log)  # type: ignore[arg-type]
+
+
+E2E = "tests/e2e/"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
