@@ -20,14 +20,13 @@ from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import func, select
 
 from components import charts
 from components.context import Context, new_uow, now_utc
 from components.safe_text import plain
-from data.models import AuditRecord
 from services import exports
 from services.actors import Actor, Permission
+from services.audit import companies_data_version
 from services.reports import analytics
 from services.reports import beneficiaries as reports
 from services.reports.beneficiaries import (
@@ -69,21 +68,9 @@ DataVersion = int
 
 
 def data_version(company_ids: Iterable[int]) -> DataVersion:
-    """How far the companies' data has got: the newest id of their audit records. Every
-    write adds an audit record in its own transaction (a movement, a batch chunk, a
-    scheduled movement taking effect), so this grows, for every process, as soon as a
-    change is committed; one indexed lookup (well under a millisecond on PostgreSQL with
-    hundreds of thousands of records; a count would cost a scan of the company's).
-    Limit: on PostgreSQL a transaction that took a lower id and commits after another
-    one of the same companies does not move it; its change then shows at the next write
-    or after the cache's ttl, as before."""
-    ids = sorted(set(company_ids))
-    with new_uow() as uow:
-        newest = uow.session.scalar(
-            select(func.max(AuditRecord.id)).where(AuditRecord.company_id.in_(ids))
-        )
-    version = int(newest or 0)
-    return version
+    """The cache key that moves, on every process, when the companies' data changes
+    (services.audit.companies_data_version)."""
+    return companies_data_version(uow=new_uow(), company_ids=company_ids)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
