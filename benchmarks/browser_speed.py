@@ -43,9 +43,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -65,17 +68,25 @@ CHROMIUM_ARGS = [
 RUN_COUNTER = """
 (() => {
   window.__runsDone = 0;
-  let last = null;
-  new MutationObserver(() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    const now = app ? app.getAttribute('data-test-script-state') : null;
-    if (now === 'notRunning' && last !== null && last !== 'notRunning') window.__runsDone += 1;
-    if (now !== null) last = now;
-  }).observe(document, {attributes: true, subtree: true, childList: true,
-                        attributeFilter: ['data-test-script-state']});
+  const state = 'data-test-script-state';
+  new MutationObserver((records) => {
+    // Each record's old value; the value after record i is the old value of record i+1
+    // (of the same element), after the last one the element's current value: a run that
+    // starts and ends between two callbacks is counted too.
+    const seen = records.filter(r => r.target.getAttribute('data-testid') === 'stApp');
+    seen.forEach((r, i) => {
+      const after = i + 1 < seen.length && seen[i + 1].target === r.target
+        ? seen[i + 1].oldValue : r.target.getAttribute(state);
+      if (after === 'notRunning' && r.oldValue !== null && r.oldValue !== 'notRunning') {
+        window.__runsDone += 1;
+      }
+    });
+  }).observe(document, {attributes: true, subtree: true, attributeOldValue: true,
+                        attributeFilter: [state]});
 })();
 """
 TICKS = os.sysconf("SC_CLK_TCK")
+RETRY_SECONDS = 15
 
 
 def _free_port() -> int:
@@ -150,6 +161,7 @@ class Figures:
     pages: dict[str, list[float]] = field(default_factory=dict)
     page_cpu: dict[str, list[float]] = field(default_factory=dict)
     loads: list[str] = field(default_factory=list)
+    lost_clicks: int = 0
 
 
 async def wait_idle(page, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
@@ -160,8 +172,23 @@ async def runs_done(page) -> int:  # noqa: ANN001
     return int(await page.evaluate("() => window.__runsDone"))
 
 
-async def wait_run_over(page, before: int, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
-    await page.wait_for_function(f"() => window.__runsDone > {before}", timeout=timeout_ms)
+async def wait_run_over(
+    page, before: int, slug: str | None = None, timeout_ms: int = 60_000
+) -> None:  # noqa: ANN001, E501
+    """Until a run that ended after `before` runs were counted, or (a page link's click)
+    the address shows the page `slug` and the app is idle: a run too short for the
+    browser to show its state is over too."""
+    await page.wait_for_function(
+        """([before, slug, idle]) => {
+          if (window.__runsDone > before) return true;
+          if (slug === null) return false;
+          const path = location.pathname.replace(/\\/+$/, '');
+          const here = slug ? path.endsWith('/' + slug) : path === '';
+          return here && document.querySelector(idle) !== null;
+        }""",
+        arg=[before, slug, IDLE],
+        timeout=timeout_ms,
+    )
     await wait_idle(page, timeout_ms)
 
 
@@ -228,12 +255,27 @@ async def menu_links(page) -> list[str]:  # noqa: ANN001
     return names
 
 
-async def click_page(page, server: Server, name: str) -> tuple[float, float]:  # noqa: ANN001
+async def click_page(page, server: Server, name: str, fig: Figures | None = None):  # noqa: ANN001, ANN201
+    """Click a menu link; the seconds and server CPU until the run it starts is over.
+
+    A click after which no run starts within RETRY_SECONDS, the address unchanged, is
+    lost: it is counted (`fig.lost_clicks`) and clicked again, the time running on."""
     link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True)
+    href = await link.get_attribute("href") or ""
     before = await runs_done(page)
     cpu0, t0 = server.cpu(), time.perf_counter()
     await link.click()
-    await wait_run_over(page, before)
+    slug = urllib.parse.urlsplit(href).path.strip("/").split("/")[-1]
+    for attempt in range(3):
+        try:
+            await wait_run_over(page, before, slug, timeout_ms=RETRY_SECONDS * 1000)
+            break
+        except PlaywrightTimeout:
+            if fig is not None:
+                fig.lost_clicks += 1
+            if attempt == 2:
+                raise
+            await link.click()
     secs, cpu = time.perf_counter() - t0, server.cpu() - cpu0
     print(f"{server.name}: {name} {secs:.2f} s, CPU {cpu:.3f} s", file=sys.stderr)
     return secs, cpu
@@ -287,7 +329,7 @@ async def measure(browser, portal: Server, bare: Server, args) -> tuple[Figures,
         for server, fig in ((portal, fp), (bare, fb)):
             page = sessions[server.name][1]
             for name in links[server.name]:
-                secs, cpu = await click_page(page, server, name)
+                secs, cpu = await click_page(page, server, name, fig)
                 fig.pages.setdefault(name, []).append(secs)
                 fig.page_cpu.setdefault(name, []).append(cpu)
             fig.loads.append(load_average())
@@ -307,6 +349,8 @@ async def crowd_login(browser, portal: Server, users: list[str]) -> dict[str, ob
     load = load_average()
     cpu0, t0 = portal.cpu(), time.perf_counter()
 
+    clicks = Figures()  # counts the clicks that started no run (clicked again)
+
     async def one(page, user: str) -> tuple[int, int, float]:  # noqa: ANN001
         try:
             lost, secs = await type_login(page, user)
@@ -315,8 +359,8 @@ async def crowd_login(browser, portal: Server, users: list[str]) -> dict[str, ob
         clicks_lost = 0
         try:
             target = next(n for n in await menu_links(page) if n != "Página inicial")
-            await click_page(page, portal, target)
-        except Exception:  # noqa: BLE001 - the page never came
+            await click_page(page, portal, target, clicks)
+        except Exception:  # noqa: BLE001 - the page never came, clicked three times
             clicks_lost = 1
         return lost, clicks_lost, secs
 
@@ -328,7 +372,7 @@ async def crowd_login(browser, portal: Server, users: list[str]) -> dict[str, ob
     return {
         "users": len(users),
         "keystrokes_lost": sum(r[0] for r in results),
-        "clicks_lost": sum(r[1] for r in results),
+        "clicks_lost": sum(r[1] for r in results) + clicks.lost_clicks,
         "login_median": statistics.median(logins) if logins else float("nan"),
         "login_slowest": max(logins) if logins else float("nan"),
         "wall": wall,
@@ -389,6 +433,10 @@ def report(fp: Figures, fb: Figures, crowd: dict[str, object] | None, args) -> s
         f"{_median(fb.cold_cpu):.3f} s | {ratio(_median(fp.cold_cpu), _median(fb.cold_cpu))} | |",
         f"| server CPU, login (median) | {_median(fp.login_cpu):.3f} s | | | |",
     ]
+    lines.append(
+        f"| menu clicks lost (no run within {RETRY_SECONDS} s: clicked again) | "
+        f"{fp.lost_clicks} of {len(p_clicks)} | {fb.lost_clicks} of {len(b_clicks)} | | 0 |"
+    )
     if crowd:
         lines.append(
             f"| {crowd['users']} users logging in at once: keystrokes / clicks lost | "
