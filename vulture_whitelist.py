@@ -88,6 +88,9 @@ _.exc_type
 _.tb
 # A cache key: st.cache_data keeps masked and unmasked reports apart by this argument.
 _.personal
+# A cache key: the companies' data version (components/report_widgets.py), so a change
+# committed on any portal process reaches every process's cached reports.
+_.version
 # Streamlit's AppTest has no public way to share a component registry across the
 # simulated sessions of benchmarks/load.py; the benchmark sets it for speed.
 _._bidi_component_manager

@@ -61,6 +61,15 @@ class BatchProgress:
         return min(1.0, self.applied / self.to_apply) if self.to_apply else 1.0
 
 
+def _company_batch(uow: UnitOfWork, company_id: int, batch_id: int) -> BatchFile:
+    b = uow.session.scalars(
+        select(BatchFile).where(BatchFile.id == batch_id, BatchFile.company_id == company_id)
+    ).one_or_none()
+    if b is None:
+        raise DomainError("Lote não encontrado nesta empresa.")
+    return b
+
+
 def batch_enqueue(
     *, uow: UnitOfWork, actor: Actor, batch_id: int, now: datetime, jobs: JobQueue | None = None
 ) -> BatchProgress:
@@ -71,11 +80,7 @@ def batch_enqueue(
     beat = jobs.last_beat(_key(batch_id))  # read before the transaction: no network inside
     with uow:
         company_id = uow.require_company()
-        b = uow.session.scalars(
-            select(BatchFile).where(BatchFile.id == batch_id, BatchFile.company_id == company_id)
-        ).one_or_none()
-        if b is None:
-            raise DomainError("Lote não encontrado nesta empresa.")
+        b = _company_batch(uow, company_id, batch_id)
         if b.status not in ("received", "applying"):
             raise DomainError("Este lote já foi processado.")
         if not b.accepted_lines:
@@ -118,11 +123,7 @@ def batch_progress(
     beat = jobs.last_beat(_key(batch_id))  # read before the transaction: no network inside
     with uow:
         company_id = uow.require_company()
-        b = uow.session.scalars(
-            select(BatchFile).where(BatchFile.id == batch_id, BatchFile.company_id == company_id)
-        ).one_or_none()
-        if b is None:
-            raise DomainError("Lote não encontrado nesta empresa.")
+        b = _company_batch(uow, company_id, batch_id)
         counts: dict[str, int] = dict(
             uow.session.execute(
                 select(BatchLine.status, func.count())
