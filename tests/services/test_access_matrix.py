@@ -1792,6 +1792,10 @@ LEFT_OUT = {
     "data returned (test_coverage.py)",
     "batch.processing.check_line": "one line of batch_receive/batch_apply, after their check",
     "lgpd.personal_data_access_record": "adds to the caller's transaction, after its check",
+    # A cache key for the report pages' cached loaders, called with the companies the page
+    # already checked; it returns one number (the newest audit record id), no company data.
+    "audit.companies_data_version": "the report caches' key: one number, no company data "
+    "(tests/pages/test_report_cache.py)",
     # Pure answers for the users page, no data read; the writes check them again
     # (tests/services/test_user_permissions.py).
     "access.users.user_grantable_permissions": "what the actor may grant, no data read",
