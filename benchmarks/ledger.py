@@ -43,6 +43,7 @@ from data.db import make_engine, make_session_factory  # noqa: E402
 from data.models import Beneficiary, Company, Invoice, InvoiceLine  # noqa: E402
 from data.uow import UnitOfWork  # noqa: E402
 from demo.generator import seed_demo  # noqa: E402
+from services.actors import operator_actor  # noqa: E402
 from services.billing import cli as billing_cli  # noqa: E402
 from services.billing.ledger_export import ledger_rows  # noqa: E402
 
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    actor = billing_cli._operator_actor(frozenset({company_id}))
+    actor = operator_actor(billing_cli.PROG, frozenset({company_id}))
 
     def service() -> int:
         return sum(

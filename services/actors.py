@@ -83,3 +83,10 @@ class Actor:
                 f"Seu usuário não tem permissão para {PERMISSION_LABELS[permission]}. "
                 "Peça ao usuário master da empresa."
             )
+
+
+def operator_actor(name: str, company_ids: frozenset[int]) -> Actor:
+    """The operator itself, for its own programs (`name`: a scheduler's job, a command
+    line): an account manager over `company_ids`. User id 0 is no portal user, so the
+    audit records of what it does carry no user."""
+    return Actor(0, "system", name, Role.ACCOUNT_MANAGER, frozenset(ALL_PERMISSIONS), company_ids)

@@ -31,7 +31,7 @@ from data.db import make_engine, make_session_factory, upgrade_to_head
 from data.models import Company
 from data.uow import UnitOfWork
 from services.access import accounts as access
-from services.actors import ALL_PERMISSIONS, Actor, Role
+from services.actors import operator_actor
 from services.batch import processing as batch
 from services.batch.files import template_xlsx
 from services.jobs.batch import job_heartbeat
@@ -69,7 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.template:
         plans = movement_options(
             uow=UnitOfWork(factory, company_id),
-            actor=_system_actor(company_id),
+            actor=operator_actor(
+                "portal-batch", frozenset({company_id})
+            ),  # the plans, for the template
             today=local_date(now),
         ).plans
         Path(args.template).write_bytes(
@@ -139,18 +141,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         accepted, refused = result.applied, result.refused
     print(f"accepted={accepted} refused={refused}")
     return 0
-
-
-def _system_actor(company_id: int) -> Actor:
-    """Only to list the company's plans for the template."""
-    return Actor(
-        0,
-        "system",
-        "portal-batch",
-        Role.ACCOUNT_MANAGER,
-        frozenset(ALL_PERMISSIONS),
-        frozenset({company_id}),
-    )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from data.db import alembic_config, make_engine, make_session_factory, upgrade_t
 from data.models import Company
 from data.uow import UnitOfWork
 from services import billing
-from services.actors import ALL_PERMISSIONS, Actor, Role
+from services.actors import operator_actor
 from services.billing.ledger_export import LEDGER_HEADER, ledger_line, ledger_rows
 from services.rules.errors import DomainError
 
@@ -128,20 +128,6 @@ def _schema_ready(engine: Engine) -> None:
         upgrade_to_head(engine)
 
 
-def _operator_actor(company_ids: frozenset[int]) -> Actor:
-    """The operator itself, for a scheduler: an account manager over every company.
-
-    user_id 0 is no portal user: the audit records of what it does carry no user."""
-    return Actor(
-        0,
-        "system",
-        PROG,
-        Role.ACCOUNT_MANAGER,
-        frozenset(ALL_PERMISSIONS),
-        company_ids,
-    )
-
-
 def _company_ids(factory: sessionmaker, code: str | None) -> tuple[frozenset[int], int | None]:
     """Every company id, and the id of ``code`` (None when no code was given)."""
     with factory() as session:
@@ -160,7 +146,7 @@ def _run(factory: sessionmaker, month: date, code: str | None) -> int:
     try:
         result = billing.billing_run(
             uow=UnitOfWork(factory),
-            actor=_operator_actor(all_ids),
+            actor=operator_actor(PROG, all_ids),
             billing_month=month,
             company_ids=None if company_id is None else [company_id],
             now=datetime.now(UTC),
@@ -186,7 +172,7 @@ def _ledger(factory: sessionmaker, code: str) -> int:
     all_ids, company_id = _company_ids(factory, code)
     assert company_id is not None
     rows = ledger_rows(
-        uow=UnitOfWork(factory).for_company(company_id), actor=_operator_actor(all_ids)
+        uow=UnitOfWork(factory).for_company(company_id), actor=operator_actor(PROG, all_ids)
     )
     try:
         sys.stdout.write(",".join(LEDGER_HEADER) + "\n")

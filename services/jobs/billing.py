@@ -20,10 +20,11 @@ from sqlalchemy import select
 
 from data.models import Company
 from data.uow import UnitOfWork
-from services.actors import ALL_PERMISSIONS, Actor, Role
+from services.actors import operator_actor
 from services.billing.run import billing_run
 from services.jobs.queue import JobQueue
 from services.numbering import local_date
+from services.rules.billing import add_months
 from services.rules.retroactive import cutoff_date
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,8 @@ def due_billing_month(today: date, cutoff_day: int) -> date:
     cut-off has passed, else this month (last month's cut-off passed with last month)."""
     first = today.replace(day=1)
     if today > cutoff_date(today.year, today.month, cutoff_day):
-        return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return add_months(first, 1)
     return first
-
-
-def _operator(company_ids: frozenset[int]) -> Actor:
-    """The operator itself (user 0, no portal user), over every company."""
-    return Actor(
-        0, "system", "portal-worker", Role.ACCOUNT_MANAGER, frozenset(ALL_PERMISSIONS), company_ids
-    )
 
 
 def bill_at_cutoff_job(jobs: JobQueue, now: datetime | None = None) -> dict[date, int]:
@@ -59,7 +53,7 @@ def bill_at_cutoff_job(jobs: JobQueue, now: datetime | None = None) -> dict[date
     by_month: dict[date, list[int]] = defaultdict(list)
     for company_id, cutoff_day in companies:
         by_month[due_billing_month(today, cutoff_day)].append(company_id)
-    operator = _operator(frozenset(i for i, _ in companies))
+    operator = operator_actor("portal-worker", frozenset(i for i, _ in companies))
     issued: dict[date, int] = {}
     for month, ids in sorted(by_month.items()):
         result = billing_run(

@@ -20,6 +20,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from services.rules.age_bands import AGE_BANDS, check_price_table, check_single_price
+from services.rules.billing import add_months
 from services.rules.errors import DomainError
 from services.rules.formats import MONTHS, format_date, format_month_numeric
 
@@ -119,12 +120,6 @@ def parse_decimal(text: str, field: str, what: str) -> Decimal:
     if not clean or not value.is_finite():
         raise DomainError(f"{what}: informe um número, como 89,90.", field)
     return value
-
-
-def add_months(month: date, months: int) -> date:
-    """The first day of the month ``months`` after (or before) ``month``'s."""
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def month_options(today: date, back: int, ahead: int) -> list[date]:

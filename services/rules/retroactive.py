@@ -19,15 +19,11 @@ from __future__ import annotations
 import calendar as _calendar
 from datetime import date
 
+from services.rules.billing import add_months
 from services.rules.errors import DomainError
 
 DEFAULT_CUTOFF_DAY = 20
 DEFAULT_RETROACTIVE_MONTHS = 3
-
-
-def _add_months(first_of_month: date, months: int) -> date:
-    index = first_of_month.year * 12 + first_of_month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def _clamped(year: int, month: int, day: int) -> date:
@@ -44,7 +40,7 @@ def retroactive_dates(today: date, months: int = DEFAULT_RETROACTIVE_MONTHS) -> 
     if months < 1:
         raise DomainError("O número de meses retroativos deve ser pelo menos 1.", "months")
     current = today.replace(day=1)
-    return [_add_months(current, -i) for i in range(months)]
+    return [add_months(current, -i) for i in range(months)]
 
 
 def cutoff_date(year: int, month: int, cutoff_day: int) -> date:
@@ -56,7 +52,7 @@ def movement_billing_month(received: date, cutoff_day: int = DEFAULT_CUTOFF_DAY)
     """First day of the invoice month a movement received on ``received`` is billed in."""
     cutoff = cutoff_date(received.year, received.month, cutoff_day)
     months_ahead = 1 if received <= cutoff else 2
-    return _add_months(received.replace(day=1), months_ahead)
+    return add_months(received.replace(day=1), months_ahead)
 
 
 def next_due_date(today: date, due_day: int) -> date:
@@ -68,5 +64,5 @@ def next_due_date(today: date, due_day: int) -> date:
     this_month = _clamped(today.year, today.month, due_day)
     if this_month >= today:
         return this_month
-    following = _add_months(today.replace(day=1), 1)
+    following = add_months(today.replace(day=1), 1)
     return _clamped(following.year, following.month, due_day)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select, text
 
 from config import get_settings
 from data.models import Beneficiary, Invoice, InvoiceLine
+from services.actors import operator_actor
 from services.billing import cli as billing_cli
 from services.billing.ledger_export import LEDGER_HEADER, ledger_rows
 from tests.services.test_billing import AUG, JUL, SEP, World, build_world
@@ -319,7 +320,7 @@ def test_the_installed_script_runs_and_exports_the_ledger(world: World, url: str
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_a_ledger_export_in_progress_does_not_hold_the_write_lock(world: World, engine: Engine):
     _ledger_world(world)
-    actor = billing_cli._operator_actor(frozenset({world.company_id}))
+    actor = operator_actor(billing_cli.PROG, frozenset({world.company_id}))
     rows = ledger_rows(uow=world.uow.for_company(world.company_id), actor=actor)
     first = next(rows)  # the query is running, its cursor open
     writer = sqlite3.connect(engine.url.database, timeout=0.5, isolation_level=None)
