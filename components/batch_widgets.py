@@ -180,7 +180,6 @@ def application_progress(ctx: Context, batch_id: int) -> None:
     runs again once the job is no longer queued or running."""
     p = batch_progress(ctx, batch_id)
     if p.state not in WAITING:
-        st.cache_data.clear()  # reports show the new beneficiaries at once
         st.rerun(scope="app")
     text = (
         "Na fila: a aplicação começa em instantes."

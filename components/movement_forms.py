@@ -98,7 +98,6 @@ def remember(ctx: Context, key: str, result: MovementResult, **extra: Any) -> No
     """Keep the result for `show_last`, start a fresh form and rerun."""
     st.session_state[DONE_KEY] = Done(ctx.company_id, key, result, **extra)
     st.session_state[f"{key}__nonce"] = _nonce(key) + 1
-    st.cache_data.clear()  # reports show the change at once
     st.rerun()
 
 
