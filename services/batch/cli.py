@@ -69,9 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.template:
         plans = movement_options(
             uow=UnitOfWork(factory, company_id),
-            actor=operator_actor(
-                "portal-batch", frozenset({company_id})
-            ),  # the plans, for the template
+            actor=operator_actor("portal-batch", frozenset({company_id})),
             today=local_date(now),
         ).plans
         Path(args.template).write_bytes(
