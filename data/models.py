@@ -724,3 +724,15 @@ class AuditRecord(Base):
     entity_id: Mapped[str | None] = mapped_column(String(40))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# --- Documents on demand (issue 15, documents) ---
+
+
+# --- Bank files (issue 15, CNAB 240) ---
+
+
+# --- Notices (issue 15, notices) ---
+
+
+# --- Cost centres (issue 15, cost centres) ---
