@@ -728,6 +728,34 @@ class AuditRecord(Base):
 
 # --- Documents on demand (issue 15, documents) ---
 
+# What a document on demand is: income-tax statement (per holder and calendar year),
+# declaration of discharge of debts (Lei 12.007/2009, per company and year), permanence
+# letter (per beneficiary, for portability).
+ISSUED_DOCUMENT_KINDS = ("income_tax", "discharge", "permanence")
+
+
+class IssuedDocument(Base):
+    """A document the portal issued, found by its verification code on the public page.
+
+    `summary` is what the public page may show (the document's own facts, personal data
+    masked); `content_sha256` the hash of the PDF as issued (the PDF itself is not kept)."""
+
+    __tablename__ = "issued_document"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ISSUED_DOCUMENT_KINDS), name="kind"),
+        Index("ix_issued_document_company_issued", "company_id", "issued_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    beneficiary_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiary.id"), index=True)
+    year: Mapped[int | None] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column()
+    issued_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+
 
 # --- Bank files (issue 15, CNAB 240) ---
 
