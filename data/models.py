@@ -760,6 +760,89 @@ class IssuedDocument(Base):
 # --- Bank files (issue 15, CNAB 240) ---
 
 
+# A remessa is the operator's (every company's boletos, one NSA sequence); its items and
+# the retorno's lines carry the company of their boleto (none for an unknown boleto).
+REMITTANCE_MOVEMENTS = ("01", "02")  # entrada de título, pedido de baixa
+RETURN_LINE_STATUSES = (
+    "paid",  # matched, payment recorded, invoice paid
+    "divergent",  # matched, amount short of what is owed: listed, nothing recorded
+    "unknown",  # no boleto with this nosso número
+    "already_paid",  # the payment or the invoice was already recorded as paid
+    "not_payment",  # an occurrence that is no payment (entrada confirmada, baixa...)
+    "outside",  # a boleto of a company outside the reader's portfolio: not applied
+)
+
+
+class BankRemittance(Base):
+    """A CNAB 240 remessa generated for the bank (NSA: its sequence number)."""
+
+    __tablename__ = "bank_remittance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nsa: Mapped[int] = mapped_column(Integer, unique=True)
+    generated_at: Mapped[datetime] = mapped_column()
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    file_name: Mapped[str] = mapped_column(String(60))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    titles: Mapped[int] = mapped_column(Integer)
+    entries_total: Mapped[Decimal] = mapped_column()
+
+
+class BankRemittanceItem(Base):
+    """A boleto in a remessa: its entrada (01) or its baixa (02), each sent once."""
+
+    __tablename__ = "bank_remittance_item"
+    __table_args__ = (
+        UniqueConstraint("boleto_id", "movement"),
+        CheckConstraint(_in("movement", REMITTANCE_MOVEMENTS), name="movement"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    remittance_id: Mapped[int] = mapped_column(ForeignKey("bank_remittance.id"), index=True)
+    boleto_id: Mapped[int] = mapped_column(ForeignKey("boleto.id"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    movement: Mapped[str] = mapped_column(String(2))
+    amount: Mapped[Decimal] = mapped_column()
+
+
+class BankReturnFile(Base):
+    """A CNAB 240 retorno read (once: its content's SHA-256 is unique)."""
+
+    __tablename__ = "bank_return_file"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    read_at: Mapped[datetime] = mapped_column()
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    bank_code: Mapped[str] = mapped_column(String(3))
+    nsa: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BankReturnLine(Base):
+    """One title of a retorno and what reading it did."""
+
+    __tablename__ = "bank_return_line"
+    __table_args__ = (
+        UniqueConstraint("return_file_id", "line_number"),
+        CheckConstraint(_in("status", RETURN_LINE_STATUSES), name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_file_id: Mapped[int] = mapped_column(ForeignKey("bank_return_file.id"))
+    line_number: Mapped[int] = mapped_column(Integer)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
+    boleto_id: Mapped[int | None] = mapped_column(ForeignKey("boleto.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), index=True)
+    title_id: Mapped[str] = mapped_column(String(20))
+    movement: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(15))
+    face_value: Mapped[Decimal] = mapped_column()
+    charges: Mapped[Decimal] = mapped_column()  # fine + interest paid
+    discount: Mapped[Decimal] = mapped_column()
+    paid: Mapped[Decimal] = mapped_column()
+    owed: Mapped[Decimal | None] = mapped_column()
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    credited_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(300), default="", server_default="")
+
 # --- Notices (issue 15, notices) ---
 
 
