@@ -845,5 +845,51 @@ class BankReturnLine(Base):
 
 # --- Notices (issue 15, notices) ---
 
+# What a notice is about (services/rules/notices.py says when each is due and who gets it).
+NOTICE_KINDS = (
+    "cutoff",
+    "invoice_overdue",
+    "exclusion_scheduled",
+    "dependent_ageing",
+    "batch_finished",
+)
+
+
+class Notice(Base):
+    """One notice of the bell for one user, about one company.
+
+    `dedupe_key` names the event (kind, and the invoice, protocol, beneficiary, batch or
+    date it is about): one user never gets the same notice twice, however often the
+    generation runs. Title and text are built from the data (services/notices.py), never
+    typed by anyone; `audience` is the permission that made the user a recipient (the
+    list hides the notice once the user loses it); `link` is the page script it points to."""
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe_key"),
+        CheckConstraint(_in("kind", NOTICE_KINDS), name="kind"),
+        Index("ix_notice_user_company_read", "user_id", "company_id", "read_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    audience: Mapped[str] = mapped_column(String(20))
+    dedupe_key: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column()
+    read_at: Mapped[datetime | None] = mapped_column()
+
+
+class NoticePreference(Base):
+    """A user's choice to get the bell's notices by e-mail too (no row: only the bell)."""
+
+    __tablename__ = "notice_preference"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    email: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column()
+
 
 # --- Cost centres (issue 15, cost centres) ---
