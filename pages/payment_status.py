@@ -74,6 +74,8 @@ if status.paid:
                 "Vencimento": format_date(p.due_date),
                 "Pago em": format_date(p.paid_on),
                 "Valor pago": format_money(p.amount),
+                "Multa e juros": format_money(p.charges),
+                "Crédito em": format_date(p.credited_on),
                 "Meio": p.method_label,
             }
             for p in status.paid

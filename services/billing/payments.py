@@ -25,7 +25,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.models import Boleto, Company, Invoice, Operator, Payment
+from data.models import BankReturnLine, Boleto, Company, Invoice, Operator, Payment
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission, Role
 from services.audit import audit_record
@@ -545,6 +545,68 @@ def overdue_reissue(
         return result
 
 
+# ---------------------------------------------------------------- recording a payment
+
+
+def payment_record(
+    session: Session,
+    *,
+    invoice: Invoice,
+    boleto: Boleto | None,
+    paid_on: date,
+    amount: Decimal,
+    user_id: int | None,
+    now: datetime,
+    source: str,
+    charges: Decimal = Decimal("0.00"),
+) -> Payment:
+    """Record a payment that covers ``invoice`` (the caller checked the amount, holds the
+    invoice and chose the companies): a Payment row (method "boleto"), the invoice and
+    the boleto paid, any other active boleto of the invoice cancelled (the next remessa
+    writes it off), audited with ``source`` and the fine and interest paid."""
+    payment = Payment(
+        invoice_id=invoice.id,
+        boleto_id=boleto.id if boleto else None,
+        paid_on=paid_on,
+        amount=amount,
+        method="boleto",
+    )
+    session.add(payment)
+    before = {"status": invoice.status, "paid_on": invoice.paid_on}
+    invoice.status, invoice.paid_on = "paid", paid_on
+    cancelled = []
+    for other in session.scalars(
+        select(Boleto).where(Boleto.invoice_id == invoice.id, Boleto.status == "active")
+    ):
+        if boleto is None or other.id != boleto.id:
+            other.status = "cancelled"
+            cancelled.append(other.our_number)
+    if boleto is not None:
+        boleto.status = "paid"
+    session.flush()
+    audit_record(
+        session,
+        user_id=user_id,
+        company_id=invoice.company_id,
+        action="payment_record",
+        entity="invoice",
+        entity_id=invoice.id,
+        before=before,
+        after={
+            "status": "paid",
+            "paid_on": paid_on,
+            "amount": amount,
+            "fine_and_interest": charges,
+            "method": "boleto",
+            "our_number": boleto.our_number if boleto else None,
+            "cancelled_boletos": cancelled,
+            "source": source,
+        },
+        now=now,
+    )
+    return payment
+
+
 # ---------------------------------------------------------------- payment status
 
 
@@ -556,6 +618,9 @@ class PaymentRow:
     paid_on: date
     amount: Decimal
     method: str
+    # Fine and interest paid, when the bank's retorno said (None: not known).
+    charges: Decimal | None = None
+    credited_on: date | None = None
 
     @property
     def method_label(self) -> str:
@@ -584,8 +649,15 @@ def payment_status(
     """Payments received and invoices still open or overdue (of one year, or all)."""
     company_id = _scope(uow, actor)
     paid_query = (
-        select(Payment, Invoice.billing_month, Invoice.due_date)
+        select(
+            Payment,
+            Invoice.billing_month,
+            Invoice.due_date,
+            BankReturnLine.charges,
+            BankReturnLine.credited_on,
+        )
         .join(Invoice, Invoice.id == Payment.invoice_id)
+        .outerjoin(BankReturnLine, BankReturnLine.payment_id == Payment.id)
         .where(Invoice.company_id == company_id)
     )
     open_query = select(Invoice).where(Invoice.company_id == company_id, Invoice.status == "open")
@@ -596,8 +668,8 @@ def payment_status(
     with uow:
         session = uow.session
         paid = [
-            PaymentRow(p.invoice_id, month, due, p.paid_on, p.amount, p.method)
-            for p, month, due in session.execute(
+            PaymentRow(p.invoice_id, month, due, p.paid_on, p.amount, p.method, charges, credited)
+            for p, month, due, charges, credited in session.execute(
                 paid_query.order_by(Payment.paid_on.desc(), Payment.id.desc())
             ).all()
         ]
