@@ -43,6 +43,13 @@ PUBLIC_PAGES = [
         "esqueci-usuario",
     ),
     (
+        "validate_document",
+        "pages/validate_document.py",
+        "Validar documento",
+        ":material/verified:",
+        "validar-documento",
+    ),
+    (
         "reset_password",
         "pages/reset_password.py",
         "Redefinir senha",

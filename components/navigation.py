@@ -80,6 +80,14 @@ PAGES: list[PageSpec] = [
         CO,
         account_manager_only=True,
     ),
+    PageSpec("pages/documents.py", "Documentos", ":material/description:", "documentos", CO),
+    PageSpec(
+        "pages/validate_document.py",
+        "Validar documento",
+        ":material/verified:",
+        "validar-documento",
+        CO,
+    ),
     PageSpec(
         "pages/change_password.py", "Alterar senha", ":material/password:", "alterar-senha", CO
     ),

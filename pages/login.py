@@ -28,6 +28,9 @@ with right:
     st.page_link("pages/first_access.py", label="Meu primeiro acesso", icon=":material/person_add:")
     st.page_link("pages/forgot_password.py", label="Esqueci minha senha", icon=":material/key:")
     st.page_link("pages/forgot_user.py", label="Esqueci meu usuário", icon=":material/badge:")
+    st.page_link(
+        "pages/validate_document.py", label="Validar documento", icon=":material/verified:"
+    )
     if get_settings().show_outbox:
         with st.expander("Contas de demonstração"):
             st.markdown(

@@ -52,6 +52,8 @@ SCREENS = [
     Screen("pages/audit_trail.py", "Trilha de auditoria", MASTERS),
     Screen("pages/price_tables.py", "Tabelas de preço", MANAGER),
     Screen("pages/lgpd_request.py", "Pedidos LGPD", MANAGER),
+    # Every logged-in user opens it; the page says which documents the permissions allow.
+    Screen("pages/documents.py", "Documentos"),
     Screen("pages/operator_settings.py", "Configurações do operador", MANAGER),
     Screen("pages/movements_individual.py", "Cadastro individual", permission=P.MOVEMENTS),
     Screen("pages/movements_retroactive.py", "Cadastro retroativo", permission=P.MOVEMENTS),
@@ -78,6 +80,8 @@ PUBLIC = [
     ("pages/first_access.py", "Meu primeiro acesso", {}),
     ("pages/forgot_password.py", "Esqueci minha senha", {}),
     ("pages/forgot_user.py", "Esqueci meu usuário", {}),
+    # Public, and also in the logged-in menu (not a Screen: a visitor reaches it too).
+    ("pages/validate_document.py", "Validar documento", {}),
     # Opened only from an e-mailed link; a made-up token still shows the form's page.
     ("pages/reset_password.py", "Redefinir senha", {"reset": "nao-existe"}),
     ("pages/access_link.py", "Ativar acesso", {"ativar": "nao-existe"}),
