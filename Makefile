@@ -69,7 +69,7 @@ seed: $(VENV)/.installed
 	$(BIN)/portal-seed --database-url sqlite:///$(abspath $(DB)) --port $(PORT) --reset
 
 run: $(VENV)/.installed $(DB)
-	PORTAL_SHOW_OUTBOX=true $(BIN)/streamlit run streamlit_app.py \
+	PORTAL_SHOW_OUTBOX=true $(BIN)/python -m components.serve \
 	  --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 # mypy, vulture and import-linter read their settings from pyproject.toml.

@@ -6,7 +6,8 @@
 One run starts two servers at once:
 
 - the portal as `make run` serves it: a fresh SQLite demo database in a temporary
-  folder seeded by `portal-seed`, then `streamlit run streamlit_app.py`;
+  folder seeded by `portal-seed`, then `portal-serve` (`streamlit run streamlit_app.py`
+  once the modules are loaded: components/serve.py);
 - the bare app (benchmarks/bare_app/app.py): `st.navigation` over ten pages, each a
   title, a 50-row table and a plotly bar chart.
 
@@ -117,16 +118,16 @@ class Server:
         return cpu_seconds(self.proc.pid)
 
 
-def start_server(name: str, script: Path, env: dict[str, str], work: Path) -> Server:
-    """`streamlit run script` from the script's folder (whose .streamlit/ it reads)."""
+def start_server(
+    name: str, command: list[str], cwd: Path, env: dict[str, str], work: Path
+) -> Server:
+    """A server process started as `command` from `cwd` (whose .streamlit/ it reads)."""
     port = _free_port()
     log = work / f"{name}.log"
     proc = subprocess.Popen(
-        [str(BIN / "streamlit"), "run", str(script), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=script.parent, env={**os.environ, **env},
-        stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [*command, "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=cwd, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     return Server(name, f"http://127.0.0.1:{port}", proc, log)
 
@@ -477,13 +478,18 @@ async def run(args) -> None:  # noqa: ANN001
         [str(BIN / "portal-seed"), "--database-url", database_url, "--port", str(port)],
         check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
     )  # fmt: skip
+    # The portal as `make run` serves it (portal-serve), the bare app as `streamlit run`.
     portal = start_server(
         "portal",
-        ROOT / "streamlit_app.py",
+        [sys.executable, "-m", "components.serve"],
+        ROOT,
         {"PORTAL_DATABASE_URL": database_url, "PORTAL_SHOW_OUTBOX": "true"},
         work,
     )
-    bare = start_server("bare", ROOT / "benchmarks" / "bare_app" / "app.py", {}, work)
+    bare_app = ROOT / "benchmarks" / "bare_app" / "app.py"
+    bare = start_server(
+        "bare", [str(BIN / "streamlit"), "run", str(bare_app)], bare_app.parent, {}, work
+    )
     try:
         wait_healthy(portal)
         wait_healthy(bare)

@@ -58,7 +58,7 @@ TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 ROUTE_COOKIE = "portal_route"
 BIN = Path(sys.executable).parent
 # `streamlit run` for a replica: only the proxy faces the network.
-STREAMLIT = [sys.executable, "-m", "streamlit", "run", "--server.address", "127.0.0.1"]
+STREAMLIT = [sys.executable, "-m", "components.serve", "--server.address", "127.0.0.1"]
 STREAMLIT += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
 # A process that dies this soon after its start, this many times in a row, is broken:
 # the supervisor stops everything instead of starting it again forever.
@@ -365,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     children = [
         Child(
             f"portal-{port}",
-            [*STREAMLIT, str(ROOT / "streamlit_app.py"), "--server.port", str(port)],
+            [*STREAMLIT, "--server.port", str(port)],
             port=port,
         )
         for port in ports

@@ -124,7 +124,7 @@ def serve_portal(
     environment.update(PORTAL_DATABASE_URL=database_url, **(env or {}))
     log = (log_dir / "streamlit.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+        [sys.executable, "-m", "components.serve",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT,
