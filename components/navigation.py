@@ -177,6 +177,15 @@ PAGES: list[PageSpec] = [
         account_manager_only=True,
     ),
     PageSpec(
+        "pages/bank_files.py",
+        "Arquivos bancários",
+        ":material/account_balance:",
+        "arquivos-bancarios",
+        FIN,
+        P.FINANCE,
+        account_manager_only=True,
+    ),
+    PageSpec(
         "pages/operator_settings.py",
         "Configurações do operador",
         ":material/settings:",

@@ -161,3 +161,17 @@ def retorno_lines(acc: Account, titles: list[Paid], *, nsa: int = 1) -> list[str
 
 def retorno_file(acc: Account, titles: list[Paid], *, nsa: int = 1) -> bytes:
     return (NEWLINE.join(retorno_lines(acc, titles, nsa=nsa)) + NEWLINE).encode("ascii")
+
+
+def account_of(op: object) -> Account:
+    """The Account of an operator row (ORM object or Core row with its columns)."""
+    return Account(
+        bank_code=op.bank_code,  # type: ignore[attr-defined]
+        bank_name="Banco",
+        company_name=op.name,  # type: ignore[attr-defined]
+        cnpj=op.cnpj,  # type: ignore[attr-defined]
+        agreement=op.bank_agreement,  # type: ignore[attr-defined]
+        wallet=op.bank_wallet,  # type: ignore[attr-defined]
+        branch=op.bank_branch,  # type: ignore[attr-defined]
+        account=op.bank_account,  # type: ignore[attr-defined]
+    )

@@ -66,6 +66,7 @@ SCREENS = [
     Screen("pages/payment_status.py", "Situação de pagamentos", permission=P.FINANCE),
     Screen("pages/billing_reports.py", "Relatórios de faturamento", permission=P.FINANCE),
     Screen("pages/billing_run.py", "Faturamento mensal", MANAGER, P.FINANCE),
+    Screen("pages/bank_files.py", "Arquivos bancários", MANAGER, P.FINANCE),
     Screen("pages/protocols.py", "Protocolos", permission=P.PROTOCOLS),
     Screen("pages/report_active.py", "Beneficiários ativos", permission=P.REPORTS),
     Screen("pages/report_inactive.py", "Beneficiários inativos", permission=P.REPORTS),

@@ -1,0 +1,86 @@
+"""Bank files in a real browser: the account manager uploads a CNAB 240 retorno (built
+here, as the bank would, for an open demo invoice's boleto) and sees the invoice paid."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from data.db import make_engine, make_session_factory
+from data.models import Company, Invoice, Operator
+from data.uow import UnitOfWork
+from services.access.accounts import actor_for_user
+from services.billing import payments
+from services.rules.cnab240 import bank_title_id
+from tests.cnab_support import Paid, account_of, retorno_file
+from tests.e2e.conftest import shot, wait_idle
+from tests.e2e.test_finance_e2e import log_in, open_page
+
+pytestmark = pytest.mark.e2e
+CODE = "10006"  # a company no other journey pays or updates
+
+
+def _retorno_for_open_invoice(database_url: str) -> tuple[str, bytes]:
+    """The latest open invoice of CODE gets its boleto (as the account manager would
+    issue it), and a retorno paying it in full on its due date."""
+    engine = make_engine(database_url)
+    uow = UnitOfWork(make_session_factory(engine))
+    now = datetime.now(UTC)
+    actor = actor_for_user(uow=uow, user_code="900001", now=now)
+    assert actor is not None
+    with uow:
+        company_id = uow.session.scalars(select(Company.id).where(Company.code == CODE)).one()
+        inv = uow.session.scalars(
+            select(Invoice)
+            .where(Invoice.company_id == company_id, Invoice.status == "open")
+            .order_by(Invoice.billing_month.desc())
+        ).first()
+        assert inv is not None
+        invoice_id, month = inv.id, inv.billing_month
+        account = account_of(uow.session.scalars(select(Operator)).first())
+    boleto = payments.boleto_issue(
+        uow=uow.for_company(company_id), actor=actor, invoice_id=invoice_id, now=now
+    )
+    paid = Paid(
+        bank_title_id(account, boleto.our_number), boleto.amount, boleto.amount, boleto.due_date
+    )
+    engine.dispose()
+    return f"{month:%m/%Y}", retorno_file(account, [paid])
+
+
+def test_account_manager_uploads_a_retorno_and_sees_the_invoice_paid(
+    page: Page, demo_db: str, tmp_path: Path
+):
+    month, content = _retorno_for_open_invoice(demo_db)
+    file = tmp_path / "retorno_banco.ret"
+    file.write_bytes(content)
+    log_in(page, "900001")
+    open_page(page, "Arquivos bancários", "Arquivos bancários")
+    page.get_by_role("tab", name="Retorno").click()
+    page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(file)
+    expect(page.get_by_text("retorno_banco.ret").first).to_be_visible()
+    wait_idle(page)
+    page.get_by_role("button", name="Ler retorno").click()
+    expect(page.get_by_text("Retorno lido: 1 pagamento(s) registrado(s).")).to_be_visible(
+        timeout=60_000
+    )
+    paid = page.get_by_test_id("stMetric").filter(has_text="Pagos")
+    expect(paid).to_contain_text("1")
+    shot(page, "bank_files")
+
+    wait_idle(page)
+    switcher = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Empresa em contexto")
+    switcher.scroll_into_view_if_needed()
+    switcher.click()
+    page.keyboard.type(CODE)
+    page.get_by_role("option", name=re.compile(rf"^{CODE} · ")).click()
+    expect(page.get_by_text(re.compile(rf"^{CODE} · .*(CNPJ|CAEPF)")).first).to_be_visible()
+    open_page(page, "Faturas", "Faturas")
+    expect(
+        page.get_by_text(re.compile(rf"Competência {re.escape(month)} · vencimento .* · Paga em"))
+    ).to_be_visible(timeout=60_000)
