@@ -3,7 +3,7 @@ portal, and what that document covers, personal data masked (services/documents.
 
 import streamlit as st
 
-from components.context import client_address, current_actor, new_uow, now_utc
+from components.context import client_address, new_uow, now_utc
 from components.errors import FieldSlots, user_errors
 from components.safe_text import plain
 from services import documents
@@ -66,6 +66,3 @@ if submitted or auto:
                 "outro documento."
             )
         st.caption(f"Resumo SHA-256 do PDF emitido: {result.content_sha256}")
-
-if current_actor() is None:
-    st.page_link("pages/login.py", label="Entrar no portal", icon=":material/login:")

@@ -70,6 +70,7 @@ from data.models import (
     ContractedPlan,
     Invoice,
     InvoiceLine,
+    IssuedDocument,
     Movement,
     Operator,
     PersonalDataAccess,
@@ -82,6 +83,7 @@ from data.models import (
 from data.uow import UnitOfWork
 from demo.generator import seed_demo
 from services import billing, companies, home, lgpd, protocols
+from services import documents as issued_documents
 from services.access import accounts as access
 from services.access import users
 from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
@@ -232,6 +234,16 @@ important_dates                        ok NO  NO ok  ok NO  NO ok  ok NO  ok NO 
 ageing_dependents                      ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 # exclusion proof (movements or protocols: the user without movements still has protocols)
 exclusion_proof_view                   ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
+# documents on demand: the income-tax statement needs finance and personal data, the
+# permanence letter movements and personal data (their CPFs are printed whole), so the
+# user with only finance (or only movements) is refused; the discharge needs finance
+income_tax_years                       ok NO  NO ok  ok NO  NO ok  NO NO  NO NO  ok NO
+income_tax_holders                     ok NO  NO ok  ok NO  NO ok  NO NO  NO NO  ok NO
+income_tax_issue                       ok NO  NO ok  ok NO  NO ok  NO NO  NO NO  ok NO
+income_tax_issue_all                   ok NO  NO ok  ok NO  NO ok  NO NO  NO NO  ok NO
+discharge_status                       ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+discharge_issue                        ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+permanence_issue                       ok NO  NO ok  ok NO  NO ok  NO NO  NO NO  ok NO
 # prices (the contract's price tables: account managers of the company only)
 price_tables_list                      ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 price_table_save                       ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
@@ -692,6 +704,7 @@ _SCOPE: dict[str, str | tuple[str, str] | None] = {
     "audit_record": "company_id",
     "utilization_event": "company_id",
     "personal_data_access": "company_id",
+    "issued_document": "company_id",
     "price_table": ("contracted_plan_id", "contracted_plan"),  # the contract's tables
     "price_band": None,  # rows of a price table (scoped through it)
     "boleto": ("invoice_id", "invoice"),
@@ -740,6 +753,7 @@ _APPEND_ONLY = (
     "outbox_email",
     "utilization_event",
     "personal_data_access",
+    "issued_document",
 )
 UNSCOPED = "-"  # a row of a table that is not company data
 UNKNOWN = "?"  # rows gone from an append-only table, or a table nobody should touch
@@ -1704,6 +1718,117 @@ def _exclusion_proof_view(env: Env) -> None:
     assert env.company.inactive_card in {p.card_number for p in r.people}
 
 
+# ---------------------------------------------------------------- documents on demand
+
+DOCUMENT_YEAR = 2025  # a year the seed paid in full for every company
+
+
+def _paid_holder(env: Env) -> int:
+    """A holder with lines on the company's invoices paid in DOCUMENT_YEAR."""
+    return min(
+        env.ids(
+            select(Beneficiary.id)
+            .join(InvoiceLine, InvoiceLine.beneficiary_id == Beneficiary.id)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(
+                Invoice.company_id == env.cid,
+                Invoice.status == "paid",
+                Invoice.paid_on.between(date(DOCUMENT_YEAR, 1, 1), date(DOCUMENT_YEAR, 12, 31)),
+                Beneficiary.relationship_code == 1,
+            )
+        )
+    )
+
+
+def _issued(env: Env) -> list[Any]:
+    return list(
+        env.conn.execute(
+            select(IssuedDocument.company_id, IssuedDocument.beneficiary_id).order_by(
+                IssuedDocument.id
+            )
+        ).all()
+    )
+
+
+@cell("income_tax_years", F)
+def _income_tax_years(env: Env) -> None:
+    r = issued_documents.income_tax_years(uow=env.uow(), actor=env.actor)
+    assert DOCUMENT_YEAR in r
+
+
+@cell("income_tax_holders", F)
+def _income_tax_holders(env: Env) -> None:
+    r = issued_documents.income_tax_holders(uow=env.uow(), actor=env.actor, year=DOCUMENT_YEAR)
+    assert _paid_holder(env) in {h.id for h in r}
+
+
+@cell("income_tax_issue", F, writes=True)
+def _income_tax_issue(env: Env) -> None:
+    holder = _paid_holder(env)
+    r = issued_documents.income_tax_issue(
+        uow=env.uow(),
+        actor=env.actor,
+        holder_id=holder,
+        year=DOCUMENT_YEAR,
+        now=NOW,
+        base_url="https://portal.test",
+        render=lambda _view: PDF,
+    )
+    assert len(r.codes) == 1 and _issued(env) == [(env.cid, holder)]
+
+
+@cell("income_tax_issue_all", F, writes=True)
+def _income_tax_issue_all(env: Env) -> None:
+    r = issued_documents.income_tax_issue_all(
+        uow=env.uow(),
+        actor=env.actor,
+        year=DOCUMENT_YEAR,
+        now=NOW,
+        base_url="https://portal.test",
+        render=lambda _view: PDF,
+    )
+    issued = _issued(env)
+    assert len(r.codes) == len(issued) > 0 and {c for c, _ in issued} == {env.cid}
+
+
+@cell("discharge_status", F)
+def _discharge_status(env: Env) -> None:
+    r = issued_documents.discharge_status(
+        uow=env.uow(), actor=env.actor, year=DOCUMENT_YEAR, today=TODAY
+    )
+    assert r.eligible and r.invoices
+    assert {i.id for i in r.invoices} <= _invoices(env)
+
+
+@cell("discharge_issue", F, writes=True)
+def _discharge_issue(env: Env) -> None:
+    r = issued_documents.discharge_issue(
+        uow=env.uow(),
+        actor=env.actor,
+        year=DOCUMENT_YEAR,
+        now=NOW,
+        base_url="https://portal.test",
+        render=lambda _view: PDF,
+    )
+    assert len(r.codes) == 1 and _issued(env) == [(env.cid, None)]
+
+
+@cell("permanence_issue", M, writes=True)
+def _permanence_issue(env: Env) -> None:
+    r = issued_documents.permanence_issue(
+        uow=env.uow(),
+        actor=env.actor,
+        term=env.company.holder_card,
+        now=NOW,
+        base_url="https://portal.test",
+        render=lambda _view: PDF,
+    )
+    holder = env.ids(
+        select(Beneficiary.id).where(Beneficiary.card_number == env.company.holder_card)
+    )
+    assert len(r.codes) == 1 and _issued(env) == [(env.cid, holder.pop())]
+
+
 # ---------------------------------------------------------------- prices
 
 
@@ -1913,6 +2038,9 @@ LEFT_OUT = {
     "access.accounts.password_reset_confirm": "public forgotten password",
     "access.accounts.user_code_reminder": "public forgotten user code",
     "access.rate_limit.rate_limit_take": "counts attempts of the public forms, no company data",
+    "documents.document_validate": "public validation page: no actor, shows only the masked "
+    "summary stored at issue (tests/services/test_documents.py)",
+    "documents.document_refusals": "what the actor's permissions allow, no data read",
     "access.rate_limit.failures_exceeded": "counts a client's failed logins, no company data",
     "access.rate_limit.failure_note": "counts a client's failed logins, no company data",
     "mail.outbox.outbox_list": "the demo outbox: an account manager all, others only their own "
@@ -2276,6 +2404,7 @@ PUBLIC_PAGES = {
     "forgot_password.py",
     "forgot_user.py",
     "reset_password.py",
+    "validate_document.py",  # documents on demand: public, the code is its only input
 }
 PAGES = sorted(p for p in (ROOT / "pages").glob("*.py") if p.name not in PUBLIC_PAGES)
 # Other ways to an actor than get_context: none may appear in a page.
