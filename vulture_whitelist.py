@@ -99,3 +99,7 @@ _._bidi_component_manager
 copy_reference_tables
 # A result field: the reissue reports which boleto it replaced (test_payments checks it).
 _.replaced_boleto_id
+# Documents on demand: fpdf2 calls FPDF.footer on every page (the verification box), and
+# who issued a document is a column the service writes (IssuedDocument(...)).
+_.footer
+_.issued_by_user_id

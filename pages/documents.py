@@ -109,8 +109,8 @@ elif kind is DocumentKind.DISCHARGE:
         check = documents.discharge_status(
             uow=ctx.uow(), actor=ctx.actor, year=year, today=today_local()
         )
-        if check.problem:
-            st.warning(plain(check.problem))
+        if not check.eligible:
+            st.warning(plain(check.problem or ""))
             if check.open_invoices:
                 st.markdown("**Faturas em aberto**")
                 st.dataframe(
