@@ -40,6 +40,7 @@ from services.batch.files import (
     result_xlsx,
 )
 from services.batch.layout import BATCH_KINDS, COLUMNS, MAX_LINES, MOVEMENT_CODES
+from services.mail.outbox import mail_deliver
 from services.movements.coverage import settle
 from services.movements.engine import (
     MOVEMENT_TYPES,
@@ -53,6 +54,7 @@ from services.movements.engine import (
 )
 from services.movements.requests import Request
 from services.movements.waiting import batch_line_waiting
+from services.notices import notices_batch_finished
 from services.numbering import local_date
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import format_cpf, mask_cpf
@@ -551,9 +553,13 @@ def batch_apply(
             after={"applied": batch.accepted_lines, "refused": refused},
             now=now,
         )
+        mail = notices_batch_finished(session, batch=batch, now=now)  # the sender's notice
         uow.commit()
         user_name = session.scalar(select(User.name).where(User.id == batch.user_id)) or ""
-        return BatchApplyResult(_summary(batch, user_name), batch.accepted_lines, refused)
+        result = BatchApplyResult(_summary(batch, user_name), batch.accepted_lines, refused)
+    if mail:  # e-mail after the commit, no transaction open
+        mail_deliver(uow=uow, ids=mail, now=now)
+    return result
 
 
 def _status(line_id: int, status: str, message: str) -> dict[str, Any]:

@@ -154,7 +154,7 @@ def queue_for(database_url: str | None = None, queue: QueueSettings | None = Non
 
 def _register(jobs: JobQueue) -> None:
     """The portal's tasks, bound to this queue (imported here: the task bodies use it)."""
-    from services.jobs import batch, billing, mail
+    from services.jobs import batch, billing, mail, notices
 
     huey = jobs.huey
 
@@ -188,6 +188,23 @@ def _register(jobs: JobQueue) -> None:
     jobs.tasks["bill_at_cutoff"] = huey.periodic_task(
         crontab(minute="15", hour="6"), name="bill_at_cutoff"
     )(bill_at_cutoff)
+
+    def generate_notices() -> int:
+        return notices.notices_job(jobs).total
+
+    # Hourly: the first run of the operator's day creates the day's notices, the others
+    # find nothing new (services/jobs/notices.py).
+    jobs.tasks["generate_notices"] = huey.periodic_task(
+        crontab(minute="20"), name="generate_notices"
+    )(generate_notices)
+
+    def deliver_mail(ids: list[int]) -> None:
+        notices.deliver_mail_job(jobs, ids)
+
+    # E-mails a page recorded (notices generated while drawing it), delivered off the page.
+    jobs.tasks["deliver_mail"] = huey.task(retries=2, retry_delay=60, name="deliver_mail")(
+        deliver_mail
+    )
 
 
 def queue_forget(jobs: JobQueue) -> None:

@@ -72,6 +72,7 @@ from data.models import (
     InvoiceLine,
     IssuedDocument,
     Movement,
+    Notice,
     Operator,
     PersonalDataAccess,
     Plan,
@@ -82,7 +83,7 @@ from data.models import (
 )
 from data.uow import UnitOfWork
 from demo.generator import seed_demo
-from services import billing, companies, home, lgpd, protocols
+from services import billing, companies, home, lgpd, notices, protocols
 from services import documents as issued_documents
 from services.access import accounts as access
 from services.access import users
@@ -229,6 +230,11 @@ utilization_pivot                      ok NO  NO ok  NO NO  NO NO  NO NO  NO NO 
 # lgpd
 personal_data_listing_record           ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
 beneficiary_dossier                    ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
+# notices (the actor's own, of the company in context; reading is not audited)
+notice_unread_count                    ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
+notice_list                            ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
+notice_mark_read                       ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
+notice_mark_all_read                   ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
 # home
 important_dates                        ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
 ageing_dependents                      ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
@@ -475,6 +481,9 @@ def _build(engine: Engine) -> World:
     facts_a = _company_facts(factory, actors["master"], a, a2, a3, target_rows[a])
     facts_b = _company_facts(factory, actors["master_other"], b, b2, b2, target_rows[b])
     facts_a.pending_id, facts_b.pending_id = pending_ids[a], pending_ids[b]
+    # The notices due on TODAY (overdue invoices...), for the cells of the notices.
+    quiet = Settings(**{"_env_file": None, "smtp_host": ""})
+    assert notices.notices_generate(uow=plain, now=NOW, today=TODAY, settings=quiet).total
     return World(engine, facts_a, facts_b, actors)
 
 
@@ -704,6 +713,8 @@ _SCOPE: dict[str, str | tuple[str, str] | None] = {
     "audit_record": "company_id",
     "utilization_event": "company_id",
     "personal_data_access": "company_id",
+    "notice": "company_id",
+    "notice_preference": ("user_id", "app_user"),
     "issued_document": "company_id",
     "price_table": ("contracted_plan_id", "contracted_plan"),  # the contract's tables
     "price_band": None,  # rows of a price table (scoped through it)
@@ -739,6 +750,8 @@ _MUTABLE = (
     "price_table",
     "movement",  # a scheduled movement takes effect or is cancelled
     "coverage_period",  # a movement ends a period and opens another
+    "notice",  # read (the batch's own notice is added when it is applied)
+    "notice_preference",
     "bank_return_line",  # a line outside a portfolio is applied by a manager who has it
 )
 _APPEND_ONLY = (
@@ -1942,6 +1955,46 @@ def _retorno_apply(env: Env) -> None:
     assert statuses == {"paid"}
 
 
+# ---------------------------------------------------------------- notices
+
+
+def _my_notices(env: Env) -> set[int]:
+    """The actor's notices of the company, through a permission it holds (all unread)."""
+    return env.ids(
+        select(Notice.id).where(
+            Notice.user_id == env.actor.user_id,
+            Notice.company_id == env.cid,
+            Notice.audience.in_(sorted(p.value for p in env.actor.permissions)),
+        )
+    )
+
+
+@cell("notice_unread_count", None)
+def _notice_unread_count(env: Env) -> None:
+    assert notices.notice_unread_count(uow=env.uow(), actor=env.actor) == len(_my_notices(env))
+
+
+@cell("notice_list", None)
+def _notice_list(env: Env) -> None:
+    r = notices.notice_list(uow=env.uow(), actor=env.actor)
+    assert {n.id for n in r} == _my_notices(env)
+
+
+@cell("notice_mark_read", None, writes=True, trail=None)
+def _notice_mark_read(env: Env) -> None:
+    mine = _my_notices(env)
+    r = notices.notice_mark_read(
+        uow=env.uow(), actor=env.actor, notice_id=min(mine, default=0), now=NOW
+    )
+    assert r is bool(mine)
+
+
+@cell("notice_mark_all_read", None, writes=True, trail=None)
+def _notice_mark_all_read(env: Env) -> None:
+    mine = _my_notices(env)
+    assert notices.notice_mark_all_read(uow=env.uow(), actor=env.actor, now=NOW) == len(mine)
+
+
 # ================================================================ running the cells
 
 
@@ -2060,6 +2113,12 @@ LEFT_OUT = {
     # permission and company refusals are in tests/services/test_ageing.py.
     "movements.ageing.exclude_aged_out": "movement_apply's exclusion of an ageing dependent "
     "(test_ageing)",
+    # The scheduled job's generation (no actor: it writes the notices of each company's own
+    # users) and the actor's own e-mail preference (no company data); test_notices.py.
+    "notices.notices_generate": "the job's generation over the companies, no actor "
+    "(tests/services/test_notices.py)",
+    "notices.notice_preference_get": "the actor's own e-mail preference, no company data",
+    "notices.notice_preference_set": "the actor's own e-mail preference, no company data",
 }
 
 
