@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components import auth, navigation
 from components.context import COMPANY_KEY, companies_of, current_actor, session_expired
 from components.language import declare_language
+from components.notices_bell import notices_bell
 from components.page_load import prepare_page_load
 from components.safe_text import plain
 from components.startup import require_ready, start_jobs
@@ -108,7 +110,9 @@ def _logged_in_pages(actor: Actor) -> dict[str, list[st.Page]]:
     return groups
 
 
-def _sidebar(actor: Actor) -> None:
+def _sidebar(actor: Actor) -> DeltaGenerator:
+    """Who is logged in, the company switcher and the logout; returns the place of the
+    notices' bell, drawn once the navigation is known (its link needs the pages)."""
     companies = companies_of(actor)
     with st.sidebar:
         role = {
@@ -117,6 +121,7 @@ def _sidebar(actor: Actor) -> None:
             "user": "Usuário",
         }[actor.role.value]
         st.markdown(f"**{plain(actor.name)}**  \n{role} · código {actor.user_code}")
+        bell = st.container()
         if companies:
             ids = [c.id for c in companies]
             labels = {c.id: c.label for c in companies}
@@ -142,6 +147,7 @@ def _sidebar(actor: Actor) -> None:
             key="logout_button",
             on_click=auth.logout,
         )
+    return bell
 
 
 # The login gate, without reruns: whatever ends the session here, this same run goes on
@@ -167,6 +173,8 @@ else:
     for param in LINK_PAGES:
         if param in st.query_params:
             del st.query_params[param]
-    _sidebar(actor)
+    bell = _sidebar(actor)
     nav = st.navigation(_logged_in_pages(actor), expanded=True)
+    with bell:
+        notices_bell(actor, st.session_state.get(COMPANY_KEY))
 nav.run()

@@ -39,6 +39,7 @@ P = Permission
 
 PAGES: list[PageSpec] = [
     PageSpec("pages/home.py", "Página inicial", ":material/home:", "inicio", "Início"),
+    PageSpec("pages/notices.py", "Avisos", ":material/notifications:", "avisos", "Início"),
     PageSpec("pages/company_data.py", "Meus dados", ":material/domain:", "meus-dados", CO),
     PageSpec(
         "pages/plans.py",

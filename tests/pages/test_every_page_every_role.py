@@ -44,6 +44,7 @@ class Screen:
 # Every page a logged-in user may be offered: who reaches it, and the title it shows.
 SCREENS = [
     Screen("pages/home.py", "Página inicial"),
+    Screen("pages/notices.py", "Avisos"),
     Screen("pages/company_data.py", "Meus dados"),
     Screen("pages/plans.py", "Planos contratados"),
     Screen("pages/change_password.py", "Alterar senha"),
