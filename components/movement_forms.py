@@ -37,6 +37,7 @@ from services.movements.requests import (
 )
 from services.movements.service import BeneficiaryRow, MovementOptions, MovementResult
 from services.rules.card_numbers import format_card_number
+from services.rules.cost_centres import CostCentreRef
 from services.rules.eligibility import Relationship
 from services.rules.formats import (
     digits_of,
@@ -63,6 +64,7 @@ from services.rules.movements import (
 )
 
 MIN_BIRTH = date(1900, 1, 1)
+RESULT_LABELS = {**FIELD_LABELS, "cost_centre": "Centro de custo"}
 DONE_KEY = "movement_done"  # the last accepted movement (one for both movement pages)
 PROTOCOL_TO_SHOW = "protocol_show"  # a protocol number the Protocolos page opens
 PROTOCOLS_PAGE = "pages/protocols.py"
@@ -408,6 +410,7 @@ def inclusion_form(
     form_key = f"{key}_{kind}_{int(relationship)}_{_nonce(key)}"
     with st.form(form_key):
         plan_id = None
+        cost_centre = None
         if relationship == Relationship.HOLDER:
             plan_id = st.selectbox(
                 "Plano *",
@@ -418,6 +421,10 @@ def inclusion_form(
                 key=f"{form_key}_plan",
             )
             slots.add("plan")
+            cost_centre = cost_centre_input(
+                options.cost_centres, None, key=f"{form_key}_cost_centre"
+            )
+            slots.add("cost_centre")
         person = person_fields(slots, key=form_key, relationship=relationship)
         chosen = _effective_input(
             slots, key=form_key, effective=effective, label="Data de vigência"
@@ -432,7 +439,31 @@ def inclusion_form(
         holder_card=holder.card_number if holder else None,
         effective_date=chosen,
         channel=movement_channel(effective),
+        cost_centre=cost_centre,
     )
+
+
+def cost_centre_input(
+    choices: list[CostCentreRef], current: CostCentreRef | None, *, key: str
+) -> str | None:
+    """The holder's cost centre (its code), shown only when the company keeps a list."""
+    if not choices:
+        return None
+    codes = [c.code for c in choices]
+    labels = {c.code: c.label for c in choices}
+    if current is not None and current.code not in labels:  # deactivated since
+        codes.insert(0, current.code)
+        labels[current.code] = f"{current.label} (desativado)"
+    chosen = st.selectbox(
+        "Centro de custo",
+        codes,
+        index=codes.index(current.code) if current is not None else None,
+        format_func=lambda code: plain(labels[code]),
+        placeholder="Escolha o centro de custo",
+        help="Os dependentes seguem o centro de custo do titular.",
+        key=key,
+    )
+    return str(chosen) if chosen is not None else None
 
 
 def virtual_card(ctx: Context, result: MovementResult, options: MovementOptions) -> bytes:
@@ -590,14 +621,27 @@ def update_form(ctx: Context, slots: FieldSlots, *, key: str) -> UpdateRequest |
         person = person_fields(
             slots, key=form_key, relationship=row.relationship_code, initial=detail.person
         )
+        cost_centre = None
+        if row.relationship_code == Relationship.HOLDER:
+            cost_centre = cost_centre_input(
+                detail.cost_centre_choices, detail.cost_centre, key=f"{form_key}_cost_centre"
+            )
+            slots.add("cost_centre")
+        elif detail.cost_centre is not None:
+            st.caption(
+                f"Centro de custo do titular: {plain(detail.cost_centre.label)} "
+                "(os dependentes o acompanham)."
+            )
         submitted = st.form_submit_button("Salvar alterações", type="primary")
     if not submitted:
         return None
     changes = person_changes(detail.person, person)
-    if not changes:
+    current = detail.cost_centre.code if detail.cost_centre else None
+    new_centre = cost_centre if cost_centre not in (None, current) else None
+    if not changes and new_centre is None:
         st.error("Nenhum dado foi alterado: mude ao menos um campo antes de salvar.")
         return None
-    return UpdateRequest(card_number=row.card_number, changes=changes)
+    return UpdateRequest(card_number=row.card_number, changes=changes, cost_centre=new_centre)
 
 
 # ---------------------------------------------------------------- reactivation
@@ -884,7 +928,7 @@ def _result_details(r: MovementResult) -> None:
         st.dataframe(
             [
                 {
-                    "Campo": FIELD_LABELS.get(f, f),
+                    "Campo": RESULT_LABELS.get(f, f),
                     "Antes": fmt_value(f, before),
                     "Depois": fmt_value(f, after),
                 }

@@ -58,6 +58,14 @@ PAGES: list[PageSpec] = [
         "Administrar usuários",
     ),
     PageSpec(
+        "pages/cost_centres.py",
+        "Centros de custo",
+        ":material/account_tree:",
+        "centros-de-custo",
+        CO,
+        P.MOVEMENTS,
+    ),
+    PageSpec(
         "pages/audit_trail.py",
         "Trilha de auditoria",
         ":material/policy:",

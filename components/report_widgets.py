@@ -352,6 +352,16 @@ def beneficiary_filters(
             "Início de vigência (de/até)", key=f"{key}_effective", container=c5
         )
         search = c6.text_input("Nome ou número da carteirinha", key=f"{key}_search")
+        centres: list[int] = []
+        if options.cost_centres:  # only when the company keeps a list
+            centres = st.multiselect(
+                "Centro de custo",
+                list(options.cost_centres),
+                format_func=lambda i: plain(options.cost_centres[i]),
+                key=f"{key}_cost_centres",
+                placeholder=ALL,
+                help="O dependente está no centro de custo do titular.",
+            )
         exc_from = exc_to = None
         reasons: list[str] = []
         if status == INACTIVE:
@@ -377,6 +387,7 @@ def beneficiary_filters(
         exclusion_to=exc_to,
         exclusion_reasons=tuple(reasons),
         search=search.strip(),
+        cost_centre_ids=tuple(centres),
     )
 
 
@@ -406,6 +417,11 @@ def describe_beneficiary_filters(f: BeneficiaryFilters, options: BeneficiaryOpti
         )
     if f.search:
         parts.append(f"Nome ou carteirinha contém: {f.search}")
+    if f.cost_centre_ids:
+        parts.append(
+            "Centro de custo: "
+            + ", ".join(options.cost_centres.get(c, str(c)) for c in f.cost_centre_ids)
+        )
     return "; ".join(parts) if parts else "Nenhum"
 
 

@@ -304,6 +304,8 @@ class Beneficiary(Base):
     waiting_periods: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
+    # Holders only: a dependent's cost centre is its holder's (services/cost_centres.py).
+    cost_centre_id: Mapped[int | None] = mapped_column(ForeignKey("cost_centre.id"), index=True)
 
     holder: Mapped[Beneficiary | None] = relationship(remote_side=[id])
     plan: Mapped[Plan] = relationship()
@@ -758,8 +760,6 @@ class IssuedDocument(Base):
 
 
 # --- Bank files (issue 15, CNAB 240) ---
-
-
 # A remessa is the operator's (every company's boletos, one NSA sequence); its items and
 # the retorno's lines carry the company of their boleto (none for an unknown boleto).
 REMITTANCE_MOVEMENTS = ("01", "02")  # entrada de título, pedido de baixa
@@ -843,6 +843,8 @@ class BankReturnLine(Base):
     credited_on: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
+
+
 # --- Notices (issue 15, notices) ---
 
 # What a notice is about (services/rules/notices.py says when each is due and who gets it).
@@ -892,4 +894,20 @@ class NoticePreference(Base):
     updated_at: Mapped[datetime] = mapped_column()
 
 
+
 # --- Cost centres (issue 15, cost centres) ---
+
+
+class CostCentre(Base):
+    """A cost centre ("centro de custo" / lotação) of a company: its own code and name.
+
+    Holders point at one (`Beneficiary.cost_centre_id`); dependents follow their holder.
+    A cost centre is never deleted, only deactivated (invoices and reports keep naming it)."""
+
+    __tablename__ = "cost_centre"
+    __table_args__ = (UniqueConstraint("company_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")

@@ -86,6 +86,7 @@ from data.models import (
     Beneficiary,
     Company,
     ContractedPlan,
+    CostCentre,
     Counter,
     CoveragePeriod,
     EconomicGroup,
@@ -924,6 +925,16 @@ class DemoSummary:
 # ---------------------------------------------------------------- writer
 
 
+# The demo companies' cost centres (the first three or four of each) and how holders
+# spread over them (index by id mod 7).
+COST_CENTRES = (
+    ("ADM", "Administração"),
+    ("OPE", "Operações"),
+    ("COM", "Comercial"),
+    ("TI", "Tecnologia da Informação"),
+)
+COST_CENTRE_SPREAD = (0, 1, 1, 1, 2, 2, 3)
+
 _INSERT_ORDER: tuple[type[Base], ...] = (
     Operator,
     EconomicGroup,
@@ -935,6 +946,7 @@ _INSERT_ORDER: tuple[type[Base], ...] = (
     User,
     AccountManagerCompany,
     Provider,
+    CostCentre,
     Beneficiary,
     Protocol,
     ProtocolEvent,
@@ -1005,6 +1017,7 @@ class _CompanyInfo:
     loss_ratio: float
     target: int = 0
     contracts: dict[int, int] = field(default_factory=dict)  # plan id -> contracted plan id
+    cost_centres: list[int] = field(default_factory=list)  # ids, as COST_CENTRES lists them
 
 
 # (id, plan_id, birth, effective, exclusion or None, state, is_child)
@@ -1502,6 +1515,18 @@ class _Demo:
                 )
             )
             self._contacts[company_id] = (contact, contact_email, contract_start)
+            self.cost_centres(self.company_infos[-1])
+
+    def cost_centres(self, info: _CompanyInfo) -> None:
+        """Three or four cost centres per company, without drawing from the random stream
+        (so every other demo row stays as it was before cost centres existed)."""
+        for code, name in COST_CENTRES[: 3 + info.index % 2]:
+            cid = self.w.next_id("cost_centre")
+            info.cost_centres.append(cid)
+            self.w.add(
+                "cost_centre",
+                {"id": cid, "company_id": info.id, "code": code, "name": name, "active": True},
+            )
 
     # ------------------------------------------------------------ users
 
@@ -2021,6 +2046,12 @@ class _Demo:
             "exclusion_date": exclusion,
             "exclusion_reason": reason,
             "stay_until": None,
+            # Holders only (dependents follow theirs), spread unevenly by id.
+            "cost_centre_id": (
+                info.cost_centres[min(COST_CENTRE_SPREAD[bid % 7], len(info.cost_centres) - 1)]
+                if relationship == 1 and info.cost_centres
+                else None
+            ),
         }
 
     def finish(

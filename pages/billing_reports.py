@@ -39,12 +39,27 @@ plans = c3.multiselect(
     placeholder="Todos os planos",
     key="report_plans",
 )
+centres: list[int] = []
+if options.cost_centres:  # only when the company keeps cost centres
+    centres = st.multiselect(
+        "Centros de custo",
+        list(options.cost_centres),
+        format_func=lambda i: plain(options.cost_centres[i]),
+        placeholder="Todos os centros de custo",
+        help="O dependente está no centro de custo do titular (o de hoje).",
+        key="report_cost_centres",
+    )
 if start is None or end is None:
     st.stop()
 found: billing.BillingReport | None = None
 with user_errors():
     found = billing.billing_report(
-        uow=ctx.uow(), actor=ctx.actor, start=start, end=end, plan_ids=plans or None
+        uow=ctx.uow(),
+        actor=ctx.actor,
+        start=start,
+        end=end,
+        plan_ids=plans or None,
+        cost_centre_ids=centres or None,
     )
 if found is None:
     st.stop()
@@ -89,7 +104,10 @@ def _csv_button(view: str) -> None:
     )
 
 
-tab_month, tab_plan, tab_person = st.tabs(["Por mês", "Por plano", "Por beneficiário"])
+views = ["Por mês", "Por plano", "Por beneficiário"]
+by_centre = report.by_cost_centre
+tabs = st.tabs(views if by_centre is None else [*views, "Por centro de custo"])
+tab_month, tab_plan, tab_person = tabs[:3]
 with tab_month:
     if report.by_month.empty:
         st.info("Nada faturado no período com esses filtros.")
@@ -103,3 +121,8 @@ with tab_plan:
 with tab_person:
     st.dataframe(_money_table(report.by_beneficiary), hide_index=True, width="stretch")
     _csv_button("beneficiary")
+if by_centre is not None:
+    with tabs[3]:
+        st.dataframe(_money_table(by_centre), hide_index=True, width="stretch")
+        st.caption("Cada titular com os seus dependentes, no centro de custo do titular hoje.")
+        _csv_button("cost_centre")

@@ -8,6 +8,7 @@ from components.context import get_context, now_utc
 from components.safe_text import plain
 from services import billing, exports
 from services.actors import Permission
+from services.billing.invoices import COST_CENTRE_COLUMN
 from services.rules.billing import LINE_KIND_LABELS
 from services.rules.formats import (
     format_date,
@@ -77,6 +78,26 @@ st.caption(
     + (f" em {format_date(inv.paid_on)}" if inv.paid_on else "")
 )
 shown = detail.lines
+split = detail.by_cost_centre
+if split is not None:  # the company keeps cost centres: split and filter by them
+    st.markdown("**Por centro de custo**")
+    st.dataframe(
+        split.assign(Valor=[format_money(v) for v in split["Valor"]]),
+        hide_index=True,
+        width="stretch",
+        key="invoices_by_cost_centre",
+    )
+    centre = st.selectbox(
+        "Centro de custo",
+        list(split[COST_CENTRE_COLUMN]),
+        index=None,
+        format_func=plain,
+        placeholder="Todos os centros de custo",
+        help="O dependente está no centro de custo do titular (o de hoje).",
+        key="invoices_cost_centre",
+    )
+    if centre is not None:
+        shown = shown[shown[COST_CENTRE_COLUMN] == centre]
 monthly_labels = {LINE_KIND_LABELS[k] for k in billing.MONTHLY_KINDS}
 if st.toggle(
     "Só ajustes",
@@ -106,6 +127,7 @@ stem = f"fatura_{ctx.company.code}_{inv.billing_month:%Y-%m}"
 d1, d2, _ = st.columns([1, 1, 2])
 d1.download_button(
     "Baixar planilha (xlsx)",
+    help=None if split is None else "Uma aba com todas as linhas e uma por centro de custo.",
     data=lambda: billing.invoice_download(detail, "xlsx", generated_at=generated_at),
     file_name=f"{stem}.xlsx",
     mime=exports.XLSX_MIME,

@@ -430,7 +430,7 @@ def _check_header(header: list[str]) -> dict[str, int]:
         if key not in BY_NAME:
             unknown.append(text)
         positions[key] = i
-    missing = [name for name in COLUMN_NAMES if name not in positions]
+    missing = [c.name for c in COLUMNS if c.name not in positions and not c.optional]
     if missing or unknown:
         parts = []
         if missing:
@@ -663,6 +663,7 @@ def _aliases(col: Column) -> dict[str, str]:
 
 
 _CACHED_KINDS = frozenset({"choice", "date", "bool"})
+_ABSENT = 1 << 30  # the position of a column the file does not have: past any row
 _UNUSED = {k: [c.name for c in COLUMNS if k not in c.used_for] for k in MOVEMENT_CODES.values()}
 _REQUIRED = {k: [c for c in COLUMNS if k in c.required_for] for k in MOVEMENT_CODES.values()}
 _HOLDER_REQUIRED = [c for c in COLUMNS if c.required_for_holder]
@@ -672,7 +673,10 @@ class _LineParser:
     def __init__(
         self, positions: dict[str, int], *, date1904: bool, plan_codes: Collection[str] | None
     ) -> None:
-        self.layout = [(c.name, c, positions[c.name], c.kind in _CACHED_KINDS) for c in COLUMNS]
+        # An optional column the file leaves out reads as empty on every line.
+        self.layout = [
+            (c.name, c, positions.get(c.name, _ABSENT), c.kind in _CACHED_KINDS) for c in COLUMNS
+        ]
         self.epoch = _EXCEL_EPOCH_1904 if date1904 else _EXCEL_EPOCH
         self.aliases = {c.name: _aliases(c) for c in COLUMNS if c.kind in ("choice", "bool")}
         self.plans: dict[str, str] | None = None

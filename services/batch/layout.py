@@ -93,6 +93,7 @@ class Column:
     used_for: frozenset[MovementKind] = BATCH_KINDS  # other movement types ignore it
     required_for_holder: bool = False  # also required for the inclusion of a holder
     note: str = ""  # conditional requirement, said in the layout
+    optional: bool = False  # the file may leave the whole column out (added after files exist)
 
     def requirement(self) -> str:
         """Portuguese text of when the column is required (layout column)."""
@@ -118,6 +119,7 @@ def _column(
     used_for: frozenset[MovementKind] = _PERSON,
     holder: bool = False,
     note: str = "",
+    optional: bool = False,
 ) -> Column:
     return Column(
         name=name,
@@ -132,6 +134,7 @@ def _column(
         used_for=used_for,
         required_for_holder=holder,
         note=note,
+        optional=optional,
     )
 
 
@@ -401,6 +404,19 @@ COLUMNS: tuple[Column, ...] = (
         required_for=frozenset({_T}),
         used_for=frozenset({_T}),
     ),
+    _column(
+        "centro_custo",
+        "Código do centro de custo do titular (dependentes seguem o titular)",
+        "text",
+        "Código da lista de centros de custo da empresa (Empresa > Centros de custo)",
+        "ADM",
+        20,
+        "cost_centre",
+        used_for=frozenset({_I, _U}),
+        note="coluna opcional no arquivo; vazio: titular sem centro de custo (INCLUSAO) ou "
+        "centro de custo mantido (ALTERACAO)",
+        optional=True,
+    ),
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
@@ -417,8 +433,11 @@ FIELD_ALIASES: dict[str, str] = {
     "dependents_confirmed": "carteirinha",
     "relationship": "parentesco",
 }
-# The update of a beneficiary changes the person columns that are filled in.
-UPDATE_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.field in UPDATABLE_FIELDS)
+# The update of a beneficiary changes the person columns that are filled in, and a
+# holder's cost centre.
+UPDATE_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in COLUMNS if c.field in UPDATABLE_FIELDS or c.field == "cost_centre"
+)
 
 
 def column_for_field(field: str | None) -> str | None:

@@ -174,6 +174,7 @@ def _line_fields(
         "dependents_confirmed": lambda: True,
         "changes": line.changes,
         "target_company_id": lambda: _target(session, actor, v.get("codigo_empresa_destino")),
+        "cost_centre": lambda: str(v.get("centro_custo") or "") or None,
         "channel": lambda: Channel.BATCH,
     }
 

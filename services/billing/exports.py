@@ -8,7 +8,7 @@ from datetime import datetime
 import pandas as pd
 
 from services import exports
-from services.billing.invoices import InvoiceDetail
+from services.billing.invoices import COST_CENTRE_COLUMN, InvoiceDetail
 from services.rules.formats import (
     decimal_comma,
     format_date,
@@ -57,6 +57,21 @@ def invoice_download(detail: InvoiceDetail, fmt: str, *, generated_at: datetime)
         ("Valor total", decimal_comma(inv.amount)),
         ("Gerado em", format_datetime(generated_at)),  # Brasília time, not UTC
     ]
-    return table_download(
-        heading, [("Fatura", detail.lines)], fmt, month_columns=["Competência de referência"]
-    )
+    sheets: list[tuple[str, pd.DataFrame]] = [("Fatura", detail.lines)]
+    if detail.by_cost_centre is not None:
+        # A summary, then one sheet per cost centre with its own lines: the sheets of the
+        # cost centres add up to the invoice, to the cent.
+        sheets.append(("Por centro de custo", detail.by_cost_centre))
+        for label in detail.by_cost_centre[COST_CENTRE_COLUMN]:
+            own = detail.lines[detail.lines[COST_CENTRE_COLUMN] == label]
+            sheets.append((cost_centre_sheet_title(str(label)), own))
+    return table_download(heading, sheets, fmt, month_columns=["Competência de referência"])
+
+
+def cost_centre_sheet_title(label: str) -> str:
+    """A worksheet title for a cost centre: its code (unique in the company), without
+    the characters Excel refuses in a title."""
+    code = label.split(" · ", 1)[0]
+    for bad in "[]:*?/\\":
+        code = code.replace(bad, "-")
+    return f"CC {code}"[:31]

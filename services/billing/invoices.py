@@ -23,9 +23,11 @@ from data.models import (
 from data.uow import UnitOfWork
 from services.actors import Actor
 from services.billing.frames import _KIND_ORDER, _cents_of, _company_scope, money
+from services.cost_centres import cost_centre_labels, effective_cost_centre_id
 from services.rules.age_bands import AGE_BANDS, age_band_label
 from services.rules.billing import INVOICE_STATUS_LABELS, LINE_KIND_LABELS, invoice_status
 from services.rules.card_numbers import format_card_number
+from services.rules.cost_centres import NO_COST_CENTRE_LABEL
 from services.rules.documents import format_company_document
 from services.rules.errors import DomainError
 
@@ -69,6 +71,10 @@ class InvoiceDetail:
     beneficiaries: int
     lines: pd.DataFrame  # LINE_COLUMNS; "Valor" as Decimal
     by_kind: pd.DataFrame  # KIND_COLUMNS; "Valor" as Decimal
+    # When the company keeps cost centres: the lines get a "Centro de custo" column (the
+    # holder's cost centre today) and this split, one row per cost centre with lines
+    # (COST_CENTRE_COLUMNS); None otherwise.
+    by_cost_centre: pd.DataFrame | None = None
 
 
 LINE_COLUMNS = [
@@ -81,6 +87,8 @@ LINE_COLUMNS = [
     "Valor",
 ]
 KIND_COLUMNS = ["Tipo", "Lançamentos", "Competências de referência", "Valor"]
+COST_CENTRE_COLUMN = "Centro de custo"
+COST_CENTRE_COLUMNS = [COST_CENTRE_COLUMN, "Beneficiários", "Lançamentos", "Valor"]
 # Kinds that are the month's own charge; every other kind is an adjustment.
 MONTHLY_KINDS = ("monthly", "stay")
 SINGLE_PRICE_LABEL = "Preço único"  # a single-price table has no age band
@@ -170,6 +178,7 @@ def invoice_detail(*, uow: UnitOfWork, actor: Actor, invoice_id: int, today: dat
                 _cents_of(InvoiceLine.amount),
                 InvoiceLine.beneficiary_id,
                 InvoiceLine.plan_id,
+                effective_cost_centre_id(Beneficiary),
             )
             .join(Beneficiary, Beneficiary.id == InvoiceLine.beneficiary_id)
             .join(Plan, Plan.id == InvoiceLine.plan_id)
@@ -188,13 +197,14 @@ def invoice_detail(*, uow: UnitOfWork, actor: Actor, invoice_id: int, today: dat
             .where(ContractedPlan.company_id == company_id, PriceTable.kind == "single")
         ):
             single.setdefault(plan_id, []).append((valid_from, valid_to))
+        centres = cost_centre_labels(uow.session, company_id)
         row = invoice_row_of(inv, today)
         code, name = company.code, company.name
         document = format_company_document(company.document, company.document_type)
     # Plain lists, already sorted by SQL: a page shows thousands of lines on every run.
     labels = {band: age_band_label(band) for band in range(1, len(AGE_BANDS) + 1)}
-    names, cards, plans, bands, kinds, refs, cents, bids, plan_ids = (
-        list(c) for c in (zip(*rows, strict=True) if rows else [()] * 9)
+    names, cards, plans, bands, kinds, refs, cents, bids, plan_ids, centre_ids = (
+        list(c) for c in (zip(*rows, strict=True) if rows else [()] * 10)
     )
 
     def band_label(band: int, plan_id: int, month: date) -> str:
@@ -218,6 +228,11 @@ def invoice_detail(*, uow: UnitOfWork, actor: Actor, invoice_id: int, today: dat
         },
         columns=LINE_COLUMNS,
     )
+    by_cost_centre = None
+    if centres:
+        labels_of = [centres.get(c, NO_COST_CENTRE_LABEL) for c in centre_ids]
+        lines.insert(2, COST_CENTRE_COLUMN, labels_of)
+        by_cost_centre = cost_centre_totals(labels_of, bids, cents, list(centres.values()))
     return InvoiceDetail(
         invoice=row,
         company_code=code,
@@ -228,4 +243,25 @@ def invoice_detail(*, uow: UnitOfWork, actor: Actor, invoice_id: int, today: dat
         beneficiaries=len(set(bids)),
         lines=lines,
         by_kind=kind_totals(kinds, refs, cents),
+        by_cost_centre=by_cost_centre,
+    )
+
+
+def cost_centre_totals(
+    labels: list[str], bids: list[int], cents: list[int], order: list[str]
+) -> pd.DataFrame:
+    """Beneficiaries, lines and total (exact, from cents) of each cost centre with lines,
+    in the company's code order, those without a cost centre last."""
+    seen: dict[str, tuple[set[int], list[int]]] = {}
+    for label, bid, amount in zip(labels, bids, cents, strict=True):
+        people, amounts = seen.setdefault(label, (set(), []))
+        people.add(bid)
+        amounts.append(amount)
+    rank = {label: i for i, label in enumerate([*order, NO_COST_CENTRE_LABEL])}
+    return pd.DataFrame(
+        [
+            (label, len(people), len(amounts), money(sum(amounts)))
+            for label, (people, amounts) in sorted(seen.items(), key=lambda kv: rank[kv[0]])
+        ],
+        columns=COST_CENTRE_COLUMNS,
     )

@@ -39,6 +39,7 @@ from data.models import (
 )
 from data.uow import across_companies
 from services.audit import json_safe
+from services.cost_centres import company_cost_centres
 from services.movements.coverage import (
     period_json,
     periods_of,
@@ -60,6 +61,11 @@ from services.numbering import counter_take, local_date, operator, protocol_numb
 from services.rules import coverage as cover_rules
 from services.rules.card_numbers import card_number as make_card_number
 from services.rules.card_numbers import format_card_number
+from services.rules.cost_centres import (
+    CostCentreRef,
+    check_dependent_cost_centre,
+    resolve_cost_centre,
+)
 from services.rules.documents import only_digits
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError, FieldErrors
@@ -111,6 +117,7 @@ class Benef:
     exclusion_reason: str | None = None
     card: str | None = None  # issued when a new beneficiary is written
     scheduled: tuple[str, date] | None = None  # a pending scheduled movement: kind, date
+    cost_centre_id: int | None = None  # holders only: dependents follow their holder
 
     @property
     def is_holder(self) -> bool:
@@ -134,6 +141,11 @@ class CompanyView:
     # (None: defaults) and its active beneficiaries when the view was loaded.
     waiting_days: Mapping[str, Any] | None = None
     active_count: int = 0
+    # The company's cost centres by code (active or not; services/cost_centres.py).
+    cost_centres: Mapping[str, CostCentreRef] = field(default_factory=dict)
+
+    def cost_centre_code(self, cost_centre_id: int | None) -> str | None:
+        return next((c.code for c in self.cost_centres.values() if c.id == cost_centre_id), None)
 
 
 @dataclass
@@ -225,6 +237,7 @@ def _company_view(session: Session, company: Company) -> CompanyView:
         plan_codes={code.upper(): pid for pid, _name, code in plans},
         waiting_days=company.waiting_periods,
         active_count=active_participants(session, company.id),
+        cost_centres=company_cost_centres(session, company.id),
     )
 
 
@@ -239,6 +252,7 @@ _BASE_COLUMNS = (
     "effective_date",
     "exclusion_date",
     "exclusion_reason",
+    "cost_centre_id",
 )
 _SNAPSHOT_COLUMNS = [getattr(Beneficiary, c) for c in (*_BASE_COLUMNS, *PERSON_FIELDS)]
 
@@ -255,6 +269,7 @@ def _benef(row: Any, cards: Mapping[int, str]) -> Benef:
         effective,
         excl_date,
         excl_reason,
+        cost_centre_id,
         *person,
     ) = row
     return Benef(
@@ -270,6 +285,7 @@ def _benef(row: Any, cards: Mapping[int, str]) -> Benef:
         exclusion_date=excl_date,
         exclusion_reason=excl_reason,
         card=card,
+        cost_centre_id=cost_centre_id,
     )
 
 
@@ -508,6 +524,17 @@ def check_include(at: Checking, req: InclusionRequest) -> Change:
         errors[exc.field or "plan"] = exc.message
     if person is not None and person.cpf and person.cpf in snap.active_cpf:
         errors["cpf"] = CPF_TAKEN
+    centre: CostCentreRef | None = None
+    try:
+        if rel == Relationship.HOLDER:
+            if req.cost_centre:
+                centre = resolve_cost_centre(req.cost_centre, snap.company.cost_centres)
+        elif holder is not None:
+            check_dependent_cost_centre(
+                req.cost_centre, snap.company.cost_centre_code(holder.cost_centre_id)
+            )
+    except DomainError as exc:
+        errors["cost_centre"] = exc.message
     if errors:
         raise FieldErrors(errors)
     assert person is not None and plan_id is not None
@@ -521,6 +548,7 @@ def check_include(at: Checking, req: InclusionRequest) -> Change:
         status="active",
         person=person,
         effective_date=effective,
+        cost_centre_id=centre.id if centre else None,
     )
     snap.add(b)
     waiting = inclusion_waiting(
@@ -539,13 +567,19 @@ def check_include(at: Checking, req: InclusionRequest) -> Change:
         "effective_date": effective,
         "status": "active",
         "waiting_periods": waiting.as_json(),
+        "cost_centre_id": b.cost_centre_id,
     }
     step = Step(
         b,
         True,
         values,
         None,
-        {**values, "holder_card": holder.key if holder else None, "waiting_reason": waiting.reason},
+        {
+            **values,
+            "holder_card": holder.key if holder else None,
+            "waiting_reason": waiting.reason,
+            "cost_centre": centre.code if centre else None,
+        },
         {"new_plan_id": plan_id},
         Cover(effective, snap.company.id, plan_id),
     )
@@ -765,13 +799,19 @@ def check_update(at: Checking, req: UpdateRequest) -> Change:
     b = snap.find(req.card_number)
     before = b.person
     holder = snap.by_key.get(b.holder_key) if b.holder_key else None
-    after = _requested(
-        before,
-        clean_person(merge_update(before, changes), relationship=b.relationship, today=today),
-        changes,
+    # Only the cost centre may change: the stored register is not checked again then.
+    after = (
+        _requested(
+            before,
+            clean_person(merge_update(before, changes), relationship=b.relationship, today=today),
+            changes,
+        )
+        if changes
+        else before
     )
     diff = changed_fields(before, after)
-    if not diff:
+    centre = _cost_centre_change(snap, b, req.cost_centre)
+    if not diff and centre is None:
         raise DomainError("Nenhum dado foi alterado.")
     if (
         b.status == "active"
@@ -795,14 +835,31 @@ def check_update(at: Checking, req: UpdateRequest) -> Change:
             on=today,
         )
     snap.set_person(b, after)
-    step = Step(
-        b,
-        False,
-        {k: v[1] for k, v in diff.items()},
-        {k: v[0] for k, v in diff.items()},
-        {k: v[1] for k, v in diff.items()},
-    )
+    values: dict[str, Any] = {k: v[1] for k, v in diff.items()}
+    before_values: dict[str, Any] = {k: v[0] for k, v in diff.items()}
+    after_values: dict[str, Any] = dict(values)
+    if centre is not None:
+        old_code = snap.company.cost_centre_code(b.cost_centre_id)
+        values["cost_centre_id"] = centre.id
+        before_values.update(cost_centre_id=b.cost_centre_id, cost_centre=old_code)
+        after_values.update(cost_centre_id=centre.id, cost_centre=centre.code)
+        diff["cost_centre"] = (old_code, centre.code)
+        b.cost_centre_id = centre.id
+    step = Step(b, False, values, before_values, after_values)
     return Change(MovementKind.UPDATE, channel, today, b.person.name, [step], changes=diff)
+
+
+def _cost_centre_change(snap: Snapshot, b: Benef, code: str | None) -> CostCentreRef | None:
+    """The holder's new cost centre an update asks for (None: it does not change it)."""
+    if not code or not code.strip():
+        return None
+    if not b.is_holder:
+        raise DomainError(
+            "O centro de custo é do titular: os dependentes o acompanham. Altere o titular.",
+            "cost_centre",
+        )
+    centre = resolve_cost_centre(code, snap.company.cost_centres)
+    return None if centre.id == b.cost_centre_id else centre
 
 
 def check_reactivate(at: Checking, req: ReactivationRequest) -> Change:
@@ -905,7 +962,11 @@ def check_transfer(at: Checking, req: TransferRequest) -> Change:
     steps = []
     for m in moving:
         before = {"company_id": m.company_id, "plan_id": m.plan_id}
-        values = {"company_id": target.id, "plan_id": new_plan}
+        values: dict[str, Any] = {"company_id": target.id, "plan_id": new_plan}
+        if m.cost_centre_id is not None:
+            # The origin's cost centre means nothing at the destination: chosen there anew.
+            before["cost_centre_id"] = m.cost_centre_id
+            values["cost_centre_id"] = None
         steps.append(
             Step(
                 m,
@@ -922,7 +983,7 @@ def check_transfer(at: Checking, req: TransferRequest) -> Change:
             )
         )
         snap.release_cpf(m)  # no longer active in this company
-        m.company_id, m.plan_id = target.id, new_plan
+        m.company_id, m.plan_id, m.cost_centre_id = target.id, new_plan, None
         if m.person.cpf:
             taken.add(m.person.cpf)
     return Change(

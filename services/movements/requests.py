@@ -46,6 +46,7 @@ class InclusionRequest(Request):
     holder_cpf: str | None = None  # ...or CPF of an active holder (earlier line of a file)
     effective_date: date | None = None
     channel: Channel = Channel.INDIVIDUAL
+    cost_centre: str | None = None  # holders: the code of a cost centre of the company
 
     def cards(self) -> list[str]:
         return [self.holder_card] if self.holder_card else []
@@ -75,6 +76,7 @@ class UpdateRequest(Request):
     card_number: str
     changes: Mapping[str, Any]  # only the fields that change
     channel: Channel = Channel.INDIVIDUAL
+    cost_centre: str | None = None  # a holder's new cost centre (code); None: unchanged
 
     def cpfs(self) -> list[str | None]:
         return [str(self.changes.get("cpf") or "")]

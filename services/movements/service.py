@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from data.models import Beneficiary, Company, ContractedPlan, Plan
 from data.uow import UnitOfWork, across_companies
 from services.actors import Actor, Permission
+from services.cost_centres import company_cost_centres
 from services.lgpd import personal_data_access_record
 from services.movements.coverage import scheduled_for, scheduled_text, settle
 from services.movements.engine import (
@@ -41,6 +42,7 @@ from services.movements.requests import (
 )
 from services.numbering import local_date
 from services.rules.card_numbers import format_card_number
+from services.rules.cost_centres import CostCentreRef
 from services.rules.documents import only_digits
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError
@@ -150,6 +152,10 @@ class BeneficiaryDetail:
     exclusion_reason: str | None
     # {group: "YYYY-MM-DD" last day of waiting or None}; None: not computed (older rows)
     waiting_periods: dict[str, Any] | None = None
+    # The holder's cost centre (a dependent's is its holder's), and the company's active
+    # cost centres an update may choose (empty: the company keeps no list).
+    cost_centre: CostCentreRef | None = None
+    cost_centre_choices: list[CostCentreRef] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,7 @@ class MovementOptions:
     transfer_targets: list[tuple[int, str]]  # (company id, label) in the same group
     cutoff_day: int
     billing_month_today: date
+    cost_centres: list[CostCentreRef] = field(default_factory=list)  # active, by code
 
 
 # ---------------------------------------------------------------- helpers
@@ -410,6 +417,8 @@ def beneficiary_detail(
             detail="Cadastro individual",
             now=now or datetime.now(UTC),
         )
+        centres = company_cost_centres(uow.session, company.id)
+        centre_id = holder.cost_centre_id if holder is not None else b.cost_centre_id
         detail = BeneficiaryDetail(
             row=_rows(uow.session, [b])[0],
             person=person,
@@ -418,6 +427,8 @@ def beneficiary_detail(
             dependents=_rows(uow.session, list(dependents)),
             exclusion_reason=b.exclusion_reason,
             waiting_periods=b.waiting_periods,
+            cost_centre=next((c for c in centres.values() if c.id == centre_id), None),
+            cost_centre_choices=[c for c in centres.values() if c.active],
         )
         uow.commit()
         return detail
@@ -445,6 +456,9 @@ def movement_options(*, uow: UnitOfWork, actor: Actor, today: date) -> MovementO
             transfer_targets=targets,
             cutoff_day=company.cutoff_day,
             billing_month_today=movement_billing_month(today, company.cutoff_day),
+            cost_centres=[
+                c for c in company_cost_centres(uow.session, company.id).values() if c.active
+            ],
         )
 
 

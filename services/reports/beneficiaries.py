@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -52,8 +52,10 @@ from data.models import (
 )
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
+from services.cost_centres import cost_centre_labels, effective_cost_centre_id
 from services.lgpd import personal_data_listing_record
 from services.rules.age_bands import AGE_BANDS, age_band_label
+from services.rules.cost_centres import NO_COST_CENTRE, NO_COST_CENTRE_LABEL
 from services.rules.documents import only_digits
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError
@@ -226,6 +228,8 @@ class BeneficiaryFilters:
     exclusion_to: date | None = None
     exclusion_reasons: tuple[str, ...] = ()
     search: str = ""
+    # Cost centres (a dependent is in its holder's); NO_COST_CENTRE: holders without one.
+    cost_centre_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,8 @@ class BeneficiaryOptions:
     relationships: dict[int, str]
     age_bands: dict[int, str]
     exclusion_reasons: dict[str, str]
+    # Empty when the company keeps no cost centres (the filter is not shown).
+    cost_centres: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -266,6 +272,7 @@ BENEFICIARY_COLUMNS = [
     "Nome do titular",
     "Plano",
     "Início de vigência",
+    "Centro de custo",
 ]
 INACTIVE_COLUMNS = ["Exclusão", "Motivo da exclusão"]
 
@@ -280,11 +287,13 @@ def beneficiary_options(*, uow: UnitOfWork, actor: Actor) -> BeneficiaryOptions:
             .where(ContractedPlan.company_id == company_id)
             .order_by(Plan.name)
         ).all()
+        centres = cost_centre_labels(uow.session, company_id)
     return BeneficiaryOptions(
         plans={pid: name for pid, name in plans},
         relationships={r.value: r.label for r in Relationship},
         age_bands={band: age_band_label(band) for band in range(1, len(AGE_BANDS) + 1)},
         exclusion_reasons=dict(EXCLUSION_REASONS),
+        cost_centres={**centres, NO_COST_CENTRE: NO_COST_CENTRE_LABEL} if centres else {},
     )
 
 
@@ -338,6 +347,13 @@ def _beneficiary_where(
         where.append(b.exclusion_date <= f.exclusion_to)
     if f.exclusion_reasons:
         where.append(b.exclusion_reason.in_(f.exclusion_reasons))
+    if f.cost_centre_ids:
+        centre = effective_cost_centre_id(b)
+        chosen = [i for i in f.cost_centre_ids if i != NO_COST_CENTRE]
+        parts: list[ColumnElement[bool]] = [centre.in_(chosen)] if chosen else []
+        if NO_COST_CENTRE in f.cost_centre_ids:
+            parts.append(centre.is_(None))
+        where.append(or_(*parts))
     term = f.search.strip()
     if term:
         # Names are stored as typed; SQLite's lower() and upper() change ASCII letters only,
@@ -401,6 +417,7 @@ def beneficiary_report(
             type_coerce(b.effective_date, String),
             type_coerce(b.exclusion_date, String),
             b.exclusion_reason,
+            effective_cost_centre_id(b),
         ]
         rows = (
             s.connection()
@@ -433,6 +450,7 @@ def beneficiary_report(
             select(b.relationship_code, func.count()).where(*where).group_by(b.relationship_code)
         ).all()
         flow = _flow(s, company_id, filters, today, uow.dialect)
+        centres = cost_centre_labels(s, company_id)
 
     relationship_labels = {r.value: r.label for r in Relationship}
     band_labels = {band: age_band_label(band) for band in range(1, len(AGE_BANDS) + 1)}
@@ -450,6 +468,7 @@ def beneficiary_report(
         effective,
         exclusion,
         reason,
+        centre_id,
     ) in rows:
         record = [
             name,
@@ -462,6 +481,7 @@ def beneficiary_report(
             holder_name or "",
             plan,
             _as_date(effective),
+            centres.get(centre_id, "") if centre_id is not None else "",
         ]
         if status == INACTIVE:
             record += [_as_date(exclusion), EXCLUSION_REASONS.get(reason or "", reason or "")]

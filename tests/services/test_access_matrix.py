@@ -68,6 +68,7 @@ from data.models import (
     Boleto,
     Company,
     ContractedPlan,
+    CostCentre,
     Invoice,
     InvoiceLine,
     IssuedDocument,
@@ -83,7 +84,7 @@ from data.models import (
 )
 from data.uow import UnitOfWork
 from demo.generator import seed_demo
-from services import billing, companies, home, lgpd, notices, protocols
+from services import billing, companies, cost_centres, home, lgpd, notices, protocols
 from services import documents as issued_documents
 from services.access import accounts as access
 from services.access import users
@@ -189,6 +190,13 @@ batch_apply                            ok NO  NO ok  ok NO  NO ok  ok NO  NO NO 
 batch_result_file                      ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 batch_enqueue                          ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 batch_progress                         ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+# cost centres (kept by whoever registers movements)
+cost_centre_list                       ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+cost_centre_add                        ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+cost_centre_rename                     ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+cost_centre_deactivate                 ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+cost_centre_reactivate                 ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+cost_centre_import                     ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 # billing
 invoice_years                          ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 invoice_list                           ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
@@ -325,6 +333,8 @@ class Facts:
     pending_id: int = 0  # a user created by the master, still pending its first access
     scheduled_protocol: str = ""  # an exclusion scheduled for 20 days ahead
     stay_card: str = ""  # a holder dismissed today who contributed: may opt for the stay
+    cost_centre_idle: int = 0  # an active cost centre without holders
+    cost_centre_inactive: int = 0  # a deactivated cost centre
 
 
 @dataclass
@@ -666,6 +676,14 @@ def _company_facts(
         uow=uow, actor=master, file_name="lote.csv", content=csv_file([line]), now=NOW
     )
     assert [r.status for r in check.lines] == ["accepted"], check.lines
+    # Cost centres besides the demo's: one without holders and one deactivated.
+    idle = cost_centres.cost_centre_add(
+        uow=uow, actor=master, code="LIVRE", name="Sem titulares", now=NOW
+    )
+    old = cost_centres.cost_centre_add(
+        uow=uow, actor=master, code="ANTIGO", name="Desativado", now=NOW
+    )
+    cost_centres.cost_centre_deactivate(uow=uow, actor=master, cost_centre_id=old.id, now=NOW)
     return Facts(
         id=company_id,
         code=code,
@@ -691,6 +709,8 @@ def _company_facts(
         user_email=target[2],
         scheduled_protocol=scheduled_protocol,
         stay_card=stay_card,
+        cost_centre_idle=idle.id,
+        cost_centre_inactive=old.id,
     )
 
 
@@ -716,6 +736,7 @@ _SCOPE: dict[str, str | tuple[str, str] | None] = {
     "notice": "company_id",
     "notice_preference": ("user_id", "app_user"),
     "issued_document": "company_id",
+    "cost_centre": "company_id",
     "price_table": ("contracted_plan_id", "contracted_plan"),  # the contract's tables
     "price_band": None,  # rows of a price table (scoped through it)
     "boleto": ("invoice_id", "invoice"),
@@ -749,6 +770,7 @@ _MUTABLE = (
     "counter",
     "price_table",
     "movement",  # a scheduled movement takes effect or is cancelled
+    "cost_centre",  # renamed, deactivated, reactivated
     "coverage_period",  # a movement ends a period and opens another
     "notice",  # read (the batch's own notice is added when it is applied)
     "notice_preference",
@@ -1879,6 +1901,68 @@ def _band_change_set(env: Env) -> None:
         uow=env.uow(None).for_company(env.cid), actor=env.actor, rule="birthday_month", now=NOW
     )
     assert env.ids(select(Company.band_change).where(Company.id == env.cid)) == {"birthday_month"}
+
+
+# ---------------------------------------------------------------- cost centres
+
+
+def _cost_centres_of(env: Env) -> set[int]:
+    return env.ids(select(CostCentre.id).where(CostCentre.company_id == env.cid))
+
+
+@cell("cost_centre_list", M)
+def _cost_centre_list(env: Env) -> None:
+    r = cost_centres.cost_centre_list(uow=env.uow(), actor=env.actor)
+    assert r.rows and {x.id for x in r.rows} == _cost_centres_of(env)
+
+
+@cell("cost_centre_add", M, writes=True)
+def _cost_centre_add(env: Env) -> None:
+    r = cost_centres.cost_centre_add(
+        uow=env.uow(), actor=env.actor, code="MATRIZ", name="Matriz", now=NOW
+    )
+    assert r.id in _cost_centres_of(env)
+
+
+@cell("cost_centre_rename", M, writes=True)
+def _cost_centre_rename(env: Env) -> None:
+    r = cost_centres.cost_centre_rename(
+        uow=env.uow(),
+        actor=env.actor,
+        cost_centre_id=env.company.cost_centre_idle,
+        name="Renomeado",
+        now=NOW,
+    )
+    assert r.id in _cost_centres_of(env) and r.name == "Renomeado"
+
+
+@cell("cost_centre_deactivate", M, writes=True)
+def _cost_centre_deactivate(env: Env) -> None:
+    r = cost_centres.cost_centre_deactivate(
+        uow=env.uow(), actor=env.actor, cost_centre_id=env.company.cost_centre_idle, now=NOW
+    )
+    assert r.id in _cost_centres_of(env) and not r.active
+
+
+@cell("cost_centre_reactivate", M, writes=True)
+def _cost_centre_reactivate(env: Env) -> None:
+    r = cost_centres.cost_centre_reactivate(
+        uow=env.uow(), actor=env.actor, cost_centre_id=env.company.cost_centre_inactive, now=NOW
+    )
+    assert r.id in _cost_centres_of(env) and r.active
+
+
+@cell("cost_centre_import", M, writes=True)
+def _cost_centre_import(env: Env) -> None:
+    r = cost_centres.cost_centre_import(
+        uow=env.uow(),
+        actor=env.actor,
+        file_name="centros.csv",
+        content="codigo;nome\nMATRIZ;Matriz\nADM;Administração\n".encode(),
+        now=NOW,
+    )
+    assert (r.added, r.unchanged) == (1, 1)
+    assert "MATRIZ" in env.ids(select(CostCentre.code).where(CostCentre.company_id == env.cid))
 
 
 # ---------------------------------------------------------------- bank files (CNAB 240)
