@@ -4,6 +4,7 @@ e-mail preference; notices generated when the page is drawn (no task queue runs 
 
 from __future__ import annotations
 
+import smtplib
 from datetime import UTC, datetime
 
 import pytest
@@ -110,9 +111,12 @@ def test_the_page_lists_unread_first_and_marks_one_and_then_all_read(app, portal
     assert _bell(at).label == "Avisos"
     assert not [b for b in at.button if b.key and b.key.startswith("notice_read_")]
     with engine.connect() as conn:
-        assert conn.scalar(
-            select(Notice.id).where(Notice.user_id == user_id, Notice.read_at.is_(None))
-        ) is None
+        assert (
+            conn.scalar(
+                select(Notice.id).where(Notice.user_id == user_id, Notice.read_at.is_(None))
+            )
+            is None
+        )
 
 
 def test_links_go_only_to_pages_the_user_may_open_and_hostile_text_stays_text(app, portal_db):
@@ -211,3 +215,38 @@ def test_an_account_manager_sees_the_notices_of_the_company_in_context_only(app,
     # The account manager's page draw generates nothing for the companies' users.
     with engine.connect() as conn:
         assert conn.scalar(select(Notice.id).where(Notice.user_id != manager)) is None
+
+
+def test_e_mails_of_notices_generated_by_a_page_go_through_the_queue(
+    app, portal_db, monkeypatch: pytest.MonkeyPatch
+):
+    """With SMTP set, the page records the e-mail and hands its delivery to the task queue
+    (here `immediate`: the job runs at once); without SMTP the outbox is the delivery."""
+    from config import get_settings
+    from services.mail import outbox
+    from tests.fake_smtp import FakeSMTPServer
+
+    engine = _db(portal_db)
+    with engine.begin() as conn:
+        user_id, email = conn.execute(
+            select(User.id, User.email).where(User.user_code == "100001")
+        ).one()
+        conn.execute(
+            NoticePreference.__table__.insert(),
+            [{"user_id": user_id, "email": True, "updated_at": datetime.now(UTC)}],
+        )
+    server = FakeSMTPServer()
+    try:
+        monkeypatch.setattr(outbox.smtplib, "SMTP", smtplib.SMTP)
+        monkeypatch.setenv("PORTAL_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("PORTAL_SMTP_PORT", str(server.port))
+        monkeypatch.setenv("PORTAL_SMTP_STARTTLS", "false")
+        monkeypatch.setenv("PORTAL_SMTP_USER", "")
+        monkeypatch.setenv("PORTAL_QUEUE_URL", "immediate")
+        get_settings.cache_clear()
+        log_in(app(), "100001")
+        assert [m["To"] for m in server.messages] == [email]
+        assert "novo(s) aviso(s)" in str(server.messages[0]["Subject"])
+    finally:
+        server.close()
+        get_settings.cache_clear()
