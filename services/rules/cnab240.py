@@ -358,6 +358,10 @@ def layout_gaps(layout: Sequence[Field]) -> list[str]:
     return problems
 
 
+_BROKEN = {name: gaps for name, layout in LAYOUTS.items() if (gaps := layout_gaps(layout))}
+if _BROKEN:  # a table typed wrong: refuse to write or read any file with it
+    raise RuntimeError(f"CNAB 240 layout tables with gaps or overlaps: {_BROKEN}")
+
 # ---------------------------------------------------------------- writing
 
 
@@ -684,10 +688,7 @@ class ReturnPayment:
     face_value: Decimal
     charges: Decimal  # fine + interest + other charges the payer paid
     discount: Decimal
-    rebate: Decimal
     paid: Decimal
-    net_credit: Decimal
-    fee: Decimal
     paid_on: date | None
     credited_on: date | None
     reason: str
@@ -899,10 +900,7 @@ def _title(
         face_value=money["valor_titulo"],
         charges=money["acrescimos"],
         discount=money["desconto"],
-        rebate=money["abatimento"],
         paid=money["valor_pago"],
-        net_credit=money["valor_liquido"],
-        fee=money["tarifa"],
         paid_on=dates["data_ocorrencia"],
         credited_on=dates["data_credito"],
         reason=t["motivo"].strip(),

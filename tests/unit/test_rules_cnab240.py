@@ -273,7 +273,7 @@ def test_a_retorno_with_a_payment_a_partial_payment_and_an_unknown_boleto() -> N
         PAY_DAY,
     )
     assert full.is_payment and full.movement_label == "Liquidação"
-    assert full.fee == D("2.50") and full.credited_on == PAY_DAY
+    assert full.credited_on == PAY_DAY
     assert (partial.paid, partial.face_value) == (D("200.00"), D("500.00"))
     assert our_number_of(ACCOUNT, unknown.title_id) == "0009999999"
     assert not confirmed.is_payment and confirmed.movement_label == "Entrada confirmada"
