@@ -125,7 +125,13 @@ def income_tax_pdf(view: IncomeTaxView) -> bytes:
     """The statement of amounts paid in the calendar year for a holder and dependents."""
     f = view.figures
     pdf = _Document(view.header)
-    _top(pdf, f"Ano-calendário {f.year} · plano odontológico coletivo empresarial")
+    subtitle = f"Ano-calendário {f.year} · plano odontológico coletivo empresarial"
+    if view.partial_until is not None:
+        subtitle = (
+            f"Ano-calendário {f.year} em curso: demonstrativo PARCIAL, pagamentos até "
+            f"{format_date(view.partial_until)}"
+        )
+    _top(pdf, subtitle)
     holder = f.holder.person
     _field(
         pdf, "Empresa contratante", f"{view.header.company_name} · {view.header.company_document}"

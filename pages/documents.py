@@ -54,7 +54,14 @@ elif kind is DocumentKind.INCOME_TAX:
     if not years:
         st.info("Nenhuma fatura desta empresa foi paga ainda: não há demonstrativo a emitir.")
     else:
-        year = st.selectbox("Ano-calendário", years, key="documents_ir_year")
+        closed = [y for y in years if y < today_local().year]  # the usual ask: last year
+        year = st.selectbox(
+            "Ano-calendário",
+            years,
+            index=years.index(closed[0]) if closed else 0,
+            key="documents_ir_year",
+            help="O ano em curso dá um demonstrativo parcial (pagamentos até hoje).",
+        )
         holders = documents.income_tax_holders(uow=ctx.uow(), actor=ctx.actor, year=year)
         if not holders:
             st.info(f"Nenhum valor pago em {year}.")

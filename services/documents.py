@@ -122,6 +122,8 @@ class IncomeTaxView:
     header: DocumentHeader
     figures: IncomeTaxFigures
     holder_card: str  # formatted
+    # The year is not over: the payments up to this day (the statement is partial).
+    partial_until: date | None = None
 
     @property
     def file_name(self) -> str:
@@ -409,10 +411,14 @@ def income_tax_holders(*, uow: UnitOfWork, actor: Actor, year: int) -> list[Hold
         ]
 
 
-def _income_tax_summary(figures: IncomeTaxFigures) -> list[tuple[str, str]]:
+def _income_tax_summary(view: IncomeTaxView) -> list[tuple[str, str]]:
+    figures = view.figures
     holder = figures.holder.person
+    year = str(figures.year)
+    if view.partial_until is not None:
+        year += f" (parcial: pagamentos até {format_date(view.partial_until)})"
     return [
-        ("Ano-calendário", str(figures.year)),
+        ("Ano-calendário", year),
         ("Titular", mask_name(holder.name)),
         ("CPF do titular", mask_cpf(holder.cpf) if holder.cpf else "não informado"),
         ("Dependentes no demonstrativo", str(len(figures.dependents))),
@@ -433,10 +439,12 @@ def _issue_income_tax(
     taken: set[str],
 ) -> tuple[IncomeTaxView, bytes]:
     code = _fresh_code(session, taken)
+    today = local_date(now)
     view = IncomeTaxView(
         _header(session, company_id, DocumentKind.INCOME_TAX, code, base_url, now),
         figures,
         format_card_number(holder.card_number),
+        today if figures.year >= today.year else None,
     )
     content = render(view)
     _record(
@@ -447,7 +455,7 @@ def _issue_income_tax(
         code=code,
         content=content,
         now=now,
-        summary=_income_tax_summary(figures),
+        summary=_income_tax_summary(view),
         beneficiary_id=holder.id,
         year=figures.year,
     )

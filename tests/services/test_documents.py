@@ -568,3 +568,37 @@ def test_the_refusals_in_advance_follow_the_permissions(world: World):
             render=permanence_pdf,
         )
     assert format_code("ABCDEFGHJKMN") == "ABCD-EFGH-JKMN"
+
+
+def test_a_statement_of_the_year_in_course_says_it_is_partial(world: World, family: Family):
+    holder = documents.income_tax_holders(uow=world.uow(), actor=world.master, year=NOW.year)[0]
+    views: list[documents.IncomeTaxView] = []
+
+    def render(view: documents.IncomeTaxView) -> bytes:
+        views.append(view)
+        return income_tax_pdf(view)
+
+    issued = documents.income_tax_issue(
+        uow=world.uow(),
+        actor=world.master,
+        holder_id=holder.id,
+        year=NOW.year,
+        now=NOW,
+        base_url=BASE,
+        render=render,
+    )
+    assert views[0].partial_until == NOW.date()
+    assert "PARCIAL" in _text(issued.content)
+    facts = dict(_validate(world, issued.codes[0]).facts)
+    assert facts["Ano-calendário"] == f"{NOW.year} (parcial: pagamentos até 26/11/2026)"
+    # A closed year is whole.
+    documents.income_tax_issue(
+        uow=world.uow(),
+        actor=world.master,
+        holder_id=family.holder.id,
+        year=2019,
+        now=NOW,
+        base_url=BASE,
+        render=render,
+    )
+    assert views[1].partial_until is None
