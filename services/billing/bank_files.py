@@ -35,6 +35,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from data.models import (
@@ -277,12 +278,14 @@ def remessa_generate(
     with uow, across_companies(uow.session):
         session = uow.session
         acc = _account(_operator(session))
+        # The NSA first: its locked counter makes a second remessa at the same moment wait,
+        # then see what this one sent (and the unique boleto + movement backs it up).
+        nsa = counter_take(session, NSA_COUNTER)
         pending = _pending(session, ids)
         if not pending:
             raise DomainError(
                 "Não há boletos novos nem atualizados desde a última remessa: nada a enviar."
             )
-        nsa = counter_take(session, NSA_COUNTER)
         local = now.astimezone(BRT)
         titles = [_title(b, inv, c, mv, local.date()) for b, inv, c, mv in pending]
         remittance = build_remittance(acc, titles, nsa=nsa, generated_at=local)
@@ -472,8 +475,9 @@ def _evaluate(
         if t.is_payment:
             line.status, line.note = "unknown", "Nenhum boleto com este nosso número."
         return
-    inv = session.get(Invoice, boleto.invoice_id)
-    assert inv is not None
+    inv = session.scalars(
+        select(Invoice).where(Invoice.id == boleto.invoice_id).with_for_update()
+    ).one()  # locked: two readings of the same payment record it once
     company = session.get(Company, inv.company_id)
     assert company is not None
     line.boleto_id, line.company_id = boleto.id, inv.company_id
@@ -582,7 +586,13 @@ def retorno_apply(
                 content=content,
             )
             session.add(stored)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError as exc:  # the same file, read by someone at this moment
+                raise DomainError(
+                    "Este arquivo está sendo lido agora por outra pessoa. Aguarde e envie-o "
+                    "de novo para ver o resultado."
+                ) from exc
         existing = {
             line.line_number: line
             for line in session.scalars(
