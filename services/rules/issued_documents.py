@@ -6,8 +6,8 @@ portal's public page "Validar documento":
 - **Income-tax statement** ("Demonstrativo para Imposto de Renda"), per holder and
   calendar year: the amounts paid to the operator for the holder and for each dependent
   (name, CPF, relationship). The Receita Federal asks for the amounts *paid* in the
-  calendar year (regime de caixa: Lei 9.250/1995, art. 8, II, a, and the yearly IN of
-  the DIRPF), so an invoice counts in the year of its payment date (`Invoice.paid_on`),
+  calendar year (regime de caixa: Lei 9.250/1995, art. 8, II, a, and §2, I, for health
+  and dental plans), so an invoice counts in the year of its payment date (`Invoice.paid_on`),
   whatever its billing month. Each person's amount is the net of that person's lines on
   the invoices paid that year (mensalidades, retroactive charges, plan differences,
   credits); fine and interest of a late payment are not a health expense and are left
@@ -29,7 +29,7 @@ guessable, and the public page also limits attempts. Typed codes are read withou
 regard to case, spaces, hyphens or dots, and a mistyped character is told apart from an
 unknown code by the check character, without a database lookup.
 
-Explained in docs/domain/documents-on-demand.md.
+Explained, with a worked example, in docs/domain/documents-on-demand.md.
 """
 
 from __future__ import annotations
