@@ -260,3 +260,25 @@ def test_company_users_are_refused(world: World):
         with pytest.raises(DomainError, match="Só o gestor de contas"):
             call()
     assert count(world, BankRemittance) == 0 and count(world, BankRemittanceItem) == 0
+
+
+def test_a_line_outside_the_readers_portfolio_waits_for_a_manager_who_has_it(world: World):
+    from dataclasses import replace
+
+    invoice_id = add_invoice(world, date(2026, 3, 1), date(2026, 3, 10), "200.00")
+    b = issue(world, invoice_id)
+    content = retorno_file(
+        ACCOUNT, [Paid(title_of(b.our_number), D("200.00"), D("200.00"), date(2026, 3, 10))]
+    )
+    narrow = replace(world.manager, company_ids=frozenset({world.other_company_id}))
+    first = bank_files.retorno_apply(
+        uow=world.uow, actor=narrow, file_name="r.ret", content=content, now=NOW
+    )
+    [line] = first.lines
+    assert (line.status, line.company_code, line.billing_month) == ("outside", "", None)
+    assert count(world, Payment) == 0
+    second = read(world, content)  # the manager of the whole portfolio
+    assert second.already_read is not None and second.applied == 1
+    assert [x.status for x in second.lines] == ["paid"]
+    third = read(world, content)
+    assert third.applied == 0 and count(world, Payment) == 1
