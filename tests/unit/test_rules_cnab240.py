@@ -309,3 +309,12 @@ def test_malformed_retornos_say_which_line_and_what_is_wrong() -> None:
     assert "linha 3: segmento T sem o segmento U seguinte" in message
     assert "trailer de lote declara" in message and "trailer de arquivo declara" in message
     assert "conteúdo binário" in problems(["\x00"])
+
+
+def test_payers_with_an_alphanumeric_cnpj_or_a_caepf() -> None:
+    alnum = title(payer_document="12ABC34501DE35")
+    caepf = title(payer_document="12345678901234", payer_document_type="CAEPF")
+    lines = build_remittance(ACCOUNT, [alnum, caepf], nsa=3, generated_at=GENERATED).lines
+    q1, q2 = (x for x in lines if x[7] == "3" and x[13] == "Q")
+    assert at(q1, 18, 33) == "2" + "012ABC34501DE35"
+    assert at(q2, 18, 33) == "9" + "012345678901234"
