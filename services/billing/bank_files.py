@@ -524,10 +524,11 @@ def _evaluate(
 
 
 def _view(
-    line: BankReturnLine, companies: dict[int, Company], months: dict[int, date]
+    line: BankReturnLine, companies: dict[int, Company], months: dict[int, date], mine: set[int]
 ) -> RetornoLine:
+    """A line as the reader sees it: nothing of a company outside its portfolio."""
     company = companies.get(line.company_id) if line.company_id else None
-    outside = line.status == "outside"
+    outside = line.status == "outside" or line.company_id not in mine
     return RetornoLine(
         line_number=line.line_number,
         title_id=line.title_id,
@@ -633,7 +634,7 @@ def retorno_apply(
             stored.file_name,
             stored.nsa,
             already,
-            [_view(x, company_rows, months) for x in lines],
+            [_view(x, company_rows, months, set(actor.company_ids)) for x in lines],
             applied,
         )
         if changed:

@@ -268,17 +268,26 @@ def test_a_line_outside_the_readers_portfolio_waits_for_a_manager_who_has_it(wor
     invoice_id = add_invoice(world, date(2026, 3, 1), date(2026, 3, 10), "200.00")
     b = issue(world, invoice_id)
     content = retorno_file(
-        ACCOUNT, [Paid(title_of(b.our_number), D("200.00"), D("200.00"), date(2026, 3, 10))]
+        ACCOUNT,
+        [
+            Paid(title_of(b.our_number), D("200.00"), D("200.00"), date(2026, 3, 10)),
+            Paid(title_of(b.our_number), D("200.00"), D("0"), date(2026, 3, 2), movement="02"),
+        ],
     )
     narrow = replace(world.manager, company_ids=frozenset({world.other_company_id}))
     first = bank_files.retorno_apply(
         uow=world.uow, actor=narrow, file_name="r.ret", content=content, now=NOW
     )
-    [line] = first.lines
-    assert (line.status, line.company_code, line.billing_month) == ("outside", "", None)
+    assert [(x.status, x.company_code, x.billing_month) for x in first.lines] == [
+        ("outside", "", None),
+        ("not_payment", "", None),  # nothing of a company outside the portfolio is shown
+    ]
     assert count(world, Payment) == 0
     second = read(world, content)  # the manager of the whole portfolio
     assert second.already_read is not None and second.applied == 1
-    assert [x.status for x in second.lines] == ["paid"]
+    assert [(x.status, x.company_code) for x in second.lines] == [
+        ("paid", "20001"),
+        ("not_payment", "20001"),
+    ]
     third = read(world, content)
     assert third.applied == 0 and count(world, Payment) == 1
