@@ -32,7 +32,11 @@ def template_download(ctx: Context, *, key: str) -> None:
 
     def build() -> bytes:
         options = movements.movement_options(uow=ctx.uow(), actor=ctx.actor, today=today_local())
-        return template_xlsx([(p.code, p.name) for p in options.plans], ctx.company.code)
+        return template_xlsx(
+            [(p.code, p.name) for p in options.plans],
+            ctx.company.code,
+            [(c.code, c.name) for c in options.cost_centres],
+        )
 
     st.download_button(
         "Baixar modelo (xlsx)",

@@ -79,14 +79,7 @@ st.caption(
 )
 shown = detail.lines
 split = detail.by_cost_centre
-if split is not None:  # the company keeps cost centres: split and filter by them
-    st.markdown("**Por centro de custo**")
-    st.dataframe(
-        split.assign(Valor=[format_money(v) for v in split["Valor"]]),
-        hide_index=True,
-        width="stretch",
-        key="invoices_by_cost_centre",
-    )
+if split is not None:  # the company keeps cost centres: filter (and split, below) by them
     centre = st.selectbox(
         "Centro de custo",
         list(split[COST_CENTRE_COLUMN]),
@@ -121,6 +114,14 @@ st.dataframe(
     width="stretch",
     key="invoices_by_kind",
 )
+if split is not None:
+    st.markdown("**Totais por centro de custo**")
+    st.dataframe(
+        split.assign(Valor=[format_money(v) for v in split["Valor"]]),
+        hide_index=True,
+        width="stretch",
+        key="invoices_by_cost_centre",
+    )
 
 generated_at = now_utc()
 stem = f"fatura_{ctx.company.code}_{inv.billing_month:%Y-%m}"

@@ -188,10 +188,15 @@ def _example_lines(plan_codes: Sequence[tuple[str, str]]) -> list[dict[str, Any]
     return [holder, dependent, exclusion]
 
 
-def template_xlsx(plan_codes: list[tuple[str, str]], company_code: str) -> bytes:
+def template_xlsx(
+    plan_codes: list[tuple[str, str]],
+    company_code: str,
+    cost_centres: Sequence[tuple[str, str]] = (),
+) -> bytes:
     """The batch template: sheet Movimentacoes to fill (header, drop-down lists, text and
     date formats), Exemplos (3 example lines), Instrucoes (the guide and the layout) and
-    a hidden Listas sheet."""
+    a hidden Listas sheet. ``cost_centres`` (code, name): the company's active ones, the
+    drop-down list of centro_custo (none: the column is free text)."""
     wb = Workbook()
     ws = wb.active
     ws.title = DATA_SHEET
@@ -211,6 +216,8 @@ def template_xlsx(plan_codes: list[tuple[str, str]], company_code: str) -> bytes
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         options = _dropdown_options(col, plan_codes)
+        if col.name == "centro_custo" and cost_centres:
+            options = [code for code, _name in cost_centres]
         if options is None:
             continue
         if col.kind == "bool" or col.name == "sexo":
@@ -261,7 +268,7 @@ def template_xlsx(plan_codes: list[tuple[str, str]], company_code: str) -> bytes
                 write_text(cell, value)
                 cell.number_format = "@"
 
-    _write_guide(guide, plan_codes, company_code)
+    _write_guide(guide, plan_codes, company_code, cost_centres)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -277,7 +284,12 @@ def _dropdown_options(col: Column, plan_codes: Sequence[tuple[str, str]]) -> lis
     return [code for code, _ in col.choices]
 
 
-def _write_guide(ws: Any, plan_codes: Sequence[tuple[str, str]], company_code: str) -> None:
+def _write_guide(
+    ws: Any,
+    plan_codes: Sequence[tuple[str, str]],
+    company_code: str,
+    cost_centres: Sequence[tuple[str, str]] = (),
+) -> None:
     bold = Font(bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
     rows: list[tuple[list[str], bool]] = [
@@ -300,6 +312,9 @@ def _write_guide(ws: Any, plan_codes: Sequence[tuple[str, str]], company_code: s
     if plan_codes:
         rows += [([], False), (["Planos contratados (codigo_plano)"], True)]
         rows += [([code, name], False) for code, name in plan_codes]
+    if cost_centres:
+        rows += [([], False), (["Centros de custo do titular (centro_custo)"], True)]
+        rows += [([code, name], False) for code, name in cost_centres]
     rows += [([], False), (["Layout do arquivo"], True)]
     layout = layout_rows()
     rows.append((list(layout[0].keys()), True))

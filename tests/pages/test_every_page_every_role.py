@@ -50,6 +50,7 @@ SCREENS = [
     Screen("pages/change_password.py", "Alterar senha"),
     Screen("pages/outbox.py", "Caixa de saída"),  # the demo's outbox (PORTAL_SHOW_OUTBOX)
     Screen("pages/users_admin.py", "Usuários", permission=P.USER_ADMIN),
+    Screen("pages/cost_centres.py", "Centros de custo", permission=P.MOVEMENTS),
     Screen("pages/audit_trail.py", "Trilha de auditoria", MASTERS),
     Screen("pages/price_tables.py", "Tabelas de preço", MANAGER),
     Screen("pages/lgpd_request.py", "Pedidos LGPD", MANAGER),

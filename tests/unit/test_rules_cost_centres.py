@@ -3,9 +3,12 @@ parsing, and the batch file's optional centro_custo column (no database)."""
 
 from __future__ import annotations
 
-import pytest
+import io
 
-from services.batch.files import BatchFileError, parse_batch_file
+import pytest
+from openpyxl import load_workbook
+
+from services.batch.files import BatchFileError, parse_batch_file, template_xlsx
 from services.batch.layout import BY_NAME, COLUMN_NAMES, UPDATE_COLUMNS, column_for_field
 from services.rules.cost_centres import (
     CODE_MAX,
@@ -233,3 +236,19 @@ def test_the_other_columns_are_still_required_in_the_header():
     header = [c for c in COLUMN_NAMES if c != "nome"]
     with pytest.raises(BatchFileError, match="faltam as colunas nome"):
         parse_batch_file("lote.csv", _csv(header, HOLDER))
+
+
+def test_the_template_offers_the_companys_cost_centres_and_still_reads_back():
+    content = template_xlsx(
+        [("ODT-ESS", "Sorriso Essencial")], "10001", [("ADM", "Adm"), ("TI", "TI")]
+    )
+    book = load_workbook(io.BytesIO(content))
+    lists = book["Listas"]
+    column = next(c for c in lists[1] if c.value == "centro_custo")
+    assert [lists.cell(r, column.column).value for r in (2, 3)] == ["ADM", "TI"]
+    guide = [c.value for row in book["Instrucoes"].iter_rows() for c in row if c.value]
+    assert "Centros de custo do titular (centro_custo)" in guide
+    with pytest.raises(BatchFileError, match="não tem linhas"):
+        parse_batch_file("modelo.xlsx", content)  # the header is read: only no lines yet
+    plain = load_workbook(io.BytesIO(template_xlsx([("ODT-ESS", "Sorriso Essencial")], "10001")))
+    assert "centro_custo" not in [c.value for c in plain["Listas"][1]]
