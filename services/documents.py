@@ -50,7 +50,7 @@ from data.models import (
     Operator,
     Plan,
 )
-from data.uow import UnitOfWork
+from data.uow import UnitOfWork, across_companies
 from services.access.rate_limit import Limit, rate_limit_take
 from services.actors import PERMISSION_LABELS, Actor, Permission
 from services.audit import audit_record
@@ -326,9 +326,12 @@ def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
 # ---------------------------------------------------------------- income tax
 
 
-def _paid_cents(session: Session, company_id: int, year: int) -> dict[int, int]:
-    """Net cents of each beneficiary's lines on the company's invoices paid in `year`."""
-    rows = session.execute(
+def _paid_cents(
+    session: Session, company_id: int, year: int, family_of: int | None = None
+) -> dict[int, int]:
+    """Net cents of each beneficiary's lines on the company's invoices paid in `year`
+    (of the holder `family_of` and its dependents only, when given)."""
+    query = (
         select(InvoiceLine.beneficiary_id, func.sum(type_coerce(InvoiceLine.amount, BigInteger)))
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
         .where(
@@ -338,7 +341,17 @@ def _paid_cents(session: Session, company_id: int, year: int) -> dict[int, int]:
             Invoice.paid_on <= date(year, 12, 31),
         )
         .group_by(InvoiceLine.beneficiary_id)
-    ).all()
+    )
+    if family_of is not None:  # its people wherever they are now (a transfer moves them)
+        family = (
+            select(Beneficiary.id)
+            .where((Beneficiary.id == family_of) | (Beneficiary.holder_id == family_of))
+            .execution_options(all_companies=True)
+        )
+        with across_companies(session):
+            ids = list(session.scalars(family))
+        query = query.where(InvoiceLine.beneficiary_id.in_(ids))
+    rows = session.execute(query).all()
     return {int(bid): int(cents or 0) for bid, cents in rows}
 
 
@@ -361,11 +374,11 @@ def _person(b: Beneficiary) -> Person:
 
 
 def _statements(
-    session: Session, company_id: int, year: int
+    session: Session, company_id: int, year: int, family_of: int | None = None
 ) -> list[tuple[Beneficiary, IncomeTaxFigures]]:
     """Every holder with something paid in `year` (for the holder or a dependent), with
-    the statement's figures, by name."""
-    cents = _paid_cents(session, company_id, year)
+    the statement's figures, by name (only the holder `family_of`, when given)."""
+    cents = _paid_cents(session, company_id, year, family_of)
     people = _people(session, cents)
     holder_ids = {b.holder_id or b.id for b in people.values()}
     people.update(_people(session, holder_ids - people.keys()))
@@ -477,7 +490,11 @@ def income_tax_issue(
     company_id = _require(actor, uow, DocumentKind.INCOME_TAX)
     with uow:
         session = uow.session
-        found = [(h, f) for h, f in _statements(session, company_id, year) if h.id == holder_id]
+        found = [
+            (h, f)
+            for h, f in _statements(session, company_id, year, holder_id)
+            if h.id == holder_id
+        ]
         if not found:
             raise DomainError(
                 f"Este titular não tem valores pagos em {year} nas faturas desta empresa.",
