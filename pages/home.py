@@ -18,6 +18,8 @@ OVERDUE_SHOWN = 3
 AGEING_SHOWN = 10
 SCHEDULED_SHOWN = 10
 AGEING_PAGE = "pages/report_ageing.py"
+NETWORK_VIEW_KEY = "net_view"  # the provider search's Lista / Mapa tabs
+ALL = "Todas"
 
 ctx = get_context()
 today = today_local()
@@ -137,34 +139,43 @@ if ctx.can(Permission.MOVEMENTS):
         )
         st.caption("Para cancelar uma delas: Cadastro individual, aba Agendadas.")
 
-st.subheader("Busca de rede")
-options = home.provider_filter_options(uow=new_uow())
-ALL = "Todas"
-f1, f2, f3 = st.columns(3)
-specialty = f1.selectbox("Especialidade", [ALL, *options.specialties], key="net_specialty")
-state = f2.selectbox("Estado (UF)", [ALL, *options.states], key="net_state")
-cities = options.cities.get(state, []) if state != ALL else []
-city = f3.selectbox("Cidade", [ALL, *cities], key="net_city", disabled=state == ALL)
-f4, f5 = st.columns(2)
-hoods = options.neighbourhoods.get((state, city), []) if city != ALL else []
-hood = f4.selectbox("Bairro", [ALL, *hoods], key="net_hood", disabled=city == ALL)
-name = f5.text_input("Nome do dentista ou clínica", key="net_name")
-found = home.provider_search(
-    uow=new_uow(),
-    specialty=None if specialty == ALL else specialty,
-    state=None if state == ALL else state,
-    city=None if city == ALL else city,
-    neighbourhood=None if hood == ALL else hood,
-    name=name,
-)
-if found.empty:
-    st.info("Nenhum prestador encontrado com esses filtros. Tente tirar algum filtro.")
-else:
+
+@st.fragment
+def network_search() -> None:
+    """The provider search reruns alone: a filter change redraws only this part, and the
+    map (thousands of outline points) is built and drawn only once its tab is opened."""
+    st.subheader("Busca de rede")
+    options = home.provider_filter_options(uow=new_uow())
+    f1, f2, f3 = st.columns(3)
+    specialty = f1.selectbox("Especialidade", [ALL, *options.specialties], key="net_specialty")
+    state = f2.selectbox("Estado (UF)", [ALL, *options.states], key="net_state")
+    cities = options.cities.get(state, []) if state != ALL else []
+    city = f3.selectbox("Cidade", [ALL, *cities], key="net_city", disabled=state == ALL)
+    f4, f5 = st.columns(2)
+    hoods = options.neighbourhoods.get((state, city), []) if city != ALL else []
+    hood = f4.selectbox("Bairro", [ALL, *hoods], key="net_hood", disabled=city == ALL)
+    name = f5.text_input("Nome do dentista ou clínica", key="net_name")
+    found = home.provider_search(
+        uow=new_uow(),
+        specialty=None if specialty == ALL else specialty,
+        state=None if state == ALL else state,
+        city=None if city == ALL else city,
+        neighbourhood=None if hood == ALL else hood,
+        name=name,
+    )
+    if found.empty:
+        st.info("Nenhum prestador encontrado com esses filtros. Tente tirar algum filtro.")
+        return
     st.caption(f"{len(found)} prestador(es) encontrado(s)")
-    list_tab, map_tab = st.tabs(["Lista", "Mapa"])
-    with list_tab:
-        st.dataframe(
-            found.drop(columns=["latitude", "longitude"]), hide_index=True, width="stretch"
-        )
-    with map_tab:
-        provider_map.provider_map(found)
+    list_tab, map_tab = st.tabs(["Lista", "Mapa"], key=NETWORK_VIEW_KEY, on_change="rerun")
+    if list_tab.open:
+        with list_tab:
+            st.dataframe(
+                found.drop(columns=["latitude", "longitude"]), hide_index=True, width="stretch"
+            )
+    if map_tab.open:
+        with map_tab:
+            provider_map.provider_map(found)
+
+
+network_search()

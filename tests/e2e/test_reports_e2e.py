@@ -81,9 +81,12 @@ def test_a_click_on_a_procedure_group_filters_the_procedures_table(page: Page):
     _open(page, "Utilização")
     no_filter = page.get_by_text(re.compile(r"^Filtro dos gráficos: Nenhum"))
     expect(no_filter).to_be_visible(timeout=WAIT)
+    page.get_by_role("tab", name="Por procedimento").click()
+    heading = page.get_by_role("heading", name="Por grupo de procedimento")
+    expect(heading).to_be_visible(timeout=WAIT)  # the tab is built when opened
     charts = page.get_by_test_id("stPlotlyChart")
-    expect(charts.nth(2)).to_be_visible(timeout=WAIT)
-    group_chart = charts.nth(2)
+    expect(charts.nth(1)).to_be_visible(timeout=WAIT)
+    group_chart = charts.nth(0)
     bar = group_chart.locator("g.point path").first
     expect(bar).to_be_attached(timeout=WAIT)
     group_chart.scroll_into_view_if_needed()
@@ -99,7 +102,7 @@ def test_a_click_on_a_procedure_group_filters_the_procedures_table(page: Page):
     shot(page, "utilization")
 
     with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="Baixar CSV", exact=True).nth(2).click()
+        page.get_by_role("button", name="Baixar CSV", exact=True).nth(1).click()
     assert download.value.suggested_filename == "utilizacao_procedimentos_10001.csv"
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     lines = list(csv.reader(io.StringIO(text), delimiter=";"))

@@ -163,6 +163,11 @@ def test_a_user_without_finance_sees_the_count_but_no_link(app, portal_db, offli
 
 
 def _figure(at) -> dict:  # noqa: ANN001
+    """The provider map, once its tab is opened (the page builds it only then)."""
+    assert at.get("plotly_chart") == []  # the list tab is open: no map built
+    at.session_state["net_view"] = "Mapa"
+    at.run()
+    assert not at.exception, at.exception
     charts = at.get("plotly_chart")
     assert len(charts) == 1
     return json.loads(charts[0].proto.spec)
@@ -170,8 +175,8 @@ def _figure(at) -> dict:  # noqa: ANN001
 
 def test_without_tiles_the_map_draws_the_shipped_states_and_the_providers(app, offline):
     at = log_in(app(), "100001")
-    assert provider_map.OFFLINE_CAPTION in [c.value for c in at.caption]
     figure = _figure(at)
+    assert provider_map.OFFLINE_CAPTION in [c.value for c in at.caption]
     traces = figure["data"]
     shipped = provider_map.br_states()["features"]
     outlines = [t for t in traces if t.get("fill") == "toself"]
@@ -199,8 +204,8 @@ def test_with_tiles_the_map_is_a_tile_map_without_the_offline_caption(
 ):
     monkeypatch.setattr(provider_map, "tiles_available", lambda: True)
     at = log_in(app(), "100001")
-    assert provider_map.OFFLINE_CAPTION not in [c.value for c in at.caption]
     figure = _figure(at)
+    assert provider_map.OFFLINE_CAPTION not in [c.value for c in at.caption]
     assert {t["type"] for t in figure["data"]} == {"scattermap"}
     assert figure["layout"]["map"]["style"] == provider_map.TILE_STYLE
 

@@ -116,6 +116,8 @@ def test_cpf_and_birth_date_on_screen_follow_the_personal_data_permission(
     assert masked_note is birth_masked
 
     at.switch_page("pages/report_utilization.py").run()
+    at.session_state["util_view"] = "Prestadores e beneficiários"
+    at.run()
     people = at.dataframe[-1].value
     assert list(people.columns) == ["Nome", "Carteirinha", "CPF", "Procedimentos", "Custo (R$)"]
     assert all(pattern.match(c) for c in people["CPF"] if c)
@@ -134,8 +136,41 @@ def test_the_utilization_page_shows_the_period_figures_and_a_narrower_period(app
     assert not at.exception
     month = _metric(at, "Procedimentos")
     assert 0 < month < year
+    at.session_state["util_view"] = "Por procedimento"
+    at.run()
     procedures = at.dataframe[0].value
     assert int(procedures["Quantidade"].sum()) == month
+
+
+def test_the_utilization_page_builds_only_the_open_tab_and_keeps_the_chart_filter(app):
+    at = _open(app, "100002", "pages/report_utilization.py")
+    assert [t.label for t in at.tabs] == [
+        "Por mês",
+        "Por procedimento",
+        "Prestadores e beneficiários",
+    ]
+    assert len(at.get("plotly_chart")) == 2  # the month tab's two charts, nothing else
+    assert not at.dataframe
+    at.session_state["util_view"] = "Por procedimento"
+    at.run()
+    assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 1
+    everything = at.dataframe[0].value
+    group = everything["Grupo"].iloc[0]
+
+    # A click on a group bar (its chart's callback) is remembered for the other tabs.
+    at.session_state["util_filter"] = {"month": None, "group": group, "tuss": None}
+    at.session_state["util_view"] = "Prestadores e beneficiários"
+    at.run()
+    assert any(f"Grupo: {group}" in c.value for c in at.caption)
+    at.session_state["util_view"] = "Por procedimento"
+    at.run()
+    narrowed = at.dataframe[0].value
+    assert set(narrowed["Grupo"]) == {group} and len(narrowed) < len(everything)
+
+    by_label(at.button, "Limpar filtro").click().run()
+    assert any("Filtro dos gráficos: Nenhum" in c.value for c in at.caption)
+    assert len(at.dataframe[0].value) == len(everything)
+    assert by_label(at.button, "Limpar filtro").disabled
 
 
 def test_the_portfolio_is_only_for_account_managers(app):
