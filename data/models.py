@@ -911,3 +911,34 @@ class CostCentre(Base):
     code: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+
+
+# --- Job runs (issue 14: long work on the task queue) ---
+
+JOB_RUN_KINDS = ("billing_run",)
+JOB_RUN_STATUSES = ("queued", "running", "done", "failed")
+
+
+class JobRun(Base):
+    """A long piece of work a user queued (the monthly billing run): what was asked, its
+    state and, once over, its result; the page follows it and shows it after the browser
+    was closed. Progress while running is in the queue's store, not here (a SQLite
+    database is locked by the running job's own transaction)."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (
+        CheckConstraint(_in("kind", JOB_RUN_KINDS), name="kind"),
+        CheckConstraint(_in("status", JOB_RUN_STATUSES), name="status"),
+        Index("ix_job_run_kind_status", "kind", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column()
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()

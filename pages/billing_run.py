@@ -1,4 +1,7 @@
-"""Financeiro > Faturamento mensal (account managers): issue a billing month's invoices."""
+"""Financeiro > Faturamento mensal (account managers): issue a billing month's invoices.
+
+The run is a job on the task queue (services/jobs/billing_run.py): the page queues it,
+follows its progress and shows its result, also after the browser was closed."""
 
 import streamlit as st
 
@@ -8,7 +11,20 @@ from components.errors import user_errors
 from components.safe_text import plain
 from services import billing
 from services.actors import Permission
-from services.rules.formats import format_date, format_int, format_money, format_month
+from services.jobs.billing_run import (
+    BillingJob,
+    billing_run_enqueue,
+    billing_run_latest,
+    billing_run_status,
+)
+from services.jobs.stall import JobState
+from services.rules.formats import (
+    format_date,
+    format_datetime,
+    format_int,
+    format_money,
+    format_month,
+)
 
 # Lines of each kind per invoice issued, as columns of the result table.
 KIND_COLUMNS = {
@@ -43,8 +59,6 @@ scope = st.radio(
     key="run_scope",
     help=f"A carteira tem {len(ctx.companies)} empresa(s).",
 )
-
-LAST_RUN = "billing_run_last"  # the last run's result, shown until the next run
 
 
 def show_result(result: billing.BillingRunResult) -> None:
@@ -115,24 +129,59 @@ def show_result(result: billing.BillingRunResult) -> None:
         )
 
 
-if st.button("Faturar", type="primary", key="run_go"):
-    st.session_state.pop(LAST_RUN, None)
-    bar = st.progress(0.0, text="Iniciando o faturamento")
+JOB_KEY = "billing_run_job"  # the id of the run this page follows
+POLL_SECONDS = 2
 
-    def show_progress(fraction: float, message: str) -> None:
-        bar.progress(min(1.0, fraction), text=message)
 
-    with user_errors():
-        st.session_state[LAST_RUN] = billing.billing_run(
+def followed() -> BillingJob | None:
+    """The run started here, else the user's newest one (the browser was closed)."""
+    job_id = st.session_state.get(JOB_KEY)
+    if job_id is not None:
+        return billing_run_status(uow=ctx.uow(), actor=ctx.actor, job_id=job_id)
+    return billing_run_latest(uow=ctx.uow(), actor=ctx.actor)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def run_progress(job_id: int) -> None:
+    """The queued run's progress, read again every few seconds; the whole page runs again
+    once the run is over."""
+    job = billing_run_status(uow=ctx.uow(), actor=ctx.actor, job_id=job_id)
+    if job is None or job.over:
+        st.rerun(scope="app")
+    if job.state is JobState.QUEUED:
+        st.progress(0.0, text="Na fila: o faturamento começa em instantes.")
+    elif job.state is JobState.STALLED:
+        st.progress(
+            job.fraction,
+            text="Interrompido: o faturamento é retomado automaticamente em instantes.",
+        )
+    else:
+        st.progress(min(1.0, job.fraction), text=job.message or "Faturando")
+    st.caption(
+        "Pode fechar esta página: o faturamento continua e o resultado aparece aqui quando "
+        "você voltar."
+    )
+
+
+with user_errors():
+    if st.button("Faturar", type="primary", key="run_go"):
+        started = billing_run_enqueue(
             uow=ctx.uow(),
             actor=ctx.actor,
             billing_month=month,
             company_ids=None if scope == PORTFOLIO else [ctx.company_id],
             now=now_utc(),
-            progress=show_progress,
         )
-    bar.empty()
-# Kept across reruns (a later widget event must not wipe what was issued).
-last = st.session_state.get(LAST_RUN)
-if last is not None:
-    show_result(last)
+        st.session_state[JOB_KEY] = started.id
+    job = followed()
+    if job is not None:
+        st.caption(
+            f"Faturamento da competência {format_month(job.billing_month)} pedido em "
+            f"{format_datetime(job.created_at)}."
+        )
+        if not job.over:
+            run_progress(job.id)
+        elif job.status == "failed":
+            st.error(plain(job.message))
+        elif job.result is not None:
+            show_result(job.result)

@@ -154,7 +154,7 @@ def queue_for(database_url: str | None = None, queue: QueueSettings | None = Non
 
 def _register(jobs: JobQueue) -> None:
     """The portal's tasks, bound to this queue (imported here: the task bodies use it)."""
-    from services.jobs import batch, billing, mail, notices
+    from services.jobs import batch, billing, billing_run, mail, notices
 
     huey = jobs.huey
 
@@ -173,6 +173,20 @@ def _register(jobs: JobQueue) -> None:
     jobs.tasks["resume_stalled_batches"] = huey.periodic_task(
         crontab(minute="*"), name="resume_stalled_batches"
     )(resume_stalled_batches)
+
+    def run_billing(job_id: int) -> None:
+        billing_run.billing_run_job(jobs, job_id)
+
+    def resume_stalled_billing_runs() -> list[int]:
+        return billing_run.resume_stalled_billing_runs(jobs)
+
+    # The account manager's "Faturar"; a failure that is not a refusal is tried again.
+    jobs.tasks["billing_run"] = huey.task(retries=2, retry_delay=30, name="billing_run")(
+        run_billing
+    )
+    jobs.tasks["resume_stalled_billing_runs"] = huey.periodic_task(
+        crontab(minute="*"), name="resume_stalled_billing_runs"
+    )(resume_stalled_billing_runs)
 
     def retry_failed_mail() -> int:
         return mail.retry_failed_mail_job(jobs)

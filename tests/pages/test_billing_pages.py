@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -170,7 +171,10 @@ def _shorten_and_uncharge(url: str, x: date) -> tuple[str, str]:
     return ended, uncharged
 
 
-def test_the_billing_run_shows_the_credits_and_catch_up_it_issued_per_company(app, portal_db: str):
+def test_the_billing_run_shows_the_credits_and_catch_up_it_issued_per_company(
+    app, portal_db: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("PORTAL_QUEUE_URL", "immediate")  # the queued run runs at once
     x = add_months(datetime.now(UTC).date(), 1)
     ended, uncharged = _shorten_and_uncharge(portal_db, x)
     at = log_in(app(), "900001")

@@ -92,6 +92,7 @@ from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
 from services.batch import processing as batch
 from services.billing import bank_files, payments, prices
 from services.jobs import batch as jobs_batch
+from services.jobs import billing_run as jobs_billing_run
 from services.jobs.queue import JobQueue, queue_for
 from services.jobs.settings import QueueSettings
 from services.jobs.stall import JobState
@@ -206,6 +207,7 @@ run_summary                            ok NO  NO ok  ok NO  NO ok  ok NO  NO NO 
 billing_report_options                 ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 billing_report                         ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 billing_run                            ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
+billing_run_enqueue                    ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 # payments
 boleto_issue                           ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 boleto_send_email                      ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
@@ -752,6 +754,7 @@ _SCOPE: dict[str, str | tuple[str, str] | None] = {
     "bank_remittance_item": "company_id",
     "bank_return_file": None,  # the bank's file; its lines carry each boleto's company
     "bank_return_line": "company_id",
+    "job_run": None,  # the account manager's own queued run; its audit carries each company
 }
 # Rows the services change (compared whole) and rows they only add (new ids looked at).
 _MUTABLE = (
@@ -775,6 +778,7 @@ _MUTABLE = (
     "notice",  # read (the batch's own notice is added when it is applied)
     "notice_preference",
     "bank_return_line",  # a line outside a portfolio is applied by a manager who has it
+    "job_run",  # queued, then run
 )
 _APPEND_ONLY = (
     "bank_remittance",
@@ -1422,6 +1426,19 @@ def _billing_run(env: Env) -> None:
     )
     assert [b.company_id for b in r.billed] == [env.cid]
     assert not r.skipped
+
+
+@cell("billing_run_enqueue", F, writes=True)
+def _billing_run_enqueue(env: Env) -> None:
+    r = jobs_billing_run.billing_run_enqueue(
+        uow=env.uow(None),
+        actor=env.actor,
+        billing_month=date(2027, 1, 1),
+        company_ids=[env.cid],
+        now=NOW,
+        jobs=_matrix_jobs(),
+    )
+    assert (r.status, r.company_ids, r.billing_month) == ("queued", [env.cid], date(2027, 1, 1))
 
 
 # ---------------------------------------------------------------- payments
@@ -2155,6 +2172,10 @@ LEFT_OUT = {
     "access.users.user_grantable_permissions": "what the actor may grant, no data read",
     "access.users.user_may_create_master": "whether the actor may make masters, no data read",
     "access.users.user_edit_rights": "what the actor may change in a listed user, no data read",
+    # The actor's own billing runs (queued by billing_run_enqueue, whose cell checks the
+    # companies), no company argument: tests/services/test_billing_run_job.py.
+    "jobs.billing_run.billing_run_status": "the account manager's own queued billing run",
+    "jobs.billing_run.billing_run_latest": "the account manager's own newest billing run",
     # The actor's own user and session, no company data.
     "access.accounts.actor_refresh": "the frame's session check (test_an_inactive_user_is_out...)",
     "access.accounts.session_end": "ends the actor's own session",
