@@ -200,8 +200,10 @@ class Found:
 class Session:
     """One websocket session of the portal, as one browser tab."""
 
-    def __init__(self, base: str, step_timeout: float) -> None:
-        self.http = Http(base)
+    def __init__(self, base: str, step_timeout: float, jar: dict[str, str] | None = None) -> None:
+        # The browser's cookies outlive a tab: a user's visits share its jar (and so its
+        # replica behind the proxy, by the portal_route cookie).
+        self.http = Http(base, jar if jar is not None else {})
         self.step_timeout = step_timeout
         self.ws: ClientConnection | None = None
         self.reader: asyncio.Task[None] | None = None
@@ -584,6 +586,7 @@ class User:
         self.stop = stop
         self.rng = random.Random(number * 7919 + int(time.time()))
         self.template: Template | None = None
+        self.jar: dict[str, str] = {}  # this user's browser cookies
         self.visits = 0
 
     async def think(self) -> None:
@@ -595,7 +598,7 @@ class User:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), first_delay)
         while not self.stop.is_set():
-            session = Session(self.o.base, self.o.step_timeout)
+            session = Session(self.o.base, self.o.step_timeout, self.jar)
             try:
                 await self.visit(session)
             except StepError:
@@ -844,6 +847,8 @@ def started_servers(args: argparse.Namespace) -> Iterator[tuple[str, Servers]]:
             servers.portal[proc.pid] = "streamlit"
         print(f"# servers up (logs in {run_dir})", flush=True)
         yield f"http://127.0.0.1:{port}", servers
+        if args.start == "cluster":
+            proxy_report(run_dir / "nginx-access.log")
     finally:
         proc.terminate()
         try:
@@ -852,6 +857,35 @@ def started_servers(args: argparse.Namespace) -> Iterator[tuple[str, Servers]]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+def proxy_report(access_log: Path) -> None:
+    """From nginx's access log (deploy/nginx.conf.template's format): requests per
+    replica, and whether every browser (route cookie) stayed on one replica."""
+    routes: dict[str, set[str]] = defaultdict(set)
+    per_upstream: dict[str, int] = defaultdict(int)
+    failed = 0
+    with contextlib.suppress(OSError), access_log.open(encoding="utf-8") as log:
+        for line in log:
+            fields = dict(
+                part.split("=", 1)
+                for part in line.split()
+                if part.startswith(("upstream=", "route="))
+            )
+            status = line.split('"')[-1].split()[0] if '"' in line else ""
+            if status.startswith("5"):
+                failed += 1
+            upstream = fields.get("upstream", "-")
+            per_upstream[upstream] += 1
+            routes[fields.get("route", "-")].add(upstream)
+    moved = sum(1 for ups in routes.values() if len(ups) > 1)
+    print(
+        f"proxy: {sum(per_upstream.values())} requests ("
+        + ", ".join(f"{u}: {n}" for u, n in sorted(per_upstream.items()))
+        + f"), {failed} answered 5xx; {len(routes)} route cookies, {moved} of them served by "
+        "more than one replica",
+        flush=True,
+    )
 
 
 # ---------------------------------------------------------------- the ramp and the report
@@ -921,7 +955,9 @@ async def ramp(args: argparse.Namespace, base: str, servers: Servers) -> int:
             tasks.append(asyncio.create_task(user.run(spread)))
         t0 = time.monotonic()
         cpu0 = servers.sample()
+        client0 = time.process_time()
         await asyncio.sleep(args.stage_seconds)
+        client = time.process_time() - client0
         cpu1 = servers.sample()
         t1 = time.monotonic()
         stage = [s for s in record if t0 <= s.started < t1]
@@ -937,7 +973,8 @@ async def ramp(args: argparse.Namespace, base: str, servers: Servers) -> int:
             )
         print(
             f"stage={number} users={users} steps={count} p50={p50:.2f}s p95={p95:.2f}s "
-            f"max={worst:.2f}s errors={errors}{cpu_text}",
+            f"max={worst:.2f}s errors={errors}{cpu_text} client_cpu_util={client / (t1 - t0):.2f}"
+            f" load={os.getloadavg()[0]:.1f}",
             flush=True,
         )
         for s in stage:
