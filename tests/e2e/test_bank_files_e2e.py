@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 CODE = "10006"  # a company no other journey pays or updates
 
 
-def _retorno_for_open_invoice(database_url: str) -> tuple[str, bytes]:
+def _retorno_for_open_invoice(database_url: str) -> tuple[str, str, bytes]:
     """The latest open invoice of CODE gets its boleto (as the account manager would
     issue it), and a retorno paying it in full on its due date."""
     engine = make_engine(database_url)
@@ -50,7 +50,8 @@ def _retorno_for_open_invoice(database_url: str) -> tuple[str, bytes]:
         bank_title_id(account, boleto.our_number), boleto.amount, boleto.amount, boleto.due_date
     )
     engine.dispose()
-    return f"{month:%m/%Y}", retorno_file(account, [paid])
+    title_id = bank_title_id(account, boleto.our_number)
+    return f"{month:%m/%Y}", title_id, retorno_file(account, [paid])
 
 
 def log_in(page: Page, user_code: str) -> None:
@@ -66,11 +67,24 @@ def log_in(page: Page, user_code: str) -> None:
 def test_account_manager_uploads_a_retorno_and_sees_the_invoice_paid(
     page: Page, demo_db: str, tmp_path: Path
 ):
-    month, content = _retorno_for_open_invoice(demo_db)
+    month, title_id, content = _retorno_for_open_invoice(demo_db)
     file = tmp_path / "retorno_banco.ret"
     file.write_bytes(content)
     log_in(page, "900001")
     open_page(page, "Arquivos bancários", "Arquivos bancários")
+
+    # The remessa registers the boleto with the bank: generated, then downloaded.
+    page.get_by_role("button", name="Gerar remessa").click()
+    expect(page.get_by_text(re.compile(r"Remessa nº \d+ gerada com \d+ boleto"))).to_be_visible(
+        timeout=60_000
+    )
+    wait_idle(page)
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Baixar remessa").click()
+    remessa = Path(info.value.path()).read_bytes().decode("ascii").split("\r\n")[:-1]
+    assert remessa and all(len(line) == 240 for line in remessa)
+    assert any(line[13] == "P" and line[37:57].strip() == title_id for line in remessa)
+
     page.get_by_role("tab", name="Retorno").click()
     page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(file)
     expect(page.get_by_text("retorno_banco.ret").first).to_be_visible()
