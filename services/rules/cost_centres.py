@@ -167,7 +167,8 @@ def parse_import_rows(rows: Sequence[Sequence[Any]]) -> list[ImportedLine]:
         raise DomainError("O arquivo não tem centros de custo: preencha a partir da linha 2.")
     if len(body) > IMPORT_MAX_LINES:
         raise DomainError(
-            f"O arquivo tem {len(body)} linhas; o limite é {IMPORT_MAX_LINES} centros de custo."
+            f"O arquivo passa de {IMPORT_MAX_LINES} linhas: esse é o limite de centros de "
+            "custo de uma lista."
         )
     problems: list[str] = []
     lines: list[ImportedLine] = []

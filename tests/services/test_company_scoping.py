@@ -19,6 +19,7 @@ from data.models import (
     Beneficiary,
     Company,
     ContractedPlan,
+    CostCentre,
     CoveragePeriod,
     Invoice,
     InvoiceLine,
@@ -72,7 +73,7 @@ def two(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         with factory() as session:
             a, b = session.scalars(select(Company.id).order_by(Company.id).limit(2)).all()
         world = Two(factory=factory, a=a, b=b)
-        for model in (Beneficiary, CoveragePeriod, Protocol, Invoice, ContractedPlan):
+        for model in (Beneficiary, CoveragePeriod, Protocol, Invoice, ContractedPlan, CostCentre):
             # Both companies have rows, so a query that leaked would show it.
             assert world.ids(model, a) and world.ids(model, b), model.__name__
         yield world

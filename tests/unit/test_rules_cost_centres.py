@@ -12,6 +12,7 @@ from services.batch.files import BatchFileError, parse_batch_file, template_xlsx
 from services.batch.layout import BY_NAME, COLUMN_NAMES, UPDATE_COLUMNS, column_for_field
 from services.rules.cost_centres import (
     CODE_MAX,
+    IMPORT_MAX_LINES,
     NAME_MAX,
     CostCentreRef,
     ImportRefused,
@@ -252,3 +253,10 @@ def test_the_template_offers_the_companys_cost_centres_and_still_reads_back():
         parse_batch_file("modelo.xlsx", content)  # the header is read: only no lines yet
     plain = load_workbook(io.BytesIO(template_xlsx([("ODT-ESS", "Sorriso Essencial")], "10001")))
     assert "centro_custo" not in [c.value for c in plain["Listas"][1]]
+
+
+def test_an_import_longer_than_the_limit_is_refused_whole():
+    rows = [["codigo", "nome"]] + [[f"C{i}", f"Centro {i}"] for i in range(IMPORT_MAX_LINES + 1)]
+    with pytest.raises(DomainError, match=f"passa de {IMPORT_MAX_LINES} linhas"):
+        parse_import_rows(rows)
+    assert len(parse_import_rows(rows[:-1])) == IMPORT_MAX_LINES
