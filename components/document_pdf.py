@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from fpdf import FPDF
 
-from services.documents import DischargeView, DocumentHeader, IncomeTaxView, PermanenceView
+from components.exclusion_pdf import _page as exclusion_page
+from services.documents import (
+    DischargeView,
+    DocumentHeader,
+    ExclusionProofDocument,
+    IncomeTaxView,
+    PermanenceView,
+)
 from services.rules.eligibility import Relationship
 from services.rules.formats import (
     format_cpf,
@@ -278,4 +285,16 @@ def permanence_pdf(view: PermanenceView) -> bytes:
         'esteve vinculado ao plano nos períodos indicados. "Cumprida" indica carência '
         'já cumprida na data desta carta; "Isenta" indica inclusão sem carência.',
     )
+    return bytes(pdf.output())
+
+
+# ---------------------------------------------------------------- proof of exclusion
+
+
+def exclusion_proof_pdf(document: ExclusionProofDocument) -> bytes:
+    """The proof of exclusion drawn as components/exclusion_pdf.py draws it (the same
+    page per excluded person), with the verification box of these documents."""
+    pdf = _Document(document.header)
+    for person in document.proof.people:
+        exclusion_page(pdf, document.proof, person)
     return bytes(pdf.output())

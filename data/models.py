@@ -732,8 +732,8 @@ class AuditRecord(Base):
 
 # What a document on demand is: income-tax statement (per holder and calendar year),
 # declaration of discharge of debts (Lei 12.007/2009, per company and year), permanence
-# letter (per beneficiary, for portability).
-ISSUED_DOCUMENT_KINDS = ("income_tax", "discharge", "permanence")
+# letter (per beneficiary, for portability), proof of exclusion (per exclusion protocol).
+ISSUED_DOCUMENT_KINDS = ("income_tax", "discharge", "permanence", "exclusion_proof")
 
 
 class IssuedDocument(Base):
@@ -749,7 +749,7 @@ class IssuedDocument(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
-    kind: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(20))
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
     beneficiary_id: Mapped[int | None] = mapped_column(ForeignKey("beneficiary.id"), index=True)
     year: Mapped[int | None] = mapped_column(Integer)

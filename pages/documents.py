@@ -5,7 +5,12 @@ import streamlit as st
 
 from components.clock import today_local
 from components.context import get_context, now_utc, portal_base_url
-from components.document_pdf import discharge_pdf, income_tax_pdf, permanence_pdf
+from components.document_pdf import (
+    discharge_pdf,
+    exclusion_proof_pdf,
+    income_tax_pdf,
+    permanence_pdf,
+)
 from components.errors import FieldSlots, user_errors
 from components.safe_text import plain
 from services import billing, documents
@@ -150,7 +155,7 @@ elif kind is DocumentKind.DISCHARGE:
                             render=discharge_pdf,
                         )
                     )
-else:
+elif kind is DocumentKind.PERMANENCE:
     st.caption(
         "Carta de permanência para portabilidade de carências: plano, registro ANS, "
         "segmentação, períodos de cobertura e carências cumpridas do beneficiário."
@@ -174,6 +179,28 @@ else:
                     now=now_utc(),
                     base_url=base_url,
                     render=permanence_pdf,
+                )
+            )
+else:
+    st.caption(
+        "Comprovante de exclusão (RN 561/2022) com código de verificação: informe o "
+        "protocolo da exclusão (o titular e os dependentes excluídos com ele)."
+    )
+    slots = FieldSlots()
+    with st.form("documents_exclusion_proof"):
+        protocol = st.text_input("Protocolo da exclusão *", max_chars=30)
+        slots.add("protocol_number")
+        submitted = st.form_submit_button("Emitir comprovante de exclusão", type="primary")
+    if submitted:
+        with user_errors(slots):
+            keep(
+                documents.exclusion_proof_issue(
+                    uow=ctx.uow(),
+                    actor=ctx.actor,
+                    protocol_number=protocol,
+                    now=now_utc(),
+                    base_url=base_url,
+                    render=exclusion_proof_pdf,
                 )
             )
 

@@ -14,9 +14,9 @@ OPENED_KEY = "validate_document_opened"
 st.title("Validar documento")
 st.write(
     "Confira se um documento emitido pelo Portal Empresa (demonstrativo para Imposto de "
-    "Renda, declaração de quitação de débitos, carta de permanência) é autêntico: informe "
-    "o código de verificação impresso no rodapé. Se quiser, envie também o PDF para "
-    "conferir se é exatamente o arquivo emitido."
+    "Renda, declaração de quitação de débitos, carta de permanência, comprovante de "
+    "exclusão) é autêntico: informe o código de verificação impresso no rodapé. Se "
+    "quiser, envie também o PDF para conferir se é exatamente o arquivo emitido."
 )
 
 prefill = str(st.query_params.get(documents.VALIDATION_PARAM, ""))[:30]

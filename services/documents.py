@@ -55,6 +55,7 @@ from services.access.rate_limit import Limit, rate_limit_take
 from services.actors import PERMISSION_LABELS, Actor, Permission
 from services.audit import audit_record
 from services.lgpd import personal_data_access_record
+from services.movements.exclusion_proof import ExclusionProofView, exclusion_proof_view
 from services.numbering import local_date
 from services.rules.card_numbers import format_card_number
 from services.rules.documents import format_cnpj, format_company_document, only_digits
@@ -158,6 +159,18 @@ class PermanenceView:
 
 
 @dataclass(frozen=True)
+class ExclusionProofDocument:
+    """The proof of exclusion of services/movements/exclusion_proof.py with a code."""
+
+    header: DocumentHeader
+    proof: ExclusionProofView
+
+    @property
+    def file_name(self) -> str:
+        return self.proof.file_name
+
+
+@dataclass(frozen=True)
 class IssuedFile:
     """What the page offers for download."""
 
@@ -211,6 +224,15 @@ def document_refusals(actor: Actor) -> dict[DocumentKind, str | None]:
             else f"Seu usuário não tem permissão para {' e '.join(missing)}. "
             "Peça ao usuário master da empresa."
         )
+    # The proof of exclusion follows exclusion_proof_view: movements or protocols.
+    either = (Permission.MOVEMENTS, Permission.PROTOCOLS)
+    out[DocumentKind.EXCLUSION_PROOF] = (
+        None
+        if any(actor.can(p) for p in either)
+        else "Seu usuário não tem permissão para "
+        f"{' ou '.join(PERMISSION_LABELS[p] for p in either)}. "
+        "Peça ao usuário master da empresa."
+    )
     return out
 
 
@@ -768,6 +790,53 @@ def permanence_issue(
         )
         uow.commit()
     return IssuedFile(view.file_name, PDF_MIME, content, [view.header.code])
+
+
+# ---------------------------------------------------------------- proof of exclusion
+
+
+def exclusion_proof_issue(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    protocol_number: str,
+    now: datetime,
+    base_url: str,
+    render: Render[ExclusionProofDocument],
+) -> IssuedFile:
+    """The proof of exclusion of protocol `protocol_number` (RN 561/2022), as
+    services/movements/exclusion_proof.py states it (and checks who may see it), with a
+    verification code: recorded and audited."""
+    actor.require(None, uow.company_id)
+    company_id = uow.require_company()
+    proof = exclusion_proof_view(
+        uow=uow, actor=actor, today=local_date(now), protocol_number=protocol_number
+    )
+    people = proof.people
+    dates = sorted({p.effective_date for p in people})
+    with uow:
+        session = uow.session
+        code = _fresh_code(session, set())
+        header = _header(session, company_id, DocumentKind.EXCLUSION_PROOF, code, base_url, now)
+        document = ExclusionProofDocument(header, proof)
+        content = render(document)
+        _record(
+            session,
+            actor=actor,
+            company_id=company_id,
+            kind=DocumentKind.EXCLUSION_PROOF,
+            code=code,
+            content=content,
+            now=now,
+            summary=[
+                ("Protocolo", proof.protocol_number),
+                ("Beneficiários excluídos", "; ".join(mask_name(p.name) for p in people)),
+                ("Data de exclusão", ", ".join(format_date(d) for d in dates)),
+                ("Motivo", people[0].reason_label),
+            ],
+        )
+        uow.commit()
+    return IssuedFile(document.file_name, PDF_MIME, content, [header.code])
 
 
 # ---------------------------------------------------------------- public validation

@@ -21,6 +21,8 @@ portal's public page "Validar documento":
 - **Permanence letter** ("Carta de permanência", for portability of waiting periods,
   RN 438/2018): plan, ANS registrations, segment, the coverage periods (start and last
   day covered), the continuous time in the plan, and each waiting period served.
+- **Proof of exclusion** ("Comprovante de exclusão", RN 561/2022): what
+  services/movements/exclusion_proof.py states, with a code of its own.
 
 Verification codes: 11 random characters and one check character (Luhn mod N) from an
 alphabet without the characters people confuse (no 0/O, 1/I/L, no U/V pair), shown in
@@ -55,6 +57,7 @@ class DocumentKind(StrEnum):
     INCOME_TAX = "income_tax"
     DISCHARGE = "discharge"
     PERMANENCE = "permanence"
+    EXCLUSION_PROOF = "exclusion_proof"
 
     @property
     def label(self) -> str:
@@ -65,6 +68,7 @@ _KIND_LABELS = {
     DocumentKind.INCOME_TAX: "Demonstrativo para Imposto de Renda",
     DocumentKind.DISCHARGE: "Declaração anual de quitação de débitos",
     DocumentKind.PERMANENCE: "Carta de permanência",
+    DocumentKind.EXCLUSION_PROOF: "Comprovante de exclusão",
 }
 
 

@@ -10,8 +10,18 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from data.db import make_engine
-from data.models import Beneficiary, Company, Invoice, IssuedDocument, User
+from data.db import make_engine, make_session_factory
+from data.models import (
+    Beneficiary,
+    Company,
+    Invoice,
+    IssuedDocument,
+    User,
+)
+from data.uow import UnitOfWork
+from services.access import accounts as access
+from services.movements import service as movements
+from services.movements.service import ExclusionRequest
 from tests.pages.conftest import by_label, log_in
 
 CODE = re.compile(r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}")
@@ -190,3 +200,35 @@ def test_the_account_manager_issues_for_the_company_in_context(app, portal_db: s
     engine.dispose()
     assert doc.issued_by_user_id == manager
     assert doc.issued_at <= datetime.now(UTC)
+
+
+def test_the_proof_of_exclusion_by_protocol(app, portal_db: str):
+    factory = make_session_factory(make_engine(portal_db))
+    uow = UnitOfWork(factory)
+    master = access.actor_for_user(uow=uow, user_code="100001", now=datetime.now(UTC))
+    assert master is not None
+    with factory() as s:
+        company_id = s.scalars(select(Company.id).where(Company.code == "10001")).one()
+        card = s.scalars(
+            select(Beneficiary.card_number)
+            .where(
+                Beneficiary.company_id == company_id,
+                Beneficiary.status == "active",
+                Beneficiary.relationship_code == 1,
+            )
+            .limit(1)
+        ).one()
+    number = movements.movement_apply(
+        uow=uow.for_company(company_id),
+        actor=master,
+        request=ExclusionRequest(
+            card_number=card, reason="pedido", effective_date=None, dependents_confirmed=True
+        ),
+        now=datetime.now(UTC),
+    ).protocol_number
+    at = _choose(_open(log_in(app(), "100002"), "pages/documents.py"), "Comprovante de exclusão")
+    by_label(at.text_input, "Protocolo da exclusão *").input(number)
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    _issued_code(at)
+    assert [d.kind for d in _documents(portal_db)] == ["exclusion_proof"]

@@ -260,6 +260,7 @@ income_tax_issue_all                   ok NO  NO ok  ok NO  NO ok  NO NO  NO NO 
 discharge_status                       ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 discharge_issue                        ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 permanence_issue                       ok NO  NO ok  ok NO  NO ok  NO NO  NO NO  ok NO
+exclusion_proof_issue                  ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
 # prices (the contract's price tables: account managers of the company only)
 price_tables_list                      ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 price_table_save                       ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
@@ -1879,6 +1880,26 @@ def _permanence_issue(env: Env) -> None:
         select(Beneficiary.id).where(Beneficiary.card_number == env.company.holder_card)
     )
     assert len(r.codes) == 1 and _issued(env) == [(env.cid, holder.pop())]
+
+
+@cell("exclusion_proof_issue", M, writes=True)
+def _exclusion_proof_issue(env: Env) -> None:
+    # The proof of exclusion with a code: as exclusion_proof_view, movements or protocols.
+    numbers = env.ids(
+        select(Protocol.number)
+        .join(Movement, Movement.protocol_id == Protocol.id)
+        .join(Beneficiary, Beneficiary.id == Movement.beneficiary_id)
+        .where(Beneficiary.card_number == env.company.inactive_card, Movement.kind == "exclusion")
+    )
+    r = issued_documents.exclusion_proof_issue(
+        uow=env.uow(),
+        actor=env.actor,
+        protocol_number=numbers.pop(),
+        now=NOW,
+        base_url="https://portal.test",
+        render=lambda _view: PDF,
+    )
+    assert len(r.codes) == 1 and _issued(env) == [(env.cid, None)]
 
 
 # ---------------------------------------------------------------- prices

@@ -19,7 +19,12 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
-from components.document_pdf import discharge_pdf, income_tax_pdf, permanence_pdf
+from components.document_pdf import (
+    discharge_pdf,
+    exclusion_proof_pdf,
+    income_tax_pdf,
+    permanence_pdf,
+)
 from data.models import (
     AuditRecord,
     Beneficiary,
@@ -32,6 +37,8 @@ from data.models import (
 )
 from services import documents
 from services.actors import Permission
+from services.movements import service as movements
+from services.movements.service import ExclusionRequest
 from services.rules.documents import format_cpf
 from services.rules.errors import DomainError
 from services.rules.formats import format_money
@@ -602,3 +609,63 @@ def test_a_statement_of_the_year_in_course_says_it_is_partial(world: World, fami
         render=render,
     )
     assert views[1].partial_until is None
+
+
+# ---------------------------------------------------------------- proof of exclusion
+
+
+def test_the_proof_of_exclusion_gets_a_code_and_is_validated(world: World):
+    holder = world.holder("10001", dependents=True)
+    number = movements.movement_apply(
+        uow=world.uow(),
+        actor=world.master,
+        request=ExclusionRequest(
+            card_number=holder.card_number,
+            reason="pedido",
+            effective_date=None,
+            dependents_confirmed=True,
+        ),
+        now=NOW,
+    ).protocol_number
+    excluded = 1 + len(world.dependents(holder.id, status=None))
+    issued = documents.exclusion_proof_issue(
+        uow=world.uow(),
+        actor=world.user,  # movements (and no finance, no personal data) is enough
+        protocol_number=number,
+        now=NOW,
+        base_url=BASE,
+        render=exclusion_proof_pdf,
+    )
+    pages = PdfReader(io.BytesIO(issued.content)).pages
+    assert len(pages) == excluded
+    code = issued.codes[0]
+    assert all(code in p.extract_text() for p in pages)
+    assert number in pages[0].extract_text() and holder.cpf not in _text(issued.content)
+    [doc] = _docs(world)
+    assert (doc.kind, doc.company_id) == ("exclusion_proof", world.company["10001"])
+    v = _validate(world, code)
+    facts = dict(v.facts)
+    assert v.kind_label == "Comprovante de exclusão" and facts["Protocolo"] == number
+    assert holder.name not in facts["Beneficiários excluídos"]
+    assert facts["Motivo"] == "A pedido do beneficiário"
+
+    before = world.snapshot()
+    neither = without_permissions(world.master, Permission.MOVEMENTS, Permission.PROTOCOLS)
+    for uow, actor, says in (
+        (world.uow(), neither, "permissão"),
+        (world.uow("10002"), world.master, "não encontrada"),
+        (world.uow("10004"), world.master, "acesso"),
+    ):
+        with pytest.raises(DomainError, match=says):
+            documents.exclusion_proof_issue(
+                uow=uow,
+                actor=actor,
+                protocol_number=number,
+                now=NOW,
+                base_url=BASE,
+                render=exclusion_proof_pdf,
+            )
+    assert world.snapshot() == before and len(_docs(world)) == 1
+    assert "Protocolos" in (
+        documents.document_refusals(neither)[DocumentKind.EXCLUSION_PROOF] or ""
+    )

@@ -16,7 +16,7 @@ down_revision: str | None = "0009_billing_ledger"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-KINDS = "kind IN ('income_tax', 'discharge', 'permanence')"
+KINDS = "kind IN ('income_tax', 'discharge', 'permanence', 'exclusion_proof')"
 
 
 def upgrade() -> None:
@@ -24,7 +24,7 @@ def upgrade() -> None:
         "issued_document",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=12), nullable=False),
-        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("company_id", sa.Integer(), nullable=False),
         sa.Column("beneficiary_id", sa.Integer(), nullable=True),
         sa.Column("year", sa.Integer(), nullable=True),
