@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 
 from config import DEFAULT_SQLITE, get_settings
 from data.db import SessionFactory, make_engine, make_session_factory
-from services.jobs.settings import QueueSettings
+from services.jobs.settings import QueueSettings, queue_settings
 from services.jobs.stall import Beat, Resumes
 
 IMMEDIATE = "immediate"
@@ -122,7 +122,7 @@ def _engine(url: str) -> Engine:
 def queue_for(database_url: str | None = None, queue: QueueSettings | None = None) -> JobQueue:
     """The queue of `database_url` (the settings' database by default), built once."""
     database_url = database_url or get_settings().database_url
-    queue = queue or QueueSettings()
+    queue = queue or queue_settings()
     key = (
         queue.queue_url.strip(),
         queue.queue_path.strip(),

@@ -15,6 +15,9 @@
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,3 +30,17 @@ class QueueSettings(BaseSettings):
     queue_workers: int = 2
     job_stall_seconds: float = 120.0
     billing_at_cutoff: bool = False
+
+
+def queue_settings() -> QueueSettings:
+    """The process's queue settings, read once per set of PORTAL_* values (a page polling
+    a job every 2 s must not read .env each time); a changed variable is read again."""
+    return _read(tuple(os.environ.get(f"PORTAL_{name.upper()}") for name in _FIELDS))
+
+
+_FIELDS = tuple(QueueSettings.model_fields)
+
+
+@lru_cache(maxsize=8)
+def _read(_environment: tuple[str | None, ...]) -> QueueSettings:
+    return QueueSettings()

@@ -263,3 +263,13 @@ def test_a_run_interrupted_three_times_is_left_to_the_user_as_failed(world: Worl
         jobs=embedded,
     )  # fmt: skip
     assert again.id != queued.id
+
+
+def test_the_queue_settings_are_read_once_per_environment(monkeypatch: pytest.MonkeyPatch):
+    from services.jobs.settings import queue_settings
+
+    monkeypatch.setenv("PORTAL_QUEUE_NAME", "first")
+    assert queue_settings() is queue_settings()
+    assert queue_settings().queue_name == "first"
+    monkeypatch.setenv("PORTAL_QUEUE_NAME", "second")  # a changed variable is read again
+    assert queue_settings().queue_name == "second"
