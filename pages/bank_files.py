@@ -175,3 +175,27 @@ with retorno_tab:
             hide_index=True,
             width="stretch",
         )
+
+    st.subheader("Retornos lidos")
+    read_before: list[bank_files.RetornoSummary] = []
+    with user_errors():
+        read_before = bank_files.retorno_list(uow=ctx.uow(), actor=ctx.actor)
+    if read_before:
+        st.dataframe(
+            [
+                {
+                    "Lido em": format_datetime(r.read_at),
+                    "Arquivo": r.file_name,
+                    "NSA": r.nsa,
+                    "Pagos": r.count("paid"),
+                    "Divergentes": r.count("divergent"),
+                    "Desconhecidos": r.count("unknown"),
+                    "Já processados": r.count("already_paid"),
+                }
+                for r in read_before
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.caption("Nenhum retorno lido para a sua carteira.")

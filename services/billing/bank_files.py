@@ -672,3 +672,62 @@ def _audit_read(
             after={"file_name": stored.file_name, "nsa": stored.nsa, "lines": dict(tally)},
             now=now,
         )
+
+
+@dataclass(frozen=True)
+class RetornoSummary:
+    """A retorno read before: its lines of the reader's portfolio by status, and its
+    unknown lines (which belong to no company)."""
+
+    file_id: int
+    file_name: str
+    read_at: datetime
+    nsa: int
+    statuses: dict[str, int]
+
+    def count(self, status: str) -> int:
+        return self.statuses.get(status, 0)
+
+
+def retorno_list(
+    *, uow: UnitOfWork, actor: Actor, company_ids: Sequence[int] | None = None
+) -> list[RetornoSummary]:
+    """Retornos read with lines of the companies given (the portfolio), or read by the
+    actor, newest first, with their lines counted by status (nothing of other companies)."""
+    ids = set(_scope(actor, company_ids))
+    with uow, across_companies(uow.session):
+        session = uow.session
+        tallies: dict[int, Tally[str]] = {}
+        for file_id, company_id, status in session.execute(
+            select(BankReturnLine.return_file_id, BankReturnLine.company_id, BankReturnLine.status)
+        ):
+            if company_id in ids:
+                tallies.setdefault(file_id, Tally())[status] += 1
+        own = set(
+            session.scalars(
+                select(BankReturnFile.id).where(BankReturnFile.user_id == actor.user_id)
+            )
+        )
+        unknown: Tally[int] = Tally(
+            file_id
+            for (file_id,) in session.execute(
+                select(BankReturnLine.return_file_id).where(BankReturnLine.status == "unknown")
+            )
+        )
+        visible = {f for f, t in tallies.items() if t} | own
+        if not visible:
+            return []
+        return [
+            RetornoSummary(
+                f.id,
+                f.file_name,
+                f.read_at,
+                f.nsa,
+                {**tallies.get(f.id, Tally()), "unknown": unknown[f.id]},
+            )
+            for f in session.scalars(
+                select(BankReturnFile)
+                .where(BankReturnFile.id.in_(visible))
+                .order_by(BankReturnFile.read_at.desc(), BankReturnFile.id.desc())
+            )
+        ]

@@ -93,8 +93,11 @@ def test_a_retorno_pays_the_invoice_and_shows_the_summary(app, portal_db: str):
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Pagos"], metrics["Divergentes"], metrics["Desconhecidos"]) == ("1", "0", "0")
-    lines = at.dataframe[-1].value
+    tables = [d.value for d in at.dataframe]
+    [lines] = [t for t in tables if "Situação" in t.columns]
     assert list(lines["Situação"]) == ["Pago: fatura quitada"]
+    [read_before] = [t for t in tables if "Lido em" in t.columns]
+    assert (list(read_before["Arquivo"]), list(read_before["Pagos"])) == (["retorno.ret"], [1])
     engine = make_engine(portal_db)
     with engine.connect() as conn:
         status = conn.execute(select(Invoice.status).where(Invoice.id == invoice_id)).scalar_one()
@@ -121,4 +124,4 @@ def test_a_malformed_retorno_says_which_line(app, portal_db: str):
     assert any("linha 1: tem 239 caracteres" in e.value for e in at.error), [
         e.value for e in at.error
     ]
-    assert not at.dataframe or "Situação" not in at.dataframe[-1].value.columns
+    assert not [d for d in at.dataframe if "Situação" in d.value.columns]

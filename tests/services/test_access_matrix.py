@@ -271,6 +271,7 @@ remessa_generate                       ok NO  NO ok  NO NO  NO NO  NO NO  NO NO 
 remessa_list                           ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 remessa_file                           ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 retorno_apply                          ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
+retorno_list                           ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 """
 
 
@@ -2051,8 +2052,8 @@ def _remessa_file(env: Env) -> None:
     assert r.remittance_id == made and {x.company_id for x in r.rows} == {env.cid}
 
 
-@cell("retorno_apply", F, writes=True)
-def _retorno_apply(env: Env) -> None:
+def _apply_retorno(env: Env) -> bank_files.RetornoResult:
+    """A retorno paying the company's overdue invoice (its active boleto), read by the actor."""
     op = env.conn.execute(select(Operator).order_by(Operator.id).limit(1)).one()
     account = Account(
         op.bank_code, "Banco", op.name, op.cnpj, op.bank_agreement, op.bank_wallet,
@@ -2064,7 +2065,7 @@ def _retorno_apply(env: Env) -> None:
         )
     ).one()
     paid = Paid(bank_title_id(account, our_number), amount, amount * 2, TODAY)
-    r = bank_files.retorno_apply(
+    return bank_files.retorno_apply(
         uow=env.uow(None),
         actor=env.actor,
         file_name="retorno.ret",
@@ -2072,9 +2073,22 @@ def _retorno_apply(env: Env) -> None:
         now=NOW,
         company_ids=[env.cid],
     )
+
+
+@cell("retorno_apply", F, writes=True)
+def _retorno_apply(env: Env) -> None:
+    r = _apply_retorno(env)
     assert [(x.status, x.company_code) for x in r.lines] == [("paid", env.company.code)]
     statuses = env.ids(select(Invoice.status).where(Invoice.id == env.company.invoice_overdue))
     assert statuses == {"paid"}
+
+
+@cell("retorno_list", F, writes=True)
+def _retorno_list(env: Env) -> None:
+    if env.actor.is_account_manager and env.cid in env.actor.company_ids:
+        _apply_retorno(env)  # else the call under test must refuse before looking
+    r = bank_files.retorno_list(uow=env.uow(None), actor=env.actor, company_ids=[env.cid])
+    assert [(x.file_name, x.statuses) for x in r] == [("retorno.ret", {"paid": 1, "unknown": 0})]
 
 
 # ---------------------------------------------------------------- notices

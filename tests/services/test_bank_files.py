@@ -171,6 +171,8 @@ def test_an_unknown_boleto_is_listed_and_nothing_is_guessed(world: World):
             select(AuditRecord).where(AuditRecord.action == "retorno_apply")
         ).one()
         assert audit.company_id is None and audit.after["lines"] == {"unknown": 1}
+    [listed] = bank_files.retorno_list(uow=world.uow, actor=world.manager)  # read by them
+    assert listed.count("unknown") == 1 and listed.count("paid") == 0
 
 
 def test_the_same_file_read_twice_changes_nothing(world: World):
@@ -291,3 +293,8 @@ def test_a_line_outside_the_readers_portfolio_waits_for_a_manager_who_has_it(wor
     ]
     third = read(world, content)
     assert third.applied == 0 and count(world, Payment) == 1
+    [listed] = bank_files.retorno_list(uow=world.uow, actor=world.manager)
+    assert (listed.file_name, listed.count("paid"), listed.count("not_payment")) == ("r.ret", 1, 1)
+    # the narrow manager read it: listed, with nothing of the other company counted
+    [seen] = bank_files.retorno_list(uow=world.uow, actor=narrow)
+    assert seen.statuses == {"unknown": 0}
