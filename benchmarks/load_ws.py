@@ -21,7 +21,13 @@ and the XSRF token in the subprotocol, and then sends BackMsgs and reads Forward
   trigger_value, in one rerun; a button: its trigger_value;
 - a file: `file_urls_request`, the `file_urls_response`'s upload URL, a multipart PUT
   with the X-Xsrftoken header and the cookies, then the widget's
-  file_uploader_state_value in a rerun.
+  file_uploader_state_value in a rerun;
+- a download built on click (`st.download_button(data=callable)`): a
+  `backend_operation_request` (deferred_file), then a GET of the URL in the answer.
+
+A user's visits share its cookies (one browser): behind the proxy it stays on its
+replica. With --start cluster the end of the run reads nginx's access log: requests per
+replica, 5xx answers, and the route cookies served by more than one replica (0 expected).
 
 Widgets are found by their label in the run's deltas (new_element), as a user finds them
 on the screen. A step's latency is from sending its BackMsg (for "open": from the GET of
@@ -35,27 +41,33 @@ the user starts a new one after its think time.
 A visit: open (the login page) -> login (lands on Página inicial) -> Beneficiários
 ativos -> Faturas -> Utilização -> Página inicial -> Cadastro individual and, in
 --inclusion-share of the visits, an inclusion of a holder (a new valid CPF each time)
--> in --batch-share of the visits, Cadastro em lote: upload a small CSV (--batch-lines
-holders, new CPFs), Conferir arquivo, Aplicar -> Sair. Pages missing from the user's
+-> in --batch-share of the visits, Cadastro em lote: the template downloaded (once per
+user), a small CSV in the template's columns uploaded (--batch-lines holders, new CPFs),
+Conferir arquivo, Aplicar (the job runs on the worker) -> Sair. Pages missing from the user's
 menu are skipped (100002 has no invoices). Accounts by --accounts (user:weight). Between
 two steps a user thinks --think seconds (uniform 0.5x to 1.5x). What a browser also does
 and this client does not: download the JavaScript and fonts (static files), draw, poll a
 fragment's run_every (the batch's progress), send cached message hashes.
 
-Users are ramped: stage k runs --stages[k] users for --stage-seconds (new users start
-spread over the first think time of their stage). Per stage it prints users, steps,
+A warm-up visit (every step, not counted; --no-warmup counts it) runs first: a fresh
+server's first runs import the app. Users are ramped: stage k runs --stages[k] users
+for --stage-seconds (new users start spread over the first think time of their stage);
+a stage's figures are the steps that started in it. Per stage it prints users, steps,
 p50/p95/max latency, errors and, when it can read the servers' pids (--pids, the
 cluster's cluster.json, or the process it started), the server CPU per step from
 /proc/<pid>/stat (portal processes; "all" adds the worker and nginx). Last, per step
 kind, and the answer: the most users of a stage (every smaller stage passing too) served
-at p95 <= --target seconds with zero errors.
+at p95 <= --target seconds with zero errors. Each stage line also has the client's own
+CPU use and the machine's load average: figures taken on a loaded machine say so.
 
 --start run: a fresh SQLite demo (portal-seed, the default size) in a temporary folder
 and one `streamlit run` on it, as `make run` (embedded task queue). --start cluster:
 `deploy/cluster.py` (nginx, --replicas portal processes, one portal-worker) on
 PostgreSQL (--database-url, default database portal_load, created and seeded by the
-cluster when empty) and Redis, with its own queue name. The command run is printed; the
-servers are stopped at the end.
+cluster when empty) and Redis, with its own queue name. --app-dir serves another
+checkout (`git archive HEAD | tar -x -C DIR`: a clean commit rather than a working tree
+being edited, whose file changes Streamlit's watcher would rerun). The command run is
+printed; the servers are stopped at the end.
 """
 
 from __future__ import annotations
