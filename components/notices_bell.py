@@ -50,13 +50,15 @@ def _generate_once(company_id: int) -> None:
 
 
 def notices_bell(actor: Actor, company_id: int | None) -> None:
-    """The bell: "Avisos" with the unread count, a link to the notices page."""
+    """The bell: the unread count, a link to the notices page."""
     if company_id is None or not actor.can_see_company(company_id):
         return
     if not actor.is_account_manager:
         _generate_once(company_id)
     unread = notice_unread_count(uow=new_uow(company_id), actor=actor)
-    label = f"Avisos · {unread} não lido{'s' if unread != 1 else ''}" if unread else "Avisos"
+    # Never just "Avisos": that is the menu entry's name (a link of its own).
+    plural = "s" if unread != 1 else ""
+    label = f"{unread} aviso{plural} não lido{plural}" if unread else "Nenhum aviso não lido"
     st.page_link(
         NOTICES_PAGE,
         label=label,

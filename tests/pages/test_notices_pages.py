@@ -29,13 +29,14 @@ def _db(url: str):  # noqa: ANN202
 
 
 def _bell(at: AppTest):  # noqa: ANN202
-    links = [e for e in at.sidebar.get("page_link") if "Avisos" in e.proto.label]
+    links = [e for e in at.sidebar.get("page_link") if "não lido" in e.proto.label]
     assert len(links) == 1, [e.proto.label for e in at.sidebar.get("page_link")]
     return links[0].proto
 
 
 def _label(unread: int) -> str:
-    return f"Avisos · {unread} não lido{'s' if unread != 1 else ''}" if unread else "Avisos"
+    plural = "s" if unread != 1 else ""
+    return f"{unread} aviso{plural} não lido{plural}" if unread else "Nenhum aviso não lido"
 
 
 def _add(url: str, user_code: str, **values: object) -> None:
@@ -108,7 +109,7 @@ def test_the_page_lists_unread_first_and_marks_one_and_then_all_read(app, portal
     by_label(at.button, "Marcar todos como lidos").click()
     at.run()
     assert not at.exception, at.exception
-    assert _bell(at).label == "Avisos"
+    assert _bell(at).label == "Nenhum aviso não lido"
     assert not [b for b in at.button if b.key and b.key.startswith("notice_read_")]
     with engine.connect() as conn:
         assert (
@@ -209,7 +210,7 @@ def test_an_account_manager_sees_the_notices_of_the_company_in_context_only(app,
             ],
         )
     at = _open_notices(log_in(app(), "900001"))
-    assert _bell(at).label == "Avisos · 1 não lido"
+    assert _bell(at).label == "1 aviso não lido"
     shown = [m.value for m in at.markdown if "Lote concluído" in m.value]
     assert len(shown) == 1 and f"lote-{first}" in shown[0].replace("\\", "")
     # The account manager's page draw generates nothing for the companies' users.
