@@ -5,7 +5,7 @@ e-mail preference; notices generated when the page is drawn (no task queue runs 
 from __future__ import annotations
 
 import smtplib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import create_engine, select, update
@@ -251,3 +251,29 @@ def test_e_mails_of_notices_generated_by_a_page_go_through_the_queue(
     finally:
         server.close()
         get_settings.cache_clear()
+
+
+def test_a_page_generates_the_company_s_notices_at_most_once_a_day(
+    app, portal_db, monkeypatch: pytest.MonkeyPatch
+):
+    calls: list[tuple[int, ...]] = []
+    real = notices_bell.notices_generate
+
+    def counted(**kwargs):  # noqa: ANN003, ANN202
+        calls.append(tuple(kwargs["company_ids"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr(notices_bell, "notices_generate", counted)
+    at = log_in(app(), "100001")
+    for _ in range(3):
+        at.run()
+        assert not at.exception, at.exception
+    _open_notices(at)
+    assert len(calls) == 1  # the company in context, once
+    # Another day: generated again.
+    notices_bell._generated.update({k: date(2000, 1, 1) for k in notices_bell._generated})
+    at.run()
+    assert len(calls) == 2 and calls[0] == calls[1]
+    # An account manager's pages generate nothing.
+    log_in(app(), "900001")
+    assert len(calls) == 2
