@@ -135,6 +135,14 @@ PAGES: list[PageSpec] = [
         P.MOVEMENTS,
     ),
     PageSpec(
+        "pages/roster.py",
+        "Conciliação de folha",
+        ":material/compare_arrows:",
+        "conciliacao-de-folha",
+        MOV,
+        P.MOVEMENTS,
+    ),
+    PageSpec(
         "pages/support_files.py",
         "Arquivos de apoio",
         ":material/folder_open:",

@@ -1,0 +1,302 @@
+"""Roster reconciliation on both databases: the three lists from a roster built from the
+company's own holders, line errors, dismissed holders, cost-centre differences, the batch
+made of the chosen lines (checked by batch_receive, per-line status), company isolation."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+import demo.generator
+from data.models import AuditRecord, BatchFile, Beneficiary, CostCentre
+from services.batch.files import parse_batch_file
+from services.batch.layout import COLUMN_NAMES
+from services.roster import (
+    ChosenExclusion,
+    roster_inclusion_file,
+    roster_reconcile,
+    roster_template,
+    roster_to_batch,
+)
+from services.rules.errors import DomainError
+from services.rules.roster import NOT_ON_ROSTER
+from tests.services.movements_support import NOW, TODAY, World, make_world, new_cpf
+
+
+@pytest.fixture
+def world(engine, monkeypatch: pytest.MonkeyPatch) -> World:
+    monkeypatch.setattr(demo.generator, "BCRYPT_COST", 4)
+    return make_world(engine)
+
+
+def active_holders(w: World, code: str = "10001") -> list[tuple[Beneficiary, str]]:
+    """(holder, cost centre code) of every active holder of the company, in id order."""
+    with w.factory() as s:
+        rows = s.execute(
+            select(Beneficiary, CostCentre.code)
+            .outerjoin(CostCentre, CostCentre.id == Beneficiary.cost_centre_id)
+            .where(
+                Beneficiary.company_id == w.company[code],
+                Beneficiary.relationship_code == 1,
+                Beneficiary.status == "active",
+            )
+            .order_by(Beneficiary.id)
+        ).all()
+        for b, _ in rows:
+            s.expunge(b)
+        return [(b, cc or "") for b, cc in rows]
+
+
+def roster_csv(rows: list[list[Any]]) -> bytes:
+    out = ["CPF;Nome;Data de admissão;Data de demissão;Centro de custo"]
+    out += [";".join("" if v is None else str(v) for v in row) for row in rows]
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def roster_xlsx(rows: list[list[Any]]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["cpf", "nome", "data_admissao", "data_demissao", "centro_custo"])
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def base_rows(w: World) -> list[list[Any]]:
+    """The company's active holders as a roster that matches the portal exactly."""
+    return [[b.cpf, b.name, "", "", cc] for b, cc in active_holders(w)]
+
+
+def reconcile(
+    w: World, content: bytes, name: str = "folha.csv", code: str = "10001", actor: Any = None
+) -> Any:
+    return roster_reconcile(
+        uow=w.uow(code), actor=actor or w.master, file_name=name, content=content, now=NOW
+    )
+
+
+def test_a_roster_that_matches_the_company_shows_no_difference(world: World):
+    r = reconcile(world, roster_csv(base_rows(world)))
+    assert (r.inclusions, r.exclusions, r.updates, r.errors) == ([], [], [], [])
+    assert r.lines == len(active_holders(world))
+
+
+def test_the_three_lists(world: World):
+    holders = active_holders(world)
+    rows = base_rows(world)
+    (dismissed, _), (missing, _), (renamed, _), (moved, moved_cc) = holders[:4]
+    codes = sorted(
+        world.all(select(CostCentre.code).where(CostCentre.company_id == world.company["10001"]))
+    )
+    other_cc = next(c for c in codes if c != moved_cc)
+    rows[0][3] = (TODAY - timedelta(days=3)).strftime("%d/%m/%Y")
+    del rows[1]  # `missing` is not on the roster
+    rows[1][1] = "NOME CORRIGIDO DA SILVA"  # holders[2]
+    rows[2][4] = other_cc.lower()  # holders[3]: another cost centre (case ignored)
+    new = new_cpf()
+    rows.append([new, "NOVA PESSOA DA FOLHA", "01/11/2026", "", codes[0]])
+    r = reconcile(world, roster_xlsx(rows), "folha.xlsx")
+
+    assert [(o.entry.cpf, o.entry.name, o.reactivation_card) for o in r.inclusions] == [
+        (new, "NOVA PESSOA DA FOLHA", "")
+    ]
+    exclusions = {o.holder.card: o for o in r.exclusions}
+    assert set(exclusions) == {dismissed.card_number, missing.card_number}
+    assert exclusions[missing.card_number].reason == NOT_ON_ROSTER
+    assert exclusions[dismissed.card_number].reason == (
+        f"demitido em {(TODAY - timedelta(days=3)):%d/%m/%Y}"
+    )
+    assert exclusions[dismissed.card_number].suggested_reason == "demissao"
+    updates = {u.holder.card: u for u in r.updates}
+    assert set(updates) == {renamed.card_number, moved.card_number}
+    assert (
+        updates[renamed.card_number].new_name,
+        updates[renamed.card_number].new_cost_centre,
+    ) == (
+        "NOME CORRIGIDO DA SILVA",
+        None,
+    )
+    assert updates[moved.card_number].new_cost_centre == other_cc
+    assert updates[moved.card_number].new_name is None
+    assert not updates[moved.card_number].unknown_cost_centre
+
+
+def test_invalid_cpf_lines_are_listed_and_the_rest_is_reconciled(world: World):
+    rows = base_rows(world)
+    rows.insert(0, ["123.456.789-00", "CPF ERRADO", "", "", ""])
+    rows.insert(1, ["", "SEM CPF", "", "", ""])
+    r = reconcile(world, roster_csv(rows))
+    assert [(e.line, e.value) for e in r.errors] == [(2, "123.456.789-00"), (3, "")]
+    assert all(e.message for e in r.errors)
+    assert (r.inclusions, r.exclusions, r.updates) == ([], [], [])
+
+
+def test_a_file_without_cpf_column_or_unreadable_is_refused_in_portuguese(world: World):
+    with pytest.raises(DomainError, match="coluna CPF"):
+        reconcile(world, b"nome;admissao\nANA;01/01/2020\n")
+    with pytest.raises(DomainError, match="Formato"):
+        reconcile(world, b"cpf\n52998224725\n", name="folha.pdf")
+    with pytest.raises(DomainError, match="vazio"):
+        reconcile(world, b"", name="folha.csv")
+
+
+def test_chosen_lines_become_a_batch_checked_by_the_batch_rules(world: World):
+    holders = active_holders(world)
+    rows = base_rows(world)
+    rows[0][3] = (TODAY - timedelta(days=1)).strftime("%d/%m/%Y")  # dismissed
+    rows[1][1] = "OUTRO NOME CORRIGIDO"
+    rows[2][4] = "NAOEXISTE"  # a cost centre the company does not have
+    del rows[3]  # not on the roster: no reason given
+    r = reconcile(world, roster_csv(rows))
+    by_card = {o.holder.card: o for o in r.exclusions}
+    dismissed = by_card[holders[0][0].card_number]
+    missing = by_card[holders[3][0].card_number]
+    updates = {u.holder.card: u for u in r.updates}
+    unknown = updates[holders[2][0].card_number]
+    assert unknown.unknown_cost_centre
+
+    before = len(world.all(select(AuditRecord.id).where(AuditRecord.action == "batch_receive")))
+    made = roster_to_batch(
+        uow=world.uow(),
+        actor=world.master,
+        now=NOW,
+        exclusions=[ChosenExclusion(dismissed, "demissao"), ChosenExclusion(missing, None)],
+        updates=[updates[holders[1][0].card_number], unknown],
+    )
+    assert made.individual == []
+    check = made.check
+    assert check is not None
+    statuses = [(x.line_number, x.status) for x in check.lines]
+    # Lines 2-3: the exclusions, 4-5: the updates (the header is line 1).
+    assert statuses == [(2, "accepted"), (3, "refused"), (4, "accepted"), (5, "refused")]
+    assert "motivo_exclusao" in check.lines[1].message or "motivo" in check.lines[1].message
+    assert "centro de custo" in check.lines[3].message.lower()
+    assert (check.batch.accepted_lines, check.batch.refused_lines) == (2, 2)
+    batches = world.all(select(BatchFile).where(BatchFile.id == check.batch.id))
+    assert batches[0].company_id == world.company["10001"] and batches[0].status == "received"
+    after = len(world.all(select(AuditRecord.id).where(AuditRecord.action == "batch_receive")))
+    assert after == before + 1
+    # Nothing applied yet: the holder is still active.
+    assert world.by_card(dismissed.holder.card).status == "active"
+
+
+def test_a_contributing_dismissed_holder_goes_to_the_individual_form(world: World):
+    rows = base_rows(world)
+    rows[0][3] = TODAY.strftime("%d/%m/%Y")
+    r = reconcile(world, roster_csv(rows))
+    [offer] = r.exclusions
+    made = roster_to_batch(
+        uow=world.uow(),
+        actor=world.master,
+        now=NOW,
+        exclusions=[ChosenExclusion(offer, "demissao", contributed=True)],
+    )
+    assert made.check is None and [c.offer for c in made.individual] == [offer]
+    # Without contribution (or for another reason) it goes to the batch.
+    made = roster_to_batch(
+        uow=world.uow(),
+        actor=world.master,
+        now=NOW,
+        exclusions=[ChosenExclusion(offer, "demissao_justa_causa", contributed=True)],
+    )
+    assert made.check is not None and [x.status for x in made.check.lines] == ["accepted"]
+
+
+def test_nothing_chosen_is_refused(world: World):
+    with pytest.raises(DomainError, match="ao menos uma linha"):
+        roster_to_batch(uow=world.uow(), actor=world.master, now=NOW)
+
+
+def test_a_former_holder_on_the_roster_is_reactivated_through_the_batch(world: World):
+    former = world.holder(status="inactive", last=True)
+    rows = [*base_rows(world), [former.cpf, former.name, "", "", ""]]
+    r = reconcile(world, roster_csv(rows))
+    [offer] = r.inclusions
+    assert offer.reactivation_card == former.card_number
+    made = roster_to_batch(uow=world.uow(), actor=world.master, now=NOW, reactivations=[offer])
+    assert made.check is not None
+    [line] = made.check.lines
+    assert line.status == "accepted", line.message  # checked by the batch rules
+    assert line.document  # named by CPF or card, as every batch line
+
+
+def test_another_companys_holders_are_neither_compared_nor_touched(world: World):
+    other = world.holder("10005")
+    rows = [*base_rows(world), [other.cpf, other.name, "", "", ""]]
+    r = reconcile(world, roster_csv(rows))
+    # 10005's holder is a stranger to 10001: offered inclusion, never an update or exclusion
+    assert [o.entry.cpf for o in r.inclusions] == [other.cpf]
+    assert all(o.reactivation_card == "" for o in r.inclusions)
+    cards = {o.holder.card for o in r.exclusions} | {u.holder.card for u in r.updates}
+    assert other.card_number not in cards
+    # 10005's roster lists 10005's holders only.
+    roster5 = roster_csv([]) + f"{other.cpf};;;;\n".encode()
+    with pytest.raises(DomainError, match="acesso"):  # 10001's master cannot look at 10005
+        reconcile(world, roster5, code="10005")
+    r5 = reconcile(world, roster5, code="10005", actor=world.manager)
+    mine = {b.card_number for b, _ in active_holders(world)}
+    assert not mine & {o.holder.card for o in r5.exclusions}
+    # An exclusion offer of 10005 sent in 10001's context is refused by the batch check.
+    foreign = next(o for o in r5.exclusions)
+    made = roster_to_batch(
+        uow=world.uow("10001"),
+        actor=world.master,
+        now=NOW,
+        exclusions=[ChosenExclusion(foreign, "pedido")],
+    )
+    assert made.check is not None and [x.status for x in made.check.lines] == ["refused"]
+    assert world.by_card(foreign.holder.card).status == "active"
+
+
+def test_the_reconciliation_is_audited_and_personal_data_masked_without_permission(
+    world: World,
+):
+    content = roster_csv(base_rows(world)[1:])
+    reconcile(world, content)
+    audits = world.all(select(AuditRecord).where(AuditRecord.action == "roster_reconcile"))
+    assert len(audits) == 1 and audits[0].company_id == world.company["10001"]
+    assert audits[0].after is not None and audits[0].after["exclusions"] == 1
+    r = reconcile(world, content)
+    cpf = r.exclusions[0].holder.cpf
+    shown = r.cpf(cpf)
+    assert shown.replace(".", "").replace("-", "") == cpf or "*" in shown
+
+
+def test_the_template_reconciles_as_it_is(world: World):
+    content = roster_template()
+    wb = load_workbook(io.BytesIO(content))
+    assert [c.value for c in wb.worksheets[0][1]] == [
+        "cpf",
+        "nome",
+        "data_admissao",
+        "data_demissao",
+        "centro_custo",
+    ]
+    r = reconcile(world, content, "modelo.xlsx")
+    assert r.errors == []
+    assert len(r.inclusions) == 1  # the example not dismissed
+    assert roster_template("csv").startswith(b"\xef\xbb\xbfcpf")
+
+
+def test_the_inclusion_file_is_a_batch_file_pre_filled(world: World):
+    new = new_cpf()
+    r = reconcile(
+        world, roster_csv([*base_rows(world), [new, "NOVA PESSOA", "03/11/2026", "", ""]])
+    )
+    content = roster_inclusion_file(r.inclusions)
+    parsed = parse_batch_file("inclusoes.xlsx", content)
+    assert parsed.columns == list(COLUMN_NAMES)
+    [line] = parsed.lines
+    assert (line.values["cpf"], line.values["nome"], line.values["parentesco"]) == (
+        new,
+        "NOVA PESSOA",
+        "1",
+    )
+    assert "data_nascimento" in line.problems  # HR completes what a roster lacks
