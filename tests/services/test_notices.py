@@ -506,3 +506,30 @@ def test_without_an_actor_s_company_the_reads_are_a_bug_not_a_leak(world: World)
 
     with pytest.raises(NoCompanyInContext):
         notices.notice_list(uow=UnitOfWork(w.factory), actor=replace(w.master))
+
+
+def test_two_generations_at_once_create_each_notice_once(world: World):
+    """The job and a page (or two processes) at the same moment: the unique event key and
+    the insert that skips what exists keep every notice single, without an error."""
+    import threading
+
+    w = world
+    overdue_invoice(w)
+    overdue_invoice(w, "10005")
+    results: list[Any] = []
+
+    def one() -> None:
+        try:
+            results.append(generate(w).total)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            results.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(results) == 2  # each created by exactly one of them
+    keys = [(n.user_id, n.dedupe_key) for n in rows(w)]
+    assert len(keys) == len(set(keys)) == 2
