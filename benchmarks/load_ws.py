@@ -280,7 +280,7 @@ class Session:
         except Exception as exc:  # noqa: BLE001 - the socket's end, whatever its cause
             self.closed = repr(exc)
         else:
-            self.closed = "websocket closed by the server"
+            self.closed = "websocket closed"
         self._finished.put_nowait(-1)
 
     def _on_message(self, raw: bytes) -> None:
