@@ -1,14 +1,19 @@
 """Início > Avisos: the notices of the company in context (unread first), each with its
 page; mark one or all read; and the choice of getting them by e-mail too."""
 
+import logging
+
 import streamlit as st
 
 from components import navigation
 from components.context import get_context, now_utc
-from components.errors import user_errors
+from components.errors import GENERIC, user_errors
 from components.safe_text import plain
 from services import notices
+from services.rules.errors import DomainError
 from services.rules.formats import format_datetime
+
+log = logging.getLogger("portal")
 
 ctx = get_context()
 st.title("Avisos")
@@ -19,21 +24,43 @@ st.caption(
     "áreas que a sua permissão cobre."
 )
 
-wants = notices.notice_preference_get(uow=ctx.uow(), actor=ctx.actor)
-choice = st.toggle(
+EMAIL_KEY = "notices_email"
+NOTE_KEY = "notices_email_note"
+
+
+def _save_email_choice() -> None:
+    """The toggle's change, saved at once; refused, the toggle goes back and says why."""
+    choice = bool(st.session_state[EMAIL_KEY])
+    try:
+        notices.notice_preference_set(uow=ctx.uow(), actor=ctx.actor, email=choice, now=now_utc())
+    except DomainError as exc:
+        st.session_state[EMAIL_KEY] = not choice
+        st.session_state[NOTE_KEY] = ("error", exc.message)
+        return
+    except Exception:  # noqa: BLE001 - never a traceback on screen
+        log.exception("notice preference not saved")
+        st.session_state[EMAIL_KEY] = not choice
+        st.session_state[NOTE_KEY] = ("error", GENERIC)
+        return
+    st.session_state[NOTE_KEY] = (
+        "success",
+        "Você passará a receber os avisos também por e-mail."
+        if choice
+        else "Você não receberá mais os avisos por e-mail, só aqui no portal.",
+    )
+
+
+if EMAIL_KEY not in st.session_state:
+    st.session_state[EMAIL_KEY] = notices.notice_preference_get(uow=ctx.uow(), actor=ctx.actor)
+st.toggle(
     "Receber os avisos também por e-mail",
-    value=wants,
-    key="notices_email",
+    key=EMAIL_KEY,
+    on_change=_save_email_choice,
     help="Um e-mail por rodada de avisos novos, com os títulos, para o seu e-mail cadastrado.",
 )
-if choice != wants:
-    with user_errors():
-        notices.notice_preference_set(uow=ctx.uow(), actor=ctx.actor, email=choice, now=now_utc())
-        st.success(
-            "Você passará a receber os avisos também por e-mail."
-            if choice
-            else "Você não receberá mais os avisos por e-mail, só aqui no portal."
-        )
+if (note := st.session_state.pop(NOTE_KEY, None)) is not None:
+    kind, text = note
+    (st.success if kind == "success" else st.error)(plain(text))
 
 items = notices.notice_list(uow=ctx.uow(), actor=ctx.actor)
 unread = sum(1 for n in items if n.unread)

@@ -184,6 +184,13 @@ def test_the_e_mail_preference_is_saved_and_refused_without_an_address(app, port
     at.toggle(key="notices_email").set_value(True)
     at.run()
     assert any("não tem e-mail cadastrado" in e.value for e in at.error)
+    assert at.toggle(key="notices_email").value is False  # back to what is saved
+    at.run()
+    assert not at.error  # said once, not on every run
+    with engine.connect() as conn:
+        assert not conn.scalar(
+            select(NoticePreference.email).where(NoticePreference.user_id == user_id)
+        )
 
 
 def test_an_account_manager_sees_the_notices_of_the_company_in_context_only(app, portal_db):
