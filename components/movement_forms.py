@@ -422,7 +422,10 @@ def inclusion_form(
             )
             slots.add("plan")
             cost_centre = cost_centre_input(
-                options.cost_centres, None, key=f"{form_key}_cost_centre"
+                options.cost_centres,
+                None,
+                key=f"{form_key}_cost_centre",
+                required=options.cost_centre_required,
             )
             slots.add("cost_centre")
         person = person_fields(slots, key=form_key, relationship=relationship)
@@ -444,9 +447,10 @@ def inclusion_form(
 
 
 def cost_centre_input(
-    choices: list[CostCentreRef], current: CostCentreRef | None, *, key: str
+    choices: list[CostCentreRef], current: CostCentreRef | None, *, key: str, required: bool = False
 ) -> str | None:
-    """The holder's cost centre (its code), shown only when the company keeps a list."""
+    """The holder's cost centre (its code), shown only when the company keeps a list
+    (marked required when the company demands one of every holder included)."""
     if not choices:
         return None
     codes = [c.code for c in choices]
@@ -455,7 +459,7 @@ def cost_centre_input(
         codes.insert(0, current.code)
         labels[current.code] = f"{current.label} (desativado)"
     chosen = st.selectbox(
-        "Centro de custo",
+        "Centro de custo *" if required else "Centro de custo",
         codes,
         index=codes.index(current.code) if current is not None else None,
         format_func=lambda code: plain(labels[code]),

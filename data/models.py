@@ -141,6 +141,8 @@ class Company(Base):
     monthly_interest_pct: Mapped[Decimal] = mapped_column(default=Decimal("1.00"))
     overdue_update_limit_days: Mapped[int] = mapped_column(Integer, default=59)
     dependents_follow_holder: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Every holder included must name one of the company's cost centres (services/cost_centres.py).
+    cost_centre_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # relationship code -> {"allowed": bool, "max_age": int|None, "student_max_age": int|None}
     eligibility: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # First reference month the portal's ledger bills (months before it were settled
@@ -844,7 +846,6 @@ class BankReturnLine(Base):
     note: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
-
 # --- Notices (issue 15, notices) ---
 
 # What a notice is about (services/rules/notices.py says when each is due and who gets it).
@@ -892,7 +893,6 @@ class NoticePreference(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
     email: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     updated_at: Mapped[datetime] = mapped_column()
-
 
 
 # --- Cost centres (issue 15, cost centres) ---

@@ -66,6 +66,25 @@ with list_tab:
             "faturamento e relatórios de beneficiários podem ser filtrados e separados por "
             "centro de custo."
         )
+    if listing.required:
+        st.info(
+            "A empresa exige um centro de custo ativo na inclusão de todo titular "
+            "(formulário, lote e retroativo).",
+            icon=":material/rule:",
+        )
+    label = (
+        "Deixar de exigir na inclusão" if listing.required else "Exigir na inclusão de titulares"
+    )
+    if st.button(label, key="cost_centre_requirement"):
+        with user_errors():
+            now_required = cost_centres.cost_centre_requirement_set(
+                uow=ctx.uow(), actor=ctx.actor, required=not listing.required, now=now_utc()
+            )
+            _done(
+                "Centro de custo agora é obrigatório na inclusão de titulares."
+                if now_required
+                else "Centro de custo deixou de ser obrigatório na inclusão."
+            )
 
 with add_tab:
     slots = FieldSlots()

@@ -22,7 +22,7 @@ import python_calamine
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from data.models import Beneficiary, CostCentre
+from data.models import Beneficiary, Company, CostCentre
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
 from services.audit import audit_record
@@ -62,6 +62,7 @@ class CostCentreRow:
 class CostCentreList:
     rows: list[CostCentreRow]
     holders_without: int  # active holders with no cost centre
+    required: bool = False  # every holder included must name one
 
     @property
     def active(self) -> list[CostCentreRow]:
@@ -141,7 +142,10 @@ def cost_centre_list(*, uow: UnitOfWork, actor: Actor) -> CostCentreList:
                 .order_by(CostCentre.active.desc(), CostCentre.code)
             )
         ]
-    return CostCentreList(rows, int(counts.get(None, 0)))
+        required = bool(
+            s.scalar(select(Company.cost_centre_required).where(Company.id == company_id))
+        )
+    return CostCentreList(rows, int(counts.get(None, 0)), required)
 
 
 def _row(session: Session, centre: CostCentre) -> CostCentreRow:
@@ -247,6 +251,18 @@ def cost_centre_deactivate(
         if not centre.active:
             raise DomainError(f"O centro de custo {centre.code} já está desativado.")
         holders = _row(s, centre).holders
+        others = s.scalar(
+            select(func.count()).where(
+                CostCentre.company_id == company_id,
+                CostCentre.active.is_(True),
+                CostCentre.id != centre.id,
+            )
+        )
+        if not others and _required(s, company_id):
+            raise DomainError(
+                f"{centre.code} é o último centro de custo ativo e a empresa exige centro de "
+                "custo na inclusão de titulares: desligue a exigência antes de desativá-lo."
+            )
         if holders:
             raise DomainError(
                 f"O centro de custo {centre.code} tem {holders} titular(es) ativo(s): mude-os "
@@ -279,6 +295,48 @@ def cost_centre_reactivate(
         row = _row(s, centre)
         uow.commit()
     return row
+
+
+def _required(session: Session, company_id: int) -> bool:
+    return bool(
+        session.scalar(select(Company.cost_centre_required).where(Company.id == company_id))
+    )
+
+
+def cost_centre_requirement_set(
+    *, uow: UnitOfWork, actor: Actor, required: bool, now: datetime
+) -> bool:
+    """Whether every holder included (form, batch, retroactive) must name one of the
+    company's active cost centres; turning it on needs at least one."""
+    company_id = _begin(uow, actor)
+    with uow:
+        s = uow.session
+        company = s.get(Company, company_id)
+        assert company is not None
+        if company.cost_centre_required == required:
+            return required
+        if required and not s.scalar(
+            select(func.count()).where(
+                CostCentre.company_id == company_id, CostCentre.active.is_(True)
+            )
+        ):
+            raise DomainError(
+                "Cadastre ao menos um centro de custo ativo antes de exigi-lo na inclusão."
+            )
+        company.cost_centre_required = required
+        audit_record(
+            s,
+            user_id=actor.user_id,
+            company_id=company_id,
+            action="cost_centre_requirement_set",
+            entity="company",
+            entity_id=company_id,
+            before={"cost_centre_required": not required},
+            after={"cost_centre_required": required},
+            now=now,
+        )
+        uow.commit()
+    return required
 
 
 # ---------------------------------------------------------------- import and template

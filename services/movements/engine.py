@@ -141,8 +141,10 @@ class CompanyView:
     # (None: defaults) and its active beneficiaries when the view was loaded.
     waiting_days: Mapping[str, Any] | None = None
     active_count: int = 0
-    # The company's cost centres by code (active or not; services/cost_centres.py).
+    # The company's cost centres by code (active or not; services/cost_centres.py), and
+    # whether every holder included must name one.
     cost_centres: Mapping[str, CostCentreRef] = field(default_factory=dict)
+    cost_centre_required: bool = False
 
     def cost_centre_code(self, cost_centre_id: int | None) -> str | None:
         return next((c.code for c in self.cost_centres.values() if c.id == cost_centre_id), None)
@@ -238,6 +240,7 @@ def _company_view(session: Session, company: Company) -> CompanyView:
         waiting_days=company.waiting_periods,
         active_count=active_participants(session, company.id),
         cost_centres=company_cost_centres(session, company.id),
+        cost_centre_required=company.cost_centre_required,
     )
 
 
@@ -527,7 +530,7 @@ def check_include(at: Checking, req: InclusionRequest) -> Change:
     centre: CostCentreRef | None = None
     try:
         if rel == Relationship.HOLDER:
-            if req.cost_centre:
+            if req.cost_centre or snap.company.cost_centre_required:
                 centre = resolve_cost_centre(req.cost_centre, snap.company.cost_centres)
         elif holder is not None:
             check_dependent_cost_centre(

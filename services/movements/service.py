@@ -176,6 +176,7 @@ class MovementOptions:
     cutoff_day: int
     billing_month_today: date
     cost_centres: list[CostCentreRef] = field(default_factory=list)  # active, by code
+    cost_centre_required: bool = False  # a holder's inclusion must name one
 
 
 # ---------------------------------------------------------------- helpers
@@ -459,6 +460,7 @@ def movement_options(*, uow: UnitOfWork, actor: Actor, today: date) -> MovementO
             cost_centres=[
                 c for c in company_cost_centres(uow.session, company.id).values() if c.active
             ],
+            cost_centre_required=company.cost_centre_required,
         )
 
 

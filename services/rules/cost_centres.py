@@ -87,7 +87,11 @@ def resolve_cost_centre(
     that says what to fix (a batch line shows it in its status)."""
     key = code_key(raw)
     if not key:
-        raise DomainError("Informe o centro de custo.", field)
+        raise DomainError(
+            "Informe o centro de custo do titular: esta empresa exige um (Empresa > Centros "
+            "de custo).",
+            field,
+        )
     found = centres.get(key)
     if found is None:
         shown = key if len(key) <= 25 else key[:22] + "..."

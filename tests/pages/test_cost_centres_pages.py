@@ -219,3 +219,14 @@ def test_the_active_report_filters_by_cost_centre_and_shows_the_column(app, port
     table = at.dataframe[0].value
     assert set(table["Centro de custo"]) == {"ADM · Administração"}
     assert any("Centro de custo: ADM · Administração" in c.value for c in at.caption)
+
+
+def test_the_requirement_is_switched_on_the_page_and_marks_the_form_field(app, portal_db):
+    at = _open(log_in(app(), "100001"), PAGE)
+    by_label(at.button, "Exigir na inclusão de titulares").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == "Centro de custo agora é obrigatório na inclusão de titulares."
+    assert _scalar(portal_db, select(Company.cost_centre_required).where(Company.code == "10001"))
+    by_label(at.button, "Deixar de exigir na inclusão")  # the button now turns it off
+    at.switch_page(INDIVIDUAL).run()
+    assert by_label(at.selectbox, "Centro de custo *").value is None

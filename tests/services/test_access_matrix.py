@@ -198,6 +198,7 @@ cost_centre_rename                     ok NO  NO ok  ok NO  NO ok  ok NO  NO NO 
 cost_centre_deactivate                 ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 cost_centre_reactivate                 ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 cost_centre_import                     ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+cost_centre_requirement_set            ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 # billing
 invoice_years                          ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 invoice_list                           ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
@@ -2002,6 +2003,14 @@ def _cost_centre_import(env: Env) -> None:
     )
     assert (r.added, r.unchanged) == (1, 1)
     assert "MATRIZ" in env.ids(select(CostCentre.code).where(CostCentre.company_id == env.cid))
+
+
+@cell("cost_centre_requirement_set", M, writes=True)
+def _cost_centre_requirement_set(env: Env) -> None:
+    assert cost_centres.cost_centre_requirement_set(
+        uow=env.uow(), actor=env.actor, required=True, now=NOW
+    )
+    assert env.ids(select(Company.cost_centre_required).where(Company.id == env.cid)) == {True}
 
 
 # ---------------------------------------------------------------- bank files (CNAB 240)

@@ -27,6 +27,7 @@ from services.cost_centres import (
     cost_centre_list,
     cost_centre_reactivate,
     cost_centre_rename,
+    cost_centre_requirement_set,
     cost_centre_template,
 )
 from services.movements.service import (
@@ -301,6 +302,60 @@ def test_a_holder_included_with_a_cost_centre_keeps_it_and_its_dependent_follows
         )
     assert "cost_centre" in fields_of(info.value)
     assert delta(snap, w.snapshot()) == {}
+
+
+def test_a_company_may_require_a_cost_centre_of_every_holder_included(world: World):
+    w = world
+    before = audits(w)
+    assert cost_centre_requirement_set(uow=w.uow(), actor=w.master, required=True, now=NOW)
+    assert cost_centre_list(uow=w.uow(), actor=w.master).required
+    assert movement_options(uow=w.uow(), actor=w.master, today=TODAY).cost_centre_required
+    assert audits(w) == before + 1
+    snap = w.snapshot()
+    with pytest.raises(DomainError, match="esta empresa exige um") as info:
+        include_holder(w, None)
+    assert "cost_centre" in fields_of(info.value)
+    assert delta(snap, w.snapshot()) == {}
+    include_holder(w, "ADM")  # with one, as always
+    # A dependent still follows its holder, with nothing to name.
+    movement_apply(
+        uow=w.uow(),
+        actor=w.master,
+        request=InclusionRequest(
+            person=child_person(),
+            relationship_code=Relationship.CHILD,
+            holder_card=w.holder(dependents=False).card_number,
+        ),
+        now=NOW,
+    )
+    # A batch line without centro_custo is refused with what to fix; other companies
+    # are not held to it.
+    check = batch_receive(
+        uow=w.uow(), actor=w.master, file_name="lote.csv", content=_file([_holder_line(w)]), now=NOW
+    )
+    assert [line.status for line in check.lines] == ["refused"]
+    assert "exige um" in check.lines[0].message
+    include_holder(w, None, code="10002")
+    assert not cost_centre_requirement_set(uow=w.uow(), actor=w.master, required=False, now=NOW)
+    include_holder(w, None)
+
+
+def test_the_requirement_needs_an_active_cost_centre_and_keeps_the_last_one(world: World):
+    w = world
+    ids = centre_ids(w, "10002")
+    with w.factory() as s:
+        s.execute(update(Beneficiary).values(cost_centre_id=None))
+        s.execute(update(CostCentre).values(active=False).where(CostCentre.code != "ADM"))
+        s.commit()
+    uow = w.uow("10002")
+    assert cost_centre_requirement_set(uow=uow, actor=w.master, required=True, now=NOW)
+    with pytest.raises(DomainError, match="último centro de custo ativo"):
+        cost_centre_deactivate(uow=uow, actor=w.master, cost_centre_id=ids["ADM"], now=NOW)
+    cost_centre_requirement_set(uow=uow, actor=w.master, required=False, now=NOW)
+    cost_centre_deactivate(uow=uow, actor=w.master, cost_centre_id=ids["ADM"], now=NOW)
+    with pytest.raises(DomainError, match="ao menos um centro de custo ativo"):
+        cost_centre_requirement_set(uow=uow, actor=w.master, required=True, now=NOW)
+    assert not cost_centre_list(uow=uow, actor=w.master).required
 
 
 def test_a_holder_without_a_cost_centre_is_accepted_and_reported_as_such(world: World):

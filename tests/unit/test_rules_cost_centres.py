@@ -89,6 +89,12 @@ def test_a_code_for_a_company_without_a_list_says_to_leave_it_blank():
         resolve_cost_centre("ADM", {})
 
 
+def test_a_missing_code_where_one_is_required_says_the_company_demands_it():
+    with pytest.raises(DomainError, match="esta empresa exige um") as info:
+        resolve_cost_centre("  ", CENTRES)
+    assert info.value.field == "cost_centre"
+
+
 def test_a_deactivated_cost_centre_cannot_be_chosen():
     with pytest.raises(DomainError, match="OLD está desativado"):
         resolve_cost_centre("old", CENTRES)

@@ -29,6 +29,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cost_centre")),
         sa.UniqueConstraint("company_id", "code", name=op.f("uq_cost_centre_company_id")),
     )
+    with op.batch_alter_table("company") as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "cost_centre_required", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
     # SQLite cannot add a foreign key to an existing table: batch mode copies it.
     with op.batch_alter_table("beneficiary") as batch_op:
         batch_op.add_column(sa.Column("cost_centre_id", sa.Integer(), nullable=True))
@@ -50,4 +56,6 @@ def downgrade() -> None:
             op.f("fk_beneficiary_cost_centre_id_cost_centre"), type_="foreignkey"
         )
         batch_op.drop_column("cost_centre_id")
+    with op.batch_alter_table("company") as batch_op:
+        batch_op.drop_column("cost_centre_required")
     op.drop_table("cost_centre")
