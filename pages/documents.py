@@ -14,7 +14,12 @@ from components.document_pdf import (
 from components.errors import FieldSlots, user_errors
 from components.safe_text import plain
 from services import billing, documents
-from services.rules.formats import format_date, format_money, format_month_numeric
+from services.rules.formats import (
+    format_date,
+    format_datetime,
+    format_money,
+    format_month_numeric,
+)
 from services.rules.issued_documents import DocumentKind
 
 ISSUED_KEY = "documents_issued"
@@ -221,3 +226,21 @@ if kept and kept[0] == ctx.company_id and kept[1] is kind:
         key="documents_download",
     )
 st.page_link("pages/validate_document.py", label="Validar um documento", icon=":material/verified:")
+
+if any(why is None for why in refusals.values()):
+    with st.expander("Documentos emitidos nesta empresa"), user_errors():
+        issued_rows = documents.issued_document_list(uow=ctx.uow(), actor=ctx.actor)
+        if not issued_rows:
+            st.caption("Nenhum documento emitido ainda.")
+        else:
+            st.dataframe(
+                {
+                    "Emitido em": [format_datetime(r.issued_at) for r in issued_rows],
+                    "Documento": [r.kind_label for r in issued_rows],
+                    "Código": [r.code for r in issued_rows],
+                    "Referente a": [r.about for r in issued_rows],
+                    "Emitido por": [r.issued_by for r in issued_rows],
+                },
+                hide_index=True,
+                width="stretch",
+            )

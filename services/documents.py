@@ -49,6 +49,7 @@ from data.models import (
     IssuedDocument,
     Operator,
     Plan,
+    User,
 )
 from data.uow import UnitOfWork, across_companies
 from services.access.rate_limit import Limit, rate_limit_take
@@ -190,6 +191,17 @@ class HolderChoice:
     @property
     def label(self) -> str:
         return f"{self.name} · {self.card} · {format_money(self.total)}"
+
+
+@dataclass(frozen=True)
+class IssuedRow:
+    """A document issued in the company, as the Documentos page lists it."""
+
+    code: str  # formatted
+    kind_label: str
+    issued_at: datetime
+    issued_by: str  # the user's code and name ("" for the operator's programs)
+    about: str  # the first facts of its public summary (names masked)
 
 
 @dataclass(frozen=True)
@@ -837,6 +849,47 @@ def exclusion_proof_issue(
         )
         uow.commit()
     return IssuedFile(document.file_name, PDF_MIME, content, [header.code])
+
+
+# ---------------------------------------------------------------- issued list
+
+
+def issued_document_list(*, uow: UnitOfWork, actor: Actor, limit: int = 200) -> list[IssuedRow]:
+    """The newest documents issued in the company, of the kinds the actor may issue
+    (what each covers as the public page says it, personal data masked)."""
+    actor.require(None, uow.company_id)
+    company_id = uow.require_company()
+    refusals = document_refusals(actor)
+    kinds = [k.value for k, why in refusals.items() if why is None]
+    if not kinds:
+        raise DomainError(next(why for why in refusals.values() if why))
+    with uow:
+        rows = uow.session.execute(
+            select(
+                IssuedDocument.code,
+                IssuedDocument.kind,
+                IssuedDocument.issued_at,
+                IssuedDocument.summary,
+                User.user_code,
+                User.name,
+            )
+            .outerjoin(User, User.id == IssuedDocument.issued_by_user_id)
+            .where(IssuedDocument.company_id == company_id, IssuedDocument.kind.in_(kinds))
+            .order_by(IssuedDocument.issued_at.desc(), IssuedDocument.id.desc())
+            .limit(limit)
+        ).all()
+    return [
+        IssuedRow(
+            code=format_code(code),
+            kind_label=DocumentKind(kind).label,
+            issued_at=issued_at,
+            issued_by=f"{user_code} · {user_name}" if user_code else "",
+            about=" · ".join(
+                f"{label}: {value}" for label, value in (summary or {}).get("facts", [])[:2]
+            ),
+        )
+        for code, kind, issued_at, summary, user_code, user_name in rows
+    ]
 
 
 # ---------------------------------------------------------------- public validation

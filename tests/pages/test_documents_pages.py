@@ -83,6 +83,11 @@ def test_the_master_issues_an_income_tax_statement_and_the_public_page_validates
     assert facts["Código"] == code and facts["Ano-calendário"] == str(year)
     assert facts["CPF do titular"].startswith("***.")  # masked
 
+    # The master finds it again in the list of documents issued.
+    at.run()
+    listed = at.dataframe[-1].value
+    assert code in list(listed["Código"])
+
 
 def test_the_printed_address_validates_its_code_at_once(app, portal_db: str):
     at = _open(log_in(app(), "100001"), "pages/documents.py")

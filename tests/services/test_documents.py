@@ -669,3 +669,39 @@ def test_the_proof_of_exclusion_gets_a_code_and_is_validated(world: World):
     assert "Protocolos" in (
         documents.document_refusals(neither)[DocumentKind.EXCLUSION_PROOF] or ""
     )
+
+
+def test_the_issued_list_shows_the_kinds_the_actor_may_issue_newest_first(
+    world: World, family: Family
+):
+    tax = documents.income_tax_issue(
+        uow=world.uow(),
+        actor=world.master,
+        holder_id=family.holder.id,
+        year=2019,
+        now=NOW,
+        base_url=BASE,
+        render=income_tax_pdf,
+    )
+    later = NOW.replace(hour=16)
+    letter = documents.permanence_issue(
+        uow=world.uow(),
+        actor=world.manager,
+        term=family.holder.card_number,
+        now=later,
+        base_url=BASE,
+        render=permanence_pdf,
+    )
+    rows = documents.issued_document_list(uow=world.uow(), actor=world.master)
+    assert [r.code for r in rows] == [letter.codes[0], tax.codes[0]]
+    assert rows[0].kind_label == "Carta de permanência" and rows[0].issued_at == later
+    assert rows[0].issued_by.startswith(world.manager.user_code)
+    assert rows[1].about.startswith("Ano-calendário: 2019 · Titular: ")
+    assert family.holder.name not in rows[1].about  # as the public page: masked
+    # Another company of the group has none; the user with movements only sees the proofs
+    # of exclusion (none here); with no permission at all, a refusal.
+    assert documents.issued_document_list(uow=world.uow("10002"), actor=world.master) == []
+    assert documents.issued_document_list(uow=world.uow(), actor=world.user) == []
+    nothing = without_permissions(world.master, *Permission)
+    with pytest.raises(DomainError, match="permissão"):
+        documents.issued_document_list(uow=world.uow(), actor=nothing)
