@@ -262,6 +262,7 @@ discharge_status                       ok NO  NO ok  ok NO  NO ok  ok NO  NO NO 
 discharge_issue                        ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 permanence_issue                       ok NO  NO ok  ok NO  NO ok  NO NO  NO NO  ok NO
 exclusion_proof_issue                  ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
+issued_document_list                   ok NO  NO ok  ok NO  NO ok  ok NO  ok NO  ok NO
 # prices (the contract's price tables: account managers of the company only)
 price_tables_list                      ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
 price_table_save                       ok NO  NO ok  NO NO  NO NO  NO NO  NO NO  NO NO
@@ -1882,6 +1883,14 @@ def _permanence_issue(env: Env) -> None:
         select(Beneficiary.id).where(Beneficiary.card_number == env.company.holder_card)
     )
     assert len(r.codes) == 1 and _issued(env) == [(env.cid, holder.pop())]
+
+
+@cell("issued_document_list", M)
+def _issued_document_list(env: Env) -> None:
+    # The kinds the actor may issue (the user with only movements: proofs of exclusion).
+    r = issued_documents.issued_document_list(uow=env.uow(), actor=env.actor)
+    codes = env.ids(select(IssuedDocument.code).where(IssuedDocument.company_id == env.cid))
+    assert {c.code.replace("-", "") for c in r} <= codes
 
 
 @cell("exclusion_proof_issue", M, writes=True)
