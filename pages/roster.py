@@ -16,7 +16,8 @@ from services.actors import Permission
 from services.batch.layout import MAX_BYTES, MAX_LINES
 from services.jobs.stall import JobState
 from services.roster import (
-    EXCLUSION_REASON_CHOICES,
+    EXCLUSION_REASON_LABELS,
+    LABEL_OF_REASON,
     ChosenExclusion,
     RosterResult,
     roster_inclusion_file,
@@ -30,8 +31,8 @@ STATE = "roster_current"  # company, result (RosterResult), made (RosterBatch), 
 PICK = "Escolher"
 REASON = "Motivo da exclusão"
 CONTRIBUTED = "Contribuiu para o plano (arts. 30/31)"
-REASON_LABELS = {f"{code} - {label}": code for code, label in EXCLUSION_REASON_CHOICES}
-LABEL_OF = {code: text for text, code in REASON_LABELS.items()}
+REASON_LABELS = EXCLUSION_REASON_LABELS
+LABEL_OF = LABEL_OF_REASON
 
 ctx = get_context(Permission.MOVEMENTS)
 st.title("Conciliação de folha")

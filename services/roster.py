@@ -388,4 +388,8 @@ def roster_template(fmt: str = "xlsx") -> bytes:
     )
 
 
-EXCLUSION_REASON_CHOICES = tuple(EXCLUSION_REASONS.items())
+# The exclusion reasons as the page's list shows them ("code - label") and back.
+EXCLUSION_REASON_LABELS: dict[str, str] = {
+    f"{code} - {label}": code for code, label in EXCLUSION_REASONS.items()
+}
+LABEL_OF_REASON: dict[str, str] = {code: text for text, code in EXCLUSION_REASON_LABELS.items()}

@@ -86,6 +86,7 @@ from data.uow import UnitOfWork
 from demo.generator import seed_demo
 from services import billing, companies, cost_centres, home, lgpd, notices, protocols
 from services import documents as issued_documents
+from services import roster as roster_service
 from services.access import accounts as access
 from services.access import users
 from services.actors import ALL_PERMISSIONS, Actor, Permission, Role
@@ -112,6 +113,7 @@ from services.reports import beneficiaries as reports
 from services.reports.beneficiaries import ACTIVE, BeneficiaryFilters, Period
 from services.rules.cnab240 import Account, bank_title_id
 from services.rules.errors import DomainError
+from services.rules.roster import ExclusionOffer, HolderRecord
 from tests.cnab_support import Paid, retorno_file
 from tests.conftest import _fresh_postgres, _fresh_sqlite
 from tests.services.movements_support import NOW, TODAY, child_person, holder_person, new_cpf
@@ -198,6 +200,9 @@ cost_centre_rename                     ok NO  NO ok  ok NO  NO ok  ok NO  NO NO 
 cost_centre_deactivate                 ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 cost_centre_reactivate                 ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 cost_centre_import                     ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+# roster reconciliation (whoever registers movements)
+roster_reconcile                       ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
+roster_to_batch                        ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 cost_centre_requirement_set            ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
 # billing
 invoice_years                          ok NO  NO ok  ok NO  NO ok  ok NO  NO NO  ok NO
@@ -2012,6 +2017,46 @@ def _cost_centre_import(env: Env) -> None:
     )
     assert (r.added, r.unchanged) == (1, 1)
     assert "MATRIZ" in env.ids(select(CostCentre.code).where(CostCentre.company_id == env.cid))
+
+
+# ---------------------------------------------------------------- roster reconciliation
+
+
+def _roster_holder(env: Env) -> HolderRecord:
+    cpf, name = env.conn.execute(
+        select(Beneficiary.cpf, Beneficiary.name).where(
+            Beneficiary.card_number == env.company.holder_card
+        )
+    ).one()
+    return HolderRecord(cpf, name, env.company.holder_card, "active")
+
+
+@cell("roster_reconcile", M, writes=True)
+def _roster_reconcile(env: Env) -> None:
+    holder = _roster_holder(env)
+    r = roster_service.roster_reconcile(
+        uow=env.uow(),
+        actor=env.actor,
+        file_name="folha.csv",
+        content=f"cpf;data_demissao\n{holder.cpf};01/11/2026\n".encode(),
+        now=NOW,
+    )
+    cards = {o.holder.card for o in r.exclusions} | {u.holder.card for u in r.updates}
+    assert holder.card in cards and cards <= _cards(env)
+    assert r.inclusions == [] and r.errors == []
+
+
+@cell("roster_to_batch", M, writes=True)
+def _roster_to_batch(env: Env) -> None:
+    offer = ExclusionOffer(_roster_holder(env), "não está na folha")
+    r = roster_service.roster_to_batch(
+        uow=env.uow(),
+        actor=env.actor,
+        now=NOW,
+        exclusions=[roster_service.ChosenExclusion(offer, "pedido")],
+    )
+    assert r.check is not None and [x.status for x in r.check.lines] == ["accepted"], r
+    assert r.check.batch.id in _batches(env)
 
 
 @cell("cost_centre_requirement_set", M, writes=True)
