@@ -236,7 +236,7 @@ with tab_in:
                 "Admissão": [format_date(o.entry.admission) for o in result.inclusions],
                 "Centro de custo": [o.entry.cost_centre for o in result.inclusions],
                 "Movimento": [
-                    f"Reativação (carteirinha {o.reactivation_card})"
+                    f"Reativação de {o.former_name} (carteirinha {o.reactivation_card})"
                     if o.reactivation_card
                     else "Inclusão (completar no arquivo)"
                     for o in result.inclusions
@@ -261,6 +261,7 @@ with tab_out:
                 "Nome": [o.holder.name for o in result.exclusions],
                 "CPF": [result.cpf(o.holder.cpf) for o in result.exclusions],
                 "Situação": [o.reason for o in result.exclusions],
+                "Linha da folha": [o.roster_line for o in result.exclusions],
                 REASON: [LABEL_OF.get(o.suggested_reason or "") for o in result.exclusions],
                 CONTRIBUTED: [False for _ in result.exclusions],
             }
@@ -272,6 +273,7 @@ with tab_out:
                 REASON, options=list(REASON_LABELS), width="medium"
             ),
             CONTRIBUTED: st.column_config.CheckboxColumn(CONTRIBUTED),
+            "Linha da folha": st.column_config.NumberColumn(format="%d", width="small"),
         },
     )
 with tab_up:

@@ -65,7 +65,6 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 HEADER_FIELDS: dict[str, str] = {alias: f for f, aliases in _ALIASES.items() for alias in aliases}
 NOT_ON_ROSTER = "não está na folha"
-MAX_SHOWN_ERRORS = 1000  # line errors kept for the screen (the count says how many in all)
 _EXCEL_EPOCH = date(1899, 12, 30)
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")

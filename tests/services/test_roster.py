@@ -300,3 +300,24 @@ def test_the_inclusion_file_is_a_batch_file_pre_filled(world: World):
         "1",
     )
     assert "data_nascimento" in line.problems  # HR completes what a roster lacks
+
+
+def test_a_future_dismissal_schedules_the_exclusion_for_its_date(world: World):
+    rows = base_rows(world)
+    later = TODAY + timedelta(days=15)
+    rows[0][3] = later.strftime("%d/%m/%Y")  # notice period: dismissed in two weeks
+    r = reconcile(world, roster_csv(rows))
+    [offer] = r.exclusions
+    assert offer.dismissal == later
+    made = roster_to_batch(
+        uow=world.uow(),
+        actor=world.master,
+        now=NOW,
+        exclusions=[ChosenExclusion(offer, "demissao")],
+    )
+    assert made.check is not None and [x.status for x in made.check.lines] == ["accepted"]
+    with world.factory() as s:
+        stored = s.scalars(
+            select(BatchFile.content).where(BatchFile.id == made.check.batch.id)
+        ).one()
+    assert later.strftime("%d/%m/%Y").encode() in stored  # data_vigencia = the dismissal date
