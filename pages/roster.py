@@ -25,7 +25,7 @@ from services.roster import (
     roster_template,
     roster_to_batch,
 )
-from services.rules.formats import format_date, format_int
+from services.rules.formats import format_date, format_datetime, format_int
 
 STATE = "roster_current"  # company, result (RosterResult), made (RosterBatch), queued
 PICK = "Escolher"
@@ -135,11 +135,21 @@ if made is not None:
                 "(por exemplo, escolha o motivo da exclusão)."
             )
         else:
+            confirmed = True
+            dup = check.duplicate_of
+            if dup is not None:
+                st.warning(
+                    f"Estas mesmas linhas já foram enviadas em {format_datetime(dup.received_at)} "
+                    f"(lote {dup.id}, {dup.status_label.lower()}, por {plain(dup.user_name)}). "
+                    "Aplicar de novo pode repetir movimentações: confira em Acompanhar lotes.",
+                    icon=":material/content_copy:",
+                )
+                confirmed = st.checkbox("Enviar mesmo assim", key=f"roster_duplicate_ok_{b.id}")
             n = b.accepted_lines
             label = (
                 "Aplicar 1 linha aceita" if n == 1 else f"Aplicar {format_int(n)} linhas aceitas"
             )
-            if st.button(label, type="primary", key="roster_apply") and (
+            if st.button(label, type="primary", disabled=not confirmed, key="roster_apply") and (
                 bw.start_application(ctx, b.id) is not None
             ):
                 current["queued"] = True

@@ -114,3 +114,22 @@ def test_a_roster_becomes_a_batch_with_per_line_status_and_is_applied(app, porta
     assert applied and "1 linha(s) aplicada(s)" in applied[0], applied
     assert status_of(portal_db, dismissed_card) == "inactive"
     assert status_of(portal_db, missing_card) == "active"
+
+
+def test_the_same_lines_sent_again_need_send_anyway_before_applying(app, portal_db):
+    content, _dismissed, _missing, _new = roster(portal_db)
+    at = open_page(app)
+    for attempt in range(2):
+        at.file_uploader[0].upload("folha.csv", content).run()
+        by_label(at.button, "Conciliar").click().run()
+        [c for c in at.checkbox if c.label == "Marcar todas"][1].check().run()
+        by_label(at.button, "Gerar lote com as linhas escolhidas").click().run()
+        assert not at.exception, at.exception
+        if attempt == 0:
+            assert not by_label(at.button, "Aplicar 1 linha aceita").disabled
+            assert not at.warning
+            by_label(at.button, "Conciliar outra folha").click().run()
+    assert any("já foram enviadas" in w.value for w in at.warning)
+    assert by_label(at.button, "Aplicar 1 linha aceita").disabled
+    by_label(at.checkbox, "Enviar mesmo assim").check().run()
+    assert not by_label(at.button, "Aplicar 1 linha aceita").disabled
