@@ -61,6 +61,7 @@ SCREENS = [
     Screen("pages/movements_retroactive.py", "Cadastro retroativo", permission=P.MOVEMENTS),
     Screen("pages/batch_start.py", "Cadastro em lote", permission=P.MOVEMENTS),
     Screen("pages/batch_track.py", "Acompanhar lotes", permission=P.MOVEMENTS),
+    Screen("pages/roster.py", "Conciliação de folha", permission=P.MOVEMENTS),
     Screen("pages/support_files.py", "Arquivos de apoio", permission=P.MOVEMENTS),
     Screen("pages/invoices.py", "Faturas", permission=P.FINANCE),
     Screen("pages/boleto.py", "2ª via de boleto", permission=P.FINANCE),
