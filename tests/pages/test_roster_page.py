@@ -14,6 +14,7 @@ from data.db import make_engine
 from data.models import Beneficiary, Company
 from services.rules.documents import cpf_check_digits
 from tests.pages.conftest import by_label, log_in
+from tests.pages.test_hostile_text import HOSTILE, assert_inert
 
 PAGE = "pages/roster.py"
 
@@ -133,3 +134,20 @@ def test_the_same_lines_sent_again_need_send_anyway_before_applying(app, portal_
     assert by_label(at.button, "Aplicar 1 linha aceita").disabled
     by_label(at.checkbox, "Enviar mesmo assim").check().run()
     assert not by_label(at.button, "Aplicar 1 linha aceita").disabled
+
+
+def test_a_hostile_file_name_column_and_names_are_shown_as_text(app, portal_db):
+    cpf = holders(portal_db)[0][0]
+    content = (
+        f"cpf;nome;data_demissao;{HOSTILE}\n{cpf};{HOSTILE};;x\n{HOSTILE};NOME;;x\n"
+    ).encode()
+    at = open_page(app)
+    at.file_uploader[0].upload(f"{HOSTILE}.csv", content).run()
+    by_label(at.button, "Conciliar").click().run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Linhas com erro"] == "1"
+    assert_inert(at)
+    [c for c in at.checkbox if c.label == "Marcar todas"][2].check().run()  # the new name
+    by_label(at.button, "Gerar lote com as linhas escolhidas").click().run()
+    assert not at.exception, at.exception
+    assert_inert(at, must_show=False)
