@@ -19,6 +19,7 @@ from data.models import (
     Beneficiary,
     Boleto,
     Company,
+    JobRun,
     Movement,
     OutboxEmail,
     Payment,
@@ -53,6 +54,7 @@ Boleto.replaced_by_id
 Payment.boleto_id
 UserSession.end_reason
 OutboxEmail.sent_at
+JobRun.started_at
 # SQLAlchemy's TypeDecorator protocol: it reads impl and cache_ok and calls the hooks.
 Money.impl
 Money.cache_ok

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fpdf import FPDF
 
-from components.exclusion_pdf import _page as exclusion_page
+from components.exclusion_pdf import exclusion_page
 from services.documents import (
     DischargeView,
     DocumentHeader,

@@ -1,6 +1,7 @@
-"""The proof of exclusion (comprovante de exclusão, ANS RN 561/2022) as a PDF (fpdf2).
+"""The page of the proof of exclusion (comprovante de exclusão, ANS RN 561/2022), fpdf2.
 
-One A4 page per excluded beneficiary of the protocol: operator (name, CNPJ and ANS
+components/document_pdf.py draws the proof with it, with a verification code: one A4
+page per excluded beneficiary of the protocol: operator (name, CNPJ and ANS
 registration), company, beneficiary (name, card, masked CPF), the date the exclusion
 takes effect, the reason, the protocol number and the date the proof was issued.
 """
@@ -26,7 +27,7 @@ def _field(pdf: FPDF, label: str, value: str) -> None:
     pdf.multi_cell(0, 7, latin1(value), border="B", new_x="LMARGIN", new_y="NEXT")
 
 
-def _page(pdf: FPDF, view: ExclusionProofView, person: ExcludedPerson) -> None:
+def exclusion_page(pdf: FPDF, view: ExclusionProofView, person: ExcludedPerson) -> None:
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
     _para(pdf, 7, view.operator_name)
@@ -79,15 +80,3 @@ def _page(pdf: FPDF, view: ExclusionProofView, person: ExcludedPerson) -> None:
     pdf.ln(6)
     pdf.set_font("Helvetica", "", 9)
     _para(pdf, 5, f"Emitido em {format_date(view.issued_on)} pelo Portal Empresa.")
-
-
-def exclusion_pdf(view: ExclusionProofView) -> bytes:
-    """The proof of ``view``: one page per excluded beneficiary."""
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.set_margins(18, 16, 18)
-    pdf.set_auto_page_break(True, margin=16)
-    pdf.set_title(latin1(f"Comprovante de exclusão - protocolo {view.protocol_number}"))
-    pdf.set_creator("Portal Empresa")
-    for person in view.people:
-        _page(pdf, view, person)
-    return bytes(pdf.output())

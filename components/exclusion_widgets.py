@@ -8,10 +8,11 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from components.context import Context, now_utc
+from components.context import Context, now_utc, portal_base_url
+from components.document_pdf import exclusion_proof_pdf
 from components.errors import user_errors
-from components.exclusion_pdf import exclusion_pdf
 from components.safe_text import plain
+from services import documents
 from services.actors import Permission
 from services.movements import ageing
 from services.movements.exclusion_proof import exclusion_proof_view
@@ -25,23 +26,38 @@ EXCLUDE_LABEL = "Excluir por perda de elegibilidade"
 
 def proof_download(ctx: Context, protocol_number: str, *, today: date, key: str) -> None:
     """ "Baixar comprovante de exclusão" for an exclusion protocol of the company in
-    context (nothing when the protocol has no live exclusion)."""
+    context (nothing when the protocol has no live exclusion). The click issues the proof
+    as a document with a verification code (recorded and audited: services/documents.py),
+    which anyone may check on *Validar documento*."""
     try:
         view = exclusion_proof_view(
             uow=ctx.uow(), actor=ctx.actor, today=today, protocol_number=protocol_number
         )
     except DomainError:  # no live exclusion in this protocol (cancelled): no button
         return
+    # Read now: the download runs after this script run, outside it.
+    uow, base_url = ctx.uow(), portal_base_url()
+
+    def issue() -> bytes:
+        return documents.exclusion_proof_issue(
+            uow=uow,
+            actor=ctx.actor,
+            protocol_number=view.protocol_number,
+            now=now_utc(),
+            base_url=base_url,
+            render=exclusion_proof_pdf,
+        ).content
+
     st.download_button(
         "Baixar comprovante de exclusão (PDF)",
-        data=lambda: exclusion_pdf(view),
+        data=issue,
         file_name=view.file_name,
         mime="application/pdf",
         icon=":material/download:",
         on_click="ignore",
         key=f"{key}_proof_{view.protocol_number}",
         help="Comprovante da exclusão (RN 561/2022): beneficiário, carteirinha, data, "
-        "motivo e protocolo.",
+        "motivo e protocolo, com código de verificação (Validar documento).",
     )
 
 

@@ -10,8 +10,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from components.exclusion_pdf import exclusion_pdf
+from components.document_pdf import exclusion_proof_pdf
 from data.models import Movement
+from services import documents
 from services.actors import Permission
 from services.movements import ageing, coverage
 from services.movements import service as movements
@@ -22,6 +23,22 @@ from services.rules.documents import mask_cpf
 from services.rules.errors import DomainError
 from tests.services.movements_support import NOW, TODAY, World, make_world
 from tests.services.test_ageing import people  # noqa: F401 - the fixture
+
+
+def _proof_pdf(world: World, protocol_number: str) -> bytes:
+    """What the pages' "Baixar comprovante de exclusão" gives: the proof issued as a
+    document with its verification code."""
+    issued = documents.exclusion_proof_issue(
+        uow=world.uow(),
+        actor=world.master,
+        protocol_number=protocol_number,
+        now=NOW,
+        base_url="http://localhost:8501",
+        render=exclusion_proof_pdf,
+    )
+    [code] = issued.codes
+    assert code in _text(issued.content)[0]  # every page carries it
+    return issued.content
 
 
 @pytest.fixture
@@ -66,7 +83,7 @@ def test_the_proof_of_a_holders_exclusion_names_everyone_it_took(world):
     assert first.cpf_masked == mask_cpf(holder.cpf)
     assert view.operator_ans and view.company_name
 
-    pdf = exclusion_pdf(view)
+    pdf = _proof_pdf(world, number)
     assert pdf.startswith(b"%PDF")
     pages = _text(pdf)
     assert len(pages) == len(ids)
@@ -131,7 +148,7 @@ def test_a_scheduled_exclusion_has_its_proof_until_it_is_cancelled(world, people
     [person] = view.people
     assert person.scheduled and person.effective_date == result.effective_date > TODAY
     assert person.reason_label == "Perda de elegibilidade"
-    text = _text(exclusion_pdf(view))[0]
+    text = _text(_proof_pdf(world, result.protocol_number))[0]
     assert "agendada" in text and result.protocol_number in text
 
     coverage.scheduled_cancel(
@@ -143,16 +160,17 @@ def test_a_scheduled_exclusion_has_its_proof_until_it_is_cancelled(world, people
         )
 
 
-def test_the_download_gives_the_file_name_and_the_pdf_of_one_movement(world):
+def test_a_movement_s_view_and_the_proof_of_its_protocol(world):
     number, ids = _exclude_holder(world)
     mid = world.all(
         select(Movement.id).where(Movement.beneficiary_id == ids[0], Movement.kind == "exclusion")
     )[0]
-    # What the pages' download button gives: the view's file name and its PDF.
+    # One movement's view holds its person; the pages' button issues the protocol's proof.
     view = exclusion_proof_view(uow=world.uow(), actor=world.master, today=TODAY, movement_id=mid)
-    name, pdf = view.file_name, exclusion_pdf(view)
-    assert name == f"comprovante_exclusao_{number}.pdf"
-    assert pdf.startswith(b"%PDF") and len(_text(pdf)) == 1 and number in _text(pdf)[0]
+    assert view.file_name == f"comprovante_exclusao_{number}.pdf"
+    assert [p.card_number for p in view.people] == [world.get(ids[0]).card_number]
+    pdf = _proof_pdf(world, view.protocol_number)
+    assert len(_text(pdf)) == len(ids) and all(number in page for page in _text(pdf))
     with pytest.raises(DomainError):
         exclusion_proof_view(
             uow=world.uow("10002"), actor=world.master, today=TODAY, movement_id=mid
