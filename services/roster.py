@@ -38,6 +38,7 @@ from services.batch.files import BatchFileError, _read_csv, _read_xlsx
 from services.batch.layout import COLUMN_NAMES, MAX_BYTES, MAX_LINES
 from services.batch.processing import BatchCheck, batch_receive
 from services.exports import Sheet, csv_bytes, xlsx_bytes
+from services.lgpd import personal_data_access_record
 from services.numbering import local_date
 from services.rules.documents import format_cpf, mask_cpf
 from services.rules.eligibility import Relationship
@@ -233,6 +234,19 @@ def roster_reconcile(
             },
             now=now,
         )
+        full = actor.can(Permission.PERSONAL_DATA)
+        shown = len(result.exclusions) + len(result.updates)
+        if full and shown:
+            # LGPD: the lists show these holders' whole CPFs.
+            personal_data_access_record(
+                uow.session,
+                actor=actor,
+                company_id=company_id,
+                beneficiary_id=None,
+                purpose="listagem",
+                detail=f"Conciliação de folha: {shown} titular(es) com CPF completo",
+                now=now,
+            )
         uow.commit()
     return RosterResult(
         file_name,
@@ -241,7 +255,7 @@ def roster_reconcile(
         roster.errors,
         roster.columns,
         roster.ignored,
-        actor.can(Permission.PERSONAL_DATA),
+        full,
         today,
     )
 

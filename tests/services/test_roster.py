@@ -13,7 +13,8 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 import demo.generator
-from data.models import AuditRecord, BatchFile, Beneficiary, CostCentre
+from data.models import AuditRecord, BatchFile, Beneficiary, CostCentre, PersonalDataAccess
+from services.actors import Permission
 from services.batch.files import parse_batch_file
 from services.batch.layout import COLUMN_NAMES
 from services.roster import (
@@ -23,9 +24,17 @@ from services.roster import (
     roster_template,
     roster_to_batch,
 )
+from services.rules.documents import format_cpf, mask_cpf
 from services.rules.errors import DomainError
 from services.rules.roster import NOT_ON_ROSTER
-from tests.services.movements_support import NOW, TODAY, World, make_world, new_cpf
+from tests.services.movements_support import (
+    NOW,
+    TODAY,
+    World,
+    make_world,
+    new_cpf,
+    without_permissions,
+)
 
 
 @pytest.fixture
@@ -259,14 +268,30 @@ def test_the_reconciliation_is_audited_and_personal_data_masked_without_permissi
     world: World,
 ):
     content = roster_csv(base_rows(world)[1:])
-    reconcile(world, content)
+    r = reconcile(world, content)
     audits = world.all(select(AuditRecord).where(AuditRecord.action == "roster_reconcile"))
     assert len(audits) == 1 and audits[0].company_id == world.company["10001"]
     assert audits[0].after is not None and audits[0].after["exclusions"] == 1
-    r = reconcile(world, content)
     cpf = r.exclusions[0].holder.cpf
-    shown = r.cpf(cpf)
-    assert shown.replace(".", "").replace("-", "") == cpf or "*" in shown
+    assert r.full_cpf and r.cpf(cpf) == format_cpf(cpf)
+    seen = world.all(
+        select(PersonalDataAccess).where(PersonalDataAccess.detail.like("Conciliação de folha%"))
+    )
+    assert [(a.company_id, a.purpose) for a in seen] == [(world.company["10001"], "listagem")]
+    # Without the personal-data permission: masked, and no view of personal data recorded.
+    limited = without_permissions(world.master, Permission.PERSONAL_DATA)
+    r = reconcile(world, content, actor=limited)
+    assert not r.full_cpf and r.cpf(cpf) == mask_cpf(cpf) != format_cpf(cpf)
+    assert (
+        len(
+            world.all(
+                select(PersonalDataAccess).where(
+                    PersonalDataAccess.detail.like("Conciliação de folha%")
+                )
+            )
+        )
+        == 1
+    )
 
 
 def test_the_template_reconciles_as_it_is(world: World):
@@ -320,4 +345,5 @@ def test_a_future_dismissal_schedules_the_exclusion_for_its_date(world: World):
         stored = s.scalars(
             select(BatchFile.content).where(BatchFile.id == made.check.batch.id)
         ).one()
+    assert stored is not None
     assert later.strftime("%d/%m/%Y").encode() in stored  # data_vigencia = the dismissal date
