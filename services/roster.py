@@ -24,7 +24,7 @@ Choices made here (a demanding HR user's):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -331,7 +331,20 @@ def roster_to_batch(
     name = file_name or f"conciliacao_folha_{local_date(now):%Y%m%d}_{now:%H%M%S}.csv"
     content = csv_bytes([list(COLUMN_NAMES), *rows])
     check = batch_receive(uow=uow, actor=actor, file_name=name, content=content, now=now)
-    return RosterBatch(check, individual)
+    # The batch names exclusion and update lines by card only: give each line the name
+    # of the person it was made for (rows are in this order, from line 2 on).
+    names = [
+        *(o.former_name or o.entry.name for o in reactivations if o.reactivation_card),
+        *(c.offer.holder.name for c in exclusions if not c.needs_individual_form),
+        *(u.holder.name for u in updates),
+    ]
+    lines = [
+        replace(line, name=line.name or names[line.line_number - 2])
+        if 0 <= line.line_number - 2 < len(names)
+        else line
+        for line in check.lines
+    ]
+    return RosterBatch(replace(check, lines=lines), individual)
 
 
 # ---------------------------------------------------------------- files

@@ -188,6 +188,13 @@ def test_chosen_lines_become_a_batch_checked_by_the_batch_rules(world: World):
     assert "motivo_exclusao" in check.lines[1].message or "motivo" in check.lines[1].message
     assert "centro de custo" in check.lines[3].message.lower()
     assert (check.batch.accepted_lines, check.batch.refused_lines) == (2, 2)
+    # Each line is named after the holder it was made for (the batch names them by card).
+    assert [x.name for x in check.lines] == [
+        dismissed.holder.name,
+        missing.holder.name,
+        "OUTRO NOME CORRIGIDO",  # an update line has the new name in the file
+        holders[2][0].name,
+    ]
     batches = world.all(select(BatchFile).where(BatchFile.id == check.batch.id))
     assert batches[0].company_id == world.company["10001"] and batches[0].status == "received"
     after = len(world.all(select(AuditRecord.id).where(AuditRecord.action == "batch_receive")))
