@@ -39,7 +39,7 @@ from services.batch.layout import COLUMN_NAMES, MAX_BYTES, MAX_LINES
 from services.batch.processing import BatchCheck, batch_receive
 from services.exports import Sheet, csv_bytes, xlsx_bytes
 from services.lgpd import personal_data_access_record
-from services.numbering import local_date
+from services.numbering import BRT, local_date
 from services.rules.documents import format_cpf, mask_cpf
 from services.rules.eligibility import Relationship
 from services.rules.errors import DomainError
@@ -328,7 +328,7 @@ def roster_to_batch(
         if individual:
             return RosterBatch(None, individual)
         raise DomainError("Escolha ao menos uma linha para gerar o lote.")
-    name = file_name or f"conciliacao_folha_{local_date(now):%Y%m%d}_{now:%H%M%S}.csv"
+    name = file_name or f"conciliacao_folha_{now.astimezone(BRT):%Y%m%d_%H%M%S}.csv"
     content = csv_bytes([list(COLUMN_NAMES), *rows])
     check = batch_receive(uow=uow, actor=actor, file_name=name, content=content, now=now)
     # The batch names exclusion and update lines by card only: give each line the name

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.e2e
 
 
 def build_roster(demo_db: str, target: Path) -> tuple[str, str, str]:
-    """(dismissed card, missing card, new CPF) of the roster written to `target`."""
+    """(dismissed holder's name, missing holder's name, new CPF) of the roster written to
+    `target`."""
     with contextlib.closing(sqlite3.connect(demo_db.split("///", 1)[1])) as db:
         holders = db.execute(
             "SELECT b.cpf, b.name, b.card_number, NOT EXISTS (SELECT 1 FROM movement m WHERE "
@@ -37,9 +38,7 @@ def build_roster(demo_db: str, target: Path) -> tuple[str, str, str]:
             "AND b.cpf IS NOT NULL ORDER BY b.id"
         ).fetchall()
     plain = [h for h in holders if h[3]]  # nothing scheduled, no arts. 30/31 stay
-    (dismissed_cpf, dismissed_name, dismissed_card, _), (missing_cpf, _, missing_card, _) = plain[
-        :2
-    ]
+    (dismissed_cpf, dismissed_name, _, _), (missing_cpf, missing_name, _, _) = plain[:2]
     others = [h for h in holders if h[0] not in (dismissed_cpf, missing_cpf)]
     new = "876543210" + cpf_check_digits("876543210")
     lines = ["CPF;Nome do funcionário;Data de demissão"]
@@ -47,7 +46,7 @@ def build_roster(demo_db: str, target: Path) -> tuple[str, str, str]:
     lines += [f"{cpf};{name};" for cpf, name, _, _ in others]
     lines.append(f"{new};PESSOA NOVA NAVEGADOR;")
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return dismissed_card, missing_card, new
+    return dismissed_name, missing_name, new
 
 
 def check_all(page: Page) -> None:
@@ -60,7 +59,7 @@ def check_all(page: Page) -> None:
 
 def test_reconcile_a_roster_into_a_batch(page: Page, demo_db: str, tmp_path: Path):
     roster = tmp_path / "folha_navegador.csv"
-    _dismissed_card, _missing_card, new = build_roster(demo_db, roster)
+    dismissed, missing, new = build_roster(demo_db, roster)
     log_in(page, "100001")
     go(page, "Conciliação de folha")
 
@@ -97,6 +96,8 @@ def test_reconcile_a_roster_into_a_batch(page: Page, demo_db: str, tmp_path: Pat
     lines = page.get_by_test_id("stDataFrame").first
     expect(lines).to_contain_text("Recusada")
     expect(lines).to_contain_text("Aceita")
+    expect(lines).to_contain_text(dismissed)  # each line named after its holder
+    expect(lines).to_contain_text(missing)
     settle(page)
     shot(page, "roster_batch")
 
