@@ -17,6 +17,7 @@ from data.models import AuditRecord, BatchFile, Beneficiary, CostCentre, Persona
 from services.actors import Permission
 from services.batch.files import parse_batch_file
 from services.batch.layout import COLUMN_NAMES
+from services.batch.processing import batch_apply
 from services.roster import (
     ChosenExclusion,
     roster_inclusion_file,
@@ -354,3 +355,40 @@ def test_a_future_dismissal_schedules_the_exclusion_for_its_date(world: World):
         ).one()
     assert stored is not None
     assert later.strftime("%d/%m/%Y").encode() in stored  # data_vigencia = the dismissal date
+
+
+def test_applied_the_batch_leaves_the_roster_and_the_plan_in_agreement(world: World):
+    holders = active_holders(world)
+    rows = base_rows(world)
+    (renamed, _), (moved, moved_cc) = holders[0], holders[1]
+    codes = sorted(
+        world.all(select(CostCentre.code).where(CostCentre.company_id == world.company["10001"]))
+    )
+    other_cc = next(c for c in codes if c != moved_cc)
+    rows[0][1] = "NOME DA FOLHA CORRIGIDO"
+    rows[1][4] = other_cc
+    rows[2][3] = (TODAY - timedelta(days=2)).strftime("%d/%m/%Y")
+    content = roster_csv(rows)
+    r = reconcile(world, content)
+    made = roster_to_batch(
+        uow=world.uow(),
+        actor=world.master,
+        now=NOW,
+        exclusions=[ChosenExclusion(o, o.suggested_reason) for o in r.exclusions],
+        updates=r.updates,
+    )
+    assert made.check is not None
+    assert [x.status for x in made.check.lines] == ["accepted"] * 3
+    applied = batch_apply(
+        uow=world.uow(), actor=world.master, batch_id=made.check.batch.id, now=NOW
+    )
+    assert (applied.applied, applied.refused) == (3, 0)
+    assert world.by_card(renamed.card_number).name == "NOME DA FOLHA CORRIGIDO"
+    centre = world.all(
+        select(CostCentre.id).where(
+            CostCentre.company_id == world.company["10001"], CostCentre.code == other_cc
+        )
+    )
+    assert [world.by_card(moved.card_number).cost_centre_id] == centre
+    after = reconcile(world, content)
+    assert (after.inclusions, after.exclusions, after.updates) == ([], [], [])
