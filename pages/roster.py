@@ -262,7 +262,8 @@ with tab_out:
         "Exclusão: escolha o motivo. O titular demitido sem justa causa ou aposentado que "
         "contribuiu para o plano pode ficar nele (arts. 30/31 da Lei 9.656): marque "
         f"\u201c{CONTRIBUTED}\u201d e a exclusão é feita no Cadastro individual, que registra "
-        "a contribuição. Demissão futura (aviso prévio) agenda a exclusão para a data dela."
+        "a contribuição. Demissão futura (aviso prévio) agenda a exclusão para a data dela. "
+        "Excluir o titular exclui também os dependentes dele."
     )
     picked_out = _editor(
         pd.DataFrame(
