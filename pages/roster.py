@@ -29,6 +29,7 @@ from services.rules.formats import format_date, format_datetime, format_int
 
 STATE = "roster_current"  # company, result (RosterResult), made (RosterBatch), queued
 PICK = "Escolher"
+LISTS = ("roster_in", "roster_out", "roster_up")  # the three lists' keys
 REASON = "Motivo da exclusão"
 CONTRIBUTED = "Contribuiu para o plano (arts. 30/31)"
 REASON_LABELS = EXCLUSION_REASON_LABELS
@@ -76,6 +77,8 @@ uploaded = st.file_uploader(
 )
 if st.button("Conciliar", disabled=uploaded is None, type="primary", key="roster_check"):
     st.session_state.pop(STATE, None)
+    for list_key in LISTS:  # a new reconciliation starts with nothing ticked
+        st.session_state.pop(f"{list_key}_all", None)
     if uploaded is not None:
         with user_errors(), st.spinner("Comparando a folha com os titulares..."):
             reconciled = roster_reconcile(
@@ -208,18 +211,37 @@ if result.errors:
         )
 
 
+def _mark_all(key: str) -> None:
+    """ "Marcar todas" ticked or unticked: every line takes it, and what was typed in the
+    list before (reasons, contribution, single ticks) is kept."""
+    lists = st.session_state[STATE]["lists"]
+    frame, n = lists[key]
+    edits = (st.session_state.get(f"{key}_editor_{n}") or {}).get("edited_rows", {})
+    for row, changes in edits.items():
+        for column, value in changes.items():
+            frame.loc[int(row), column] = value
+    frame[PICK] = bool(st.session_state.get(f"{key}_all"))
+    lists[key] = (frame, n + 1)  # a new editor over the updated list
+
+
 def _editor(frame: pd.DataFrame, key: str, editable: list[str], config: dict[str, Any]) -> Any:
-    every = st.checkbox("Marcar todas", key=f"{key}_all")
+    """The list with a column to choose lines (and `editable` columns); kept for this
+    reconciliation, so "Marcar todas" keeps what was typed."""
+    lists = st.session_state[STATE].setdefault("lists", {})
+    if key not in lists:
+        frame.insert(0, PICK, False)
+        lists[key] = (frame, 0)
+    st.checkbox("Marcar todas", key=f"{key}_all", on_change=_mark_all, args=(key,))
+    frame, n = lists[key]
     if frame.empty:
         return frame
-    frame.insert(0, PICK, every)
     return st.data_editor(
         frame,
         hide_index=True,
         width="stretch",
         disabled=[c for c in frame.columns if c not in (PICK, *editable)],
         column_config={PICK: st.column_config.CheckboxColumn(PICK, width="small"), **config},
-        key=f"{key}_editor_{every}",
+        key=f"{key}_editor_{n}",
     )
 
 

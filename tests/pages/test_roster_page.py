@@ -151,3 +151,21 @@ def test_a_hostile_file_name_column_and_names_are_shown_as_text(app, portal_db):
     by_label(at.button, "Gerar lote com as linhas escolhidas").click().run()
     assert not at.exception, at.exception
     assert_inert(at, must_show=False)
+
+
+def test_marcar_todas_ticks_and_unticks_every_line_of_its_list(app, portal_db):
+    content, _dismissed, _missing, _new = roster(portal_db)
+    at = open_page(app)
+    at.file_uploader[0].upload("folha.csv", content).run()
+    by_label(at.button, "Conciliar").click().run()
+
+    def chosen() -> str:
+        return next(c.value for c in at.caption if "escolhida(s) para o lote" in c.value)
+
+    assert chosen().startswith("0 ")
+    assert by_label(at.button, "Gerar lote com as linhas escolhidas").disabled
+    [c for c in at.checkbox if c.label == "Marcar todas"][1].check().run()
+    assert chosen().startswith("2 ")
+    [c for c in at.checkbox if c.label == "Marcar todas"][1].uncheck().run()
+    assert not at.exception, at.exception
+    assert chosen().startswith("0 ")
