@@ -90,6 +90,7 @@ if st.button("Conciliar", disabled=uploaded is None, type="primary", key="roster
             )
             st.session_state[STATE] = {
                 "company_id": ctx.company_id,
+                "file_id": uploaded.file_id,
                 "result": reconciled,
                 "made": None,
                 "queued": False,
@@ -97,6 +98,9 @@ if st.button("Conciliar", disabled=uploaded is None, type="primary", key="roster
 
 current = st.session_state.get(STATE)
 if current is None or current["company_id"] != ctx.company_id:
+    st.stop()
+if uploaded is not None and current["made"] is None and uploaded.file_id != current["file_id"]:
+    st.info("Outra folha escolhida: clique em **Conciliar** para ver as diferenças dela.")
     st.stop()
 result: RosterResult = current["result"]
 
