@@ -5,7 +5,7 @@ made of the chosen lines (checked by batch_receive, per-line status), company is
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -392,3 +392,14 @@ def test_applied_the_batch_leaves_the_roster_and_the_plan_in_agreement(world: Wo
     assert [world.by_card(moved.card_number).cost_centre_id] == centre
     after = reconcile(world, content)
     assert (after.inclusions, after.exclusions, after.updates) == ([], [], [])
+
+
+def test_an_xlsx_with_numeric_cpfs_and_real_dates_is_read_as_typed(world: World):
+    rows: list[list[Any]] = [
+        [int(b.cpf or 0), b.name, None, None, cc] for b, cc in active_holders(world)
+    ]
+    rows[0][3] = datetime(2026, 11, 2)  # a date cell, as Excel stores it
+    r = reconcile(world, roster_xlsx(rows), "folha.xlsx")
+    assert r.errors == []
+    assert [o.reason for o in r.exclusions] == ["demitido em 02/11/2026"]
+    assert (r.inclusions, r.updates) == ([], [])
