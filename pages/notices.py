@@ -13,9 +13,8 @@ from services import notices
 from services.rules.errors import DomainError
 from services.rules.formats import format_datetime
 
-log = logging.getLogger("portal")
-
 ctx = get_context()
+log = logging.getLogger("portal")
 st.title("Avisos")
 st.caption(
     f"Avisos de {plain(ctx.company.label)}: a data de corte chegando, faturas vencidas, "

@@ -1585,3 +1585,25 @@ def test_a_forged_or_foreign_session_id_logs_nobody_in(uow: UnitOfWork, world: W
     assert access.actor_from_session_token(uow=uow, token=forged, now=NOW) is None
     guessed = f"100002:{mine.session_epoch}:{'A' * 32}"
     assert access.actor_from_session_token(uow=uow, token=guessed, now=NOW) is None
+
+
+def test_every_audited_action_has_a_portuguese_label_in_the_trail():
+    """The audit trail shows each action in Portuguese: every action the services write
+    (action="..." and the area helpers' action names) has a label."""
+    import re
+    from pathlib import Path
+
+    from services.access.users import AUDIT_ACTION_LABELS
+
+    root = Path(__file__).resolve().parents[2] / "services"
+    written: set[str] = set()
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        written |= set(re.findall(r'action="([a-z_]+)"', text))
+        written |= set(re.findall(r'"((?:cost_centre|price_table)_[a-z_]+)"', text))
+    written -= {"store_true", "cost_centre_id", "cost_centre_required"}  # not actions
+    assert {"billing_run_enqueue", "roster_reconcile", "cost_centre_add"} <= written
+    missing = sorted(
+        a for a in written if a not in AUDIT_ACTION_LABELS and not a.startswith("movement_")
+    )
+    assert not missing, f"audit actions with no label: {missing}"
