@@ -7,6 +7,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from components import auth, navigation
 from components.context import COMPANY_KEY, companies_of, current_actor, session_expired
+from components.downloads import keep_built_downloads
 from components.language import declare_language
 from components.notices_bell import notices_bell
 from components.page_load import prepare_page_load
@@ -20,6 +21,7 @@ prepare_page_load()  # no file names, no empty grey box while the app starts or 
 declare_language()  # <html lang="pt-BR">
 require_ready()
 start_jobs()  # the embedded task queue's consumer, once per process
+keep_built_downloads()  # a built download is not deleted before the browser fetches it
 
 PUBLIC_PAGES = [
     ("login", "pages/login.py", "Entrar", ":material/login:", "entrar"),

@@ -88,7 +88,7 @@ import time
 import urllib.request
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -445,8 +445,11 @@ class Session:
         state.string_array_value.data.append(day)
         return state
 
-    async def download(self, label: str) -> bytes:
-        """A download button's file (its data built on the server when clicked)."""
+    async def download(
+        self, label: str, between: Callable[[], Awaitable[object]] | None = None
+    ) -> bytes:
+        """A download button's file (its data built on the server when clicked);
+        `between` runs after the server's answer and before the browser's request."""
         button = self.find("download_button", label).element.download_button
         url = button.url
         if not url:
@@ -462,6 +465,8 @@ class Session:
                 url = await asyncio.wait_for(future, self.step_timeout)
             except TimeoutError as exc:
                 raise StepError("timeout", "no backend_operation_response") from exc
+        if between is not None:
+            await between()
         status, content = await self.http.request("GET", url)
         if status != 200:
             raise StepError("download", f"GET {url}: {status}")
@@ -837,7 +842,7 @@ def started_servers(args: argparse.Namespace) -> Iterator[tuple[str, Servers]]:
         print("$ " + " ".join(seed), flush=True)
         subprocess.run(seed, check=True, cwd=app, env=env, stdout=subprocess.DEVNULL)
         env.update(PORTAL_DATABASE_URL=database, PORTAL_SHOW_OUTBOX="true")
-        command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"]
+        command = [sys.executable, "-m", "components.serve"]  # as `make run` serves it
         command += ["--server.port", str(port), "--server.headless", "true"]
         command += ["--browser.gatherUsageStats", "false"]
         print(f"$ PORTAL_DATABASE_URL={database} PORTAL_SHOW_OUTBOX=true " + " ".join(command))

@@ -110,3 +110,40 @@ def test_one_simulated_user_does_the_whole_visit(tmp_path: Path) -> None:
         "batch_apply",
         "logout",
     ]
+
+
+async def _download_after_other_runs(url: str, other_runs: int) -> bytes:
+    async def logged_in() -> Session:
+        session = Session(url, step_timeout=90)
+        await session.open("/")
+        await session.click(
+            "Entrar",
+            [
+                session.text_value("Código de usuário", "100001"),
+                session.text_value("Senha", "Sorriso@2026"),
+            ],
+        )
+        return session
+
+    mine, other = await logged_in(), await logged_in()
+    try:
+        await mine.go("Cadastro em lote")
+
+        async def others_click() -> None:
+            for title in ("Página inicial", "Faturas", "Página inicial")[:other_runs]:
+                await other.go(title)
+
+        return await mine.download("Baixar modelo (xlsx)", between=others_click)
+    finally:
+        await mine.close()
+        await other.close()
+
+
+def test_a_file_built_on_click_survives_other_users_runs_before_the_browser_fetches_it(
+    portal_url: str,
+) -> None:
+    """Streamlit 1.67 deletes a download built on click after two script runs of any
+    session; on a busy portal that came before the browser's request (a 404).
+    components/downloads.py keeps it for a minute."""
+    content = asyncio.run(_download_after_other_runs(portal_url, 3))
+    assert content.startswith(b"PK")  # the batch template, an xlsx
