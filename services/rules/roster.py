@@ -11,8 +11,8 @@ holders, as three lists of differences. Pure: rows already read from the file in
   (a) on the roster, not dismissed, not an active beneficiary -> inclusion (reactivation
       when the company has the CPF as an excluded holder: it keeps the card number);
   (b) an active holder not on the roster, or on it with a dismissal date -> exclusion,
-      with the reason; holders in an arts. 30/31 stay and holders whose exclusion is
-      already scheduled are left out (nothing to do);
+      with the reason; holders in an arts. 30/31 stay (Lei 9.656/1998) and holders whose
+      exclusion is already scheduled are left out (nothing to do);
   (c) an active holder on the roster whose name or cost centre differs -> update. Names
       are compared without case, accents and repeated spaces (payroll systems drop them).
 """

@@ -6,7 +6,10 @@ benchmark."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -14,6 +17,14 @@ from benchmarks.load_ws import Options, Session, Step, StepError, User
 from tests.e2e.conftest import serve_portal
 
 pytestmark = pytest.mark.e2e
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[object, object, T]) -> T:
+    """The client's coroutine in a thread of its own: the e2e process's Playwright (sync
+    API) keeps an event loop running in this one, where asyncio.run() is refused."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def _login_and_page(url: str) -> Session:
@@ -56,7 +67,7 @@ async def _login_and_page(url: str) -> Session:
 
 
 def test_client_logs_in_and_opens_a_menu_page(portal_url: str) -> None:
-    session = asyncio.run(_login_and_page(portal_url))
+    session = _run(_login_and_page(portal_url))
     assert session.elements  # the last run's elements were read
 
 
@@ -91,7 +102,7 @@ def test_one_simulated_user_does_the_whole_visit(tmp_path: Path) -> None:
             finally:
                 await session.close()
 
-        asyncio.run(visit())
+        _run(visit())
     assert [s.error for s in record if s.error] == []
     ops = [s.op for s in record]
     assert ops == [
@@ -145,5 +156,5 @@ def test_a_file_built_on_click_survives_other_users_runs_before_the_browser_fetc
     """Streamlit 1.67 deletes a download built on click after two script runs of any
     session; on a busy portal that came before the browser's request (a 404).
     components/downloads.py keeps it for a minute."""
-    content = asyncio.run(_download_after_other_runs(portal_url, 3))
+    content = _run(_download_after_other_runs(portal_url, 3))
     assert content.startswith(b"PK")  # the batch template, an xlsx

@@ -56,7 +56,8 @@ def test_the_bell_opens_the_notices_and_reading_them_all_empties_it(page: Page, 
     expect(sidebar.get_by_role("link", name="Nenhum aviso não lido")).to_be_visible()
     wait_idle(page)
     # The notice's link opens its page.
-    opens = page.locator('[data-testid="stMain"] a[href$="acompanhar-lotes"]')
-    expect(opens).to_have_count(1)  # only the batch's notice goes there
+    # (other journeys on the shared demo database may have finished batches too)
+    opens = page.locator('[data-testid="stMain"] a[href$="acompanhar-lotes"]').first
+    expect(opens).to_be_visible()
     opens.click()
     expect(page.get_by_role("heading", name="Acompanhar lotes").first).to_be_visible()

@@ -113,6 +113,8 @@ def test_the_beneficiary_report_lists_card_numbers_in_groups_of_four(app):
     cards = list(at.dataframe[0].value["Carteirinha"])
     assert cards and all(CARD.match(c) for c in cards)
     at.switch_page("pages/report_utilization.py").run()
+    at.session_state["util_view"] = "Prestadores e beneficiários"  # the tab with people
+    at.run()
     people = at.dataframe[-1].value
     assert len(people) and all(CARD.match(c) for c in people["Carteirinha"])
 
