@@ -637,50 +637,62 @@ def beneficiary_report_view(ctx: Context, *, status: str, today: date) -> None:
         st.info(f"Nenhum beneficiário {noun[:-1]} com esses filtros. Tente tirar algum filtro.")
         return
 
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Por plano**")
-        st.plotly_chart(
-            charts.bar_chart(
-                list(report.by_plan["Plano"]),
-                list(report.by_plan["Beneficiários"]),
-                value_label="Beneficiários",
-                horizontal=True,
-                height=260,
-            ),
-            key=f"rep_{status}_plan_chart",
-        )
-        st.markdown("**Titulares e dependentes**")
-        st.plotly_chart(
-            charts.holders_and_dependents(report.by_relationship), key=f"rep_{status}_rel_chart"
-        )
-    with right:
-        st.markdown("**Pirâmide etária por sexo**")
-        st.plotly_chart(charts.age_pyramid(report.pyramid), key=f"rep_{status}_pyramid")
-        st.markdown("**Inclusões e exclusões por mês**")
-        st.plotly_chart(
-            charts.inclusions_and_exclusions(report.flow), key=f"rep_{status}_flow_chart"
-        )
-        st.caption("Últimos 12 meses, beneficiários ativos e inativos que atendem aos filtros.")
-
-    st.subheader("Lista de beneficiários")
-    if not report.personal_data:
-        st.caption(
-            "CPF e data de nascimento mascarados (LGPD): seu usuário não tem a "
-            "permissão de dados pessoais completos."
-        )
-    show_table(report.table, key=f"rep_{status}_table")
-    header = export_header(
-        f"Relatório de beneficiários {noun}",
-        scope=f"{ctx.company.label} ({ctx.company.document_type} {ctx.company.document_formatted})",
-        period=f"Posição em {format_date(report.today)}",
-        filters=described,
-        actor=ctx.actor,
-        personal_data=report.personal_data,
+    # Only the open tab is built and drawn: the list first (what HR comes for), the four
+    # charts when asked for.
+    list_tab, charts_tab = st.tabs(
+        ["Lista de beneficiários", "Gráficos"], key=f"rep_{status}_view", on_change="rerun"
     )
-    download_buttons(
-        report.table,
-        header,
-        file_stem=f"beneficiarios_{noun}_{ctx.company.code}",
-        key=f"rep_{status}_download",
-    )
+    if charts_tab.open:
+        with charts_tab:
+            left, right = st.columns(2)
+            with left:
+                st.markdown("**Por plano**")
+                st.plotly_chart(
+                    charts.bar_chart(
+                        list(report.by_plan["Plano"]),
+                        list(report.by_plan["Beneficiários"]),
+                        value_label="Beneficiários",
+                        horizontal=True,
+                        height=260,
+                    ),
+                    key=f"rep_{status}_plan_chart",
+                )
+                st.markdown("**Titulares e dependentes**")
+                st.plotly_chart(
+                    charts.holders_and_dependents(report.by_relationship),
+                    key=f"rep_{status}_rel_chart",
+                )
+            with right:
+                st.markdown("**Pirâmide etária por sexo**")
+                st.plotly_chart(charts.age_pyramid(report.pyramid), key=f"rep_{status}_pyramid")
+                st.markdown("**Inclusões e exclusões por mês**")
+                st.plotly_chart(
+                    charts.inclusions_and_exclusions(report.flow), key=f"rep_{status}_flow_chart"
+                )
+                st.caption(
+                    "Últimos 12 meses, beneficiários ativos e inativos que atendem aos filtros."
+                )
+    if not list_tab.open:
+        return
+    with list_tab:
+        if not report.personal_data:
+            st.caption(
+                "CPF e data de nascimento mascarados (LGPD): seu usuário não tem a "
+                "permissão de dados pessoais completos."
+            )
+        show_table(report.table, key=f"rep_{status}_table")
+        header = export_header(
+            f"Relatório de beneficiários {noun}",
+            scope=f"{ctx.company.label} ({ctx.company.document_type} "
+            f"{ctx.company.document_formatted})",
+            period=f"Posição em {format_date(report.today)}",
+            filters=described,
+            actor=ctx.actor,
+            personal_data=report.personal_data,
+        )
+        download_buttons(
+            report.table,
+            header,
+            file_stem=f"beneficiarios_{noun}_{ctx.company.code}",
+            key=f"rep_{status}_download",
+        )

@@ -56,8 +56,10 @@ def test_the_active_report_filtered_by_plan_downloads_the_rows_on_screen(page: P
     ).not_to_have_text(f"{everyone:,}".replace(",", "."), timeout=WAIT)
     on_plan = _metric(page, "Beneficiários ativos")
     assert 0 < on_plan < everyone
+    page.get_by_role("tab", name="Gráficos").click()  # built when opened
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=WAIT)
     shot(page, "report_active")
+    page.get_by_role("tab", name="Lista de beneficiários").click()
 
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Baixar Excel", exact=True).click()

@@ -235,3 +235,13 @@ def test_a_company_user_cannot_point_a_report_at_another_company(app, portal_db)
     assert not at.exception
     assert at.caption[0].value.startswith("10001 · ")
     assert _metric(at, "Beneficiários ativos") == _count(portal_db, "10001", "active")
+
+
+def test_the_beneficiary_report_draws_its_charts_only_in_their_tab(app):
+    at = _open(app, "100001", "pages/report_active.py")
+    assert [t.label for t in at.tabs] == ["Lista de beneficiários", "Gráficos"]
+    assert at.get("plotly_chart") == [] and len(at.dataframe) == 1  # the list only
+    at.session_state["rep_active_view"] = "Gráficos"
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) == 4 and not at.dataframe
