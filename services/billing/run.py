@@ -571,6 +571,19 @@ def _audit(conn: Any, actor: Actor, x: date, billed: list[BilledCompany], now: d
 # ---------------------------------------------------------------- the run
 
 
+def billing_companies(actor: Actor, company_ids: Sequence[int] | None) -> list[int]:
+    """The companies `actor` bills (None: its whole portfolio), refused unless it is an
+    account manager with the finance permission on each."""
+    if not actor.is_account_manager:
+        raise DomainError("Só o gestor de contas executa o faturamento mensal.")
+    ids = sorted(actor.company_ids if company_ids is None else set(company_ids))
+    if not ids:
+        raise DomainError("Escolha ao menos uma empresa para faturar.", "company")
+    for company_id in ids:
+        actor.require(Permission.FINANCE, company_id)
+    return ids
+
+
 def billing_run(
     *,
     uow: UnitOfWork,
@@ -584,13 +597,7 @@ def billing_run(
     portfolio), skipping, and reporting, those already invoiced for that month."""
     report = progress or (lambda _fraction, _message: None)
     started = perf_counter()
-    if not actor.is_account_manager:
-        raise DomainError("Só o gestor de contas executa o faturamento mensal.")
-    ids = sorted(actor.company_ids if company_ids is None else set(company_ids))
-    if not ids:
-        raise DomainError("Escolha ao menos uma empresa para faturar.", "company")
-    for company_id in ids:
-        actor.require(Permission.FINANCE, company_id)
+    ids = billing_companies(actor, company_ids)
     x = month_start(billing_month)
     # Many companies, on purpose, whatever company the unit of work has in context.
     with uow, across_companies(uow.session):

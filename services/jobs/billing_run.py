@@ -27,9 +27,15 @@ from sqlalchemy import select, update
 from data.models import JobRun, User
 from data.uow import UnitOfWork
 from services.access import accounts as access
-from services.actors import Actor, Permission
+from services.actors import Actor
 from services.audit import audit_record
-from services.billing.run import BilledCompany, BillingRunResult, SkippedCompany, billing_run
+from services.billing.run import (
+    BilledCompany,
+    BillingRunResult,
+    SkippedCompany,
+    billing_companies,
+    billing_run,
+)
 from services.jobs.queue import JobQueue, enqueue, queue_for
 from services.jobs.stall import JobState, job_state
 from services.rules.errors import DomainError
@@ -131,17 +137,6 @@ def result_from_json(data: dict[str, Any]) -> BillingRunResult:
 # ---------------------------------------------------------------- the page's services
 
 
-def _require_may_bill(actor: Actor, company_ids: list[int] | None) -> list[int]:
-    if not actor.is_account_manager:
-        raise DomainError("Só o gestor de contas executa o faturamento mensal.")
-    ids = sorted(actor.company_ids if company_ids is None else set(company_ids))
-    if not ids:
-        raise DomainError("Escolha ao menos uma empresa para faturar.", "company")
-    for company_id in ids:
-        actor.require(Permission.FINANCE, company_id)
-    return ids
-
-
 def _job(row: JobRun, jobs: JobQueue) -> BillingJob:
     beat = None if row.status in ("done", "failed") else jobs.last_beat(_key(row.id))
     if row.status in ("done", "failed"):
@@ -181,7 +176,7 @@ def billing_run_enqueue(
     """Queue the billing of `billing_month` for the chosen companies (None: the whole
     portfolio). Refused at once when the actor may not bill them, or when a run of the
     same month is already queued or running."""
-    ids = _require_may_bill(actor, company_ids)
+    ids = billing_companies(actor, company_ids)
     jobs = jobs or queue_for()
     month = billing_month.replace(day=1).isoformat()
     with uow:

@@ -2261,6 +2261,8 @@ LEFT_OUT = {
     "data returned (test_coverage.py)",
     "batch.processing.check_line": "one line of batch_receive/batch_apply, after their check",
     "lgpd.personal_data_access_record": "adds to the caller's transaction, after its check",
+    "billing.run.billing_companies": "the check of billing_run and billing_run_enqueue, "
+    "whose cells prove it",
     # A cache key for the report pages' cached loaders, called with the companies the page
     # already checked; it returns one number (the newest audit record id), no company data.
     "audit.companies_data_version": "the report caches' key: one number, no company data "
