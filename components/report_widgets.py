@@ -464,6 +464,22 @@ def clicked(event: Any, *, axis: str = "x") -> str | None:
     return None if value is None else str(value)
 
 
+def cost_ranking_chart(df: pd.DataFrame, label_column: str, *, key: str) -> None:
+    """A top-N ranking by cost (providers, beneficiaries): horizontal bars, one per row,
+    tall enough for every label."""
+    st.plotly_chart(
+        charts.bar_chart(
+            list(df[label_column]),
+            list(df["Custo (R$)"]),
+            value_label="Custo (R$)",
+            horizontal=True,
+            money=True,
+            height=max(340, 24 * len(df)),
+        ),
+        key=key,
+    )
+
+
 # ---------------------------------------------------------------- tables
 
 

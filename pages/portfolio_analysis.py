@@ -274,17 +274,7 @@ with user_errors():
             by_provider = rw.utilization_detail(
                 ctx, "provider", period, everything, top=top, company_ids=company_ids
             )
-            st.plotly_chart(
-                charts.bar_chart(
-                    list(by_provider["Prestador"]),
-                    list(by_provider["Custo (R$)"]),
-                    value_label="Custo (R$)",
-                    horizontal=True,
-                    money=True,
-                    height=max(340, 24 * len(by_provider)),
-                ),
-                key="pf_provider_chart",
-            )
+            rw.cost_ranking_chart(by_provider, "Prestador", key="pf_provider_chart")
             rw.download_buttons(
                 by_provider,
                 header(f"Carteira: os {top} prestadores"),
@@ -296,17 +286,7 @@ with user_errors():
             by_beneficiary = rw.utilization_detail(
                 ctx, "beneficiary", period, everything, top=top, company_ids=company_ids
             )
-            st.plotly_chart(
-                charts.bar_chart(
-                    list(by_beneficiary["Nome"]),
-                    list(by_beneficiary["Custo (R$)"]),
-                    value_label="Custo (R$)",
-                    horizontal=True,
-                    money=True,
-                    height=max(340, 24 * len(by_beneficiary)),
-                ),
-                key="pf_beneficiary_chart",
-            )
+            rw.cost_ranking_chart(by_beneficiary, "Nome", key="pf_beneficiary_chart")
             rw.download_buttons(
                 by_beneficiary,
                 header(

@@ -193,17 +193,7 @@ if people_tab.open:
         with left:
             st.subheader("Prestadores")
             by_provider = rw.utilization_detail(ctx, "provider", period, selection, top=top)
-            st.plotly_chart(
-                charts.bar_chart(
-                    list(by_provider["Prestador"]),
-                    list(by_provider["Custo (R$)"]),
-                    value_label="Custo (R$)",
-                    horizontal=True,
-                    money=True,
-                    height=max(340, 24 * len(by_provider)),
-                ),
-                key="util_provider_chart",
-            )
+            rw.cost_ranking_chart(by_provider, "Prestador", key="util_provider_chart")
             rw.download_buttons(
                 by_provider,
                 header(f"Os {top} prestadores de maior custo", selection),
@@ -213,17 +203,7 @@ if people_tab.open:
         with right:
             st.subheader("Beneficiários")
             by_beneficiary = rw.utilization_detail(ctx, "beneficiary", period, selection, top=top)
-            st.plotly_chart(
-                charts.bar_chart(
-                    list(by_beneficiary["Nome"]),
-                    list(by_beneficiary["Custo (R$)"]),
-                    value_label="Custo (R$)",
-                    horizontal=True,
-                    money=True,
-                    height=max(340, 24 * len(by_beneficiary)),
-                ),
-                key="util_beneficiary_chart",
-            )
+            rw.cost_ranking_chart(by_beneficiary, "Nome", key="util_beneficiary_chart")
             rw.download_buttons(
                 by_beneficiary,
                 header(
