@@ -34,7 +34,7 @@ from data.models import Beneficiary, CostCentre, CoveragePeriod, Movement
 from data.uow import UnitOfWork
 from services.actors import Actor, Permission
 from services.audit import audit_record
-from services.batch.files import BatchFileError, _read_csv, _read_xlsx
+from services.batch.files import BatchFileError, read_csv_rows, read_xlsx_rows
 from services.batch.layout import COLUMN_NAMES, MAX_BYTES, MAX_LINES
 from services.batch.processing import BatchCheck, batch_receive
 from services.exports import Sheet, csv_bytes, xlsx_bytes
@@ -129,9 +129,9 @@ def read_roster_rows(file_name: str, content: bytes) -> list[list[Any]]:
     name = file_name.lower().strip()
     try:
         if name.endswith(".xlsx"):
-            return _read_xlsx(content, MAX_BYTES)[0]
+            return read_xlsx_rows(content, MAX_BYTES)[0]
         if name.endswith(".csv"):
-            return [list(r) for r in _read_csv(content)]
+            return [list(r) for r in read_csv_rows(content)]
     except BatchFileError as exc:
         raise DomainError(exc.message.replace("movimentações", "linhas da folha")) from None
     raise DomainError("Formato não aceito: envie a folha em .xlsx ou .csv (use o modelo).")

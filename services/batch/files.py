@@ -356,9 +356,9 @@ def parse_batch_file(
     extension = posixpath.splitext(name.lower().strip())[1]
     date1904 = False
     if extension == ".xlsx":
-        rows, date1904 = _read_xlsx(content, max_bytes)
+        rows, date1904 = read_xlsx_rows(content, max_bytes)
     elif extension == ".csv":
-        rows = _read_csv(content)
+        rows = read_csv_rows(content)
     elif extension in (".xls", ".xlsm", ".xlsb", ".ods"):
         raise BatchFileError(
             f"Formato {extension} não é aceito: no Excel, use Arquivo > Salvar como > "
@@ -460,7 +460,9 @@ def _check_header(header: list[str]) -> dict[str, int]:
     return positions
 
 
-def _read_csv(content: bytes) -> list[list[Any]]:
+def read_csv_rows(content: bytes) -> list[list[Any]]:
+    """A .csv's rows as the batch reads them (encoding and separator detected; an Excel
+    file under a .csv name refused): also the roster reconciliation's reader."""
     if content.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
         raise BatchFileError(
             "O arquivo .csv é na verdade uma planilha do Excel: envie com a extensão .xlsx ou "
@@ -501,7 +503,9 @@ def _read_csv(content: bytes) -> list[list[Any]]:
         ) from None
 
 
-def _read_xlsx(content: bytes, max_bytes: int) -> tuple[list[list[Any]], bool]:
+def read_xlsx_rows(content: bytes, max_bytes: int) -> tuple[list[list[Any]], bool]:
+    """An .xlsx's first sheet as rows, and whether it counts dates from 1904 (protected,
+    encrypted or oversized workbooks refused): also the roster reconciliation's reader."""
     if content.startswith(_OLE_MAGIC):
         if _ENCRYPTED_STREAM in content:
             raise BatchFileError(
